@@ -1,0 +1,106 @@
+# SPDX-License-Identifier: MIT
+# Shell functions shared by deploy/local/run and tests/run: messages, installing
+# missing Debian packages, filling @NAME@ templates, probing ports and waiting for
+# services. Source it from bash; it sets no shell options of its own.
+
+# info MESSAGE...: a progress line on stderr, prefixed with the script's name.
+info() {
+    printf '%s: %s\n' "${0##*/}" "$*" >&2
+}
+
+# die MESSAGE...: print an error on stderr and exit 1 (runs the caller's EXIT trap).
+die() {
+    printf '%s: error: %s\n' "${0##*/}" "$*" >&2
+    exit 1
+}
+
+# ensure_packages PKG...: install the Debian packages that are not installed yet.
+# Does nothing (and needs no network) when all are there. Uses sudo when not root.
+ensure_packages() {
+    local pkg missing=()
+    for pkg in "$@"; do
+        if [[ $(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null) != *" installed" ]]; then
+            missing+=("$pkg")
+        fi
+    done
+    ((${#missing[@]} > 0)) || return 0
+
+    local -a as_root=()
+    if ((EUID != 0)); then
+        command -v sudo >/dev/null ||
+            die "missing packages: ${missing[*]}; install them as root (sudo is not available)"
+        as_root=(sudo)
+    fi
+    info "installing missing packages: ${missing[*]}"
+    "${as_root[@]}" apt-get update ||
+        die "apt-get update failed; cannot install: ${missing[*]}"
+    "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive \
+        apt-get install -y --no-install-recommends "${missing[@]}" ||
+        die "apt-get install failed for: ${missing[*]}"
+}
+
+# render_template IN OUT: copy IN to OUT, replacing each @NAME@ with the value of the
+# shell variable NAME. Comment lines (first non-blank character '#') are copied as
+# they are, so a template can document its own placeholders. A placeholder without a
+# variable is an error. OUT is replaced atomically.
+render_template() {
+    local in=$1 out=$2 line name lineno=0
+    [[ -r $in ]] || die "template not found: $in"
+    {
+        while IFS= read -r line || [[ -n $line ]]; do
+            lineno=$((lineno + 1))
+            if ! [[ $line =~ ^[[:space:]]*# ]]; then
+                while [[ $line =~ @([A-Za-z_][A-Za-z0-9_]*)@ ]]; do
+                    name=${BASH_REMATCH[1]}
+                    [[ -v $name ]] || die "$in:$lineno: no value for @$name@"
+                    line=${line//"@$name@"/${!name}}
+                done
+            fi
+            printf '%s\n' "$line"
+        done <"$in"
+    } >"$out.tmp" || die "cannot write $out"
+    mv -f "$out.tmp" "$out"
+}
+
+# port_in_use PORT: true when some socket listens on TCP PORT (any address, v4 or v6).
+port_in_use() {
+    local hex
+    printf -v hex ':%04X' "$1"
+    # /proc/net/tcp*: field 2 is local address:port in hex, field 4 the state (0A = LISTEN).
+    awk -v p="$hex" '$4 == "0A" && substr($2, length($2) - 4) == p { found = 1 }
+                     END { exit !found }' /proc/net/tcp /proc/net/tcp6 2>/dev/null
+}
+
+# require_free_port WHAT PORT: exit with a clear message unless PORT is a valid,
+# unused port. WHAT names the service and its variable, e.g. "MQTT (RHEINHUB_MQTT_PORT)".
+require_free_port() {
+    local what=$1 port=$2
+    [[ $port =~ ^[0-9]+$ ]] && ((port >= 1 && port <= 65535)) ||
+        die "$what: '$port' is not a port number"
+    if port_in_use "$port"; then
+        die "$what: port $port is already in use; stop what listens there or choose another port"
+    fi
+}
+
+# free_port [FROM [TO]]: print an unused TCP port in FROM..TO (default 20000..40000).
+free_port() {
+    local from=${1:-20000} to=${2:-40000} port tries
+    for ((tries = 0; tries < 200; tries++)); do
+        port=$((from + RANDOM % (to - from + 1)))
+        port_in_use "$port" || { echo "$port"; return 0; }
+    done
+    die "no free port found in $from..$to"
+}
+
+# wait_for WHAT TIMEOUT_S CMD [ARG...]: run CMD every 0.1 s until it succeeds; after
+# TIMEOUT_S seconds give up with an error naming WHAT. CMD should be quiet; it may
+# call die itself to stop waiting early (e.g. when the process it waits for exited).
+wait_for() {
+    local what=$1 timeout=$2 deadline
+    shift 2
+    deadline=$((SECONDS + timeout))
+    until "$@"; do
+        ((SECONDS < deadline)) || die "$what did not come up within ${timeout}s"
+        sleep 0.1
+    done
+}
