@@ -1,0 +1,579 @@
+// SPDX-License-Identifier: MIT
+/*
+ * rheinhub-loadgen: publishes a numbered stream of sensor.waterlevel-like events over
+ * MQTT at a given rate, for the ingest benchmark and for load tests. Message k (offset
+ * <= k < offset + count) goes to `<m>/<category>/<type>/<prefix><k % subjects>` and
+ * carries k in the nanoseconds of its `time`, so a consumer can recover the sequence
+ * number. The program drives libmosquitto from its own poll() loop on one thread:
+ * publishes are written straight to the socket, PUBACKs are read between bursts. The
+ * number of publishes not yet acknowledged (QoS 1/2) or not yet written (QoS 0) is
+ * bounded, so memory stays flat at any rate. It exits 0 only when every message was
+ * acknowledged (QoS 1/2) or written to the socket (QoS 0).
+ */
+
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <mosquitto.h>
+#include <mqtt_protocol.h>
+
+#define NSEC_PER_SEC 1000000000LL
+/* Publishes on their way (unacked, or unwritten for QoS 0) before we wait. */
+#define MAX_UNACKED 1000
+/* Publishes per burst before reading acknowledgements again. */
+#define MAX_BURST 256
+/* Shortest sleep between paced bursts, ns: at high rates a burst holds several. */
+#define MIN_PACE_SLEEP_NS 1000000LL
+/* Give up when nothing was acknowledged for this long, ns. */
+#define STALL_TIMEOUT_NS (30 * NSEC_PER_SEC)
+#define CONNECT_TIMEOUT_NS (10 * NSEC_PER_SEC)
+#define KEEPALIVE_S 60
+/* Sequence numbers live in the 9 nanosecond digits of `time`. */
+#define MAX_SEQUENCE 1000000000ULL
+
+struct loadgen_opts {
+    const char *host;
+    int port;
+    uint64_t count;
+    uint64_t rate; /* messages per second, 0: as fast as possible */
+    int qos;
+    const char *municipality;
+    char category[64];
+    char type[64];
+    uint64_t subjects;
+    const char *subject_prefix;
+    uint64_t offset;
+    char client_id[128];
+    uint64_t bad_every; /* 0: off; else every bad_every-th message is schema-invalid */
+};
+
+struct loadgen {
+    struct mosquitto *mosq;
+    bool connected;
+    bool connack_seen;
+    int connack_rc;       /* CONNACK reason code, 0 on success */
+    bool lost;            /* the connection dropped unexpectedly */
+    uint64_t published;   /* mosquitto_publish calls that succeeded */
+    uint64_t acked;       /* on_publish calls: PUBACK/PUBCOMP, or written for QoS 0 */
+    int64_t last_ack_ns;  /* monotonic time of the last on_publish, ns */
+    int64_t last_misc_ns; /* monotonic time of the last keepalive check, ns */
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: rheinhub-loadgen [options]\n"
+                 "Publish numbered waterlevel events to an MQTT broker.\n"
+                 "\n"
+                 "  -H host     broker address (127.0.0.1)\n"
+                 "  -p port     broker port (1883)\n"
+                 "  -n count    messages to publish (10000)\n"
+                 "  -r rate     messages per second, 0 = as fast as possible (0)\n"
+                 "  -q qos      0, 1 or 2 (1)\n"
+                 "  -m name     municipality (linz)\n"
+                 "  -T type     event type <category>.<type> (sensor.waterlevel)\n"
+                 "  -s number   number of subjects (10)\n"
+                 "  -S prefix   subject prefix (gauge-)\n"
+                 "  -o offset   first sequence number (0); offset + count <= 1000000000\n"
+                 "  -i id       MQTT client id (rheinhub-loadgen-<pid>)\n"
+                 "  -B every    make every <every>-th message schema-invalid (off)\n"
+                 "  -h          this help\n"
+                 "\n"
+                 "Topic: <m>/<category>/<type>/<prefix><k %% subjects>\n"
+                 "Prints 'published N in S s (R msg/s)'; exits 0 when every message was\n"
+                 "acknowledged (QoS 0: written), 1 when not, 2 on bad usage.\n");
+}
+
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+
+    if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0) {
+        perror("clock_gettime");
+        exit(1);
+    }
+    return (int64_t)ts.tv_sec * NSEC_PER_SEC + ts.tv_nsec;
+}
+
+/* Parses a whole decimal number in [min, max]; returns false on anything else. */
+static bool parse_u64(const char *text, uint64_t min, uint64_t max, uint64_t *out)
+{
+    char *end;
+    unsigned long long v;
+
+    if (text[0] == '\0' || text[0] == '-' || text[0] == '+')
+        return false;
+    errno = 0;
+    v = strtoull(text, &end, 10);
+    if (errno != 0 || *end != '\0' || v < min || v > max)
+        return false;
+    *out = v;
+    return true;
+}
+
+/* Splits "category.type" at its first dot into two non-empty parts. */
+static bool split_type(const char *text, struct loadgen_opts *o)
+{
+    const char *dot = strchr(text, '.');
+    size_t clen, tlen;
+
+    if (dot == NULL)
+        return false;
+    clen = (size_t)(dot - text);
+    tlen = strlen(dot + 1);
+    if (clen == 0 || tlen == 0 || clen >= sizeof(o->category) || tlen >= sizeof(o->type))
+        return false;
+    memcpy(o->category, text, clen);
+    o->category[clen] = '\0';
+    memcpy(o->type, dot + 1, tlen + 1);
+    return true;
+}
+
+static bool topic_part_ok(const char *s)
+{
+    return s[0] != '\0' && strpbrk(s, "/+#") == NULL;
+}
+
+/* Fills *o from argv; prints the reason and returns false on bad usage. */
+static bool parse_args(int argc, char **argv, struct loadgen_opts *o)
+{
+    const char *type = "sensor.waterlevel";
+    uint64_t v;
+    int c;
+
+    *o = (struct loadgen_opts){
+        .host = "127.0.0.1",
+        .port = 1883,
+        .count = 10000,
+        .rate = 0,
+        .qos = 1,
+        .municipality = "linz",
+        .subjects = 10,
+        .subject_prefix = "gauge-",
+        .offset = 0,
+        .bad_every = 0,
+    };
+    snprintf(o->client_id, sizeof(o->client_id), "rheinhub-loadgen-%ld", (long)getpid());
+
+    while ((c = getopt(argc, argv, "H:p:n:r:q:m:T:s:S:o:i:B:h")) != -1) {
+        switch (c) {
+        case 'H':
+            o->host = optarg;
+            break;
+        case 'p':
+            if (!parse_u64(optarg, 1, 65535, &v)) {
+                fprintf(stderr, "rheinhub-loadgen: bad port '%s'\n", optarg);
+                return false;
+            }
+            o->port = (int)v;
+            break;
+        case 'n':
+            if (!parse_u64(optarg, 1, MAX_SEQUENCE, &o->count)) {
+                fprintf(stderr, "rheinhub-loadgen: bad count '%s'\n", optarg);
+                return false;
+            }
+            break;
+        case 'r':
+            if (!parse_u64(optarg, 0, 100000000, &o->rate)) {
+                fprintf(stderr, "rheinhub-loadgen: bad rate '%s'\n", optarg);
+                return false;
+            }
+            break;
+        case 'q':
+            if (!parse_u64(optarg, 0, 2, &v)) {
+                fprintf(stderr, "rheinhub-loadgen: bad qos '%s'\n", optarg);
+                return false;
+            }
+            o->qos = (int)v;
+            break;
+        case 'm':
+            o->municipality = optarg;
+            break;
+        case 'T':
+            type = optarg;
+            break;
+        case 's':
+            if (!parse_u64(optarg, 1, MAX_SEQUENCE, &o->subjects)) {
+                fprintf(stderr, "rheinhub-loadgen: bad subject count '%s'\n", optarg);
+                return false;
+            }
+            break;
+        case 'S':
+            o->subject_prefix = optarg;
+            break;
+        case 'o':
+            if (!parse_u64(optarg, 0, MAX_SEQUENCE - 1, &o->offset)) {
+                fprintf(stderr, "rheinhub-loadgen: bad offset '%s'\n", optarg);
+                return false;
+            }
+            break;
+        case 'i':
+            if (optarg[0] == '\0' || strlen(optarg) >= sizeof(o->client_id)) {
+                fprintf(stderr, "rheinhub-loadgen: bad client id '%s'\n", optarg);
+                return false;
+            }
+            strcpy(o->client_id, optarg);
+            break;
+        case 'B':
+            if (!parse_u64(optarg, 1, MAX_SEQUENCE, &o->bad_every)) {
+                fprintf(stderr, "rheinhub-loadgen: bad -B value '%s'\n", optarg);
+                return false;
+            }
+            break;
+        case 'h':
+            usage(stdout);
+            exit(0);
+        default:
+            return false;
+        }
+    }
+    if (optind != argc) {
+        fprintf(stderr, "rheinhub-loadgen: unexpected argument '%s'\n", argv[optind]);
+        return false;
+    }
+    if (!split_type(type, o) || !topic_part_ok(o->category) || !topic_part_ok(o->type)) {
+        fprintf(stderr, "rheinhub-loadgen: bad type '%s', want <category>.<type>\n", type);
+        return false;
+    }
+    if (!topic_part_ok(o->municipality)) {
+        fprintf(stderr, "rheinhub-loadgen: bad municipality '%s'\n", o->municipality);
+        return false;
+    }
+    if (strpbrk(o->subject_prefix, "/+#") != NULL) {
+        fprintf(stderr, "rheinhub-loadgen: bad subject prefix '%s'\n", o->subject_prefix);
+        return false;
+    }
+    if (o->offset + o->count > MAX_SEQUENCE) {
+        fprintf(stderr, "rheinhub-loadgen: offset + count must be <= %llu\n", MAX_SEQUENCE);
+        return false;
+    }
+    return true;
+}
+
+static void on_connect(struct mosquitto *mosq, void *arg, int rc, int flags,
+                       const mosquitto_property *props)
+{
+    struct loadgen *lg = arg;
+
+    lg->connack_seen = true;
+    lg->connack_rc = rc;
+    lg->connected = rc == 0;
+}
+
+static void on_disconnect(struct mosquitto *mosq, void *arg, int rc,
+                          const mosquitto_property *props)
+{
+    struct loadgen *lg = arg;
+
+    if (rc != 0 && lg->connected)
+        lg->lost = true;
+    lg->connected = false;
+}
+
+static void on_publish(struct mosquitto *mosq, void *arg, int mid, int reason,
+                       const mosquitto_property *props)
+{
+    struct loadgen *lg = arg;
+
+    /* A v5 PUBACK with a failure reason still ends the exchange; the broker says it
+     * did not take the message, so it does not count as acknowledged. */
+    if (reason >= 0x80) {
+        fprintf(stderr, "rheinhub-loadgen: publish %d refused: %s\n", mid,
+                mosquitto_reason_string(reason));
+        lg->lost = true;
+        return;
+    }
+    lg->acked++;
+    lg->last_ack_ns = now_ns();
+}
+
+/*
+ * Waits up to timeout_ns for socket activity and lets libmosquitto read, write and
+ * keep the connection alive. Returns 0, or -1 when the connection is gone.
+ */
+static int pump(struct loadgen *lg, int64_t timeout_ns)
+{
+    struct pollfd pfd;
+    struct timespec ts;
+    int fd = mosquitto_socket(lg->mosq);
+    int rc;
+
+    if (fd < 0)
+        return -1;
+    if (timeout_ns < 0)
+        timeout_ns = 0;
+    pfd.fd = fd;
+    pfd.events = POLLIN | (mosquitto_want_write(lg->mosq) ? POLLOUT : 0);
+    pfd.revents = 0;
+    ts.tv_sec = (time_t)(timeout_ns / NSEC_PER_SEC);
+    ts.tv_nsec = (long)(timeout_ns % NSEC_PER_SEC);
+    rc = ppoll(&pfd, 1, &ts, NULL);
+    if (rc < 0 && errno != EINTR) {
+        perror("rheinhub-loadgen: ppoll");
+        return -1;
+    }
+    if (rc > 0 && (pfd.revents & (POLLIN | POLLERR | POLLHUP))) {
+        rc = mosquitto_loop_read(lg->mosq, 1);
+        if (rc != MOSQ_ERR_SUCCESS) {
+            fprintf(stderr, "rheinhub-loadgen: read: %s\n", mosquitto_strerror(rc));
+            return -1;
+        }
+    }
+    if (mosquitto_socket(lg->mosq) >= 0 && mosquitto_want_write(lg->mosq)) {
+        rc = mosquitto_loop_write(lg->mosq, 1);
+        if (rc != MOSQ_ERR_SUCCESS) {
+            fprintf(stderr, "rheinhub-loadgen: write: %s\n", mosquitto_strerror(rc));
+            return -1;
+        }
+    }
+    if (now_ns() - lg->last_misc_ns >= NSEC_PER_SEC) {
+        lg->last_misc_ns = now_ns();
+        rc = mosquitto_loop_misc(lg->mosq);
+        if (rc != MOSQ_ERR_SUCCESS) {
+            fprintf(stderr, "rheinhub-loadgen: keepalive: %s\n", mosquitto_strerror(rc));
+            return -1;
+        }
+    }
+    return lg->lost ? -1 : 0;
+}
+
+/* Writes the topic and payload of message k; returns the payload length. */
+static int format_message(const struct loadgen_opts *o, uint64_t k, char *topic, size_t topic_size,
+                          char *payload, size_t payload_size)
+{
+    int n;
+
+    n = snprintf(topic, topic_size, "%s/%s/%s/%s%" PRIu64, o->municipality, o->category, o->type,
+                 o->subject_prefix, k % o->subjects);
+    if (n < 0 || (size_t)n >= topic_size)
+        return -1;
+    if (o->bad_every != 0 && k % o->bad_every == o->bad_every - 1)
+        n = snprintf(payload, payload_size,
+                     "{\"time\":\"2026-11-26T06:00:00.%09" PRIu64 "Z\","
+                     "\"value\":\"high\",\"unit\":\"cm\",\"trend\":0}",
+                     k);
+    else
+        n = snprintf(payload, payload_size,
+                     "{\"time\":\"2026-11-26T06:00:00.%09" PRIu64 "Z\","
+                     "\"value\":%" PRIu64 ",\"unit\":\"cm\",\"trend\":0}",
+                     k, 300 + k % 400);
+    if (n < 0 || (size_t)n >= payload_size)
+        return -1;
+    return n;
+}
+
+/* Connects and waits for a successful CONNACK. Returns 0 or -1 with the reason printed. */
+static int connect_broker(struct loadgen *lg, const struct loadgen_opts *o)
+{
+    int64_t deadline;
+    int rc;
+
+    rc = mosquitto_connect(lg->mosq, o->host, o->port, KEEPALIVE_S);
+    if (rc != MOSQ_ERR_SUCCESS) {
+        fprintf(stderr, "rheinhub-loadgen: connect %s:%d: %s\n", o->host, o->port,
+                rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
+        return -1;
+    }
+    deadline = now_ns() + CONNECT_TIMEOUT_NS;
+    while (!lg->connack_seen) {
+        if (now_ns() >= deadline) {
+            fprintf(stderr, "rheinhub-loadgen: no CONNACK from %s:%d\n", o->host, o->port);
+            return -1;
+        }
+        if (pump(lg, 100000000LL) != 0) {
+            fprintf(stderr, "rheinhub-loadgen: connection to %s:%d closed\n", o->host, o->port);
+            return -1;
+        }
+    }
+    if (lg->connack_rc != 0) {
+        fprintf(stderr, "rheinhub-loadgen: broker refused: %s\n",
+                mosquitto_reason_string(lg->connack_rc));
+        return -1;
+    }
+    return 0;
+}
+
+/*
+ * Publishes every message, paced by o->rate against the monotonic clock, then waits for
+ * the outstanding acknowledgements. Returns 0 when all were acknowledged, -1 when not.
+ */
+static int run(struct loadgen *lg, const struct loadgen_opts *o, int64_t *start_ns)
+{
+    char topic[512];
+    char payload[256];
+    uint64_t next = 0; /* messages published so far, relative to offset */
+    int64_t t0 = now_ns();
+    int64_t stall_from;
+
+    *start_ns = t0;
+    lg->last_ack_ns = t0;
+    while (next < o->count) {
+        uint64_t allowed = o->count - next;
+        uint64_t in_flight = lg->published - lg->acked;
+        int64_t wait_ns = 0;
+        bool paced = false;
+
+        if (o->rate > 0) {
+            double elapsed_s = (double)(now_ns() - t0) / (double)NSEC_PER_SEC;
+            uint64_t due = (uint64_t)(elapsed_s * (double)o->rate) + 1;
+
+            if (due > o->count)
+                due = o->count;
+            if (due <= next) {
+                /* Message i is due i / rate seconds after the start. */
+                int64_t next_at =
+                    t0 + (int64_t)((double)next * (double)NSEC_PER_SEC / (double)o->rate);
+                allowed = 0;
+                paced = true;
+                wait_ns = next_at - now_ns();
+                if (wait_ns < MIN_PACE_SLEEP_NS)
+                    wait_ns = MIN_PACE_SLEEP_NS;
+            } else if (due - next < allowed) {
+                allowed = due - next;
+            }
+        }
+        if (in_flight >= MAX_UNACKED) {
+            allowed = 0;
+            if (!paced)
+                wait_ns = NSEC_PER_SEC / 10;
+        } else if (allowed > MAX_UNACKED - in_flight) {
+            allowed = MAX_UNACKED - in_flight;
+        }
+        if (allowed > MAX_BURST)
+            allowed = MAX_BURST;
+
+        for (uint64_t i = 0; i < allowed; i++) {
+            uint64_t k = o->offset + next;
+            int len = format_message(o, k, topic, sizeof(topic), payload, sizeof(payload));
+            int rc;
+
+            if (len < 0) {
+                fprintf(stderr, "rheinhub-loadgen: topic or payload too long\n");
+                return -1;
+            }
+            rc = mosquitto_publish_v5(lg->mosq, NULL, topic, len, payload, o->qos, false, NULL);
+            if (rc != MOSQ_ERR_SUCCESS) {
+                fprintf(stderr, "rheinhub-loadgen: publish %" PRIu64 ": %s\n", k,
+                        rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
+                return -1;
+            }
+            lg->published++;
+            next++;
+        }
+        if (pump(lg, wait_ns) != 0)
+            return -1;
+        if (lg->published - lg->acked >= MAX_UNACKED &&
+            now_ns() - lg->last_ack_ns > STALL_TIMEOUT_NS) {
+            fprintf(stderr, "rheinhub-loadgen: no acknowledgement for %lld s\n",
+                    STALL_TIMEOUT_NS / NSEC_PER_SEC);
+            return -1;
+        }
+    }
+
+    stall_from = lg->last_ack_ns;
+    while (lg->acked < lg->published) {
+        if (pump(lg, NSEC_PER_SEC / 10) != 0)
+            return -1;
+        if (lg->last_ack_ns > stall_from)
+            stall_from = lg->last_ack_ns;
+        if (now_ns() - stall_from > STALL_TIMEOUT_NS) {
+            fprintf(stderr, "rheinhub-loadgen: no acknowledgement for %lld s\n",
+                    STALL_TIMEOUT_NS / NSEC_PER_SEC);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Sends DISCONNECT and lets it reach the socket; errors only matter as a message. */
+static void disconnect_broker(struct loadgen *lg)
+{
+    int64_t deadline = now_ns() + NSEC_PER_SEC;
+    int rc;
+
+    if (!lg->connected)
+        return;
+    rc = mosquitto_disconnect_v5(lg->mosq, MQTT_RC_NORMAL_DISCONNECTION, NULL);
+    if (rc != MOSQ_ERR_SUCCESS && rc != MOSQ_ERR_NO_CONN) {
+        fprintf(stderr, "rheinhub-loadgen: disconnect: %s\n", mosquitto_strerror(rc));
+        return;
+    }
+    while (mosquitto_socket(lg->mosq) >= 0 && mosquitto_want_write(lg->mosq) &&
+           now_ns() < deadline) {
+        if (mosquitto_loop_write(lg->mosq, 1) != MOSQ_ERR_SUCCESS)
+            break;
+    }
+}
+
+int main(int argc, char **argv)
+{
+    struct loadgen_opts o;
+    struct loadgen lg = {0};
+    int64_t start_ns = 0, end_ns;
+    double secs;
+    int rc, status = 1;
+
+    if (!parse_args(argc, argv, &o)) {
+        usage(stderr);
+        return 2;
+    }
+    if (signal(SIGPIPE, SIG_IGN) == SIG_ERR) {
+        perror("rheinhub-loadgen: signal");
+        return 1;
+    }
+
+    rc = mosquitto_lib_init();
+    if (rc != MOSQ_ERR_SUCCESS) {
+        fprintf(stderr, "rheinhub-loadgen: mosquitto_lib_init: %s\n", mosquitto_strerror(rc));
+        return 1;
+    }
+    lg.mosq = mosquitto_new(o.client_id, true, &lg);
+    if (lg.mosq == NULL) {
+        fprintf(stderr, "rheinhub-loadgen: mosquitto_new: %s\n", strerror(errno));
+        goto out_lib;
+    }
+    if ((rc = mosquitto_int_option(lg.mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5)) ||
+        (rc = mosquitto_int_option(lg.mosq, MOSQ_OPT_TCP_NODELAY, 1)) ||
+        (rc = mosquitto_int_option(lg.mosq, MOSQ_OPT_SEND_MAXIMUM, MAX_UNACKED))) {
+        fprintf(stderr, "rheinhub-loadgen: option: %s\n", mosquitto_strerror(rc));
+        goto out_mosq;
+    }
+    mosquitto_connect_v5_callback_set(lg.mosq, on_connect);
+    mosquitto_disconnect_v5_callback_set(lg.mosq, on_disconnect);
+    mosquitto_publish_v5_callback_set(lg.mosq, on_publish);
+
+    if (connect_broker(&lg, &o) != 0)
+        goto out_mosq;
+    rc = run(&lg, &o, &start_ns);
+    end_ns = lg.acked > 0 ? lg.last_ack_ns : now_ns();
+    disconnect_broker(&lg);
+
+    secs = (double)(end_ns - start_ns) / (double)NSEC_PER_SEC;
+    printf("published %" PRIu64 " in %.3f s (%.0f msg/s)\n", lg.acked, secs,
+           secs > 0 ? (double)lg.acked / secs : 0.0);
+    if (fflush(stdout) != 0) {
+        perror("rheinhub-loadgen: stdout");
+        goto out_mosq;
+    }
+    if (rc != 0 || lg.acked < o.count) {
+        fprintf(stderr, "rheinhub-loadgen: %" PRIu64 " of %" PRIu64 " messages not %s\n",
+                o.count - lg.acked, o.count, o.qos == 0 ? "written" : "acknowledged");
+        goto out_mosq;
+    }
+    status = 0;
+
+out_mosq:
+    mosquitto_destroy(lg.mosq);
+out_lib:
+    mosquitto_lib_cleanup();
+    return status;
+}
