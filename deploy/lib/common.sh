@@ -1,7 +1,18 @@
+# shellcheck shell=bash
 # SPDX-License-Identifier: MIT
 # Shell functions shared by deploy/local/run and tests/run: messages, installing
 # missing Debian packages, filling @NAME@ templates, probing ports and waiting for
 # services. Source it from bash; it sets no shell options of its own.
+
+# Debian packages the project needs, by purpose.
+# shellcheck disable=SC2034  # used by the scripts that source this file
+RHEINHUB_BUILD_PACKAGES=(meson ninja-build pkg-config gcc libmosquitto-dev libuv1-dev
+    libmsgpack-dev libhiredis-dev libjansson-dev libyaml-dev libmicrohttpd-dev
+    libcmocka-dev libxxhash-dev libpcre2-dev)
+RHEINHUB_RUN_PACKAGES=(mosquitto mosquitto-clients redis-server redis-tools curl procps)
+RHEINHUB_TEST_PACKAGES=(python3 python3-pytest python3-redis python3-msgpack
+    python3-paho-mqtt clang libclang-rt-14-dev valgrind json-schema-test-suite sqlite3
+    libsqlite3-dev libpq-dev)
 
 # info MESSAGE...: a progress line on stderr, prefixed with the script's name.
 info() {
@@ -75,8 +86,9 @@ port_in_use() {
 # unused port. WHAT names the service and its variable, e.g. "MQTT (RHEINHUB_MQTT_PORT)".
 require_free_port() {
     local what=$1 port=$2
-    [[ $port =~ ^[0-9]+$ ]] && ((port >= 1 && port <= 65535)) ||
+    if ! [[ $port =~ ^[0-9]+$ ]] || ((port < 1 || port > 65535)); then
         die "$what: '$port' is not a port number"
+    fi
     if port_in_use "$port"; then
         die "$what: port $port is already in use; stop what listens there or choose another port"
     fi
