@@ -14,14 +14,20 @@ RHEINHUB_TEST_PACKAGES=(python3 python3-pytest python3-redis python3-msgpack
     python3-paho-mqtt clang libclang-rt-14-dev valgrind json-schema-test-suite sqlite3
     libsqlite3-dev libpq-dev)
 
+# Messages name the script by its last two path parts: "local/run", "tests/run".
+case $0 in
+*/*) RHEINHUB_PROG=${0%/*} RHEINHUB_PROG=${RHEINHUB_PROG##*/}/${0##*/} ;;
+*) RHEINHUB_PROG=$0 ;;
+esac
+
 # info MESSAGE...: a progress line on stderr, prefixed with the script's name.
 info() {
-    printf '%s: %s\n' "${0##*/}" "$*" >&2
+    printf '%s: %s\n' "$RHEINHUB_PROG" "$*" >&2
 }
 
 # die MESSAGE...: print an error on stderr and exit 1 (runs the caller's EXIT trap).
 die() {
-    printf '%s: error: %s\n' "${0##*/}" "$*" >&2
+    printf '%s: error: %s\n' "$RHEINHUB_PROG" "$*" >&2
     exit 1
 }
 
