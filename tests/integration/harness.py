@@ -1,0 +1,829 @@
+# SPDX-License-Identifier: MIT
+"""Harness for rheinhub's integration tests.
+
+Owns the throwaway servers (mosquitto, redis-server) and the hub process that the
+tests drive, the readers that turn Redis stream entries back into envelopes, the
+Prometheus text parser, and a fallback publisher with the load generator's command
+line and payload format, used while `rheinhub-loadgen` is not built. Run as a script
+(`python3 harness.py -H 127.0.0.1 -p PORT -n COUNT ...`) it is that publisher.
+
+Everything here listens on 127.0.0.1 only, on ports the kernel hands out, and every
+process it starts is stopped by its owner (see conftest.py).
+"""
+
+import http.client
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections import Counter
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+BROKER_CONFIG = REPO / "broker-config"
+
+SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "runtime error:", "LeakSanitizer")
+
+ENVELOPE_KEYS = [
+    "specversion", "id", "source", "type", "subject", "time",
+    "municipality", "category", "receivedtime", "data",
+]
+DEADLETTER_FIELDS = {b"topic", b"reason", b"detail", b"payload", b"size", b"time"}
+
+EVENT_ID_RE = re.compile(r"^[0-9a-f]{32}$")
+LOADGEN_TIME_RE = re.compile(r"^2026-11-26T06:00:00\.(\d{9})Z$")
+RFC3339_UTC_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z$")
+
+
+# ---------------------------------------------------------------------------
+# Waiting, ports, paths
+
+
+def wait_until(cond, timeout, what, interval=0.02):
+    """Poll cond() until it returns a true value (returned) or timeout seconds pass.
+
+    Exceptions from cond() count as "not yet" (a server that is still starting);
+    the last one is named in the AssertionError raised on timeout.
+    """
+    deadline = time.monotonic() + timeout
+    last_exc = None
+    while True:
+        try:
+            value = cond()
+            if value:
+                return value
+        except Exception as exc:  # noqa: BLE001 - any failure means "not yet"
+            last_exc = exc
+        if time.monotonic() >= deadline:
+            detail = f" (last error: {last_exc!r})" if last_exc else ""
+            raise AssertionError(f"timed out after {timeout:.1f} s waiting for {what}{detail}")
+        time.sleep(interval)
+
+
+_handed_out_ports = set()
+_ports_lock = threading.Lock()
+
+
+def free_port():
+    """A loopback TCP port that is free now and not handed out before in this run."""
+    with _ports_lock:
+        for _ in range(100):
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+                s.bind(("127.0.0.1", 0))
+                port = s.getsockname()[1]
+            if port not in _handed_out_ports:
+                _handed_out_ports.add(port)
+                return port
+    raise RuntimeError("no free loopback port")
+
+
+def build_dir():
+    """RHEINHUB_BUILD_DIR, else <repo>/build-asan, else <repo>/build."""
+    env = os.environ.get("RHEINHUB_BUILD_DIR")
+    if env:
+        return Path(env).resolve()
+    for name in ("build-asan", "build"):
+        if (REPO / name).is_dir():
+            return REPO / name
+    return REPO / "build-asan"
+
+
+def hub_binary():
+    return build_dir() / "hub" / "rheinhub"
+
+
+def loadgen_binary():
+    return build_dir() / "tests" / "bench" / "rheinhub-loadgen"
+
+
+def tail(path, lines=60):
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        return f"<cannot read {path}: {exc}>"
+    text = data.decode("utf-8", "replace").splitlines()
+    return "\n".join(text[-lines:])
+
+
+def sanitizer_report(path):
+    """The sanitizer lines in a log file, or None when it is clean."""
+    try:
+        text = Path(path).read_bytes().decode("utf-8", "replace")
+    except FileNotFoundError:
+        return None
+    hits = [ln for ln in text.splitlines() if any(m in ln for m in SANITIZER_MARKERS)]
+    return "\n".join(hits[:20]) if hits else None
+
+
+def sanitizer_env():
+    env = dict(os.environ)
+    env.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0")
+    env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1")
+    return env
+
+
+# ---------------------------------------------------------------------------
+# Processes
+
+
+class Proc:
+    """One child process with stdout and stderr appended to a log file."""
+
+    def __init__(self, name, argv, log_path, env=None, cwd=None):
+        self.name = name
+        self.argv = [str(a) for a in argv]
+        self.log_path = Path(log_path)
+        self.env = env
+        self.cwd = cwd
+        self.popen = None
+        self.starts = 0
+
+    def start(self):
+        assert not self.running(), f"{self.name} already running"
+        self.starts += 1
+        with open(self.log_path, "ab") as log:
+            log.write(f"=== harness: start {self.starts}: {' '.join(self.argv)}\n".encode())
+            log.flush()
+            self.popen = subprocess.Popen(
+                self.argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                env=self.env, cwd=self.cwd)
+        return self
+
+    def running(self):
+        return self.popen is not None and self.popen.poll() is None
+
+    @property
+    def pid(self):
+        return self.popen.pid
+
+    def send(self, sig):
+        if self.running():
+            self.popen.send_signal(sig)
+
+    def wait(self, timeout):
+        """The exit code; AssertionError when the process is still running after timeout."""
+        try:
+            return self.popen.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(
+                f"{self.name} (pid {self.popen.pid}) still running after {timeout} s") from None
+
+    def stop(self, sig=signal.SIGTERM, timeout=20):
+        """Send sig and wait; SIGKILL after timeout. Returns the exit code."""
+        if self.popen is None:
+            return None
+        if self.popen.poll() is None:
+            self.popen.send_signal(sig)
+            try:
+                self.popen.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait(timeout=10)
+        return self.popen.returncode
+
+
+def render(template, dest, values):
+    text = Path(template).read_text()
+    for key, value in values.items():
+        text = text.replace(f"@{key}@", str(value))
+    left = [m for line in text.splitlines() if not line.lstrip().startswith("#")
+            for m in re.findall(r"@[A-Z_]+@", line)]
+    assert not left, f"unreplaced placeholders in {template}: {left}"
+    Path(dest).write_text(text)
+    return Path(dest)
+
+
+class Mosquitto:
+    """A throwaway broker from broker-config/mosquitto.conf.in."""
+
+    def __init__(self, tmp, run_dir):
+        self.port = free_port()
+        self.conf = render(BROKER_CONFIG / "mosquitto.conf.in", tmp / "mosquitto.conf",
+                           {"MQTT_PORT": self.port, "RUN_DIR": run_dir})
+        self.proc = Proc("mosquitto", ["mosquitto", "-c", self.conf], tmp / "mosquitto.log")
+
+    def start(self, timeout=15):
+        self.proc.start()
+
+        def ready():
+            assert self.proc.running(), "mosquitto exited during start"
+            with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                return True
+        wait_until(ready, timeout, f"mosquitto on port {self.port}")
+
+    def stop(self):
+        rc = self.proc.stop(signal.SIGTERM)
+        return rc
+
+
+class Redis:
+    """A throwaway redis-server from broker-config/redis.conf.in.
+
+    DEBUG is enabled for local connections on the command line (Redis 7 refuses it by
+    default); the shipped config stays as it is.
+    """
+
+    def __init__(self, tmp, run_dir):
+        self.port = free_port()
+        self.conf = render(BROKER_CONFIG / "redis.conf.in", tmp / "redis.conf",
+                           {"REDIS_PORT": self.port, "RUN_DIR": run_dir})
+        self.proc = Proc("redis", ["redis-server", self.conf, "--enable-debug-command", "local"],
+                         tmp / "redis.log")
+
+    def client(self, timeout=10):
+        import redis
+        return redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=timeout,
+                           socket_connect_timeout=timeout)
+
+    def start(self, timeout=30):
+        self.proc.start()
+
+        def ready():
+            assert self.proc.running(), "redis-server exited during start"
+            return self.client(timeout=1).ping()
+        wait_until(ready, timeout, f"redis-server on port {self.port}")
+
+    def shutdown(self, timeout=30):
+        """SHUTDOWN through redis-cli, as an operator would; waits for the exit."""
+        subprocess.run(["redis-cli", "-h", "127.0.0.1", "-p", str(self.port), "SHUTDOWN"],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=timeout)
+        rc = self.proc.wait(timeout)
+        assert rc == 0, f"redis-server exited with {rc} after SHUTDOWN"
+
+    def stop(self):
+        self.proc.send(signal.SIGCONT)  # a test may have left it stopped
+        return self.proc.stop(signal.SIGTERM)
+
+
+class Stack:
+    """Broker and Redis for one test, with their data under tmp/run."""
+
+    def __init__(self, tmp):
+        self.tmp = Path(tmp)
+        self.run_dir = self.tmp / "run"
+        (self.run_dir / "mosquitto").mkdir(parents=True, exist_ok=True)
+        (self.run_dir / "redis").mkdir(parents=True, exist_ok=True)
+        self.mosquitto = Mosquitto(self.tmp, self.run_dir)
+        self.redis = Redis(self.tmp, self.run_dir)
+
+    @property
+    def mqtt_port(self):
+        return self.mosquitto.port
+
+    @property
+    def redis_port(self):
+        return self.redis.port
+
+    def start(self):
+        self.mosquitto.start()
+        self.redis.start()
+
+    def stop(self):
+        self.redis.stop()
+        self.mosquitto.stop()
+
+    def logs(self):
+        return [("mosquitto", self.mosquitto.proc.log_path), ("redis", self.redis.proc.log_path)]
+
+
+# ---------------------------------------------------------------------------
+# Hub
+
+
+def yaml_scalar(value):
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, str):
+        return json.dumps(value)  # a JSON string is a valid double-quoted YAML scalar
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(yaml_scalar(v) for v in value) + "]"
+    raise TypeError(f"cannot write {value!r} as YAML")
+
+
+def to_yaml(config):
+    lines = []
+    for section, keys in config.items():
+        if not keys:
+            continue
+        lines.append(f"{section}:")
+        for key, value in keys.items():
+            lines.append(f"  {key}: {yaml_scalar(value)}")
+    return "\n".join(lines) + "\n"
+
+
+def merge(base, overrides):
+    for section, keys in overrides.items():
+        base.setdefault(section, {}).update(keys)
+    return base
+
+
+class Metrics:
+    """Parsed Prometheus text: {(name, frozenset(labels)): value}."""
+
+    LINE_RE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([^}]*)\})?\s+(\S+)(\s+\d+)?$")
+    LABEL_RE = re.compile(r'\s*([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"\s*,?')
+
+    def __init__(self, text):
+        self.text = text
+        self.samples = {}
+        for line in text.splitlines():
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            m = self.LINE_RE.match(line)
+            assert m, f"unparsable metrics line: {line!r}"
+            labels = frozenset(self.LABEL_RE.findall(m.group(3) or ""))
+            self.samples[(m.group(1), labels)] = float(m.group(4))
+
+    def has(self, name, **labels):
+        return (name, frozenset(labels.items())) in self.samples
+
+    def get(self, name, **labels):
+        key = (name, frozenset(labels.items()))
+        assert key in self.samples, f"metric {name}{labels or ''} missing from /metrics"
+        return self.samples[key]
+
+    def series(self, name):
+        """[(labels dict, value)] of every sample of one metric name."""
+        return [(dict(labels), v) for (n, labels), v in self.samples.items() if n == name]
+
+
+class Hub:
+    """One rheinhub process with its own hub.yaml; can be stopped and restarted."""
+
+    def __init__(self, stack, name="hub", overrides=None):
+        self.stack = stack
+        self.name = name
+        self.binary = hub_binary()
+        self.http_port = free_port()
+        self.client_id = f"rheinhub-it-{name}-{uuid.uuid4().hex[:10]}"
+        config = {
+            "hub": {"instance": f"it-{name}"},
+            "mqtt": {"host": "127.0.0.1", "port": stack.mqtt_port, "client_id": self.client_id},
+            "redis": {"host": "127.0.0.1", "port": stack.redis_port},
+            "ingest": {},
+            "http": {"bind": "127.0.0.1", "port": self.http_port},
+            "log": {"level": "info"},
+        }
+        self.config = merge(config, overrides or {})
+        self.config_path = stack.tmp / f"{name}.yaml"
+        self.config_path.write_text(to_yaml(self.config))
+        self.proc = Proc(name, [self.binary, "-c", self.config_path], stack.tmp / f"{name}.log",
+                         env=sanitizer_env(), cwd=stack.tmp)
+
+    @property
+    def log_path(self):
+        return self.proc.log_path
+
+    @property
+    def prefix(self):
+        return self.config.get("redis", {}).get("stream_prefix", "rheinhub:")
+
+    def stream(self, event_type):
+        return f"{self.prefix}events:{event_type}"
+
+    @property
+    def deadletter(self):
+        return f"{self.prefix}deadletter"
+
+    @property
+    def queue_max(self):
+        return self.config.get("ingest", {}).get("queue_max", 10000)
+
+    @property
+    def max_in_flight(self):
+        return self.config.get("redis", {}).get("max_in_flight", 128)
+
+    def start(self, timeout=40):
+        assert self.binary.exists(), f"hub binary {self.binary} not built"
+        self.proc.start()
+
+        def healthy():
+            assert self.proc.running(), (
+                f"hub exited with {self.proc.popen.returncode} during start:\n"
+                + tail(self.log_path, 30))
+            return self.healthz() == 200
+        wait_until(healthy, timeout, f"GET /healthz 200 from {self.name}", interval=0.05)
+        return self
+
+    def running(self):
+        return self.proc.running()
+
+    def http_get(self, path, timeout=3):
+        conn = http.client.HTTPConnection("127.0.0.1", self.http_port, timeout=timeout)
+        try:
+            conn.request("GET", path)
+            resp = conn.getresponse()
+            return resp.status, resp.read()
+        finally:
+            conn.close()
+
+    def healthz(self):
+        """The /healthz status code, or None when nothing answers."""
+        try:
+            return self.http_get("/healthz")[0]
+        except OSError:
+            return None
+
+    def metrics(self):
+        status, body = self.http_get("/metrics")
+        assert status == 200, f"GET /metrics answered {status}"
+        return Metrics(body.decode("utf-8"))
+
+    def metric(self, name, **labels):
+        return self.metrics().get(name, **labels)
+
+    def term(self, timeout=60):
+        """SIGTERM; asserts exit code 0 and a log without sanitizer reports."""
+        self.proc.send(signal.SIGTERM)
+        rc = self.proc.wait(timeout)
+        assert rc == 0, f"hub exited with {rc} after SIGTERM:\n{tail(self.log_path, 30)}"
+        self.assert_clean()
+        return rc
+
+    def kill(self):
+        self.proc.send(signal.SIGKILL)
+        return self.proc.wait(10)
+
+    def assert_clean(self):
+        report = sanitizer_report(self.log_path)
+        assert report is None, f"sanitizer report in {self.log_path}:\n{report}"
+
+
+# ---------------------------------------------------------------------------
+# Payloads, streams, envelopes
+
+
+def loadgen_time(k):
+    return f"2026-11-26T06:00:00.{k:09d}Z"
+
+
+def loadgen_payload(k):
+    return (f'{{"time":"{loadgen_time(k)}","value":{300 + k % 400},'
+            f'"unit":"cm","trend":0}}').encode()
+
+
+class Map(list):
+    """A msgpack map as its (key, value) pairs, in wire order."""
+
+
+def unpack_envelope(raw):
+    import msgpack
+    return msgpack.unpackb(raw, raw=False, strict_map_key=False, object_pairs_hook=Map)
+
+
+def plain(obj):
+    """Map pairs to dicts, recursively; duplicate keys are an error."""
+    if isinstance(obj, Map):
+        out = {}
+        for k, v in obj:
+            assert k not in out, f"duplicate map key {k!r}"
+            out[k] = plain(v)
+        return out
+    if isinstance(obj, list):
+        return [plain(v) for v in obj]
+    return obj
+
+
+def same(a, b, path="data"):
+    """Deep equality that also holds the types apart (int/float/bool/str/bytes)."""
+    if type(a) is not type(b):
+        return f"{path}: {a!r} ({type(a).__name__}) != {b!r} ({type(b).__name__})"
+    if isinstance(a, dict):
+        if set(a) != set(b):
+            return f"{path}: keys {sorted(a)} != {sorted(b)}"
+        for k in a:
+            err = same(a[k], b[k], f"{path}.{k}")
+            if err:
+                return err
+        return None
+    if isinstance(a, list):
+        if len(a) != len(b):
+            return f"{path}: length {len(a)} != {len(b)}"
+        for i, (x, y) in enumerate(zip(a, b)):
+            err = same(x, y, f"{path}[{i}]")
+            if err:
+                return err
+        return None
+    return None if a == b else f"{path}: {a!r} != {b!r}"
+
+
+def read_stream(r, key, page=5000):
+    """All entries of a stream: [(entry_id, {field: value})], oldest first."""
+    out = []
+    start = "-"
+    while True:
+        batch = r.xrange(key, min=start, max="+", count=page)
+        if not batch:
+            return out
+        out.extend(batch)
+        if len(batch) < page:
+            return out
+        last = batch[-1][0].decode()
+        ms, seq = last.split("-")
+        start = f"{ms}-{int(seq) + 1}"
+
+
+class Event:
+    """One stream entry decoded: entry id, fields, envelope pairs and dict."""
+
+    def __init__(self, entry_id, fields):
+        self.entry_id = entry_id
+        self.fields = fields
+        self.pairs = unpack_envelope(fields[b"env"]) if b"env" in fields else None
+        self.env = plain(self.pairs) if isinstance(self.pairs, Map) else None
+
+    @property
+    def keys(self):
+        return [k for k, _ in self.pairs] if isinstance(self.pairs, Map) else None
+
+
+def read_events(r, key):
+    return [Event(eid, fields) for eid, fields in read_stream(r, key)]
+
+
+def envelope_problems(ev, *, topic, payload, mqtt_port, t_lo, t_hi):
+    """What is wrong with one stream entry for an event published as (topic, payload)."""
+    probs = []
+    if set(ev.fields) != {b"id", b"env"}:
+        probs.append(f"entry fields {sorted(ev.fields)} != [b'env', b'id']")
+    if ev.env is None:
+        return probs + [f"env is not a msgpack map: {ev.pairs!r}"]
+    if ev.keys != ENVELOPE_KEYS:
+        probs.append(f"envelope keys {ev.keys} != {ENVELOPE_KEYS}")
+    env = ev.env
+    municipality, category, etype, subject = topic.split("/")
+    expect = {
+        "specversion": "1.0",
+        "source": f"mqtt://127.0.0.1:{mqtt_port}/{topic}",
+        "type": f"{category}.{etype}",
+        "subject": subject,
+        "municipality": municipality,
+        "category": category,
+    }
+    data = json.loads(payload)
+    expect["time"] = data["time"]
+    for k, v in expect.items():
+        if env.get(k) != v or type(env.get(k)) is not str:
+            probs.append(f"{k}: {env.get(k)!r} != {v!r}")
+    eid = env.get("id")
+    if not isinstance(eid, str) or not EVENT_ID_RE.match(eid):
+        probs.append(f"id {eid!r} is not 32 lower-case hex characters")
+    elif ev.fields.get(b"id") != eid.encode():
+        probs.append(f"entry field id {ev.fields.get(b'id')!r} != envelope id {eid!r}")
+    rt = env.get("receivedtime")
+    if type(rt) is not int or not (t_lo <= rt <= t_hi):
+        probs.append(f"receivedtime {rt!r} not an int within [{t_lo}, {t_hi}]")
+    err = same(env.get("data"), data)
+    if err:
+        probs.append(err)
+    return probs
+
+
+class StreamCheck:
+    """Compare what one load-generator stream should have produced with a stream's entries."""
+
+    def __init__(self, events, *, n, offset=0, municipality="linz", event_type="sensor.waterlevel",
+                 subjects=16, prefix="s", mqtt_port, t_lo, t_hi, ignore_subjects=()):
+        self.expected = set(range(offset, offset + n))
+        self.seqs = []
+        self.problems = []
+        category, etype = event_type.split(".")
+        for ev in events:
+            subject = ev.env.get("subject") if ev.env else None
+            if subject in ignore_subjects:
+                continue
+            t = ev.env.get("time") if ev.env else None
+            m = LOADGEN_TIME_RE.match(t) if isinstance(t, str) else None
+            if not m:
+                self.problems.append(f"{ev.entry_id}: time {t!r} is not a load-generator time")
+                continue
+            k = int(m.group(1))
+            self.seqs.append(k)
+            topic = f"{municipality}/{category}/{etype}/{prefix}{k % subjects}"
+            for p in envelope_problems(ev, topic=topic, payload=loadgen_payload(k),
+                                       mqtt_port=mqtt_port, t_lo=t_lo, t_hi=t_hi):
+                if len(self.problems) < 20:
+                    self.problems.append(f"seq {k} ({ev.entry_id}): {p}")
+        counts = Counter(self.seqs)
+        self.duplicates = sorted(k for k, c in counts.items() if c > 1)
+        self.got = set(counts)
+        self.missing = sorted(self.expected - self.got)
+        self.unexpected = sorted(self.got - self.expected)
+
+    def summary(self):
+        return (f"{len(self.seqs)} entries, {len(self.got)} distinct of {len(self.expected)}; "
+                f"missing {len(self.missing)} {ranges(self.missing)}; "
+                f"duplicated {len(self.duplicates)} {ranges(self.duplicates)}; "
+                f"unexpected {len(self.unexpected)} {ranges(self.unexpected)}")
+
+    def assert_exactly_once(self):
+        assert not self.problems, "envelope problems:\n" + "\n".join(self.problems[:20])
+        assert self.got == self.expected and not self.duplicates, self.summary()
+
+
+def ranges(seq, limit=8):
+    """[1,2,3,7] -> '[1-3, 7]', shortened."""
+    out = []
+    for k in seq:
+        if out and out[-1][1] == k - 1:
+            out[-1][1] = k
+        else:
+            out.append([k, k])
+    parts = [f"{a}-{b}" if a != b else f"{a}" for a, b in out[:limit]]
+    more = ", ..." if len(out) > limit else ""
+    return "[" + ", ".join(parts) + more + "]"
+
+
+# ---------------------------------------------------------------------------
+# Publishing
+
+
+def mqtt_client(port, client_id=None):
+    """A connected paho client (MQTT 3.1.1, clean session, TCP_NODELAY), loop running."""
+    import paho.mqtt.client as mqtt
+    c = mqtt.Client(client_id=client_id or f"it-pub-{uuid.uuid4().hex[:10]}",
+                    clean_session=True, protocol=mqtt.MQTTv311)
+    c.on_socket_open = lambda client, userdata, sock: sock.setsockopt(
+        socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    c.max_inflight_messages_set(1000)
+    c.max_queued_messages_set(0)
+    connected = threading.Event()
+    c.on_connect = lambda client, userdata, flags, rc: connected.set() if rc == 0 else None
+    c.connect("127.0.0.1", port, keepalive=60)
+    c.loop_start()
+    if not connected.wait(10):
+        c.loop_stop()
+        raise AssertionError(f"no CONNACK from the broker on port {port}")
+    return c
+
+
+def publish(port, messages, qos=1, timeout=20):
+    """Publish [(topic, payload bytes)] in order and wait for every PUBACK."""
+    c = mqtt_client(port)
+    try:
+        infos = [c.publish(topic, payload, qos=qos) for topic, payload in messages]
+        deadline = time.monotonic() + timeout
+        for info in infos:
+            assert info.rc == 0, f"publish failed: rc {info.rc}"
+            info.wait_for_publish(max(0.1, deadline - time.monotonic()))
+            assert info.is_published(), "no PUBACK from the broker"
+    finally:
+        c.disconnect()
+        c.loop_stop()
+
+
+class Loadgen:
+    """A load-generator run: `rheinhub-loadgen` when built, else this file as a script."""
+
+    def __init__(self, stack, *, n, rate=0, offset=0, qos=1, municipality="linz",
+                 event_type="sensor.waterlevel", subjects=16, prefix="s", name="loadgen"):
+        self.stack = stack
+        self.n, self.rate, self.offset = n, rate, offset
+        self.municipality, self.event_type = municipality, event_type
+        self.subjects, self.prefix = subjects, prefix
+        args = ["-H", "127.0.0.1", "-p", stack.mqtt_port, "-n", n, "-r", rate, "-q", qos,
+                "-m", municipality, "-T", event_type, "-s", subjects, "-S", prefix,
+                "-o", offset, "-i", f"it-{name}-{uuid.uuid4().hex[:10]}"]
+        binary = loadgen_binary()
+        self.native = binary.exists() and os.environ.get("RHEINHUB_PY_LOADGEN") != "1"
+        argv = ([binary] if self.native else [sys.executable, Path(__file__).resolve()]) + args
+        self.proc = Proc(name, argv, stack.tmp / f"{name}.log", env=sanitizer_env())
+
+    @property
+    def log_path(self):
+        return self.proc.log_path
+
+    def start(self):
+        self.proc.start()
+        return self
+
+    def running(self):
+        return self.proc.running()
+
+    def wait(self, timeout=120):
+        rc = self.proc.wait(timeout)
+        assert rc == 0, f"load generator exited with {rc}:\n{tail(self.log_path, 20)}"
+
+    def stop(self):
+        self.proc.stop(signal.SIGTERM, timeout=5)
+
+    def check(self, events, t_lo, t_hi, ignore_subjects=()):
+        return StreamCheck(events, n=self.n, offset=self.offset, municipality=self.municipality,
+                           event_type=self.event_type, subjects=self.subjects,
+                           prefix=self.prefix, mqtt_port=self.stack.mqtt_port,
+                           t_lo=t_lo, t_hi=t_hi, ignore_subjects=ignore_subjects)
+
+
+SENTINEL_SUBJECT = "sentinel"
+SENTINEL = ("linz/sensor/waterlevel/" + SENTINEL_SUBJECT,
+            b'{"time":"2026-11-26T07:00:00Z","value":300,"unit":"cm","trend":0}')
+
+
+def settle(hub, r, key, *, min_len, sentinel=None, timeout=90):
+    """Wait until the hub has written everything the broker holds for it.
+
+    With a sentinel (topic, payload), it is published now (after the streams ended);
+    the broker delivers it after everything queued before it, so once its entry is in
+    `key` and the hub's queue and in-flight count are zero, nothing earlier is still
+    on its way. Without one, waits for `min_len` entries and an idle hub. Returns the
+    stream's events (the caller asserts; a timeout here returns what is there).
+    """
+    if sentinel:
+        publish(hub.stack.mqtt_port, [sentinel])
+        sentinel_subject = sentinel[0].split("/")[3]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if r.xlen(key) >= min_len and hub.running():
+                m = hub.metrics()
+                if (m.get("rheinhub_queue_length") == 0
+                        and m.get("rheinhub_redis_in_flight") == 0):
+                    if not sentinel:
+                        return read_events(r, key)
+                    tail_entries = r.xrevrange(key, max="+", min="-", count=2000)
+                    if any(Event(eid, f).env.get("subject") == sentinel_subject
+                           for eid, f in tail_entries):
+                        return read_events(r, key)
+        except Exception:  # noqa: BLE001 - Redis or the hub still coming back
+            pass
+        time.sleep(0.05)
+    return read_events(r, key)
+
+
+# ---------------------------------------------------------------------------
+# Fallback load generator (the command line of tests/bench/rheinhub-loadgen)
+
+
+def loadgen_main(argv):
+    import argparse
+    import paho.mqtt.client as mqtt
+
+    ap = argparse.ArgumentParser(add_help=False)
+    ap.add_argument("-H", dest="host", default="127.0.0.1")
+    ap.add_argument("-p", dest="port", type=int, default=1883)
+    ap.add_argument("-n", dest="count", type=int, default=1000)
+    ap.add_argument("-r", dest="rate", type=float, default=0)
+    ap.add_argument("-q", dest="qos", type=int, default=1)
+    ap.add_argument("-m", dest="municipality", default="linz")
+    ap.add_argument("-T", dest="type", default="sensor.waterlevel")
+    ap.add_argument("-s", dest="subjects", type=int, default=1)
+    ap.add_argument("-S", dest="prefix", default="s")
+    ap.add_argument("-o", dest="offset", type=int, default=0)
+    ap.add_argument("-i", dest="client_id", default=f"loadgen-{os.getpid()}")
+    a = ap.parse_args(argv)
+    category, etype = a.type.split(".", 1)
+
+    done = threading.Event()
+    acked = [0]
+
+    def on_publish(client, userdata, mid):
+        acked[0] += 1
+        if acked[0] >= a.count:
+            done.set()
+
+    c = mqtt.Client(client_id=a.client_id, clean_session=True, protocol=mqtt.MQTTv311)
+    c.on_socket_open = lambda client, userdata, sock: sock.setsockopt(
+        socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    c.on_publish = on_publish
+    c.max_inflight_messages_set(1000)
+    c.max_queued_messages_set(0)
+    connected = threading.Event()
+    c.on_connect = lambda client, userdata, flags, rc: connected.set() if rc == 0 else None
+    c.connect(a.host, a.port, keepalive=60)
+    c.loop_start()
+    if not connected.wait(10):
+        print("loadgen: no CONNACK", file=sys.stderr)
+        return 1
+    if a.count == 0:
+        done.set()
+    t0 = time.monotonic()
+    for i in range(a.count):
+        k = a.offset + i
+        if a.rate > 0:
+            ahead = t0 + i / a.rate - time.monotonic()
+            if ahead > 0.002:
+                time.sleep(ahead)
+        topic = f"{a.municipality}/{category}/{etype}/{a.prefix}{k % a.subjects}"
+        info = c.publish(topic, loadgen_payload(k), qos=a.qos)
+        if info.rc != 0:
+            print(f"loadgen: publish {k} failed: rc {info.rc}", file=sys.stderr)
+            return 1
+    ok = done.wait(max(60.0, a.count / 1000.0))
+    elapsed = time.monotonic() - t0
+    print(f"loadgen: {acked[0]}/{a.count} acked in {elapsed:.2f} s", file=sys.stderr)
+    c.disconnect()
+    c.loop_stop()
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(loadgen_main(sys.argv[1:]))

@@ -1,0 +1,110 @@
+# SPDX-License-Identifier: MIT
+"""`rheinhub --check -c FILE`: 0 for a good file, 2 and `FILE:LINE: message` for a bad one."""
+
+import re
+
+import pytest
+
+import harness
+
+GOOD = """\
+hub:
+  instance: check-test
+mqtt:
+  host: 127.0.0.1
+  port: 1883
+  client_id: check-test
+  subscriptions: ["+/sensor/#", "+/service/#", "+/citizen/#"]
+redis:
+  host: 127.0.0.1
+  port: 6379
+  max_in_flight: 64
+  liveness_timeout_ms: 2000
+ingest:
+  queue_max: 200
+http:
+  bind: 127.0.0.1
+  port: 0
+log:
+  level: info
+"""
+
+# (name, text, line the error must be reported on)
+BAD = [
+    ("unknown_key", """\
+mqtt:
+  host: 127.0.0.1
+  port: 1883
+redis:
+  port: 6379
+  bogus_key: 1
+log:
+  level: info
+""", 6),
+    ("wrong_type", """\
+hub:
+  instance: check-test
+mqtt:
+  host: 127.0.0.1
+  port: "abc"
+redis:
+  port: 6379
+""", 5),
+    ("broken_yaml", """\
+mqtt:
+  host: 127.0.0.1
+  port: 1883
+redis:
+  port: 6379: 1
+http:
+  port: 0
+""", 5),
+    ("out_of_range", """\
+log:
+  level: info
+mqtt:
+  keepalive_s: 2
+""", 4),
+    ("unknown_section", """\
+log:
+  level: info
+mqtts:
+  port: 1883
+""", 3),
+]
+
+
+def run_check(binary, path):
+    import subprocess
+    res = subprocess.run([str(binary), "--check", "-c", str(path)], stdin=subprocess.DEVNULL,
+                         capture_output=True, timeout=30, env=harness.sanitizer_env())
+    err = res.stderr.decode("utf-8", "replace")
+    hits = [m for m in harness.SANITIZER_MARKERS if m in err]
+    assert not hits, f"sanitizer report from --check:\n{err}"
+    return res.returncode, err
+
+
+def test_check_accepts_good_file(hub_binary, tmp_path):
+    path = tmp_path / "good.yaml"
+    path.write_text(GOOD)
+    rc, err = run_check(hub_binary, path)
+    assert rc == 0, f"--check rejected a good file ({rc}): {err}"
+
+
+def test_check_accepts_documented_example(hub_binary, tmp_path):
+    doc = (harness.REPO / "docs" / "configuration.md").read_text()
+    m = re.search(r"```yaml\n(.*?)```", doc, re.S)
+    assert m, "no yaml block in docs/configuration.md"
+    path = tmp_path / "documented.yaml"
+    path.write_text(m.group(1))
+    rc, err = run_check(hub_binary, path)
+    assert rc == 0, f"--check rejected the documented configuration ({rc}): {err}"
+
+
+@pytest.mark.parametrize("name,text,line", BAD, ids=[b[0] for b in BAD])
+def test_check_rejects_bad_file_with_line(hub_binary, tmp_path, name, text, line):
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(text)
+    rc, err = run_check(hub_binary, path)
+    assert rc == 2, f"--check exited {rc} for {name}: {err}"
+    assert f"{path}:{line}:" in err, f"expected '{path}:{line}:' in stderr, got: {err!r}"

@@ -1,0 +1,106 @@
+# SPDX-License-Identifier: MIT
+"""Rejected messages go to the dead-letter stream with their reason; valid ones still flow."""
+
+import re
+from collections import Counter
+
+import harness
+from harness import publish, read_events, read_stream
+
+T = "2026-11-26T06:30:00.5Z"
+VALID = f'{{"time":"{T}","value":320,"unit":"cm","trend":0}}'.encode()
+
+
+def padded(size):
+    """A valid waterlevel event of exactly `size` bytes (white space before the brace)."""
+    head = f'{{"time":"{T}","value":321,"unit":"cm"'.encode()
+    out = head + b" " * (size - len(head) - 1) + b"}"
+    assert len(out) == size
+    return out
+
+
+DEEP = (f'{{"time":"{T}","value":1,"unit":"cm","deep":'.encode()
+        + b"[" * 40 + b"]" * 40 + b"}")
+
+BAD = [
+    ("linz/sensor/waterlevel/p1", b"not json {", "bad_json"),
+    ("linz/sensor/waterlevel/p1", b"[1,2,3]", "not_object"),
+    ("linz/sensor/waterlevel/p1", b'"just a string"', "not_object"),
+    ("linz/sensor/waterlevel/p1", padded(70000), "too_large"),
+    ("linz/sensor/waterlevel/p1", DEEP, "too_deep"),
+    ("linz/sensor/waterlevel/p1", b'{"time":"x\xff"}', "bad_utf8"),
+    ("linz/sensor/waterlevel/p1", b'{"value":320,"unit":"cm"}', "bad_time"),
+    ("linz/sensor/waterlevel/p1", b'{"time":1795672800,"value":320,"unit":"cm"}', "bad_time"),
+    ("linz/sensor/waterlevel/a/b", VALID, "bad_topic"),
+    ("Linz/sensor/waterlevel/x", VALID, "bad_topic"),
+    ("linz/sensor/water level/x", VALID, "bad_topic"),
+    ("linz/sensor/waterlevel", VALID, "bad_topic"),
+    ("linz/sensor/waterlevel/", VALID, "bad_topic"),
+    ("linz/sensor/Waterlevel/x", VALID, "bad_topic"),
+    ("linz/sensor/9level/x", VALID, "bad_topic"),
+    ("-linz/sensor/waterlevel/x", VALID, "bad_topic"),
+    ("linz/sensor/waterlevel/p:1", VALID, "bad_topic"),
+    ("linz/sensor/waterlevel/" + "s" * 129, VALID, "bad_topic"),
+    ("m" * 64 + "/sensor/waterlevel/x", VALID, "bad_topic"),
+]
+
+GOOD = [
+    ("linz/sensor/waterlevel/pegel-1", VALID),
+    # The longest names the contract allows.
+    ("m" * 63 + "/sensor/waterlevel/" + "S.-_9" * 25 + "abc", VALID),
+]
+
+
+def test_bad_payloads_land_in_deadletter_with_reason(hub, redis_client, clock, stack):
+    t_lo, now = clock
+    publish(stack.mqtt_port, [(topic, payload) for topic, payload, _ in BAD] + GOOD)
+    total = len(BAD) + len(GOOD)
+    harness.wait_until(lambda: hub.metric("rheinhub_events_received_total") >= total
+                       and redis_client.xlen(hub.stream("sensor.waterlevel")) >= len(GOOD)
+                       and redis_client.xlen(hub.deadletter) >= len(BAD),
+                       30, "every message to be handled")
+    harness.wait_until(lambda: hub.metric("rheinhub_queue_length") == 0
+                       and hub.metric("rheinhub_redis_in_flight") == 0, 10, "an idle hub")
+
+    entries = read_stream(redis_client, hub.deadletter)
+    for eid, fields in entries:
+        assert set(fields) == harness.DEADLETTER_FIELDS, f"{eid}: fields {sorted(fields)}"
+        assert re.match(harness.RFC3339_UTC_RE, fields[b"time"].decode()), fields[b"time"]
+    got = Counter((f[b"topic"], f[b"reason"].decode(), f[b"payload"], f[b"size"])
+                  for _, f in entries)
+    expect = Counter((topic.encode(), reason, payload[:256], str(len(payload)).encode())
+                     for topic, payload, reason in BAD)
+    assert got == expect, (f"missing: {sorted(expect - got)}\n"
+                           f"unexpected: {sorted(got - expect)}")
+
+    m = hub.metrics()
+    for reason, count in Counter(reason for _, _, reason in BAD).items():
+        assert m.get("rheinhub_events_rejected_total", reason=reason) == count, reason
+    assert m.get("rheinhub_events_received_total") == total
+    assert m.get("rheinhub_events_accepted_total") == len(GOOD)
+
+    events = read_events(redis_client, hub.stream("sensor.waterlevel"))
+    assert len(events) == len(GOOD), [ev.env for ev in events]
+    for ev, (topic, payload) in zip(events, GOOD):
+        probs = harness.envelope_problems(ev, topic=topic, payload=payload,
+                                          mqtt_port=stack.mqtt_port, t_lo=t_lo, t_hi=now())
+        assert not probs, probs
+    assert hub.healthz() == 200
+    assert hub.running()
+
+
+def test_payload_limit_is_configurable(hub_factory, redis_client, stack):
+    hub = hub_factory(ingest={"max_payload_bytes": 1024})
+    at_limit = ("linz/sensor/waterlevel/at-limit", padded(1024))
+    over = ("linz/sensor/waterlevel/over-limit", padded(1025))
+    publish(stack.mqtt_port, [at_limit, over])
+    harness.wait_until(lambda: hub.metric("rheinhub_events_received_total") >= 2
+                       and redis_client.xlen(hub.deadletter) >= 1
+                       and redis_client.xlen(hub.stream("sensor.waterlevel")) >= 1,
+                       20, "both messages to be handled")
+    [(_, dl)] = read_stream(redis_client, hub.deadletter)
+    assert (dl[b"topic"], dl[b"reason"], dl[b"size"]) == (
+        over[0].encode(), b"too_large", b"1025")
+    [ev] = read_events(redis_client, hub.stream("sensor.waterlevel"))
+    assert ev.env["subject"] == "at-limit"
+    assert hub.metric("rheinhub_events_rejected_total", reason="too_large") == 1

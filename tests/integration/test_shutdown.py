@@ -1,0 +1,71 @@
+# SPDX-License-Identifier: MIT
+"""Stopping the hub during a stream: a graceful stop loses nothing, a SIGKILL a bounded few."""
+
+import signal
+
+import pytest
+
+from harness import SENTINEL, SENTINEL_SUBJECT, settle, wait_until
+
+STREAM = "sensor.waterlevel"
+
+
+def accepted_at_least(hub, n, timeout=30):
+    wait_until(lambda: hub.metric("rheinhub_events_accepted_total") >= n, timeout,
+               f"{n} accepted events")
+
+
+def collect(hub, lg, r, clock):
+    t_lo, now = clock
+    lg.wait(timeout=180)
+    events = settle(hub, r, hub.stream(STREAM), min_len=1, sentinel=SENTINEL)
+    return lg.check(events, t_lo, now(), ignore_subjects={SENTINEL_SUBJECT})
+
+
+@pytest.mark.slow
+def test_sigterm_during_stream_then_restart(hub_factory, loadgen, redis_client, clock):
+    hub = hub_factory()
+    lg = loadgen(n=25000, rate=5000).start()
+    accepted_at_least(hub, 5000)
+    assert lg.running(), "the stream ended before the hub was stopped"
+    hub.term(timeout=60)  # exit code 0, no sanitizer report
+    hub.start()
+    collect(hub, lg, redis_client, clock).assert_exactly_once()
+    assert hub.metric("rheinhub_events_duplicate_total") == 0
+
+
+def test_sigint_flushes_and_exits_0(hub_factory, loadgen, redis_client, clock):
+    hub = hub_factory()
+    lg = loadgen(n=3000, rate=0).start()
+    accepted_at_least(hub, 1, timeout=20)
+    hub.proc.send(signal.SIGINT)
+    rc = hub.proc.wait(60)
+    assert rc == 0, f"hub exited with {rc} after SIGINT"
+    hub.assert_clean()
+    hub.start()
+    collect(hub, lg, redis_client, clock).assert_exactly_once()
+
+
+@pytest.mark.slow
+def test_sigkill_during_stream_loses_at_most_the_bound(hub_factory, loadgen, redis_client,
+                                                       clock, capsys, record_property):
+    queue_max, max_in_flight = 1000, 64
+    hub = hub_factory(ingest={"queue_max": queue_max}, redis={"max_in_flight": max_in_flight})
+    lg = loadgen(n=25000, rate=5000).start()
+    accepted_at_least(hub, 5000)
+    assert lg.running(), "the stream ended before the hub was killed"
+    hub.kill()
+    hub.start()
+    check = collect(hub, lg, redis_client, clock)
+
+    lost = len(check.missing)
+    bound = queue_max + max_in_flight
+    record_property("sigkill_lost_events", lost)
+    with capsys.disabled():
+        print(f"\nSIGKILL during a 5,000 events/s stream (queue_max {queue_max}, "
+              f"max_in_flight {max_in_flight}): {lost} of {lg.n} events lost "
+              f"{check.missing[:3]}{'...' if lost > 3 else ''}, bound {bound}")
+    assert not check.problems, "envelope problems:\n" + "\n".join(check.problems)
+    assert not check.duplicates, f"duplicated after SIGKILL: {check.summary()}"
+    assert not check.unexpected, check.summary()
+    assert lost <= bound, check.summary()
