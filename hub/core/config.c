@@ -1,0 +1,326 @@
+// SPDX-License-Identifier: MIT
+/*
+ * hub.yaml loading with libyaml's document API, which keeps every node's line. The
+ * accepted keys are one table: section, key, kind, where the value goes, and its
+ * range. Unknown keys, duplicates, wrong kinds and out-of-range values are errors;
+ * loading goes on after an error so that one run reports them all.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <yaml.h>
+
+enum key_kind { KIND_INT, KIND_STR, KIND_IP, KIND_LEVEL, KIND_LIST };
+
+struct key_spec {
+    const char *section;
+    const char *key;
+    enum key_kind kind;
+    size_t offset;
+    size_t size; /* for strings: the buffer size */
+    long min, max;
+};
+
+#define INT_KEY(sec, name, lo, hi)                                                                 \
+    {#sec, #name, KIND_INT, offsetof(struct hub_config, sec.name), sizeof(int), lo, hi}
+#define STR_KEY(sec, name, kind)                                                                   \
+    {#sec, #name, kind, offsetof(struct hub_config, sec.name),                                     \
+     sizeof(((struct hub_config *)0)->sec.name), 0, 0}
+
+static const struct key_spec keys[] = {
+    STR_KEY(hub, instance, KIND_STR),
+    STR_KEY(mqtt, host, KIND_IP),
+    INT_KEY(mqtt, port, 1, 65535),
+    STR_KEY(mqtt, client_id, KIND_STR),
+    STR_KEY(mqtt, username, KIND_STR),
+    STR_KEY(mqtt, password, KIND_STR),
+    INT_KEY(mqtt, keepalive_s, 5, 3600),
+    INT_KEY(mqtt, session_expiry_s, 0, INT_MAX),
+    STR_KEY(mqtt, shared_group, KIND_STR),
+    {"mqtt", "subscriptions", KIND_LIST, offsetof(struct hub_config, mqtt.subscriptions),
+     CONFIG_NAME_MAX, 1, CONFIG_SUBSCRIPTIONS_MAX},
+    STR_KEY(mqtt, source, KIND_STR),
+    STR_KEY(redis, host, KIND_IP),
+    INT_KEY(redis, port, 1, 65535),
+    STR_KEY(redis, password, KIND_STR),
+    INT_KEY(redis, max_in_flight, 1, 4096),
+    INT_KEY(redis, ping_interval_ms, 50, 60000),
+    INT_KEY(redis, liveness_timeout_ms, 100, 600000),
+    STR_KEY(redis, stream_prefix, KIND_STR),
+    INT_KEY(ingest, queue_max, 1, 10000000),
+    INT_KEY(ingest, max_payload_bytes, 64, 16777216),
+    INT_KEY(ingest, max_depth, 1, 1000),
+    INT_KEY(ingest, deadletter_maxlen, 100, 100000000),
+    INT_KEY(ingest, dedupe_window, 16, 100000000),
+    INT_KEY(shutdown, drain_timeout_s, 0, 3600),
+    STR_KEY(http, bind, KIND_IP),
+    INT_KEY(http, port, 0, 65535),
+    {"log", "level", KIND_LEVEL, offsetof(struct hub_config, log.level), 0, 0, 0},
+};
+
+void config_defaults(struct hub_config *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    strcpy(cfg->hub.instance, "rheinhub-1");
+    strcpy(cfg->mqtt.host, "127.0.0.1");
+    cfg->mqtt.port = 1883;
+    strcpy(cfg->mqtt.client_id, "rheinhub-hub");
+    cfg->mqtt.keepalive_s = 30;
+    cfg->mqtt.session_expiry_s = 86400;
+    strcpy(cfg->mqtt.subscriptions[0], "+/sensor/#");
+    strcpy(cfg->mqtt.subscriptions[1], "+/service/#");
+    strcpy(cfg->mqtt.subscriptions[2], "+/citizen/#");
+    cfg->mqtt.n_subscriptions = 3;
+    strcpy(cfg->redis.host, "127.0.0.1");
+    cfg->redis.port = 6379;
+    cfg->redis.max_in_flight = 128;
+    cfg->redis.ping_interval_ms = 1000;
+    cfg->redis.liveness_timeout_ms = 5000;
+    strcpy(cfg->redis.stream_prefix, "rheinhub:");
+    cfg->ingest.queue_max = 10000;
+    cfg->ingest.max_payload_bytes = 65536;
+    cfg->ingest.max_depth = 32;
+    cfg->ingest.deadletter_maxlen = 100000;
+    cfg->ingest.dedupe_window = 100000;
+    cfg->shutdown.drain_timeout_s = 30;
+    strcpy(cfg->http.bind, "127.0.0.1");
+    cfg->http.port = 8080;
+    cfg->log.level = LOG_LEVEL_INFO;
+}
+
+struct loader {
+    const char *path;
+    FILE *err;
+    int errors;
+    yaml_document_t *doc;
+    struct hub_config *cfg;
+};
+
+static void report(struct loader *l, const yaml_node_t *node, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void report(struct loader *l, const yaml_node_t *node, const char *fmt, ...)
+{
+    va_list ap;
+
+    fprintf(l->err, "%s:%lu: ", l->path, node ? (unsigned long)node->start_mark.line + 1 : 1UL);
+    va_start(ap, fmt);
+    vfprintf(l->err, fmt, ap);
+    va_end(ap);
+    fputc('\n', l->err);
+    l->errors++;
+}
+
+static const char *scalar(const yaml_node_t *node)
+{
+    return (const char *)node->data.scalar.value;
+}
+
+static bool copy_string(struct loader *l, const yaml_node_t *node, const struct key_spec *spec,
+                        char *dst)
+{
+    if (node->type != YAML_SCALAR_NODE) {
+        report(l, node, "%s.%s must be a string", spec->section, spec->key);
+        return false;
+    }
+    if (node->data.scalar.length >= spec->size) {
+        report(l, node, "%s.%s is longer than %zu characters", spec->section, spec->key,
+               spec->size - 1);
+        return false;
+    }
+    memcpy(dst, scalar(node), node->data.scalar.length + 1);
+    return true;
+}
+
+static void set_value(struct loader *l, const yaml_node_t *node, const struct key_spec *spec)
+{
+    char *field = (char *)l->cfg + spec->offset;
+
+    switch (spec->kind) {
+    case KIND_INT: {
+        char *end;
+        long v;
+        if (node->type != YAML_SCALAR_NODE) {
+            report(l, node, "%s.%s must be an integer", spec->section, spec->key);
+            return;
+        }
+        errno = 0;
+        v = strtol(scalar(node), &end, 10);
+        if (errno || end == scalar(node) || *end != '\0') {
+            report(l, node, "%s.%s must be an integer, not \"%s\"", spec->section, spec->key,
+                   scalar(node));
+            return;
+        }
+        if (v < spec->min || v > spec->max) {
+            report(l, node, "%s.%s must be between %ld and %ld, not %ld", spec->section,
+                   spec->key, spec->min, spec->max, v);
+            return;
+        }
+        *(int *)field = (int)v;
+        return;
+    }
+    case KIND_STR:
+        copy_string(l, node, spec, field);
+        return;
+    case KIND_IP: {
+        unsigned char addr[16];
+        if (node->type != YAML_SCALAR_NODE ||
+            (inet_pton(AF_INET, scalar(node), addr) != 1 &&
+             inet_pton(AF_INET6, scalar(node), addr) != 1)) {
+            report(l, node, "%s.%s must be an IPv4 or IPv6 address (no host names)",
+                   spec->section, spec->key);
+            return;
+        }
+        copy_string(l, node, spec, field);
+        return;
+    }
+    case KIND_LEVEL:
+        if (node->type != YAML_SCALAR_NODE ||
+            log_level_parse(scalar(node), (enum log_level *)(void *)field) < 0)
+            report(l, node, "%s.%s must be one of error, warn, info, debug", spec->section,
+                   spec->key);
+        return;
+    case KIND_LIST: {
+        int n = 0;
+        if (node->type != YAML_SEQUENCE_NODE) {
+            report(l, node, "%s.%s must be a list of strings", spec->section, spec->key);
+            return;
+        }
+        for (yaml_node_item_t *it = node->data.sequence.items.start;
+             it < node->data.sequence.items.top; it++) {
+            const yaml_node_t *item = yaml_document_get_node(l->doc, *it);
+            if (n == spec->max) {
+                report(l, item, "%s.%s has more than %ld entries", spec->section, spec->key,
+                       spec->max);
+                return;
+            }
+            if (!copy_string(l, item, spec, field + (size_t)n * spec->size))
+                return;
+            if (item->data.scalar.length == 0) {
+                report(l, item, "%s.%s entries must not be empty", spec->section, spec->key);
+                return;
+            }
+            n++;
+        }
+        if (n < spec->min) {
+            report(l, node, "%s.%s needs at least %ld entry", spec->section, spec->key,
+                   spec->min);
+            return;
+        }
+        l->cfg->mqtt.n_subscriptions = n;
+        return;
+    }
+    }
+}
+
+/* Calls fn for each key/value pair of a mapping node, reporting duplicate keys. */
+static void load_section(struct loader *l, const char *section, const yaml_node_t *map)
+{
+    for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
+         p++) {
+        const yaml_node_t *key = yaml_document_get_node(l->doc, p->key);
+        const yaml_node_t *value = yaml_document_get_node(l->doc, p->value);
+        size_t i;
+
+        if (key->type != YAML_SCALAR_NODE) {
+            report(l, key, "keys in %s must be plain names", section);
+            continue;
+        }
+        for (yaml_node_pair_t *q = map->data.mapping.pairs.start; q < p; q++) {
+            const yaml_node_t *prev = yaml_document_get_node(l->doc, q->key);
+            if (prev->type == YAML_SCALAR_NODE && strcmp(scalar(prev), scalar(key)) == 0) {
+                report(l, key, "%s.%s is set twice", section, scalar(key));
+                break;
+            }
+        }
+        for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+            if (strcmp(keys[i].section, section) == 0 && strcmp(keys[i].key, scalar(key)) == 0)
+                break;
+        }
+        if (i == sizeof(keys) / sizeof(keys[0])) {
+            report(l, key, "unknown key '%s' in section '%s'", scalar(key), section);
+            continue;
+        }
+        set_value(l, value, &keys[i]);
+    }
+}
+
+static bool section_known(const char *name)
+{
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+        if (strcmp(keys[i].section, name) == 0)
+            return true;
+    return false;
+}
+
+static void load_root(struct loader *l, const yaml_node_t *root)
+{
+    if (root->type != YAML_MAPPING_NODE) {
+        report(l, root, "the configuration must be a mapping of sections (hub, mqtt, redis, ...)");
+        return;
+    }
+    for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top;
+         p++) {
+        const yaml_node_t *key = yaml_document_get_node(l->doc, p->key);
+        const yaml_node_t *value = yaml_document_get_node(l->doc, p->value);
+
+        if (key->type != YAML_SCALAR_NODE || !section_known(scalar(key))) {
+            report(l, key, "unknown section '%s'",
+                   key->type == YAML_SCALAR_NODE ? scalar(key) : "?");
+            continue;
+        }
+        if (value->type == YAML_SCALAR_NODE && value->data.scalar.length == 0)
+            continue; /* "section:" with nothing under it keeps the defaults */
+        if (value->type != YAML_MAPPING_NODE) {
+            report(l, value, "section '%s' must be a mapping of keys", scalar(key));
+            continue;
+        }
+        load_section(l, scalar(key), value);
+    }
+}
+
+int config_load(struct hub_config *cfg, const char *path, FILE *err)
+{
+    struct loader l = {.path = path, .err = err, .cfg = cfg};
+    yaml_parser_t parser;
+    yaml_document_t doc;
+    yaml_node_t *root;
+    FILE *f;
+
+    config_defaults(cfg);
+    if (!(f = fopen(path, "rb"))) {
+        int e = errno;
+        fprintf(err, "%s: cannot open: %s\n", path, strerror(e));
+        return -e;
+    }
+    if (!yaml_parser_initialize(&parser)) {
+        fclose(f);
+        fprintf(err, "%s: out of memory\n", path);
+        return -ENOMEM;
+    }
+    yaml_parser_set_input_file(&parser, f);
+    if (!yaml_parser_load(&parser, &doc)) {
+        fprintf(err, "%s:%lu: %s%s%s\n", path, (unsigned long)parser.problem_mark.line + 1,
+                parser.problem ? parser.problem : "YAML error",
+                parser.context ? " " : "", parser.context ? parser.context : "");
+        yaml_parser_delete(&parser);
+        fclose(f);
+        return -1;
+    }
+    l.doc = &doc;
+    root = yaml_document_get_root_node(&doc);
+    if (root)
+        load_root(&l, root);
+    yaml_document_delete(&doc);
+    yaml_parser_delete(&parser);
+    fclose(f);
+    return l.errors ? -l.errors : 0;
+}

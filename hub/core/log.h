@@ -1,0 +1,42 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Logging for the hub and the workers: one line per event of interest on stderr,
+ * "<UTC time> <level> <component>: <message>", filtered by a process-wide level.
+ */
+#ifndef RHEINHUB_LOG_H
+#define RHEINHUB_LOG_H
+
+#include <stdbool.h>
+
+#define LOG_LEVEL_MAP(X)                                                                           \
+    X(ERROR, "error")                                                                              \
+    X(WARN, "warn")                                                                                \
+    X(INFO, "info")                                                                                \
+    X(DEBUG, "debug")
+
+enum log_level {
+#define X(name, text) LOG_LEVEL_##name,
+    LOG_LEVEL_MAP(X)
+#undef X
+};
+
+void log_set_level(enum log_level level);
+bool log_enabled(enum log_level level);
+
+/* Parses "error", "warn", "info" or "debug". Returns 0, or -EINVAL. */
+int log_level_parse(const char *text, enum log_level *out);
+const char *log_level_name(enum log_level level);
+
+void log_msg(enum log_level level, const char *component, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#define log_error(comp, ...) log_msg(LOG_LEVEL_ERROR, comp, __VA_ARGS__)
+#define log_warn(comp, ...) log_msg(LOG_LEVEL_WARN, comp, __VA_ARGS__)
+#define log_info(comp, ...) log_msg(LOG_LEVEL_INFO, comp, __VA_ARGS__)
+#define log_debug(comp, ...)                                                                       \
+    do {                                                                                           \
+        if (log_enabled(LOG_LEVEL_DEBUG))                                                          \
+            log_msg(LOG_LEVEL_DEBUG, comp, __VA_ARGS__);                                           \
+    } while (0)
+
+#endif

@@ -1,0 +1,225 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The ingest path. Cheap checks come first (topic, size, nesting), so that garbage
+ * costs no allocation; jansson then parses with duplicate keys refused, and the
+ * envelope is encoded once into a reused buffer and handed to the Redis writer,
+ * which copies it.
+ */
+#include "ingest.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "envelope.h"
+#include "log.h"
+
+int ingest_init(struct ingest *ing, const struct hub_config *cfg, struct metrics *m,
+                struct redis_out *out)
+{
+    memset(ing, 0, sizeof(*ing));
+    ing->cfg = cfg;
+    ing->m = m;
+    ing->out = out;
+    if (!(ing->seen = idset_new((size_t)cfg->ingest.dedupe_window)))
+        return -ENOMEM;
+    msgpack_sbuffer_init(&ing->buf);
+    if (cfg->mqtt.source[0])
+        snprintf(ing->authority, sizeof(ing->authority), "%s", cfg->mqtt.source);
+    else if (strchr(cfg->mqtt.host, ':'))
+        snprintf(ing->authority, sizeof(ing->authority), "[%s]:%d", cfg->mqtt.host,
+                 cfg->mqtt.port);
+    else
+        snprintf(ing->authority, sizeof(ing->authority), "%s:%d", cfg->mqtt.host,
+                 cfg->mqtt.port);
+    return 0;
+}
+
+void ingest_close(struct ingest *ing)
+{
+    idset_free(ing->seen);
+    ing->seen = NULL;
+    msgpack_sbuffer_destroy(&ing->buf);
+}
+
+int ingest_json_depth(const char *text, size_t len, int limit)
+{
+    int depth = 0, max = 0;
+    bool in_string = false;
+
+    for (size_t i = 0; i < len; i++) {
+        char c = text[i];
+        if (in_string) {
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                in_string = false;
+        } else if (c == '"') {
+            in_string = true;
+        } else if (c == '{' || c == '[') {
+            if (++depth > max && (max = depth) > limit)
+                return limit + 1;
+        } else if (c == '}' || c == ']') {
+            depth--;
+        }
+    }
+    return max;
+}
+
+static void reject(struct ingest *ing, const char *topic, enum reject_reason reason,
+                   const char *detail, const void *payload, size_t len)
+{
+    ing->m->rejected[reason]++;
+    log_debug("ingest", "rejected %s (%s): %s", topic, reject_reason_name(reason), detail);
+    if (redis_out_add_deadletter(ing->out, topic, reason, detail, payload, len) < 0)
+        log_error("ingest", "out of memory: dead letter for %s dropped", topic);
+}
+
+static const char *json_kind(const json_t *v)
+{
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: return "an object";
+    case JSON_ARRAY: return "an array";
+    case JSON_STRING: return "a string";
+    case JSON_INTEGER:
+    case JSON_REAL: return "a number";
+    case JSON_TRUE:
+    case JSON_FALSE: return "a boolean";
+    case JSON_NULL: return "null";
+    }
+    return "unknown";
+}
+
+/* A non-empty string member of at most max bytes, or NULL. */
+static const char *string_member(const json_t *obj, const char *name, size_t max)
+{
+    const json_t *v = json_object_get(obj, name);
+    size_t n;
+
+    if (!json_is_string(v))
+        return NULL;
+    n = json_string_length(v);
+    if (n == 0 || n > max || memchr(json_string_value(v), '\0', n))
+        return NULL;
+    return json_string_value(v);
+}
+
+static uint64_t realtime_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void ingest_message(struct ingest *ing, const char *topic_text, const void *payload, size_t len)
+{
+    const struct hub_config *cfg = ing->cfg;
+    char detail[INGEST_DETAIL_MAX];
+    char computed_id[EVENT_ID_HEX + 1];
+    char source[512], key[256];
+    struct topic topic;
+    struct envelope env;
+    json_error_t jerr;
+    const json_t *data;
+    json_t *root;
+    const char *why, *time, *id;
+    int r;
+
+    if (topic_parse(topic_text, &topic, &why) < 0) {
+        reject(ing, topic_text, REJECT_BAD_TOPIC, why, payload, len);
+        return;
+    }
+    if (len > (size_t)cfg->ingest.max_payload_bytes) {
+        snprintf(detail, sizeof(detail), "payload is %zu bytes; the limit is %d", len,
+                 cfg->ingest.max_payload_bytes);
+        reject(ing, topic_text, REJECT_TOO_LARGE, detail, payload, len);
+        return;
+    }
+    if (ingest_json_depth(payload, len, cfg->ingest.max_depth) > cfg->ingest.max_depth) {
+        snprintf(detail, sizeof(detail), "JSON nesting deeper than %d levels",
+                 cfg->ingest.max_depth);
+        reject(ing, topic_text, REJECT_TOO_DEEP, detail, payload, len);
+        return;
+    }
+    root = json_loadb(payload, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!root) {
+        enum reject_reason reason = json_error_code(&jerr) == json_error_invalid_utf8
+                                        ? REJECT_BAD_UTF8
+                                        : REJECT_BAD_JSON;
+        snprintf(detail, sizeof(detail), "line %d, column %d: %s", jerr.line, jerr.column,
+                 jerr.text);
+        reject(ing, topic_text, reason, detail, payload, len);
+        return;
+    }
+    if (!json_is_object(root)) {
+        snprintf(detail, sizeof(detail), "payload is %s; an event is a JSON object",
+                 json_kind(root));
+        reject(ing, topic_text, REJECT_NOT_OBJECT, detail, payload, len);
+        goto out;
+    }
+
+    data = root;
+    id = NULL;
+    snprintf(source, sizeof(source), "mqtt://%s/%s", ing->authority, topic_text);
+    env.source = source;
+    if (json_object_get(root, "specversion")) {
+        /* CloudEvents 1.0, structured JSON: the event is in data. */
+        const char *ce_source = NULL;
+        data = json_object_get(root, "data");
+        why = NULL;
+        if (!json_is_string(json_object_get(root, "specversion")) ||
+            strcmp(json_string_value(json_object_get(root, "specversion")), "1.0") != 0)
+            why = "specversion must be \"1.0\"";
+        else if (!(id = string_member(root, "id", EVENT_ID_MAX - 1)))
+            why = "id must be a non-empty string of at most 255 bytes";
+        else if (!(ce_source = string_member(root, "source", 255)))
+            why = "source must be a non-empty string of at most 255 bytes";
+        else if (!json_is_object(data))
+            why = "data must be a JSON object";
+        if (why) {
+            reject(ing, topic_text, REJECT_BAD_CLOUDEVENT, why, payload, len);
+            goto out;
+        }
+        env.source = ce_source;
+        time = json_object_get(root, "time") ? string_member(root, "time", EVENT_TIME_MAX - 1)
+                                             : string_member(data, "time", EVENT_TIME_MAX - 1);
+    } else {
+        time = string_member(root, "time", EVENT_TIME_MAX - 1);
+    }
+    if (!time) {
+        reject(ing, topic_text, REJECT_BAD_TIME,
+               "time must be an RFC 3339 date-time string of at most 63 bytes", payload, len);
+        goto out;
+    }
+    if (ing->check && (r = ing->check(ing->check_data, &topic, data, detail)) != 0) {
+        reject(ing, topic_text, (enum reject_reason)r, detail, payload, len);
+        goto out;
+    }
+    if (!id) {
+        event_id_compute(computed_id, &topic, time, payload, len);
+        id = computed_id;
+    }
+    if (!idset_add(ing->seen, id, strlen(id))) {
+        ing->m->duplicates++;
+        goto out;
+    }
+
+    env.id = id;
+    env.type = topic.event_type;
+    env.subject = topic.subject;
+    env.time = time;
+    env.municipality = topic.municipality;
+    env.category = event_category_name(topic.category);
+    env.receivedtime_ns = realtime_ns();
+    env.data = data;
+    msgpack_sbuffer_clear(&ing->buf);
+    snprintf(key, sizeof(key), "%sevents:%s", cfg->redis.stream_prefix, topic.event_type);
+    if (envelope_encode(&env, &ing->buf) < 0 ||
+        redis_out_add_event(ing->out, key, id, ing->buf.data, ing->buf.size, topic_text) < 0)
+        log_error("ingest", "out of memory: event %s from %s not queued", id, topic_text);
+out:
+    json_decref(root);
+}

@@ -1,0 +1,57 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The per-event path: topic and JSON parse, bounds, CloudEvents unwrapping, the
+ * schema check, the canonical envelope and its id, then one queued XADD. Anything
+ * rejected becomes a dead-letter entry with its reason.
+ */
+#ifndef RHEINHUB_INGEST_H
+#define RHEINHUB_INGEST_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+#include <msgpack.h>
+
+#include "config.h"
+#include "idset.h"
+#include "metrics.h"
+#include "redis_out.h"
+#include "reject.h"
+#include "topic.h"
+
+#define INGEST_DETAIL_MAX 512
+
+/*
+ * The schema seam: checks the payload (data) of an event of topic->event_type.
+ * Returns 0 when valid, else a reject reason (REJECT_UNKNOWN_TYPE, REJECT_SCHEMA)
+ * with a readable detail written to detail.
+ */
+typedef int (*ingest_check_cb)(void *data, const struct topic *topic, const json_t *payload,
+                               char detail[INGEST_DETAIL_MAX]);
+
+struct ingest {
+    const struct hub_config *cfg;
+    struct metrics *m;
+    struct redis_out *out;
+    struct idset *seen;
+    msgpack_sbuffer buf;
+    char authority[128];
+    ingest_check_cb check;
+    void *check_data;
+};
+
+/* Returns 0, or -ENOMEM. cfg, m and out are borrowed. */
+int ingest_init(struct ingest *ing, const struct hub_config *cfg, struct metrics *m,
+                struct redis_out *out);
+void ingest_close(struct ingest *ing);
+
+/* Takes one inbound message; payload is borrowed for the call only. */
+void ingest_message(struct ingest *ing, const char *topic, const void *payload, size_t len);
+
+/*
+ * Returns the nesting depth of the JSON text, stopping early once it exceeds limit
+ * (then the result is limit + 1). Brackets inside strings do not count.
+ */
+int ingest_json_depth(const char *text, size_t len, int limit);
+
+#endif

@@ -1,0 +1,274 @@
+// SPDX-License-Identifier: MIT
+/*
+ * rheinhub, the hub daemon: wires the MQTT input, the ingest path, the Redis writer
+ * and the HTTP endpoints onto one libuv loop, applies backpressure between them,
+ * and runs the ordered shutdown:
+ *
+ *   SIGTERM/SIGINT ─▶ pause MQTT reading ─▶ drain the Redis writer (bounded by
+ *   shutdown.drain_timeout_s) ─▶ MQTT DISCONNECT (the broker keeps the session) ─▶
+ *   close HTTP and signals ─▶ the loop ends.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <mosquitto.h>
+#include <uv.h>
+
+#include "config.h"
+#include "http.h"
+#include "ingest.h"
+#include "log.h"
+#include "metrics.h"
+#include "mqtt_in.h"
+#include "redis_out.h"
+
+#ifndef RHEINHUB_VERSION
+#define RHEINHUB_VERSION "unknown"
+#endif
+
+struct hub {
+    uv_loop_t *loop;
+    struct hub_config cfg;
+    struct metrics metrics;
+    struct mqtt_in *mqtt;
+    struct redis_out *redis;
+    struct ingest ingest;
+    struct http_server *http;
+    uv_signal_t sigterm, sigint, sighup;
+    uv_timer_t drain_deadline;
+    bool stopping;
+};
+
+static void on_message(void *data, const char *topic, const void *payload, size_t len)
+{
+    struct hub *hub = data;
+    size_t queued;
+
+    ingest_message(&hub->ingest, topic, payload, len);
+    queued = redis_out_queued(hub->redis);
+    if (queued >= (size_t)hub->cfg.ingest.queue_max && !mqtt_in_paused(hub->mqtt)) {
+        log_info("hub", "pausing MQTT input: %zu entries wait for Redis", queued);
+        mqtt_in_pause(hub->mqtt, true);
+    }
+}
+
+/* Resumes reading once the queue is down to half, so that pauses do not flap. */
+static void on_redis_progress(void *data)
+{
+    struct hub *hub = data;
+
+    if (hub->stopping || !mqtt_in_paused(hub->mqtt))
+        return;
+    if (redis_out_queued(hub->redis) <= (size_t)hub->cfg.ingest.queue_max / 2) {
+        log_info("hub", "resuming MQTT input");
+        mqtt_in_pause(hub->mqtt, false);
+    }
+}
+
+static void gauges(struct hub *hub, struct metrics_gauges *g)
+{
+    memset(g, 0, sizeof(*g));
+    redis_out_gauges(hub->redis, g);
+    g->mqtt_connected = mqtt_in_connected(hub->mqtt);
+    g->mqtt_paused = mqtt_in_paused(hub->mqtt);
+}
+
+static int render_metrics(void *data, FILE *out)
+{
+    struct hub *hub = data;
+    struct metrics_gauges g;
+
+    gauges(hub, &g);
+    metrics_render(&hub->metrics, &g, out);
+    return 200;
+}
+
+static int render_health(void *data, FILE *out)
+{
+    struct hub *hub = data;
+    struct metrics_gauges g;
+    bool ok;
+
+    gauges(hub, &g);
+    ok = g.mqtt_connected && g.redis_connected && !hub->stopping;
+    fprintf(out, "{\"status\":\"%s\",\"mqtt\":\"%s\",\"redis\":\"%s\",\"queued\":%llu}\n",
+            ok ? "ok" : (hub->stopping ? "stopping" : "degraded"),
+            g.mqtt_connected ? "up" : "down", g.redis_connected ? "up" : "down",
+            (unsigned long long)g.queued);
+    return ok ? 200 : 503;
+}
+
+static const struct http_route routes[] = {
+    {"/healthz", "application/json", render_health},
+    {"/metrics", "text/plain; version=0.0.4", render_metrics},
+    {NULL, NULL, NULL},
+};
+
+static void on_closed_handle(uv_handle_t *h)
+{
+}
+
+static void on_mqtt_stopped(void *data)
+{
+    struct hub *hub = data;
+
+    http_server_close(hub->http);
+    hub->http = NULL;
+    uv_close((uv_handle_t *)&hub->sigterm, on_closed_handle);
+    uv_close((uv_handle_t *)&hub->sigint, on_closed_handle);
+    uv_close((uv_handle_t *)&hub->sighup, on_closed_handle);
+    uv_close((uv_handle_t *)&hub->drain_deadline, on_closed_handle);
+}
+
+static void on_redis_closed(void *data)
+{
+    struct hub *hub = data;
+
+    uv_timer_stop(&hub->drain_deadline);
+    log_info("hub", "Redis writer closed; %llu events accepted in this run",
+             (unsigned long long)hub->metrics.accepted);
+    mqtt_in_stop(hub->mqtt, on_mqtt_stopped, hub);
+}
+
+static void on_drain_deadline(uv_timer_t *t)
+{
+    struct hub *hub = t->data;
+
+    log_error("hub", "Redis did not take everything within %d s",
+              hub->cfg.shutdown.drain_timeout_s);
+    redis_out_abort(hub->redis);
+}
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+    struct hub *hub = s->data;
+
+    if (signum == SIGHUP) {
+        log_warn("hub", "SIGHUP: configuration reload is not available yet; ignored");
+        return;
+    }
+    if (hub->stopping) {
+        log_warn("hub", "second %s: giving up on the drain", strsignal(signum));
+        redis_out_abort(hub->redis);
+        return;
+    }
+    hub->stopping = true;
+    log_info("hub", "%s: stopping; draining %zu entries to Redis", strsignal(signum),
+             redis_out_pending(hub->redis));
+    mqtt_in_pause(hub->mqtt, true);
+    uv_timer_start(&hub->drain_deadline, on_drain_deadline,
+                   (uint64_t)hub->cfg.shutdown.drain_timeout_s * 1000u, 0);
+    redis_out_drain(hub->redis, on_redis_closed, hub);
+}
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: rheinhub -c FILE            run the hub\n"
+            "       rheinhub --check -c FILE    check the configuration and exit\n"
+            "       rheinhub --version\n"
+            "\n"
+            "  -c, --config FILE   hub configuration (YAML; see docs/configuration.md)\n"
+            "      --check         report configuration errors as FILE:LINE: message;\n"
+            "                      exit 0 when valid, 2 when not\n"
+            "  -h, --help          this text\n");
+}
+
+static int run(struct hub *hub)
+{
+    int r;
+
+    hub->loop = uv_default_loop();
+    log_set_level(hub->cfg.log.level);
+    srand((unsigned)time(NULL) ^ (unsigned)getpid());
+    signal(SIGPIPE, SIG_IGN);
+    mosquitto_lib_init();
+
+    hub->redis = redis_out_new(hub->loop, &hub->cfg, &hub->metrics, on_redis_progress, hub);
+    if (!hub->redis || ingest_init(&hub->ingest, &hub->cfg, &hub->metrics, hub->redis) < 0) {
+        log_error("hub", "out of memory at start");
+        return 1;
+    }
+    hub->mqtt = mqtt_in_new(hub->loop, &hub->cfg, &hub->metrics, on_message, hub);
+    if (!hub->mqtt) {
+        log_error("hub", "cannot create the MQTT client: %s", strerror(errno));
+        return 1;
+    }
+    if (hub->cfg.http.port > 0) {
+        hub->http = http_server_new(hub->loop, hub->cfg.http.bind, hub->cfg.http.port, routes,
+                                    hub);
+        if (!hub->http) {
+            log_error("hub", "cannot serve HTTP on %s:%d: %s", hub->cfg.http.bind,
+                      hub->cfg.http.port, strerror(errno));
+            return 1;
+        }
+    }
+    uv_signal_init(hub->loop, &hub->sigterm);
+    uv_signal_init(hub->loop, &hub->sigint);
+    uv_signal_init(hub->loop, &hub->sighup);
+    uv_timer_init(hub->loop, &hub->drain_deadline);
+    hub->sigterm.data = hub->sigint.data = hub->sighup.data = hub->drain_deadline.data = hub;
+    uv_signal_start(&hub->sigterm, on_signal, SIGTERM);
+    uv_signal_start(&hub->sigint, on_signal, SIGINT);
+    uv_signal_start(&hub->sighup, on_signal, SIGHUP);
+
+    log_info("hub", "rheinhub %s started: MQTT %s:%d, Redis %s:%d, HTTP %s:%d", RHEINHUB_VERSION,
+             hub->cfg.mqtt.host, hub->cfg.mqtt.port, hub->cfg.redis.host, hub->cfg.redis.port,
+             hub->cfg.http.bind, hub->cfg.http.port);
+    r = uv_run(hub->loop, UV_RUN_DEFAULT);
+    if (r != 0)
+        log_warn("hub", "loop ended with active handles");
+    log_info("hub", "stopped: %llu received, %llu accepted, %llu duplicates",
+             (unsigned long long)hub->metrics.received, (unsigned long long)hub->metrics.accepted,
+             (unsigned long long)hub->metrics.duplicates);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option options[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"check", no_argument, NULL, 'k'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
+    };
+    static struct hub hub;
+    const char *config_path = NULL;
+    bool check = false;
+    int opt, r;
+
+    while ((opt = getopt_long(argc, argv, "c:hV", options, NULL)) != -1) {
+        switch (opt) {
+        case 'c': config_path = optarg; break;
+        case 'k': check = true; break;
+        case 'h': usage(stdout); return 0;
+        case 'V': printf("rheinhub %s\n", RHEINHUB_VERSION); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (!config_path || optind != argc) {
+        usage(stderr);
+        return 2;
+    }
+    if (config_load(&hub.cfg, config_path, stderr) != 0)
+        return 2;
+    if (check) {
+        printf("%s: configuration is valid\n", config_path);
+        return 0;
+    }
+    r = run(&hub);
+    ingest_close(&hub.ingest);
+    mqtt_in_free(hub.mqtt);
+    redis_out_free(hub.redis);
+    uv_loop_close(hub.loop);
+    mosquitto_lib_cleanup();
+    return r;
+}

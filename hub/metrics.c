@@ -1,0 +1,85 @@
+// SPDX-License-Identifier: MIT
+/* Prometheus text rendering of the hub's metrics. */
+#include "metrics.h"
+
+#include <inttypes.h>
+
+static const double bucket_bounds[] = {
+#define X(v) v,
+    METRICS_LATENCY_BUCKETS
+#undef X
+};
+
+void metrics_observe_xadd(struct metrics *m, uint64_t ns)
+{
+    double s = (double)ns / 1e9;
+
+    for (int i = 0; i < METRICS_N_BUCKETS; i++) {
+        if (s <= bucket_bounds[i]) {
+            m->xadd_latency_buckets[i]++;
+            break;
+        }
+    }
+    m->xadd_latency_count++;
+    m->xadd_latency_sum_s += s;
+}
+
+static void counter(FILE *out, const char *name, const char *help, uint64_t v)
+{
+    fprintf(out, "# HELP %s %s\n# TYPE %s counter\n%s %" PRIu64 "\n", name, help, name, name, v);
+}
+
+static void gauge(FILE *out, const char *name, const char *help, uint64_t v)
+{
+    fprintf(out, "# HELP %s %s\n# TYPE %s gauge\n%s %" PRIu64 "\n", name, help, name, name, v);
+}
+
+void metrics_render(const struct metrics *m, const struct metrics_gauges *g, FILE *out)
+{
+    uint64_t cumulative = 0;
+
+    counter(out, "rheinhub_events_received_total", "MQTT messages taken from the broker.",
+            m->received);
+    counter(out, "rheinhub_events_accepted_total", "Events written to Redis and confirmed.",
+            m->accepted);
+    counter(out, "rheinhub_events_duplicate_total", "Events dropped as recently seen (same id).",
+            m->duplicates);
+    fprintf(out, "# HELP rheinhub_events_rejected_total Messages rejected, by reason.\n"
+                 "# TYPE rheinhub_events_rejected_total counter\n");
+    for (int i = 0; i < REJECT_REASON_COUNT; i++)
+        fprintf(out, "rheinhub_events_rejected_total{reason=\"%s\"} %" PRIu64 "\n",
+                reject_reason_name((enum reject_reason)i), m->rejected[i]);
+    counter(out, "rheinhub_deadletters_total", "Dead-letter entries written to Redis.",
+            m->deadletters);
+    counter(out, "rheinhub_events_resent_total",
+            "Events in doubt after a lost Redis link, re-sent without duplicates.", m->resent);
+    counter(out, "rheinhub_redis_errors_total", "Error replies from Redis.", m->redis_errors);
+    gauge(out, "rheinhub_queue_length", "Entries waiting to be sent to Redis.", g->queued);
+    gauge(out, "rheinhub_redis_in_flight", "Entries sent to Redis and awaiting a reply.",
+          g->in_flight);
+    gauge(out, "rheinhub_redis_in_doubt", "Entries whose Redis link was lost before a reply.",
+          g->in_doubt);
+    gauge(out, "rheinhub_mqtt_paused", "1 while MQTT reading is paused by backpressure.",
+          g->mqtt_paused);
+    counter(out, "rheinhub_mqtt_pauses_total", "Times MQTT reading was paused.", m->mqtt_pauses);
+    gauge(out, "rheinhub_mqtt_connected", "1 while the MQTT session is up.", g->mqtt_connected);
+    gauge(out, "rheinhub_redis_connected", "1 while the Redis link is up.", g->redis_connected);
+    fprintf(out,
+            "# HELP rheinhub_reconnects_total Connections re-established after a loss.\n"
+            "# TYPE rheinhub_reconnects_total counter\n"
+            "rheinhub_reconnects_total{link=\"mqtt\"} %" PRIu64 "\n"
+            "rheinhub_reconnects_total{link=\"redis\"} %" PRIu64 "\n",
+            m->mqtt_reconnects, m->redis_reconnects);
+    fprintf(out, "# HELP rheinhub_xadd_latency_seconds Time from sending an XADD to its reply.\n"
+                 "# TYPE rheinhub_xadd_latency_seconds histogram\n");
+    for (int i = 0; i < METRICS_N_BUCKETS; i++) {
+        cumulative += m->xadd_latency_buckets[i];
+        fprintf(out, "rheinhub_xadd_latency_seconds_bucket{le=\"%g\"} %" PRIu64 "\n",
+                bucket_bounds[i], cumulative);
+    }
+    fprintf(out,
+            "rheinhub_xadd_latency_seconds_bucket{le=\"+Inf\"} %" PRIu64 "\n"
+            "rheinhub_xadd_latency_seconds_sum %.9f\n"
+            "rheinhub_xadd_latency_seconds_count %" PRIu64 "\n",
+            m->xadd_latency_count, m->xadd_latency_sum_s, m->xadd_latency_count);
+}

@@ -1,0 +1,415 @@
+// SPDX-License-Identifier: MIT
+/*
+ * libmosquitto on the libuv loop (PITFALLS.md, "External loop"):
+ *
+ * - a uv_poll_t on mosquitto_socket() calls loop_read / loop_write; after every
+ *   library call the poll is re-armed for writing when mosquitto_want_write() says
+ *   so, since packets queued inside callbacks are only written then;
+ * - a 1 s timer calls loop_misc (keepalive);
+ * - the library closes the socket itself on errors and calls on_disconnect: the poll
+ *   handle is closed there, and each connection gets a new one (the fd can differ);
+ * - mosquitto_connect_bind_v5() blocks (there is no asynchronous v5 connect in
+ *   2.0), so a non-blocking TCP probe runs first: an unreachable broker then costs
+ *   the loop nothing, and the blocking connect only runs against a listening port;
+ * - the v5 session expiry is sent with every connect, or the session would end with
+ *   the connection.
+ *
+ * libmosquitto acknowledges a QoS 1 message before on_message runs; the hub takes
+ * over responsibility for it there (see ingest.c and redis_out.c).
+ */
+#include "mqtt_in.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <mosquitto.h>
+#include <mqtt_protocol.h>
+
+#include "cloexec.h"
+#include "log.h"
+
+#define MISC_INTERVAL_MS 1000
+#define RECONNECT_MIN_MS 250
+#define RECONNECT_MAX_MS 10000
+#define RECEIVE_MAXIMUM 1000
+
+enum mqtt_state { MQ_DOWN, MQ_PROBING, MQ_CONNECTING, MQ_UP };
+
+struct mqtt_in {
+    uv_loop_t *loop;
+    const struct hub_config *cfg;
+    struct metrics *m;
+    mqtt_in_message_cb on_message;
+    void *data;
+    mqtt_in_stopped_cb stopped;
+    void *stopped_data;
+
+    struct mosquitto *mosq;
+    enum mqtt_state state;
+    uv_poll_t *poll;  /* one per connection, freed in its close callback */
+    uv_tcp_t *probe;  /* the reachability probe while MQ_PROBING */
+    uv_connect_t probe_req;
+    uv_timer_t misc, reconnect;
+    unsigned backoff_ms;
+    bool paused, stopping, ever_up;
+    int open_handles;
+};
+
+static void schedule_reconnect(struct mqtt_in *in, bool now);
+
+static void on_handle_closed(uv_handle_t *h)
+{
+    struct mqtt_in *in = h->data;
+
+    if (h != (uv_handle_t *)&in->misc && h != (uv_handle_t *)&in->reconnect)
+        free(h);
+    if (--in->open_handles == 0 && in->stopping && in->stopped)
+        in->stopped(in->stopped_data);
+}
+
+static void close_handle(struct mqtt_in *in, uv_handle_t *h)
+{
+    h->data = in;
+    uv_close(h, on_handle_closed);
+}
+
+static void on_poll(uv_poll_t *handle, int status, int events);
+
+/* Arms the poll for what the session needs now. */
+static void update_poll(struct mqtt_in *in)
+{
+    int events = 0;
+
+    if (!in->poll)
+        return;
+    if (!in->paused)
+        events |= UV_READABLE;
+    if (mosquitto_want_write(in->mosq))
+        events |= UV_WRITABLE;
+    if (events)
+        uv_poll_start(in->poll, events, on_poll);
+    else
+        uv_poll_stop(in->poll);
+}
+
+static void on_poll(uv_poll_t *handle, int status, int events)
+{
+    struct mqtt_in *in = handle->data;
+
+    if (status < 0)
+        events = UV_READABLE; /* let the library read the error and disconnect */
+    if ((events & UV_READABLE) && (!in->paused || status < 0)) {
+        mosquitto_loop_read(in->mosq, 1);
+        if (in->poll != handle)
+            return; /* on_disconnect ran: this handle is closing */
+    }
+    if (events & UV_WRITABLE) {
+        mosquitto_loop_write(in->mosq, 1);
+        if (in->poll != handle)
+            return;
+    }
+    update_poll(in);
+}
+
+static void on_misc(uv_timer_t *t)
+{
+    struct mqtt_in *in = t->data;
+
+    if (!in->poll)
+        return; /* calls without a socket fire on_disconnect again */
+    mosquitto_loop_misc(in->mosq);
+    update_poll(in);
+}
+
+static void do_connect(struct mqtt_in *in)
+{
+    mosquitto_property *props = NULL;
+    int rc, fd;
+
+    mosquitto_property_add_int32(&props, MQTT_PROP_SESSION_EXPIRY_INTERVAL,
+                                 (uint32_t)in->cfg->mqtt.session_expiry_s);
+    rc = mosquitto_connect_bind_v5(in->mosq, in->cfg->mqtt.host, in->cfg->mqtt.port,
+                                   in->cfg->mqtt.keepalive_s, NULL, props);
+    mosquitto_property_free_all(&props);
+    if (rc != MOSQ_ERR_SUCCESS) {
+        log_warn("mqtt", "cannot connect to %s:%d: %s", in->cfg->mqtt.host, in->cfg->mqtt.port,
+                 rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
+        in->state = MQ_DOWN;
+        schedule_reconnect(in, false);
+        return;
+    }
+    fd = mosquitto_socket(in->mosq);
+    /* The socket and the library's socket pair must not leak into workers. */
+    (void)cloexec_all();
+    if (!(in->poll = malloc(sizeof(*in->poll))) ||
+        uv_poll_init_socket(in->loop, in->poll, fd) < 0) {
+        log_error("mqtt", "cannot watch the MQTT socket");
+        free(in->poll);
+        in->poll = NULL;
+        mosquitto_disconnect(in->mosq);
+        in->state = MQ_DOWN;
+        schedule_reconnect(in, false);
+        return;
+    }
+    in->open_handles++;
+    in->poll->data = in;
+    in->state = MQ_CONNECTING;
+    update_poll(in);
+}
+
+static void on_probe(uv_connect_t *req, int status)
+{
+    struct mqtt_in *in = req->data;
+
+    close_handle(in, (uv_handle_t *)in->probe);
+    in->probe = NULL;
+    if (in->stopping) {
+        in->state = MQ_DOWN;
+        return;
+    }
+    if (status < 0) {
+        log_warn("mqtt", "broker %s:%d not reachable: %s", in->cfg->mqtt.host,
+                 in->cfg->mqtt.port, uv_strerror(status));
+        in->state = MQ_DOWN;
+        schedule_reconnect(in, false);
+        return;
+    }
+    do_connect(in);
+}
+
+static void start_probe(struct mqtt_in *in)
+{
+    struct sockaddr_storage addr;
+    int r;
+
+    if (uv_ip4_addr(in->cfg->mqtt.host, in->cfg->mqtt.port, (struct sockaddr_in *)&addr) != 0 &&
+        uv_ip6_addr(in->cfg->mqtt.host, in->cfg->mqtt.port, (struct sockaddr_in6 *)&addr) != 0) {
+        log_error("mqtt", "broker address %s is not an IP address", in->cfg->mqtt.host);
+        return;
+    }
+    if (!(in->probe = malloc(sizeof(*in->probe)))) {
+        schedule_reconnect(in, false);
+        return;
+    }
+    uv_tcp_init(in->loop, in->probe);
+    in->open_handles++;
+    in->probe->data = in;
+    in->probe_req.data = in;
+    r = uv_tcp_connect(&in->probe_req, in->probe, (struct sockaddr *)&addr, on_probe);
+    if (r < 0) {
+        log_warn("mqtt", "cannot reach %s:%d: %s", in->cfg->mqtt.host, in->cfg->mqtt.port,
+                 uv_strerror(r));
+        close_handle(in, (uv_handle_t *)in->probe);
+        in->probe = NULL;
+        schedule_reconnect(in, false);
+        return;
+    }
+    in->state = MQ_PROBING;
+}
+
+static void on_reconnect_timer(uv_timer_t *t)
+{
+    struct mqtt_in *in = t->data;
+
+    if (in->state == MQ_DOWN && !in->stopping && !in->paused)
+        start_probe(in);
+}
+
+static void schedule_reconnect(struct mqtt_in *in, bool now)
+{
+    unsigned base = in->backoff_ms ? in->backoff_ms : RECONNECT_MIN_MS;
+    unsigned jitter = base / 5;
+    unsigned delay = base - jitter + (jitter ? (unsigned)rand() % (2 * jitter + 1) : 0);
+
+    if (in->stopping)
+        return;
+    in->backoff_ms = base * 2 > RECONNECT_MAX_MS ? RECONNECT_MAX_MS : base * 2;
+    uv_timer_start(&in->reconnect, on_reconnect_timer, now ? 0 : delay, 0);
+}
+
+static void on_connect(struct mosquitto *mosq, void *obj, int rc, int flags,
+                       const mosquitto_property *props)
+{
+    struct mqtt_in *in = obj;
+    char *subs[CONFIG_SUBSCRIPTIONS_MAX];
+    char filters[CONFIG_SUBSCRIPTIONS_MAX][CONFIG_NAME_MAX * 2];
+    int n = in->cfg->mqtt.n_subscriptions;
+
+    if (rc != 0) {
+        log_error("mqtt", "broker refused the session: %s", mosquitto_reason_string(rc));
+        return; /* the broker closes the connection; on_disconnect follows */
+    }
+    in->state = MQ_UP;
+    in->backoff_ms = 0;
+    if (in->ever_up)
+        in->m->mqtt_reconnects++;
+    in->ever_up = true;
+    log_info("mqtt", "connected to %s:%d as %s (%s session)", in->cfg->mqtt.host,
+             in->cfg->mqtt.port, in->cfg->mqtt.client_id,
+             (flags & 1) ? "resumed" : "new");
+    for (int i = 0; i < n; i++) {
+        if (in->cfg->mqtt.shared_group[0])
+            snprintf(filters[i], sizeof(filters[i]), "$share/%s/%s", in->cfg->mqtt.shared_group,
+                     in->cfg->mqtt.subscriptions[i]);
+        else
+            snprintf(filters[i], sizeof(filters[i]), "%s", in->cfg->mqtt.subscriptions[i]);
+        subs[i] = filters[i];
+    }
+    rc = mosquitto_subscribe_multiple(mosq, NULL, n, subs, 1, 0, NULL);
+    if (rc != MOSQ_ERR_SUCCESS)
+        log_error("mqtt", "cannot subscribe: %s", mosquitto_strerror(rc));
+}
+
+static void on_subscribe(struct mosquitto *mosq, void *obj, int mid, int qos_count,
+                         const int *granted, const mosquitto_property *props)
+{
+    struct mqtt_in *in = obj;
+
+    for (int i = 0; i < qos_count; i++) {
+        if (granted[i] >= 0x80)
+            log_error("mqtt", "broker refused the subscription to %s: %s",
+                      in->cfg->mqtt.subscriptions[i], mosquitto_reason_string(granted[i]));
+        else if (granted[i] < 1)
+            log_warn("mqtt", "subscription to %s granted at QoS %d only",
+                     in->cfg->mqtt.subscriptions[i], granted[i]);
+    }
+    log_info("mqtt", "subscribed to %d topic filters", qos_count);
+}
+
+static void on_disconnect(struct mosquitto *mosq, void *obj, int rc,
+                          const mosquitto_property *props)
+{
+    struct mqtt_in *in = obj;
+
+    if (!in->poll)
+        return; /* already handled this connection's end */
+    close_handle(in, (uv_handle_t *)in->poll);
+    in->poll = NULL;
+    in->state = MQ_DOWN;
+    if (in->stopping) {
+        log_info("mqtt", "disconnected; the broker keeps the session");
+        uv_close((uv_handle_t *)&in->misc, on_handle_closed);
+        uv_close((uv_handle_t *)&in->reconnect, on_handle_closed);
+        return;
+    }
+    log_warn("mqtt", "connection to %s:%d lost: %s", in->cfg->mqtt.host, in->cfg->mqtt.port,
+             rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
+    if (!in->paused)
+        schedule_reconnect(in, false);
+}
+
+static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto_message *msg,
+                       const mosquitto_property *props)
+{
+    struct mqtt_in *in = obj;
+
+    in->m->received++;
+    in->on_message(in->data, msg->topic, msg->payload, (size_t)msg->payloadlen);
+}
+
+static void on_log(struct mosquitto *mosq, void *obj, int level, const char *text)
+{
+    if (level & (MOSQ_LOG_ERR | MOSQ_LOG_WARNING))
+        log_warn("mqtt", "libmosquitto: %s", text);
+}
+
+struct mqtt_in *mqtt_in_new(uv_loop_t *loop, const struct hub_config *cfg, struct metrics *m,
+                            mqtt_in_message_cb on_message_cb, void *data)
+{
+    struct mqtt_in *in = calloc(1, sizeof(*in));
+    const struct hub_config *c = cfg;
+
+    if (!in)
+        return NULL;
+    in->loop = loop;
+    in->cfg = cfg;
+    in->m = m;
+    in->on_message = on_message_cb;
+    in->data = data;
+    in->mosq = mosquitto_new(c->mqtt.client_id, false, in);
+    if (!in->mosq) {
+        free(in);
+        return NULL;
+    }
+    mosquitto_int_option(in->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
+    mosquitto_int_option(in->mosq, MOSQ_OPT_TCP_NODELAY, 1);
+    mosquitto_int_option(in->mosq, MOSQ_OPT_RECEIVE_MAXIMUM, RECEIVE_MAXIMUM);
+    if (c->mqtt.username[0] &&
+        mosquitto_username_pw_set(in->mosq, c->mqtt.username,
+                                  c->mqtt.password[0] ? c->mqtt.password : NULL) != 0) {
+        mosquitto_destroy(in->mosq);
+        free(in);
+        errno = ENOMEM;
+        return NULL;
+    }
+    mosquitto_connect_v5_callback_set(in->mosq, on_connect);
+    mosquitto_disconnect_v5_callback_set(in->mosq, on_disconnect);
+    mosquitto_message_v5_callback_set(in->mosq, on_message);
+    mosquitto_subscribe_v5_callback_set(in->mosq, on_subscribe);
+    mosquitto_log_callback_set(in->mosq, on_log);
+
+    uv_timer_init(loop, &in->misc);
+    uv_timer_init(loop, &in->reconnect);
+    in->misc.data = in;
+    in->reconnect.data = in;
+    in->open_handles = 2;
+    uv_timer_start(&in->misc, on_misc, MISC_INTERVAL_MS, MISC_INTERVAL_MS);
+    schedule_reconnect(in, true);
+    return in;
+}
+
+void mqtt_in_pause(struct mqtt_in *in, bool paused)
+{
+    if (in->paused == paused || in->stopping)
+        return;
+    in->paused = paused;
+    if (paused)
+        in->m->mqtt_pauses++;
+    update_poll(in);
+    if (!paused && in->state == MQ_DOWN)
+        schedule_reconnect(in, true);
+}
+
+bool mqtt_in_paused(const struct mqtt_in *in)
+{
+    return in->paused;
+}
+
+bool mqtt_in_connected(const struct mqtt_in *in)
+{
+    return in->state == MQ_UP;
+}
+
+void mqtt_in_stop(struct mqtt_in *in, mqtt_in_stopped_cb stopped, void *data)
+{
+    if (in->stopping)
+        return;
+    in->stopped = stopped;
+    in->stopped_data = data;
+    in->paused = true;
+    in->stopping = true;
+    update_poll(in);
+    if (in->poll) {
+        /* Writes DISCONNECT now if it can; on_disconnect closes the rest. */
+        if (mosquitto_disconnect_v5(in->mosq, 0, NULL) == MOSQ_ERR_SUCCESS) {
+            if (in->poll)
+                update_poll(in);
+            return;
+        }
+        close_handle(in, (uv_handle_t *)in->poll);
+        in->poll = NULL;
+    }
+    in->state = MQ_DOWN;
+    uv_close((uv_handle_t *)&in->misc, on_handle_closed);
+    uv_close((uv_handle_t *)&in->reconnect, on_handle_closed);
+}
+
+void mqtt_in_free(struct mqtt_in *in)
+{
+    if (!in)
+        return;
+    mosquitto_destroy(in->mosq);
+    free(in);
+}

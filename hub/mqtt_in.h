@@ -1,0 +1,44 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The hub's MQTT input: one persistent MQTT v5 session (libmosquitto) driven from the
+ * libuv loop, subscribed at QoS 1 to the inbound topics, with reconnects, and a
+ * pause switch that stops reading the socket so that the broker keeps what the hub
+ * cannot take yet.
+ */
+#ifndef RHEINHUB_MQTT_IN_H
+#define RHEINHUB_MQTT_IN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <uv.h>
+
+#include "config.h"
+#include "metrics.h"
+
+struct mqtt_in;
+
+/* One inbound message. topic and payload are borrowed for the call only. */
+typedef void (*mqtt_in_message_cb)(void *data, const char *topic, const void *payload,
+                                   size_t len);
+typedef void (*mqtt_in_stopped_cb)(void *data);
+
+/* Creates the input and starts connecting. Returns NULL with errno set. */
+struct mqtt_in *mqtt_in_new(uv_loop_t *loop, const struct hub_config *cfg, struct metrics *m,
+                            mqtt_in_message_cb on_message, void *data);
+
+/* Stops or resumes reading messages (backpressure). */
+void mqtt_in_pause(struct mqtt_in *in, bool paused);
+bool mqtt_in_paused(const struct mqtt_in *in);
+bool mqtt_in_connected(const struct mqtt_in *in);
+
+/*
+ * Stops reading, disconnects cleanly (the broker keeps the session and what is
+ * queued for it), closes every handle and then calls stopped.
+ */
+void mqtt_in_stop(struct mqtt_in *in, mqtt_in_stopped_cb stopped, void *data);
+
+/* Frees a stopped input. */
+void mqtt_in_free(struct mqtt_in *in);
+
+#endif

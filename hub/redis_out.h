@@ -1,0 +1,70 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The hub's way into Redis: a bounded queue of entries (events for their type's
+ * stream, dead letters), sent as pipelined XADDs over one hiredis async link with a
+ * cap on commands in flight. The link is watched by a liveness deadline and
+ * re-established with backoff; entries whose reply was lost with the link are
+ * re-sent so that none is lost and none is written twice.
+ */
+#ifndef RHEINHUB_REDIS_OUT_H
+#define RHEINHUB_REDIS_OUT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <uv.h>
+
+#include "config.h"
+#include "metrics.h"
+#include "reject.h"
+
+struct redis_out;
+
+/* Called after entries left the queue, so that the owner can resume its input. */
+typedef void (*redis_out_progress_cb)(void *data);
+/* Called once, from the last close callback, after redis_out_drain or _abort. */
+typedef void (*redis_out_closed_cb)(void *data);
+
+/*
+ * Creates the writer and starts connecting. cfg and m are borrowed and must outlive
+ * it. Returns NULL with errno set.
+ */
+struct redis_out *redis_out_new(uv_loop_t *loop, const struct hub_config *cfg, struct metrics *m,
+                                redis_out_progress_cb progress, void *data);
+
+/* Frees a writer whose closed callback has run (or that never started). */
+void redis_out_free(struct redis_out *out);
+
+/*
+ * Queues an event for stream key: fields id and env (the msgpack envelope). topic is
+ * kept for the dead-letter entry should Redis refuse the event for good. All
+ * arguments are copied. Returns 0, or -ENOMEM.
+ */
+int redis_out_add_event(struct redis_out *out, const char *key, const char *id, const char *env,
+                        size_t env_len, const char *topic);
+
+/*
+ * Queues a dead-letter entry: the topic, the reason, a readable detail, and the first
+ * bytes of the payload with its full size. All arguments are copied. Returns 0, or
+ * -ENOMEM.
+ */
+int redis_out_add_deadletter(struct redis_out *out, const char *topic, enum reject_reason reason,
+                             const char *detail, const void *payload, size_t payload_len);
+
+/* Entries waiting to be sent (what backpressure compares with ingest.queue_max). */
+size_t redis_out_queued(const struct redis_out *out);
+/* Entries not yet confirmed by Redis: queued, in flight and in doubt. */
+size_t redis_out_pending(const struct redis_out *out);
+void redis_out_gauges(const struct redis_out *out, struct metrics_gauges *g);
+bool redis_out_ready(const struct redis_out *out);
+
+/*
+ * Finishes: keeps sending until every entry is confirmed, then closes the link and
+ * calls closed. New entries may still be added meanwhile.
+ */
+void redis_out_drain(struct redis_out *out, redis_out_closed_cb closed, void *data);
+
+/* Gives up on what is not confirmed (logged with its count) and closes at once. */
+void redis_out_abort(struct redis_out *out);
+
+#endif
