@@ -728,7 +728,7 @@ SENTINEL = ("linz/sensor/waterlevel/" + SENTINEL_SUBJECT,
             b'{"time":"2026-11-26T07:00:00Z","value":300,"unit":"cm","trend":0}')
 
 
-def settle(hub, r, key, *, min_len, sentinel=None, timeout=90):
+def settle(hub, r, key, *, min_len=1, sentinel=None, timeout=90):
     """Wait until the hub has written everything the broker holds for it.
 
     With a sentinel (topic, payload), it is published now (after the streams ended);
@@ -740,19 +740,20 @@ def settle(hub, r, key, *, min_len, sentinel=None, timeout=90):
     if sentinel:
         publish(hub.stack.mqtt_port, [sentinel])
         sentinel_subject = sentinel[0].split("/")[3]
+
+    def sentinel_stored():
+        entries = r.xrevrange(key, max="+", min="-", count=2000)
+        return any(Event(eid, f).env.get("subject") == sentinel_subject for eid, f in entries)
+
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
             if r.xlen(key) >= min_len and hub.running():
                 m = hub.metrics()
                 if (m.get("rheinhub_queue_length") == 0
-                        and m.get("rheinhub_redis_in_flight") == 0):
-                    if not sentinel:
-                        return read_events(r, key)
-                    tail_entries = r.xrevrange(key, max="+", min="-", count=2000)
-                    if any(Event(eid, f).env.get("subject") == sentinel_subject
-                           for eid, f in tail_entries):
-                        return read_events(r, key)
+                        and m.get("rheinhub_redis_in_flight") == 0
+                        and (not sentinel or sentinel_stored())):
+                    return read_events(r, key)
         except Exception:  # noqa: BLE001 - Redis or the hub still coming back
             pass
         time.sleep(0.05)
