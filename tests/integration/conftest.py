@@ -15,7 +15,14 @@ import pytest
 import harness
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def pytest_configure(config):
+    # A SIGTERM (e.g. from a CI deadline) ends the run like Ctrl-C does: the fixtures'
+    # finalizers still stop every server and hub.
+    signal.signal(signal.SIGTERM, _interrupt)
     config.addinivalue_line(
         "markers", "slow: streams of thousands of events with faults injected "
         "(deselect with -m 'not slow')")

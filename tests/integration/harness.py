@@ -11,6 +11,7 @@ Everything here listens on 127.0.0.1 only, on ports the kernel hands out, and ev
 process it starts is stopped by its owner (see conftest.py).
 """
 
+import atexit
 import http.client
 import json
 import os
@@ -132,6 +133,18 @@ def sanitizer_env():
 # Processes
 
 
+_children = []
+
+
+@atexit.register
+def _kill_leftovers():
+    """Last resort when a run is interrupted past its fixtures: no server outlives it."""
+    for popen in _children:
+        if popen.poll() is None:
+            popen.kill()
+            popen.wait()
+
+
 class Proc:
     """One child process with stdout and stderr appended to a log file."""
 
@@ -153,6 +166,7 @@ class Proc:
             self.popen = subprocess.Popen(
                 self.argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                 env=self.env, cwd=self.cwd)
+        _children.append(self.popen)
         return self
 
     def running(self):
