@@ -81,7 +81,7 @@ void config_defaults(struct hub_config *cfg)
     cfg->mqtt.n_subscriptions = 3;
     strcpy(cfg->redis.host, "127.0.0.1");
     cfg->redis.port = 6379;
-    cfg->redis.max_in_flight = 128;
+    cfg->redis.max_in_flight = 1024;
     cfg->redis.ping_interval_ms = 1000;
     cfg->redis.liveness_timeout_ms = 5000;
     strcpy(cfg->redis.stream_prefix, "rheinhub:");
