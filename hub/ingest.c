@@ -27,13 +27,16 @@ int ingest_init(struct ingest *ing, const struct hub_config *cfg, struct metrics
         return -ENOMEM;
     msgpack_sbuffer_init(&ing->buf);
     if (cfg->mqtt.source[0])
-        snprintf(ing->authority, sizeof(ing->authority), "%s", cfg->mqtt.source);
+        snprintf(ing->source_prefix, sizeof(ing->source_prefix), "mqtt://%s/", cfg->mqtt.source);
     else if (strchr(cfg->mqtt.host, ':'))
-        snprintf(ing->authority, sizeof(ing->authority), "[%s]:%d", cfg->mqtt.host,
-                 cfg->mqtt.port);
+        snprintf(ing->source_prefix, sizeof(ing->source_prefix), "mqtt://[%s]:%d/",
+                 cfg->mqtt.host, cfg->mqtt.port);
     else
-        snprintf(ing->authority, sizeof(ing->authority), "%s:%d", cfg->mqtt.host,
-                 cfg->mqtt.port);
+        snprintf(ing->source_prefix, sizeof(ing->source_prefix), "mqtt://%s:%d/",
+                 cfg->mqtt.host, cfg->mqtt.port);
+    ing->source_prefix_len = strlen(ing->source_prefix);
+    snprintf(ing->key_prefix, sizeof(ing->key_prefix), "%sevents:", cfg->redis.stream_prefix);
+    ing->key_prefix_len = strlen(ing->key_prefix);
     return 0;
 }
 
@@ -106,6 +109,13 @@ static const char *string_member(const json_t *obj, const char *name, size_t max
     return json_string_value(v);
 }
 
+/* prefix + tail into dst; the caller sizes dst for both (tail is a parsed topic). */
+static void join(char *dst, const char *prefix, size_t prefix_len, const char *tail)
+{
+    memcpy(dst, prefix, prefix_len);
+    strcpy(dst + prefix_len, tail);
+}
+
 static uint64_t realtime_ns(void)
 {
     struct timespec ts;
@@ -119,7 +129,7 @@ void ingest_message(struct ingest *ing, const char *topic_text, const void *payl
     const struct hub_config *cfg = ing->cfg;
     char detail[INGEST_DETAIL_MAX];
     char computed_id[EVENT_ID_HEX + 1];
-    char source[512], key[256];
+    char source[160 + 512], key[96 + TOPIC_EVENT_TYPE_MAX + 1];
     struct topic topic;
     struct envelope env;
     json_error_t jerr;
@@ -163,7 +173,7 @@ void ingest_message(struct ingest *ing, const char *topic_text, const void *payl
 
     data = root;
     id = NULL;
-    snprintf(source, sizeof(source), "mqtt://%s/%s", ing->authority, topic_text);
+    join(source, ing->source_prefix, ing->source_prefix_len, topic_text);
     env.source = source;
     if (json_object_get(root, "specversion")) {
         /* CloudEvents 1.0, structured JSON: the event is in data. */
@@ -216,7 +226,7 @@ void ingest_message(struct ingest *ing, const char *topic_text, const void *payl
     env.receivedtime_ns = realtime_ns();
     env.data = data;
     msgpack_sbuffer_clear(&ing->buf);
-    snprintf(key, sizeof(key), "%sevents:%s", cfg->redis.stream_prefix, topic.event_type);
+    join(key, ing->key_prefix, ing->key_prefix_len, topic.event_type);
     if (envelope_encode(&env, &ing->buf) < 0 ||
         redis_out_add_event(ing->out, key, id, ing->buf.data, ing->buf.size, topic_text) < 0)
         log_error("ingest", "out of memory: event %s from %s not queued", id, topic_text);

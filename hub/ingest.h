@@ -35,7 +35,10 @@ struct ingest {
     struct redis_out *out;
     struct idset *seen;
     msgpack_sbuffer buf;
-    char authority[128];
+    char source_prefix[160]; /* "mqtt://<authority>/" */
+    size_t source_prefix_len;
+    char key_prefix[96];     /* "<stream prefix>events:" */
+    size_t key_prefix_len;
     ingest_check_cb check;
     void *check_data;
 };

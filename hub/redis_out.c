@@ -75,14 +75,14 @@ struct out_item {
     uint32_t batch;    /* in flight: items this item's reply answers (1, or an EVAL batch) */
     bool is_event;
     bool resend;       /* sent through the add-if-absent script */
-    int argc;          /* parts sent; an event keeps its topic in part argc */
-    const char *argv[OUT_PARTS_MAX];
-    size_t argvlen[OUT_PARTS_MAX];
+    const char *cmd;   /* the command, RESP-encoded once when queued */
+    size_t cmd_len;
+    /* Events only: NUL-terminated copies, and the envelope inside cmd. */
+    const char *key, *id, *topic;
+    const char *env;
+    size_t env_len;
     char buf[];
 };
-
-/* Event parts: XADD key * id <id> env <env> | topic */
-enum { EV_KEY = 1, EV_ID = 4, EV_ENV = 6, EV_TOPIC = 7, EV_ARGC = 7 };
 
 struct out_list {
     struct out_item *head, *tail;
@@ -175,26 +175,70 @@ static void list_free(struct out_list *l)
         free(it);
 }
 
-/* Copies n parts into one allocation; the first argc are the command. */
-static struct out_item *item_new(int argc, int n, const char *const *parts, const size_t *lens)
+static size_t decimal_digits(size_t v)
+{
+    size_t n = 1;
+
+    while (v >= 10) {
+        v /= 10;
+        n++;
+    }
+    return n;
+}
+
+static char *put_decimal(char *p, size_t v)
+{
+    char *end = p + decimal_digits(v);
+
+    p = end;
+    do {
+        *--p = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    return end;
+}
+
+/*
+ * Queues a command of n bulk strings, RESP-encoded once into one allocation so that
+ * sending it is a copy into hiredis's buffer. extras are NUL-terminated copies kept
+ * after the command. pos[i] receives where part i lies inside the command.
+ */
+static struct out_item *item_new(int n, const char *const *parts, const size_t *lens,
+                                 const char **pos, int n_extra, const char *const *extras,
+                                 const char **extra_pos)
 {
     struct out_item *it;
-    size_t total = 0;
+    size_t cmd_len = 1 + decimal_digits((size_t)n) + 2, extra_len = 0;
     char *p;
 
     for (int i = 0; i < n; i++)
-        total += lens[i] + 1;
-    if (!(it = malloc(sizeof(*it) + total)))
+        cmd_len += 1 + decimal_digits(lens[i]) + 2 + lens[i] + 2;
+    for (int i = 0; i < n_extra; i++)
+        extra_len += strlen(extras[i]) + 1;
+    if (!(it = malloc(sizeof(*it) + cmd_len + extra_len)))
         return NULL;
     memset(it, 0, sizeof(*it));
-    it->argc = argc;
     p = it->buf;
+    *p++ = '*';
+    p = put_decimal(p, (size_t)n);
+    *p++ = '\r', *p++ = '\n';
     for (int i = 0; i < n; i++) {
+        *p++ = '$';
+        p = put_decimal(p, lens[i]);
+        *p++ = '\r', *p++ = '\n';
         memcpy(p, parts[i], lens[i]);
-        p[lens[i]] = '\0';
-        it->argv[i] = p;
-        it->argvlen[i] = lens[i];
-        p += lens[i] + 1;
+        if (pos)
+            pos[i] = p;
+        p += lens[i];
+        *p++ = '\r', *p++ = '\n';
+    }
+    it->cmd = it->buf;
+    it->cmd_len = cmd_len;
+    for (int i = 0; i < n_extra; i++) {
+        size_t len = strlen(extras[i]) + 1;
+        memcpy(p, extras[i], len);
+        extra_pos[i] = p;
+        p += len;
     }
     return it;
 }
@@ -213,13 +257,20 @@ static void set_state(struct redis_out *out, enum link_state state)
 int redis_out_add_event(struct redis_out *out, const char *key, const char *id, const char *env,
                         size_t env_len, const char *topic)
 {
-    const char *parts[] = {"XADD", key, "*", "id", id, "env", env, topic};
-    size_t lens[] = {4, strlen(key), 1, 2, strlen(id), 3, env_len, strlen(topic)};
-    struct out_item *it = item_new(EV_ARGC, 8, parts, lens);
+    const char *parts[] = {"XADD", key, "*", "id", id, "env", env};
+    size_t lens[] = {4, strlen(key), 1, 2, strlen(id), 3, env_len};
+    const char *extras[] = {key, id, topic};
+    const char *pos[7], *extra_pos[3];
+    struct out_item *it = item_new(7, parts, lens, pos, 3, extras, extra_pos);
 
     if (!it)
         return -ENOMEM;
     it->is_event = true;
+    it->key = extra_pos[0];
+    it->id = extra_pos[1];
+    it->topic = extra_pos[2];
+    it->env = pos[6];
+    it->env_len = env_len;
     list_push(&out->queue, it);
     pump(out);
     return 0;
@@ -254,7 +305,7 @@ int redis_out_add_deadletter(struct redis_out *out, const char *topic, enum reje
     for (int i = 0; i < OUT_PARTS_MAX; i++)
         lens[i] = strlen(parts[i]);
     lens[13] = keep;
-    if (!(it = item_new(OUT_PARTS_MAX, OUT_PARTS_MAX, parts, lens)))
+    if (!(it = item_new(OUT_PARTS_MAX, parts, lens, NULL, 0, NULL, NULL)))
         return -ENOMEM;
     list_push(&out->queue, it);
     pump(out);
@@ -401,7 +452,7 @@ static void resend_in_doubt(struct redis_out *out)
 
     while (rest.head) {
         struct out_list batch = {0}, others = {0};
-        const char *key = rest.head->argv[EV_KEY];
+        const char *key = rest.head->key;
         uint64_t after_ms = rest.head->after_ms;
         const char **argv;
         size_t *argvlen;
@@ -409,7 +460,7 @@ static void resend_in_doubt(struct redis_out *out)
         int argc = 0;
 
         while ((it = list_pop(&rest))) {
-            if (batch.len < RESEND_BATCH_MAX && strcmp(it->argv[EV_KEY], key) == 0) {
+            if (batch.len < RESEND_BATCH_MAX && strcmp(it->key, key) == 0) {
                 list_push(&batch, it);
                 if (it->after_ms < after_ms)
                     after_ms = it->after_ms;
@@ -438,8 +489,8 @@ static void resend_in_doubt(struct redis_out *out)
         argv[argc] = start, argvlen[argc++] = strlen(start);
         argv[argc] = RESEND_SCAN_LIMIT, argvlen[argc++] = sizeof(RESEND_SCAN_LIMIT) - 1;
         for (it = batch.head; it; it = it->next) {
-            argv[argc] = it->argv[EV_ID], argvlen[argc++] = it->argvlen[EV_ID];
-            argv[argc] = it->argv[EV_ENV], argvlen[argc++] = it->argvlen[EV_ENV];
+            argv[argc] = it->id, argvlen[argc++] = strlen(it->id);
+            argv[argc] = it->env, argvlen[argc++] = it->env_len;
         }
         for (it = batch.head; it; it = it->next)
             it->resend = true;
@@ -587,8 +638,7 @@ static void pump(struct redis_out *out)
         it->resend = false;
         it->sent_ns = now_ns();
         it->after_ms = out->last_confirmed_ms;
-        if (redisAsyncCommandArgv(out->ac, on_reply, it, it->argc, it->argv, it->argvlen) !=
-            REDIS_OK) {
+        if (redisAsyncFormattedCommand(out->ac, on_reply, it, it->cmd, it->cmd_len) != REDIS_OK) {
             struct out_list one = {0};
             list_push(&one, it);
             list_prepend(&out->queue, &one);
@@ -605,9 +655,9 @@ static void fail_for_good(struct redis_out *out, struct out_item *it, const char
         char detail[256];
         snprintf(detail, sizeof(detail), "Redis refused the event: %s", error);
         out->m->rejected[REJECT_STORE_FAILED]++;
-        log_error("redis", "event %s refused by Redis: %s", it->argv[EV_ID], error);
-        redis_out_add_deadletter(out, it->argv[EV_TOPIC], REJECT_STORE_FAILED, detail,
-                                 it->argv[EV_ENV], it->argvlen[EV_ENV]);
+        log_error("redis", "event %s refused by Redis: %s", it->id, error);
+        redis_out_add_deadletter(out, it->topic, REJECT_STORE_FAILED, detail, it->env,
+                                 it->env_len);
     } else {
         log_error("redis", "dead-letter entry refused by Redis, dropped: %s", error);
     }
