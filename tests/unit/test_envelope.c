@@ -1,0 +1,1000 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Unit tests of the canonical envelope: encoding and decoding round trips (every
+ * field, every JSON kind in data), the fixed key order, the bounds check that stands
+ * between untrusted bytes and msgpack-c's allocator, the decoder's refusal of
+ * garbage, and the deterministic event id.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+#include "config.h"
+#include "envelope.h"
+
+/* The decoder's reasons. */
+#define WHY_BOUNDS "not a single well-formed msgpack object"
+#define WHY_NOT_MAP "envelope is not a map"
+#define WHY_MISSING "envelope lacks a required field"
+#define WHY_STRING "an envelope string field is not a string"
+#define WHY_RECEIVEDTIME "receivedtime is not an unsigned integer"
+#define WHY_DATA "data is not a map"
+
+/* The keys of the envelope, in the order the encoder writes them. */
+static const char *const key_order[] = {
+    "specversion", "id",           "source",   "type",         "subject",
+    "time",        "municipality", "category", "receivedtime", "data",
+};
+#define N_KEYS (sizeof(key_order) / sizeof(key_order[0]))
+
+/* Every JSON kind, the integer encodings' edges, nesting, and unicode. */
+static const char rich_data[] =
+    "{\"level_cm\": 412, \"zero\": 0, \"neg\": -17, \"u8\": 200, \"u16\": 70000,"
+    " \"u32\": 5000000000, \"i8\": -100, \"i16\": -200, \"i32\": -70000,"
+    " \"i64\": -5000000000, \"max\": 9223372036854775807,"
+    " \"min\": -9223372036854775808, \"real\": 3.25, \"negreal\": -0.1,"
+    " \"tiny\": 1.5e-300, \"huge\": 1.7976931348623157e308, \"t\": true, \"f\": false,"
+    " \"n\": null, \"s\": \"K\\u00f6ln \\u2013 Rhein \\ud83c\\udf0a\", \"raw\": "
+    "\"\xc3\xa4\xe2\x82\xac\","
+    " \"esc\": \"quote \\\" backslash \\\\ nul \\u0000 end\", \"empty\": \"\","
+    " \"\\u043a\\u043b\\u044e\\u0447\": "
+    "\"\\u0437\\u043d\\u0430\\u0447\\u0435\\u043d\\u0438\\u0435\","
+    " \"\": \"empty key\","
+    " \"nested\": {\"a\": [1, [2, [3, {\"b\": []}]], {}], \"o\": {\"p\": {\"q\": \"r\"}}},"
+    " \"arr\": [null, true, false, 1, -1, 1.5, \"x\", [], {}, [[[]]]],"
+    " \"long\": \""
+    "0123456789012345678901234567890123456789"
+    "\"}";
+
+static json_t *load_json(const char *text)
+{
+    json_error_t err;
+    json_t *v = json_loads(text, JSON_ALLOW_NUL, &err);
+
+    if (!v)
+        fail_msg("test JSON does not parse: line %d: %s", err.line, err.text);
+    return v;
+}
+
+/* Fails, printing both, unless the two JSON values are equal. */
+static void assert_json_same(const json_t *expected, const json_t *actual)
+{
+    char *a, *b;
+
+    assert_non_null(actual);
+    if (json_equal(expected, actual))
+        return;
+    a = json_dumps(expected, JSON_COMPACT | JSON_ENCODE_ANY);
+    b = json_dumps(actual, JSON_COMPACT | JSON_ENCODE_ANY);
+    if (strcmp(a, b) != 0)
+        assert_string_equal(a, b);
+    fail_msg("JSON differs in kind but not in text: %s", a);
+}
+
+/* Fails, printing both, unless the decoded string equals expected. */
+static void assert_view_str(struct envelope_str s, const char *expected)
+{
+    char *copy;
+
+    assert_non_null(s.ptr);
+    copy = malloc(s.len + 1u);
+    assert_non_null(copy);
+    memcpy(copy, s.ptr, s.len);
+    copy[s.len] = '\0';
+    assert_string_equal(copy, expected);
+    assert_int_equal(s.len, strlen(expected));
+    free(copy);
+}
+
+static struct envelope sample_envelope(const json_t *data)
+{
+    struct envelope env = {
+        .id = "3f1c0d9e8b7a69584736251403f2e1d0",
+        .source = "mqtt://127.0.0.1:1883/bonn/sensor/waterlevel/gauge-1",
+        .type = "sensor.waterlevel",
+        .subject = "gauge-1",
+        .time = "2024-05-01T12:00:00.123456789+02:00",
+        .municipality = "bonn",
+        .category = "sensor",
+        .receivedtime_ns = UINT64_C(1714557600123456789),
+        .data = data,
+    };
+    return env;
+}
+
+/* Decodes buf, which must be a good envelope, checks it against env, and frees. */
+static void expect_decodes_to(const char *buf, size_t len, const struct envelope *env)
+{
+    msgpack_unpacked unpacked;
+    struct envelope_view view;
+    const char *why = NULL;
+    json_t *data;
+    int r;
+
+    msgpack_unpacked_init(&unpacked);
+    r = envelope_decode(buf, len, &unpacked, &view, &why);
+    if (r != 0)
+        fail_msg("decode failed: %d (%s)", r, why ? why : "no reason");
+    assert_view_str(view.specversion, "1.0");
+    assert_view_str(view.id, env->id);
+    assert_view_str(view.source, env->source);
+    assert_view_str(view.type, env->type);
+    assert_view_str(view.subject, env->subject);
+    assert_view_str(view.time, env->time);
+    assert_view_str(view.municipality, env->municipality);
+    assert_view_str(view.category, env->category);
+    assert_int_equal(view.receivedtime_ns, env->receivedtime_ns);
+    assert_non_null(view.data);
+    assert_int_equal(view.data->type, MSGPACK_OBJECT_MAP);
+    data = envelope_object_to_json(view.data);
+    assert_json_same(env->data, data);
+    json_decref(data);
+    msgpack_unpacked_destroy(&unpacked);
+}
+
+/* Decodes buf, which must be refused with why_expected (NULL: any reason). */
+static void expect_refused(const char *buf, size_t len, const char *why_expected)
+{
+    msgpack_unpacked unpacked;
+    struct envelope_view view;
+    const char *why = NULL;
+
+    msgpack_unpacked_init(&unpacked);
+    assert_int_equal(envelope_decode(buf, len, &unpacked, &view, &why), -EINVAL);
+    assert_non_null(why);
+    if (why_expected)
+        assert_string_equal(why, why_expected);
+    msgpack_unpacked_destroy(&unpacked);
+}
+
+static void envelope_round_trip_every_field(void **state)
+{
+    json_t *data = load_json(rich_data);
+    struct envelope env = sample_envelope(data);
+    msgpack_sbuffer buf;
+
+    msgpack_sbuffer_init(&buf);
+    assert_int_equal(envelope_encode(&env, &buf), 0);
+    expect_decodes_to(buf.data, buf.size, &env);
+    assert_int_equal(envelope_check_bounds(buf.data, buf.size, 48), 0);
+    msgpack_sbuffer_destroy(&buf);
+    json_decref(data);
+}
+
+static void envelope_round_trip_edges(void **state)
+{
+    static const uint64_t times[] = {
+        0, 1, 127, 128, 255, 256, 65535, 65536, UINT32_MAX, (uint64_t)UINT32_MAX + 1, UINT64_MAX};
+    char long_id[EVENT_ID_MAX], long_subject[TOPIC_SUBJECT_MAX + 1];
+    json_t *data = load_json("{}");
+    struct envelope env = sample_envelope(data);
+
+    memset(long_id, 'i', sizeof(long_id) - 1);
+    long_id[sizeof(long_id) - 1] = '\0';
+    memset(long_subject, 'S', sizeof(long_subject) - 1);
+    long_subject[sizeof(long_subject) - 1] = '\0';
+    env.id = long_id;
+    env.subject = long_subject;
+    env.source = "urn:uuid:6e8bc430-9c3a-11d9-9669-0800200c9a66";
+    env.type = "citizen.report";
+    env.category = "citizen";
+    env.municipality = "st-goar";
+    for (size_t i = 0; i < sizeof(times) / sizeof(times[0]); i++) {
+        msgpack_sbuffer buf;
+        msgpack_sbuffer_init(&buf);
+        env.receivedtime_ns = times[i];
+        assert_int_equal(envelope_encode(&env, &buf), 0);
+        expect_decodes_to(buf.data, buf.size, &env);
+        msgpack_sbuffer_destroy(&buf);
+    }
+    json_decref(data);
+}
+
+static void envelope_encoding_is_stable(void **state)
+{
+    json_t *data = load_json(rich_data);
+    struct envelope env = sample_envelope(data);
+    msgpack_sbuffer a, b;
+
+    msgpack_sbuffer_init(&a);
+    msgpack_sbuffer_init(&b);
+    assert_int_equal(envelope_encode(&env, &a), 0);
+    assert_int_equal(envelope_encode(&env, &b), 0);
+    assert_int_equal(a.size, b.size);
+    assert_memory_equal(a.data, b.data, a.size);
+    /* The encoder appends: a second envelope follows the first unchanged. */
+    assert_int_equal(envelope_encode(&env, &a), 0);
+    assert_int_equal(a.size, 2 * b.size);
+    assert_memory_equal(a.data + b.size, b.data, b.size);
+    msgpack_sbuffer_destroy(&a);
+    msgpack_sbuffer_destroy(&b);
+    json_decref(data);
+}
+
+static void envelope_key_order(void **state)
+{
+    json_t *data = load_json("{\"level_cm\": 412}");
+    struct envelope env = sample_envelope(data);
+    msgpack_sbuffer buf;
+    msgpack_unpacked unpacked;
+    size_t off = 0;
+    const msgpack_object *root;
+
+    msgpack_sbuffer_init(&buf);
+    assert_int_equal(envelope_encode(&env, &buf), 0);
+    assert_int_equal((unsigned char)buf.data[0], 0x8a); /* fixmap of 10 */
+    msgpack_unpacked_init(&unpacked);
+    assert_int_equal(msgpack_unpack_next(&unpacked, buf.data, buf.size, &off),
+                     MSGPACK_UNPACK_SUCCESS);
+    assert_int_equal(off, buf.size);
+    root = &unpacked.data;
+    assert_int_equal(root->type, MSGPACK_OBJECT_MAP);
+    assert_int_equal(root->via.map.size, N_KEYS);
+    for (uint32_t i = 0; i < root->via.map.size; i++) {
+        const msgpack_object *key = &root->via.map.ptr[i].key;
+        const msgpack_object *val = &root->via.map.ptr[i].val;
+        char name[32];
+
+        assert_int_equal(key->type, MSGPACK_OBJECT_STR);
+        assert_true(key->via.str.size < sizeof(name));
+        memcpy(name, key->via.str.ptr, key->via.str.size);
+        name[key->via.str.size] = '\0';
+        assert_string_equal(name, key_order[i]);
+        if (i < 8)
+            assert_int_equal(val->type, MSGPACK_OBJECT_STR);
+        else if (i == 8)
+            assert_int_equal(val->type, MSGPACK_OBJECT_POSITIVE_INTEGER);
+        else
+            assert_int_equal(val->type, MSGPACK_OBJECT_MAP);
+    }
+    msgpack_unpacked_destroy(&unpacked);
+    msgpack_sbuffer_destroy(&buf);
+    json_decref(data);
+}
+
+static void envelope_data_keeps_key_order(void **state)
+{
+    json_t *data = load_json("{\"z\": 1, \"a\": 2, \"m\": {\"y\": 3, \"b\": 4}}");
+    struct envelope env = sample_envelope(data);
+    msgpack_sbuffer buf;
+    msgpack_unpacked unpacked;
+    struct envelope_view view;
+    const char *why;
+    json_t *back;
+    char *text;
+
+    msgpack_sbuffer_init(&buf);
+    assert_int_equal(envelope_encode(&env, &buf), 0);
+    msgpack_unpacked_init(&unpacked);
+    assert_int_equal(envelope_decode(buf.data, buf.size, &unpacked, &view, &why), 0);
+    back = envelope_object_to_json(view.data);
+    assert_non_null(back);
+    text = json_dumps(back, JSON_COMPACT);
+    assert_string_equal(text, "{\"z\":1,\"a\":2,\"m\":{\"y\":3,\"b\":4}}");
+    free(text);
+    json_decref(back);
+    msgpack_unpacked_destroy(&unpacked);
+    msgpack_sbuffer_destroy(&buf);
+    json_decref(data);
+}
+
+/* Data as deep as the hub accepts by default (ingest.max_depth) must decode. */
+static void envelope_round_trip_deep_data(void **state)
+{
+    struct hub_config cfg;
+
+    config_defaults(&cfg);
+    for (int depth = 1; depth <= cfg.ingest.max_depth; depth++) {
+        char text[512] = "";
+        size_t n = 0;
+        json_t *data;
+        struct envelope env;
+        msgpack_sbuffer buf;
+        msgpack_unpacked unpacked;
+        struct envelope_view view;
+        const char *why = "";
+        int r;
+
+        for (int i = 0; i < depth; i++)
+            n += (size_t)snprintf(text + n, sizeof(text) - n, "{\"a\":");
+        n += (size_t)snprintf(text + n, sizeof(text) - n, "1");
+        for (int i = 0; i < depth; i++)
+            n += (size_t)snprintf(text + n, sizeof(text) - n, "}");
+        data = load_json(text);
+        env = sample_envelope(data);
+        msgpack_sbuffer_init(&buf);
+        assert_int_equal(envelope_encode(&env, &buf), 0);
+        msgpack_unpacked_init(&unpacked);
+        r = envelope_decode(buf.data, buf.size, &unpacked, &view, &why);
+        msgpack_unpacked_destroy(&unpacked);
+        if (r == 0)
+            expect_decodes_to(buf.data, buf.size, &env);
+        msgpack_sbuffer_destroy(&buf);
+        json_decref(data);
+        if (r != 0)
+            fail_msg("an envelope whose data is %d levels deep does not decode: %s", depth, why);
+    }
+}
+
+/*
+ * Packs an envelope by hand: field `omit` left out, field `wrong` given a value of
+ * the wrong kind (wrong_kind: 'i' int, 's' str, 'n' negative int, 'f' float,
+ * 'a' array, 'z' nil), `extra` unknown fields added, `reverse` writes the fields
+ * last to first.
+ */
+static void pack_custom(msgpack_sbuffer *buf, int omit, int wrong, char wrong_kind, int extra,
+                        bool reverse)
+{
+    msgpack_packer pk;
+    int n = (int)N_KEYS - (omit >= 0) + extra;
+
+    msgpack_packer_init(&pk, buf, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, (size_t)n);
+    for (int e = 0; e < extra; e++) {
+        char key[16];
+        snprintf(key, sizeof(key), "x-extra%d", e);
+        msgpack_pack_str_with_body(&pk, key, strlen(key));
+        msgpack_pack_str_with_body(&pk, "ignored", 7);
+    }
+    for (int k = 0; k < (int)N_KEYS; k++) {
+        int i = reverse ? (int)N_KEYS - 1 - k : k;
+        const char *key = key_order[i];
+
+        if (i == omit)
+            continue;
+        msgpack_pack_str_with_body(&pk, key, strlen(key));
+        if (i == wrong) {
+            switch (wrong_kind) {
+            case 'i':
+                msgpack_pack_uint64(&pk, 7);
+                break;
+            case 's':
+                msgpack_pack_str_with_body(&pk, "7", 1);
+                break;
+            case 'n':
+                msgpack_pack_int64(&pk, -7);
+                break;
+            case 'f':
+                msgpack_pack_double(&pk, 7.0);
+                break;
+            case 'a':
+                msgpack_pack_array(&pk, 0);
+                break;
+            case 'z':
+                msgpack_pack_nil(&pk);
+                break;
+            default:
+                fail_msg("unknown kind %c", wrong_kind);
+            }
+        } else if (i < 8) {
+            msgpack_pack_str_with_body(&pk, "v", 1);
+        } else if (i == 8) {
+            msgpack_pack_uint64(&pk, 42);
+        } else {
+            msgpack_pack_map(&pk, 1);
+            msgpack_pack_str_with_body(&pk, "k", 1);
+            msgpack_pack_nil(&pk);
+        }
+    }
+}
+
+static void envelope_decode_any_order_and_extra_fields(void **state)
+{
+    msgpack_sbuffer buf;
+    msgpack_unpacked unpacked;
+    struct envelope_view view;
+    const char *why = NULL;
+
+    msgpack_sbuffer_init(&buf);
+    pack_custom(&buf, -1, -1, 0, 0, true);
+    msgpack_unpacked_init(&unpacked);
+    assert_int_equal(envelope_decode(buf.data, buf.size, &unpacked, &view, &why), 0);
+    assert_view_str(view.subject, "v");
+    assert_int_equal(view.receivedtime_ns, 42);
+    msgpack_unpacked_destroy(&unpacked);
+    msgpack_sbuffer_clear(&buf);
+
+    pack_custom(&buf, -1, -1, 0, 3, false);
+    msgpack_unpacked_init(&unpacked);
+    assert_int_equal(envelope_decode(buf.data, buf.size, &unpacked, &view, &why), 0);
+    assert_view_str(view.id, "v");
+    assert_int_equal(view.data->via.map.size, 1);
+    msgpack_unpacked_destroy(&unpacked);
+    msgpack_sbuffer_destroy(&buf);
+}
+
+static void envelope_decode_missing_field(void **state)
+{
+    for (int omit = 0; omit < (int)N_KEYS; omit++) {
+        msgpack_sbuffer buf;
+        msgpack_sbuffer_init(&buf);
+        pack_custom(&buf, omit, -1, 0, 0, false);
+        print_message("without %s\n", key_order[omit]);
+        expect_refused(buf.data, buf.size, WHY_MISSING);
+        /* An unknown field in its place does not count. */
+        msgpack_sbuffer_clear(&buf);
+        pack_custom(&buf, omit, -1, 0, 1, false);
+        expect_refused(buf.data, buf.size, WHY_MISSING);
+        msgpack_sbuffer_destroy(&buf);
+    }
+}
+
+static void envelope_decode_wrong_field_type(void **state)
+{
+    static const char string_kinds[] = "inaz";
+    static const char time_kinds[] = "snfaz";
+    static const char data_kinds[] = "isaz";
+
+    for (int field = 0; field < 8; field++) {
+        for (const char *k = string_kinds; *k; k++) {
+            msgpack_sbuffer buf;
+            msgpack_sbuffer_init(&buf);
+            pack_custom(&buf, -1, field, *k, 0, false);
+            print_message("%s as %c\n", key_order[field], *k);
+            expect_refused(buf.data, buf.size, WHY_STRING);
+            msgpack_sbuffer_destroy(&buf);
+        }
+    }
+    for (const char *k = time_kinds; *k; k++) {
+        msgpack_sbuffer buf;
+        msgpack_sbuffer_init(&buf);
+        pack_custom(&buf, -1, 8, *k, 0, false);
+        expect_refused(buf.data, buf.size, WHY_RECEIVEDTIME);
+        msgpack_sbuffer_destroy(&buf);
+    }
+    for (const char *k = data_kinds; *k; k++) {
+        msgpack_sbuffer buf;
+        msgpack_sbuffer_init(&buf);
+        pack_custom(&buf, -1, 9, *k, 0, false);
+        expect_refused(buf.data, buf.size, WHY_DATA);
+        msgpack_sbuffer_destroy(&buf);
+    }
+}
+
+static void envelope_decode_not_a_map(void **state)
+{
+    msgpack_sbuffer buf;
+    msgpack_packer pk;
+
+    msgpack_sbuffer_init(&buf);
+    msgpack_packer_init(&pk, &buf, msgpack_sbuffer_write);
+    msgpack_pack_array(&pk, 10);
+    for (int i = 0; i < 10; i++)
+        msgpack_pack_str_with_body(&pk, key_order[i], strlen(key_order[i]));
+    expect_refused(buf.data, buf.size, WHY_NOT_MAP);
+    msgpack_sbuffer_clear(&buf);
+    msgpack_pack_str_with_body(&pk, "envelope", 8);
+    expect_refused(buf.data, buf.size, WHY_NOT_MAP);
+    msgpack_sbuffer_clear(&buf);
+    msgpack_pack_uint64(&pk, 10);
+    expect_refused(buf.data, buf.size, WHY_NOT_MAP);
+    msgpack_sbuffer_clear(&buf);
+    msgpack_pack_nil(&pk);
+    expect_refused(buf.data, buf.size, WHY_NOT_MAP);
+    msgpack_sbuffer_destroy(&buf);
+    /* An empty map is a map, with every field missing. */
+    expect_refused("\x80", 1, WHY_MISSING);
+}
+
+static void envelope_decode_truncated_at_every_length(void **state)
+{
+    json_t *data = load_json(rich_data);
+    struct envelope env = sample_envelope(data);
+    msgpack_sbuffer buf;
+
+    msgpack_sbuffer_init(&buf);
+    assert_int_equal(envelope_encode(&env, &buf), 0);
+    for (size_t n = 0; n < buf.size; n++) {
+        /* A copy of exactly n bytes, so that a read past the end is caught. */
+        char *cut = malloc(n ? n : 1);
+        assert_non_null(cut);
+        memcpy(cut, buf.data, n);
+        expect_refused(cut, n, WHY_BOUNDS);
+        assert_int_equal(envelope_check_bounds(cut, n, 48), -EINVAL);
+        free(cut);
+    }
+    msgpack_sbuffer_destroy(&buf);
+    json_decref(data);
+}
+
+static void envelope_decode_trailing_bytes(void **state)
+{
+    json_t *data = load_json("{\"a\": 1}");
+    struct envelope env = sample_envelope(data);
+    msgpack_sbuffer buf;
+    size_t one;
+
+    msgpack_sbuffer_init(&buf);
+    assert_int_equal(envelope_encode(&env, &buf), 0);
+    one = buf.size;
+    msgpack_sbuffer_write(&buf, "\xc0", 1);
+    expect_refused(buf.data, buf.size, WHY_BOUNDS);
+    assert_int_equal(envelope_check_bounds(buf.data, buf.size, 48), -EINVAL);
+    /* Two envelopes back to back are not one. */
+    msgpack_sbuffer_clear(&buf);
+    assert_int_equal(envelope_encode(&env, &buf), 0);
+    assert_int_equal(envelope_encode(&env, &buf), 0);
+    assert_int_equal(buf.size, 2 * one);
+    expect_refused(buf.data, buf.size, WHY_BOUNDS);
+    expect_decodes_to(buf.data, one, &env);
+    msgpack_sbuffer_destroy(&buf);
+    json_decref(data);
+}
+
+static void envelope_decode_forged_sizes(void **state)
+{
+    static const struct {
+        unsigned char bytes[20];
+        size_t len;
+    } forged[] = {
+        {{0xdf, 0xff, 0xff, 0xff, 0xff}, 5}, /* map32 of 2^32-1 entries */
+        {{0xdf, 0xff, 0xff, 0xff, 0xff, 0xa1, 'a', 0xc0, 0xa1, 'b', 0xc0}, 11}, /* two pairs */
+        {{0xdd, 0xff, 0xff, 0xff, 0xff, 0xc0, 0xc0, 0xc0}, 8},    /* array32 of 2^32-1 */
+        {{0xdb, 0xff, 0xff, 0xff, 0xff, 'a', 'b', 'c'}, 8},       /* str32 of 4 GiB */
+        {{0xc6, 0xff, 0xff, 0xff, 0xff, 'a', 'b', 'c'}, 8},       /* bin32 of 4 GiB */
+        {{0xc9, 0xff, 0xff, 0xff, 0xff, 0x01, 'a', 'b', 'c'}, 9}, /* ext32 of 4 GiB */
+        {{0xde, 0xff, 0xff}, 3},                                  /* map16 of 65535 */
+        {{0x8f, 0xa1, 'a', 0xc0}, 4},                             /* fixmap of 15, one pair */
+        {{0x81, 0xa1, 'a'}, 3},                                   /* fixmap of 1, no value */
+        {{0xdf, 0x00}, 2},                                        /* map32 with a cut size */
+        {{0xc1}, 1},                                              /* never used */
+        {{0x81, 0xa1, 'a', 0xc1}, 4},                             /* never used, as a value */
+        {{0x82, 0xa1, 'a', 0xc0, 0xc1, 0xc0}, 6},                 /* never used, as a key */
+        {{0}, 0},
+    };
+
+    for (size_t i = 0; i < sizeof(forged) / sizeof(forged[0]); i++) {
+        char *copy = malloc(forged[i].len ? forged[i].len : 1);
+        assert_non_null(copy);
+        memcpy(copy, forged[i].bytes, forged[i].len);
+        print_message("forged input %zu\n", i);
+        expect_refused(copy, forged[i].len, WHY_BOUNDS);
+        free(copy);
+    }
+}
+
+static void envelope_decode_forged_data_size(void **state)
+{
+    msgpack_sbuffer buf;
+    msgpack_packer pk;
+
+    /* A well-formed head whose data claims 2^32-1 entries. */
+    msgpack_sbuffer_init(&buf);
+    msgpack_packer_init(&pk, &buf, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, N_KEYS);
+    for (int i = 0; i < 8; i++) {
+        msgpack_pack_str_with_body(&pk, key_order[i], strlen(key_order[i]));
+        msgpack_pack_str_with_body(&pk, "v", 1);
+    }
+    msgpack_pack_str_with_body(&pk, "receivedtime", 12);
+    msgpack_pack_uint64(&pk, 1);
+    msgpack_pack_str_with_body(&pk, "data", 4);
+    msgpack_pack_map(&pk, UINT32_MAX);
+    msgpack_pack_str_with_body(&pk, "k", 1);
+    msgpack_pack_nil(&pk);
+    expect_refused(buf.data, buf.size, WHY_BOUNDS);
+    msgpack_sbuffer_destroy(&buf);
+}
+
+/* Packs arrays nested depth deep, the innermost holding one nil. */
+static void pack_nested(msgpack_sbuffer *buf, int depth)
+{
+    msgpack_packer pk;
+
+    msgpack_packer_init(&pk, buf, msgpack_sbuffer_write);
+    for (int i = 0; i < depth; i++)
+        msgpack_pack_array(&pk, 1);
+    msgpack_pack_nil(&pk);
+}
+
+/* A valid msgpack value, one per format family and size class. */
+struct sample {
+    const char *name;
+    msgpack_sbuffer buf;
+};
+
+#define N_SAMPLES 64
+
+/* Fills s with the samples (the caller destroys their buffers); returns how many. */
+static int make_samples(struct sample *s)
+{
+    static const size_t str_lens[] = {0, 1, 31, 32, 255, 256, 65535, 65536};
+    static const size_t bin_lens[] = {0, 1, 255, 256, 65535, 65536};
+    static const size_t ext_lens[] = {1, 2, 4, 8, 16, 0, 3, 255, 256, 65536};
+    static const size_t container_lens[] = {0, 1, 15, 16, 65535, 65536};
+    static char big[70000];
+    msgpack_packer pk;
+    int n = 0;
+
+#define SAMPLE(label, ...)                                                                         \
+    do {                                                                                           \
+        s[n].name = label;                                                                         \
+        msgpack_sbuffer_init(&s[n].buf);                                                           \
+        msgpack_packer_init(&pk, &s[n].buf, msgpack_sbuffer_write);                                \
+        __VA_ARGS__;                                                                               \
+        n++;                                                                                       \
+    } while (0)
+
+    memset(big, 'b', sizeof(big));
+    SAMPLE("nil", msgpack_pack_nil(&pk));
+    SAMPLE("true", msgpack_pack_true(&pk));
+    SAMPLE("false", msgpack_pack_false(&pk));
+    SAMPLE("uint8 of 0", msgpack_pack_fix_uint8(&pk, 0)); /* 0xcc 0x00 */
+    SAMPLE("positive fixint", msgpack_pack_int64(&pk, 127));
+    SAMPLE("negative fixint", msgpack_pack_int64(&pk, -32));
+    SAMPLE("uint8", msgpack_pack_uint64(&pk, 200));
+    SAMPLE("uint16", msgpack_pack_uint64(&pk, 60000));
+    SAMPLE("uint32", msgpack_pack_uint64(&pk, 4000000000u));
+    SAMPLE("uint64", msgpack_pack_uint64(&pk, UINT64_MAX));
+    SAMPLE("int8", msgpack_pack_int64(&pk, -100));
+    SAMPLE("int16", msgpack_pack_int64(&pk, -30000));
+    SAMPLE("int32", msgpack_pack_int64(&pk, -2000000000));
+    SAMPLE("int64", msgpack_pack_int64(&pk, INT64_MIN));
+    SAMPLE("float32", msgpack_pack_float(&pk, 1.5f));
+    SAMPLE("float64", msgpack_pack_double(&pk, -2.25));
+    for (size_t i = 0; i < sizeof(str_lens) / sizeof(str_lens[0]); i++)
+        SAMPLE("str", msgpack_pack_str_with_body(&pk, big, str_lens[i]));
+    for (size_t i = 0; i < sizeof(bin_lens) / sizeof(bin_lens[0]); i++)
+        SAMPLE("bin", msgpack_pack_bin_with_body(&pk, big, bin_lens[i]));
+    for (size_t i = 0; i < sizeof(ext_lens) / sizeof(ext_lens[0]); i++)
+        SAMPLE("ext", msgpack_pack_ext_with_body(&pk, big, ext_lens[i], 5));
+    for (size_t i = 0; i < sizeof(container_lens) / sizeof(container_lens[0]); i++) {
+        SAMPLE("array", {
+            msgpack_pack_array(&pk, container_lens[i]);
+            for (size_t j = 0; j < container_lens[i]; j++)
+                msgpack_pack_int64(&pk, (int64_t)(j % 100));
+        });
+        SAMPLE("map", {
+            msgpack_pack_map(&pk, container_lens[i]);
+            for (size_t j = 0; j < container_lens[i]; j++) {
+                msgpack_pack_uint64(&pk, j);
+                msgpack_pack_nil(&pk);
+            }
+        });
+    }
+    SAMPLE("mixed", {
+        msgpack_pack_map(&pk, 3);
+        msgpack_pack_str_with_body(&pk, "a", 1);
+        msgpack_pack_array(&pk, 3);
+        msgpack_pack_double(&pk, 1.0);
+        msgpack_pack_bin_with_body(&pk, big, 300);
+        msgpack_pack_map(&pk, 0);
+        msgpack_pack_str_with_body(&pk, "b", 1);
+        msgpack_pack_ext_with_body(&pk, big, 4, -1);
+        msgpack_pack_str_with_body(&pk, "c", 1);
+        msgpack_pack_str_with_body(&pk, big, 40);
+    });
+#undef SAMPLE
+    assert_true(n <= N_SAMPLES);
+    return n;
+}
+
+static void envelope_check_bounds_accepts_valid(void **state)
+{
+    struct sample samples[N_SAMPLES];
+    int n = make_samples(samples);
+
+    for (int i = 0; i < n; i++) {
+        const msgpack_sbuffer *b = &samples[i].buf;
+        msgpack_unpacked unpacked;
+        size_t off = 0;
+
+        print_message("%s, %zu bytes\n", samples[i].name, b->size);
+        /* The sample is valid msgpack: msgpack-c reads it whole. */
+        msgpack_unpacked_init(&unpacked);
+        assert_int_equal(msgpack_unpack_next(&unpacked, b->data, b->size, &off),
+                         MSGPACK_UNPACK_SUCCESS);
+        assert_int_equal(off, b->size);
+        msgpack_unpacked_destroy(&unpacked);
+
+        assert_int_equal(envelope_check_bounds(b->data, b->size, 2), 0);
+        /* Every prefix is refused; long samples are cut near both ends only. */
+        for (size_t cut = 0; cut < b->size; cut++) {
+            if (b->size > 4096 && cut > 64 && cut < b->size - 64)
+                cut = b->size - 64;
+            assert_int_equal(envelope_check_bounds(b->data, cut, 2), -EINVAL);
+        }
+        msgpack_sbuffer_destroy(&samples[i].buf);
+    }
+}
+
+static void envelope_check_bounds_forged(void **state)
+{
+    static const struct {
+        unsigned char bytes[20];
+        size_t len;
+    } forged[] = {
+        {{0xd9, 0x05, 'a'}, 3},                        /* str8 of 5, 1 byte */
+        {{0xda, 0x01, 0x00, 'a', 'b'}, 5},             /* str16 of 256 */
+        {{0xdb, 0x00, 0x01, 0x00, 0x00, 'a', 'b'}, 7}, /* str32 of 65536 */
+        {{0xc4, 0x02, 0x00}, 3},                       /* bin8 of 2, 1 byte */
+        {{0xc5, 0x01, 0x00, 0x00}, 4},                 /* bin16 of 256 */
+        {{0xc7, 0x00}, 2},                             /* ext8 without its type byte */
+        {{0xc7, 0x02, 0x01, 0x00}, 4},                 /* ext8 of 2, 1 byte */
+        {{0xc8, 0x01, 0x00, 0x01}, 4},                 /* ext16 of 256 */
+        {{0xd8, 0x01, '0', '1', '2', '3', '4', '5', '6', '7', '8', '9', '0', '1', '2', '3', '4'},
+         17},                                                  /* fixext16, 15 bytes */
+        {{0xd4, 0x01}, 2},                                     /* fixext1 without data */
+        {{0xcb, 0x00, 0x00, 0x00}, 4},                         /* float64, 3 bytes */
+        {{0xcf, 0x00}, 2},                                     /* uint64, 1 byte */
+        {{0xdc, 0x00, 0x05, 0xc0, 0xc0}, 5},                   /* array16 of 5, 2 elements */
+        {{0xdd, 0x00, 0x00, 0x00, 0x04, 0xc0, 0xc0, 0xc0}, 8}, /* array32 of 4, 3 elements */
+        {{0xde, 0x00, 0x02, 0xa1, 'a', 0xc0}, 6},              /* map16 of 2, 1 pair */
+        {{0x92, 0xc0}, 2},                                     /* fixarray of 2, 1 element */
+        {{0xdf, 0xff, 0xff, 0xff, 0xff}, 5},
+        {{0xdd, 0xff, 0xff, 0xff, 0xff}, 5},
+        {{0xdb, 0xff, 0xff, 0xff, 0xff}, 5},
+        {{0xc6, 0xff, 0xff, 0xff, 0xff}, 5},
+        {{0xc9, 0xff, 0xff, 0xff, 0xff, 0x00}, 6},
+        {{0xdf, 0xff}, 2}, /* map32, size cut */
+        {{0xdd, 0x00, 0x00}, 3},
+        {{0xc1}, 1},
+        {{0x91, 0xc1}, 2},
+        {{0xc0, 0xc0}, 2}, /* two objects */
+    };
+
+    for (size_t i = 0; i < sizeof(forged) / sizeof(forged[0]); i++) {
+        char *copy = malloc(forged[i].len);
+        assert_non_null(copy);
+        memcpy(copy, forged[i].bytes, forged[i].len);
+        print_message("forged input %zu\n", i);
+        assert_int_equal(envelope_check_bounds(copy, forged[i].len, 8), -EINVAL);
+        free(copy);
+    }
+    /* A count equal to the bytes that remain is fine when they hold the elements. */
+    assert_int_equal(envelope_check_bounds("\xdd\x00\x00\x00\x03\xc0\xc0\xc0", 8, 8), 0);
+    assert_int_equal(envelope_check_bounds("\xde\x00\x01\xc0\xc0", 5, 8), 0);
+}
+
+static void envelope_check_bounds_depth(void **state)
+{
+    for (int depth = 1; depth <= 70; depth++) {
+        msgpack_sbuffer buf;
+        msgpack_sbuffer_init(&buf);
+        pack_nested(&buf, depth);
+        print_message("depth %d\n", depth);
+        assert_int_equal(envelope_check_bounds(buf.data, buf.size, depth),
+                         depth <= 63 ? 0 : -EINVAL);
+        assert_int_equal(envelope_check_bounds(buf.data, buf.size, depth - 1), -EINVAL);
+        /* Larger limits are capped at 63 levels. */
+        assert_int_equal(envelope_check_bounds(buf.data, buf.size, 1000),
+                         depth <= 63 ? 0 : -EINVAL);
+        msgpack_sbuffer_destroy(&buf);
+    }
+}
+
+static void envelope_decode_too_deep(void **state)
+{
+    msgpack_sbuffer buf;
+    msgpack_packer pk;
+
+    /* Inside data, 60 levels: beyond what the decoder allows. */
+    msgpack_sbuffer_init(&buf);
+    msgpack_packer_init(&pk, &buf, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, N_KEYS);
+    for (int i = 0; i < 8; i++) {
+        msgpack_pack_str_with_body(&pk, key_order[i], strlen(key_order[i]));
+        msgpack_pack_str_with_body(&pk, "v", 1);
+    }
+    msgpack_pack_str_with_body(&pk, "receivedtime", 12);
+    msgpack_pack_uint64(&pk, 1);
+    msgpack_pack_str_with_body(&pk, "data", 4);
+    msgpack_pack_map(&pk, 1);
+    msgpack_pack_str_with_body(&pk, "k", 1);
+    pack_nested(&buf, 60);
+    expect_refused(buf.data, buf.size, WHY_BOUNDS);
+    msgpack_sbuffer_destroy(&buf);
+}
+
+static void envelope_object_to_json_kinds(void **state)
+{
+    msgpack_sbuffer buf;
+    msgpack_packer pk;
+    msgpack_unpacked unpacked;
+    size_t off = 0;
+    json_t *v, *expected;
+
+    msgpack_sbuffer_init(&buf);
+    msgpack_packer_init(&pk, &buf, msgpack_sbuffer_write);
+    msgpack_pack_array(&pk, 6);
+    msgpack_pack_float(&pk, 0.5f);
+    msgpack_pack_uint64(&pk, UINT64_MAX); /* beyond JSON integers: a real */
+    msgpack_pack_int64(&pk, INT64_MIN);
+    msgpack_pack_str_with_body(&pk, "a\0b", 3);
+    msgpack_pack_map(&pk, 0);
+    msgpack_pack_array(&pk, 0);
+    msgpack_unpacked_init(&unpacked);
+    assert_int_equal(msgpack_unpack_next(&unpacked, buf.data, buf.size, &off),
+                     MSGPACK_UNPACK_SUCCESS);
+    v = envelope_object_to_json(&unpacked.data);
+    expected = json_pack("[f, f, I, s#, {}, []]", 0.5, (double)UINT64_MAX, (json_int_t)INT64_MIN,
+                         "a\0b", (int)3);
+    assert_non_null(expected);
+    assert_json_same(expected, v);
+    json_decref(v);
+    json_decref(expected);
+    msgpack_unpacked_destroy(&unpacked);
+
+    /* No JSON for bin, ext, or a map key that is not a string. */
+    msgpack_sbuffer_clear(&buf);
+    msgpack_pack_bin_with_body(&pk, "x", 1);
+    msgpack_pack_ext_with_body(&pk, "x", 1, 1);
+    msgpack_pack_map(&pk, 1);
+    msgpack_pack_uint64(&pk, 1);
+    msgpack_pack_nil(&pk);
+    msgpack_pack_array(&pk, 2);
+    msgpack_pack_nil(&pk);
+    msgpack_pack_bin_with_body(&pk, "x", 1);
+    off = 0;
+    for (int i = 0; i < 4; i++) {
+        msgpack_unpacked_init(&unpacked);
+        assert_int_equal(msgpack_unpack_next(&unpacked, buf.data, buf.size, &off),
+                         MSGPACK_UNPACK_SUCCESS);
+        errno = 0;
+        assert_null(envelope_object_to_json(&unpacked.data));
+        assert_int_equal(errno, EINVAL);
+        msgpack_unpacked_destroy(&unpacked);
+    }
+    msgpack_sbuffer_destroy(&buf);
+}
+
+/* The topic of the fixed id vector. */
+static struct topic vector_topic(void)
+{
+    struct topic t;
+    const char *why;
+
+    assert_int_equal(topic_parse("bonn/sensor/waterlevel/gauge-1", &t, &why), 0);
+    return t;
+}
+
+static const char vector_time[] = "2024-05-01T12:00:00Z";
+static const char vector_payload[] = "{\"time\":\"2024-05-01T12:00:00Z\",\"level_cm\":412}";
+/* The id of the vector; a change here means every stored id changes too. */
+static const char vector_id[] = "5643a9d1b9a2f192ecd39dde338afadb";
+
+static void envelope_id_fixed_vector(void **state)
+{
+    struct topic t = vector_topic();
+    char id[EVENT_ID_HEX + 1];
+
+    event_id_compute(id, &t, vector_time, vector_payload, strlen(vector_payload));
+    assert_string_equal(id, vector_id);
+}
+
+static void envelope_id_is_documented_hash(void **state)
+{
+    /* XXH3-128 of the fields joined by NUL, high half first, lower-case hex. */
+    static const char joined[] = "bonn\0sensor.waterlevel\0gauge-1\0"
+                                 "2024-05-01T12:00:00Z\0"
+                                 "{\"time\":\"2024-05-01T12:00:00Z\",\"level_cm\":412}";
+    struct topic t = vector_topic();
+    XXH128_hash_t h = XXH3_128bits(joined, sizeof(joined) - 1);
+    char expected[EVENT_ID_HEX + 1], id[EVENT_ID_HEX + 1];
+
+    snprintf(expected, sizeof(expected), "%016llx%016llx", (unsigned long long)h.high64,
+             (unsigned long long)h.low64);
+    event_id_compute(id, &t, vector_time, vector_payload, strlen(vector_payload));
+    assert_string_equal(id, expected);
+}
+
+static void envelope_id_deterministic(void **state)
+{
+    struct topic t = vector_topic();
+    char a[EVENT_ID_HEX + 1], b[EVENT_ID_HEX + 1];
+    char payload[sizeof(vector_payload)];
+
+    memset(a, 'x', sizeof(a));
+    memset(b, 'y', sizeof(b));
+    event_id_compute(a, &t, vector_time, vector_payload, strlen(vector_payload));
+    /* The same bytes elsewhere in memory. */
+    memcpy(payload, vector_payload, sizeof(payload));
+    event_id_compute(b, &t, vector_time, payload, strlen(payload));
+    assert_string_equal(a, b);
+    assert_int_equal(strlen(a), EVENT_ID_HEX);
+    assert_int_equal(strspn(a, "0123456789abcdef"), EVENT_ID_HEX);
+}
+
+static void expect_other_id(const char *other, const char *label)
+{
+    print_message("changed: %s\n", label);
+    assert_string_not_equal(other, vector_id);
+    assert_int_equal(strspn(other, "0123456789abcdef"), EVENT_ID_HEX);
+}
+
+static void envelope_id_changes_with_each_input(void **state)
+{
+    const char *why;
+    struct topic t;
+    char id[EVENT_ID_HEX + 1], payload[sizeof(vector_payload)];
+    const size_t plen = strlen(vector_payload);
+
+    assert_int_equal(topic_parse("beuel/sensor/waterlevel/gauge-1", &t, &why), 0);
+    event_id_compute(id, &t, vector_time, vector_payload, plen);
+    expect_other_id(id, "municipality");
+
+    assert_int_equal(topic_parse("bonn/sensor/waterlevels/gauge-1", &t, &why), 0);
+    event_id_compute(id, &t, vector_time, vector_payload, plen);
+    expect_other_id(id, "type");
+
+    assert_int_equal(topic_parse("bonn/service/waterlevel/gauge-1", &t, &why), 0);
+    event_id_compute(id, &t, vector_time, vector_payload, plen);
+    expect_other_id(id, "category");
+
+    assert_int_equal(topic_parse("bonn/sensor/waterlevel/gauge-2", &t, &why), 0);
+    event_id_compute(id, &t, vector_time, vector_payload, plen);
+    expect_other_id(id, "subject");
+
+    t = vector_topic();
+    event_id_compute(id, &t, "2024-05-01T12:00:01Z", vector_payload, plen);
+    expect_other_id(id, "time");
+
+    event_id_compute(id, &t, vector_time, vector_payload, plen - 1);
+    expect_other_id(id, "payload length");
+
+    for (size_t i = 0; i < plen; i++) {
+        memcpy(payload, vector_payload, sizeof(payload));
+        payload[i] ^= 0x01;
+        event_id_compute(id, &t, vector_time, payload, plen);
+        expect_other_id(id, "payload byte");
+    }
+}
+
+static void envelope_id_fields_are_separated(void **state)
+{
+    /* Moving a character across a field boundary changes the id. */
+    const char *why;
+    struct topic t1, t2;
+    char a[EVENT_ID_HEX + 1], b[EVENT_ID_HEX + 1];
+
+    assert_int_equal(topic_parse("bonn/sensor/waterlevel/ab", &t1, &why), 0);
+    assert_int_equal(topic_parse("bonn/sensor/waterlevel/a", &t2, &why), 0);
+    event_id_compute(a, &t1, "c", "{}", 2);
+    event_id_compute(b, &t2, "bc", "{}", 2);
+    assert_string_not_equal(a, b);
+    event_id_compute(a, &t1, "c", "d", 1);
+    event_id_compute(b, &t1, "cd", "", 0);
+    assert_string_not_equal(a, b);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(envelope_round_trip_every_field),
+        cmocka_unit_test(envelope_round_trip_edges),
+        cmocka_unit_test(envelope_encoding_is_stable),
+        cmocka_unit_test(envelope_key_order),
+        cmocka_unit_test(envelope_data_keeps_key_order),
+        cmocka_unit_test(envelope_round_trip_deep_data),
+        cmocka_unit_test(envelope_decode_any_order_and_extra_fields),
+        cmocka_unit_test(envelope_decode_missing_field),
+        cmocka_unit_test(envelope_decode_wrong_field_type),
+        cmocka_unit_test(envelope_decode_not_a_map),
+        cmocka_unit_test(envelope_decode_truncated_at_every_length),
+        cmocka_unit_test(envelope_decode_trailing_bytes),
+        cmocka_unit_test(envelope_decode_forged_sizes),
+        cmocka_unit_test(envelope_decode_forged_data_size),
+        cmocka_unit_test(envelope_decode_too_deep),
+        cmocka_unit_test(envelope_check_bounds_accepts_valid),
+        cmocka_unit_test(envelope_check_bounds_forged),
+        cmocka_unit_test(envelope_check_bounds_depth),
+        cmocka_unit_test(envelope_object_to_json_kinds),
+        cmocka_unit_test(envelope_id_fixed_vector),
+        cmocka_unit_test(envelope_id_is_documented_hash),
+        cmocka_unit_test(envelope_id_deterministic),
+        cmocka_unit_test(envelope_id_changes_with_each_input),
+        cmocka_unit_test(envelope_id_fields_are_separated),
+    };
+
+    return cmocka_run_group_tests_name("envelope", tests, NULL, NULL);
+}

@@ -1,0 +1,210 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Unit tests of logging: level names and parsing, the level filter, and the line
+ * written to stderr ("<UTC time> <level> <component>: <message>", one write, cut at
+ * the line buffer's size but always ending in a newline). stderr is redirected to a
+ * temporary file while a case logs.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+
+/* Where stderr goes while a case logs, and the saved stderr. */
+struct capture {
+    int fd, saved;
+    char path[64];
+    char text[4096];
+    size_t len;
+};
+
+static void capture_begin(struct capture *c)
+{
+    const char *dir = getenv("TMPDIR");
+
+    snprintf(c->path, sizeof(c->path), "%s/test_log.XXXXXX", dir && *dir ? dir : "/tmp");
+    c->fd = mkstemp(c->path);
+    assert_true(c->fd >= 0);
+    fflush(stderr);
+    c->saved = dup(STDERR_FILENO);
+    assert_true(c->saved >= 0);
+    assert_int_equal(dup2(c->fd, STDERR_FILENO), STDERR_FILENO);
+}
+
+/* Restores stderr and reads what was written into c->text. */
+static void capture_end(struct capture *c)
+{
+    ssize_t n;
+
+    assert_int_equal(dup2(c->saved, STDERR_FILENO), STDERR_FILENO);
+    close(c->saved);
+    assert_int_equal(lseek(c->fd, 0, SEEK_SET), 0);
+    n = read(c->fd, c->text, sizeof(c->text) - 1);
+    assert_true(n >= 0);
+    c->len = (size_t)n;
+    c->text[c->len] = '\0';
+    close(c->fd);
+    unlink(c->path);
+}
+
+static int restore_level(void **state)
+{
+    log_set_level(LOG_LEVEL_INFO);
+    return 0;
+}
+
+static void log_level_names(void **state)
+{
+    assert_string_equal(log_level_name(LOG_LEVEL_ERROR), "error");
+    assert_string_equal(log_level_name(LOG_LEVEL_WARN), "warn");
+    assert_string_equal(log_level_name(LOG_LEVEL_INFO), "info");
+    assert_string_equal(log_level_name(LOG_LEVEL_DEBUG), "debug");
+}
+
+static void log_level_parse_round_trip(void **state)
+{
+    static const char *const names[] = {"error", "warn", "info", "debug"};
+    enum log_level level;
+
+    for (int i = 0; i < 4; i++) {
+        level = (enum log_level)99;
+        assert_int_equal(log_level_parse(names[i], &level), 0);
+        assert_int_equal(level, i);
+        assert_string_equal(log_level_name(level), names[i]);
+    }
+}
+
+static void log_level_parse_rejects(void **state)
+{
+    static const char *const bad[] = {"", "Info", "INFO", "warning", "trace", "info ", "debug2"};
+    enum log_level level = LOG_LEVEL_WARN;
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_int_equal(log_level_parse(bad[i], &level), -EINVAL);
+        assert_int_equal(level, LOG_LEVEL_WARN);
+    }
+}
+
+static void log_enabled_filters(void **state)
+{
+    log_set_level(LOG_LEVEL_WARN);
+    assert_true(log_enabled(LOG_LEVEL_ERROR));
+    assert_true(log_enabled(LOG_LEVEL_WARN));
+    assert_false(log_enabled(LOG_LEVEL_INFO));
+    assert_false(log_enabled(LOG_LEVEL_DEBUG));
+    log_set_level(LOG_LEVEL_DEBUG);
+    assert_true(log_enabled(LOG_LEVEL_DEBUG));
+    log_set_level(LOG_LEVEL_ERROR);
+    assert_true(log_enabled(LOG_LEVEL_ERROR));
+    assert_false(log_enabled(LOG_LEVEL_WARN));
+}
+
+static void log_line_format(void **state)
+{
+    struct capture c;
+    regex_t re;
+    regmatch_t m[2];
+    struct tm tm;
+    time_t before, after, logged;
+    char stamp[32];
+
+    log_set_level(LOG_LEVEL_INFO);
+    before = time(NULL);
+    capture_begin(&c);
+    log_warn("hub", "disk %d%% full", 42);
+    capture_end(&c);
+    after = time(NULL);
+
+    assert_int_equal(regcomp(&re,
+                             "^([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2})"
+                             "\\.[0-9]{3}Z warn  hub: disk 42% full\n$",
+                             REG_EXTENDED),
+                     0);
+    if (regexec(&re, c.text, 2, m, 0) != 0)
+        fail_msg("log line has the wrong form: \"%s\"", c.text);
+    regfree(&re);
+
+    /* The time is UTC and now. */
+    snprintf(stamp, sizeof(stamp), "%.*s", (int)(m[1].rm_eo - m[1].rm_so), c.text + m[1].rm_so);
+    memset(&tm, 0, sizeof(tm));
+    assert_non_null(strptime(stamp, "%Y-%m-%dT%H:%M:%S", &tm));
+    logged = timegm(&tm);
+    assert_in_range(logged, before, after);
+}
+
+static void log_level_column(void **state)
+{
+    struct capture c;
+
+    log_set_level(LOG_LEVEL_DEBUG);
+    capture_begin(&c);
+    log_error("a", "1");
+    log_info("b", "2");
+    log_debug("c", "3");
+    capture_end(&c);
+    /* Each line: 24 characters of time, a space, the level padded to five, a space. */
+    assert_int_equal(c.len, 3 * (24 + 1 + 5 + 1 + 4 + 1));
+    assert_memory_equal(c.text + 25, "error a: 1\n", 11);
+    assert_memory_equal(c.text + 36 + 25, "info  b: 2\n", 11);
+    assert_memory_equal(c.text + 72 + 25, "debug c: 3\n", 11);
+}
+
+static void log_filtered_writes_nothing(void **state)
+{
+    struct capture c;
+
+    log_set_level(LOG_LEVEL_WARN);
+    capture_begin(&c);
+    log_info("hub", "not shown");
+    log_debug("hub", "not shown either");
+    capture_end(&c);
+    assert_int_equal(c.len, 0);
+    assert_string_equal(c.text, "");
+}
+
+static void log_long_message_cut(void **state)
+{
+    struct capture c;
+    char big[3000];
+
+    memset(big, 'x', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    log_set_level(LOG_LEVEL_INFO);
+    capture_begin(&c);
+    log_info("hub", "%s", big);
+    log_info("hub", "after");
+    capture_end(&c);
+    /* The first line fills the 1024-byte buffer but for its NUL, and ends in '\n'. */
+    assert_true(c.len > 1023);
+    assert_int_equal(c.text[1022], '\n');
+    assert_int_equal(c.text[1021], 'x');
+    assert_non_null(strstr(c.text + 1023, " info  hub: after\n"));
+    assert_int_equal(c.text[c.len - 1], '\n');
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(log_level_names),
+        cmocka_unit_test(log_level_parse_round_trip),
+        cmocka_unit_test(log_level_parse_rejects),
+        cmocka_unit_test_teardown(log_enabled_filters, restore_level),
+        cmocka_unit_test_teardown(log_line_format, restore_level),
+        cmocka_unit_test_teardown(log_level_column, restore_level),
+        cmocka_unit_test_teardown(log_filtered_writes_nothing, restore_level),
+        cmocka_unit_test_teardown(log_long_message_cut, restore_level),
+    };
+
+    return cmocka_run_group_tests_name("log", tests, NULL, NULL);
+}
