@@ -99,6 +99,8 @@ static void run(struct http_server *srv)
         uv_timer_stop(&srv->timer);
 }
 
+static void on_log(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+
 static void on_log(void *cls, const char *fmt, va_list ap)
 {
     char line[256];

@@ -15,6 +15,7 @@
 
 #include "envelope.h"
 #include "log.h"
+#include "rfc3339.h"
 
 int ingest_init(struct ingest *ing, const struct hub_config *cfg, struct metrics *m,
                 struct redis_out *out)
@@ -129,7 +130,7 @@ void ingest_message(struct ingest *ing, const char *topic_text, const void *payl
     const struct hub_config *cfg = ing->cfg;
     char detail[INGEST_DETAIL_MAX];
     char computed_id[EVENT_ID_HEX + 1];
-    char source[160 + 512], key[96 + TOPIC_EVENT_TYPE_MAX + 1];
+    char source[272 + 512], key[96 + TOPIC_EVENT_TYPE_MAX + 1];
     struct topic topic;
     struct envelope env;
     json_error_t jerr;
@@ -154,7 +155,7 @@ void ingest_message(struct ingest *ing, const char *topic_text, const void *payl
         reject(ing, topic_text, REJECT_TOO_DEEP, detail, payload, len);
         return;
     }
-    root = json_loadb(payload, len, JSON_REJECT_DUPLICATES, &jerr);
+    root = json_loadb(payload, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
     if (!root) {
         enum reject_reason reason = json_error_code(&jerr) == json_error_invalid_utf8
                                         ? REJECT_BAD_UTF8
@@ -201,7 +202,14 @@ void ingest_message(struct ingest *ing, const char *topic_text, const void *payl
     }
     if (!time) {
         reject(ing, topic_text, REJECT_BAD_TIME,
-               "time must be an RFC 3339 date-time string of at most 63 bytes", payload, len);
+               "time must be a string: an RFC 3339 date-time of at most 63 bytes", payload,
+               len);
+        goto out;
+    }
+    if (!rfc3339_date_time_valid(time, strlen(time))) {
+        snprintf(detail, sizeof(detail),
+                 "time \"%s\" is not an RFC 3339 date-time (e.g. 2026-11-26T06:00:00Z)", time);
+        reject(ing, topic_text, REJECT_BAD_TIME, detail, payload, len);
         goto out;
     }
     if (ing->check && (r = ing->check(ing->check_data, &topic, data, detail)) != 0) {

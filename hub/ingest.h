@@ -35,7 +35,7 @@ struct ingest {
     struct redis_out *out;
     struct idset *seen;
     msgpack_sbuffer buf;
-    char source_prefix[160]; /* "mqtt://<authority>/" */
+    char source_prefix[272]; /* "mqtt://<authority>/", authority up to 255 */
     size_t source_prefix_len;
     char key_prefix[96];     /* "<stream prefix>events:" */
     size_t key_prefix_len;

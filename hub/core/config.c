@@ -18,6 +18,8 @@
 
 #include <yaml.h>
 
+#include "envelope.h"
+
 enum key_kind { KIND_INT, KIND_STR, KIND_IP, KIND_LEVEL, KIND_LIST };
 
 struct key_spec {
@@ -57,7 +59,7 @@ static const struct key_spec keys[] = {
     STR_KEY(redis, stream_prefix, KIND_STR),
     INT_KEY(ingest, queue_max, 1, 10000000),
     INT_KEY(ingest, max_payload_bytes, 64, 16777216),
-    INT_KEY(ingest, max_depth, 1, 1000),
+    INT_KEY(ingest, max_depth, 1, ENVELOPE_DATA_DEPTH_MAX),
     INT_KEY(ingest, deadletter_maxlen, 100, 100000000),
     INT_KEY(ingest, dedupe_window, 16, 100000000),
     INT_KEY(shutdown, drain_timeout_s, 0, 3600),
@@ -87,7 +89,7 @@ void config_defaults(struct hub_config *cfg)
     strcpy(cfg->redis.stream_prefix, "rheinhub:");
     cfg->ingest.queue_max = 10000;
     cfg->ingest.max_payload_bytes = 65536;
-    cfg->ingest.max_depth = 32;
+    cfg->ingest.max_depth = 16;
     cfg->ingest.deadletter_maxlen = 100000;
     cfg->ingest.dedupe_window = 100000;
     cfg->shutdown.drain_timeout_s = 30;
@@ -122,6 +124,17 @@ static void report(struct loader *l, const yaml_node_t *node, const char *fmt, .
 static const char *scalar(const yaml_node_t *node)
 {
     return (const char *)node->data.scalar.value;
+}
+
+/* An empty or null scalar ("", "~", "null"): a section or document with nothing in it. */
+static bool is_null(const yaml_node_t *node)
+{
+    const char *v = scalar(node);
+
+    if (node->type != YAML_SCALAR_NODE || node->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+        return false;
+    return v[0] == '\0' || strcmp(v, "~") == 0 || strcmp(v, "null") == 0 ||
+           strcmp(v, "Null") == 0 || strcmp(v, "NULL") == 0;
 }
 
 static bool copy_string(struct loader *l, const yaml_node_t *node, const struct key_spec *spec,
@@ -221,7 +234,20 @@ static void set_value(struct loader *l, const yaml_node_t *node, const struct ke
     }
 }
 
-/* Calls fn for each key/value pair of a mapping node, reporting duplicate keys. */
+/* Whether the scalar key of pair p appeared earlier in the same mapping. */
+static bool seen_before(struct loader *l, const yaml_node_t *map, const yaml_node_pair_t *p)
+{
+    const yaml_node_t *key = yaml_document_get_node(l->doc, p->key);
+
+    for (const yaml_node_pair_t *q = map->data.mapping.pairs.start; q < p; q++) {
+        const yaml_node_t *prev = yaml_document_get_node(l->doc, q->key);
+        if (prev->type == YAML_SCALAR_NODE && strcmp(scalar(prev), scalar(key)) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* Loads each key/value pair of a section, reporting unknown and duplicate keys. */
 static void load_section(struct loader *l, const char *section, const yaml_node_t *map)
 {
     for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
@@ -234,13 +260,8 @@ static void load_section(struct loader *l, const char *section, const yaml_node_
             report(l, key, "keys in %s must be plain names", section);
             continue;
         }
-        for (yaml_node_pair_t *q = map->data.mapping.pairs.start; q < p; q++) {
-            const yaml_node_t *prev = yaml_document_get_node(l->doc, q->key);
-            if (prev->type == YAML_SCALAR_NODE && strcmp(scalar(prev), scalar(key)) == 0) {
-                report(l, key, "%s.%s is set twice", section, scalar(key));
-                break;
-            }
-        }
+        if (seen_before(l, map, p))
+            report(l, key, "%s.%s is set twice", section, scalar(key));
         for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
             if (strcmp(keys[i].section, section) == 0 && strcmp(keys[i].key, scalar(key)) == 0)
                 break;
@@ -263,6 +284,8 @@ static bool section_known(const char *name)
 
 static void load_root(struct loader *l, const yaml_node_t *root)
 {
+    if (is_null(root))
+        return; /* an empty document keeps the defaults */
     if (root->type != YAML_MAPPING_NODE) {
         report(l, root, "the configuration must be a mapping of sections (hub, mqtt, redis, ...)");
         return;
@@ -277,7 +300,11 @@ static void load_root(struct loader *l, const yaml_node_t *root)
                    key->type == YAML_SCALAR_NODE ? scalar(key) : "?");
             continue;
         }
-        if (value->type == YAML_SCALAR_NODE && value->data.scalar.length == 0)
+        if (seen_before(l, root, p)) {
+            report(l, key, "section '%s' appears twice", scalar(key));
+            continue;
+        }
+        if (is_null(value))
             continue; /* "section:" with nothing under it keeps the defaults */
         if (value->type != YAML_MAPPING_NODE) {
             report(l, value, "section '%s' must be a mapping of keys", scalar(key));

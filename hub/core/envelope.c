@@ -266,7 +266,7 @@ int envelope_decode(const char *buf, size_t len, msgpack_unpacked *unpacked,
     size_t off = 0;
 
     memset(out, 0, sizeof(*out));
-    if (envelope_check_bounds(buf, len, 48) < 0) {
+    if (envelope_check_bounds(buf, len, ENVELOPE_DATA_DEPTH_MAX + 1) < 0) {
         *why = "not a single well-formed msgpack object";
         return -EINVAL;
     }

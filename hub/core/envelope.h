@@ -19,6 +19,11 @@
 #define EVENT_ID_HEX 32
 #define EVENT_ID_MAX 256
 #define EVENT_TIME_MAX 64
+/*
+ * msgpack-c unpacks at most 32 nested containers (MSGPACK_EMBED_STACK_SIZE) and the
+ * envelope map is one of them, so event data may nest 31 deep at most.
+ */
+#define ENVELOPE_DATA_DEPTH_MAX 31
 
 struct envelope {
     const char *id;

@@ -126,7 +126,8 @@ static void config_defaults_match_docs(void **state)
     assert_string_equal(cfg.redis.stream_prefix, "rheinhub:");
     assert_int_equal(cfg.ingest.queue_max, 10000);
     assert_int_equal(cfg.ingest.max_payload_bytes, 65536);
-    assert_int_equal(cfg.ingest.max_depth, 32);
+    assert_int_equal(cfg.ingest.max_depth, 16);
+    assert_int_equal(cfg.ingest.dedupe_window, 100000);
     assert_int_equal(cfg.ingest.deadletter_maxlen, 100000);
     assert_int_equal(cfg.shutdown.drain_timeout_s, 30);
     assert_string_equal(cfg.http.bind, "127.0.0.1");
@@ -337,7 +338,7 @@ static void config_out_of_range(void **state)
     load_bad("ingest:\n  max_payload_bytes: 63\n", 1,
              "2: ingest.max_payload_bytes must be between 64 and 16777216, not 63\n");
     load_bad("ingest:\n  max_depth: 0\n", 1,
-             "2: ingest.max_depth must be between 1 and 1000, not 0\n");
+             "2: ingest.max_depth must be between 1 and 31, not 0\n");
     load_bad("http:\n  port: -1\n", 1, "2: http.port must be between 0 and 65535, not -1\n");
     load_bad("shutdown:\n  drain_timeout_s: 3601\n", 1,
              "2: shutdown.drain_timeout_s must be between 0 and 3600, not 3601\n");

@@ -298,7 +298,7 @@ static void expect_rejected(struct fixture *f, const char *topic, const char *pa
 
 #define TOPIC "bonn/sensor/waterlevel/gauge-1"
 #define TIME "2024-05-01T12:00:00.123+02:00"
-#define WHY_TIME "time must be an RFC 3339 date-time string of at most 63 bytes"
+#define WHY_TIME "time must be a string: an RFC 3339 date-time of at most 63 bytes"
 
 /* ---- ingest_json_depth ------------------------------------------------------------ */
 
@@ -558,10 +558,10 @@ static void ingest_limits_are_inclusive(void **state)
     assert_int_equal(rec.n_events, 1);
     rec_clear();
 
-    /* Time of 63 bytes is taken. */
-    n = snprintf(payload, sizeof(payload), "{\"time\":\"");
-    memset(payload + n, '9', 63);
-    memcpy(payload + n + 63, "\"}", 3);
+    /* A time of 63 bytes is taken: 20 + 42 fraction digits + "Z". */
+    n = snprintf(payload, sizeof(payload), "{\"time\":\"2026-11-26T06:00:00.");
+    memset(payload + n, '7', 42);
+    memcpy(payload + n + 42, "Z\"}", 4);
     ingest_text(f, TOPIC, payload);
     assert_int_equal(rec.n_deadletters, 0);
     assert_int_equal(rec.n_events, 1);
@@ -622,7 +622,7 @@ static void ingest_accepted_events_decode_at_any_limit(void **state)
     /* With the largest limit the configuration allows: what is taken must decode. */
     struct fixture *f = *state;
 
-    f->cfg.ingest.max_depth = 1000;
+    f->cfg.ingest.max_depth = ENVELOPE_DATA_DEPTH_MAX;
     reinit(f);
     for (int depth = 2; depth <= 70; depth++)
         ingest_deep(f, depth);
@@ -820,6 +820,16 @@ static void ingest_bad_time(void **state)
     expect_rejected(f, TOPIC, "{\"time\":null}", REJECT_BAD_TIME, WHY_TIME);
     expect_rejected(f, TOPIC, "{\"time\":[\"" TIME "\"]}", REJECT_BAD_TIME, WHY_TIME);
     expect_rejected(f, TOPIC, "{\"Time\":\"" TIME "\"}", REJECT_BAD_TIME, WHY_TIME);
+    /* A string, but not RFC 3339: the detail quotes it. */
+    expect_rejected(f, TOPIC, "{\"time\":\"2026-02-30T06:00:00Z\"}", REJECT_BAD_TIME,
+                    "time \"2026-02-30T06:00:00Z\" is not an RFC 3339 date-time "
+                    "(e.g. 2026-11-26T06:00:00Z)");
+    expect_rejected(f, TOPIC, "{\"time\":\"2026-11-26 06:00:00Z\"}", REJECT_BAD_TIME,
+                    "time \"2026-11-26 06:00:00Z\" is not an RFC 3339 date-time "
+                    "(e.g. 2026-11-26T06:00:00Z)");
+    expect_rejected(f, TOPIC, "{\"time\":\"2026-11-26T06:00:00\"}", REJECT_BAD_TIME,
+                    "time \"2026-11-26T06:00:00\" is not an RFC 3339 date-time "
+                    "(e.g. 2026-11-26T06:00:00Z)");
     /* 64 bytes is one too many. */
     n = snprintf(payload, sizeof(payload), "{\"time\":\"");
     memset(payload + n, '9', 64);

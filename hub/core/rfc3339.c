@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: MIT
+/* RFC 3339 full-date, full-time and date-time checks, without allocation. */
+#include "rfc3339.h"
+
+static bool digits(const char *s, size_t n, int *out)
+{
+    int v = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+        v = v * 10 + (s[i] - '0');
+    }
+    *out = v;
+    return true;
+}
+
+static int days_in_month(int year, int month)
+{
+    static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+
+    return month == 2 && leap ? 29 : days[month - 1];
+}
+
+bool rfc3339_date_valid(const char *s, size_t n)
+{
+    int y, m, d;
+
+    return n == 10 && s[4] == '-' && s[7] == '-' && digits(s, 4, &y) && digits(s + 5, 2, &m) &&
+           digits(s + 8, 2, &d) && m >= 1 && m <= 12 && d >= 1 && d <= days_in_month(y, m);
+}
+
+bool rfc3339_time_valid(const char *s, size_t n)
+{
+    int h, mi, sec, oh = 0, om = 0, utc_minutes;
+    size_t i = 8;
+
+    if (n < 9 || s[2] != ':' || s[5] != ':' || !digits(s, 2, &h) || !digits(s + 3, 2, &mi) ||
+        !digits(s + 6, 2, &sec) || h > 23 || mi > 59 || sec > 60)
+        return false;
+    if (s[i] == '.') {
+        size_t start = ++i;
+        while (i < n && s[i] >= '0' && s[i] <= '9')
+            i++;
+        if (i == start)
+            return false;
+    }
+    if (i == n)
+        return false;
+    if (s[i] == 'Z' || s[i] == 'z') {
+        if (i + 1 != n)
+            return false;
+    } else if (s[i] == '+' || s[i] == '-') {
+        if (n - i != 6 || s[i + 3] != ':' || !digits(s + i + 1, 2, &oh) ||
+            !digits(s + i + 4, 2, &om) || oh > 23 || om > 59)
+            return false;
+        if (s[i] == '-') {
+            oh = -oh;
+            om = -om;
+        }
+    } else {
+        return false;
+    }
+    if (sec == 60) {
+        /* A leap second is inserted at 23:59:60 UTC only. */
+        utc_minutes = ((h * 60 + mi - (oh * 60 + om)) % 1440 + 1440) % 1440;
+        if (utc_minutes != 23 * 60 + 59)
+            return false;
+    }
+    return true;
+}
+
+bool rfc3339_date_time_valid(const char *s, size_t n)
+{
+    return n > 11 && rfc3339_date_valid(s, 10) && (s[10] == 'T' || s[10] == 't') &&
+           rfc3339_time_valid(s + 11, n - 11);
+}

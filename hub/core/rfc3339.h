@@ -1,0 +1,22 @@
+// SPDX-License-Identifier: MIT
+/*
+ * RFC 3339 date-time checking (section 5.6, "date-time"), as JSON Schema's
+ * "date-time" format and the envelope's time require it.
+ */
+#ifndef RHEINHUB_RFC3339_H
+#define RHEINHUB_RFC3339_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/*
+ * Whether s[0..n) is a full RFC 3339 date-time: YYYY-MM-DD, "T" (or "t"),
+ * hh:mm:ss, an optional fraction of any length, and "Z" (or "z") or an offset
+ * +hh:mm / -hh:mm. Days are checked against the month and leap years; a leap
+ * second (:60) is accepted only where it falls at 23:59 UTC.
+ */
+bool rfc3339_date_time_valid(const char *s, size_t n);
+bool rfc3339_date_valid(const char *s, size_t n);
+bool rfc3339_time_valid(const char *s, size_t n);
+
+#endif
