@@ -31,15 +31,18 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 
 #include "log.h"
+#include "out_item.h"
 #include "redis_uv.h"
+#include "spool.h"
 
-#define OUT_PARTS_MAX 18
 #define DEADLETTER_PAYLOAD_MAX 256
+#define DEADLETTER_PARTS 18
 #define STALE_MAX 8
 #define RESEND_BATCH_MAX 512
 #define RESEND_SCAN_LIMIT "100000"
@@ -68,27 +71,6 @@ static const char resend_script[] =
     "end\n"
     "return added\n";
 
-struct out_item {
-    struct out_item *next;
-    uint64_t sent_ns;
-    uint64_t after_ms; /* newest confirmed stream time when this was sent */
-    uint32_t batch;    /* in flight: items this item's reply answers (1, or an EVAL batch) */
-    bool is_event;
-    bool resend;       /* sent through the add-if-absent script */
-    const char *cmd;   /* the command, RESP-encoded once when queued */
-    size_t cmd_len;
-    /* Events only: NUL-terminated copies, and the envelope inside cmd. */
-    const char *key, *id, *topic;
-    const char *env;
-    size_t env_len;
-    char buf[];
-};
-
-struct out_list {
-    struct out_item *head, *tail;
-    size_t len;
-};
-
 enum link_state { LINK_DOWN, LINK_CONNECTING, LINK_HANDSHAKE, LINK_READY };
 
 struct stale_conn {
@@ -116,6 +98,7 @@ struct redis_out {
     uint64_t last_confirmed_ms;
     struct stale_conn stale[STALE_MAX];
     int n_stale;
+    size_t spool_outstanding; /* entries loaded from the spool, not yet confirmed */
 
     struct out_list queue, retry, in_flight, in_doubt;
     uv_timer_t tick, reconnect, retry_timer;
@@ -127,121 +110,6 @@ struct redis_out {
 static void connect_now(struct redis_out *out);
 static void pump(struct redis_out *out);
 static void maybe_finish(struct redis_out *out);
-
-static void list_push(struct out_list *l, struct out_item *it)
-{
-    it->next = NULL;
-    if (l->tail)
-        l->tail->next = it;
-    else
-        l->head = it;
-    l->tail = it;
-    l->len++;
-}
-
-static struct out_item *list_pop(struct out_list *l)
-{
-    struct out_item *it = l->head;
-
-    if (!it)
-        return NULL;
-    l->head = it->next;
-    if (!l->head)
-        l->tail = NULL;
-    l->len--;
-    it->next = NULL;
-    return it;
-}
-
-/* Moves all of src in front of dst. */
-static void list_prepend(struct out_list *dst, struct out_list *src)
-{
-    if (!src->head)
-        return;
-    src->tail->next = dst->head;
-    if (!dst->tail)
-        dst->tail = src->tail;
-    dst->head = src->head;
-    dst->len += src->len;
-    src->head = src->tail = NULL;
-    src->len = 0;
-}
-
-static void list_free(struct out_list *l)
-{
-    struct out_item *it;
-
-    while ((it = list_pop(l)))
-        free(it);
-}
-
-static size_t decimal_digits(size_t v)
-{
-    size_t n = 1;
-
-    while (v >= 10) {
-        v /= 10;
-        n++;
-    }
-    return n;
-}
-
-static char *put_decimal(char *p, size_t v)
-{
-    char *end = p + decimal_digits(v);
-
-    p = end;
-    do {
-        *--p = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    return end;
-}
-
-/*
- * Queues a command of n bulk strings, RESP-encoded once into one allocation so that
- * sending it is a copy into hiredis's buffer. extras are NUL-terminated copies kept
- * after the command. pos[i] receives where part i lies inside the command.
- */
-static struct out_item *item_new(int n, const char *const *parts, const size_t *lens,
-                                 const char **pos, int n_extra, const char *const *extras,
-                                 const char **extra_pos)
-{
-    struct out_item *it;
-    size_t cmd_len = 1 + decimal_digits((size_t)n) + 2, extra_len = 0;
-    char *p;
-
-    for (int i = 0; i < n; i++)
-        cmd_len += 1 + decimal_digits(lens[i]) + 2 + lens[i] + 2;
-    for (int i = 0; i < n_extra; i++)
-        extra_len += strlen(extras[i]) + 1;
-    if (!(it = malloc(sizeof(*it) + cmd_len + extra_len)))
-        return NULL;
-    memset(it, 0, sizeof(*it));
-    p = it->buf;
-    *p++ = '*';
-    p = put_decimal(p, (size_t)n);
-    *p++ = '\r', *p++ = '\n';
-    for (int i = 0; i < n; i++) {
-        *p++ = '$';
-        p = put_decimal(p, lens[i]);
-        *p++ = '\r', *p++ = '\n';
-        memcpy(p, parts[i], lens[i]);
-        if (pos)
-            pos[i] = p;
-        p += lens[i];
-        *p++ = '\r', *p++ = '\n';
-    }
-    it->cmd = it->buf;
-    it->cmd_len = cmd_len;
-    for (int i = 0; i < n_extra; i++) {
-        size_t len = strlen(extras[i]) + 1;
-        memcpy(p, extras[i], len);
-        extra_pos[i] = p;
-        p += len;
-    }
-    return it;
-}
 
 static uint64_t now_ns(void)
 {
@@ -257,21 +125,11 @@ static void set_state(struct redis_out *out, enum link_state state)
 int redis_out_add_event(struct redis_out *out, const char *key, const char *id, const char *env,
                         size_t env_len, const char *topic)
 {
-    const char *parts[] = {"XADD", key, "*", "id", id, "env", env};
-    size_t lens[] = {4, strlen(key), 1, 2, strlen(id), 3, env_len};
-    const char *extras[] = {key, id, topic};
-    const char *pos[7], *extra_pos[3];
-    struct out_item *it = item_new(7, parts, lens, pos, 3, extras, extra_pos);
+    struct out_item *it = out_item_event_new(key, id, env, env_len, topic);
 
     if (!it)
         return -ENOMEM;
-    it->is_event = true;
-    it->key = extra_pos[0];
-    it->id = extra_pos[1];
-    it->topic = extra_pos[2];
-    it->env = pos[6];
-    it->env_len = env_len;
-    list_push(&out->queue, it);
+    out_list_push(&out->queue, it);
     pump(out);
     return 0;
 }
@@ -297,17 +155,17 @@ int redis_out_add_deadletter(struct redis_out *out, const char *topic, enum reje
     const char *parts[] = {"XADD", out->deadletter_key, "MAXLEN", "~", out->deadletter_maxlen,
                            "*", "topic", topic, "reason", reason_name, "detail", detail,
                            "payload", payload ? payload : "", "size", size, "time", when};
-    size_t lens[OUT_PARTS_MAX];
+    size_t lens[DEADLETTER_PARTS];
     struct out_item *it;
 
     snprintf(size, sizeof(size), "%zu", payload_len);
     format_utc(when, sizeof(when));
-    for (int i = 0; i < OUT_PARTS_MAX; i++)
+    for (int i = 0; i < DEADLETTER_PARTS; i++)
         lens[i] = strlen(parts[i]);
     lens[13] = keep;
-    if (!(it = item_new(OUT_PARTS_MAX, parts, lens, NULL, 0, NULL, NULL)))
+    if (!(it = out_item_new(DEADLETTER_PARTS, parts, lens, NULL, 0, NULL, NULL)))
         return -ENOMEM;
-    list_push(&out->queue, it);
+    out_list_push(&out->queue, it);
     pump(out);
     return 0;
 }
@@ -446,9 +304,9 @@ static void resend_in_doubt(struct redis_out *out)
     struct out_list dead = {0}, rest = {0};
     struct out_item *it;
 
-    while ((it = list_pop(&out->in_doubt)))
-        list_push(it->is_event ? &rest : &dead, it);
-    list_prepend(&out->queue, &dead); /* dead letters: a rare duplicate is harmless */
+    while ((it = out_list_pop(&out->in_doubt)))
+        out_list_push(it->is_event ? &rest : &dead, it);
+    out_list_prepend(&out->queue, &dead); /* dead letters: a rare duplicate is harmless */
 
     while (rest.head) {
         struct out_list batch = {0}, others = {0};
@@ -459,13 +317,13 @@ static void resend_in_doubt(struct redis_out *out)
         char start[32];
         int argc = 0;
 
-        while ((it = list_pop(&rest))) {
+        while ((it = out_list_pop(&rest))) {
             if (batch.len < RESEND_BATCH_MAX && strcmp(it->key, key) == 0) {
-                list_push(&batch, it);
+                out_list_push(&batch, it);
                 if (it->after_ms < after_ms)
                     after_ms = it->after_ms;
             } else {
-                list_push(&others, it);
+                out_list_push(&others, it);
             }
         }
         rest = others;
@@ -477,8 +335,8 @@ static void resend_in_doubt(struct redis_out *out)
         if (!argv || !argvlen) {
             free(argv);
             free(argvlen);
-            list_prepend(&out->in_doubt, &batch);
-            list_prepend(&out->in_doubt, &rest);
+            out_list_prepend(&out->in_doubt, &batch);
+            out_list_prepend(&out->in_doubt, &rest);
             log_error("redis", "out of memory re-sending events; will retry");
             return;
         }
@@ -499,15 +357,15 @@ static void resend_in_doubt(struct redis_out *out)
         if (redisAsyncCommandArgv(out->ac, on_reply, batch.head, argc, argv, argvlen) != REDIS_OK) {
             free(argv);
             free(argvlen);
-            list_prepend(&out->in_doubt, &batch);
-            list_prepend(&out->in_doubt, &rest);
+            out_list_prepend(&out->in_doubt, &batch);
+            out_list_prepend(&out->in_doubt, &rest);
             return;
         }
         free(argv);
         free(argvlen);
         log_info("redis", "re-sending %zu in-doubt events to %s", batch.len, key);
-        while ((it = list_pop(&batch)))
-            list_push(&out->in_flight, it);
+        while ((it = out_list_pop(&batch)))
+            out_list_push(&out->in_flight, it);
     }
 }
 
@@ -622,7 +480,7 @@ static void on_retry_timer(uv_timer_t *t)
     struct redis_out *out = t->data;
 
     out->retry_wait = false;
-    list_prepend(&out->queue, &out->retry);
+    out_list_prepend(&out->queue, &out->retry);
     pump(out);
 }
 
@@ -633,24 +491,38 @@ static void pump(struct redis_out *out)
 
     while (out->state == LINK_READY && !out->retry_wait &&
            out->in_flight.len < (size_t)out->cfg->redis.max_in_flight &&
-           (it = list_pop(&out->queue))) {
+           (it = out_list_pop(&out->queue))) {
         it->batch = 1;
         it->resend = false;
         it->sent_ns = now_ns();
         it->after_ms = out->last_confirmed_ms;
         if (redisAsyncFormattedCommand(out->ac, on_reply, it, it->cmd, it->cmd_len) != REDIS_OK) {
             struct out_list one = {0};
-            list_push(&one, it);
-            list_prepend(&out->queue, &one);
+            out_list_push(&one, it);
+            out_list_prepend(&out->queue, &one);
             break;
         }
-        list_push(&out->in_flight, it);
+        out_list_push(&out->in_flight, it);
     }
     maybe_finish(out);
 }
 
+/* An entry is settled (confirmed, or refused for good): the spool may go. */
+static void settled(struct redis_out *out, const struct out_item *it)
+{
+    if (!it->from_spool || --out->spool_outstanding > 0)
+        return;
+    if (unlink(out->cfg->shutdown.spool_file) < 0 && errno != ENOENT)
+        log_error("redis", "cannot remove the spool %s: %s", out->cfg->shutdown.spool_file,
+                  strerror(errno));
+    else
+        log_info("redis", "every spooled entry is in Redis; spool %s removed",
+                 out->cfg->shutdown.spool_file);
+}
+
 static void fail_for_good(struct redis_out *out, struct out_item *it, const char *error)
 {
+    settled(out, it);
     if (it->is_event) {
         char detail[256];
         snprintf(detail, sizeof(detail), "Redis refused the event: %s", error);
@@ -674,15 +546,15 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata)
     uint64_t now = now_ns();
 
     for (uint32_t i = 0; i < n; i++) {
-        it = list_pop(&out->in_flight);
+        it = out_list_pop(&out->in_flight);
         if (i == 0 && it != first)
             log_error("redis", "reply order broken; continuing"); /* cannot happen */
-        list_push(&done, it);
+        out_list_push(&done, it);
     }
     if (!reply) {
         /* The link went down first: maybe written, maybe not. */
-        while ((it = list_pop(&done)))
-            list_push(&out->in_doubt, it);
+        while ((it = out_list_pop(&done)))
+            out_list_push(&out->in_doubt, it);
         return;
     }
     if (reply->type == REDIS_REPLY_ERROR) {
@@ -697,11 +569,11 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata)
                 out->retry_wait = true;
                 uv_timer_start(&out->retry_timer, on_retry_timer, ms, 0);
             }
-            while ((it = list_pop(&done)))
-                list_push(to, it);
+            while ((it = out_list_pop(&done)))
+                out_list_push(to, it);
             return;
         }
-        while ((it = list_pop(&done)))
+        while ((it = out_list_pop(&done)))
             fail_for_good(out, it, reply->str);
         pump(out);
         return;
@@ -715,11 +587,12 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata)
     metrics_observe_xadd(out->m, now - first->sent_ns);
     if (first->resend)
         out->m->resent += n;
-    while ((it = list_pop(&done))) {
+    while ((it = out_list_pop(&done))) {
         if (it->is_event)
             out->m->accepted++;
         else
             out->m->deadletters++;
+        settled(out, it);
         free(it);
     }
     pump(out);
@@ -771,6 +644,33 @@ static void on_tick(uv_timer_t *t)
     }
 }
 
+/* Takes over what a previous run could not deliver; it is sent first, as in doubt. */
+static void load_spool(struct redis_out *out)
+{
+    const char *path = out->cfg->shutdown.spool_file;
+    int r = spool_load(path, &out->in_doubt, &out->queue);
+
+    out->spool_outstanding = out->in_doubt.len + out->queue.len;
+    if (r == -ENOENT)
+        return;
+    if (r < 0) {
+        char kept[300];
+        snprintf(kept, sizeof(kept), "%s.damaged", path);
+        log_error("redis", "spool %s is damaged (%s); took %zu entries before the damage, "
+                  "file kept as %s", path, strerror(-r), out->spool_outstanding, kept);
+        if (rename(path, kept) < 0)
+            log_error("redis", "cannot rename %s: %s", path, strerror(errno));
+        if (out->spool_outstanding > 0)
+            return;
+    }
+    if (out->spool_outstanding == 0) {
+        (void)unlink(path);
+        return;
+    }
+    log_info("redis", "took %zu entries from the spool %s; they go to Redis first",
+             out->spool_outstanding, path);
+}
+
 struct redis_out *redis_out_new(uv_loop_t *loop, const struct hub_config *cfg, struct metrics *m,
                                 redis_out_progress_cb progress, void *data)
 {
@@ -799,6 +699,8 @@ struct redis_out *redis_out_new(uv_loop_t *loop, const struct hub_config *cfg, s
     uv_timer_start(&out->tick, on_tick, (uint64_t)cfg->redis.ping_interval_ms,
                    (uint64_t)cfg->redis.ping_interval_ms);
     set_state(out, LINK_DOWN);
+    if (cfg->shutdown.spool_file[0])
+        load_spool(out);
     connect_now(out);
     return out;
 }
@@ -849,21 +751,34 @@ void redis_out_drain(struct redis_out *out, redis_out_closed_cb closed, void *da
 
 void redis_out_abort(struct redis_out *out)
 {
-    size_t lost = redis_out_pending(out);
+    struct out_list *lists[] = {&out->in_doubt, &out->in_flight, &out->retry, &out->queue};
+    const char *path = out->cfg->shutdown.spool_file;
+    size_t pending;
 
-    if (lost)
-        log_error("redis", "giving up on %zu entries Redis has not confirmed", lost);
     out->closing = true;
     close_handles(out); /* first, so that losing the link plans no reconnect */
     if (out->ac) {
         redisAsyncContext *ac = out->ac;
-        redisAsyncFree(ac);
+        redisAsyncFree(ac); /* in-flight entries move to in_doubt */
         out->ac = NULL;
     }
-    list_free(&out->queue);
-    list_free(&out->retry);
-    list_free(&out->in_flight);
-    list_free(&out->in_doubt);
+    pending = redis_out_pending(out);
+    if (pending > 0 && path[0]) {
+        int r = spool_save(path, lists, 4);
+        if (r >= 0)
+            log_warn("redis", "%d entries Redis has not confirmed saved to the spool %s; "
+                     "the next start sends them", r, path);
+        else
+            log_error("redis", "cannot write the spool %s: %s; %zu entries are lost", path,
+                      strerror(-r), pending);
+    } else if (pending > 0) {
+        log_error("redis", "giving up on %zu entries Redis has not confirmed (no "
+                  "shutdown.spool_file configured)", pending);
+    }
+    out_list_free(&out->queue);
+    out_list_free(&out->retry);
+    out_list_free(&out->in_flight);
+    out_list_free(&out->in_doubt);
     close_handles(out);
 }
 
@@ -871,9 +786,9 @@ void redis_out_free(struct redis_out *out)
 {
     if (!out)
         return;
-    list_free(&out->queue);
-    list_free(&out->retry);
-    list_free(&out->in_flight);
-    list_free(&out->in_doubt);
+    out_list_free(&out->queue);
+    out_list_free(&out->retry);
+    out_list_free(&out->in_flight);
+    out_list_free(&out->in_doubt);
     free(out);
 }

@@ -63,6 +63,7 @@ static const struct key_spec keys[] = {
     INT_KEY(ingest, deadletter_maxlen, 100, 100000000),
     INT_KEY(ingest, dedupe_window, 16, 100000000),
     INT_KEY(shutdown, drain_timeout_s, 0, 3600),
+    STR_KEY(shutdown, spool_file, KIND_STR),
     STR_KEY(http, bind, KIND_IP),
     INT_KEY(http, port, 0, 65535),
     {"log", "level", KIND_LEVEL, offsetof(struct hub_config, log.level), 0, 0, 0},

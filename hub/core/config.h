@@ -50,6 +50,7 @@ struct hub_config {
     } ingest;
     struct {
         int drain_timeout_s;
+        char spool_file[256];
     } shutdown;
     struct {
         char bind[64];

@@ -1,0 +1,151 @@
+// SPDX-License-Identifier: MIT
+/* Saving and loading the shutdown spool (format in spool.h). */
+#include "spool.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define SPOOL_MAGIC "RHSPOOL1\n"
+#define SPOOL_FIELD_MAX (64u << 20)
+
+static int put_field(FILE *f, const char *data, size_t len)
+{
+    unsigned char be[4] = {(unsigned char)(len >> 24), (unsigned char)(len >> 16),
+                           (unsigned char)(len >> 8), (unsigned char)len};
+
+    return fwrite(be, 1, 4, f) == 4 && fwrite(data, 1, len, f) == len ? 0 : -EIO;
+}
+
+static int put_item(FILE *f, const struct out_item *it)
+{
+    int r;
+
+    if (!it->is_event)
+        return fputc('C', f) == EOF ? -EIO : put_field(f, it->cmd, it->cmd_len);
+    if (fputc('E', f) == EOF)
+        return -EIO;
+    if ((r = put_field(f, it->key, strlen(it->key))) < 0 ||
+        (r = put_field(f, it->id, strlen(it->id))) < 0 ||
+        (r = put_field(f, it->topic, strlen(it->topic))) < 0)
+        return r;
+    return put_field(f, it->env, it->env_len);
+}
+
+int spool_save(const char *path, struct out_list *const *lists, int n)
+{
+    char tmp[4096];
+    FILE *f;
+    int count = 0, r = 0, fd;
+
+    if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
+        return -ENAMETOOLONG;
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return -errno;
+    if (!(f = fdopen(fd, "wb"))) {
+        r = -errno;
+        close(fd);
+        unlink(tmp);
+        return r;
+    }
+    if (fputs(SPOOL_MAGIC, f) == EOF)
+        r = -EIO;
+    for (int i = 0; i < n && r == 0; i++) {
+        for (const struct out_item *it = lists[i]->head; it && r == 0; it = it->next) {
+            r = put_item(f, it);
+            count++;
+        }
+    }
+    if (r == 0 && (fflush(f) != 0 || fsync(fileno(f)) != 0))
+        r = -errno;
+    if (fclose(f) != 0 && r == 0)
+        r = -errno;
+    if (r == 0 && rename(tmp, path) != 0)
+        r = -errno;
+    if (r < 0) {
+        unlink(tmp);
+        return r;
+    }
+    return count;
+}
+
+/* Reads one length-prefixed field into a new NUL-terminated buffer. */
+static int get_field(FILE *f, char **out, size_t *len)
+{
+    unsigned char be[4];
+    size_t n;
+
+    if (fread(be, 1, 4, f) != 4)
+        return -EINVAL;
+    n = ((size_t)be[0] << 24) | ((size_t)be[1] << 16) | ((size_t)be[2] << 8) | be[3];
+    if (n > SPOOL_FIELD_MAX || !(*out = malloc(n + 1)))
+        return n > SPOOL_FIELD_MAX ? -EINVAL : -ENOMEM;
+    if (fread(*out, 1, n, f) != n) {
+        free(*out);
+        return -EINVAL;
+    }
+    (*out)[n] = '\0';
+    *len = n;
+    return 0;
+}
+
+static int get_event(FILE *f, struct out_item **it)
+{
+    char *field[4] = {NULL, NULL, NULL, NULL};
+    size_t len[4];
+    int r = 0;
+
+    for (int i = 0; i < 4 && r == 0; i++)
+        r = get_field(f, &field[i], &len[i]);
+    /* key, id and topic are text: no NUL inside. */
+    for (int i = 0; i < 3 && r == 0; i++)
+        if (strlen(field[i]) != len[i])
+            r = -EINVAL;
+    if (r == 0 && !(*it = out_item_event_new(field[0], field[1], field[3], len[3], field[2])))
+        r = -ENOMEM;
+    for (int i = 0; i < 4; i++)
+        free(field[i]);
+    return r;
+}
+
+int spool_load(const char *path, struct out_list *events, struct out_list *others)
+{
+    char magic[sizeof(SPOOL_MAGIC) - 1];
+    FILE *f = fopen(path, "rbe");
+    int count = 0, r = 0, kind;
+
+    if (!f)
+        return -errno;
+    if (fread(magic, 1, sizeof(magic), f) != sizeof(magic) ||
+        memcmp(magic, SPOOL_MAGIC, sizeof(magic)) != 0) {
+        fclose(f);
+        return -EINVAL;
+    }
+    while (r == 0 && (kind = fgetc(f)) != EOF) {
+        struct out_item *it = NULL;
+        if (kind == 'E') {
+            r = get_event(f, &it);
+        } else if (kind == 'C') {
+            char *cmd;
+            size_t len;
+            if ((r = get_field(f, &cmd, &len)) == 0) {
+                if (!(it = out_item_raw_new(cmd, len)))
+                    r = -ENOMEM;
+                free(cmd);
+            }
+        } else {
+            r = -EINVAL;
+        }
+        if (r == 0) {
+            it->from_spool = true;
+            out_list_push(it->is_event ? events : others, it);
+            count++;
+        }
+    }
+    fclose(f);
+    return r < 0 ? r : count;
+}

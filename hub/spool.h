@@ -1,0 +1,34 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The shutdown spool: when the hub must stop before Redis has confirmed everything
+ * (Redis away past shutdown.drain_timeout_s, or a second signal), the unconfirmed
+ * entries go to a file, and the next start sends them first. Events from the spool
+ * are treated as in doubt, so that re-sending them never writes one twice.
+ *
+ * File layout (all lengths u32 big-endian):
+ *
+ *   "RHSPOOL1\n"
+ *   records: 'E' len key len id len topic len env   an event
+ *            'C' len cmd                             a RESP command (dead letter)
+ */
+#ifndef RHEINHUB_SPOOL_H
+#define RHEINHUB_SPOOL_H
+
+#include "out_item.h"
+
+/*
+ * Writes every entry of the n lists to path atomically (a temporary file, fsync,
+ * rename). The lists are left as they are. Returns the number of entries written,
+ * or a negative errno.
+ */
+int spool_save(const char *path, struct out_list *const *lists, int n);
+
+/*
+ * Reads path: events are appended to events, other commands to others, each marked
+ * from_spool. Returns the number of entries, -ENOENT when there is no spool, or
+ * another negative errno (-EINVAL for a damaged file, whose good records before the
+ * damage are still returned in the lists).
+ */
+int spool_load(const char *path, struct out_list *events, struct out_list *others);
+
+#endif
