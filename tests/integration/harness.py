@@ -414,7 +414,7 @@ class Hub:
 
     @property
     def max_in_flight(self):
-        return self.config.get("redis", {}).get("max_in_flight", 128)
+        return self.config.get("redis", {}).get("max_in_flight", 1024)
 
     def start(self, timeout=40):
         assert self.binary.exists(), f"hub binary {self.binary} not built"
