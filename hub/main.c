@@ -64,7 +64,7 @@ static void on_redis_progress(void *data)
 {
     struct hub *hub = data;
 
-    if (hub->stopping || !mqtt_in_paused(hub->mqtt))
+    if (hub->stopping || !hub->mqtt || !mqtt_in_paused(hub->mqtt))
         return;
     if (redis_out_queued(hub->redis) <= (size_t)hub->cfg.ingest.queue_max / 2) {
         log_info("hub", "resuming MQTT input");
@@ -76,8 +76,8 @@ static void gauges(struct hub *hub, struct metrics_gauges *g)
 {
     memset(g, 0, sizeof(*g));
     redis_out_gauges(hub->redis, g);
-    g->mqtt_connected = mqtt_in_connected(hub->mqtt);
-    g->mqtt_paused = mqtt_in_paused(hub->mqtt);
+    g->mqtt_connected = hub->mqtt && mqtt_in_connected(hub->mqtt);
+    g->mqtt_paused = hub->mqtt && mqtt_in_paused(hub->mqtt);
 }
 
 static int render_metrics(void *data, FILE *out)
@@ -111,6 +111,33 @@ static const struct http_route routes[] = {
     {NULL, NULL, NULL},
 };
 
+static void on_recent_id(void *data, const char *id, size_t len)
+{
+    struct hub *hub = data;
+
+    idset_add(hub->ingest.seen, id, len);
+}
+
+/* Redis is reachable and the recent ids are known: start taking events. */
+static void on_redis_ready(void *data)
+{
+    struct hub *hub = data;
+
+    if (hub->mqtt || hub->stopping)
+        return;
+    hub->mqtt = mqtt_in_new(hub->loop, &hub->cfg, &hub->metrics, on_message, hub);
+    if (!hub->mqtt) {
+        log_error("hub", "cannot create the MQTT client: %s; stopping", strerror(errno));
+        uv_kill(getpid(), SIGTERM);
+    }
+}
+
+static const struct redis_out_cbs redis_cbs = {
+    .progress = on_redis_progress,
+    .recent_id = on_recent_id,
+    .ready = on_redis_ready,
+};
+
 static void on_closed_handle(uv_handle_t *h)
 {
 }
@@ -134,7 +161,10 @@ static void on_redis_closed(void *data)
     uv_timer_stop(&hub->drain_deadline);
     log_info("hub", "Redis writer closed; %llu events accepted in this run",
              (unsigned long long)hub->metrics.accepted);
-    mqtt_in_stop(hub->mqtt, on_mqtt_stopped, hub);
+    if (hub->mqtt)
+        mqtt_in_stop(hub->mqtt, on_mqtt_stopped, hub);
+    else
+        on_mqtt_stopped(hub);
 }
 
 static void on_drain_deadline(uv_timer_t *t)
@@ -162,7 +192,8 @@ static void on_signal(uv_signal_t *s, int signum)
     hub->stopping = true;
     log_info("hub", "%s: stopping; draining %zu entries to Redis", strsignal(signum),
              redis_out_pending(hub->redis));
-    mqtt_in_pause(hub->mqtt, true);
+    if (hub->mqtt)
+        mqtt_in_pause(hub->mqtt, true);
     uv_timer_start(&hub->drain_deadline, on_drain_deadline,
                    (uint64_t)hub->cfg.shutdown.drain_timeout_s * 1000u, 0);
     redis_out_drain(hub->redis, on_redis_closed, hub);
@@ -191,14 +222,10 @@ static int run(struct hub *hub)
     signal(SIGPIPE, SIG_IGN);
     mosquitto_lib_init();
 
-    hub->redis = redis_out_new(hub->loop, &hub->cfg, &hub->metrics, on_redis_progress, hub);
+    /* MQTT input starts once Redis is up and its recent event ids are known. */
+    hub->redis = redis_out_new(hub->loop, &hub->cfg, &hub->metrics, &redis_cbs, hub);
     if (!hub->redis || ingest_init(&hub->ingest, &hub->cfg, &hub->metrics, hub->redis) < 0) {
         log_error("hub", "out of memory at start");
-        return 1;
-    }
-    hub->mqtt = mqtt_in_new(hub->loop, &hub->cfg, &hub->metrics, on_message, hub);
-    if (!hub->mqtt) {
-        log_error("hub", "cannot create the MQTT client: %s", strerror(errno));
         return 1;
     }
     if (hub->cfg.http.port > 0) {
@@ -219,8 +246,9 @@ static int run(struct hub *hub)
     uv_signal_start(&hub->sigint, on_signal, SIGINT);
     uv_signal_start(&hub->sighup, on_signal, SIGHUP);
 
-    log_info("hub", "rheinhub %s started: MQTT %s:%d, Redis %s:%d, HTTP %s:%d", RHEINHUB_VERSION,
-             hub->cfg.mqtt.host, hub->cfg.mqtt.port, hub->cfg.redis.host, hub->cfg.redis.port,
+    log_info("hub", "rheinhub %s started: Redis %s:%d first, then MQTT %s:%d; HTTP %s:%d",
+             RHEINHUB_VERSION,
+             hub->cfg.redis.host, hub->cfg.redis.port, hub->cfg.mqtt.host, hub->cfg.mqtt.port,
              hub->cfg.http.bind, hub->cfg.http.port);
     r = uv_run(hub->loop, UV_RUN_DEFAULT);
     if (r != 0)

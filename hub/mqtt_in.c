@@ -24,6 +24,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <mosquitto.h>
 #include <mqtt_protocol.h>
@@ -36,6 +38,7 @@
 #define RECONNECT_MAX_MS 10000
 #define RECEIVE_MAXIMUM 1000
 #define READ_BATCH_MAX 256
+#define LINGER_MS 2000
 
 enum mqtt_state { MQ_DOWN, MQ_PROBING, MQ_CONNECTING, MQ_UP };
 
@@ -52,6 +55,10 @@ struct mqtt_in {
     enum mqtt_state state;
     uv_poll_t *poll;  /* one per connection, freed in its close callback */
     uv_tcp_t *probe;  /* the reachability probe while MQ_PROBING */
+    uv_poll_t *linger; /* after DISCONNECT: the connection kept open until the broker closes */
+    int linger_fd;
+    uv_timer_t linger_timer;
+    bool finished;
     uv_connect_t probe_req;
     uv_timer_t misc, reconnect;
     unsigned backoff_ms;
@@ -60,12 +67,14 @@ struct mqtt_in {
 };
 
 static void schedule_reconnect(struct mqtt_in *in, bool now);
+static void finish_stop(struct mqtt_in *in);
 
 static void on_handle_closed(uv_handle_t *h)
 {
     struct mqtt_in *in = h->data;
 
-    if (h != (uv_handle_t *)&in->misc && h != (uv_handle_t *)&in->reconnect)
+    if (h != (uv_handle_t *)&in->misc && h != (uv_handle_t *)&in->reconnect &&
+        h != (uv_handle_t *)&in->linger_timer)
         free(h);
     if (--in->open_handles == 0 && in->stopping && in->stopped)
         in->stopped(in->stopped_data);
@@ -302,9 +311,7 @@ static void on_disconnect(struct mosquitto *mosq, void *obj, int rc,
     in->poll = NULL;
     in->state = MQ_DOWN;
     if (in->stopping) {
-        log_info("mqtt", "disconnected; the broker keeps the session");
-        uv_close((uv_handle_t *)&in->misc, on_handle_closed);
-        uv_close((uv_handle_t *)&in->reconnect, on_handle_closed);
+        finish_stop(in);
         return;
     }
     log_warn("mqtt", "connection to %s:%d lost: %s", in->cfg->mqtt.host, in->cfg->mqtt.port,
@@ -365,9 +372,12 @@ struct mqtt_in *mqtt_in_new(uv_loop_t *loop, const struct hub_config *cfg, struc
 
     uv_timer_init(loop, &in->misc);
     uv_timer_init(loop, &in->reconnect);
+    uv_timer_init(loop, &in->linger_timer);
     in->misc.data = in;
     in->reconnect.data = in;
-    in->open_handles = 2;
+    in->linger_timer.data = in;
+    in->linger_fd = -1;
+    in->open_handles = 3;
     uv_timer_start(&in->misc, on_misc, MISC_INTERVAL_MS, MISC_INTERVAL_MS);
     schedule_reconnect(in, true);
     return in;
@@ -395,6 +405,82 @@ bool mqtt_in_connected(const struct mqtt_in *in)
     return in->state == MQ_UP;
 }
 
+/* The last step of a stop: once the session and the linger are over, close the rest. */
+static void finish_stop(struct mqtt_in *in)
+{
+    if (in->poll || in->linger || in->finished)
+        return;
+    in->finished = true;
+    in->state = MQ_DOWN;
+    log_info("mqtt", "disconnected; the broker keeps the session");
+    uv_close((uv_handle_t *)&in->misc, on_handle_closed);
+    uv_close((uv_handle_t *)&in->reconnect, on_handle_closed);
+    uv_close((uv_handle_t *)&in->linger_timer, on_handle_closed);
+}
+
+static void end_linger(struct mqtt_in *in)
+{
+    if (!in->linger)
+        return;
+    close_handle(in, (uv_handle_t *)in->linger);
+    in->linger = NULL;
+    close(in->linger_fd);
+    in->linger_fd = -1;
+    uv_timer_stop(&in->linger_timer);
+    finish_stop(in);
+}
+
+/* Reads and drops what the broker still sends, until it closes its side. */
+static void on_linger(uv_poll_t *handle, int status, int events)
+{
+    struct mqtt_in *in = handle->data;
+    char buf[16384];
+    ssize_t n;
+
+    while ((n = recv(in->linger_fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0)
+        ;
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) || status < 0)
+        end_linger(in);
+}
+
+static void on_linger_timeout(uv_timer_t *t)
+{
+    struct mqtt_in *in = t->data;
+
+    log_warn("mqtt", "the broker did not close the connection within %d ms of DISCONNECT",
+             LINGER_MS);
+    end_linger(in);
+}
+
+/*
+ * libmosquitto closes the socket as soon as DISCONNECT is written. If the broker
+ * still sends (publishes the hub no longer reads), data arriving at a closed socket
+ * is answered with a reset, and a reset can make the broker drop the
+ * acknowledgements and the DISCONNECT it has not read yet; it would then send again,
+ * after a restart, events the hub already took. So a duplicate of the descriptor
+ * keeps the connection open, reading and dropping (those publishes are not
+ * acknowledged: the broker keeps them for the session), until the broker closes.
+ */
+static void start_linger(struct mqtt_in *in, int fd)
+{
+    int keep = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+
+    if (keep < 0)
+        return;
+    if (!(in->linger = malloc(sizeof(*in->linger))) ||
+        uv_poll_init_socket(in->loop, in->linger, keep) < 0) {
+        free(in->linger);
+        in->linger = NULL;
+        close(keep);
+        return;
+    }
+    in->open_handles++;
+    in->linger->data = in;
+    in->linger_fd = keep;
+    uv_poll_start(in->linger, UV_READABLE, on_linger);
+    uv_timer_start(&in->linger_timer, on_linger_timeout, LINGER_MS, 0);
+}
+
 void mqtt_in_stop(struct mqtt_in *in, mqtt_in_stopped_cb stopped, void *data)
 {
     if (in->stopping)
@@ -405,6 +491,7 @@ void mqtt_in_stop(struct mqtt_in *in, mqtt_in_stopped_cb stopped, void *data)
     in->stopping = true;
     update_poll(in);
     if (in->poll) {
+        start_linger(in, mosquitto_socket(in->mosq));
         /* Writes DISCONNECT now if it can; on_disconnect closes the rest. */
         if (mosquitto_disconnect_v5(in->mosq, 0, NULL) == MOSQ_ERR_SUCCESS) {
             if (in->poll)
@@ -413,10 +500,9 @@ void mqtt_in_stop(struct mqtt_in *in, mqtt_in_stopped_cb stopped, void *data)
         }
         close_handle(in, (uv_handle_t *)in->poll);
         in->poll = NULL;
+        end_linger(in);
     }
-    in->state = MQ_DOWN;
-    uv_close((uv_handle_t *)&in->misc, on_handle_closed);
-    uv_close((uv_handle_t *)&in->reconnect, on_handle_closed);
+    finish_stop(in);
 }
 
 void mqtt_in_free(struct mqtt_in *in)

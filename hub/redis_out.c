@@ -38,6 +38,7 @@
 
 #include "log.h"
 #include "out_item.h"
+#include "recent_ids.h"
 #include "redis_uv.h"
 #include "spool.h"
 
@@ -82,7 +83,7 @@ struct redis_out {
     uv_loop_t *loop;
     const struct hub_config *cfg;
     struct metrics *m;
-    redis_out_progress_cb progress;
+    const struct redis_out_cbs *cbs;
     redis_out_closed_cb closed;
     void *data, *closed_data;
 
@@ -99,6 +100,7 @@ struct redis_out {
     struct stale_conn stale[STALE_MAX];
     int n_stale;
     size_t spool_outstanding; /* entries loaded from the spool, not yet confirmed */
+    bool preloading, preloaded; /* recent ids of the streams read (once per process) */
 
     struct out_list queue, retry, in_flight, in_doubt;
     uv_timer_t tick, reconnect, retry_timer;
@@ -369,6 +371,46 @@ static void resend_in_doubt(struct redis_out *out)
     }
 }
 
+static void on_recent_id(void *data, const char *id, size_t len)
+{
+    struct redis_out *out = data;
+
+    out->cbs->recent_id(out->data, id, len);
+}
+
+static void on_preload_done(void *data, int status, size_t ids, size_t streams)
+{
+    struct redis_out *out = data;
+
+    out->preloading = false;
+    if (status < 0)
+        return; /* the link went; the next one reads them again */
+    out->preloaded = true;
+    log_info("redis", "remembered %zu recent event ids from %zu streams", ids, streams);
+    out->cbs->ready(out->data);
+}
+
+/* Once per process, before any input: learn which events the streams already hold. */
+static void start_preload(struct redis_out *out)
+{
+    char pattern[160];
+
+    if (out->preloaded || out->preloading)
+        return;
+    if (out->cfg->ingest.dedupe_preload == 0) {
+        out->preloaded = true;
+        out->cbs->ready(out->data);
+        return;
+    }
+    snprintf(pattern, sizeof(pattern), "%sevents:*", out->cfg->redis.stream_prefix);
+    out->preloading = true;
+    if (recent_ids_load(out->ac, pattern, (unsigned)out->cfg->ingest.dedupe_preload,
+                        on_recent_id, on_preload_done, out) < 0) {
+        out->preloading = false;
+        log_error("redis", "out of memory reading recent ids; retrying with the next link");
+    }
+}
+
 static void on_client_id(redisAsyncContext *ac, void *r, void *privdata)
 {
     struct redis_out *out = ac->data;
@@ -398,8 +440,8 @@ static void on_client_id(redisAsyncContext *ac, void *r, void *privdata)
              out->cfg->redis.port, out->client_id);
     resend_in_doubt(out);
     pump(out);
-    if (out->progress)
-        out->progress(out->data);
+    start_preload(out);
+    out->cbs->progress(out->data);
 }
 
 static void on_auth(redisAsyncContext *ac, void *r, void *privdata)
@@ -596,8 +638,7 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata)
         free(it);
     }
     pump(out);
-    if (out->progress)
-        out->progress(out->data);
+    out->cbs->progress(out->data);
 }
 
 static void on_pong(redisAsyncContext *ac, void *r, void *privdata)
@@ -672,7 +713,7 @@ static void load_spool(struct redis_out *out)
 }
 
 struct redis_out *redis_out_new(uv_loop_t *loop, const struct hub_config *cfg, struct metrics *m,
-                                redis_out_progress_cb progress, void *data)
+                                const struct redis_out_cbs *cbs, void *data)
 {
     struct redis_out *out = calloc(1, sizeof(*out));
     uv_timer_t *timers[3];
@@ -682,7 +723,7 @@ struct redis_out *redis_out_new(uv_loop_t *loop, const struct hub_config *cfg, s
     out->loop = loop;
     out->cfg = cfg;
     out->m = m;
-    out->progress = progress;
+    out->cbs = cbs;
     out->data = data;
     snprintf(out->deadletter_key, sizeof(out->deadletter_key), "%sdeadletter",
              cfg->redis.stream_prefix);

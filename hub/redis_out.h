@@ -20,17 +20,24 @@
 
 struct redis_out;
 
-/* Called after entries left the queue, so that the owner can resume its input. */
-typedef void (*redis_out_progress_cb)(void *data);
+struct redis_out_cbs {
+    /* Entries left the queue: the owner may resume its input. */
+    void (*progress)(void *data);
+    /* An event id found among the newest entries of a stream (borrowed). */
+    void (*recent_id)(void *data, const char *id, size_t len);
+    /* Once, after the first connection has read the recent ids: input may start. */
+    void (*ready)(void *data);
+};
+
 /* Called once, from the last close callback, after redis_out_drain or _abort. */
 typedef void (*redis_out_closed_cb)(void *data);
 
 /*
- * Creates the writer and starts connecting. cfg and m are borrowed and must outlive
- * it. Returns NULL with errno set.
+ * Creates the writer and starts connecting. cfg, m and cbs are borrowed and must
+ * outlive it. Returns NULL with errno set.
  */
 struct redis_out *redis_out_new(uv_loop_t *loop, const struct hub_config *cfg, struct metrics *m,
-                                redis_out_progress_cb progress, void *data);
+                                const struct redis_out_cbs *cbs, void *data);
 
 /* Frees a writer whose closed callback has run (or that never started). */
 void redis_out_free(struct redis_out *out);

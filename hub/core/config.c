@@ -62,6 +62,7 @@ static const struct key_spec keys[] = {
     INT_KEY(ingest, max_depth, 1, ENVELOPE_DATA_DEPTH_MAX),
     INT_KEY(ingest, deadletter_maxlen, 100, 100000000),
     INT_KEY(ingest, dedupe_window, 16, 100000000),
+    INT_KEY(ingest, dedupe_preload, 0, 1000000),
     INT_KEY(shutdown, drain_timeout_s, 0, 3600),
     STR_KEY(shutdown, spool_file, KIND_STR),
     STR_KEY(http, bind, KIND_IP),
@@ -93,6 +94,7 @@ void config_defaults(struct hub_config *cfg)
     cfg->ingest.max_depth = 16;
     cfg->ingest.deadletter_maxlen = 100000;
     cfg->ingest.dedupe_window = 100000;
+    cfg->ingest.dedupe_preload = 10000;
     cfg->shutdown.drain_timeout_s = 30;
     strcpy(cfg->http.bind, "127.0.0.1");
     cfg->http.port = 8080;

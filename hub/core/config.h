@@ -47,6 +47,7 @@ struct hub_config {
         int max_depth;
         int deadletter_maxlen;
         int dedupe_window;
+        int dedupe_preload;
     } ingest;
     struct {
         int drain_timeout_s;

@@ -1,0 +1,132 @@
+// SPDX-License-Identifier: MIT
+/*
+ * SCAN ... TYPE stream, then one XREVRANGE per key, all pipelined on the caller's
+ * link. The load counts its outstanding replies and ends when the scan cursor is
+ * back at 0 and nothing is outstanding; a lost link fails every reply, which ends
+ * it too, with an error.
+ */
+#include "recent_ids.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <hiredis/hiredis.h>
+
+struct recent_ids {
+    recent_ids_id_cb on_id;
+    recent_ids_done_cb on_done;
+    void *data;
+    char pattern[192];
+    char count[16];
+    int outstanding;
+    bool failed, scan_done;
+    size_t ids, streams;
+};
+
+static void finish_if_done(struct recent_ids *load)
+{
+    if (load->outstanding > 0 || !(load->scan_done || load->failed))
+        return;
+    load->on_done(load->data, load->failed ? -ECONNRESET : 0, load->ids, load->streams);
+    free(load);
+}
+
+static void on_range(redisAsyncContext *ac, void *r, void *privdata)
+{
+    struct recent_ids *load = privdata;
+    redisReply *reply = r;
+
+    load->outstanding--;
+    if (!reply || reply->type == REDIS_REPLY_ERROR) {
+        load->failed = true;
+    } else if (reply->type == REDIS_REPLY_ARRAY) {
+        for (size_t i = 0; i < reply->elements; i++) {
+            const redisReply *entry = reply->element[i];
+            const redisReply *fields;
+            if (entry->type != REDIS_REPLY_ARRAY || entry->elements != 2)
+                continue;
+            fields = entry->element[1];
+            if (fields->type != REDIS_REPLY_ARRAY)
+                continue; /* a trimmed entry */
+            for (size_t f = 0; f + 1 < fields->elements; f += 2) {
+                const redisReply *name = fields->element[f], *value = fields->element[f + 1];
+                if (name->type == REDIS_REPLY_STRING && name->len == 2 &&
+                    memcmp(name->str, "id", 2) == 0 && value->type == REDIS_REPLY_STRING) {
+                    load->on_id(load->data, value->str, value->len);
+                    load->ids++;
+                    break;
+                }
+            }
+        }
+    }
+    finish_if_done(load);
+}
+
+static int scan_next(redisAsyncContext *ac, struct recent_ids *load, const char *cursor);
+
+static void on_scan(redisAsyncContext *ac, void *r, void *privdata)
+{
+    struct recent_ids *load = privdata;
+    redisReply *reply = r;
+    const redisReply *keys;
+
+    load->outstanding--;
+    if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
+        reply->element[0]->type != REDIS_REPLY_STRING ||
+        reply->element[1]->type != REDIS_REPLY_ARRAY) {
+        load->failed = true;
+        finish_if_done(load);
+        return;
+    }
+    keys = reply->element[1];
+    for (size_t i = 0; i < keys->elements && !load->failed; i++) {
+        const redisReply *key = keys->element[i];
+        if (key->type != REDIS_REPLY_STRING)
+            continue;
+        if (redisAsyncCommand(ac, on_range, load, "XREVRANGE %b + - COUNT %s", key->str,
+                              key->len, load->count) != REDIS_OK) {
+            load->failed = true;
+            break;
+        }
+        load->outstanding++;
+        load->streams++;
+    }
+    if (!load->failed && strcmp(reply->element[0]->str, "0") != 0) {
+        if (scan_next(ac, load, reply->element[0]->str) < 0)
+            load->failed = true;
+    } else {
+        load->scan_done = true;
+    }
+    finish_if_done(load);
+}
+
+static int scan_next(redisAsyncContext *ac, struct recent_ids *load, const char *cursor)
+{
+    if (redisAsyncCommand(ac, on_scan, load, "SCAN %s MATCH %s COUNT 1000 TYPE stream", cursor,
+                          load->pattern) != REDIS_OK)
+        return -ECONNRESET;
+    load->outstanding++;
+    return 0;
+}
+
+int recent_ids_load(redisAsyncContext *ac, const char *pattern, unsigned per_stream,
+                    recent_ids_id_cb on_id, recent_ids_done_cb on_done, void *data)
+{
+    struct recent_ids *load = calloc(1, sizeof(*load));
+
+    if (!load)
+        return -ENOMEM;
+    load->on_id = on_id;
+    load->on_done = on_done;
+    load->data = data;
+    snprintf(load->pattern, sizeof(load->pattern), "%s", pattern);
+    snprintf(load->count, sizeof(load->count), "%u", per_stream);
+    if (scan_next(ac, load, "0") < 0) {
+        load->failed = true;
+        finish_if_done(load);
+    }
+    return 0;
+}
