@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "catalog.h"
 #include "envelope.h"
 #include "log.h"
 #include "rfc3339.h"
@@ -115,6 +116,37 @@ static void join(char *dst, const char *prefix, size_t prefix_len, const char *t
 {
     memcpy(dst, prefix, prefix_len);
     strcpy(dst + prefix_len, tail);
+}
+
+#define SCHEMA_ERRORS_SHOWN 3
+
+int ingest_catalog_check(void *data, const struct topic *topic, const json_t *payload,
+                         char detail[INGEST_DETAIL_MAX])
+{
+    const struct catalog *cat = data;
+    const struct schema *schema = catalog_find(cat, topic->event_type);
+    struct schema_error errors[SCHEMA_ERRORS_SHOWN];
+    size_t len = 0;
+    int n;
+
+    if (!schema) {
+        snprintf(detail, INGEST_DETAIL_MAX, "no schema for event type %s", topic->event_type);
+        return REJECT_UNKNOWN_TYPE;
+    }
+    /* The common case, valid, is decided without collecting errors. */
+    if (schema_validate(schema, payload, NULL, 0) == 0)
+        return 0;
+    n = schema_validate(schema, payload, errors, SCHEMA_ERRORS_SHOWN);
+    detail[0] = '\0';
+    for (int i = 0; i < n && i < SCHEMA_ERRORS_SHOWN && len < INGEST_DETAIL_MAX - 1; i++) {
+        int r = snprintf(detail + len, INGEST_DETAIL_MAX - len, "%s%s: %s: %s", i ? "; " : "",
+                         errors[i].pointer[0] ? errors[i].pointer : "/", errors[i].keyword,
+                         errors[i].message);
+        if (r < 0)
+            break;
+        len += (size_t)r;
+    }
+    return REJECT_SCHEMA;
 }
 
 static uint64_t realtime_ns(void)

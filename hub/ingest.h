@@ -43,6 +43,14 @@ struct ingest {
     void *check_data;
 };
 
+/*
+ * The schema check of the catalog (hub/core/catalog.h), as an ingest_check_cb:
+ * data is the catalog. An event type without a schema is REJECT_UNKNOWN_TYPE; a
+ * payload the schema refuses is REJECT_SCHEMA with its first errors in detail.
+ */
+int ingest_catalog_check(void *data, const struct topic *topic, const json_t *payload,
+                         char detail[INGEST_DETAIL_MAX]);
+
 /* Returns 0, or -ENOMEM. cfg, m and out are borrowed. */
 int ingest_init(struct ingest *ing, const struct hub_config *cfg, struct metrics *m,
                 struct redis_out *out);

@@ -21,6 +21,7 @@
 #include <mosquitto.h>
 #include <uv.h>
 
+#include "catalog.h"
 #include "config.h"
 #include "http.h"
 #include "ingest.h"
@@ -28,6 +29,7 @@
 #include "metrics.h"
 #include "mqtt_in.h"
 #include "redis_out.h"
+#include "validate_cmd.h"
 
 #ifndef RHEINHUB_VERSION
 #define RHEINHUB_VERSION "unknown"
@@ -36,6 +38,7 @@
 struct hub {
     uv_loop_t *loop;
     struct hub_config cfg;
+    struct catalog *catalog;
     struct metrics metrics;
     struct mqtt_in *mqtt;
     struct redis_out *redis;
@@ -203,7 +206,9 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: rheinhub -c FILE            run the hub\n"
-            "       rheinhub --check -c FILE    check the configuration and exit\n"
+            "       rheinhub --check -c FILE    check the configuration and the schemas\n"
+            "       rheinhub validate SCHEMA.json [INSTANCE.json...]\n"
+            "                                   check JSON documents against a schema\n"
             "       rheinhub --version\n"
             "\n"
             "  -c, --config FILE   hub configuration (YAML; see docs/configuration.md)\n"
@@ -228,6 +233,8 @@ static int run(struct hub *hub)
         log_error("hub", "out of memory at start");
         return 1;
     }
+    hub->ingest.check = ingest_catalog_check;
+    hub->ingest.check_data = hub->catalog;
     if (hub->cfg.http.port > 0) {
         hub->http = http_server_new(hub->loop, hub->cfg.http.bind, hub->cfg.http.port, routes,
                                     hub);
@@ -246,6 +253,7 @@ static int run(struct hub *hub)
     uv_signal_start(&hub->sigint, on_signal, SIGINT);
     uv_signal_start(&hub->sighup, on_signal, SIGHUP);
 
+    log_info("hub", "%zu event types from %s", catalog_size(hub->catalog), hub->cfg.schemas.dir);
     log_info("hub", "rheinhub %s started: Redis %s:%d first, then MQTT %s:%d; HTTP %s:%d",
              RHEINHUB_VERSION,
              hub->cfg.redis.host, hub->cfg.redis.port, hub->cfg.mqtt.host, hub->cfg.mqtt.port,
@@ -273,6 +281,8 @@ int main(int argc, char **argv)
     bool check = false;
     int opt, r;
 
+    if (argc > 1 && strcmp(argv[1], "validate") == 0)
+        return validate_main(argc - 1, argv + 1);
     while ((opt = getopt_long(argc, argv, "c:hV", options, NULL)) != -1) {
         switch (opt) {
         case 'c': config_path = optarg; break;
@@ -288,14 +298,22 @@ int main(int argc, char **argv)
     }
     if (config_load(&hub.cfg, config_path, stderr) != 0)
         return 2;
+    if (!(hub.catalog = catalog_load(hub.cfg.schemas.dir, stderr))) {
+        fprintf(stderr, "%s: the schemas in %s cannot be used\n", config_path,
+                hub.cfg.schemas.dir);
+        return 2;
+    }
     if (check) {
-        printf("%s: configuration is valid\n", config_path);
+        printf("%s: configuration is valid; %zu event types in %s\n", config_path,
+               catalog_size(hub.catalog), hub.cfg.schemas.dir);
+        catalog_free(hub.catalog);
         return 0;
     }
     r = run(&hub);
     ingest_close(&hub.ingest);
     mqtt_in_free(hub.mqtt);
     redis_out_free(hub.redis);
+    catalog_free(hub.catalog);
     uv_loop_close(hub.loop);
     mosquitto_lib_cleanup();
     return r;

@@ -20,6 +20,10 @@
 
 #include "envelope.h"
 
+#ifndef RHEINHUB_SCHEMAS_DIR
+#define RHEINHUB_SCHEMAS_DIR "schemas"
+#endif
+
 enum key_kind { KIND_INT, KIND_STR, KIND_IP, KIND_LEVEL, KIND_LIST };
 
 struct key_spec {
@@ -65,6 +69,7 @@ static const struct key_spec keys[] = {
     INT_KEY(ingest, dedupe_preload, 0, 1000000),
     INT_KEY(shutdown, drain_timeout_s, 0, 3600),
     STR_KEY(shutdown, spool_file, KIND_STR),
+    STR_KEY(schemas, dir, KIND_STR),
     STR_KEY(http, bind, KIND_IP),
     INT_KEY(http, port, 0, 65535),
     {"log", "level", KIND_LEVEL, offsetof(struct hub_config, log.level), 0, 0, 0},
@@ -96,6 +101,7 @@ void config_defaults(struct hub_config *cfg)
     cfg->ingest.dedupe_window = 100000;
     cfg->ingest.dedupe_preload = 10000;
     cfg->shutdown.drain_timeout_s = 30;
+    snprintf(cfg->schemas.dir, sizeof(cfg->schemas.dir), "%s", RHEINHUB_SCHEMAS_DIR);
     strcpy(cfg->http.bind, "127.0.0.1");
     cfg->http.port = 8080;
     cfg->log.level = LOG_LEVEL_INFO;
@@ -317,6 +323,22 @@ static void load_root(struct loader *l, const yaml_node_t *root)
     }
 }
 
+/* A relative folder in the file means relative to the file's own folder. */
+static void resolve_relative(char *dir, size_t size, const char *config_path)
+{
+    const char *slash = strrchr(config_path, '/');
+    char joined[2048];
+
+    if (dir[0] == '/' || dir[0] == '\0')
+        return;
+    if (slash)
+        snprintf(joined, sizeof(joined), "%.*s/%s", (int)(slash - config_path), config_path,
+                 dir);
+    else
+        snprintf(joined, sizeof(joined), "%s", dir);
+    snprintf(dir, size, "%s", joined);
+}
+
 int config_load(struct hub_config *cfg, const char *path, FILE *err)
 {
     struct loader l = {.path = path, .err = err, .cfg = cfg};
@@ -352,5 +374,7 @@ int config_load(struct hub_config *cfg, const char *path, FILE *err)
     yaml_document_delete(&doc);
     yaml_parser_delete(&parser);
     fclose(f);
+    if (l.errors == 0)
+        resolve_relative(cfg->schemas.dir, sizeof(cfg->schemas.dir), path);
     return l.errors ? -l.errors : 0;
 }

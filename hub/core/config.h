@@ -54,6 +54,9 @@ struct hub_config {
         char spool_file[256];
     } shutdown;
     struct {
+        char dir[1024]; /* absolute after loading */
+    } schemas;
+    struct {
         char bind[64];
         int port;
     } http;
