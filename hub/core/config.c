@@ -30,16 +30,17 @@ struct key_spec {
     const char *section;
     const char *key;
     enum key_kind kind;
-    size_t offset;
-    size_t size; /* for strings: the buffer size */
-    long min, max;
+    size_t offset;       /* into the section's base struct */
+    size_t size;         /* strings: the buffer size; lists: one entry's */
+    long min, max;       /* ints: the range; lists: the entry count */
+    size_t count_offset; /* lists: where the entry count goes */
 };
 
 #define INT_KEY(sec, name, lo, hi)                                                                 \
-    {#sec, #name, KIND_INT, offsetof(struct hub_config, sec.name), sizeof(int), lo, hi}
+    {#sec, #name, KIND_INT, offsetof(struct hub_config, sec.name), sizeof(int), lo, hi, 0}
 #define STR_KEY(sec, name, kind)                                                                   \
     {#sec, #name, kind, offsetof(struct hub_config, sec.name),                                     \
-     sizeof(((struct hub_config *)0)->sec.name), 0, 0}
+     sizeof(((struct hub_config *)0)->sec.name), 0, 0, 0}
 
 static const struct key_spec keys[] = {
     STR_KEY(hub, instance, KIND_STR),
@@ -52,12 +53,15 @@ static const struct key_spec keys[] = {
     INT_KEY(mqtt, session_expiry_s, 0, INT_MAX),
     STR_KEY(mqtt, shared_group, KIND_STR),
     {"mqtt", "subscriptions", KIND_LIST, offsetof(struct hub_config, mqtt.subscriptions),
-     CONFIG_NAME_MAX, 1, CONFIG_SUBSCRIPTIONS_MAX},
+     CONFIG_NAME_MAX, 1, CONFIG_SUBSCRIPTIONS_MAX,
+     offsetof(struct hub_config, mqtt.n_subscriptions)},
     STR_KEY(mqtt, source, KIND_STR),
     STR_KEY(redis, host, KIND_IP),
     INT_KEY(redis, port, 1, 65535),
     STR_KEY(redis, password, KIND_STR),
     INT_KEY(redis, max_in_flight, 1, 4096),
+    INT_KEY(redis, stream_maxlen, 0, 1000000000),
+    INT_KEY(redis, trim_interval_ms, 100, 3600000),
     INT_KEY(redis, ping_interval_ms, 50, 60000),
     INT_KEY(redis, liveness_timeout_ms, 100, 600000),
     STR_KEY(redis, stream_prefix, KIND_STR),
@@ -72,7 +76,32 @@ static const struct key_spec keys[] = {
     STR_KEY(schemas, dir, KIND_STR),
     STR_KEY(http, bind, KIND_IP),
     INT_KEY(http, port, 0, 65535),
-    {"log", "level", KIND_LEVEL, offsetof(struct hub_config, log.level), 0, 0, 0},
+    {"log", "level", KIND_LEVEL, offsetof(struct hub_config, log.level), 0, 0, 0, 0},
+    INT_KEY(worker, batch_max, 1, 10000),
+    INT_KEY(worker, block_ms, 10, 60000),
+    INT_KEY(worker, retry_ms, 100, 86400000),
+    INT_KEY(worker, max_deliveries, 1, 1000),
+    INT_KEY(worker, heartbeat_ms, 100, 60000),
+};
+
+#define WORKER_STR(name)                                                                           \
+    {"workers", #name, KIND_STR, offsetof(struct worker_config, name),                             \
+     sizeof(((struct worker_config *)0)->name), 0, 0, 0}
+#define WORKER_LIST(name, lo)                                                                      \
+    {"workers", #name, KIND_LIST, offsetof(struct worker_config, name),                            \
+     sizeof(((struct worker_config *)0)->name[0]), lo, CONFIG_LIST_MAX,                            \
+     offsetof(struct worker_config, n_##name)}
+
+/* The keys of one entry of the workers list. */
+static const struct key_spec worker_keys[] = {
+    WORKER_STR(name),
+    WORKER_STR(command),
+    WORKER_LIST(args, 0),
+    {"workers", "instances", KIND_INT, offsetof(struct worker_config, instances), sizeof(int), 0,
+     16, 0},
+    WORKER_LIST(types, 1),
+    WORKER_LIST(municipalities, 1),
+    WORKER_LIST(subjects, 1),
 };
 
 void config_defaults(struct hub_config *cfg)
@@ -105,6 +134,23 @@ void config_defaults(struct hub_config *cfg)
     strcpy(cfg->http.bind, "127.0.0.1");
     cfg->http.port = 8080;
     cfg->log.level = LOG_LEVEL_INFO;
+    cfg->redis.stream_maxlen = 1000000;
+    cfg->redis.trim_interval_ms = 5000;
+    cfg->worker.batch_max = 256;
+    cfg->worker.block_ms = 1000;
+    cfg->worker.retry_ms = 5000;
+    cfg->worker.max_deliveries = 5;
+    cfg->worker.heartbeat_ms = 2000;
+}
+
+static void worker_defaults(struct worker_config *w)
+{
+    memset(w, 0, sizeof(*w));
+    w->instances = 1;
+    strcpy(w->types[0], "*");
+    strcpy(w->municipalities[0], "*");
+    strcpy(w->subjects[0], "*");
+    w->n_types = w->n_municipalities = w->n_subjects = 1;
 }
 
 struct loader {
@@ -162,9 +208,10 @@ static bool copy_string(struct loader *l, const yaml_node_t *node, const struct 
     return true;
 }
 
-static void set_value(struct loader *l, const yaml_node_t *node, const struct key_spec *spec)
+static void set_value(struct loader *l, const yaml_node_t *node, const struct key_spec *spec,
+                      char *base)
 {
-    char *field = (char *)l->cfg + spec->offset;
+    char *field = base + spec->offset;
 
     switch (spec->kind) {
     case KIND_INT: {
@@ -237,7 +284,7 @@ static void set_value(struct loader *l, const yaml_node_t *node, const struct ke
                    spec->min);
             return;
         }
-        l->cfg->mqtt.n_subscriptions = n;
+        *(int *)(void *)(base + spec->count_offset) = n;
         return;
     }
     }
@@ -257,7 +304,8 @@ static bool seen_before(struct loader *l, const yaml_node_t *map, const yaml_nod
 }
 
 /* Loads each key/value pair of a section, reporting unknown and duplicate keys. */
-static void load_section(struct loader *l, const char *section, const yaml_node_t *map)
+static void load_section(struct loader *l, const char *section, const yaml_node_t *map,
+                         const struct key_spec *table, size_t n_table, char *base)
 {
     for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
          p++) {
@@ -271,15 +319,70 @@ static void load_section(struct loader *l, const char *section, const yaml_node_
         }
         if (seen_before(l, map, p))
             report(l, key, "%s.%s is set twice", section, scalar(key));
-        for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-            if (strcmp(keys[i].section, section) == 0 && strcmp(keys[i].key, scalar(key)) == 0)
+        for (i = 0; i < n_table; i++) {
+            if (strcmp(table[i].section, section) == 0 && strcmp(table[i].key, scalar(key)) == 0)
                 break;
         }
-        if (i == sizeof(keys) / sizeof(keys[0])) {
+        if (i == n_table) {
             report(l, key, "unknown key '%s' in section '%s'", scalar(key), section);
             continue;
         }
-        set_value(l, value, &keys[i]);
+        set_value(l, value, &table[i], base);
+    }
+}
+
+/* [a-z][a-z0-9_-]*: a worker kind names a consumer group and a Redis key. */
+static bool kind_name_ok(const char *s)
+{
+    if (!(s[0] >= 'a' && s[0] <= 'z'))
+        return false;
+    for (const char *p = s + 1; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_' || *p == '-'))
+            return false;
+    return true;
+}
+
+/* workers: a list of mappings, one per worker kind. */
+static void load_workers(struct loader *l, const yaml_node_t *list)
+{
+    if (is_null(list))
+        return;
+    if (list->type != YAML_SEQUENCE_NODE) {
+        report(l, list, "workers must be a list of worker kinds (- name: ...)");
+        return;
+    }
+    for (yaml_node_item_t *it = list->data.sequence.items.start; it < list->data.sequence.items.top;
+         it++) {
+        const yaml_node_t *item = yaml_document_get_node(l->doc, *it);
+        struct worker_config *w;
+        int errors = l->errors;
+
+        if (l->cfg->n_workers == CONFIG_WORKERS_MAX) {
+            report(l, item, "more than %d worker kinds", CONFIG_WORKERS_MAX);
+            return;
+        }
+        if (item->type != YAML_MAPPING_NODE) {
+            report(l, item, "each worker kind is a mapping (name, command, types, ...)");
+            continue;
+        }
+        w = &l->cfg->workers[l->cfg->n_workers];
+        worker_defaults(w);
+        load_section(l, "workers", item, worker_keys, sizeof(worker_keys) / sizeof(worker_keys[0]),
+                     (char *)w);
+        if (l->errors != errors)
+            continue;
+        if (!kind_name_ok(w->name)) {
+            report(l, item, "a worker kind needs a name matching [a-z][a-z0-9_-]*");
+            continue;
+        }
+        for (int i = 0; i < l->cfg->n_workers; i++) {
+            if (strcmp(l->cfg->workers[i].name, w->name) == 0) {
+                report(l, item, "worker kind '%s' is listed twice", w->name);
+                break;
+            }
+        }
+        if (l->errors == errors)
+            l->cfg->n_workers++;
     }
 }
 
@@ -304,6 +407,13 @@ static void load_root(struct loader *l, const yaml_node_t *root)
         const yaml_node_t *key = yaml_document_get_node(l->doc, p->key);
         const yaml_node_t *value = yaml_document_get_node(l->doc, p->value);
 
+        if (key->type == YAML_SCALAR_NODE && strcmp(scalar(key), "workers") == 0) {
+            if (seen_before(l, root, p))
+                report(l, key, "section 'workers' appears twice");
+            else
+                load_workers(l, value);
+            continue;
+        }
         if (key->type != YAML_SCALAR_NODE || !section_known(scalar(key))) {
             report(l, key, "unknown section '%s'",
                    key->type == YAML_SCALAR_NODE ? scalar(key) : "?");
@@ -319,7 +429,8 @@ static void load_root(struct loader *l, const yaml_node_t *root)
             report(l, value, "section '%s' must be a mapping of keys", scalar(key));
             continue;
         }
-        load_section(l, scalar(key), value);
+        load_section(l, scalar(key), value, keys, sizeof(keys) / sizeof(keys[0]),
+                     (char *)l->cfg);
     }
 }
 
@@ -374,7 +485,11 @@ int config_load(struct hub_config *cfg, const char *path, FILE *err)
     yaml_document_delete(&doc);
     yaml_parser_delete(&parser);
     fclose(f);
-    if (l.errors == 0)
+    if (l.errors == 0) {
         resolve_relative(cfg->schemas.dir, sizeof(cfg->schemas.dir), path);
+        for (int i = 0; i < cfg->n_workers; i++)
+            if (strchr(cfg->workers[i].command, '/'))
+                resolve_relative(cfg->workers[i].command, sizeof(cfg->workers[i].command), path);
+    }
     return l.errors ? -l.errors : 0;
 }

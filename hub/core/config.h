@@ -14,6 +14,26 @@
 
 #define CONFIG_NAME_MAX 128
 #define CONFIG_SUBSCRIPTIONS_MAX 16
+#define CONFIG_WORKERS_MAX 16
+#define CONFIG_LIST_MAX 16
+
+/*
+ * A worker kind: its consumer group and route, and (when command is set) the
+ * processes the hub's supervisor keeps running.
+ */
+struct worker_config {
+    char name[64];            /* the kind: group name and route key */
+    char command[512];        /* absolute after loading; "" = not supervised here */
+    char args[CONFIG_LIST_MAX][256];
+    int n_args;
+    int instances;
+    char types[CONFIG_LIST_MAX][CONFIG_NAME_MAX];          /* globs on <category>.<type> */
+    int n_types;
+    char municipalities[CONFIG_LIST_MAX][CONFIG_NAME_MAX]; /* globs */
+    int n_municipalities;
+    char subjects[CONFIG_LIST_MAX][CONFIG_NAME_MAX];       /* globs */
+    int n_subjects;
+};
 
 struct hub_config {
     struct {
@@ -37,6 +57,8 @@ struct hub_config {
         int port;
         char password[CONFIG_NAME_MAX];
         int max_in_flight;
+        int stream_maxlen;      /* memory cap per stream; 0: none */
+        int trim_interval_ms;
         int ping_interval_ms;
         int liveness_timeout_ms;
         char stream_prefix[64];
@@ -63,6 +85,15 @@ struct hub_config {
     struct {
         enum log_level level;
     } log;
+    struct worker_config workers[CONFIG_WORKERS_MAX];
+    int n_workers;
+    struct {
+        int batch_max;       /* entries per callback */
+        int block_ms;        /* how long one read waits for new entries */
+        int retry_ms;        /* a failed or abandoned entry is tried again after this idle time */
+        int max_deliveries;  /* then it goes to the dead-letter stream */
+        int heartbeat_ms;
+    } worker;
 };
 
 void config_defaults(struct hub_config *cfg);
