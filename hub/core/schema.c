@@ -677,7 +677,8 @@ static int object_props(struct compiler *c, json_t *v, const char *base, const c
         p->len = len;
         node->n_props++;
     }
-    qsort(node->props, node->n_props, sizeof(*node->props), compare_props);
+    if (node->n_props > 1)
+        qsort(node->props, node->n_props, sizeof(*node->props), compare_props);
     return 0;
 }
 

@@ -380,6 +380,17 @@ static void schema_identifiers(void **state)
     expect_valid(dotted, "{\"q\":1}", false);
 }
 
+/* Inputs the fuzzers found trouble with. */
+static void schema_fuzz_regressions(void **state)
+{
+    /* empty "properties": sorting nothing passed NULL to qsort */
+    static const char empty_props[] = "{\"properties\":{},\"patternProperties\":{\"^v\":{}},"
+                                      "\"additionalProperties\":false}";
+
+    expect_valid(empty_props, "{\"v\":1}", true);
+    expect_valid(empty_props, "{\"w\":1}", false);
+}
+
 /* A document added to the registry by URI, referenced by a relative $ref. */
 static void schema_registry_documents(void **state)
 {
@@ -594,6 +605,7 @@ int main(void)
         cmocka_unit_test(schema_numbers),
         cmocka_unit_test(schema_strings_and_regexes),
         cmocka_unit_test(schema_identifiers),
+        cmocka_unit_test(schema_fuzz_regressions),
         cmocka_unit_test(schema_registry_documents),
         cmocka_unit_test(schema_depth_limit),
         cmocka_unit_test(schema_step_limit),
