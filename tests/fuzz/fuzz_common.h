@@ -1,0 +1,43 @@
+// SPDX-License-Identifier: MIT
+/*
+ * What both fuzz targets check after each validation: that quiet validation
+ * (max_errors 0) and recording validation agree, and that every recorded error is
+ * well formed. A violation aborts, which libFuzzer reports as a crash.
+ */
+#ifndef RHEINHUB_FUZZ_COMMON_H
+#define RHEINHUB_FUZZ_COMMON_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "schema.h"
+
+#define FUZZ_ERRORS_MAX 8
+
+static inline void fuzz_check_validation(const struct schema *s, const json_t *v)
+{
+    struct schema_error errors[FUZZ_ERRORS_MAX];
+    int quiet = schema_validate(s, v, NULL, 0);
+    int full = schema_validate(s, v, errors, FUZZ_ERRORS_MAX);
+
+    if (quiet < 0 || quiet > 1 || full < 0 || full > FUZZ_ERRORS_MAX || (quiet == 0) != (full == 0)) {
+        fprintf(stderr, "quiet validation gives %d, recording gives %d\n", quiet, full);
+        abort();
+    }
+    for (int i = 0; i < full; i++) {
+        const struct schema_error *e = &errors[i];
+
+        if (strnlen(e->pointer, SCHEMA_POINTER_MAX) == SCHEMA_POINTER_MAX ||
+            strnlen(e->keyword, SCHEMA_KEYWORD_MAX) == SCHEMA_KEYWORD_MAX ||
+            strnlen(e->message, SCHEMA_MESSAGE_MAX) == SCHEMA_MESSAGE_MAX ||
+            (e->pointer[0] != '\0' && e->pointer[0] != '/') || e->keyword[0] == '\0' ||
+            e->message[0] == '\0') {
+            fprintf(stderr, "malformed error %d: [%.*s] [%.*s] [%.*s]\n", i, SCHEMA_POINTER_MAX,
+                    e->pointer, SCHEMA_KEYWORD_MAX, e->keyword, SCHEMA_MESSAGE_MAX, e->message);
+            abort();
+        }
+    }
+}
+
+#endif
