@@ -29,7 +29,12 @@
 #include "metrics.h"
 #include "mqtt_in.h"
 #include "redis_out.h"
+#include "router.h"
+#include "streams.h"
+#include "supervisor.h"
 #include "validate_cmd.h"
+
+#define WORKER_STOP_TIMEOUT_MS 10000
 
 #ifndef RHEINHUB_VERSION
 #define RHEINHUB_VERSION "unknown"
@@ -37,6 +42,7 @@
 
 struct hub {
     uv_loop_t *loop;
+    const char *config_path;
     struct hub_config cfg;
     struct catalog *catalog;
     struct metrics metrics;
@@ -44,6 +50,8 @@ struct hub {
     struct redis_out *redis;
     struct ingest ingest;
     struct http_server *http;
+    struct supervisor *supervisor;
+    struct streams *streams;
     uv_signal_t sigterm, sigint, sighup;
     uv_timer_t drain_deadline;
     bool stopping;
@@ -90,6 +98,8 @@ static int render_metrics(void *data, FILE *out)
 
     gauges(hub, &g);
     metrics_render(&hub->metrics, &g, out);
+    streams_render(hub->streams, out);
+    supervisor_render_metrics(hub->supervisor, out);
     return 200;
 }
 
@@ -100,11 +110,15 @@ static int render_health(void *data, FILE *out)
     bool ok;
 
     gauges(hub, &g);
-    ok = g.mqtt_connected && g.redis_connected && !hub->stopping;
-    fprintf(out, "{\"status\":\"%s\",\"mqtt\":\"%s\",\"redis\":\"%s\",\"queued\":%llu}\n",
+    ok = g.mqtt_connected && g.redis_connected && !hub->stopping &&
+         supervisor_failed(hub->supervisor) == 0;
+    fprintf(out, "{\"status\":\"%s\",\"mqtt\":\"%s\",\"redis\":\"%s\",\"queued\":%llu,"
+                 "\"workers\":",
             ok ? "ok" : (hub->stopping ? "stopping" : "degraded"),
             g.mqtt_connected ? "up" : "down", g.redis_connected ? "up" : "down",
             (unsigned long long)g.queued);
+    supervisor_render_health(hub->supervisor, out);
+    fprintf(out, ",\"unhealthy_consumers\":%d}\n", streams_unhealthy_consumers(hub->streams));
     return ok ? 200 : 503;
 }
 
@@ -135,17 +149,26 @@ static void on_redis_ready(void *data)
     }
 }
 
+/* A new Redis link: consumer groups and routes go first, ahead of any event. */
+static void on_redis_link_up(void *data)
+{
+    struct hub *hub = data;
+
+    router_apply(hub->redis, &hub->cfg, hub->catalog);
+}
+
 static const struct redis_out_cbs redis_cbs = {
     .progress = on_redis_progress,
     .recent_id = on_recent_id,
     .ready = on_redis_ready,
+    .link_up = on_redis_link_up,
 };
 
 static void on_closed_handle(uv_handle_t *h)
 {
 }
 
-static void on_mqtt_stopped(void *data)
+static void on_workers_stopped(void *data)
 {
     struct hub *hub = data;
 
@@ -155,6 +178,13 @@ static void on_mqtt_stopped(void *data)
     uv_close((uv_handle_t *)&hub->sigint, on_closed_handle);
     uv_close((uv_handle_t *)&hub->sighup, on_closed_handle);
     uv_close((uv_handle_t *)&hub->drain_deadline, on_closed_handle);
+}
+
+static void on_mqtt_stopped(void *data)
+{
+    struct hub *hub = data;
+
+    supervisor_stop(hub->supervisor, WORKER_STOP_TIMEOUT_MS, on_workers_stopped, hub);
 }
 
 static void on_redis_closed(void *data)
@@ -179,12 +209,69 @@ static void on_drain_deadline(uv_timer_t *t)
     redis_out_abort(hub->redis);
 }
 
+/*
+ * SIGHUP: reads hub.yaml and the schemas again. A configuration with errors is
+ * refused as a whole (the errors are logged) and the running one stays. What only a
+ * restart can change (connections, HTTP, buffer sizes) is kept, with a warning.
+ */
+static void reload(struct hub *hub)
+{
+    struct hub_config *next = malloc(sizeof(*next));
+    struct catalog *cat;
+
+    log_info("hub", "SIGHUP: reloading %s", hub->config_path);
+    if (!next) {
+        log_error("hub", "reload: out of memory; keeping the running configuration");
+        return;
+    }
+    if (config_load(next, hub->config_path, stderr) != 0) {
+        log_error("hub", "reload: %s has errors (above); keeping the running configuration",
+                  hub->config_path);
+        free(next);
+        return;
+    }
+    if (!(cat = catalog_load(next->schemas.dir, stderr))) {
+        log_error("hub", "reload: the schemas in %s have errors (above); keeping the running "
+                  "configuration", next->schemas.dir);
+        free(next);
+        return;
+    }
+#define KEEP(section)                                                                              \
+    do {                                                                                           \
+        if (memcmp(&next->section, &hub->cfg.section, sizeof(next->section)) != 0)                 \
+            log_warn("hub", "reload: changes to '%s' need a restart; kept as they are", #section); \
+        next->section = hub->cfg.section;                                                          \
+    } while (0)
+    KEEP(hub);
+    KEEP(mqtt);
+    KEEP(redis);
+    KEEP(http);
+    KEEP(shutdown);
+#undef KEEP
+    if (next->ingest.dedupe_window != hub->cfg.ingest.dedupe_window) {
+        log_warn("hub", "reload: ingest.dedupe_window needs a restart; kept");
+        next->ingest.dedupe_window = hub->cfg.ingest.dedupe_window;
+    }
+    hub->cfg = *next;
+    free(next);
+    catalog_free(hub->catalog);
+    hub->catalog = cat;
+    hub->ingest.check_data = cat;
+    log_set_level(hub->cfg.log.level);
+    if (router_apply(hub->redis, &hub->cfg, hub->catalog) < 0)
+        log_info("hub", "reload: routes go to Redis when the link is back");
+    supervisor_apply(hub->supervisor, &hub->cfg);
+    log_info("hub", "reload done: %zu event types, %d worker kinds", catalog_size(cat),
+             hub->cfg.n_workers);
+}
+
 static void on_signal(uv_signal_t *s, int signum)
 {
     struct hub *hub = s->data;
 
     if (signum == SIGHUP) {
-        log_warn("hub", "SIGHUP: configuration reload is not available yet; ignored");
+        if (!hub->stopping)
+            reload(hub);
         return;
     }
     if (hub->stopping) {
@@ -195,6 +282,8 @@ static void on_signal(uv_signal_t *s, int signum)
     hub->stopping = true;
     log_info("hub", "%s: stopping; draining %zu entries to Redis", strsignal(signum),
              redis_out_pending(hub->redis));
+    streams_close(hub->streams);
+    hub->streams = NULL;
     if (hub->mqtt)
         mqtt_in_pause(hub->mqtt, true);
     uv_timer_start(&hub->drain_deadline, on_drain_deadline,
@@ -235,6 +324,13 @@ static int run(struct hub *hub)
     }
     hub->ingest.check = ingest_catalog_check;
     hub->ingest.check_data = hub->catalog;
+    hub->streams = streams_new(hub->loop, &hub->cfg, hub->redis, &hub->catalog);
+    hub->supervisor = supervisor_new(hub->loop, hub->config_path);
+    if (!hub->streams || !hub->supervisor) {
+        log_error("hub", "out of memory at start");
+        return 1;
+    }
+    supervisor_apply(hub->supervisor, &hub->cfg);
     if (hub->cfg.http.port > 0) {
         hub->http = http_server_new(hub->loop, hub->cfg.http.bind, hub->cfg.http.port, routes,
                                     hub);
@@ -296,6 +392,7 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    hub.config_path = config_path;
     if (config_load(&hub.cfg, config_path, stderr) != 0)
         return 2;
     if (!(hub.catalog = catalog_load(hub.cfg.schemas.dir, stderr))) {
@@ -314,6 +411,7 @@ int main(int argc, char **argv)
     mqtt_in_free(hub.mqtt);
     redis_out_free(hub.redis);
     catalog_free(hub.catalog);
+    supervisor_free(hub.supervisor);
     uv_loop_close(hub.loop);
     mosquitto_lib_cleanup();
     return r;

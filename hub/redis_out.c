@@ -172,6 +172,16 @@ int redis_out_add_deadletter(struct redis_out *out, const char *topic, enum reje
     return 0;
 }
 
+int redis_out_command(struct redis_out *out, redisCallbackFn *cb, void *privdata, int argc,
+                      const char **argv, const size_t *argvlen)
+{
+    if (out->state != LINK_READY || !out->ac)
+        return -ENOTCONN;
+    if (redisAsyncCommandArgv(out->ac, cb, privdata, argc, argv, argvlen) != REDIS_OK)
+        return -ENOTCONN;
+    return 0;
+}
+
 size_t redis_out_queued(const struct redis_out *out)
 {
     return out->queue.len + out->retry.len;
@@ -438,6 +448,7 @@ static void on_client_id(redisAsyncContext *ac, void *r, void *privdata)
     set_state(out, LINK_READY);
     log_info("redis", "connected to %s:%d (client %lld)", out->cfg->redis.host,
              out->cfg->redis.port, out->client_id);
+    out->cbs->link_up(out->data);
     resend_in_doubt(out);
     pump(out);
     start_preload(out);

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <hiredis/async.h>
 #include <uv.h>
 
 #include "config.h"
@@ -27,6 +28,11 @@ struct redis_out_cbs {
     void (*recent_id)(void *data, const char *id, size_t len);
     /* Once, after the first connection has read the recent ids: input may start. */
     void (*ready)(void *data);
+    /*
+     * Each time a link is up, before anything else is sent on it: commands the owner
+     * pipelines here (through redis_out_command) run before any event of this link.
+     */
+    void (*link_up)(void *data);
 };
 
 /* Called once, from the last close callback, after redis_out_drain or _abort. */
@@ -57,6 +63,14 @@ int redis_out_add_event(struct redis_out *out, const char *key, const char *id, 
  */
 int redis_out_add_deadletter(struct redis_out *out, const char *topic, enum reject_reason reason,
                              const char *detail, const void *payload, size_t payload_len);
+
+/*
+ * Sends one command on the current link, outside the event queue (setup, stream
+ * upkeep). cb gets the reply, or NULL when the link went first. Returns 0, or
+ * -ENOTCONN when no link is up (cb is then never called).
+ */
+int redis_out_command(struct redis_out *out, redisCallbackFn *cb, void *privdata, int argc,
+                      const char **argv, const size_t *argvlen);
 
 /* Entries waiting to be sent (what backpressure compares with ingest.queue_max). */
 size_t redis_out_queued(const struct redis_out *out);

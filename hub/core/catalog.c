@@ -15,7 +15,6 @@
 
 #include "topic.h"
 
-#define CATALOG_TYPES_MAX 256
 #define SCHEMA_SUFFIX ".schema.json"
 
 struct catalog_entry {

@@ -13,6 +13,7 @@
 
 /* $id prefix of the project's schemas; it resolves to the catalog's folder. */
 #define CATALOG_ID_PREFIX "https://schemas.rheinhub.linz-am-rhein.de/"
+#define CATALOG_TYPES_MAX 256
 
 struct catalog;
 
