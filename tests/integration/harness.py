@@ -328,6 +328,11 @@ def to_yaml(config):
         if not keys:
             continue
         lines.append(f"{section}:")
+        if isinstance(keys, list):  # a list of mappings, e.g. workers
+            for item in keys:
+                for i, (key, value) in enumerate(item.items()):
+                    lines.append(f"  {'-' if i == 0 else ' '} {key}: {yaml_scalar(value)}")
+            continue
         for key, value in keys.items():
             lines.append(f"  {key}: {yaml_scalar(value)}")
     return "\n".join(lines) + "\n"
@@ -335,7 +340,10 @@ def to_yaml(config):
 
 def merge(base, overrides):
     for section, keys in overrides.items():
-        base.setdefault(section, {}).update(keys)
+        if isinstance(keys, list):
+            base[section] = keys
+        else:
+            base.setdefault(section, {}).update(keys)
     return base
 
 

@@ -1,0 +1,179 @@
+# SPDX-License-Identifier: MIT
+"""The hub's supervisor, routes, stream trimming and SIGHUP reload (no worker SDK needed)."""
+
+import os
+import signal
+import stat
+import time
+
+import harness
+from harness import publish
+
+T = "2026-11-26T07:30:00Z"
+
+# A worker that needs nothing but a shell: it says hello, leaves a marker, and ends on
+# SIGTERM or when its standard input (the hub's pipe) closes.
+SHELL_WORKER = """#!/bin/sh
+echo "hello from $RHEINHUB_WORKER_KIND-$RHEINHUB_WORKER_INSTANCE ($*)"
+echo $$ > "{marks}/$RHEINHUB_WORKER_KIND-$RHEINHUB_WORKER_INSTANCE.pid"
+trap 'echo term > "{marks}/$RHEINHUB_WORKER_KIND-$RHEINHUB_WORKER_INSTANCE.term"; exit 0' TERM
+while read line; do :; done
+echo eof > "{marks}/$RHEINHUB_WORKER_KIND-$RHEINHUB_WORKER_INSTANCE.eof"
+"""
+
+
+def shell_worker(stack):
+    marks = stack.tmp / "marks"
+    marks.mkdir(exist_ok=True)
+    path = stack.tmp / "shell-worker.sh"
+    path.write_text(SHELL_WORKER.format(marks=marks))
+    path.chmod(path.stat().st_mode | stat.S_IXUSR)
+    return path, marks
+
+
+def pid_of(marks, name):
+    return int((marks / f"{name}.pid").read_text())
+
+
+def worker_states(hub):
+    return {labels["worker"]: labels["state"]
+            for labels, v in hub.metrics().series("rheinhub_worker_state") if v == 1}
+
+
+def test_workers_start_restart_and_crash_loops_are_given_up(hub_factory, stack):
+    script, marks = shell_worker(stack)
+    hub = hub_factory(workers=[
+        {"name": "echo", "command": str(script), "instances": 2, "types": ["sensor.*"]},
+        {"name": "crash", "command": "/bin/false"},
+    ])
+    harness.wait_until(lambda: (marks / "echo-1.pid").exists() and (marks / "echo-2.pid").exists(),
+                       20, "both echo workers to start")
+    log = hub.log_path.read_text()
+    assert "echo-1 | hello from echo-1 (-c " in log, harness.tail(hub.log_path)
+
+    # A worker killed is started again, with backoff, and counted.
+    first = pid_of(marks, "echo-1")
+    os.kill(first, signal.SIGKILL)
+    harness.wait_until(lambda: pid_of(marks, "echo-1") != first, 20, "echo-1 to be restarted")
+    harness.wait_until(lambda: hub.metric("rheinhub_worker_restarts_total", worker="echo-1") == 1,
+                       10, "the restart to be counted")
+
+    # /bin/false exits at once: after repeated quick failures it is given up on.
+    harness.wait_until(lambda: worker_states(hub).get("crash-1") == "failed", 30,
+                       "crash-1 to be given up on")
+    status, body = hub.http_get("/healthz")
+    assert status == 503 and b'"crash-1":"failed"' in body, body
+    assert worker_states(hub)["echo-1"] == "running" and worker_states(hub)["echo-2"] == "running"
+    # Ingest goes on meanwhile.
+    publish(stack.mqtt_port, [("linz/sensor/waterlevel/p", f'{{"time":"{T}","value":1,"unit":"cm"}}'.encode())])
+    harness.wait_until(lambda: hub.metric("rheinhub_events_accepted_total") == 1, 10, "ingest")
+
+
+def test_workers_get_sigterm_on_stop_and_eof_when_the_hub_dies(hub_factory, stack):
+    script, marks = shell_worker(stack)
+    hub = hub_factory(workers=[{"name": "echo", "command": str(script)}])
+    harness.wait_until(lambda: (marks / "echo-1.pid").exists(), 20, "the worker to start")
+    hub.term()
+    assert (marks / "echo-1.term").exists(), "the worker got no SIGTERM on a graceful stop"
+
+    (marks / "echo-1.pid").unlink()
+    hub.start()
+    harness.wait_until(lambda: (marks / "echo-1.pid").exists(), 20, "the worker to start again")
+    hub.kill()
+    harness.wait_until(lambda: (marks / "echo-1.eof").exists(), 10,
+                       "the worker to see end of input after the hub died")
+
+
+def test_routes_create_groups_and_publish_the_route(hub_factory, stack, redis_client):
+    hub = hub_factory(workers=[
+        {"name": "alerting", "types": ["sensor.waterlevel", "citizen.*"],
+         "municipalities": ["linz", "kaiserslautern"], "instances": 0},
+    ])
+    import json
+    route = json.loads(redis_client.get(f"{hub.prefix}route:alerting"))
+    assert route["kind"] == "alerting"
+    assert sorted(route["streams"]) == sorted(hub.stream(t) for t in
+                                              ("sensor.waterlevel", "citizen.report",
+                                               "citizen.feedback"))
+    assert route["municipalities"] == ["linz", "kaiserslautern"]
+    assert route["subjects"] == ["*"]
+    for s in route["streams"]:
+        groups = [g["name"] for g in redis_client.xinfo_groups(s)]
+        assert groups == [b"alerting"], (s, groups)
+    assert not redis_client.exists(hub.stream("sensor.soil"))
+
+
+def test_trimming_keeps_what_a_group_has_not_acknowledged(hub_factory, stack, redis_client):
+    hub = hub_factory(redis={"trim_interval_ms": 200},
+                      workers=[{"name": "slow", "types": ["sensor.waterlevel"], "instances": 0}])
+    stream = hub.stream("sensor.waterlevel")
+    n = 3000
+    publish(stack.mqtt_port, [(f"linz/sensor/waterlevel/g{k % 5}",
+                               f'{{"time":"2026-11-26T07:30:00.{k:06d}Z","value":{k % 900},'
+                               f'"unit":"cm"}}'.encode()) for k in range(n)])
+    harness.wait_until(lambda: redis_client.xlen(stream) == n, 30, "every event in the stream")
+    # Nobody has read anything: nothing may go.
+    time.sleep(0.6)  # three trim rounds; the assertion is that nothing happened
+    assert redis_client.xlen(stream) == n
+    # Read all, acknowledge the first 2000: the rest must stay.
+    got = redis_client.xreadgroup("slow", "c1", {stream: ">"}, count=n)
+    ids = [eid for eid, _ in got[0][1]]
+    assert len(ids) == n
+    redis_client.xack(stream, "slow", *ids[:2000])
+    harness.wait_until(lambda: redis_client.xlen(stream) < n - 1000, 10,
+                       "the acknowledged entries to be trimmed")
+    left = [eid for eid, _ in redis_client.xrange(stream)]
+    assert set(ids[2000:]) <= set(left), "an unacknowledged entry was trimmed"
+    assert hub.metric("rheinhub_stream_trimmed_total", stream=stream) >= 1000
+    assert hub.metric("rheinhub_group_pending", stream=stream, group="slow") == 1000
+    assert hub.metric("rheinhub_stream_dropped_total", stream=stream) == 0
+
+
+def test_memory_cap_counts_what_it_drops(hub_factory, stack, redis_client):
+    hub = hub_factory(redis={"trim_interval_ms": 200, "stream_maxlen": 1000},
+                      workers=[{"name": "never", "types": ["sensor.waterlevel"], "instances": 0}])
+    stream = hub.stream("sensor.waterlevel")
+    publish(stack.mqtt_port, [(f"linz/sensor/waterlevel/g{k % 5}",
+                               f'{{"time":"2026-11-26T07:31:00.{k:06d}Z","value":1,'
+                               f'"unit":"cm"}}'.encode()) for k in range(5000)])
+    harness.wait_until(lambda: hub.metric("rheinhub_events_accepted_total") == 5000, 30, "ingest")
+    harness.wait_until(lambda: hub.metric("rheinhub_stream_dropped_total", stream=stream) > 0,
+                       10, "the cap to act")
+    dropped = hub.metric("rheinhub_stream_dropped_total", stream=stream)
+    assert redis_client.xlen(stream) + dropped == 5000
+    assert "memory cap: dropped" in hub.log_path.read_text()
+
+
+def test_reload_applies_routes_and_refuses_a_broken_file(hub_factory, stack, redis_client):
+    hub = hub_factory(workers=[{"name": "first", "types": ["sensor.soil"], "instances": 0}])
+    stream = hub.stream("sensor.waterlevel")
+    good = hub.config_path.read_text()
+
+    # A broken file is refused; the hub keeps running as it was.
+    hub.config_path.write_text(good + "mqtt:\n  port: [\n")
+    hub.proc.send(signal.SIGHUP)
+    harness.wait_until(lambda: "keeping the running configuration" in hub.log_path.read_text(),
+                       10, "the reload to be refused")
+    assert hub.healthz() == 200
+    assert not redis_client.exists(f"{hub.prefix}route:second")
+
+    # A new route during a stream takes effect; what comes after it all reaches the group.
+    hub.config_path.write_text(good.replace(
+        "workers:\n",
+        'workers:\n  - name: "second"\n    types: ["sensor.waterlevel"]\n    instances: 0\n'))
+    lg = harness.Loadgen(stack, n=4000, rate=2000, offset=0).start()
+    harness.wait_until(lambda: redis_client.exists(stream) and redis_client.xlen(stream) > 500,
+                       20, "the stream to be under way")
+    hub.proc.send(signal.SIGHUP)
+    harness.wait_until(lambda: redis_client.exists(f"{hub.prefix}route:second"), 10,
+                       "the new route")
+    lg.wait()
+    harness.wait_until(lambda: redis_client.xlen(stream) == 4000, 30, "every event")
+    info = {g["name"]: g for g in redis_client.xinfo_groups(stream)}
+    assert b"second" in info
+    # Everything after the group was created is there for it: lag + read == the rest.
+    read = redis_client.xreadgroup("second", "c", {stream: ">"}, count=10000)
+    got = len(read[0][1]) if read else 0
+    assert 0 < got < 4000
+    last = read[0][1][-1][0]
+    assert last == redis_client.xrevrange(stream, count=1)[0][0]
