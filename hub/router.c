@@ -18,6 +18,22 @@
 
 #include "log.h"
 
+static const char *const internal_types[] = {
+#define X(name) name,
+    ROUTER_INTERNAL_TYPES(X)
+#undef X
+};
+
+size_t router_type_count(const struct catalog *cat)
+{
+    return catalog_size(cat) + sizeof(internal_types) / sizeof(internal_types[0]);
+}
+
+const char *router_type(const struct catalog *cat, size_t i)
+{
+    return i < catalog_size(cat) ? catalog_type(cat, i) : internal_types[i - catalog_size(cat)];
+}
+
 bool router_routes(const struct worker_config *w, const char *event_type)
 {
     for (int i = 0; i < w->n_types; i++)
@@ -63,8 +79,8 @@ static int apply_kind(struct redis_out *out, const struct hub_config *cfg,
         r = -ENOMEM;
         goto out;
     }
-    for (size_t i = 0; i < catalog_size(cat) && r == 0; i++) {
-        const char *type = catalog_type(cat, i);
+    for (size_t i = 0; i < router_type_count(cat) && r == 0; i++) {
+        const char *type = router_type(cat, i);
         char stream[256];
         const char *argv[] = {"XGROUP", "CREATE", stream, w->name, "$", "MKSTREAM"};
         size_t lens[6];

@@ -16,6 +16,19 @@
 #include "config.h"
 #include "redis_out.h"
 
+/*
+ * Streams the workers themselves write, as envelopes like any event: alert state
+ * changes (alerting) and closed windows (analytics). They are routed like event
+ * types, so that e.g. storage (types ["*"]) keeps them.
+ */
+#define ROUTER_INTERNAL_TYPES(X)                                                                   \
+    X("rheinhub.alert")                                                                            \
+    X("rheinhub.aggregate")
+
+/* Every routable type: the catalog's, then the internal ones. */
+size_t router_type_count(const struct catalog *cat);
+const char *router_type(const struct catalog *cat, size_t i);
+
 /* Whether worker kind w receives events of event_type. */
 bool router_routes(const struct worker_config *w, const char *event_type);
 

@@ -18,6 +18,7 @@
 #include <hiredis/hiredis.h>
 
 #include "log.h"
+#include "router.h"
 
 #define GROUPS_MAX 16
 #define CONSUMERS_MAX 64
@@ -68,7 +69,7 @@ struct streams {
     uv_timer_t timer;
     struct round *busy;   /* the round in progress */
     struct round *last;   /* the last complete round, for /metrics */
-    struct totals totals[CATALOG_TYPES_MAX];
+    struct totals totals[CATALOG_TYPES_MAX + 8];
     size_t n_totals;
     bool closing;
 };
@@ -86,7 +87,7 @@ static struct totals *totals_for(struct streams *s, const char *key)
     for (size_t i = 0; i < s->n_totals; i++)
         if (strcmp(s->totals[i].key, key) == 0)
             return &s->totals[i];
-    if (s->n_totals == CATALOG_TYPES_MAX)
+    if (s->n_totals == sizeof(s->totals) / sizeof(s->totals[0]))
         return NULL;
     snprintf(s->totals[s->n_totals].key, KEY_MAX, "%s", key);
     return &s->totals[s->n_totals++];
@@ -372,19 +373,19 @@ static void start_round(struct streams *s)
     if (s->busy || !redis_out_ready(s->out))
         return;
     if (!(r = calloc(1, sizeof(*r))) ||
-        !(r->stats = calloc(catalog_size(cat) ? catalog_size(cat) : 1, sizeof(*r->stats)))) {
+        !(r->stats = calloc(router_type_count(cat), sizeof(*r->stats)))) {
         free(r);
         return;
     }
     r->owner = s;
-    r->n = catalog_size(cat);
+    r->n = router_type_count(cat);
     r->outstanding = 1; /* held until every command is sent */
     s->busy = r;
     for (size_t i = 0; i < r->n; i++) {
         struct stream_stats *st = &r->stats[i];
         const char *verbs[2][3] = {{"XLEN", NULL, NULL}, {"XINFO", "GROUPS", NULL}};
         snprintf(st->key, sizeof(st->key), "%sevents:%s", s->cfg->redis.stream_prefix,
-                 catalog_type(cat, i));
+                 router_type(cat, i));
         for (int v = 0; v < 2; v++) {
             struct stream_ctx *c = malloc(sizeof(*c));
             const char *argv[3];

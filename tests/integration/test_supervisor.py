@@ -88,8 +88,13 @@ def test_routes_create_groups_and_publish_the_route(hub_factory, stack, redis_cl
     hub = hub_factory(workers=[
         {"name": "alerting", "types": ["sensor.waterlevel", "citizen.*"],
          "municipalities": ["linz", "kaiserslautern"], "instances": 0},
+        {"name": "storage", "instances": 0},
     ])
     import json
+    everything = json.loads(redis_client.get(f"{hub.prefix}route:storage"))["streams"]
+    assert len(everything) == 12, everything  # ten event types, alerts and aggregates
+    assert hub.stream("rheinhub.alert") in everything
+    assert hub.stream("rheinhub.aggregate") in everything
     route = json.loads(redis_client.get(f"{hub.prefix}route:alerting"))
     assert route["kind"] == "alerting"
     assert sorted(route["streams"]) == sorted(hub.stream(t) for t in
@@ -98,8 +103,8 @@ def test_routes_create_groups_and_publish_the_route(hub_factory, stack, redis_cl
     assert route["municipalities"] == ["linz", "kaiserslautern"]
     assert route["subjects"] == ["*"]
     for s in route["streams"]:
-        groups = [g["name"] for g in redis_client.xinfo_groups(s)]
-        assert groups == [b"alerting"], (s, groups)
+        groups = sorted(g["name"] for g in redis_client.xinfo_groups(s))
+        assert groups == [b"alerting", b"storage"], (s, groups)
     assert not redis_client.exists(hub.stream("sensor.soil"))
 
 
