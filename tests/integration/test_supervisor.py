@@ -105,7 +105,7 @@ def test_routes_create_groups_and_publish_the_route(hub_factory, stack, redis_cl
     for s in route["streams"]:
         groups = sorted(g["name"] for g in redis_client.xinfo_groups(s))
         assert groups == [b"alerting", b"storage"], (s, groups)
-    assert not redis_client.exists(hub.stream("sensor.soil"))
+    assert [g["name"] for g in redis_client.xinfo_groups(hub.stream("sensor.soil"))] == [b"storage"]
 
 
 def test_trimming_keeps_what_a_group_has_not_acknowledged(hub_factory, stack, redis_client):
