@@ -1,0 +1,85 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The worker SDK: what every rheinhub worker needs to read its events from Redis
+ * Streams through its consumer group, at least once, with retries and dead letters.
+ *
+ * A worker kind (e.g. "storage") is a consumer group on every event stream its route
+ * covers. The hub creates the groups and publishes the route as JSON in the key
+ * <prefix>route:<kind>; the SDK follows it (routes change on the hub's SIGHUP), reads
+ * first its own pending entries (id 0), then new ones (>), skips entries outside the
+ * route's municipality and subject patterns (acknowledging them unseen), decodes the
+ * envelope (an undecodable entry goes to the dead-letter stream as "poison"), hands
+ * batches to the worker's callback, and acknowledges only what the callback did not
+ * mark as failed. Failed entries are tried again after worker.retry_ms; after
+ * worker.max_deliveries they go to the dead-letter stream with their history.
+ * Entries a dead consumer left pending are claimed (XAUTOCLAIM) the same way.
+ *
+ * Protocol details for workers in other languages: docs/workers.md.
+ */
+#ifndef RHEINHUB_WORKER_H
+#define RHEINHUB_WORKER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <hiredis/hiredis.h>
+#include <msgpack.h>
+
+#include "config.h"
+#include "envelope.h"
+
+#define WORKER_ERROR_MAX 160
+
+struct worker_event {
+    const char *stream;        /* the stream key, NUL-terminated */
+    const char *entry_id;      /* the stream entry id, NUL-terminated */
+    const char *raw;           /* the msgpack envelope as stored */
+    size_t raw_len;
+    struct envelope_view env;  /* decoded; strings point into raw storage, not terminated */
+    unsigned deliveries;       /* 1 on the first delivery */
+    /* Set by the callback: */
+    bool failed;               /* not done: try again later */
+    char error[WORKER_ERROR_MAX]; /* why, kept in the dead letter's history */
+};
+
+struct worker;
+
+struct worker_def {
+    const char *kind;          /* consumer group name; also the config section */
+    /* After the configuration is read and Redis is reachable. Non-zero stops. */
+    int (*start)(struct worker *w, void *data);
+    /*
+     * A batch of events. Return 0 when handled: every event not marked failed is
+     * acknowledged. Return a negative errno when nothing could be done (a database
+     * away): nothing is acknowledged, the worker reports itself unhealthy, and the
+     * same entries come back after a backoff.
+     */
+    int (*batch)(struct worker *w, void *data, struct worker_event *events, size_t n);
+    /* Each turn of the loop, at least every worker.block_ms (timers, flushing). */
+    int (*tick)(struct worker *w, void *data);
+    /* Once, before exit (after the last batch was acknowledged). */
+    void (*stop)(struct worker *w, void *data);
+    void *data;
+};
+
+/*
+ * The whole life of a worker process: parses its arguments
+ *   -c FILE       hub.yaml (the same file the hub uses; required)
+ *   -i N          instance number (default: $RHEINHUB_WORKER_INSTANCE, else 1)
+ *   --check       check the configuration and exit
+ * connects to Redis, runs until SIGTERM/SIGINT or end of standard input (the hub's
+ * supervisor holds a pipe there), and returns the process exit status.
+ */
+int worker_main(const struct worker_def *def, int argc, char **argv);
+
+const struct hub_config *worker_config(const struct worker *w);
+/* The worker's own synchronous Redis connection, for extra commands in callbacks. */
+redisContext *worker_redis(struct worker *w);
+/* "<hostname>-<instance>": stable across restarts on one host. */
+const char *worker_consumer(const struct worker *w);
+/* Reported in the worker's status key and so in the hub's /metrics. */
+void worker_set_health(struct worker *w, bool healthy, const char *detail);
+/* Ends the run loop after the current batch (as SIGTERM does). */
+void worker_request_stop(struct worker *w);
+
+#endif
