@@ -6,6 +6,7 @@
  *
  *   rheinhub-testworker -k KIND -c hub.yaml [-i N]
  *
+ * Without -k the kind is $RHEINHUB_WORKER_KIND (the hub's supervisor sets it), else "test".
  * RHEINHUB_TEST_FAIL_SUBJECT=<glob>: events whose subject matches are marked failed
  * ("test failure"). RHEINHUB_TEST_DELAY_MS=<ms>: sleep that long per batch, before
  * recording it.
@@ -104,10 +105,13 @@ int main(int argc, char **argv)
     };
     char **args = calloc((size_t)argc + 1, sizeof(*args));
     const char *delay = getenv("RHEINHUB_TEST_DELAY_MS");
+    const char *env_kind = getenv("RHEINHUB_WORKER_KIND");
     int n = 0, status;
 
     if (!args)
         return 1;
+    if (env_kind && env_kind[0])
+        def.kind = env_kind;
     /* -k KIND is ours; the rest is the SDK's. */
     for (int i = 0; i < argc; i++) {
         if (i > 0 && strcmp(argv[i], "-k") == 0 && i + 1 < argc) {
