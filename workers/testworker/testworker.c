@@ -9,7 +9,9 @@
  * Without -k the kind is $RHEINHUB_WORKER_KIND (the hub's supervisor sets it), else "test".
  * RHEINHUB_TEST_FAIL_SUBJECT=<glob>: events whose subject matches are marked failed
  * ("test failure"). RHEINHUB_TEST_DELAY_MS=<ms>: sleep that long per batch, before
- * recording it.
+ * recording it. RHEINHUB_TEST_BATCH_FAIL_FILE=<path>: while that file exists, every
+ * batch fails as a whole (as with a database away) and <prefix>test:<kind>:batch_errors
+ * counts the attempts.
  */
 #include <errno.h>
 #include <fnmatch.h>
@@ -17,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "worker.h"
@@ -24,9 +27,11 @@
 struct testworker {
     const char *kind;
     const char *fail_subject; /* a glob, or NULL */
+    const char *batch_fail_file; /* or NULL */
     long delay_ms;
     char ids_key[256];
     char calls_key[256];
+    char batch_errors_key[256];
 };
 
 static int tw_start(struct worker *w, void *data)
@@ -38,6 +43,8 @@ static int tw_start(struct worker *w, void *data)
              tw->kind);
     snprintf(tw->calls_key, sizeof(tw->calls_key), "%stest:%s:calls", cfg->redis.stream_prefix,
              tw->kind);
+    snprintf(tw->batch_errors_key, sizeof(tw->batch_errors_key), "%stest:%s:batch_errors",
+             cfg->redis.stream_prefix, tw->kind);
     log_info(tw->kind, "test worker %s started as consumer %s (fail subject: %s, delay: %ld ms)",
              tw->kind, worker_consumer(w), tw->fail_subject ? tw->fail_subject : "none",
              tw->delay_ms);
@@ -62,6 +69,13 @@ static int tw_batch(struct worker *w, void *data, struct worker_event *events, s
 
     if (tw->delay_ms > 0)
         sleep_ms(tw->delay_ms);
+    if (tw->batch_fail_file && access(tw->batch_fail_file, F_OK) == 0) {
+        redisReply *reply = redisCommand(c, "INCR %s", tw->batch_errors_key);
+        freeReplyObject(reply);
+        worker_set_health(w, false, "test: the batch failure file is there");
+        return -EIO;
+    }
+    worker_set_health(w, true, "");
     for (size_t i = 0; i < n; i++) {
         struct worker_event *ev = &events[i];
         char subject[256];
@@ -126,6 +140,9 @@ int main(int argc, char **argv)
     tw.fail_subject = getenv("RHEINHUB_TEST_FAIL_SUBJECT");
     if (tw.fail_subject && !tw.fail_subject[0])
         tw.fail_subject = NULL;
+    tw.batch_fail_file = getenv("RHEINHUB_TEST_BATCH_FAIL_FILE");
+    if (tw.batch_fail_file && !tw.batch_fail_file[0])
+        tw.batch_fail_file = NULL;
     tw.delay_ms = delay ? strtol(delay, NULL, 10) : 0;
     status = worker_main(&def, n, args);
     free(args);
