@@ -186,15 +186,13 @@ class Worker:
             self.r.xack(stream, self.kind, *ids)
 
     def read(self, block_ms):
-        streams = dict(self.cursors)
+        streams = dict(self.cursors)  # stream -> "0"…, or ">"
         history = any(c != ">" for c in streams.values())
         reply = self.r.execute_command(
             "XREADGROUP", "GROUP", self.kind, self.consumer, "COUNT", self.batch_max,
             *(() if history else ("BLOCK", block_ms)),
             "STREAMS", *streams.keys(), *streams.values())
-        got = {}
-        for name, entries in reply or []:
-            got[name.decode()] = entries
+        got = {name.decode(): entries for name, entries in reply or []}
         for stream, cursor in streams.items():
             entries = got.get(stream, [])
             if cursor != ">":
