@@ -605,7 +605,7 @@ int worker_main(const struct worker_def *def, int argc, char **argv)
     const char *config_path = NULL, *env_instance = getenv("RHEINHUB_WORKER_INSTANCE");
     struct worker *w;
     char host[HOST_NAME_MAX + 1];
-    bool check = false;
+    bool check = false, started = false;
     int opt, status = 0, instance = 1;
 
     if (!kind_valid(def->kind) || !def->batch) {
@@ -681,18 +681,20 @@ int worker_main(const struct worker_def *def, int argc, char **argv)
         if (!w->redis)
             wait_ms(w, w->next_connect_ms - worker_now_ms());
     }
-    if (w->redis && !stopping(w) && def->start && (status = def->start(w, def->data)) != 0) {
-        log_error(w->component, "start failed (%d): stopping", status);
-        worker_free(w);
-        return 1;
-    }
-    if (!stopping(w))
+    if (w->redis && !stopping(w)) {
+        if (def->start && (status = def->start(w, def->data)) != 0) {
+            log_error(w->component, "start failed (%d): stopping", status);
+            worker_free(w);
+            return 1;
+        }
+        started = true;
         run(w);
+    }
     if (stop_signal)
         log_info(w->component, "signal %d: stopping", (int)stop_signal);
     if (w->redis)
         status_remove(w);
-    if (def->stop)
+    if (started && def->stop)
         def->stop(w, def->data);
     log_info(w->component, "stopped: %llu processed, %llu failed, %llu dead-lettered, "
              "%llu skipped", (unsigned long long)w->processed, (unsigned long long)w->failed,

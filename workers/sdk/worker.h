@@ -55,9 +55,16 @@ struct worker_def {
      * same entries come back after a backoff.
      */
     int (*batch)(struct worker *w, void *data, struct worker_event *events, size_t n);
-    /* Each turn of the loop, at least every worker.block_ms (timers, flushing). */
+    /*
+     * Each turn of the loop, at least every worker.block_ms (timers, flushing), also
+     * while the Redis link is down. A negative errno marks the worker unhealthy until a
+     * tick returns 0 again.
+     */
     int (*tick)(struct worker *w, void *data);
-    /* Once, before exit (after the last batch was acknowledged). */
+    /*
+     * Once, before exit (after the last batch was acknowledged); not when start failed
+     * or the worker was stopped before Redis was reached (start never ran).
+     */
     void (*stop)(struct worker *w, void *data);
     void *data;
 };
@@ -73,7 +80,10 @@ struct worker_def {
 int worker_main(const struct worker_def *def, int argc, char **argv);
 
 const struct hub_config *worker_config(const struct worker *w);
-/* The worker's own synchronous Redis connection, for extra commands in callbacks. */
+/*
+ * The worker's own synchronous Redis connection, for extra commands in callbacks;
+ * NULL while the link is down (only tick can see that). Borrowed: never free it.
+ */
 redisContext *worker_redis(struct worker *w);
 /* "<hostname>-<instance>": stable across restarts on one host. */
 const char *worker_consumer(const struct worker *w);
