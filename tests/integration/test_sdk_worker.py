@@ -10,6 +10,8 @@ import os
 import signal
 import time
 
+import pytest
+
 import harness
 from sdk_helpers import sdk, wait_pending_zero  # noqa: F401 - the fixture
 
@@ -91,14 +93,16 @@ def test_sdk_trimmed_pending_entries_are_acknowledged(sdk):
     assert sdk.deadletters() == []
 
 
-def test_sdk_sigterm_finishes_the_batch_and_acknowledges(sdk):
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_sdk_sigterm_finishes_the_batch_and_acknowledges(sdk, sig):
     config = sdk.config(batch_max=50, retry_ms=600000)
     stream = sdk.route(KIND, ["sensor.waterlevel"])[0]
     sdk.add(stream, 0, 400)
     w = sdk.worker(KIND, config=config, env={"RHEINHUB_TEST_DELAY_MS": "600"})
     harness.wait_until(lambda: sdk.pending(stream, KIND) > 0, 20, "a batch in progress")
-    w.send(signal.SIGTERM)
+    w.send(sig)
     assert w.wait(20) == 0, harness.tail(w.log_path)
+    assert f"signal {int(sig)}: stopping" in w.log()
     # The batch in progress was finished and acknowledged: nothing pending, nothing lost.
     assert sdk.pending(stream, KIND) == 0
     handled = sdk.calls(KIND)
