@@ -143,7 +143,8 @@ static int dead_letter(struct worker *w, struct item *it, enum worker_deadletter
         .deliveries = it->deliveries,
         .history = history ? history : "[]",
     };
-    int r = worker_deadletter_add(w->redis, w->deadletter_key, w->cfg.ingest.deadletter_maxlen, &dl);
+    int r = worker_deadletter_add(w->redis, w->deadletter_key, w->cfg.ingest.deadletter_maxlen,
+                                  &dl);
 
     free(history);
     if (r == -ENOTCONN) {
