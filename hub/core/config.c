@@ -82,6 +82,18 @@ static const struct key_spec keys[] = {
     INT_KEY(worker, retry_ms, 100, 86400000),
     INT_KEY(worker, max_deliveries, 1, 1000),
     INT_KEY(worker, heartbeat_ms, 100, 60000),
+    STR_KEY(alerting, rules_file, KIND_STR),
+    STR_KEY(alerting, client_id, KIND_STR),
+    INT_KEY(alerting, check_interval_ms, 50, 60000),
+    STR_KEY(analytics, windows_file, KIND_STR),
+    STR_KEY(analytics, client_id, KIND_STR),
+    INT_KEY(analytics, lateness_s, 0, 86400),
+    INT_KEY(analytics, check_interval_ms, 50, 60000),
+    STR_KEY(storage, backend, KIND_STR),
+    STR_KEY(storage, sqlite_path, KIND_STR),
+    INT_KEY(storage, busy_timeout_ms, 0, 600000),
+    STR_KEY(storage, postgres_conninfo, KIND_STR),
+    INT_KEY(storage, retention_days, 0, 36500),
 };
 
 #define WORKER_STR(name)                                                                           \
@@ -141,6 +153,14 @@ void config_defaults(struct hub_config *cfg)
     cfg->worker.retry_ms = 5000;
     cfg->worker.max_deliveries = 5;
     cfg->worker.heartbeat_ms = 2000;
+    strcpy(cfg->alerting.client_id, "rheinhub-alerting");
+    cfg->alerting.check_interval_ms = 500;
+    strcpy(cfg->analytics.client_id, "rheinhub-analytics");
+    cfg->analytics.lateness_s = 60;
+    cfg->analytics.check_interval_ms = 1000;
+    strcpy(cfg->storage.backend, "sqlite");
+    strcpy(cfg->storage.sqlite_path, "rheinhub.db");
+    cfg->storage.busy_timeout_ms = 1000;
 }
 
 static void worker_defaults(struct worker_config *w)
@@ -487,6 +507,8 @@ int config_load(struct hub_config *cfg, const char *path, FILE *err)
     fclose(f);
     if (l.errors == 0) {
         resolve_relative(cfg->schemas.dir, sizeof(cfg->schemas.dir), path);
+        resolve_relative(cfg->alerting.rules_file, sizeof(cfg->alerting.rules_file), path);
+        resolve_relative(cfg->analytics.windows_file, sizeof(cfg->analytics.windows_file), path);
         for (int i = 0; i < cfg->n_workers; i++)
             if (strchr(cfg->workers[i].command, '/'))
                 resolve_relative(cfg->workers[i].command, sizeof(cfg->workers[i].command), path);

@@ -94,6 +94,24 @@ struct hub_config {
         int max_deliveries;  /* then it goes to the dead-letter stream */
         int heartbeat_ms;
     } worker;
+    struct {
+        char backend[16];            /* "sqlite" or "postgresql" */
+        char sqlite_path[1024];      /* relative: to the configuration file's folder */
+        int busy_timeout_ms;         /* how long a write waits for a lock before it fails */
+        char postgres_conninfo[512]; /* libpq connection string */
+        int retention_days;          /* events older than this (by their time) go; 0: keep */
+    } storage;
+    struct {
+        char rules_file[1024];  /* alert rules (YAML); relative: to this file's folder */
+        char client_id[CONFIG_NAME_MAX]; /* MQTT client id; "-<instance>" is appended */
+        int check_interval_ms;  /* how often silence, durations and escalations are checked */
+    } alerting;
+    struct {
+        char windows_file[1024]; /* per-type windows and fields (YAML); "" = the defaults */
+        char client_id[CONFIG_NAME_MAX];
+        int lateness_s;          /* events this late still count in their window */
+        int check_interval_ms;   /* how often windows past their end are closed */
+    } analytics;
 };
 
 void config_defaults(struct hub_config *cfg);
