@@ -1,0 +1,605 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The SQLite backend: one database file in WAL mode, the schema created and migrated
+ * on open (schema_version), one write transaction per batch with prepared
+ * statements, an id already stored ignored (ON CONFLICT DO NOTHING on the key only,
+ * so that any other refusal is reported per row), retention in small deletes, and
+ * queries stepped one row at a time.
+ *
+ * Why synchronous=NORMAL: in WAL mode a commit then appends to the WAL without an
+ * fsync; the WAL is synced at each checkpoint. A crash of the worker (SIGKILL) loses
+ * nothing that was committed, because the WAL is in the page cache of the kernel; a
+ * power cut or kernel crash can lose the last commits since the last checkpoint, and
+ * the database stays consistent. Those events were acknowledged in Redis, so they
+ * would not come again: docs/storage.md says so and names synchronous=FULL as the
+ * price of closing that window (an fsync per batch).
+ */
+#include "store.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <sqlite3.h>
+
+#define CACHE_KIB 32768 /* page cache per connection; the id index is the hot part */
+
+struct sqlite_store {
+    struct store base;
+    sqlite3 *db;
+    char path[PATH_MAX];
+    dev_t dev;           /* of the file opened, to notice it removed or replaced */
+    ino_t ino;
+    sqlite3_stmt *begin, *commit, *rollback;
+    sqlite3_stmt *insert[STORE_TABLE_COUNT];
+    sqlite3_stmt *retention;
+};
+
+/* Version 1: the tables of DESIGN.md (Storage) and their indexes. */
+static const char schema_v1[] =
+    "CREATE TABLE events ("
+    " id TEXT PRIMARY KEY NOT NULL,"   /* the envelope's id: a duplicate is ignored */
+    " municipality TEXT NOT NULL,"
+    " category TEXT NOT NULL,"
+    " type TEXT NOT NULL,"             /* <category>.<type> */
+    " subject TEXT NOT NULL,"
+    " time TEXT NOT NULL,"             /* RFC 3339, as the publisher sent it */
+    " time_ns INTEGER NOT NULL,"       /* the same, UTC ns since the epoch: sorts, ranges */
+    " received INTEGER NOT NULL,"      /* the hub's receivedtime, ns since the epoch */
+    " source TEXT NOT NULL,"
+    " data TEXT NOT NULL);"            /* the validated payload, compact JSON */
+    "CREATE INDEX events_type_subject_time ON events (type, subject, time_ns);"
+    "CREATE INDEX events_municipality_time ON events (municipality, time_ns);"
+    "CREATE INDEX events_time ON events (time_ns);"
+    "CREATE TABLE alerts ("
+    " change_id TEXT PRIMARY KEY NOT NULL," /* the envelope's id: one per state change */
+    " id TEXT NOT NULL, rule TEXT NOT NULL, severity TEXT, state TEXT NOT NULL,"
+    " municipality TEXT NOT NULL, type TEXT NOT NULL, subject TEXT NOT NULL,"
+    " value, threshold,"                    /* number, text, 1/0 for true/false, NULL */
+    " message TEXT, event_id TEXT, event_time TEXT,"
+    " raised_at TEXT NOT NULL, updated_at TEXT NOT NULL,"
+    " updated_ns INTEGER NOT NULL,"         /* updated_at, UTC ns */
+    " acked_by TEXT, cleared_at TEXT,"
+    " received INTEGER NOT NULL, data TEXT NOT NULL);"
+    "CREATE INDEX alerts_id ON alerts (id, updated_ns);"
+    "CREATE INDEX alerts_municipality_time ON alerts (municipality, updated_ns);"
+    "CREATE TABLE aggregates ("
+    " id TEXT PRIMARY KEY NOT NULL,"        /* the envelope's id: one per window */
+    " municipality TEXT NOT NULL, type TEXT NOT NULL, subject TEXT NOT NULL,"
+    " window_size TEXT NOT NULL, window_start TEXT NOT NULL, window_end TEXT NOT NULL,"
+    " start_ns INTEGER NOT NULL,"           /* window_start, UTC ns */
+    " count INTEGER NOT NULL, subjects INTEGER,"
+    " received INTEGER NOT NULL, data TEXT NOT NULL);"
+    "CREATE INDEX aggregates_type_subject_start ON aggregates"
+    " (type, subject, window_size, start_ns);"
+    "CREATE INDEX aggregates_municipality_start ON aggregates (municipality, start_ns);";
+
+/* migrations[v - 1] brings a database from version v - 1 to v. */
+static const char *const migrations[] = {schema_v1};
+
+_Static_assert(sizeof(migrations) / sizeof(migrations[0]) == STORE_SCHEMA_VERSION,
+               "one migration per schema version");
+
+static const char *const insert_sql[STORE_TABLE_COUNT] = {
+    [STORE_EVENTS] = "INSERT INTO events (id, municipality, category, type, subject, time,"
+                     " time_ns, received, source, data)"
+                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+    [STORE_ALERTS] = "INSERT INTO alerts (change_id, id, rule, severity, state, municipality,"
+                     " type, subject, value, threshold, message, event_id, event_time,"
+                     " raised_at, updated_at, updated_ns, acked_by, cleared_at, received, data)"
+                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                     " ON CONFLICT (change_id) DO NOTHING",
+    [STORE_AGGREGATES] = "INSERT INTO aggregates (id, municipality, type, subject, window_size,"
+                         " window_start, window_end, start_ns, count, subjects, received, data)"
+                         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                         " ON CONFLICT (id) DO NOTHING",
+};
+
+/* The column each table's time filter and order use. */
+static const char *const time_column[STORE_TABLE_COUNT] = {
+    [STORE_EVENTS] = "time_ns",
+    [STORE_ALERTS] = "updated_ns",
+    [STORE_AGGREGATES] = "start_ns",
+};
+
+static const struct store_ops sqlite_ops;
+
+/* A SQLite result code as a negative errno: what kind of trouble the caller has. */
+static int rc_errno(int rc)
+{
+    switch (rc & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED: return -EBUSY;
+    case SQLITE_NOMEM: return -ENOMEM;
+    case SQLITE_READONLY: return -EROFS;
+    case SQLITE_FULL: return -ENOSPC;
+    case SQLITE_CANTOPEN: return -ENOENT;
+    case SQLITE_PERM:
+    case SQLITE_AUTH: return -EACCES;
+    default: return -EIO;
+    }
+}
+
+/* Whether rc refuses one row (the statement is undone, the transaction goes on). */
+static bool rc_row_error(int rc)
+{
+    switch (rc & 0xff) {
+    case SQLITE_CONSTRAINT:
+    case SQLITE_MISMATCH:
+    case SQLITE_TOOBIG: return true;
+    default: return false;
+    }
+}
+
+/* Records "what: message" as the store's error and returns rc as an errno. */
+static int fail(struct sqlite_store *s, int rc, const char *what)
+{
+    snprintf(s->base.error, sizeof(s->base.error), "sqlite %s: %s: %s", s->path, what,
+             s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+    return rc_errno(rc);
+}
+
+static int exec(struct sqlite_store *s, const char *sql, const char *what)
+{
+    int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+
+    return rc == SQLITE_OK ? 0 : fail(s, rc, what);
+}
+
+/* Runs a prepared statement that returns no rows, and resets it. */
+static int step_done(struct sqlite_store *s, sqlite3_stmt *stmt, const char *what)
+{
+    int rc = sqlite3_step(stmt);
+
+    sqlite3_reset(stmt);
+    return rc == SQLITE_DONE ? 0 : fail(s, rc, what);
+}
+
+/* Ends a transaction that failed, when SQLite has not ended it itself. */
+static void rollback(struct sqlite_store *s)
+{
+    if (!sqlite3_get_autocommit(s->db)) {
+        sqlite3_step(s->rollback);
+        sqlite3_reset(s->rollback);
+    }
+}
+
+/* The schema version recorded in the database (0: none yet), or a negative errno. */
+static int schema_version(struct sqlite_store *s, bool *has_table)
+{
+    sqlite3_stmt *stmt = NULL;
+    int rc, version = 0;
+
+    *has_table = false;
+    rc = sqlite3_prepare_v2(s->db, "SELECT count(*) FROM sqlite_schema"
+                                   " WHERE type = 'table' AND name = 'schema_version'",
+                            -1, &stmt, NULL);
+    if (rc != SQLITE_OK || (rc = sqlite3_step(stmt)) != SQLITE_ROW) {
+        sqlite3_finalize(stmt);
+        return fail(s, rc, "reading the schema");
+    }
+    *has_table = sqlite3_column_int(stmt, 0) > 0;
+    sqlite3_finalize(stmt);
+    if (!*has_table)
+        return 0;
+    rc = sqlite3_prepare_v2(s->db, "SELECT coalesce(max(version), 0) FROM schema_version", -1,
+                            &stmt, NULL);
+    if (rc != SQLITE_OK || (rc = sqlite3_step(stmt)) != SQLITE_ROW) {
+        sqlite3_finalize(stmt);
+        return fail(s, rc, "reading the schema version");
+    }
+    version = sqlite3_column_int(stmt, 0);
+    sqlite3_finalize(stmt);
+    return version;
+}
+
+/*
+ * Brings the schema to STORE_SCHEMA_VERSION in one transaction (several workers
+ * starting at once take turns on the write lock). A database of a newer version is
+ * refused: this build would write it wrongly.
+ */
+static int migrate(struct sqlite_store *s)
+{
+    bool has_table;
+    int r, version;
+
+    if ((r = exec(s, "BEGIN IMMEDIATE", "starting the migration")) < 0)
+        return r;
+    if ((r = exec(s, "CREATE TABLE IF NOT EXISTS schema_version ("
+                     " version INTEGER PRIMARY KEY NOT NULL,"
+                     " applied_at TEXT NOT NULL)", "creating schema_version")) < 0)
+        goto err;
+    if ((r = version = schema_version(s, &has_table)) < 0)
+        goto err;
+    if (version > STORE_SCHEMA_VERSION) {
+        snprintf(s->base.error, sizeof(s->base.error),
+                 "sqlite %s: schema version %d is newer than this rheinhub-storage knows (%d)",
+                 s->path, version, STORE_SCHEMA_VERSION);
+        r = -EINVAL;
+        goto err;
+    }
+    for (int v = version + 1; v <= STORE_SCHEMA_VERSION; v++) {
+        char sql[160];
+        if ((r = exec(s, migrations[v - 1], "migrating the schema")) < 0)
+            goto err;
+        snprintf(sql, sizeof(sql), "INSERT INTO schema_version (version, applied_at) VALUES"
+                                   " (%d, strftime('%%Y-%%m-%%dT%%H:%%M:%%fZ', 'now'))", v);
+        if ((r = exec(s, sql, "recording the schema version")) < 0)
+            goto err;
+    }
+    return exec(s, "COMMIT", "committing the migration");
+err:
+    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    return r;
+}
+
+static int prepare(struct sqlite_store *s, const char *sql, sqlite3_stmt **stmt)
+{
+    int rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, stmt, NULL);
+
+    return rc == SQLITE_OK ? 0 : fail(s, rc, "preparing a statement");
+}
+
+static void sqlite_close(struct store *base)
+{
+    struct sqlite_store *s = (struct sqlite_store *)base;
+
+    sqlite3_finalize(s->begin);
+    sqlite3_finalize(s->commit);
+    sqlite3_finalize(s->rollback);
+    for (int i = 0; i < STORE_TABLE_COUNT; i++)
+        sqlite3_finalize(s->insert[i]);
+    sqlite3_finalize(s->retention);
+    sqlite3_close(s->db); /* the last connection checkpoints the WAL into the file */
+    free(s);
+}
+
+int store_sqlite_open(struct store **out, const struct hub_config *cfg, const char *path,
+                      enum store_mode mode, char *err, size_t err_size)
+{
+    struct sqlite_store *s = calloc(1, sizeof(*s));
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
+    struct stat st;
+    char pragmas[160];
+    int rc, r;
+
+    if (!s) {
+        snprintf(err, err_size, "out of memory");
+        return -ENOMEM;
+    }
+    s->base.ops = &sqlite_ops;
+    snprintf(s->path, sizeof(s->path), "%s", path);
+    if (mode != STORE_CREATE && stat(path, &st) < 0) {
+        r = -errno;
+        snprintf(s->base.error, sizeof(s->base.error), "sqlite %s: no database there: %s",
+                 path, strerror(errno));
+        goto err;
+    }
+    if (mode == STORE_CREATE)
+        flags |= SQLITE_OPEN_CREATE;
+    if ((rc = sqlite3_open_v2(path, &s->db, flags, NULL)) != SQLITE_OK) {
+        r = fail(s, rc, "opening");
+        goto err;
+    }
+    sqlite3_extended_result_codes(s->db, 1);
+    sqlite3_busy_timeout(s->db, cfg->storage.busy_timeout_ms);
+    if (mode == STORE_READ) {
+        bool has_table;
+        int version;
+        if ((r = exec(s, "PRAGMA query_only = 1", "setting query_only")) < 0)
+            goto err;
+        if ((r = version = schema_version(s, &has_table)) < 0)
+            goto err;
+        if (version != STORE_SCHEMA_VERSION) {
+            snprintf(s->base.error, sizeof(s->base.error),
+                     "sqlite %s: %s schema version %d; this rheinhub-storage reads %d (the "
+                     "storage worker creates and migrates it)",
+                     path, has_table ? "database of" : "not a rheinhub database, no",
+                     version, STORE_SCHEMA_VERSION);
+            r = -EINVAL;
+            goto err;
+        }
+        *out = &s->base;
+        return 0;
+    }
+    /* WAL: readers (queries) never block the writer, and a commit is an append. */
+    snprintf(pragmas, sizeof(pragmas),
+             "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; "
+             "PRAGMA cache_size = -%d; PRAGMA foreign_keys = OFF", CACHE_KIB);
+    if ((r = exec(s, pragmas, "setting WAL mode")) < 0 || (r = migrate(s)) < 0)
+        goto err;
+    if ((r = prepare(s, "BEGIN IMMEDIATE", &s->begin)) < 0 ||
+        (r = prepare(s, "COMMIT", &s->commit)) < 0 ||
+        (r = prepare(s, "ROLLBACK", &s->rollback)) < 0 ||
+        (r = prepare(s, "DELETE FROM events WHERE rowid IN (SELECT rowid FROM events"
+                        " WHERE time_ns < ? ORDER BY time_ns LIMIT ?)", &s->retention)) < 0)
+        goto err;
+    for (int i = 0; i < STORE_TABLE_COUNT; i++)
+        if ((r = prepare(s, insert_sql[i], &s->insert[i])) < 0)
+            goto err;
+    if (stat(path, &st) < 0) {
+        r = -errno;
+        snprintf(s->base.error, sizeof(s->base.error), "sqlite %s: %s", path, strerror(errno));
+        goto err;
+    }
+    s->dev = st.st_dev;
+    s->ino = st.st_ino;
+    *out = &s->base;
+    return 0;
+err:
+    snprintf(err, err_size, "%s", s->base.error);
+    sqlite_close(&s->base);
+    return r;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Writing */
+
+static void bind_str(sqlite3_stmt *stmt, int i, const struct row_str *v)
+{
+    if (v->ptr)
+        sqlite3_bind_text(stmt, i, v->ptr, (int)v->len, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(stmt, i);
+}
+
+/* A JSON scalar as SQLite's own type: true and false as 1 and 0, null as NULL. */
+static void bind_json(sqlite3_stmt *stmt, int i, const json_t *v)
+{
+    char *text;
+
+    switch (json_typeof(v)) {
+    case JSON_INTEGER: sqlite3_bind_int64(stmt, i, (sqlite3_int64)json_integer_value(v)); return;
+    case JSON_REAL: sqlite3_bind_double(stmt, i, json_real_value(v)); return;
+    case JSON_STRING:
+        sqlite3_bind_text(stmt, i, json_string_value(v), (int)json_string_length(v),
+                          SQLITE_STATIC);
+        return;
+    case JSON_TRUE: sqlite3_bind_int(stmt, i, 1); return;
+    case JSON_FALSE: sqlite3_bind_int(stmt, i, 0); return;
+    case JSON_OBJECT:
+    case JSON_ARRAY:
+        /* out of memory stores NULL rather than failing the batch */
+        if ((text = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER)))
+            sqlite3_bind_text(stmt, i, text, -1, free);
+        else
+            sqlite3_bind_null(stmt, i);
+        return;
+    default: sqlite3_bind_null(stmt, i);
+    }
+}
+
+static void bind_row(sqlite3_stmt *stmt, const struct row *row)
+{
+    int i = 1;
+
+    switch (row->table) {
+    case STORE_EVENTS: {
+        const struct row_event *e = &row->u.event;
+        bind_str(stmt, i++, &e->id);
+        bind_str(stmt, i++, &e->municipality);
+        bind_str(stmt, i++, &e->category);
+        bind_str(stmt, i++, &e->type);
+        bind_str(stmt, i++, &e->subject);
+        bind_str(stmt, i++, &e->time);
+        sqlite3_bind_int64(stmt, i++, e->time_ns);
+        break;
+    }
+    case STORE_ALERTS: {
+        const struct row_alert *a = &row->u.alert;
+        bind_str(stmt, i++, &a->change_id);
+        bind_str(stmt, i++, &a->id);
+        bind_str(stmt, i++, &a->rule);
+        bind_str(stmt, i++, &a->severity);
+        bind_str(stmt, i++, &a->state);
+        bind_str(stmt, i++, &a->municipality);
+        bind_str(stmt, i++, &a->type);
+        bind_str(stmt, i++, &a->subject);
+        bind_json(stmt, i++, a->value);
+        bind_json(stmt, i++, a->threshold);
+        bind_str(stmt, i++, &a->message);
+        bind_str(stmt, i++, &a->event_id);
+        bind_str(stmt, i++, &a->event_time);
+        bind_str(stmt, i++, &a->raised_at);
+        bind_str(stmt, i++, &a->updated_at);
+        sqlite3_bind_int64(stmt, i++, a->updated_ns);
+        bind_str(stmt, i++, &a->acked_by);
+        bind_str(stmt, i++, &a->cleared_at);
+        break;
+    }
+    case STORE_AGGREGATES: {
+        const struct row_aggregate *g = &row->u.aggregate;
+        bind_str(stmt, i++, &g->id);
+        bind_str(stmt, i++, &g->municipality);
+        bind_str(stmt, i++, &g->type);
+        bind_str(stmt, i++, &g->subject);
+        bind_str(stmt, i++, &g->window);
+        bind_str(stmt, i++, &g->start);
+        bind_str(stmt, i++, &g->end);
+        sqlite3_bind_int64(stmt, i++, g->start_ns);
+        sqlite3_bind_int64(stmt, i++, g->count);
+        if (g->has_subjects)
+            sqlite3_bind_int64(stmt, i++, g->subjects);
+        else
+            sqlite3_bind_null(stmt, i++);
+        break;
+    }
+    default: return;
+    }
+    sqlite3_bind_int64(stmt, i++, (sqlite3_int64)row->received_ns);
+    if (row->table == STORE_EVENTS)
+        bind_str(stmt, i++, &row->u.event.source);
+    sqlite3_bind_text(stmt, i, row->data, (int)row->data_len, SQLITE_STATIC);
+}
+
+static int sqlite_check(struct store *base)
+{
+    struct sqlite_store *s = (struct sqlite_store *)base;
+    struct stat st;
+
+    if (stat(s->path, &st) < 0) {
+        int e = errno;
+        snprintf(s->base.error, sizeof(s->base.error), "sqlite %s: database file is gone: %s",
+                 s->path, strerror(e));
+        return -e;
+    }
+    if (st.st_dev != s->dev || st.st_ino != s->ino) {
+        snprintf(s->base.error, sizeof(s->base.error),
+                 "sqlite %s: database file was replaced", s->path);
+        return -ESTALE;
+    }
+    return 0;
+}
+
+static int sqlite_write(struct store *base, struct row *rows, size_t n,
+                        struct store_counts *counts)
+{
+    struct sqlite_store *s = (struct sqlite_store *)base;
+    int r, rc;
+
+    /* A file removed under an open connection would take the writes with it. */
+    if ((r = sqlite_check(base)) < 0)
+        return r;
+    if ((r = step_done(s, s->begin, "beginning a transaction")) < 0)
+        return r;
+    for (size_t i = 0; i < n; i++) {
+        struct row *row = &rows[i];
+        sqlite3_stmt *stmt;
+
+        if (row->failed) {
+            counts->failed++;
+            continue;
+        }
+        stmt = s->insert[row->table];
+        bind_row(stmt, row);
+        rc = sqlite3_step(stmt);
+        if (rc == SQLITE_DONE) {
+            if (sqlite3_changes(s->db) > 0)
+                counts->stored++;
+            else
+                counts->duplicates++;
+        } else if (rc_row_error(rc)) {
+            row->failed = true;
+            snprintf(row->error, sizeof(row->error), "sqlite refused the row: %s",
+                     sqlite3_errmsg(s->db));
+            counts->failed++;
+        } else {
+            r = fail(s, rc, "inserting");
+            sqlite3_reset(stmt);
+            goto err;
+        }
+        sqlite3_reset(stmt);
+    }
+    if ((r = step_done(s, s->commit, "committing")) < 0)
+        goto err;
+    r = 0;
+    goto out;
+err:
+    rollback(s);
+out:
+    /* The rows' text goes when the caller clears them: let no statement point at it. */
+    for (int t = 0; t < STORE_TABLE_COUNT; t++)
+        sqlite3_clear_bindings(s->insert[t]);
+    return r;
+}
+
+static int sqlite_retention_step(struct store *base, int64_t before_ns, int max_rows,
+                                 int *deleted)
+{
+    struct sqlite_store *s = (struct sqlite_store *)base;
+    int r;
+
+    if ((r = step_done(s, s->begin, "beginning a retention step")) < 0)
+        return r;
+    sqlite3_bind_int64(s->retention, 1, before_ns);
+    sqlite3_bind_int(s->retention, 2, max_rows);
+    if ((r = step_done(s, s->retention, "deleting old events")) < 0) {
+        rollback(s);
+        return r;
+    }
+    *deleted = sqlite3_changes(s->db);
+    if ((r = step_done(s, s->commit, "committing a retention step")) < 0) {
+        rollback(s);
+        *deleted = 0;
+    }
+    return r;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Querying */
+
+static int sqlite_query(struct store *base, const struct store_filter *f, struct export *out)
+{
+    struct sqlite_store *s = (struct sqlite_store *)base;
+    const char *tcol = time_column[f->table];
+    sqlite3_stmt *stmt = NULL;
+    char sql[1024];
+    size_t len;
+    int rc, r = 0, i = 1;
+
+    if (f->table == STORE_EVENTS)
+        len = (size_t)snprintf(sql, sizeof(sql), "SELECT id, municipality, category, type,"
+                               " subject, time, received, source, data FROM events WHERE 1");
+    else
+        len = (size_t)snprintf(sql, sizeof(sql), "SELECT data FROM %s WHERE 1",
+                               store_table_name(f->table));
+#define APPEND(...) len += (size_t)snprintf(sql + len, sizeof(sql) - len, __VA_ARGS__)
+    if (f->municipality)
+        APPEND(" AND municipality = ?");
+    if (f->type)
+        APPEND(" AND type = ?");
+    if (f->subject)
+        APPEND(" AND subject = ?");
+    if (f->has_since)
+        APPEND(" AND %s >= ?", tcol);
+    if (f->has_until)
+        APPEND(" AND %s < ?", tcol);
+    /* rowid breaks ties in insertion order, and every index ends in it */
+    APPEND(" ORDER BY %s, rowid", tcol);
+    if (f->limit > 0)
+        APPEND(" LIMIT ?");
+#undef APPEND
+    if ((rc = sqlite3_prepare_v2(s->db, sql, -1, &stmt, NULL)) != SQLITE_OK)
+        return fail(s, rc, "preparing the query");
+    if (f->municipality)
+        sqlite3_bind_text(stmt, i++, f->municipality, -1, SQLITE_STATIC);
+    if (f->type)
+        sqlite3_bind_text(stmt, i++, f->type, -1, SQLITE_STATIC);
+    if (f->subject)
+        sqlite3_bind_text(stmt, i++, f->subject, -1, SQLITE_STATIC);
+    if (f->has_since)
+        sqlite3_bind_int64(stmt, i++, f->since_ns);
+    if (f->has_until)
+        sqlite3_bind_int64(stmt, i++, f->until_ns);
+    if (f->limit > 0)
+        sqlite3_bind_int64(stmt, i++, f->limit);
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        struct export_value v[EXPORT_EVENT_NCOLS];
+        int n = sqlite3_column_count(stmt);
+
+        for (int c = 0; c < n; c++) {
+            v[c].ptr = (const char *)sqlite3_column_text(stmt, c);
+            v[c].len = (size_t)sqlite3_column_bytes(stmt, c);
+        }
+        if ((r = export_row(out, v, (size_t)n)) < 0) {
+            snprintf(s->base.error, sizeof(s->base.error), "writing the output: %s",
+                     r == -EIO ? strerror(errno) : "a stored document is not a JSON object");
+            break;
+        }
+    }
+    if (r == 0 && rc != SQLITE_DONE)
+        r = fail(s, rc, "querying");
+    sqlite3_finalize(stmt);
+    return r;
+}
+
+static const struct store_ops sqlite_ops = {
+    .write = sqlite_write,
+    .retention_step = sqlite_retention_step,
+    .query = sqlite_query,
+    .check = sqlite_check,
+    .close = sqlite_close,
+};
