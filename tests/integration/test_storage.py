@@ -1,0 +1,306 @@
+# SPDX-License-Identifier: MIT
+"""The storage worker against the real chain: MQTT -> hub -> Redis -> rheinhub-storage ->
+SQLite or PostgreSQL. Exactly once by effect (duplicates, SIGKILL mid-batch), poison
+entries, the database locked, gone and back, alerts and aggregates, retention.
+
+Tests that take `db` run once per backend; the PostgreSQL run skips (with the reason)
+only where no server can be started (storage_helpers.postgres).
+"""
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import time
+
+import pytest
+
+import harness
+from harness import loadgen_payload, loadgen_time, publish
+from storage_helpers import (PREFIX, consumer_healthy, pending, run_query, SqliteDb, status,
+                             storage_hub, wait_count, worker_pid)
+from storage_helpers import postgres  # noqa: F401 - fixture
+
+WATERLEVEL = f"{PREFIX}events:sensor.waterlevel"
+FAST_METRICS = {"trim_interval_ms": 200}  # the hub reads worker status each round
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request, tmp_path):
+    if request.param == "sqlite":
+        return SqliteDb(tmp_path / "data" / "rheinhub.db")
+    return request.getfixturevalue("postgres")
+
+
+@pytest.fixture
+def sqlite_db(tmp_path):
+    return SqliteDb(tmp_path / "data" / "rheinhub.db")
+
+
+def make_hub(hub_factory, db, **kw):
+    storage = db.storage_section()
+    storage.update(kw.pop("storage", {}))
+    if db.backend == "sqlite":
+        db.path.parent.mkdir(parents=True, exist_ok=True)
+    redis = dict(FAST_METRICS)
+    redis.update(kw.pop("redis", {}))
+    return storage_hub(hub_factory, storage, redis=redis, **kw)
+
+
+def wait_status(r, state, timeout=30):
+    harness.wait_until(lambda: status(r).get("state") == state, timeout,
+                       f"the storage worker to report {state} (status: {status(r)})")
+
+
+def wait_group_done(r, stream, timeout=60):
+    """Waits until the storage group has read and acknowledged everything in stream."""
+    def done():
+        info = {g["name"]: g for g in r.xinfo_groups(stream)}
+        g = info[b"storage"]
+        return g["pending"] == 0 and g.get("lag", 1) == 0
+    harness.wait_until(done, timeout, f"the storage group to finish {stream}")
+
+
+def acked(r, stream):
+    """Entries of stream the storage group has acknowledged: read minus pending."""
+    g = {g["name"]: g for g in r.xinfo_groups(stream)}[b"storage"]
+    return (g["entries-read"] or 0) - g["pending"]
+
+
+def assert_nothing_acked_unstored(r, stored, db=None, retries=1.5):
+    """The group holds entries it could not store and has acknowledged only the stored
+    ones (the count of rows when db can be read), also over the retries of the next
+    seconds."""
+    harness.wait_until(lambda: pending(r, WATERLEVEL) > 0, 20, "a batch read and held")
+    end = time.monotonic() + retries
+    while True:
+        assert pending(r, WATERLEVEL) > 0
+        assert acked(r, WATERLEVEL) == stored, (acked(r, WATERLEVEL), stored)
+        if db is not None:
+            assert db.count() == stored
+        if time.monotonic() >= end:
+            return
+        time.sleep(0.1)
+
+
+def deadletters(r):
+    return [{k.decode(): v for k, v in f.items()}
+            for _, f in harness.read_stream(r, f"{PREFIX}deadletter")]
+
+
+# ---------------------------------------------------------------------------
+
+
+def test_storage_every_event_once_with_duplicates(hub_factory, stack, redis_client, db, loadgen,
+                                                  clock):
+    # No trimming: the test reads the stream back after storage acknowledged it.
+    hub = make_hub(hub_factory, db, redis={"trim_interval_ms": 3600000})
+    n = 1000
+    lg = loadgen(n=n, subjects=10).start()
+    lg.wait()
+    wait_count(db, n, hub=hub)
+
+    # Redeliveries past the hub's own duplicate window (a bridge replay, a restarted
+    # hub): the same envelopes, same ids, appended to the stream again.
+    entries = harness.read_stream(redis_client, WATERLEVEL)
+    assert len(entries) == n
+    pipe = redis_client.pipeline(transaction=False)
+    for _, fields in entries[::3]:
+        pipe.xadd(WATERLEVEL, {"id": fields[b"id"], "env": fields[b"env"]})
+    pipe.execute()
+    wait_group_done(redis_client, WATERLEVEL)
+    assert db.count() == n
+    assert db.distinct_ids() == n
+    assert not deadletters(redis_client), deadletters(redis_client)
+
+    # Each row is its envelope: columns and the payload as sent (compact, in order).
+    out = run_query(hub.config_path, "--format", "jsonl").stdout.decode().splitlines()
+    assert len(out) == n
+    by_id = {}
+    for _, fields in entries:
+        env = harness.unpack_envelope(fields[b"env"])
+        env = harness.plain(env)
+        by_id[env["id"]] = env
+    t_lo, now = clock
+    seen = []
+    for line in out:
+        row = json.loads(line)
+        env = by_id[row["id"]]
+        k = int(env["time"][-10:-1])
+        seen.append(k)
+        assert row["time"] == loadgen_time(k)
+        assert row["subject"] == f"s{k % 10}"
+        assert (row["municipality"], row["category"], row["type"]) == \
+            ("linz", "sensor", "sensor.waterlevel")
+        assert row["source"] == env["source"]
+        assert row["received"] == env["receivedtime"] and t_lo <= row["received"] <= now()
+        if db.backend == "sqlite":  # the payload's text as sent, key order kept
+            assert json.dumps(row["data"], separators=(",", ":")).encode() == loadgen_payload(k)
+        else:  # jsonb keeps the value, not the key order
+            assert row["data"] == json.loads(loadgen_payload(k))
+    assert sorted(seen) == list(range(n))
+    if db.backend == "sqlite":
+        assert seen == sorted(seen), "rows are not ordered by time"
+    else:  # timestamptz orders to the microsecond; the loadgen's k is in the nanoseconds
+        assert [k // 1000 for k in seen] == sorted(k // 1000 for k in seen)
+
+
+@pytest.mark.slow
+def test_storage_sigkill_mid_batch_stores_everything_once(hub_factory, stack, redis_client, db,
+                                                          loadgen):
+    hub = make_hub(hub_factory, db)
+    n = 20000
+    harness.wait_until(lambda: worker_pid(redis_client), 30, "the storage worker's status")
+    lg = loadgen(n=n, subjects=16).start()  # as fast as it goes: the worker has a backlog
+    kills, mid_batch = 0, 0
+    for threshold in (2000, 7000, 12000):
+        pid = worker_pid(redis_client)
+        harness.wait_until(lambda: db.count() >= threshold, 120, f"{threshold} rows stored")
+        if db.count() >= n - 1000:
+            break
+        # Kill it while it holds a batch: entries read and not yet acknowledged.
+        try:
+            harness.wait_until(lambda: pending(redis_client, WATERLEVEL) > 0, 5,
+                               "a batch in hand", interval=0.001)
+            mid_batch += 1
+        except AssertionError:
+            pass
+        os.kill(pid, signal.SIGKILL)
+        kills += 1
+        harness.wait_until(lambda: worker_pid(redis_client) not in (None, pid), 30,
+                           "the supervisor to start the worker again")
+    lg.wait()
+    assert kills >= 2, f"the worker stored everything before the third kill ({kills} kills)"
+    assert mid_batch >= 1, "no kill found entries read and not yet acknowledged"
+    wait_count(db, n, timeout=180, hub=hub)
+    wait_group_done(redis_client, WATERLEVEL)
+    assert db.count() == n, f"{db.count()} rows for {n} events"
+    assert db.distinct_ids() == n
+    if db.backend == "sqlite":
+        times = {t for (t,) in db.rows("SELECT time FROM events")}
+    else:
+        times = set(db.psql("SELECT time FROM events").stdout.decode().split())
+    assert times == {loadgen_time(k) for k in range(n)}
+    assert not deadletters(redis_client)
+    print(f"{kills} kills, {mid_batch} with a batch in hand; {n} rows, each once")
+
+
+def test_storage_poison_entry_goes_to_deadletter(hub_factory, stack, redis_client, sqlite_db,
+                                                 loadgen):
+    hub = make_hub(hub_factory, sqlite_db)
+    lg = loadgen(n=50, subjects=5).start()
+    lg.wait()
+    wait_count(sqlite_db, 50, hub=hub)
+    poison_id = redis_client.xadd(WATERLEVEL, {"id": "bogus", "env": b"\xc1 not msgpack"})
+    lg2 = loadgen(n=50, offset=50, subjects=5).start()
+    lg2.wait()
+    wait_count(sqlite_db, 100, hub=hub)
+    wait_group_done(redis_client, WATERLEVEL)
+    dl = deadletters(redis_client)
+    assert len(dl) == 1, dl
+    assert dl[0]["reason"] == b"poison"
+    assert dl[0]["entry"] == poison_id
+    assert dl[0]["stream"] == WATERLEVEL.encode()
+    assert dl[0]["group"] == b"storage"
+    assert sqlite_db.count() == 100
+
+
+def test_storage_locked_database_retries_and_catches_up(hub_factory, stack, redis_client,
+                                                        sqlite_db, loadgen):
+    hub = make_hub(hub_factory, sqlite_db)
+    loadgen(n=100).start().wait()
+    wait_count(sqlite_db, 100, hub=hub)
+    wait_group_done(redis_client, WATERLEVEL)
+    wait_status(redis_client, "ok")
+
+    # Another writer holds the database's write lock for as long as the test needs.
+    locker = sqlite3.connect(str(sqlite_db.path), isolation_level=None, timeout=10)
+    locker.execute("BEGIN EXCLUSIVE")
+    try:
+        loadgen(n=300, offset=100).start().wait()
+        wait_status(redis_client, "unhealthy")
+        harness.wait_until(lambda: consumer_healthy(hub) == 0, 20,
+                           "rheinhub_worker_consumer_healthy 0 in /metrics")
+        assert "database is locked" in hub.log_path.read_text()
+        assert_nothing_acked_unstored(redis_client, 100, sqlite_db)
+    finally:
+        locker.rollback()
+        locker.close()
+    wait_count(sqlite_db, 400, hub=hub)
+    wait_group_done(redis_client, WATERLEVEL)
+    wait_status(redis_client, "ok")
+    harness.wait_until(lambda: consumer_healthy(hub) == 1, 20, "healthy again in /metrics")
+    assert sqlite_db.count() == 400 and sqlite_db.distinct_ids() == 400
+
+
+def test_storage_database_file_gone_and_back(hub_factory, stack, redis_client, sqlite_db,
+                                             loadgen, tmp_path):
+    hub = make_hub(hub_factory, sqlite_db)
+    loadgen(n=100).start().wait()
+    wait_count(sqlite_db, 100, hub=hub)
+    wait_group_done(redis_client, WATERLEVEL)
+    wait_status(redis_client, "ok")
+
+    # The file goes away (moved to another folder, as an unmounted volume would).
+    away = tmp_path / "away"
+    away.mkdir()
+    os.rename(sqlite_db.path, away / "rheinhub.db")
+    wait_status(redis_client, "unhealthy")
+    harness.wait_until(lambda: consumer_healthy(hub) == 0, 20, "unhealthy in /metrics")
+    assert "gone" in status(redis_client).get("detail", "")
+    loadgen(n=200, offset=100).start().wait()
+    # (What was committed is in the WAL next to where the file was: SQLite does not
+    # checkpoint into a file that was moved, so only Redis can be asked here.)
+    assert_nothing_acked_unstored(redis_client, 100)
+    assert not sqlite_db.path.exists(), "the worker made a new, empty database"
+
+    # Back where it was: the worker opens it again and stores what waited.
+    for suffix in ("", "-wal", "-shm"):
+        if (away / f"rheinhub.db{suffix}").exists():
+            os.rename(away / f"rheinhub.db{suffix}", f"{sqlite_db.path}{suffix}")
+    wait_count(sqlite_db, 300, hub=hub)
+    wait_group_done(redis_client, WATERLEVEL)
+    wait_status(redis_client, "ok")
+    harness.wait_until(lambda: consumer_healthy(hub) == 1, 20, "healthy again in /metrics")
+    assert sqlite_db.count() == 300 and sqlite_db.distinct_ids() == 300
+
+
+def test_storage_postgres_stopped_and_back(hub_factory, stack, redis_client, postgres, loadgen):
+    hub = make_hub(hub_factory, postgres)
+    loadgen(n=100).start().wait()
+    wait_count(postgres, 100, hub=hub)
+    wait_group_done(redis_client, WATERLEVEL)
+    wait_status(redis_client, "ok")
+
+    postgres.stop()
+    loadgen(n=200, offset=100).start().wait()
+    wait_status(redis_client, "unhealthy")
+    harness.wait_until(lambda: consumer_healthy(hub) == 0, 20, "unhealthy in /metrics")
+    assert "database unavailable: postgresql" in hub.log_path.read_text()
+    assert_nothing_acked_unstored(redis_client, 100)  # psql cannot count while it is down
+
+    postgres.start()
+    wait_count(postgres, 300, hub=hub)
+    wait_group_done(redis_client, WATERLEVEL)
+    wait_status(redis_client, "ok")
+    harness.wait_until(lambda: consumer_healthy(hub) == 1, 20, "healthy again in /metrics")
+    assert postgres.count() == 300 and postgres.distinct_ids() == 300
+
+
+def test_storage_check_option(tmp_path):
+    from storage_helpers import require_binary
+    good = tmp_path / "good.yaml"
+    good.write_text("storage:\n  backend: sqlite\n  sqlite_path: x.db\n")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("storage:\n  backend: mysql\n")
+    nopg = tmp_path / "nopg.yaml"
+    nopg.write_text("storage:\n  backend: postgresql\n")
+    binary = str(require_binary())
+    ok = subprocess.run([binary, "-c", good, "--check"], capture_output=True)
+    assert ok.returncode == 0, ok.stderr
+    for path, text in ((bad, b"storage.backend must be sqlite or postgresql, not \"mysql\""),
+                       (nopg, b"storage.postgres_conninfo must be set")):
+        p = subprocess.run([binary, "-c", path, "--check"], capture_output=True)
+        assert p.returncode == 2 and text in p.stderr, (p.returncode, p.stderr)
+    assert not (tmp_path / "x.db").exists(), "--check created the database"
