@@ -24,7 +24,7 @@ BROKER_TEMPLATES=$BROKER_REPO/broker-config/production
 BRIDGE_TEMPLATES=$BROKER_REPO/broker-config/bridges
 
 # Roles an account can have; docs/broker.md has what each may do.
-BROKER_ROLES=(device app operator hub alerting analytics bridge)
+BROKER_ROLES=(device app operator hub alerting analytics platform bridge)
 
 # broker_dir_default: the broker folder when -d is not given.
 broker_dir_default() {
@@ -167,6 +167,10 @@ accounts_write() {
                 "${ACCOUNT_ARGS[$name]:+ ${ACCOUNT_ARGS[$name]}}"
         done
     } >"$file.tmp" || die "cannot write $file.tmp"
+    if same_content "$file.tmp" "$file"; then
+        rm -f "$file.tmp"
+        return 0
+    fi
     install_file "$file.tmp" "$file" 0640
 }
 
@@ -188,15 +192,19 @@ role_grants() {
         printf 'topic read %s\n' '+/alerts/#' '+/analytics/#' "\$SYS/broker/connection/+/state"
         printf 'topic write %s\n' '+/alerts/+/+/ack'
         ;;
-    hub)
-        printf 'topic read %s\n' '+/sensor/#' '+/service/#' '+/citizen/#'
-        ;;
-    alerting)
-        printf 'topic readwrite %s\n' '+/alerts/+/+'
-        printf 'topic read %s\n' '+/alerts/+/+/ack'
-        ;;
-    analytics)
-        printf 'topic readwrite %s\n' '+/analytics/#'
+    hub | alerting | analytics | platform)
+        # platform: the hub and the workers it supervises, when they share one
+        # hub.yaml and with it one MQTT account: what the three need together.
+        if [[ $role == hub || $role == platform ]]; then
+            printf 'topic read %s\n' '+/sensor/#' '+/service/#' '+/citizen/#'
+        fi
+        if [[ $role == alerting || $role == platform ]]; then
+            printf 'topic readwrite %s\n' '+/alerts/+/+'
+            printf 'topic read %s\n' '+/alerts/+/+/ack'
+        fi
+        if [[ $role == analytics || $role == platform ]]; then
+            printf 'topic readwrite %s\n' '+/analytics/#'
+        fi
         ;;
     bridge)
         for arg in $args; do

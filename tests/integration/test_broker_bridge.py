@@ -1,0 +1,301 @@
+# SPDX-License-Identifier: MIT
+"""Linz and Kaiserslautern, each with its own production broker, bridged.
+
+Both brokers are set up with deploy/broker/ as their operators would: each its own CA
+(make-ca), accounts, and the link from one partner description per side (bridge).
+Linz dials (link: outgoing) over TLS with a client certificate from Kaiserslautern's
+CA and an account there; Kaiserslautern's mirror description (link: incoming) makes
+that account, allowed exactly the agreed topics:
+
+    Kaiserslautern -> Linz   kaiserslautern/sensor/#
+    Linz -> Kaiserslautern   linz/sensor/waterlevel/#, linz/alerts/#
+
+The real hub runs against the Linz broker (loopback listener, its own account) and a
+throwaway Redis, so a Kaiserslautern event is followed all the way into Redis.
+"""
+
+import shutil
+import threading
+import time
+
+import pytest
+
+import harness
+from broker_helpers import close, hubs, redis_server, sites, tool, waterlevel, write  # noqa: F401
+from harness import wait_until
+
+STREAM = "rheinhub:events:sensor.waterlevel"
+KL_EVENT = "kaiserslautern/sensor/waterlevel/pegel-7"
+LINZ_EVENT = "linz/sensor/waterlevel/rhein-pegel-1"
+KL_PROBE = "kaiserslautern/sensor/waterlevel/probe"
+KL_STREAM = "kaiserslautern/sensor/waterlevel/gauge-0"   # the outage test's device
+LINZ_PROBE = "linz/sensor/waterlevel/probe"
+
+
+class Pair:
+    """The two sites, linked; not started."""
+
+    def __init__(self, sites, tmp):
+        self.kl = kl = sites("kaiserslautern")
+        self.linz = linz = sites("linz")
+        kl.account("device", "pegel-7")
+        kl.account("device", "probe")
+        kl.account("device", "gauge-0")
+        kl.account("hub", "watch", cert=False)
+        linz.account("device", "rhein-pegel-1")
+        linz.account("device", "probe")
+        linz.account("hub", "rheinhub", cert=False)
+        linz.account("hub", "watch", cert=False)
+        linz.account("operator", "ops", cert=False)
+
+        # What Kaiserslautern hands to Linz: its CA, a client certificate for Linz's
+        # bridge, and the password of the account it makes for Linz.
+        handover = tmp / "handover"
+        handover.mkdir()
+        write(handover / "password", "linz-bridge-secret\n")
+        crt, key = kl.issue("linz")
+        shutil.copy(crt, handover / "linz.crt")
+        shutil.copy(key, handover / "linz.key")
+        shutil.copy(kl.ca, handover / "kaiserslautern-ca.crt")
+
+        # Kaiserslautern's side: Linz connects to us.
+        kl_desc = write(tmp / "kaiserslautern-side-linz.yaml", f"""\
+# Linz, seen from Kaiserslautern
+partner: linz
+link: incoming
+password_file: {handover / "password"}
+in: linz/sensor/waterlevel/# linz/alerts/#
+out: kaiserslautern/sensor/#
+""")
+        tool("bridge", "-d", kl.etc, kl_desc)
+        # Linz's side: we connect to Kaiserslautern.
+        linz_desc = write(handover / "kaiserslautern.yaml", f"""\
+# Kaiserslautern, seen from Linz
+partner: kaiserslautern
+link: outgoing
+host: 127.0.0.1
+port: {kl.tls_port}
+username: linz
+password_file: password             # relative: next to this file
+cafile: kaiserslautern-ca.crt
+certfile: linz.crt
+keyfile: linz.key
+in: kaiserslautern/sensor/#
+out: linz/sensor/waterlevel/# linz/alerts/#
+restart_timeout: 1 5
+""")
+        tool("bridge", "-d", linz.etc, linz_desc)
+        self.probes = 0
+
+    def start(self):
+        self.kl.start()
+        self.linz.start()
+
+    def probe(self, client, topic, watcher, timeout=20):
+        """Publish probe events on topic until one arrives at watcher: the link is up
+        (connected and subscribed). Returns the last probe's payload."""
+        last = {"payload": None}
+
+        def arrived():
+            if last["payload"] and watcher.count(topic, last["payload"]):
+                return True
+            self.probes += 1
+            last["payload"] = waterlevel(harness.loadgen_time(900_000_000 + self.probes))
+            client.publish(topic, last["payload"], qos=1).wait_for_publish(5)
+            return False
+        wait_until(arrived, timeout, f"a probe on {topic} across the bridge", interval=0.2)
+        return last["payload"]
+
+
+@pytest.fixture
+def pair(sites, tmp_path):
+    p = Pair(sites, tmp_path)
+    p.start()
+    return p
+
+
+def stream_events(r, subject=None):
+    return [ev for ev in harness.read_events(r, STREAM)
+            if ev.env and (subject is None or ev.env.get("subject") == subject)]
+
+
+def stored(r, subject, payload):
+    """True once an event with this subject and payload's time is in the stream."""
+    t = harness.json.loads(payload)["time"]
+    return any(ev.env.get("time") == t for ev in stream_events(r, subject))
+
+
+def observe_quiet(watchers, seconds):
+    """Nothing more arrives at any watcher for seconds (bounded: a loop would show as
+    copies arriving again and again); fails as soon as something does."""
+    before = [w.counts() for w in watchers]
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        now = [w.counts() for w in watchers]
+        assert now == before, f"messages kept arriving after the links were idle: {before} -> {now}"
+        time.sleep(0.05)
+
+
+def test_broker_bridge_events_cross_once_each_way_without_loops(pair, hubs, redis_server):
+    linz, kl = pair.linz, pair.kl
+    t_lo = time.time_ns()
+    hub = hubs(linz, "rheinhub")
+    r = redis_server.client()
+    at_linz = linz.watcher("watch", ["+/sensor/#"])
+    at_kl = kl.watcher("watch", ["+/sensor/#"])
+    kl_probe, linz_probe = kl.client("probe"), linz.client("probe")
+    kl_dev, linz_dev = kl.client("pegel-7"), linz.client("rhein-pegel-1")
+    try:
+        pair.probe(kl_probe, KL_PROBE, at_linz)
+        pair.probe(linz_probe, LINZ_PROBE, at_kl)
+        state = linz.watcher("ops", ["$SYS/broker/connection/+/state"])
+        state.wait_for("$SYS/broker/connection/kaiserslautern/state", b"1")
+        state.close()
+
+        kl_payload = waterlevel("2026-11-26T06:10:00.000000007Z", 412)
+        linz_payload = waterlevel("2026-11-26T06:10:00.000000001Z", 388)
+        kl_dev.publish(KL_EVENT, kl_payload, qos=1).wait_for_publish(10)
+        linz_dev.publish(LINZ_EVENT, linz_payload, qos=1).wait_for_publish(10)
+        at_linz.wait_for(KL_EVENT)
+        at_kl.wait_for(LINZ_EVENT)
+
+        # Everything sent before a probe on the same path has passed once that probe is
+        # through; then the links must stay quiet (a loop would never stop sending).
+        last_kl_probe = pair.probe(kl_probe, KL_PROBE, at_linz)
+        pair.probe(linz_probe, LINZ_PROBE, at_kl)
+        observe_quiet([at_linz, at_kl], 1.0)
+        for where, w in (("Linz", at_linz), ("Kaiserslautern", at_kl)):
+            assert w.count(KL_EVENT) == 1, f"{KL_EVENT} at {where}: {w.count(KL_EVENT)} times"
+            assert w.count(LINZ_EVENT) == 1, f"{LINZ_EVENT} at {where}: {w.count(LINZ_EVENT)} times"
+            assert not [t for t in w.topics() if not t.startswith(("linz/", "kaiserslautern/"))]
+
+        # Through the hub: stored once, with Kaiserslautern as its municipality.
+        wait_until(lambda: stored(r, "probe", last_kl_probe), 20,
+                   "the last Kaiserslautern probe in Redis (so the event before it is too)")
+        evs = stream_events(r, "pegel-7")
+        assert len(evs) == 1, f"{KL_EVENT} stored {len(evs)} times"
+        problems = harness.envelope_problems(evs[0], topic=KL_EVENT, payload=kl_payload,
+                                             mqtt_port=linz.local_port, t_lo=t_lo,
+                                             t_hi=time.time_ns())
+        assert not problems, problems
+        assert evs[0].env["municipality"] == "kaiserslautern"
+        wait_until(lambda: stored(r, "rhein-pegel-1", linz_payload), 20, "the Linz event in Redis")
+        evs = stream_events(r, "rhein-pegel-1")
+        assert len(evs) == 1 and evs[0].env["municipality"] == "linz"
+        assert hub.metric("rheinhub_events_duplicate_total") == 0
+    finally:
+        for c in (kl_probe, linz_probe, kl_dev, linz_dev):
+            close(c)
+        at_linz.close()
+        at_kl.close()
+
+
+N_EVENTS = 2000
+RATE = 200          # events/s
+STOP_AFTER = 400    # events acknowledged at Kaiserslautern before Linz stops
+OUTAGE_S = 10
+
+
+class Publisher(threading.Thread):
+    """N_EVENTS QoS 1 waterlevel events from device gauge-0 at Kaiserslautern, RATE/s;
+    event k carries k in the nanoseconds of its time. Records when each PUBACK came."""
+
+    def __init__(self, site):
+        super().__init__(daemon=True)
+        self.acked = {}            # k -> time.monotonic() of its PUBACK
+        self.lock = threading.Lock()
+        self.error = None
+        self.by_mid = {}
+        self.client = site.client("gauge-0")
+        self.client.on_publish = self._on_publish
+
+    def _on_publish(self, client, userdata, mid):
+        with self.lock:
+            k = self.by_mid.get(mid)
+            if k is not None:
+                self.acked[k] = time.monotonic()
+
+    def n_acked(self):
+        with self.lock:
+            return len(self.acked)
+
+    def run(self):
+        try:
+            t0 = time.monotonic()
+            for k in range(N_EVENTS):
+                ahead = t0 + k / RATE - time.monotonic()
+                if ahead > 0:
+                    time.sleep(ahead)  # pacing, not waiting for a condition
+                with self.lock:
+                    info = self.client.publish(KL_STREAM, harness.loadgen_payload(k), qos=1)
+                    self.by_mid[info.mid] = k
+                assert info.rc == 0, f"publish {k}: rc {info.rc}"
+        except Exception as exc:  # noqa: BLE001 - reported by the test
+            self.error = exc
+
+
+@pytest.mark.slow
+def test_broker_bridge_partner_outage_loses_nothing(pair, hubs, redis_server):
+    """Linz's broker (Kaiserslautern's partner) stops for 10 s while Kaiserslautern
+    keeps publishing a QoS 1 stream; every event arrives in Linz's Redis, none twice.
+
+    Which side stops: the publishing side cannot, or nothing would be published during
+    the outage. So the link goes down by stopping Linz, the receiving partner, which
+    also dials the link. Kaiserslautern holds what is published meanwhile in the Linz
+    bridge's durable session there (MQTT 3.1.1, cleansession false, stable client id:
+    PITFALLS.md); when Linz is back, its bridge reconnects at start and that session
+    is delivered; the hub, whose own session Linz kept on disk, stores each event once
+    (what the bridge or the hub receives twice is dropped by id).
+    """
+    linz, kl = pair.linz, pair.kl
+    t_lo = time.time_ns()
+    hub = hubs(linz, "rheinhub")
+    r = redis_server.client()
+    at_linz = linz.watcher("watch", ["kaiserslautern/#"])
+    kl_probe = kl.client("probe")
+    pub = None
+    try:
+        pair.probe(kl_probe, KL_PROBE, at_linz)
+        at_linz.close()
+        pub = Publisher(kl)
+        pub.start()
+        wait_until(lambda: pub.n_acked() >= STOP_AFTER or pub.error, 30,
+                   f"{STOP_AFTER} events acknowledged at Kaiserslautern")
+        linz.stop()
+        t_down = time.monotonic()
+        # Publishing goes on at Kaiserslautern, the link being down.
+        wait_until(lambda: pub.n_acked() == N_EVENTS or pub.error, OUTAGE_S + 5,
+                   "every event acknowledged at Kaiserslautern")
+        assert pub.error is None, pub.error
+        rest = t_down + OUTAGE_S - time.monotonic()
+        assert rest > 0, "publishing took longer than the outage; nothing was tested"
+        time.sleep(rest)  # the outage itself: a duration, not a condition
+        linz.start()
+        t_up = time.monotonic()
+        with pub.lock:
+            meanwhile = sorted(k for k, t in pub.acked.items() if t_down <= t < t_up)
+        assert len(meanwhile) >= 1000, f"only {len(meanwhile)} events published during the outage"
+
+        def all_stored():
+            ks = {int(harness.LOADGEN_TIME_RE.match(ev.env["time"]).group(1))
+                  for ev in stream_events(r, "gauge-0")}
+            return ks >= set(range(N_EVENTS))
+        wait_until(all_stored, 40, f"all {N_EVENTS} events in Redis after the outage",
+                   interval=0.25)
+        # Anything redelivered is delivered before what is published afterwards.
+        at_linz = linz.watcher("watch", ["kaiserslautern/#"])
+        sentinel = pair.probe(kl_probe, KL_PROBE, at_linz)
+        at_linz.close()
+        wait_until(lambda: stored(r, "probe", sentinel), 20, "the sentinel in Redis")
+
+        evs = stream_events(r, "gauge-0")
+        check = harness.StreamCheck(evs, n=N_EVENTS, municipality="kaiserslautern",
+                                    subjects=1, prefix="gauge-", mqtt_port=linz.local_port,
+                                    t_lo=t_lo, t_hi=time.time_ns())
+        check.assert_exactly_once()
+        print(f"outage {OUTAGE_S} s: {len(meanwhile)} events published meanwhile; "
+              f"{hub.metric('rheinhub_events_duplicate_total'):.0f} duplicates dropped by the hub")
+    finally:
+        close(kl_probe)
+        if pub:
+            close(pub.client)
