@@ -1,0 +1,562 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The analytics worker's life cycle and its counting: each event of a batch goes into
+ * the open windows of its type (one per configured length, for its subject and for
+ * the roll-up "_all"), unless its window has closed already (late) or it was counted
+ * before (a redelivery); then the batch's changes go to Redis in one transaction
+ * before the callback returns, so that the SDK acknowledges only what is stored.
+ */
+#include "analytics.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "window.h"
+
+#define NS_PER_MS 1000000LL
+
+static int64_t wall_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * WINDOW_NS_PER_S + ts.tv_nsec;
+}
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The test clock: an RFC 3339 date-time in a file. False when it cannot be read. */
+static bool clock_file_read(const char *path, int64_t *ns)
+{
+    char buf[128];
+    ssize_t n;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+    if (fd < 0)
+        return false;
+    n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0)
+        return false;
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' ' || buf[n - 1] == '\r'))
+        n--;
+    return window_time_parse(buf, (size_t)n, ns) == 0;
+}
+
+int64_t analytics_now(struct analytics *a)
+{
+    int64_t t;
+
+    if (!a->clock_file)
+        t = wall_ns();
+    else if (!clock_file_read(a->clock_file, &t))
+        t = a->now_ns;
+    if (t > a->now_ns)
+        a->now_ns = t;
+    return a->now_ns;
+}
+
+void analytics_crash_point(struct analytics *a, const char *point)
+{
+    char buf[32] = "";
+    ssize_t n;
+    int fd;
+
+    if (!a->crash_file || (fd = open(a->crash_file, O_RDONLY | O_CLOEXEC)) < 0)
+        return;
+    n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n < 0)
+        return;
+    buf[n] = '\0';
+    buf[strcspn(buf, "\r\n ")] = '\0';
+    if (strcmp(buf, point) != 0)
+        return;
+    unlink(a->crash_file);
+    log_warn(a->component, "test aid: crash file says %s: SIGKILL now", point);
+    kill(getpid(), SIGKILL);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Event types */
+
+static const struct windows_type *type_get(struct analytics *a, const char *name, size_t n)
+{
+    struct windows_type *t = strmap_get(a->types, name, n);
+    char text[ACC_NAME_MAX + 8];
+
+    if (t)
+        return t;
+    if (n >= sizeof(text))
+        return NULL;
+    memcpy(text, name, n);
+    text[n] = '\0';
+    if (!(t = malloc(sizeof(*t))))
+        return NULL;
+    if (windows_file_resolve(&a->wf, text, a->cfg->schemas.dir, t) < 0 ||
+        strmap_put(a->types, name, n, t) < 0) {
+        free(t);
+        return NULL;
+    }
+    log_info(a->component, "type %s: %d windows, %d categorical fields, %d ignored", text,
+             t->n_windows, t->n_categorical, t->n_ignore);
+    return t;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Counting */
+
+static int counter_add(struct strmap *m, const char *key, uint64_t k)
+{
+    uint64_t *v = strmap_get(m, key, strlen(key));
+
+    if (!v) {
+        if (!(v = calloc(1, sizeof(*v))))
+            return -ENOMEM;
+        if (strmap_put(m, key, strlen(key), v) < 0) {
+            free(v);
+            return -ENOMEM;
+        }
+    }
+    *v += k;
+    return 0;
+}
+
+static int touch(struct analytics *a, struct acc *acc)
+{
+    if (acc->dirty)
+        return 0; /* listed already */
+    if (a->n_touched == a->cap_touched) {
+        size_t c = a->cap_touched ? a->cap_touched * 2 : 256;
+        struct acc **p = realloc(a->touched, c * sizeof(*p));
+        if (!p)
+            return -ENOMEM;
+        a->touched = p;
+        a->cap_touched = c;
+    }
+    a->touched[a->n_touched++] = acc;
+    acc->dirty = true;
+    return 0;
+}
+
+/* The open window key, made when new. NULL with *err: -ENOSPC (cap), -EINVAL, -ENOMEM. */
+static struct acc *window_get(struct analytics *a, const char *key, bool *created, int *err)
+{
+    struct acc *acc = strmap_get(a->windows, key, strlen(key));
+    int64_t close_ns;
+
+    *created = false;
+    if (acc)
+        return acc;
+    if (strmap_size(a->windows) >= ANALYTICS_WINDOWS_MAX) {
+        *err = -ENOSPC;
+        return NULL;
+    }
+    if (!(acc = acc_new(key))) {
+        *err = errno == ENOMEM ? -ENOMEM : -EINVAL;
+        return NULL;
+    }
+    if (strmap_put(a->windows, key, strlen(key), acc) < 0) {
+        acc_free(acc);
+        *err = -ENOMEM;
+        return NULL;
+    }
+    close_ns = acc->end_ns + a->lateness_ns;
+    if (close_ns < a->next_close_ns)
+        a->next_close_ns = close_ns;
+    *created = true;
+    return acc;
+}
+
+/* Adds the payload's fields to acc. 0, or -ENOMEM. */
+static int add_fields(struct analytics *a, struct acc *acc, const struct windows_type *t,
+                      const msgpack_object *data, int64_t t_ns)
+{
+    int r;
+
+    if ((r = touch(a, acc)) < 0)
+        return r;
+    acc_add_event(acc);
+    for (uint32_t i = 0; i < data->via.map.size; i++) {
+        const msgpack_object *k = &data->via.map.ptr[i].key, *v = &data->via.map.ptr[i].val;
+        const char *name = k->via.str.ptr;
+        size_t n = k->via.str.size;
+        double x;
+
+        if (k->type != MSGPACK_OBJECT_STR || windows_type_is_ignored(t, name, n))
+            continue;
+        switch (v->type) {
+        case MSGPACK_OBJECT_POSITIVE_INTEGER: x = (double)v->via.u64; goto number;
+        case MSGPACK_OBJECT_NEGATIVE_INTEGER: x = (double)v->via.i64; goto number;
+        case MSGPACK_OBJECT_FLOAT32:
+        case MSGPACK_OBJECT_FLOAT64: x = v->via.f64; goto number;
+        case MSGPACK_OBJECT_BOOLEAN:
+            r = acc_add_category(acc, name, n, v->via.boolean ? "true" : "false",
+                                 v->via.boolean ? 4 : 5);
+            break;
+        case MSGPACK_OBJECT_STR:
+            if (!windows_type_is_categorical(t, name, n))
+                continue;
+            r = acc_add_category(acc, name, n, v->via.str.ptr, v->via.str.size);
+            break;
+        default:
+            continue; /* nil, arrays, maps: not aggregated */
+        number:
+            r = acc_add_number(acc, name, n, x, t_ns);
+            break;
+        }
+        if (r == -ENOMEM)
+            return r; /* -EINVAL, -ENOSPC: a field that cannot be aggregated, left out */
+    }
+    return 0;
+}
+
+static bool str_eq(const struct envelope_str *s, const char *text)
+{
+    return s->len == strlen(text) && memcmp(s->ptr, text, s->len) == 0;
+}
+
+/* One event into its windows. 0, or -ENOMEM (the batch fails and the state is reloaded). */
+static int count_event(struct analytics *a, const struct worker_event *ev, int64_t now)
+{
+    const struct envelope_view *env = &ev->env;
+    const struct windows_type *t;
+    char counter[ACC_NAME_MAX + 32], key[ACC_KEY_MAX];
+    bool own = !str_eq(&env->subject, ACC_ROLLUP_SUBJECT);
+    int64_t t_ns;
+    int r;
+
+    if (!(t = type_get(a, env->type.ptr, env->type.len)) || env->data->type != MSGPACK_OBJECT_MAP ||
+        window_time_parse(env->time.ptr, env->time.len, &t_ns) < 0) {
+        a->invalid_total++;
+        return 0;
+    }
+    if (t_ns > now + ANALYTICS_FUTURE_MAX_S * WINDOW_NS_PER_S) {
+        snprintf(counter, sizeof(counter), "%s/future", t->name);
+        return counter_add(a->late_delta, counter, 1);
+    }
+    for (int i = 0; i < t->n_windows; i++) {
+        int64_t start = window_start(t_ns, t->windows[i]);
+        int64_t end = start + t->windows[i] * WINDOW_NS_PER_S;
+        struct acc *rollup, *subject = NULL;
+        bool created;
+        int err = 0;
+
+        if (end + a->lateness_ns <= now) {
+            snprintf(counter, sizeof(counter), "%s/%s", t->name, t->window_text[i]);
+            if ((r = counter_add(a->late_delta, counter, 1)) < 0)
+                return r;
+            continue;
+        }
+        if (acc_key_build(key, env->municipality.ptr, env->municipality.len,
+                          env->type.ptr, env->type.len, ACC_ROLLUP_SUBJECT,
+                          strlen(ACC_ROLLUP_SUBJECT), t->window_text[i], start) < 0 ||
+            !(rollup = window_get(a, key, &created, &err)))
+            goto cannot;
+        if (own) {
+            if (acc_key_build(key, env->municipality.ptr, env->municipality.len,
+                              env->type.ptr, env->type.len, env->subject.ptr, env->subject.len,
+                              t->window_text[i], start) < 0 ||
+                !(subject = window_get(a, key, &created, &err)))
+                goto cannot;
+            if (created) {
+                if ((r = touch(a, rollup)) < 0)
+                    return r;
+                rollup->subjects++;
+            }
+            if ((r = add_fields(a, subject, t, env->data, t_ns)) < 0)
+                return r;
+        }
+        if ((r = add_fields(a, rollup, t, env->data, t_ns)) < 0)
+            return r;
+        continue;
+    cannot:
+        if (err == -ENOMEM)
+            return err;
+        if (err == -ENOSPC)
+            a->dropped_total++;
+        else
+            a->invalid_total++;
+    }
+    return 0;
+}
+
+/* Forgets the batch's work (after it was written, or before the state is reloaded). */
+static void batch_reset(struct analytics *a)
+{
+    for (size_t i = 0; i < a->n_touched; i++)
+        a->touched[i]->dirty = false;
+    a->n_touched = 0;
+    for (size_t i = 0; i < a->n_applied_new; i++)
+        free(a->applied_new[i]);
+    a->n_applied_new = 0;
+    state_counters_clear(a->late_delta);
+}
+
+static int record_applied(struct analytics *a, const struct worker_event *ev)
+{
+    size_t n = strlen(ev->stream) + 1 + strlen(ev->entry_id);
+    char *key;
+
+    if (a->n_applied_new == a->cap_applied_new) {
+        size_t c = a->cap_applied_new ? a->cap_applied_new * 2 : 256;
+        char **p = realloc(a->applied_new, c * sizeof(*p));
+        if (!p)
+            return -ENOMEM;
+        a->applied_new = p;
+        a->cap_applied_new = c;
+    }
+    if (!(key = malloc(n + 1)))
+        return -ENOMEM;
+    snprintf(key, n + 1, "%s %s", ev->stream, ev->entry_id);
+    a->applied_new[a->n_applied_new++] = key;
+    return 0;
+}
+
+static int on_batch(struct worker *w, void *data, struct worker_event *events, size_t n)
+{
+    struct analytics *a = data;
+    int64_t now;
+    size_t repeated = 0;
+    int r = 0;
+
+    if (a->reload && (r = state_load(a)) < 0)
+        return r;
+    now = analytics_now(a);
+    for (size_t i = 0; i < n && r == 0; i++) {
+        const struct worker_event *ev = &events[i];
+        char key[512];
+
+        if (ev->env.type.len > 9 && memcmp(ev->env.type.ptr, "rheinhub.", 9) == 0) {
+            if (!a->rheinhub_logged)
+                log_warn(a->component, "the route includes the workers' own streams (%.*s): "
+                         "skipped; route analytics to sensor.*, service.*, citizen.* only",
+                         (int)ev->env.type.len, ev->env.type.ptr);
+            a->rheinhub_logged = true;
+            continue;
+        }
+        snprintf(key, sizeof(key), "%s %s", ev->stream, ev->entry_id);
+        if (strmap_get(a->applied, key, strlen(key))) {
+            repeated++; /* counted before a crash or a lost acknowledgement */
+            continue;
+        }
+        if ((r = record_applied(a, ev)) < 0 || (r = count_event(a, ev, now)) < 0)
+            break;
+    }
+    if (r == 0)
+        r = state_persist_batch(a);
+    if (r < 0) {
+        log_warn(a->component, "batch of %zu not stored (%s): the state is loaded again and the "
+                 "batch comes back", n, strerror(-r));
+        a->reload = true;
+        batch_reset(a);
+        worker_set_health(w, false, "analytics: the state could not be written to Redis");
+        return r < 0 ? r : -EIO;
+    }
+    if (repeated)
+        log_info(a->component, "%zu redelivered entries were counted before: not again", repeated);
+    worker_set_health(w, true, "");
+    analytics_crash_point(a, "batch");
+    return 0;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Life cycle */
+
+static void key_init(struct analytics *a, char *out, const char *name)
+{
+    snprintf(out, ANALYTICS_KEY_MAX, "%sanalytics:%s", a->cfg->redis.stream_prefix, name);
+}
+
+static int on_start(struct worker *w, void *data)
+{
+    struct analytics *a = data;
+    const struct hub_config *cfg = worker_config(w);
+    char client_id[CONFIG_NAME_MAX + 128];
+    int r;
+
+    a->w = w;
+    a->cfg = cfg;
+    a->lateness_ns = (int64_t)cfg->analytics.lateness_s * WINDOW_NS_PER_S;
+    for (int i = 0; i < cfg->n_workers; i++) {
+        if (strcmp(cfg->workers[i].name, ANALYTICS_KIND) == 0 && cfg->workers[i].instances > 1) {
+            log_error(a->component, "workers: %s has instances: %d; the windows live in one "
+                      "process, so run exactly one", ANALYTICS_KIND, cfg->workers[i].instances);
+            return -EINVAL;
+        }
+    }
+    if (cfg->analytics.windows_file[0]) {
+        if (windows_file_load(&a->wf, cfg->analytics.windows_file, stderr) != 0)
+            return -EINVAL;
+    } else {
+        windows_file_defaults(&a->wf);
+    }
+    key_init(a, a->windows_key, "windows");
+    key_init(a, a->applied_key, "applied");
+    key_init(a, a->late_key, "late");
+    key_init(a, a->outbox_key, "outbox");
+    key_init(a, a->lock_key, "lock");
+    snprintf(a->status_key, sizeof(a->status_key), "%sworker:%s:%s", cfg->redis.stream_prefix,
+             ANALYTICS_KIND, worker_consumer(w));
+    snprintf(a->aggregate_stream, sizeof(a->aggregate_stream), "%sevents:rheinhub.aggregate",
+             cfg->redis.stream_prefix);
+    if (!(a->types = strmap_new()) || !(a->windows = strmap_new()) ||
+        !(a->applied = strmap_new()) || !(a->late = strmap_new()) ||
+        !(a->outbox = strmap_new()) || !(a->by_mid = strmap_new()) ||
+        !(a->late_delta = strmap_new()))
+        return -ENOMEM;
+    a->next_close_ns = INT64_MAX;
+    if ((r = state_lock(a)) < 0)
+        return r;
+    if ((r = state_load(a)) < 0) {
+        log_error(a->component, "cannot load the state from Redis: %s", strerror(-r));
+        return r;
+    }
+    snprintf(client_id, sizeof(client_id), "%s-%s", cfg->analytics.client_id, worker_consumer(w));
+    if (!(a->mqtt = mqtt_out_new(cfg->mqtt.host, cfg->mqtt.port, client_id,
+                                 cfg->mqtt.username, cfg->mqtt.password, a->component))) {
+        log_error(a->component, "MQTT: %s", strerror(errno));
+        return -errno;
+    }
+    log_info(a->component, "started as %s: %zu open windows, %zu aggregates to publish, "
+             "lateness %d s, windows file %s", worker_consumer(w), strmap_size(a->windows),
+             strmap_size(a->outbox), cfg->analytics.lateness_s,
+             cfg->analytics.windows_file[0] ? cfg->analytics.windows_file : "(none: defaults)");
+    return 0;
+}
+
+static int on_tick(struct worker *w, void *data)
+{
+    struct analytics *a = data;
+    int64_t now_ms = mono_ms();
+    int r = 0;
+
+    if (!worker_redis(w))
+        return 0; /* the SDK reconnects; nothing can be written meanwhile */
+    if (a->reload && (r = state_load(a)) < 0)
+        return r;
+    if (now_ms >= a->next_lock_ms) {
+        a->next_lock_ms = now_ms + 5000;
+        if (state_lock_refresh(a) < 0) {
+            log_error(a->component, "lost %s to another process: stopping", a->lock_key);
+            worker_request_stop(w);
+            return -EBUSY;
+        }
+    }
+    if (now_ms >= a->next_check_ms) {
+        a->next_check_ms = now_ms + a->cfg->analytics.check_interval_ms;
+        if (analytics_now(a) >= a->next_close_ns && (r = close_due(a)) < 0)
+            return r;
+    }
+    close_pump(a);
+    if (now_ms >= a->next_prune_ms) {
+        a->next_prune_ms = now_ms + 1000;
+        if ((r = state_prune_applied(a)) < 0)
+            return r;
+    }
+    if (now_ms >= a->next_status_ms) {
+        a->next_status_ms = now_ms + a->cfg->worker.heartbeat_ms;
+        state_write_status(a);
+    }
+    if (now_ms >= a->next_log_ms) {
+        a->next_log_ms = now_ms + 60000;
+        if (a->late_total != a->late_logged || a->future_total != a->future_logged ||
+            a->dropped_total != a->dropped_logged) {
+            log_warn(a->component, "left out since the last report: %" PRIu64 " late events, "
+                     "%" PRIu64 " too far in the future, %" PRIu64 " past the open-window cap "
+                     "(totals: %" PRIu64 " late, %" PRIu64 " future; per type and window in %s)",
+                     a->late_total - a->late_logged, a->future_total - a->future_logged,
+                     a->dropped_total - a->dropped_logged, a->late_total, a->future_total,
+                     a->late_key);
+            a->late_logged = a->late_total;
+            a->future_logged = a->future_total;
+            a->dropped_logged = a->dropped_total;
+        }
+    }
+    return 0;
+}
+
+static void on_stop(struct worker *w, void *data)
+{
+    struct analytics *a = data;
+
+    /* Give PUBACKs that are on their way a moment; what is left stays in the outbox. */
+    for (int i = 0; i < 50 && a->mqtt && strmap_size(a->outbox) > 0 &&
+                    mqtt_out_connected(a->mqtt) && worker_redis(w);
+         i++) {
+        struct timespec ts = {0, 20 * 1000000L};
+        close_pump(a);
+        nanosleep(&ts, NULL);
+    }
+    mqtt_out_free(a->mqtt);
+    a->mqtt = NULL;
+    if (worker_redis(w))
+        state_unlock(a);
+    log_info(a->component, "stopping: %zu open windows kept in Redis, %" PRIu64 " windows closed, "
+             "%" PRIu64 " late events", strmap_size(a->windows), a->closed_total, a->late_total);
+}
+
+static int free_type(const char *key, void *value, void *data)
+{
+    free(strmap_remove(data, key, strlen(key)));
+    return 0;
+}
+
+static void analytics_free(struct analytics *a)
+{
+    mqtt_out_free(a->mqtt);
+    if (a->windows && a->applied && a->late && a->outbox && a->by_mid)
+        state_clear(a);
+    if (a->types)
+        strmap_each(a->types, free_type, a->types);
+    if (a->late_delta)
+        state_counters_clear(a->late_delta);
+    strmap_free(a->types);
+    strmap_free(a->windows);
+    strmap_free(a->applied);
+    strmap_free(a->late);
+    strmap_free(a->outbox);
+    strmap_free(a->by_mid);
+    strmap_free(a->late_delta);
+    for (size_t i = 0; i < a->n_applied_new; i++)
+        free(a->applied_new[i]);
+    free(a->applied_new);
+    free(a->touched);
+}
+
+int analytics_main(int argc, char **argv)
+{
+    static struct analytics a;
+    struct worker_def def = {
+        .kind = ANALYTICS_KIND,
+        .start = on_start,
+        .batch = on_batch,
+        .tick = on_tick,
+        .stop = on_stop,
+        .data = &a,
+    };
+    const char *clock_file = getenv("RHEINHUB_ANALYTICS_CLOCK_FILE");
+    const char *crash_file = getenv("RHEINHUB_ANALYTICS_CRASH_FILE");
+    int status;
+
+    a.component = ANALYTICS_KIND;
+    a.clock_file = clock_file && clock_file[0] ? clock_file : NULL;
+    a.crash_file = crash_file && crash_file[0] ? crash_file : NULL;
+    status = worker_main(&def, argc, argv);
+    analytics_free(&a);
+    return status;
+}
