@@ -1,0 +1,690 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The alerting worker (alerting_worker.h). Per batch of events: the engine applies
+ * them, one MULTI/EXEC writes the changed tracks, an envelope per alert state change
+ * (stream <prefix>events:rheinhub.alert) and the outbox entries, then each change is
+ * published (QoS 1, retained), and only then does the callback return, so that the
+ * SDK acknowledges the events after their effects are in Redis. The broker's PUBACK
+ * removes the outbox entry; what the outbox still holds at a start is published again,
+ * so a crash between the commit and the PUBACK loses no publication. A commit that
+ * fails leaves nothing behind: the engine is reloaded from Redis and the SDK hands the
+ * same events over again.
+ *
+ * The tick: acknowledgements taken from the MQTT thread, confirmations (PUBACK), and
+ * every alerting.check_interval_ms the engine's clock (escalation, re-notification,
+ * and, once the worker has caught up with its streams, silence and durations).
+ */
+#include "alerting_worker.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "ack.h"
+#include "config.h"
+#include "engine.h"
+#include "log.h"
+#include "mqtt_link.h"
+#include "rules.h"
+#include "store.h"
+#include "times.h"
+#include "worker.h"
+
+#define KIND "alerting"
+#define CATCHUP_MAX_NS (60 * NS_PER_S)   /* silence is checked after this even if behind */
+#define STATS_INTERVAL_NS (2 * NS_PER_S)
+#define REPUBLISH_INTERVAL_NS (5 * NS_PER_S)
+#define MIDS 65536                       /* MQTT message ids are 16 bits */
+#define ACKS_PER_TURN 256
+#define PUBACKS_PER_TURN 4096
+#define STOP_FLUSH_MS 2000               /* how long a stop waits for PUBACKs */
+
+/* Counters written to <prefix>alerting:stats (HINCRBY, so they add up over restarts). */
+#define STAT_MAP(X)                                                                                \
+    X(EVENTS, "events")                                                                            \
+    X(STALE, "stale")                                                                              \
+    X(NO_VALUE, "no_value")                                                                        \
+    X(RAISED, "raised")                                                                            \
+    X(SEVERITY, "severity_raised")                                                                 \
+    X(ESCALATED, "escalated")                                                                      \
+    X(RENOTIFIED, "renotified")                                                                    \
+    X(ACKNOWLEDGED, "acknowledged")                                                                \
+    X(CLEARED, "cleared")                                                                          \
+    X(ACKS_IGNORED, "acks_ignored")                                                                \
+    X(ACKS_INVALID, "acks_invalid")                                                                \
+    X(ACKS_DROPPED, "acks_dropped")                                                                \
+    X(PUBLISHED, "published")                                                                      \
+    X(CONFIRMED, "confirmed")                                                                      \
+    X(PUBLISH_ERRORS, "publish_errors")
+
+enum stat {
+#define X(name, text) STAT_##name,
+    STAT_MAP(X)
+#undef X
+        STAT_COUNT
+};
+
+static const char *const stat_names[] = {
+#define X(name, text) text,
+    STAT_MAP(X)
+#undef X
+};
+
+struct pending_ack {
+    struct ack ack;
+    bool parsed;
+};
+
+struct alerting {
+    const char *component;
+    struct hub_config cfg;             /* as loaded by main, for the rules file */
+    struct rules rules;
+    struct engine *engine;
+    struct store_keys keys;
+    struct mqtt_link *mqtt;
+    char client_id[CONFIG_NAME_MAX + 16];
+    char route_key[320];
+
+    bool need_load;                    /* the engine must be (re)loaded from Redis */
+    bool detect;                       /* caught up: silence and durations may fire */
+    int64_t behind_since_ns;           /* when detect was last cleared */
+    int64_t next_check_ns;
+    int64_t next_stats_ns;
+    int64_t next_republish_ns;
+    bool republish;                    /* a publish failed: try the outbox again */
+    uint64_t connects_seen;
+
+    struct {
+        struct track *track;
+        uint64_t seq;
+    } *mids;                           /* MQTT message id -> the change it carried */
+
+    struct pending_ack acks[ACKS_PER_TURN]; /* taken from MQTT, not yet committed */
+    size_t n_acks;
+
+    uint64_t stats[STAT_COUNT];        /* counted, not yet written */
+    uint64_t dropped_seen;             /* mqtt_link_dropped already counted */
+    struct engine_stats engine_seen;   /* the engine's counters already in stats */
+};
+
+/* ------------------------------------------------------------------------------------------ */
+/* Publishing */
+
+static void publish_alert(struct alerting *a, struct track *t, const struct alert *alert,
+                          uint64_t seq)
+{
+    char topic[ALERT_TOPIC_MAX];
+    size_t len;
+    char *text = alert_dumps(alert, &len);
+    int mid = 0, r;
+
+    if (!text) {
+        r = -ENOMEM;
+    } else {
+        alert_topic(alert, topic);
+        r = mqtt_link_publish(a->mqtt, topic, text, len, &mid);
+        free(text);
+    }
+    if (r < 0) {
+        if (!a->republish)
+            log_warn(a->component, "mqtt: publishing %s failed (%s); it stays in the outbox",
+                     t->key, strerror(-r));
+        a->stats[STAT_PUBLISH_ERRORS]++;
+        a->republish = true;
+        return;
+    }
+    a->stats[STAT_PUBLISHED]++;
+    if (seq > t->sent_seq)
+        t->sent_seq = seq;
+    a->mids[mid & (MIDS - 1)].track = t;
+    a->mids[mid & (MIDS - 1)].seq = seq;
+}
+
+/* Publishes the current alert of every track whose newest change is not confirmed. */
+static void republish_pending(struct alerting *a, bool again)
+{
+    size_t n, count = 0;
+    struct track *const *tracks = engine_tracks(a->engine, &n);
+
+    a->republish = false;
+    for (size_t i = 0; i < n; i++) {
+        struct track *t = tracks[i];
+        if (!t->alert || t->published_seq >= t->seq || (!again && t->sent_seq >= t->seq))
+            continue;
+        publish_alert(a, t, t->alert, t->seq);
+        count++;
+    }
+    if (count)
+        log_info(a->component, "mqtt: published %zu alerts again from the outbox", count);
+}
+
+/* Takes the broker's confirmations; removes confirmed tracks from the outbox. */
+static int take_pubacks(struct alerting *a, redisContext *c)
+{
+    static int mids[PUBACKS_PER_TURN];
+    struct track **done;
+    size_t n, n_done = 0;
+    int r = 0;
+
+    if (!a->mqtt || !(n = mqtt_link_take_pubacks(a->mqtt, mids, PUBACKS_PER_TURN)))
+        return 0;
+    if (!(done = malloc(n * sizeof(*done))))
+        return -ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        int k = mids[i] & (MIDS - 1);
+        struct track *t = a->mids[k].track;
+
+        a->stats[STAT_CONFIRMED]++;
+        if (!t)
+            continue;
+        if (a->mids[k].seq > t->published_seq)
+            t->published_seq = a->mids[k].seq;
+        if (t->published_seq >= t->seq)
+            done[n_done++] = t;
+        a->mids[k].track = NULL;
+    }
+    if (c && n_done)
+        r = store_outbox_done(c, &a->keys, done, n_done);
+    free(done);
+    return r;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* State */
+
+static void log_change(struct alerting *a, const struct engine_change *ch)
+{
+    char value[64];
+
+    value_format(&ch->alert.value, value, sizeof(value));
+    log_info(a->component, "%s: %s (%s, %s, value %s)%s%s", ch->track->key,
+             engine_reason_name(ch->reason), severity_name(ch->alert.severity),
+             alert_state_name(ch->alert.state), value, ch->alert.acked_by[0] ? " by " : "",
+             ch->alert.acked_by);
+}
+
+/*
+ * Writes what the engine changed and publishes the alert changes. On failure the
+ * engine is reloaded before anything else happens: Redis holds the truth.
+ */
+static int commit(struct alerting *a, redisContext *c, int64_t now)
+{
+    const struct engine_change *changes;
+    size_t n;
+    int r = store_commit(c, &a->keys, a->engine, now, a->component);
+
+    if (r < 0) {
+        log_warn(a->component, "commit failed (%s); reloading the state from redis",
+                 strerror(-r));
+        engine_changes_clear(a->engine);
+        a->need_load = true;
+        return r;
+    }
+    changes = engine_changes(a->engine, &n);
+    for (size_t i = 0; i < n; i++) {
+        log_change(a, &changes[i]);
+        publish_alert(a, changes[i].track, &changes[i].alert, changes[i].seq);
+    }
+    engine_changes_clear(a->engine);
+    a->n_acks = 0; /* committed with the rest */
+    return 0;
+}
+
+/* Moves the engine's counters into the stats, as deltas. */
+static void collect_engine_stats(struct alerting *a)
+{
+    const struct engine_stats *s = engine_stats(a->engine);
+    static const struct {
+        enum stat stat;
+        enum engine_reason reason;
+    } reasons[] = {
+        {STAT_RAISED, ENGINE_RAISED},       {STAT_SEVERITY, ENGINE_SEVERITY},
+        {STAT_ESCALATED, ENGINE_ESCALATED}, {STAT_RENOTIFIED, ENGINE_RENOTIFIED},
+        {STAT_ACKNOWLEDGED, ENGINE_ACKNOWLEDGED}, {STAT_CLEARED, ENGINE_CLEARED},
+    };
+
+    a->stats[STAT_EVENTS] += s->events - a->engine_seen.events;
+    a->stats[STAT_STALE] += s->stale - a->engine_seen.stale;
+    a->stats[STAT_NO_VALUE] += s->no_value - a->engine_seen.no_value;
+    for (size_t i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++)
+        a->stats[reasons[i].stat] +=
+            s->changes[reasons[i].reason] - a->engine_seen.changes[reasons[i].reason];
+    a->engine_seen = *s;
+}
+
+/* (Re)loads the engine from Redis when needed; republishes what the outbox holds. */
+static int ensure_loaded(struct alerting *a, redisContext *c)
+{
+    struct engine *e;
+    size_t dropped;
+    int r;
+
+    if (!a->need_load)
+        return 0;
+    if (!c)
+        return -ENOTCONN;
+    if (a->engine)
+        collect_engine_stats(a);
+    if (!(e = engine_new(&a->rules)))
+        return -ENOMEM;
+    if ((r = store_load(c, &a->keys, e, &dropped, a->component)) < 0) {
+        engine_free(e);
+        return r;
+    }
+    engine_free(a->engine);
+    a->engine = e;
+    memset(&a->engine_seen, 0, sizeof(a->engine_seen));
+    memset(a->mids, 0, MIDS * sizeof(*a->mids));
+    a->need_load = false;
+    republish_pending(a, true);
+    return 0;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Acknowledgements */
+
+static void take_acks(struct alerting *a)
+{
+    struct mqtt_link_message msgs[ACKS_PER_TURN];
+    size_t n = mqtt_link_take_messages(a->mqtt, msgs, ACKS_PER_TURN - a->n_acks);
+
+    for (size_t i = 0; i < n; i++) {
+        struct pending_ack *p = &a->acks[a->n_acks];
+        const char *why = NULL;
+
+        if (ack_parse(msgs[i].topic, msgs[i].payload, msgs[i].len, &p->ack, &why) < 0) {
+            log_warn(a->component, "acknowledgement on %s refused: %s", msgs[i].topic, why);
+            a->stats[STAT_ACKS_INVALID]++;
+        } else {
+            a->n_acks++;
+        }
+        mqtt_link_message_free(&msgs[i]);
+    }
+}
+
+static void apply_acks(struct alerting *a, int64_t now)
+{
+    for (size_t i = 0; i < a->n_acks; i++) {
+        const struct ack *ack = &a->acks[i].ack;
+        int r = engine_ack(a->engine, ack->key, ack->by, now);
+
+        if (r == 0) {
+            log_info(a->component, "%s: acknowledged by %s%s%s", ack->key, ack->by,
+                     ack->comment[0] ? ": " : "", ack->comment);
+        } else {
+            log_info(a->component, "%s: acknowledgement by %s ignored: %s", ack->key, ack->by,
+                     r == -ENOENT ? "no alert" : "the alert is not active");
+            a->stats[STAT_ACKS_IGNORED]++;
+        }
+    }
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Catching up */
+
+/* Compares two stream ids "<ms>-<seq>". */
+static int id_cmp(const char *x, const char *y)
+{
+    unsigned long long xm = 0, xs = 0, ym = 0, ys = 0;
+
+    sscanf(x, "%llu-%llu", &xm, &xs);
+    sscanf(y, "%llu-%llu", &ym, &ys);
+    if (xm != ym)
+        return xm < ym ? -1 : 1;
+    return xs < ys ? -1 : xs > ys;
+}
+
+/*
+ * Whether this worker's group has been handed everything in its route's streams and
+ * holds nothing pending: then a subject without events is silent, not merely behind.
+ * Returns 1, 0, or a negative errno.
+ */
+static int caught_up_on(struct alerting *a, redisContext *c, const char *stream)
+{
+    redisReply *groups = redisCommand(c, "XINFO GROUPS %s", stream);
+    redisReply *last = NULL;
+    const char *delivered = NULL;
+    long long pending = -1;
+    int r = 0;
+
+    if (!groups || c->err) {
+        r = -ENOTCONN;
+        goto out;
+    }
+    if (groups->type != REDIS_REPLY_ARRAY) {
+        r = 1; /* no such stream: nothing to catch up with */
+        goto out;
+    }
+    for (size_t g = 0; g < groups->elements; g++) {
+        const redisReply *info = groups->element[g];
+        const char *name = NULL;
+        const char *last_id = NULL;
+        long long pend = -1;
+        for (size_t i = 0; info->type == REDIS_REPLY_ARRAY && i + 1 < info->elements; i += 2) {
+            const redisReply *k = info->element[i], *v = info->element[i + 1];
+            if (k->type != REDIS_REPLY_STRING)
+                continue;
+            if (strcmp(k->str, "name") == 0 && v->type == REDIS_REPLY_STRING)
+                name = v->str;
+            else if (strcmp(k->str, "pending") == 0 && v->type == REDIS_REPLY_INTEGER)
+                pend = v->integer;
+            else if (strcmp(k->str, "last-delivered-id") == 0 && v->type == REDIS_REPLY_STRING)
+                last_id = v->str;
+        }
+        if (name && strcmp(name, KIND) == 0) {
+            delivered = last_id;
+            pending = pend;
+        }
+    }
+    if (!delivered) {
+        r = 1; /* our group is not there (yet): the SDK creates it at "$" */
+        goto out;
+    }
+    if (pending != 0)
+        goto out;
+    last = redisCommand(c, "XREVRANGE %s + - COUNT 1", stream);
+    if (!last || c->err) {
+        r = -ENOTCONN;
+        goto out;
+    }
+    if (last->type != REDIS_REPLY_ARRAY || last->elements == 0 ||
+        last->element[0]->type != REDIS_REPLY_ARRAY || last->element[0]->elements < 1 ||
+        last->element[0]->element[0]->type != REDIS_REPLY_STRING)
+        r = 1;
+    else
+        r = id_cmp(delivered, last->element[0]->element[0]->str) >= 0;
+out:
+    freeReplyObject(groups);
+    freeReplyObject(last);
+    return r;
+}
+
+static int caught_up(struct alerting *a, redisContext *c, int64_t now)
+{
+    redisReply *route;
+    json_t *root = NULL, *streams;
+    size_t i;
+    json_t *s;
+    int r = 1;
+
+    if (now - a->behind_since_ns >= CATCHUP_MAX_NS) {
+        log_warn(a->component, "still behind on the streams after %lld s: checking silence "
+                 "and durations anyway", (long long)(CATCHUP_MAX_NS / NS_PER_S));
+        return 1;
+    }
+    route = redisCommand(c, "GET %s", a->route_key);
+    if (!route || c->err) {
+        freeReplyObject(route);
+        return -ENOTCONN;
+    }
+    if (route->type != REDIS_REPLY_STRING ||
+        !(root = json_loadb(route->str, route->len, 0, NULL)) ||
+        !json_is_array(streams = json_object_get(root, "streams"))) {
+        freeReplyObject(route);
+        json_decref(root);
+        return 0; /* no route yet: no events yet */
+    }
+    freeReplyObject(route);
+    json_array_foreach(streams, i, s) {
+        if (!json_is_string(s))
+            continue;
+        if ((r = caught_up_on(a, c, json_string_value(s))) != 1)
+            break;
+    }
+    json_decref(root);
+    if (r == 1)
+        log_info(a->component, "caught up with the streams: silence and durations are "
+                 "checked from now on");
+    return r;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Statistics */
+
+static int write_stats(struct alerting *a, redisContext *c)
+{
+    int r;
+
+    if (a->engine)
+        collect_engine_stats(a);
+    if (a->mqtt) {
+        uint64_t dropped = mqtt_link_dropped(a->mqtt);
+        a->stats[STAT_ACKS_DROPPED] += dropped - a->dropped_seen;
+        a->dropped_seen = dropped;
+    }
+    r = store_stats_add(c, &a->keys, stat_names, a->stats, STAT_COUNT);
+    if (r == 0)
+        memset(a->stats, 0, sizeof(a->stats));
+    return r;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* The SDK's callbacks */
+
+static int instance_of(const char *consumer)
+{
+    const char *dash = strrchr(consumer, '-');
+
+    return dash ? atoi(dash + 1) : 1;
+}
+
+static int al_start(struct worker *w, void *data)
+{
+    struct alerting *a = data;
+    const struct hub_config *cfg = worker_config(w);
+    struct mqtt_link_config mc = {
+        .host = cfg->mqtt.host,
+        .port = cfg->mqtt.port,
+        .client_id = a->client_id,
+        .username = cfg->mqtt.username,
+        .password = cfg->mqtt.password,
+        .keepalive_s = cfg->mqtt.keepalive_s,
+        .subscription = ACK_TOPIC_FILTER,
+        .component = a->component,
+    };
+    int64_t now = times_now_ns();
+    int r;
+
+    store_keys_init(&a->keys, cfg->redis.stream_prefix);
+    snprintf(a->route_key, sizeof(a->route_key), "%sroute:%s", cfg->redis.stream_prefix, KIND);
+    snprintf(a->client_id, sizeof(a->client_id), "%s-%d", cfg->alerting.client_id,
+             instance_of(worker_consumer(w)));
+    if (!(a->mids = calloc(MIDS, sizeof(*a->mids))))
+        return -ENOMEM;
+    a->need_load = true;
+    a->behind_since_ns = now;
+    a->next_check_ns = now;
+    a->next_stats_ns = now + STATS_INTERVAL_NS;
+    if (!(a->mqtt = mqtt_link_new(&mc)))
+        return -errno;
+    if ((r = ensure_loaded(a, worker_redis(w))) < 0)
+        log_warn(a->component, "loading the state from redis failed (%s); trying again",
+                 strerror(-r));
+    log_info(a->component, "%zu rules from %s; checks every %d ms", a->rules.n,
+             a->cfg.alerting.rules_file, cfg->alerting.check_interval_ms);
+    return 0;
+}
+
+/* Copies an envelope string into a NUL-terminated buffer; false when it does not fit. */
+static bool copy_str(char *dst, size_t size, const struct envelope_str *s)
+{
+    if (s->len >= size || memchr(s->ptr, '\0', s->len))
+        return false;
+    memcpy(dst, s->ptr, s->len);
+    dst[s->len] = '\0';
+    return true;
+}
+
+static int al_batch(struct worker *w, void *data, struct worker_event *events, size_t n)
+{
+    struct alerting *a = data;
+    redisContext *c = worker_redis(w);
+    int64_t now;
+    int r;
+
+    if ((r = ensure_loaded(a, c)) < 0 || (r = take_pubacks(a, c)) < 0)
+        return r;
+    now = times_now_ns();
+    for (size_t i = 0; i < n; i++) {
+        const struct envelope_view *env = &events[i].env;
+        char id[EVENT_ID_MAX + 1], type[TOPIC_EVENT_TYPE_MAX + 1], time[EVENT_TIME_MAX + 1];
+        char subject[TOPIC_SUBJECT_MAX + 1], municipality[TOPIC_MUNICIPALITY_MAX + 1];
+        struct engine_event ev = {.id = id, .type = type, .subject = subject,
+                                  .municipality = municipality, .time = time,
+                                  .received_ns = (int64_t)env->receivedtime_ns,
+                                  .data = env->data};
+
+        if (!copy_str(type, sizeof(type), &env->type) || strncmp(type, "rheinhub.", 9) == 0)
+            continue; /* the workers' own streams (alerts, aggregates) are not events */
+        if (!copy_str(id, sizeof(id), &env->id) || !copy_str(time, sizeof(time), &env->time) ||
+            !copy_str(subject, sizeof(subject), &env->subject) ||
+            !copy_str(municipality, sizeof(municipality), &env->municipality) ||
+            times_parse(time, strlen(time), &ev.time_ns) < 0) {
+            log_debug(a->component, "%s %s: an envelope field is too long or the time is not "
+                      "RFC 3339; skipped", events[i].stream, events[i].entry_id);
+            continue;
+        }
+        if ((r = engine_event(a->engine, &ev, now)) < 0) {
+            a->need_load = true;
+            return r;
+        }
+    }
+    if (a->mqtt)
+        take_acks(a);
+    apply_acks(a, now);
+    return commit(a, c, now);
+}
+
+static int al_tick(struct worker *w, void *data)
+{
+    struct alerting *a = data;
+    redisContext *c = worker_redis(w);
+    int64_t now = times_now_ns();
+    uint64_t connects;
+    int r;
+
+    if (!c) {
+        if (a->detect)
+            log_info(a->component, "redis link down: silence checks wait until the worker "
+                     "has caught up again");
+        a->detect = false;
+        a->behind_since_ns = now;
+        return 0;
+    }
+    if ((r = ensure_loaded(a, c)) < 0 || (r = take_pubacks(a, c)) < 0)
+        return r;
+    connects = mqtt_link_connects(a->mqtt);
+    if (connects != a->connects_seen || (a->republish && now >= a->next_republish_ns)) {
+        bool again = connects != a->connects_seen && a->connects_seen != 0;
+        a->connects_seen = connects;
+        a->next_republish_ns = now + REPUBLISH_INTERVAL_NS;
+        if (a->republish || again)
+            republish_pending(a, a->republish);
+    }
+    take_acks(a);
+    apply_acks(a, now);
+    if (now >= a->next_check_ns) {
+        a->next_check_ns = now + (int64_t)worker_config(w)->alerting.check_interval_ms * NS_PER_MS;
+        if (!a->detect) {
+            r = caught_up(a, c, now);
+            if (r < 0)
+                return r;
+            a->detect = r == 1;
+        }
+        if ((r = engine_tick(a->engine, now, a->detect)) < 0) {
+            a->need_load = true;
+            return r;
+        }
+    }
+    if ((r = commit(a, c, now)) < 0)
+        return r;
+    if (now >= a->next_stats_ns) {
+        a->next_stats_ns = now + STATS_INTERVAL_NS;
+        write_stats(a, c);
+    }
+    return 0;
+}
+
+static void al_stop(struct worker *w, void *data)
+{
+    struct alerting *a = data;
+    redisContext *c = worker_redis(w);
+
+    /* Confirmations that come in now still empty the outbox. */
+    for (int waited = 0; a->mqtt && waited < STOP_FLUSH_MS && mqtt_link_unconfirmed(a->mqtt) > 0 &&
+                         mqtt_link_connected(a->mqtt);
+         waited += 20) {
+        struct timespec ts = {0, 20 * 1000000L};
+        nanosleep(&ts, NULL);
+        take_pubacks(a, c);
+    }
+    take_pubacks(a, c);
+    if (c)
+        write_stats(a, c);
+    mqtt_link_free(a->mqtt, 0);
+    a->mqtt = NULL;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* The command line */
+
+/* The -c/--config argument and whether --check is there, without reordering argv. */
+static void scan_args(int argc, char **argv, const char **config, bool *check)
+{
+    for (int i = 1; i < argc; i++) {
+        if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) && i + 1 < argc)
+            *config = argv[++i];
+        else if (strncmp(argv[i], "--config=", 9) == 0)
+            *config = argv[i] + 9;
+        else if (strncmp(argv[i], "-c", 2) == 0 && argv[i][2])
+            *config = argv[i] + 2;
+        else if (strcmp(argv[i], "--check") == 0)
+            *check = true;
+        else if (strcmp(argv[i], "-i") == 0 || strcmp(argv[i], "--instance") == 0)
+            i++;
+    }
+}
+
+int alerting_worker_main(int argc, char **argv)
+{
+    static struct alerting a = {.component = KIND};
+    struct worker_def def = {
+        .kind = KIND,
+        .start = al_start,
+        .batch = al_batch,
+        .tick = al_tick,
+        .stop = al_stop,
+        .data = &a,
+    };
+    const char *config = NULL;
+    bool check = false;
+    int r, status;
+
+    scan_args(argc, argv, &config, &check);
+    if (!config)
+        return worker_main(&def, argc, argv); /* prints the usage */
+    if (config_load(&a.cfg, config, stderr) != 0)
+        return 2;
+    if ((r = rules_load(&a.rules, a.cfg.alerting.rules_file, stderr)) != 0) {
+        if (r < 0 && r > -1000 && r != -ENOENT && r != -EACCES)
+            fprintf(stderr, "%s: %d error%s\n", a.cfg.alerting.rules_file, -r, r == -1 ? "" : "s");
+        return 2;
+    }
+    if (check) {
+        printf("%s: configuration is valid for worker kind %s\n", config, KIND);
+        printf("%s: %zu rule%s valid\n", a.cfg.alerting.rules_file, a.rules.n,
+               a.rules.n == 1 ? " is" : "s are");
+        rules_free(&a.rules);
+        return 0;
+    }
+    status = worker_main(&def, argc, argv);
+    engine_free(a.engine);
+    free(a.mids);
+    rules_free(&a.rules);
+    return status;
+}

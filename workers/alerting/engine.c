@@ -1,0 +1,582 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The alerting engine (engine.h): tracks in a chained hash table, the conditions
+ * (levels with hysteresis, rates, equality, silence, durations), the alert lifecycle
+ * (active -> acknowledged -> cleared), severity levels, escalation and re-notification.
+ */
+#include "engine.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+#include "times.h"
+
+#define BUCKETS_MIN 256
+
+struct engine {
+    const struct rules *rules;
+    struct track **buckets;
+    size_t n_buckets;          /* a power of two */
+    struct track **all;        /* every track, in the order made */
+    size_t n_tracks, cap_tracks;
+    struct engine_change *changes;
+    size_t n_changes, cap_changes;
+    struct track **dirty;
+    size_t n_dirty, cap_dirty;
+    struct engine_stats stats;
+};
+
+static const char *const reason_names[] = {
+#define X(name, text) text,
+    ENGINE_REASON_MAP(X)
+#undef X
+};
+
+const char *engine_reason_name(enum engine_reason r)
+{
+    return (unsigned)r < ENGINE_REASON_COUNT ? reason_names[r] : "?";
+}
+
+struct engine *engine_new(const struct rules *rules)
+{
+    struct engine *e = calloc(1, sizeof(*e));
+
+    if (!e)
+        return NULL;
+    e->rules = rules;
+    e->n_buckets = BUCKETS_MIN;
+    if (!(e->buckets = calloc(e->n_buckets, sizeof(*e->buckets)))) {
+        free(e);
+        errno = ENOMEM;
+        return NULL;
+    }
+    return e;
+}
+
+void engine_free(struct engine *e)
+{
+    if (!e)
+        return;
+    for (size_t i = 0; i < e->n_tracks; i++) {
+        free(e->all[i]->samples);
+        free(e->all[i]->alert);
+        free(e->all[i]);
+    }
+    free(e->all);
+    free(e->buckets);
+    free(e->changes);
+    free(e->dirty);
+    free(e);
+}
+
+/* Grows *arr (of elem bytes each) to hold one more than *n. Returns 0, or -ENOMEM. */
+static int reserve(void **arr, size_t *cap, size_t n, size_t elem)
+{
+    size_t new_cap;
+    void *p;
+
+    if (n < *cap)
+        return 0;
+    new_cap = *cap ? *cap * 2 : 64;
+    if (!(p = realloc(*arr, new_cap * elem)))
+        return -ENOMEM;
+    *arr = p;
+    *cap = new_cap;
+    return 0;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Tracks */
+
+static size_t bucket_of(const struct engine *e, const char *key)
+{
+    return (size_t)XXH3_64bits(key, strlen(key)) & (e->n_buckets - 1);
+}
+
+struct track *engine_track(const struct engine *e, const char *key)
+{
+    for (struct track *t = e->buckets[bucket_of(e, key)]; t; t = t->next)
+        if (strcmp(t->key, key) == 0)
+            return t;
+    return NULL;
+}
+
+static void rehash(struct engine *e)
+{
+    size_t n = e->n_buckets * 2;
+    struct track **b = calloc(n, sizeof(*b));
+
+    if (!b)
+        return; /* longer chains, still correct */
+    free(e->buckets);
+    e->buckets = b;
+    e->n_buckets = n;
+    for (size_t i = 0; i < e->n_tracks; i++) {
+        struct track *t = e->all[i];
+        size_t k = bucket_of(e, t->key);
+        t->next = b[k];
+        b[k] = t;
+    }
+}
+
+static bool part_ok(const char *s, size_t max)
+{
+    size_t n = strlen(s);
+
+    return n > 0 && n <= max && !strchr(s, '/');
+}
+
+/* The track of a rule and an event's municipality and subject, made when missing. */
+static struct track *track_get(struct engine *e, const struct rule *r, const char *municipality,
+                               const char *subject)
+{
+    char key[ENGINE_KEY_MAX];
+    struct track *t;
+    size_t k;
+
+    if (!part_ok(municipality, TOPIC_MUNICIPALITY_MAX) || !part_ok(subject, TOPIC_SUBJECT_MAX)) {
+        errno = EINVAL;
+        return NULL;
+    }
+    snprintf(key, sizeof(key), "%s/%s/%s", municipality, r->name, subject);
+    if ((t = engine_track(e, key)))
+        return t;
+    if (reserve((void **)&e->all, &e->cap_tracks, e->n_tracks, sizeof(*e->all)) < 0 ||
+        !(t = calloc(1, sizeof(*t)))) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    if (r->rate_ns && !(t->samples = calloc(ENGINE_RATE_SAMPLES, sizeof(*t->samples)))) {
+        free(t);
+        errno = ENOMEM;
+        return NULL;
+    }
+    snprintf(t->key, sizeof(t->key), "%s", key);
+    snprintf(t->municipality, sizeof(t->municipality), "%s", municipality);
+    snprintf(t->subject, sizeof(t->subject), "%s", subject);
+    t->rule = r;
+    t->severity = r->severity;
+    value_set_null(&t->tested);
+    value_set_null(&t->threshold);
+    e->all[e->n_tracks++] = t;
+    if (e->n_tracks > e->n_buckets)
+        rehash(e);
+    k = bucket_of(e, t->key);
+    t->next = e->buckets[k];
+    e->buckets[k] = t;
+    return t;
+}
+
+struct track *engine_track_make(struct engine *e, const char *municipality, const char *rule,
+                                const char *subject)
+{
+    const struct rule *r = rules_find(e->rules, rule);
+
+    if (!r) {
+        errno = ENOENT;
+        return NULL;
+    }
+    return track_get(e, r, municipality, subject);
+}
+
+struct track *const *engine_tracks(const struct engine *e, size_t *n)
+{
+    *n = e->n_tracks;
+    return e->all;
+}
+
+void engine_mark_dirty(struct engine *e, struct track *t)
+{
+    if (t->dirty)
+        return;
+    if (reserve((void **)&e->dirty, &e->cap_dirty, e->n_dirty, sizeof(*e->dirty)) < 0)
+        return; /* the caller persists it with the next change that fits */
+    t->dirty = true;
+    e->dirty[e->n_dirty++] = t;
+}
+
+struct track *const *engine_dirty(const struct engine *e, size_t *n)
+{
+    *n = e->n_dirty;
+    return e->dirty;
+}
+
+void engine_dirty_clear(struct engine *e)
+{
+    for (size_t i = 0; i < e->n_dirty; i++)
+        e->dirty[i]->dirty = false;
+    e->n_dirty = 0;
+}
+
+const struct engine_change *engine_changes(const struct engine *e, size_t *n)
+{
+    *n = e->n_changes;
+    return e->changes;
+}
+
+void engine_changes_clear(struct engine *e)
+{
+    e->n_changes = 0;
+}
+
+const struct engine_stats *engine_stats(const struct engine *e)
+{
+    return &e->stats;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* The alert lifecycle */
+
+static bool alert_open(const struct track *t)
+{
+    return t->alert && t->alert->state != ALERT_CLEARED;
+}
+
+/* Records a state change of t's alert. Returns 0, or -ENOMEM (the change is not made). */
+static int emit(struct engine *e, struct track *t, enum engine_reason reason, int64_t now)
+{
+    struct engine_change *c;
+
+    if (reserve((void **)&e->changes, &e->cap_changes, e->n_changes, sizeof(*e->changes)) < 0)
+        return -ENOMEM;
+    c = &e->changes[e->n_changes++];
+    t->seq++;
+    t->notified_ns = now;
+    c->track = t;
+    c->seq = t->seq;
+    c->reason = reason;
+    c->alert = *t->alert;
+    e->stats.changes[reason]++;
+    engine_mark_dirty(e, t);
+    return 0;
+}
+
+static void render_message(struct track *t, const msgpack_object *data)
+{
+    const struct rule *r = t->rule;
+    struct alert *a = t->alert;
+    char duration[32] = "";
+    struct template_values v = {.value = &a->value, .threshold = &a->threshold, .data = data};
+
+    if (r->rate_ns || r->silence_ns || r->for_ns)
+        times_duration_format(r->rate_ns ? r->rate_ns : r->silence_ns ? r->silence_ns : r->for_ns,
+                              duration, sizeof(duration));
+    v.text[TEMPLATE_FIELD_RULE] = r->name;
+    v.text[TEMPLATE_FIELD_MUNICIPALITY] = a->municipality;
+    v.text[TEMPLATE_FIELD_TYPE] = a->type;
+    v.text[TEMPLATE_FIELD_SUBJECT] = a->subject;
+    v.text[TEMPLATE_FIELD_FIELD] = r->field;
+    v.text[TEMPLATE_FIELD_SEVERITY] = severity_name(a->severity);
+    v.text[TEMPLATE_FIELD_DURATION] = duration;
+    v.text[TEMPLATE_FIELD_EVENT_ID] = a->event_id;
+    v.text[TEMPLATE_FIELD_EVENT_TIME] = a->event_time;
+    template_render(r->message, &v, a->message);
+    if (!a->message[0]) /* the schema wants at least one character */
+        snprintf(a->message, sizeof(a->message), "%s: %s", r->name, a->subject);
+}
+
+static void copy_event(struct alert *a, const struct track *t)
+{
+    snprintf(a->event_id, sizeof(a->event_id), "%s", t->event_id);
+    snprintf(a->event_time, sizeof(a->event_time), "%s", t->event_time);
+    snprintf(a->type, sizeof(a->type), "%s", t->type);
+}
+
+/* Raises a new alert on t from what its last event (or the clock) found. */
+static int raise_alert(struct engine *e, struct track *t, int64_t now, const msgpack_object *data)
+{
+    struct alert *a = t->alert;
+
+    if (!a && !(a = t->alert = malloc(sizeof(*a))))
+        return -ENOMEM;
+    memset(a, 0, sizeof(*a));
+    snprintf(a->rule, sizeof(a->rule), "%s", t->rule->name);
+    snprintf(a->municipality, sizeof(a->municipality), "%s", t->municipality);
+    snprintf(a->subject, sizeof(a->subject), "%s", t->subject);
+    copy_event(a, t);
+    a->severity = t->severity;
+    a->state = ALERT_ACTIVE;
+    a->value = t->tested;
+    a->threshold = t->threshold;
+    a->raised_ns = a->updated_ns = now;
+    alert_make_id(a);
+    render_message(t, data);
+    t->pending = false;
+    t->escalated_ns = now;
+    return emit(e, t, ENGINE_RAISED, now);
+}
+
+static int clear_alert(struct engine *e, struct track *t, const struct value *value, int64_t now)
+{
+    struct alert *a = t->alert;
+
+    a->state = ALERT_CLEARED;
+    a->value = *value;
+    copy_event(a, t);
+    a->updated_ns = a->cleared_ns = now;
+    t->pending = false;
+    return emit(e, t, ENGINE_CLEARED, now);
+}
+
+int engine_ack(struct engine *e, const char *key, const char *by, int64_t now_ns)
+{
+    struct track *t = engine_track(e, key);
+    struct alert *a;
+    size_t len;
+
+    if (!t || !t->alert)
+        return -ENOENT;
+    a = t->alert;
+    if (a->state != ALERT_ACTIVE)
+        return -EALREADY;
+    a->state = ALERT_ACKNOWLEDGED;
+    len = value_utf8_prefix(by, strlen(by), sizeof(a->acked_by) - 1, ALERT_BY_CHARS);
+    memcpy(a->acked_by, by, len);
+    a->acked_by[len] = '\0';
+    a->updated_ns = now_ns;
+    return emit(e, t, ENGINE_ACKNOWLEDGED, now_ns);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Conditions */
+
+/* The severity and threshold a tested number x calls for under the rule's levels. */
+static void level_of(const struct rule *r, double x, enum severity *sev, struct value *threshold)
+{
+    *sev = r->severity;
+    value_set_real(threshold, r->raise);
+    for (int i = 0; i < r->n_levels; i++) {
+        bool past = r->kind == RULE_ABOVE ? x >= r->levels[i].at : x <= r->levels[i].at;
+        if (past) {
+            *sev = r->levels[i].severity;
+            value_set_real(threshold, r->levels[i].at);
+        }
+    }
+    /* A whole-number level reads as an integer in the alert (650, not 650.0). */
+    if (threshold->d == (double)(int64_t)threshold->d && threshold->d > -9e15 &&
+        threshold->d < 9e15)
+        value_set_int(threshold, (int64_t)threshold->d);
+}
+
+/*
+ * Adds a sample to a rate track and returns in *delta the change of x since the oldest
+ * sample within the window (0 for the first). Samples closer than window/STEPS to the
+ * newest kept are not kept, so that the window needs at most STEPS + 1 of them.
+ */
+static void rate_update(struct track *t, int64_t time_ns, const struct value *x,
+                        struct value *delta)
+{
+    int64_t window = t->rule->rate_ns, step = window / ENGINE_RATE_STEPS;
+    struct value ref;
+    int drop = 0;
+
+    while (drop < t->n_samples && t->samples[drop].time_ns < time_ns - window)
+        drop++;
+    if (drop) {
+        memmove(t->samples, t->samples + drop, (size_t)(t->n_samples - drop) * sizeof(*t->samples));
+        t->n_samples -= drop;
+    }
+    if (t->n_samples == 0) {
+        ref = *x;
+    } else if (t->samples[0].v.is_int) {
+        value_set_int(&ref, t->samples[0].v.i);
+    } else {
+        value_set_real(&ref, t->samples[0].v.d);
+    }
+    if (value_subtract(x, &ref, delta) < 0)
+        value_set_int(delta, 0);
+    if (t->n_samples == 0 || time_ns - t->samples[t->n_samples - 1].time_ns >= step) {
+        struct engine_sample *s;
+        if (t->n_samples == ENGINE_RATE_SAMPLES) {
+            memmove(t->samples, t->samples + 1, (ENGINE_RATE_SAMPLES - 1) * sizeof(*t->samples));
+            t->n_samples--;
+        }
+        s = &t->samples[t->n_samples++];
+        s->time_ns = time_ns;
+        s->v.is_int = x->kind == VALUE_INT;
+        s->v.i = x->i;
+        s->v.d = x->d;
+    }
+}
+
+/*
+ * What an event found, applied to the alert: holds = the raise condition, clears = the
+ * clear condition (both false between the two levels: hysteresis).
+ */
+static int evaluate(struct engine *e, struct track *t, bool holds, bool clears,
+                    const struct engine_event *ev, int64_t now)
+{
+    struct alert *a = t->alert;
+
+    t->holds = holds;
+    if (alert_open(t)) {
+        if (clears)
+            return clear_alert(e, t, &t->tested, now);
+        /* A repeat while open updates the alert; only a higher severity is news. */
+        a->value = t->tested;
+        copy_event(a, t);
+        a->updated_ns = now;
+        if (holds && t->severity > a->severity) {
+            a->severity = t->severity;
+            a->threshold = t->threshold;
+            render_message(t, ev->data);
+            return emit(e, t, ENGINE_SEVERITY, now);
+        }
+        return 0;
+    }
+    if (!holds) {
+        t->pending = false;
+        return 0;
+    }
+    if (!t->pending) {
+        t->pending = true;
+        t->pending_ns = ev->received_ns;
+    }
+    if (t->rule->for_ns && ev->received_ns - t->pending_ns < t->rule->for_ns)
+        return 0; /* not long enough yet: a later event or the clock raises it */
+    return raise_alert(e, t, now, ev->data);
+}
+
+/* Reads the rule's field from the event: false when it is missing or not a scalar. */
+static bool field_value(const struct rule *r, const struct engine_event *ev, struct value *out)
+{
+    const msgpack_object *o = ev->data ? value_lookup(ev->data, r->field) : NULL;
+
+    return o && value_from_msgpack(o, out) == 0;
+}
+
+static int apply(struct engine *e, struct track *t, const struct engine_event *ev, int64_t now)
+{
+    const struct rule *r = t->rule;
+    int64_t prev_seen = t->seen_ns;
+    struct value x;
+    double d;
+
+    if (t->has_event && ev->time_ns <= t->time_ns) {
+        e->stats.stale++;
+        return 0;
+    }
+    t->has_event = true;
+    t->time_ns = ev->time_ns;
+    snprintf(t->event_time, sizeof(t->event_time), "%s", ev->time);
+    snprintf(t->event_id, sizeof(t->event_id), "%s", ev->id);
+    snprintf(t->type, sizeof(t->type), "%s", ev->type);
+    if (ev->received_ns > t->seen_ns)
+        t->seen_ns = ev->received_ns;
+    engine_mark_dirty(e, t);
+    e->stats.events++;
+
+    switch (r->kind) {
+    case RULE_SILENCE:
+        if (!alert_open(t))
+            return 0;
+        /* The silence ended: how long it was, in seconds. */
+        value_set_int(&x, prev_seen && t->seen_ns > prev_seen ? (t->seen_ns - prev_seen) / NS_PER_S
+                                                              : 0);
+        t->tested = x;
+        return clear_alert(e, t, &x, now);
+    case RULE_EQUALS: {
+        bool eq;
+        if (!field_value(r, ev, &x)) {
+            e->stats.no_value++;
+            return 0;
+        }
+        eq = value_equal(&x, &r->equals);
+        t->tested = x;
+        t->threshold = r->equals;
+        t->severity = r->severity;
+        return evaluate(e, t, eq, !eq, ev, now);
+    }
+    case RULE_ABOVE:
+    case RULE_BELOW: {
+        struct value q;
+        if (!field_value(r, ev, &x) || !value_number(&x, &d)) {
+            e->stats.no_value++;
+            return 0;
+        }
+        if (r->rate_ns) {
+            rate_update(t, ev->time_ns, &x, &q);
+            value_number(&q, &d);
+        } else {
+            q = x;
+        }
+        t->tested = q;
+        level_of(r, d, &t->severity, &t->threshold);
+        if (r->kind == RULE_ABOVE)
+            return evaluate(e, t, d >= r->raise, d < r->clear, ev, now);
+        return evaluate(e, t, d <= r->raise, d > r->clear, ev, now);
+    }
+    }
+    return 0;
+}
+
+int engine_event(struct engine *e, const struct engine_event *ev, int64_t now_ns)
+{
+    for (size_t i = 0; i < e->rules->n; i++) {
+        const struct rule *r = &e->rules->rules[i];
+        struct track *t;
+        int ret;
+
+        if (!rule_matches(r, ev->municipality, ev->type, ev->subject, ev->data))
+            continue;
+        if (!(t = track_get(e, r, ev->municipality, ev->subject))) {
+            if (errno == ENOMEM)
+                return -ENOMEM;
+            continue; /* a subject no topic can carry: nothing to track */
+        }
+        if ((ret = apply(e, t, ev, now_ns)) < 0)
+            return ret;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* The clock */
+
+static int tick_track(struct engine *e, struct track *t, int64_t now, bool detect)
+{
+    const struct rule *r = t->rule;
+    struct alert *a = t->alert;
+
+    if (a && a->state == ALERT_ACTIVE) {
+        if (r->escalate_ns && a->severity < SEVERITY_CRITICAL &&
+            now - t->escalated_ns >= r->escalate_ns) {
+            a->severity++;
+            a->updated_ns = now;
+            t->escalated_ns = now;
+            return emit(e, t, ENGINE_ESCALATED, now);
+        }
+        if (r->renotify_ns && now - t->notified_ns >= r->renotify_ns)
+            return emit(e, t, ENGINE_RENOTIFIED, now);
+        return 0;
+    }
+    if (!detect || alert_open(t) || !t->has_event)
+        return 0;
+    if (r->kind == RULE_SILENCE && now - t->seen_ns >= r->silence_ns) {
+        int64_t whole = r->silence_ns / NS_PER_S;
+        value_set_int(&t->tested, (now - t->seen_ns) / NS_PER_S);
+        if (whole * NS_PER_S == r->silence_ns)
+            value_set_int(&t->threshold, whole);
+        else
+            value_set_real(&t->threshold, (double)r->silence_ns / NS_PER_S);
+        t->severity = r->severity;
+        return raise_alert(e, t, now, NULL);
+    }
+    if (r->for_ns && t->holds && t->pending && now - t->pending_ns >= r->for_ns)
+        return raise_alert(e, t, now, NULL);
+    return 0;
+}
+
+int engine_tick(struct engine *e, int64_t now_ns, bool detect)
+{
+    for (size_t i = 0; i < e->n_tracks; i++) {
+        int r = tick_track(e, e->all[i], now_ns, detect);
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}
