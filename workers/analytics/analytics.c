@@ -70,24 +70,27 @@ int64_t analytics_now(struct analytics *a)
     return a->now_ns;
 }
 
-void analytics_crash_point(struct analytics *a, const char *point)
+void analytics_crash_point(struct analytics *a, const char *point, size_t n)
 {
-    char buf[32] = "";
-    ssize_t n;
+    char buf[64] = "", *arg;
+    ssize_t len;
     int fd;
 
     if (!a->crash_file || (fd = open(a->crash_file, O_RDONLY | O_CLOEXEC)) < 0)
         return;
-    n = read(fd, buf, sizeof(buf) - 1);
+    len = read(fd, buf, sizeof(buf) - 1);
     close(fd);
-    if (n < 0)
+    if (len < 0)
         return;
-    buf[n] = '\0';
-    buf[strcspn(buf, "\r\n ")] = '\0';
-    if (strcmp(buf, point) != 0)
+    buf[len] = '\0';
+    buf[strcspn(buf, "\r\n")] = '\0';
+    arg = strchr(buf, ' ');
+    if (arg)
+        *arg++ = '\0';
+    if (strcmp(buf, point) != 0 || (arg && n < strtoul(arg, NULL, 10)))
         return;
     unlink(a->crash_file);
-    log_warn(a->component, "test aid: crash file says %s: SIGKILL now", point);
+    log_warn(a->component, "test aid: crash file says %s (%zu): SIGKILL now", point, n);
     kill(getpid(), SIGKILL);
 }
 
@@ -331,7 +334,7 @@ static int on_batch(struct worker *w, void *data, struct worker_event *events, s
 {
     struct analytics *a = data;
     int64_t now;
-    size_t repeated = 0;
+    size_t repeated = 0, counted = 0;
     int r = 0;
 
     if (a->reload && (r = state_load(a)) < 0)
@@ -356,6 +359,7 @@ static int on_batch(struct worker *w, void *data, struct worker_event *events, s
         }
         if ((r = record_applied(a, ev)) < 0 || (r = count_event(a, ev, now)) < 0)
             break;
+        counted++;
     }
     if (r == 0)
         r = state_persist_batch(a);
@@ -370,7 +374,7 @@ static int on_batch(struct worker *w, void *data, struct worker_event *events, s
     if (repeated)
         log_info(a->component, "%zu redelivered entries were counted before: not again", repeated);
     worker_set_health(w, true, "");
-    analytics_crash_point(a, "batch");
+    analytics_crash_point(a, "batch", counted);
     return 0;
 }
 

@@ -94,8 +94,13 @@ struct analytics {
 
 /* The monotonic event-time clock: wall clock (or the test clock file), never going back. */
 int64_t analytics_now(struct analytics *a);
-/* SIGKILLs the process when the crash file exists and names this point ("batch", "close"). */
-void analytics_crash_point(struct analytics *a, const char *point);
+/*
+ * Test aid: SIGKILLs the process when the crash file (RHEINHUB_ANALYTICS_CRASH_FILE)
+ * exists and names this point ("batch": after a batch was stored, before it is
+ * acknowledged; "close": after closed windows were stored, before they are published),
+ * optionally with a least n ("batch 5"). The file is removed first: one crash each.
+ */
+void analytics_crash_point(struct analytics *a, const char *point, size_t n);
 
 /* state.c */
 int state_lock(struct analytics *a);

@@ -286,7 +286,7 @@ int close_due(struct analytics *a)
         size_t k = d.n - i < CLOSE_CHUNK ? d.n - i : CLOSE_CHUNK;
         if ((r = close_chunk(a, d.list + i, k)) == 0) {
             closed += k;
-            analytics_crash_point(a, "close");
+            analytics_crash_point(a, "close", k);
         }
     }
     if (r < 0) {
