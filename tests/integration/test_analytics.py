@@ -1,0 +1,262 @@
+# SPDX-License-Identifier: MIT
+"""rheinhub-analytics end to end: the recorded sequence in tests/data/analytics replayed
+through the broker, the hub and the worker, and every aggregate it emits (MQTT and the
+aggregate stream) compared with an independent model; a restart in the middle of the
+windows (kill -9, and crashes at the two points where a restart could count twice or
+lose a publish) emits exactly what a run without one emits."""
+
+import json
+import os
+import re
+import signal
+from collections import Counter
+
+import pytest
+
+import analytics_helpers as ah
+import harness
+
+EVENT_ID_RE = re.compile(r"^[0-9a-f]{32}$")
+
+
+@pytest.fixture
+def clock_file(tmp_path, monkeypatch):
+    path = tmp_path / "analytics-clock"
+    steps = ah.load_steps()
+    first = next(s["clock"] for s in steps if "clock" in s)
+    ah.write_clock(path, first)
+    monkeypatch.setenv("RHEINHUB_ANALYTICS_CLOCK_FILE", str(path))
+    return path
+
+
+def start(hub_factory, **extra):
+    assert ah.analytics_binary().exists(), f"build {ah.analytics_binary()} first"
+    return hub_factory(**ah.hub_config(), **extra)
+
+
+def run(hub, r, clock_file, steps, expected, hooks=None):
+    """Replays, waits for every expected window on MQTT and the stream, returns both."""
+    collector = ah.Collector(hub.stack.mqtt_port)
+    try:
+        ah.replay(hub, r, steps, clock_file, hooks=hooks)
+        stream_key = f"{hub.prefix}events:rheinhub.aggregate"
+        harness.wait_until(lambda: r.exists(stream_key) and r.xlen(stream_key) >= len(expected),
+                           60, f"{len(expected)} aggregates on {stream_key}")
+
+        def all_published():
+            got, _ = ah.emitted_mqtt(collector.snapshot())
+            return set(got) >= set(expected)
+        harness.wait_until(all_published, 60, "every aggregate on MQTT")
+        harness.wait_until(lambda: not r.hlen(f"{hub.prefix}analytics:outbox"), 30,
+                           "the outbox to empty (every PUBACK)")
+        messages = collector.snapshot()
+    finally:
+        collector.stop()
+    return ah.emitted_stream(r, hub.prefix), messages
+
+
+def check_stream(entries, expected):
+    """Each window once on the stream, as an envelope that storage keeps."""
+    by_key, ids = {}, set()
+    problems = []
+    for entry_id, env, fields in entries:
+        agg = env["data"]
+        key = ah.key_of(agg)
+        if key in by_key:
+            problems.append(f"{key} written twice to the aggregate stream")
+        by_key[key] = agg
+        if set(fields) != {b"id", b"env"} or fields[b"id"].decode() != env["id"]:
+            problems.append(f"{entry_id}: fields {sorted(fields)}")
+        want = {"specversion": "1.0", "source": "rheinhub-analytics",
+                "type": "rheinhub.aggregate",
+                "subject": f"{agg['type']}/{agg['subject']}/{agg['window']}",
+                "time": agg["end"], "municipality": agg["municipality"],
+                "category": "aggregate"}
+        for k, v in want.items():
+            if env.get(k) != v:
+                problems.append(f"{key}: envelope {k} {env.get(k)!r} != {v!r}")
+        if not EVENT_ID_RE.match(env["id"]) or env["id"] in ids:
+            problems.append(f"{key}: id {env['id']!r} not 32 hex digits or not unique")
+        ids.add(env["id"])
+        if not isinstance(env.get("receivedtime"), int):
+            problems.append(f"{key}: receivedtime {env.get('receivedtime')!r}")
+    assert not problems, "\n".join(problems[:20])
+    ah.compare(by_key, expected, "the aggregate stream")
+    return by_key
+
+
+def check_schema(payloads):
+    """Every payload is valid against schemas/aggregate.schema.json (rheinhub validate)."""
+    import subprocess
+    import tempfile
+    with tempfile.TemporaryDirectory() as d:
+        paths = []
+        for i, p in enumerate(payloads):
+            path = f"{d}/{i}.json"
+            with open(path, "wb") as f:
+                f.write(p)
+            paths.append(path)
+        for k in range(0, len(paths), 200):
+            res = subprocess.run([str(harness.hub_binary()), "validate",
+                                  str(harness.REPO / "schemas" / "aggregate.schema.json"),
+                                  *paths[k:k + 200]], capture_output=True, text=True)
+            assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-2000:]
+
+
+def test_replay_matches_the_model(hub_factory, stack, redis_client, clock_file):
+    """Every window of the recorded sequence, on MQTT (retained, on its topic) and on the
+    aggregate stream, equals the model's; late events are counted per type and window."""
+    steps = ah.load_steps()
+    model = ah.model_for(steps)
+    expected = model.aggregates()
+    assert len(expected) > 300 and sum(model.late.values()) > 20  # the data covers it
+    hub = start(hub_factory)
+    entries, messages = run(hub, redis_client, clock_file, steps, expected)
+
+    check_stream(entries, expected)
+    got, raw = ah.emitted_mqtt(messages)
+    ah.compare(got, expected, "the MQTT publishes")
+    check_schema(list(raw.values()))
+
+    late = {k.decode(): int(v) for k, v in
+            redis_client.hgetall(f"{hub.prefix}analytics:late").items()}
+    assert late == dict(model.late), (late, dict(model.late))
+    harness.wait_until(lambda: int(ah.worker_status(redis_client).get("late", -1)) ==
+                       sum(v for k, v in model.late.items() if not k.endswith("/future")),
+                       10, "the late count in the status hash")
+    # Nothing left open or waiting, nothing rejected on the way.
+    assert redis_client.hlen(f"{hub.prefix}analytics:windows") == 0
+    assert redis_client.xlen(hub.deadletter) == 0 if redis_client.exists(hub.deadletter) else True
+
+    # Retained: a new subscriber gets the newest window of every topic.
+    newest = {}
+    for key, agg in expected.items():
+        topic = f"{agg['municipality']}/analytics/{agg['type']}/{agg['subject']}/{agg['window']}"
+        if topic not in newest or agg["start"] > newest[topic]["start"]:
+            newest[topic] = agg
+    late_sub = ah.Collector(stack.mqtt_port)
+    try:
+        harness.wait_until(lambda: len({t for t, _, _ in late_sub.snapshot()}) >= len(newest),
+                           20, "every retained aggregate")
+        retained = {t: json.loads(p) for t, p, flag in late_sub.snapshot() if flag}
+    finally:
+        late_sub.stop()
+    assert set(retained) == set(newest)
+    for topic, agg in newest.items():
+        assert ah.key_of(retained[topic]) == ah.key_of(agg), topic
+
+
+def most_closing_step(steps, windows, lateness_s=60):
+    """Index of the clock step (not the last) that closes the most windows, and how many."""
+    model = ah.model_for(steps, windows, lateness_s)
+    ends = Counter(ah.parse_time(k[4]) + ah.window_seconds(k[3]) * ah.NS + lateness_s * ah.NS
+                   for k in model.aggregates())
+    best, prev = (None, 0), None
+    clocks = [(i, ah.parse_time(s["clock"])) for i, s in enumerate(steps) if "clock" in s]
+    for (i, clock) in clocks[:-1]:
+        n = sum(c for end, c in ends.items() if (prev is None or end > prev) and end <= clock)
+        if n > best[1]:
+            best = (i, n)
+        prev = clock
+    return best
+
+
+def baseline_run(tmp_path, monkeypatch, steps, expected):
+    """The same replay on a stack of its own, without any restart."""
+    stack = harness.Stack(tmp_path / "baseline")
+    stack.start()
+    try:
+        clock = tmp_path / "baseline-clock"
+        ah.write_clock(clock, next(s["clock"] for s in steps if "clock" in s))
+        monkeypatch.setenv("RHEINHUB_ANALYTICS_CLOCK_FILE", str(clock))
+        hub = harness.Hub(stack, name="hub-baseline", overrides=ah.hub_config())
+        hub.start()
+        r = stack.redis.client()
+        try:
+            return run(hub, r, clock, steps, expected)
+        finally:
+            r.close()
+            hub.term()
+    finally:
+        stack.stop()
+
+
+def test_restart_mid_window_emits_the_same(hub_factory, stack, redis_client, tmp_path,
+                                           monkeypatch):
+    """kill -9 with windows open, a crash after a batch was stored but before the SDK
+    acknowledged it (so the batch comes back), and crashes after windows were closed but
+    before they were published (twice): every aggregate is byte for byte what a run without a
+    restart emits, each window is on the stream once, and nothing is counted twice."""
+    steps = ah.load_steps()
+    expected = ah.model_for(steps).aggregates()
+    base_entries, base_messages = baseline_run(tmp_path, monkeypatch, steps, expected)
+    base_stream = {ah.key_of(env["data"]): env for _, env, _ in base_entries}
+    _, base_raw = ah.emitted_mqtt(base_messages)
+
+    clock = tmp_path / "analytics-clock"
+    ah.write_clock(clock, next(s["clock"] for s in steps if "clock" in s))
+    monkeypatch.setenv("RHEINHUB_ANALYTICS_CLOCK_FILE", str(clock))
+    crash_file = tmp_path / "analytics-crash"
+    monkeypatch.setenv("RHEINHUB_ANALYTICS_CRASH_FILE", str(crash_file))
+    hub = start(hub_factory)
+    r = redis_client
+    events = [i for i, s in enumerate(steps) if "topic" in s]
+    kill_at = events[len(events) // 3]
+    batch_crash_at = events[len(events) // 2]
+    close_crash_at, closing = most_closing_step(steps, ah.Windows())
+    assert closing >= 20, closing
+    # The last step closes more windows than one transaction holds (64): there the crash
+    # falls between two transactions, and the rest is closed by the next process.
+    last_clock = max(i for i, s in enumerate(steps) if "clock" in s)
+    state = {}
+
+    def kill(later):
+        state["open_at_kill"] = r.hlen(f"{hub.prefix}analytics:windows")
+        state["killed"] = ah.kill_worker(r, hub.prefix)
+
+    def crash_in_batch(later):
+        # Hold the worker while the next stretch of events reaches Redis, so that it
+        # reads them in one or two batches of several: the batch that is stored, then
+        # lost with the process before its acknowledgement, has at least five events.
+        crash_file.write_text("batch 5\n")
+        pid = int(ah.worker_status(r, hub.prefix)["pid"])
+        os.kill(pid, signal.SIGSTOP)
+        later.append(lambda: os.kill(pid, signal.SIGCONT))
+
+    def crash_in_close(later):
+        harness.wait_until(lambda: not crash_file.exists(), 30, "the previous crash")
+        crash_file.write_text("close\n")
+
+    hooks = {kill_at: kill, batch_crash_at: crash_in_batch, close_crash_at: crash_in_close,
+             last_clock: crash_in_close}
+    assert len(hooks) == 4, hooks
+    entries, messages = run(hub, r, clock, steps, expected, hooks=hooks)
+
+    # What it emitted: each window once on the stream, equal to the model and to the run
+    # without a restart, byte for byte.
+    stream = check_stream(entries, expected)
+    envs = {ah.key_of(env["data"]): env for _, env, _ in entries}
+    assert set(envs) == set(base_stream)
+    for key, env in envs.items():
+        assert env["id"] == base_stream[key]["id"], key
+        assert env["data"] == base_stream[key]["data"], (key, env["data"],
+                                                         base_stream[key]["data"])
+    _, raw = ah.emitted_mqtt(messages)
+    assert set(raw) == set(base_raw)
+    diff = [k for k in raw if raw[k] != base_raw[k]]
+    assert not diff, f"{len(diff)} payloads differ, e.g. {diff[0]}: {raw[diff[0]]!r} " \
+                     f"!= {base_raw[diff[0]]!r}"
+    assert len(stream) == len(expected)
+
+    # And the restarts happened where they were meant to.
+    assert state["open_at_kill"] > 10, state  # windows were open when it died
+    assert not crash_file.exists(), "a crash point was never reached"
+    assert hub.metric("rheinhub_worker_restarts_total", worker="analytics-1") == 4
+    log = hub.log_path.read_text(errors="replace")
+    m = re.search(r"crash file says batch \((\d+)\)", log)
+    assert m and int(m.group(1)) >= 5, "no crash after a stored batch"
+    m = re.search(r"(\d+) redelivered entries were counted before", log)
+    assert m and int(m.group(1)) >= 5, "the batch lost with the crash did not come back"
+    assert len(re.findall(r"state loaded: \d+ open windows, \d+ entries counted but maybe "
+                          r"not acknowledged, [1-9]\d* aggregates to publish", log)) == 2, \
+        "a crash after closing left nothing in the outbox"
