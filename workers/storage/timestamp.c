@@ -54,6 +54,10 @@ static int64_t to_ns(int64_t seconds, int64_t frac)
 {
     int64_t ns;
 
+    if (seconds < 0 && frac > 0) { /* so that the product stays in range down to INT64_MIN */
+        seconds++;
+        frac -= NS_PER_S;
+    }
     if (__builtin_mul_overflow(seconds, NS_PER_S, &ns) || __builtin_add_overflow(ns, frac, &ns))
         return seconds < 0 ? INT64_MIN : INT64_MAX;
     return ns;
