@@ -1,0 +1,522 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Unit tests of the SQLite store on files in a temporary folder: the schema created
+ * and versioned, a batch in one transaction, an id written twice stored once, a row
+ * the database refuses marked failed while the rest is stored, a locked database
+ * failing the whole batch, a file removed or replaced noticed, a newer schema
+ * refused, retention in steps, and queries with every filter.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "config.h"
+#include "envelope.h"
+#include "row.h"
+#include "store.h"
+
+#define N_MAX 64
+
+struct fixture {
+    char dir[PATH_MAX];
+    char path[PATH_MAX];
+    struct hub_config cfg;
+    /* envelopes of the rows being built: rows borrow their strings */
+    msgpack_sbuffer bufs[N_MAX];
+    msgpack_unpacked unpacked[N_MAX];
+    struct row rows[N_MAX];
+    size_t n;
+};
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    const char *tmp = getenv("TMPDIR");
+
+    assert_non_null(f);
+    snprintf(f->dir, sizeof(f->dir), "%s/test_storage_sqlite.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    assert_non_null(mkdtemp(f->dir));
+    snprintf(f->path, sizeof(f->path), "%s/rheinhub.db", f->dir);
+    config_defaults(&f->cfg);
+    f->cfg.storage.busy_timeout_ms = 50;
+    *state = f;
+    return 0;
+}
+
+static void rows_clear(struct fixture *f)
+{
+    for (size_t i = 0; i < f->n; i++) {
+        row_clear(&f->rows[i]);
+        msgpack_unpacked_destroy(&f->unpacked[i]);
+        msgpack_sbuffer_destroy(&f->bufs[i]);
+    }
+    f->n = 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    char cmd[PATH_MAX + 16];
+
+    rows_clear(f);
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+    assert_int_equal(system(cmd), 0);
+    free(f);
+    return 0;
+}
+
+/* Adds the row of one event (or alert, by type) to the fixture's batch. */
+static struct row *add_row(struct fixture *f, const char *type, const char *id,
+                           const char *municipality, const char *subject, const char *time,
+                           const char *data)
+{
+    json_t *json = json_loads(data, 0, NULL);
+    struct envelope env = {
+        .id = id,
+        .source = "mqtt://127.0.0.1:1883/x",
+        .type = type,
+        .subject = subject,
+        .time = time,
+        .municipality = municipality,
+        .category = "sensor",
+        .receivedtime_ns = 1795673188606123456ULL,
+        .data = json,
+    };
+    struct envelope_view view;
+    const char *why;
+    size_t i = f->n++;
+
+    assert_true(i < N_MAX);
+    assert_non_null(json);
+    msgpack_sbuffer_init(&f->bufs[i]);
+    assert_int_equal(envelope_encode(&env, &f->bufs[i]), 0);
+    json_decref(json);
+    msgpack_unpacked_init(&f->unpacked[i]);
+    assert_int_equal(
+        envelope_decode(f->bufs[i].data, f->bufs[i].size, &f->unpacked[i], &view, &why), 0);
+    row_build(&f->rows[i], &view);
+    return &f->rows[i];
+}
+
+static struct row *add_event(struct fixture *f, const char *id, const char *subject,
+                             const char *time)
+{
+    char data[160];
+
+    snprintf(data, sizeof(data), "{\"time\":\"%s\",\"value\":412,\"unit\":\"cm\"}", time);
+    return add_row(f, "sensor.waterlevel", id, "linz", subject, time, data);
+}
+
+static struct store *open_store(struct fixture *f, enum store_mode mode)
+{
+    struct store *s = NULL;
+    char err[STORE_ERROR_MAX] = "";
+    int r = store_open(&s, &f->cfg, f->path, mode, err, sizeof(err));
+
+    if (r != 0)
+        print_message("store_open: %s\n", err);
+    assert_int_equal(r, 0);
+    assert_non_null(s);
+    return s;
+}
+
+/* A query result of one column: SELECT ... on a connection of our own. */
+static long long scalar(struct fixture *f, const char *sql)
+{
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    long long v;
+
+    assert_int_equal(sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return v;
+}
+
+static void exec_sql(struct fixture *f, const char *sql)
+{
+    sqlite3 *db;
+
+    assert_int_equal(
+        sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL),
+        SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+}
+
+static void storage_sqlite_creates_schema_in_wal_mode(void **state)
+{
+    struct fixture *f = *state;
+    struct store *s = open_store(f, STORE_CREATE);
+
+    assert_int_equal(scalar(f, "SELECT max(version) FROM schema_version"), STORE_SCHEMA_VERSION);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM schema_version"), STORE_SCHEMA_VERSION);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND"
+                               " name IN ('events', 'alerts', 'aggregates')"), 3);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND"
+                               " name IN ('events_type_subject_time', 'events_municipality_time',"
+                               " 'events_time')"), 3);
+    assert_int_equal(scalar(f, "SELECT journal_mode = 'wal' FROM pragma_journal_mode"), 1);
+    store_close(s);
+    /* opened again: nothing migrated twice */
+    s = open_store(f, STORE_EXISTING);
+    store_close(s);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM schema_version"), STORE_SCHEMA_VERSION);
+}
+
+static void storage_sqlite_existing_mode_needs_the_file(void **state)
+{
+    struct fixture *f = *state;
+    struct store *s = NULL;
+    char err[STORE_ERROR_MAX];
+
+    assert_int_equal(store_open(&s, &f->cfg, f->path, STORE_EXISTING, err, sizeof(err)),
+                     -ENOENT);
+    assert_null(s);
+    assert_non_null(strstr(err, "no database there"));
+    assert_int_equal(access(f->path, F_OK), -1);
+    assert_int_equal(store_open(&s, &f->cfg, f->path, STORE_READ, err, sizeof(err)), -ENOENT);
+    assert_int_equal(access(f->path, F_OK), -1);
+}
+
+static void storage_sqlite_same_id_is_one_row(void **state)
+{
+    struct fixture *f = *state;
+    struct store *s = open_store(f, STORE_CREATE);
+    struct store_counts c;
+
+    add_event(f, "id-1", "p1", "2026-11-26T06:00:00Z");
+    add_event(f, "id-2", "p1", "2026-11-26T06:00:01Z");
+    add_event(f, "id-1", "p1", "2026-11-26T06:00:00Z"); /* the same batch repeats one */
+    assert_int_equal(store_write(s, f->rows, f->n, &c), 0);
+    assert_int_equal(c.stored, 2);
+    assert_int_equal(c.duplicates, 1);
+    assert_int_equal(c.failed, 0);
+    rows_clear(f);
+    /* delivered again later, in another batch */
+    add_event(f, "id-2", "p1", "2026-11-26T06:00:01Z");
+    add_event(f, "id-3", "p1", "2026-11-26T06:00:02Z");
+    assert_int_equal(store_write(s, f->rows, f->n, &c), 0);
+    assert_int_equal(c.stored, 1);
+    assert_int_equal(c.duplicates, 1);
+    rows_clear(f);
+    store_close(s);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM events"), 3);
+    assert_int_equal(scalar(f, "SELECT count(DISTINCT id) FROM events"), 3);
+    assert_int_equal(scalar(f, "SELECT json_extract(data, '$.value') FROM events WHERE id = 'id-3'"),
+                     412);
+}
+
+static void storage_sqlite_refused_row_is_marked_and_rest_stored(void **state)
+{
+    struct fixture *f = *state;
+    struct store *s = open_store(f, STORE_CREATE);
+    struct store_counts c;
+    struct row *bad, *unbuildable;
+
+    exec_sql(f, "CREATE TRIGGER refuse BEFORE INSERT ON events WHEN NEW.subject = 'bad'"
+                " BEGIN SELECT RAISE(ABORT, 'refused by the test'); END");
+    add_event(f, "ok-1", "p1", "2026-11-26T06:00:00Z");
+    bad = add_event(f, "bad-1", "bad", "2026-11-26T06:00:01Z");
+    unbuildable = add_event(f, "bad-2", "p1", "not a time");
+    add_event(f, "ok-2", "p2", "2026-11-26T06:00:02Z");
+    assert_true(unbuildable->failed);
+    assert_int_equal(store_write(s, f->rows, f->n, &c), 0);
+    assert_int_equal(c.stored, 2);
+    assert_int_equal(c.failed, 2);
+    assert_true(bad->failed);
+    assert_non_null(strstr(bad->error, "refused by the test"));
+    rows_clear(f);
+    store_close(s);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM events WHERE id IN ('ok-1', 'ok-2')"), 2);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM events"), 2);
+}
+
+static void storage_sqlite_locked_fails_the_batch(void **state)
+{
+    struct fixture *f = *state;
+    struct store *s = open_store(f, STORE_CREATE);
+    struct store_counts c;
+    sqlite3 *locker;
+
+    assert_int_equal(sqlite3_open_v2(f->path, &locker, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(locker, "BEGIN EXCLUSIVE", NULL, NULL, NULL), SQLITE_OK);
+    add_event(f, "id-1", "p1", "2026-11-26T06:00:00Z");
+    add_event(f, "id-2", "p1", "2026-11-26T06:00:01Z");
+    assert_int_equal(store_write(s, f->rows, f->n, &c), -EBUSY);
+    assert_non_null(strstr(store_error(s), "database is locked"));
+    assert_false(f->rows[0].failed);
+    assert_int_equal(sqlite3_exec(locker, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(locker);
+    /* the same store takes the same batch once the lock is gone */
+    assert_int_equal(store_write(s, f->rows, f->n, &c), 0);
+    assert_int_equal(c.stored, 2);
+    rows_clear(f);
+    store_close(s);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM events"), 2);
+}
+
+static void storage_sqlite_notices_the_file_gone_or_replaced(void **state)
+{
+    struct fixture *f = *state;
+    struct store *s = open_store(f, STORE_CREATE);
+    struct store_counts c;
+    char moved[PATH_MAX + 8];
+
+    assert_int_equal(store_check(s), 0);
+    snprintf(moved, sizeof(moved), "%s.away", f->path);
+    assert_int_equal(rename(f->path, moved), 0);
+    assert_int_equal(store_check(s), -ENOENT);
+    add_event(f, "id-1", "p1", "2026-11-26T06:00:00Z");
+    assert_int_equal(store_write(s, f->rows, f->n, &c), -ENOENT);
+    assert_non_null(strstr(store_error(s), "gone"));
+    /* another file where it was is not the database that was opened */
+    exec_sql(f, "CREATE TABLE other (x)");
+    assert_int_equal(store_check(s), -ESTALE);
+    assert_int_equal(store_write(s, f->rows, f->n, &c), -ESTALE);
+    store_close(s);
+    rows_clear(f);
+}
+
+static void storage_sqlite_refuses_a_newer_schema(void **state)
+{
+    struct fixture *f = *state;
+    struct store *s = open_store(f, STORE_CREATE);
+    char err[STORE_ERROR_MAX];
+
+    store_close(s);
+    exec_sql(f, "INSERT INTO schema_version VALUES (99, 'later')");
+    s = NULL;
+    assert_int_equal(store_open(&s, &f->cfg, f->path, STORE_EXISTING, err, sizeof(err)),
+                     -EINVAL);
+    assert_null(s);
+    assert_non_null(strstr(err, "schema version 99 is newer"));
+    assert_int_equal(store_open(&s, &f->cfg, f->path, STORE_READ, err, sizeof(err)), -EINVAL);
+}
+
+static void storage_sqlite_read_mode_wants_a_rheinhub_database(void **state)
+{
+    struct fixture *f = *state;
+    struct store *s = NULL;
+    char err[STORE_ERROR_MAX];
+
+    exec_sql(f, "CREATE TABLE t (x)"); /* makes the file */
+    assert_int_equal(store_open(&s, &f->cfg, f->path, STORE_READ, err, sizeof(err)), -EINVAL);
+    assert_non_null(strstr(err, "not a rheinhub database"));
+}
+
+static void storage_sqlite_retention_deletes_in_steps(void **state)
+{
+    struct fixture *f = *state;
+    struct store *s = open_store(f, STORE_CREATE);
+    struct store_counts c;
+    int64_t cutoff;
+    int deleted;
+    char id[32], time[48];
+
+    for (int i = 0; i < 25; i++) {
+        snprintf(id, sizeof(id), "old-%d", i);
+        snprintf(time, sizeof(time), "2020-01-01T00:00:%02dZ", i);
+        add_event(f, id, "p1", time);
+    }
+    for (int i = 0; i < 5; i++) {
+        snprintf(id, sizeof(id), "new-%d", i);
+        snprintf(time, sizeof(time), "2026-11-26T06:00:%02dZ", i);
+        add_event(f, id, "p1", time);
+    }
+    assert_int_equal(store_write(s, f->rows, f->n, &c), 0);
+    assert_int_equal(c.stored, 30);
+    rows_clear(f);
+    cutoff = 1700000000LL * 1000000000LL; /* 2023-11-14 */
+    assert_int_equal(store_retention_step(s, cutoff, 10, &deleted), 0);
+    assert_int_equal(deleted, 10);
+    /* the oldest go first */
+    assert_int_equal(scalar(f, "SELECT count(*) FROM events WHERE id IN"
+                               " ('old-0', 'old-9')"), 0);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM events WHERE id = 'old-10'"), 1);
+    assert_int_equal(store_retention_step(s, cutoff, 10, &deleted), 0);
+    assert_int_equal(deleted, 10);
+    assert_int_equal(store_retention_step(s, cutoff, 10, &deleted), 0);
+    assert_int_equal(deleted, 5);
+    assert_int_equal(store_retention_step(s, cutoff, 10, &deleted), 0);
+    assert_int_equal(deleted, 0);
+    store_close(s);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM events"), 5);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM events WHERE id LIKE 'new-%'"), 5);
+}
+
+/* Runs a query in read mode and returns what it printed (the caller frees it). */
+static char *query(struct fixture *f, const struct store_filter *filter, enum export_format fmt)
+{
+    struct store *s = open_store(f, STORE_READ);
+    struct export x;
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+
+    assert_non_null(out);
+    export_init(&x, out, fmt, filter->table);
+    assert_int_equal(store_query(s, filter, &x), 0);
+    assert_int_equal(export_finish(&x), 0);
+    assert_int_equal(fclose(out), 0);
+    store_close(s);
+    return text;
+}
+
+/* The ids of JSON lines, in order, comma-separated. */
+static void ids_of(const char *lines, char *out, size_t size)
+{
+    const char *p = lines;
+    size_t n = 0;
+
+    out[0] = '\0';
+    while ((p = strstr(p, "{\"id\":\""))) {
+        const char *end;
+        p += 7;
+        end = strchr(p, '"');
+        n += (size_t)snprintf(out + n, size - n, "%s%.*s", n ? "," : "", (int)(end - p), p);
+        p = end;
+    }
+}
+
+static void storage_sqlite_query_filters_and_orders(void **state)
+{
+    struct fixture *f = *state;
+    struct store *s = open_store(f, STORE_CREATE);
+    struct store_counts c;
+    struct store_filter q = {.table = STORE_EVENTS};
+    char ids[512], *text;
+
+    /* inserted out of time order; one in another municipality, one with an offset */
+    add_event(f, "c", "p1", "2026-11-26T06:00:02Z");
+    add_event(f, "a", "p1", "2026-11-26T06:00:00Z");
+    add_event(f, "b", "p2", "2026-11-26T06:00:01Z");
+    add_event(f, "d", "p1", "2026-11-26T08:00:03+01:00"); /* 07:00:03Z */
+    add_row(f, "sensor.waterlevel", "e", "kaiserslautern", "p1", "2026-11-26T06:00:04Z",
+            "{\"value\":1}");
+    add_row(f, "sensor.parking", "f", "linz", "p1", "2026-11-26T06:00:05Z",
+            "{\"status\":\"free\"}");
+    assert_int_equal(store_write(s, f->rows, f->n, &c), 0);
+    assert_int_equal(c.stored, 6);
+    rows_clear(f);
+    store_close(s);
+
+    text = query(f, &q, EXPORT_JSONL);
+    ids_of(text, ids, sizeof(ids));
+    assert_string_equal(ids, "a,b,c,e,f,d");
+    free(text);
+
+    q.municipality = "linz";
+    q.type = "sensor.waterlevel";
+    text = query(f, &q, EXPORT_JSONL);
+    ids_of(text, ids, sizeof(ids));
+    assert_string_equal(ids, "a,b,c,d");
+    free(text);
+
+    q.subject = "p1";
+    text = query(f, &q, EXPORT_JSONL);
+    ids_of(text, ids, sizeof(ids));
+    assert_string_equal(ids, "a,c,d");
+    free(text);
+
+    q.has_since = true;
+    q.since_ns = 1795672801LL * 1000000000LL; /* 06:00:01Z, inclusive */
+    q.has_until = true;
+    q.until_ns = 1795676403LL * 1000000000LL; /* 07:00:03Z, exclusive */
+    text = query(f, &q, EXPORT_JSONL);
+    ids_of(text, ids, sizeof(ids));
+    assert_string_equal(ids, "c");
+    free(text);
+
+    q = (struct store_filter){.table = STORE_EVENTS, .limit = 2};
+    text = query(f, &q, EXPORT_CSV);
+    assert_string_equal(text,
+                        "id,municipality,category,type,subject,time,received,source,data\r\n"
+                        "a,linz,sensor,sensor.waterlevel,p1,2026-11-26T06:00:00Z,"
+                        "1795673188606123456,mqtt://127.0.0.1:1883/x,"
+                        "\"{\"\"time\"\":\"\"2026-11-26T06:00:00Z\"\",\"\"value\"\":412,"
+                        "\"\"unit\"\":\"\"cm\"\"}\"\r\n"
+                        "b,linz,sensor,sensor.waterlevel,p2,2026-11-26T06:00:01Z,"
+                        "1795673188606123456,mqtt://127.0.0.1:1883/x,"
+                        "\"{\"\"time\"\":\"\"2026-11-26T06:00:01Z\"\",\"\"value\"\":412,"
+                        "\"\"unit\"\":\"\"cm\"\"}\"\r\n");
+    free(text);
+}
+
+static void storage_sqlite_alerts_one_row_per_change(void **state)
+{
+    struct fixture *f = *state;
+    struct store *s = open_store(f, STORE_CREATE);
+    struct store_counts c;
+    struct store_filter q = {.table = STORE_ALERTS, .subject = "pegel-1"};
+    static const char active[] =
+        "{\"id\":\"A1\",\"rule\":\"waterlevel_high\",\"severity\":\"critical\","
+        "\"state\":\"active\",\"municipality\":\"linz\",\"type\":\"sensor.waterlevel\","
+        "\"subject\":\"pegel-1\",\"value\":712,\"threshold\":650,\"message\":\"hoch\","
+        "\"event_id\":\"e1\",\"event_time\":\"2026-11-26T06:00:00Z\","
+        "\"raised_at\":\"2026-11-26T06:00:01Z\",\"updated_at\":\"2026-11-26T06:00:01Z\","
+        "\"acked_by\":null,\"cleared_at\":null}";
+    static const char cleared[] =
+        "{\"id\":\"A1\",\"rule\":\"waterlevel_high\",\"severity\":\"critical\","
+        "\"state\":\"cleared\",\"municipality\":\"linz\",\"type\":\"sensor.waterlevel\","
+        "\"subject\":\"pegel-1\",\"value\":600,\"threshold\":650,\"message\":\"ok\","
+        "\"event_id\":\"e2\",\"event_time\":\"2026-11-26T07:00:00Z\","
+        "\"raised_at\":\"2026-11-26T06:00:01Z\",\"updated_at\":\"2026-11-26T07:00:01Z\","
+        "\"acked_by\":null,\"cleared_at\":\"2026-11-26T07:00:01Z\"}";
+    char *text;
+
+    add_row(f, ROW_TYPE_ALERT, "change-2", "linz", "waterlevel_high/pegel-1",
+            "2026-11-26T07:00:01Z", cleared);
+    add_row(f, ROW_TYPE_ALERT, "change-1", "linz", "waterlevel_high/pegel-1",
+            "2026-11-26T06:00:01Z", active);
+    add_row(f, ROW_TYPE_ALERT, "change-1", "linz", "waterlevel_high/pegel-1",
+            "2026-11-26T06:00:01Z", active);
+    assert_int_equal(store_write(s, f->rows, f->n, &c), 0);
+    assert_int_equal(c.stored, 2);
+    assert_int_equal(c.duplicates, 1);
+    rows_clear(f);
+    store_close(s);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM alerts WHERE id = 'A1'"), 2);
+    assert_int_equal(scalar(f, "SELECT value FROM alerts WHERE change_id = 'change-1'"), 712);
+    assert_int_equal(scalar(f, "SELECT cleared_at IS NULL FROM alerts"
+                               " WHERE change_id = 'change-1'"), 1);
+    text = query(f, &q, EXPORT_JSONL);
+    /* by updated_at: the active one first; each line the alert document */
+    assert_int_equal(strlen(text), strlen(active) + strlen(cleared) + 2);
+    assert_memory_equal(text, active, strlen(active));
+    free(text);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+        T(storage_sqlite_creates_schema_in_wal_mode),
+        T(storage_sqlite_existing_mode_needs_the_file),
+        T(storage_sqlite_same_id_is_one_row),
+        T(storage_sqlite_refused_row_is_marked_and_rest_stored),
+        T(storage_sqlite_locked_fails_the_batch),
+        T(storage_sqlite_notices_the_file_gone_or_replaced),
+        T(storage_sqlite_refuses_a_newer_schema),
+        T(storage_sqlite_read_mode_wants_a_rheinhub_database),
+        T(storage_sqlite_retention_deletes_in_steps),
+        T(storage_sqlite_query_filters_and_orders),
+        T(storage_sqlite_alerts_one_row_per_change),
+#undef T
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
