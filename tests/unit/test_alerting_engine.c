@@ -650,6 +650,39 @@ static void engine_state_of_a_removed_rule(void **state)
     teardown_fixture(g);
 }
 
+/* Thousands of subjects: every track is found again (the table grows as they come). */
+static void engine_many_subjects(void **state)
+{
+    struct fixture *f = setup(flood, "sensor.waterlevel");
+    struct engine_change *c = calloc(8, sizeof(*c));
+    size_t n;
+
+    (void)state;
+    assert_non_null(c);
+    for (int i = 0; i < 5000; i++) {
+        char subject[32];
+        snprintf(subject, sizeof(subject), "g%d", i);
+        feed_value(f, subject, t0, i % 2 ? 700 : 600);
+        n = take(f, c, 8);
+        assert_int_equal(n, (size_t)(i % 2));
+    }
+    engine_tracks(f->e, &n);
+    assert_int_equal(n, 5000);
+    for (int i = 0; i < 5000; i++) {
+        char key[64];
+        snprintf(key, sizeof(key), "linz/rhine-flood/g%d", i);
+        struct track *t = engine_track(f->e, key);
+        if (!t || strcmp(t->key, key) != 0)
+            fail_msg("%s not found", key);
+    }
+    assert_int_equal(engine_ack(f->e, "linz/rhine-flood/g4999", "x", t0 + MIN), 0);
+    assert_int_equal(engine_ack(f->e, "linz/rhine-flood/g4999", "x", t0 + MIN), -EALREADY);
+    assert_int_equal(engine_ack(f->e, "linz/rhine-flood/g4998", "x", t0 + MIN), -ENOENT);
+    assert_int_equal(engine_ack(f->e, "linz/rhine-flood/g5000", "x", t0 + MIN), -ENOENT);
+    free(c);
+    teardown_fixture(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -667,6 +700,7 @@ int main(void)
         cmocka_unit_test(engine_redelivery_is_a_no_op),
         cmocka_unit_test(engine_state_survives_a_restart),
         cmocka_unit_test(engine_state_of_a_removed_rule),
+        cmocka_unit_test(engine_many_subjects),
     };
 
     return cmocka_run_group_tests_name("alerting_engine", tests, NULL, NULL);

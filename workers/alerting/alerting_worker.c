@@ -1,18 +1,22 @@
 // SPDX-License-Identifier: MIT
 /*
  * The alerting worker (alerting_worker.h). Per batch of events: the engine applies
- * them, one MULTI/EXEC writes the changed tracks, an envelope per alert state change
- * (stream <prefix>events:rheinhub.alert) and the outbox entries, then each change is
- * published (QoS 1, retained), and only then does the callback return, so that the
- * SDK acknowledges the events after their effects are in Redis. The broker's PUBACK
- * removes the outbox entry; what the outbox still holds at a start is published again,
- * so a crash between the commit and the PUBACK loses no publication. A commit that
- * fails leaves nothing behind: the engine is reloaded from Redis and the SDK hands the
- * same events over again.
+ * them; when an alert changed state, one MULTI/EXEC writes the changed tracks, an
+ * envelope per state change (stream <prefix>events:rheinhub.alert) and the outbox
+ * entries, then each change is published (QoS 1, retained), and only then does the
+ * callback return, so that the SDK acknowledges the events after their effects are in
+ * Redis. The broker's PUBACK removes the outbox entry; what the outbox still holds at a
+ * start is published again, so a crash between the commit and the PUBACK loses no
+ * publication. Track updates that change no alert (last event, last seen, rate
+ * samples) are written behind, at most FLUSH_INTERVAL_NS late; a track's first event
+ * is written at once, so that silence is watched after a restart for every subject
+ * ever seen. A commit that fails leaves nothing behind: the engine is reloaded from Redis and the SDK hands the same
+ * events over again.
  *
- * The tick: acknowledgements taken from the MQTT thread, confirmations (PUBACK), and
- * every alerting.check_interval_ms the engine's clock (escalation, re-notification,
- * and, once the worker has caught up with its streams, silence and durations).
+ * The tick: the MQTT link's work (reads, keep-alive, reconnects), acknowledgements and
+ * confirmations (PUBACK) it received, and every alerting.check_interval_ms the
+ * engine's clock (escalation, re-notification, and, once the worker has caught up with
+ * its streams, silence and durations).
  */
 #include "alerting_worker.h"
 
@@ -37,7 +41,8 @@
 
 #define KIND "alerting"
 #define CATCHUP_MAX_NS (60 * NS_PER_S)   /* silence is checked after this even if behind */
-#define STATS_INTERVAL_NS (2 * NS_PER_S)
+#define STATS_INTERVAL_NS (500 * NS_PER_MS)
+#define FLUSH_INTERVAL_NS (1000 * NS_PER_MS) /* track updates without alert changes */
 #define REPUBLISH_INTERVAL_NS (5 * NS_PER_S)
 #define MIDS 65536                       /* MQTT message ids are 16 bits */
 #define ACKS_PER_TURN 256
@@ -96,6 +101,7 @@ struct alerting {
     int64_t next_check_ns;
     int64_t next_stats_ns;
     int64_t next_republish_ns;
+    int64_t next_flush_ns;
     bool republish;                    /* a publish failed: try the outbox again */
     uint64_t connects_seen;
 
@@ -103,6 +109,9 @@ struct alerting {
         struct track *track;
         uint64_t seq;
     } *mids;                           /* MQTT message id -> the change it carried */
+
+    struct track **done;               /* confirmed tracks to take out of the outbox */
+    size_t n_done, cap_done;
 
     struct pending_ack acks[ACKS_PER_TURN]; /* taken from MQTT, not yet committed */
     size_t n_acks;
@@ -163,18 +172,26 @@ static void republish_pending(struct alerting *a, bool again)
         log_info(a->component, "mqtt: published %zu alerts again from the outbox", count);
 }
 
-/* Takes the broker's confirmations; removes confirmed tracks from the outbox. */
-static int take_pubacks(struct alerting *a, redisContext *c)
+/*
+ * Takes the broker's confirmations. A track whose newest change is confirmed leaves the
+ * outbox with the next commit (no hurry: a stale entry only means one more publication
+ * after a crash).
+ */
+static int take_pubacks(struct alerting *a)
 {
     static int mids[PUBACKS_PER_TURN];
-    struct track **done;
-    size_t n, n_done = 0;
-    int r = 0;
+    size_t n;
 
     if (!a->mqtt || !(n = mqtt_link_take_pubacks(a->mqtt, mids, PUBACKS_PER_TURN)))
         return 0;
-    if (!(done = malloc(n * sizeof(*done))))
-        return -ENOMEM;
+    if (a->n_done + n > a->cap_done) {
+        size_t cap = (a->n_done + n) * 2;
+        struct track **p = realloc(a->done, cap * sizeof(*p));
+        if (!p)
+            return -ENOMEM;
+        a->done = p;
+        a->cap_done = cap;
+    }
     for (size_t i = 0; i < n; i++) {
         int k = mids[i] & (MIDS - 1);
         struct track *t = a->mids[k].track;
@@ -185,13 +202,10 @@ static int take_pubacks(struct alerting *a, redisContext *c)
         if (a->mids[k].seq > t->published_seq)
             t->published_seq = a->mids[k].seq;
         if (t->published_seq >= t->seq)
-            done[n_done++] = t;
+            a->done[a->n_done++] = t;
         a->mids[k].track = NULL;
     }
-    if (c && n_done)
-        r = store_outbox_done(c, &a->keys, done, n_done);
-    free(done);
-    return r;
+    return 0;
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -212,12 +226,24 @@ static void log_change(struct alerting *a, const struct engine_change *ch)
  * Writes what the engine changed and publishes the alert changes. On failure the
  * engine is reloaded before anything else happens: Redis holds the truth.
  */
-static int commit(struct alerting *a, redisContext *c, int64_t now)
+static int commit(struct alerting *a, redisContext *c, int64_t now, bool force)
 {
     const struct engine_change *changes;
-    size_t n;
-    int r = store_commit(c, &a->keys, a->engine, now, a->component);
+    struct track *const *dirty;
+    size_t n, n_dirty;
+    int r;
 
+    engine_changes(a->engine, &n);
+    dirty = engine_dirty(a->engine, &n_dirty);
+    if (!n && !n_dirty && !a->n_done)
+        return 0;
+    /* A subject seen for the first time is written at once: silence after a restart. */
+    for (size_t i = 0; !force && i < n_dirty; i++)
+        force = !dirty[i]->stored;
+    if (!n && !force && now < a->next_flush_ns)
+        return 0; /* written behind: nothing an operator sees depends on it */
+    a->next_flush_ns = now + FLUSH_INTERVAL_NS;
+    r = store_commit(c, &a->keys, a->engine, a->done, a->n_done, now, a->component);
     if (r < 0) {
         log_warn(a->component, "commit failed (%s); reloading the state from redis",
                  strerror(-r));
@@ -225,6 +251,7 @@ static int commit(struct alerting *a, redisContext *c, int64_t now)
         a->need_load = true;
         return r;
     }
+    a->n_done = 0;
     changes = engine_changes(a->engine, &n);
     for (size_t i = 0; i < n; i++) {
         log_change(a, &changes[i]);
@@ -280,6 +307,7 @@ static int ensure_loaded(struct alerting *a, redisContext *c)
     a->engine = e;
     memset(&a->engine_seen, 0, sizeof(a->engine_seen));
     memset(a->mids, 0, MIDS * sizeof(*a->mids));
+    a->n_done = 0;
     a->need_load = false;
     republish_pending(a, true);
     return 0;
@@ -527,7 +555,7 @@ static int al_batch(struct worker *w, void *data, struct worker_event *events, s
     int64_t now;
     int r;
 
-    if ((r = ensure_loaded(a, c)) < 0 || (r = take_pubacks(a, c)) < 0)
+    if ((r = ensure_loaded(a, c)) < 0 || (r = take_pubacks(a)) < 0)
         return r;
     now = times_now_ns();
     for (size_t i = 0; i < n; i++) {
@@ -557,7 +585,7 @@ static int al_batch(struct worker *w, void *data, struct worker_event *events, s
     if (a->mqtt)
         take_acks(a);
     apply_acks(a, now);
-    return commit(a, c, now);
+    return commit(a, c, now, false);
 }
 
 static int al_tick(struct worker *w, void *data)
@@ -576,7 +604,8 @@ static int al_tick(struct worker *w, void *data)
         a->behind_since_ns = now;
         return 0;
     }
-    if ((r = ensure_loaded(a, c)) < 0 || (r = take_pubacks(a, c)) < 0)
+    mqtt_link_run(a->mqtt);
+    if ((r = ensure_loaded(a, c)) < 0 || (r = take_pubacks(a)) < 0)
         return r;
     connects = mqtt_link_connects(a->mqtt);
     if (connects != a->connects_seen || (a->republish && now >= a->next_republish_ns)) {
@@ -601,7 +630,7 @@ static int al_tick(struct worker *w, void *data)
             return r;
         }
     }
-    if ((r = commit(a, c, now)) < 0)
+    if ((r = commit(a, c, now, false)) < 0)
         return r;
     if (now >= a->next_stats_ns) {
         a->next_stats_ns = now + STATS_INTERVAL_NS;
@@ -616,16 +645,20 @@ static void al_stop(struct worker *w, void *data)
     redisContext *c = worker_redis(w);
 
     /* Confirmations that come in now still empty the outbox. */
-    for (int waited = 0; a->mqtt && waited < STOP_FLUSH_MS && mqtt_link_unconfirmed(a->mqtt) > 0 &&
-                         mqtt_link_connected(a->mqtt);
-         waited += 20) {
-        struct timespec ts = {0, 20 * 1000000L};
-        nanosleep(&ts, NULL);
-        take_pubacks(a, c);
+    for (int waited = 0; a->mqtt && c && waited < STOP_FLUSH_MS &&
+                         mqtt_link_unconfirmed(a->mqtt) > 0 && mqtt_link_connected(a->mqtt);
+         waited += 10) {
+        struct timespec ts = {0, 10 * 1000000L};
+        mqtt_link_run(a->mqtt);
+        take_pubacks(a);
+        if (mqtt_link_unconfirmed(a->mqtt) > 0)
+            nanosleep(&ts, NULL);
     }
-    take_pubacks(a, c);
-    if (c)
+    if (c && a->engine && !a->need_load) {
+        take_pubacks(a);
+        commit(a, c, times_now_ns(), true); /* what was written behind */
         write_stats(a, c);
+    }
     mqtt_link_free(a->mqtt, 0);
     a->mqtt = NULL;
 }
@@ -685,6 +718,7 @@ int alerting_worker_main(int argc, char **argv)
     status = worker_main(&def, argc, argv);
     engine_free(a.engine);
     free(a.mids);
+    free(a.done);
     rules_free(&a.rules);
     return status;
 }

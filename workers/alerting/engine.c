@@ -162,12 +162,12 @@ static struct track *track_get(struct engine *e, const struct rule *r, const cha
     t->severity = r->severity;
     value_set_null(&t->tested);
     value_set_null(&t->threshold);
-    e->all[e->n_tracks++] = t;
-    if (e->n_tracks > e->n_buckets)
-        rehash(e);
     k = bucket_of(e, t->key);
     t->next = e->buckets[k];
     e->buckets[k] = t;
+    e->all[e->n_tracks++] = t;
+    if (e->n_tracks > e->n_buckets)
+        rehash(e); /* every track, this one too, into a table twice the size */
     return t;
 }
 

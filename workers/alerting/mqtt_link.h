@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: MIT
 /*
  * The alerting worker's MQTT client: the adapter between libmosquitto and the worker.
- * libmosquitto runs its own thread (mosquitto_loop_start), which reconnects with
- * backoff; the worker thread publishes alerts through it (QoS 1, retained) and takes
- * from it, through two bounded queues, what that thread received: acknowledgement
- * messages (topic and payload copied) and the message ids of publishes the broker
- * confirmed (PUBACK). The session is persistent (MQTT 3.1.1, clean session off), so
- * acknowledgements published while the worker is away wait at the broker.
+ * It runs on the worker's own thread, without libmosquitto's: a publish is written to
+ * the socket at once (no hand-over to another thread on the way to the broker), and
+ * mqtt_link_run, called from the worker's tick, reads what came in (PUBACKs,
+ * acknowledgement messages), writes what is left, keeps the connection alive and
+ * reconnects with backoff. What the callbacks receive waits in two bounded queues for
+ * the worker to take: acknowledgement messages (topic and payload copied) and the
+ * message ids of publishes the broker confirmed. The session is persistent (MQTT 3.1.1,
+ * clean session off), so acknowledgements published while the worker is away wait at
+ * the broker.
  */
 #ifndef RHEINHUB_ALERTING_MQTT_LINK_H
 #define RHEINHUB_ALERTING_MQTT_LINK_H
@@ -39,23 +42,30 @@ struct mqtt_link_message {
 struct mqtt_link;
 
 /*
- * Makes the client and starts connecting in its own thread (a broker that is not there
- * yet is retried with backoff, 1 s doubling to 30 s). Returns the link, or NULL with
+ * Makes the client and starts connecting (a broker that is not there yet is retried by
+ * mqtt_link_run with backoff, 1 s doubling to 30 s). Returns the link, or NULL with
  * errno set (the reason is logged).
  */
 struct mqtt_link *mqtt_link_new(const struct mqtt_link_config *cfg);
 
 /*
- * Disconnects (after up to timeout_ms for unconfirmed publishes to be confirmed),
- * stops the thread and frees everything, the untaken messages too. Accepts NULL.
+ * Does the link's work without blocking: reads and handles what the broker sent,
+ * writes what is queued, sends keep-alives, reconnects when due. Call it often (at
+ * least every few seconds: the keep-alive is keepalive_s).
+ */
+void mqtt_link_run(struct mqtt_link *l);
+
+/*
+ * Disconnects (after up to timeout_ms for unconfirmed publishes to be confirmed) and
+ * frees everything, the untaken messages too. Accepts NULL.
  */
 void mqtt_link_free(struct mqtt_link *l, int timeout_ms);
 
 /*
- * Publishes payload retained with QoS 1; *mid is its message id, reported by
- * mqtt_link_take_pubacks once the broker confirmed it. While the link is down,
- * libmosquitto keeps the message and sends it after the reconnect. Returns 0, or a
- * negative errno (the message is not sent).
+ * Publishes payload retained with QoS 1, written to the socket at once when connected;
+ * *mid is its message id, reported by mqtt_link_take_pubacks once the broker confirmed
+ * it. While the link is down, libmosquitto keeps the message and sends it after the
+ * reconnect. Returns 0, or a negative errno (the message is not sent).
  */
 int mqtt_link_publish(struct mqtt_link *l, const char *topic, const void *payload, size_t len,
                       int *mid);

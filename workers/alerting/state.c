@@ -104,6 +104,7 @@ int state_track_load(struct engine *e, const char *text, size_t len, char *why, 
     snprintf(t->event_time, sizeof(t->event_time), "%s", time);
     snprintf(t->event_id, sizeof(t->event_id), "%s", id);
     t->has_event = true;
+    t->stored = true;
     t->time_ns = int_of(o, "t");
     t->seen_ns = int_of(o, "seen");
     t->holds = json_is_true(json_object_get(o, "holds"));

@@ -174,7 +174,8 @@ static int append_hset(redisContext *c, const char *key, const char *const *fiel
     return 0;
 }
 
-int store_commit(redisContext *c, const struct store_keys *k, struct engine *e, int64_t now_ns,
+int store_commit(redisContext *c, const struct store_keys *k, struct engine *e,
+                 struct track *const *done, size_t n_done, int64_t now_ns,
                  const char *component)
 {
     size_t n_dirty, n_changes, n_out = 0;
@@ -188,7 +189,7 @@ int store_commit(redisContext *c, const struct store_keys *k, struct engine *e, 
     bool exec_ok = false;
     const char *multi[] = {"MULTI"}, *exec[] = {"EXEC"};
 
-    if (!n_dirty && !n_changes)
+    if (!n_dirty && !n_changes && !n_done)
         return 0;
     msgpack_sbuffer_init(&buf);
     fields = calloc(n_dirty + 1, sizeof(*fields));
@@ -204,6 +205,26 @@ int store_commit(redisContext *c, const struct store_keys *k, struct engine *e, 
         goto out;
     }
     sent++;
+
+    /* Confirmed publications first: an HSET below may put a track back. */
+    if (n_done) {
+        const char **argv = malloc((n_done + 2) * sizeof(*argv));
+        if (!argv) {
+            r = -ENOMEM;
+            goto drain;
+        }
+        argv[0] = "HDEL";
+        argv[1] = k->outbox;
+        for (size_t i = 0; i < n_done; i++)
+            argv[i + 2] = done[i]->key;
+        if (redisAppendCommandArgv(c, (int)n_done + 2, argv, NULL) != REDIS_OK) {
+            free(argv);
+            r = -ENOTCONN;
+            goto out;
+        }
+        free(argv);
+        sent++;
+    }
 
     /* The tracks. */
     for (size_t i = 0; i < n_dirty; i++) {
@@ -306,8 +327,11 @@ drain:
         }
         freeReplyObject(reply);
     }
-    if (r == 0)
+    if (r == 0) {
+        for (size_t i = 0; i < n_dirty; i++)
+            dirty[i]->stored = true;
         engine_dirty_clear(e);
+    }
 out:
     msgpack_sbuffer_destroy(&buf);
     args_free(&a);
@@ -315,29 +339,6 @@ out:
     free(values);
     free(field_lens);
     free(value_lens);
-    return r;
-}
-
-int store_outbox_done(redisContext *c, const struct store_keys *k, struct track *const *tracks,
-                      size_t n)
-{
-    const char **argv;
-    redisReply *reply;
-    int r = 0;
-
-    if (n == 0)
-        return 0;
-    if (!(argv = malloc((n + 2) * sizeof(*argv))))
-        return -ENOMEM;
-    argv[0] = "HDEL";
-    argv[1] = k->outbox;
-    for (size_t i = 0; i < n; i++)
-        argv[i + 2] = tracks[i]->key;
-    reply = command(c, (int)n + 2, argv, NULL, &r);
-    free(argv);
-    if (reply && reply->type == REDIS_REPLY_ERROR)
-        r = -EIO;
-    freeReplyObject(reply);
     return r;
 }
 

@@ -42,16 +42,14 @@ int store_load(redisContext *c, const struct store_keys *k, struct engine *e, si
                const char *component);
 
 /*
- * Writes the engine's dirty tracks and changes: HSET tracks, XADD of each change's
- * envelope (receivedtime = now_ns), HSET outbox, in one MULTI/EXEC. Returns 0, -ENOMEM,
- * -EIO or -ENOTCONN; on failure nothing was written.
+ * Writes, in one MULTI/EXEC: HDEL outbox for the done tracks (whose newest change the
+ * broker confirmed), HSET tracks for the engine's dirty tracks, XADD of each change's
+ * envelope (receivedtime = now_ns), HSET outbox for the tracks with unconfirmed
+ * changes. Returns 0, -ENOMEM, -EIO or -ENOTCONN; on failure nothing was written.
  */
-int store_commit(redisContext *c, const struct store_keys *k, struct engine *e, int64_t now_ns,
+int store_commit(redisContext *c, const struct store_keys *k, struct engine *e,
+                 struct track *const *done, size_t n_done, int64_t now_ns,
                  const char *component);
-
-/* HDEL outbox for the tracks whose newest change the broker confirmed. */
-int store_outbox_done(redisContext *c, const struct store_keys *k, struct track *const *tracks,
-                      size_t n);
 
 /* HINCRBY stats for each name with a non-zero delta. */
 int store_stats_add(redisContext *c, const struct store_keys *k, const char *const *names,

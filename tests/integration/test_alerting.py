@@ -1,0 +1,334 @@
+# SPDX-License-Identifier: MIT
+"""The alerting worker against the real chain: MQTT -> hub -> Redis -> rheinhub-alerting
+-> MQTT (retained alerts) and Redis (the alerts stream). Raise, acknowledge over MQTT,
+clear; hysteresis; silence on the clock; a SIGKILL with an alert active; redelivered
+events; the outbox while the broker is away; `--check` with FILE:LINE errors.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import time
+
+import msgpack
+import pytest
+
+import harness
+from alerting_helpers import (OUTBOX, AlertWatcher, ack, alerting_hub, event_topic,
+                              mosquitto_pub, publish_levels, require_binary, retained_alert,
+                              stat, status, stream_alerts, validate_alert, wait_idle, wait_stat,
+                              worker_pid, write_rules)
+
+FLOOD = """\
+rules:
+  - name: rhine-flood
+    type: sensor.waterlevel
+    field: value
+    where: {unit: cm}
+    above: 650
+    clear: 620
+    severity: warning
+    levels:
+      - {above: 800, severity: critical}
+    message: "{subject}: water level {value} cm ≥ {threshold} cm"
+"""
+
+TOPIC = "linz/alerts/rhine-flood/pegel-1"
+
+
+@pytest.fixture
+def watcher(stack):
+    w = AlertWatcher(stack)
+    yield w
+    w.close()
+
+
+def test_alerting_raise_acknowledge_clear(hub_factory, stack, redis_client, watcher, tmp_path):
+    """An alert is raised, published retained and written to the alerts stream;
+    acknowledged over MQTT; a level oscillating between the clear and raise levels makes
+    no second alert; it clears below the clear level and stays retained as cleared."""
+    hub = alerting_hub(hub_factory, write_rules(tmp_path, FLOOD))
+    pid = worker_pid(redis_client)
+    publish_levels(stack, "pegel-1", [600, 712])
+    active = watcher.wait_for(lambda a: a["state"] == "active", 20, "the alert")
+    assert active["rule"] == "rhine-flood" and active["subject"] == "pegel-1"
+    assert active["municipality"] == "linz" and active["type"] == "sensor.waterlevel"
+    assert active["severity"] == "warning"
+    assert active["value"] == 712 and active["threshold"] == 650
+    assert active["message"] == "pegel-1: water level 712 cm ≥ 650 cm"
+    assert active["acked_by"] is None and active["cleared_at"] is None
+    assert active["raised_at"] == active["updated_at"]
+    assert active["id"].startswith("linz:rhine-flood:pegel-1:")
+    validate_alert(hub, active)
+    alert, retain = retained_alert(stack, TOPIC)
+    assert retain and alert == active
+
+    # The stream: one envelope for the raise, in the contract's shape.
+    harness.wait_until(lambda: len(stream_alerts(redis_client)) == 1, 10, "the stream entry")
+    env, data = stream_alerts(redis_client)[0]
+    assert env["type"] == "rheinhub.alert" and env["source"] == "rheinhub-alerting"
+    assert env["category"] == "alert" and env["municipality"] == "linz"
+    assert env["subject"] == "rhine-flood/pegel-1" and env["time"] == active["updated_at"]
+    assert data == active
+
+    # Oscillating between 620 and 650 and above: no new message, no new stream entry.
+    publish_levels(stack, "pegel-1", [640, 660, 625, 700, 630, 690, 621])
+    wait_stat(redis_client, "events", 9)
+    wait_idle(redis_client, hub)
+    assert [a["state"] for a in watcher.alerts(TOPIC)] == ["active"]
+    assert len(stream_alerts(redis_client)) == 1
+
+    # An invalid acknowledgement is refused and counted; the worker lives on.
+    mosquitto_pub(stack, TOPIC + "/ack", '{"who":"nobody"}')
+    mosquitto_pub(stack, TOPIC + "/ack", "not json")
+    wait_stat(redis_client, "acks_invalid", 2)
+    ack(stack, "linz", "rhine-flood", "pegel-1", comment="Sandsäcke an der Rheinpromenade")
+    acked = watcher.wait_for(lambda a: a["state"] == "acknowledged", 20, "the acknowledgement")
+    assert acked["acked_by"] == "Bauhof Bereitschaft" and acked["id"] == active["id"]
+    assert acked["value"] == 621 and acked["updated_at"] > active["updated_at"]
+    validate_alert(hub, acked)
+    ack(stack, "linz", "rhine-flood", "pegel-1", by="late")  # not active any more
+    wait_stat(redis_client, "acks_ignored", 1)
+
+    publish_levels(stack, "pegel-1", [619])
+    cleared = watcher.wait_for(lambda a: a["state"] == "cleared", 20, "the clear")
+    assert cleared["id"] == active["id"] and cleared["value"] == 619
+    assert cleared["acked_by"] == "Bauhof Bereitschaft" and cleared["cleared_at"]
+    validate_alert(hub, cleared)
+    alert, retain = retained_alert(stack, TOPIC)
+    assert retain and alert["state"] == "cleared"
+    states = [(d["state"], e["id"]) for e, d in stream_alerts(redis_client)]
+    assert [s for s, _ in states] == ["active", "acknowledged", "cleared"]
+    assert len({i for _, i in states}) == 3
+    assert worker_pid(redis_client) == pid
+    assert [a["state"] for a in watcher.alerts(TOPIC)] == ["active", "acknowledged", "cleared"]
+
+
+def test_alerting_critical_level_and_other_types(hub_factory, stack, redis_client, watcher,
+                                                 tmp_path):
+    """A level past 800 cm makes the open alert critical (one more message); equality
+    rules on a street light's status and a citizen report's service_code."""
+    rules = FLOOD + """\
+  - name: streetlight-fault
+    type: service.streetlight
+    field: status
+    equals: fault
+    severity: info
+    message: "Street light {subject}: fault {data.fault_code}"
+  - name: citizen-danger
+    type: citizen.report
+    field: service_code
+    equals: danger
+"""
+    hub = alerting_hub(hub_factory, write_rules(tmp_path, rules))
+    publish_levels(stack, "pegel-2", [700, 820, 700])
+    crit = watcher.wait_for(lambda a: a["severity"] == "critical", 20, "critical")
+    assert crit["threshold"] == 800 and crit["state"] == "active" and crit["value"] == 820
+    harness.publish(stack.mqtt_port, [
+        ("linz/service/streetlight/lamp-7",
+         json.dumps({"time": "2026-11-26T06:00:00Z", "status": "fault",
+                     "fault_code": "LAMP_FAILURE"}).encode()),
+        ("linz/citizen/report/r-42",
+         json.dumps({"time": "2026-11-26T21:47:03Z", "service_code": "danger",
+                     "description": "Geländer abgebrochen", "lat": 50.57, "lon": 7.28}).encode()),
+    ])
+    lamp = watcher.wait_for(lambda a: a["rule"] == "streetlight-fault", 20, "the lamp")
+    assert lamp["message"] == "Street light lamp-7: fault LAMP_FAILURE"
+    assert lamp["severity"] == "info" and lamp["value"] == "fault"
+    assert lamp["event_time"] == "2026-11-26T06:00:00Z"
+    danger = watcher.wait_for(lambda a: a["rule"] == "citizen-danger", 20, "the report")
+    assert danger["subject"] == "r-42" and danger["type"] == "citizen.report"
+    for a in (crit, lamp, danger):
+        validate_alert(hub, a)
+    harness.publish(stack.mqtt_port, [
+        ("linz/service/streetlight/lamp-7",
+         json.dumps({"time": "2026-11-26T07:00:00Z", "status": "ok"}).encode())])
+    watcher.wait_for(lambda a: a["rule"] == "streetlight-fault" and a["state"] == "cleared",
+                     20, "the lamp cleared")
+    assert len(watcher.alerts("linz/alerts/rhine-flood/pegel-2")) == 2
+
+
+SILENCE = """\
+rules:
+  - name: sensor-silent
+    type: "sensor.*"
+    subject: "quiet-*"
+    silence: 1500ms
+    message: "{subject} has sent nothing for {value} s"
+"""
+
+
+def test_alerting_silence_on_the_clock(hub_factory, stack, redis_client, watcher, tmp_path):
+    """A subject that stops sending raises a silence alert on time, with no event to
+    trigger it; one that keeps sending does not; the next event clears the alert."""
+    alerting_hub(hub_factory, write_rules(tmp_path, SILENCE))
+    worker_pid(redis_client)
+    publish_levels(stack, "quiet-1", [300])
+    sent = time.time()
+    stop = time.monotonic() + 4
+    while time.monotonic() < stop and not watcher.alerts("linz/alerts/sensor-silent/quiet-1"):
+        publish_levels(stack, "quiet-2", [300])  # keeps talking
+        time.sleep(0.2)
+    silent = watcher.wait_for(lambda a: a["state"] == "active", 10, "the silence alert")
+    arrived = time.time()
+    assert silent["subject"] == "quiet-1", silent
+    assert 1.5 <= arrived - sent < 1.5 + 2.0, arrived - sent
+    assert silent["threshold"] == 1.5 and silent["value"] >= 1
+    assert watcher.alerts("linz/alerts/sensor-silent/quiet-2") == []
+    publish_levels(stack, "quiet-1", [300])
+    cleared = watcher.wait_for(lambda a: a["state"] == "cleared", 10, "the silence to end")
+    assert cleared["id"] == silent["id"]
+
+
+RESTART = FLOOD + """\
+  - name: sensor-silent
+    type: "sensor.*"
+    subject: "quiet-*"
+    silence: 3s
+"""
+
+
+def test_alerting_restart_keeps_state(hub_factory, stack, redis_client, watcher, tmp_path):
+    """SIGKILL while an alert is active: the restarted worker raises no second alert for
+    the same condition, the acknowledgement still works, and silence is checked for the
+    subjects seen before the restart."""
+    hub = alerting_hub(hub_factory, write_rules(tmp_path, RESTART))
+    pid = worker_pid(redis_client)
+    publish_levels(stack, "pegel-1", [700])
+    publish_levels(stack, "quiet-1", [300])
+    active = watcher.wait_for(lambda a: a["rule"] == "rhine-flood", 20, "the alert")
+    wait_stat(redis_client, "events", 2)
+    os.kill(pid, signal.SIGKILL)
+    harness.wait_until(lambda: status(redis_client).get("pid") not in (None, str(pid)), 30,
+                       "the supervisor to restart the worker")
+    new_pid = worker_pid(redis_client)
+    assert new_pid != pid
+    # The same condition again: an update of the open alert, not a new one.
+    publish_levels(stack, "pegel-1", [710, 705])
+    wait_stat(redis_client, "events", 4)
+    wait_idle(redis_client, hub)
+    assert [a["state"] for a in watcher.alerts(TOPIC)] == ["active"]
+    ack(stack, "linz", "rhine-flood", "pegel-1")
+    acked = watcher.wait_for(lambda a: a["state"] == "acknowledged", 20, "the acknowledgement")
+    assert acked["id"] == active["id"] and acked["value"] == 705
+    # quiet-1 was seen only by the killed process: the new one still notices its silence.
+    silent = watcher.wait_for(lambda a: a["rule"] == "sensor-silent", 20, "silence of quiet-1")
+    assert silent["subject"] == "quiet-1"
+    states = [d["state"] for e, d in stream_alerts(redis_client) if d["rule"] == "rhine-flood"]
+    assert states == ["active", "acknowledged"]
+    assert hub.metric("rheinhub_worker_restarts_total", worker="alerting-1") == 1
+
+
+def test_alerting_redelivery_raises_nothing_twice(hub_factory, stack, redis_client, watcher,
+                                                  tmp_path):
+    """The same event published twice, an entry written twice, and every entry delivered
+    again to the group (as after a crash before the acknowledgement): one alert."""
+    hub = alerting_hub(hub_factory, write_rules(tmp_path, FLOOD))
+    worker_pid(redis_client)
+    # The same bytes twice: the hub drops the duplicate by its id.
+    body = json.dumps({"time": "2026-11-26T06:00:00.5Z", "value": 700, "unit": "cm"}).encode()
+    harness.publish(stack.mqtt_port, [(event_topic("pegel-1"), body),
+                                      (event_topic("pegel-1"), body)])
+    watcher.wait_for(lambda a: a["state"] == "active", 20, "the alert")
+    publish_levels(stack, "pegel-1", [600])
+    watcher.wait_for(lambda a: a["state"] == "cleared", 20, "the clear")
+    stream = hub.stream("sensor.waterlevel")
+    entries = harness.read_stream(redis_client, stream)
+    assert len(entries) == 2
+    # The raising entry written again, as a second hub or a replayed spool might.
+    redis_client.xadd(stream, entries[0][1])
+    wait_stat(redis_client, "stale", 1)
+    # Every entry handed to the group again.
+    redis_client.xgroup_setid(stream, "alerting", "0")
+    wait_stat(redis_client, "stale", 4)
+    wait_idle(redis_client, hub)
+    assert [a["state"] for a in watcher.alerts(TOPIC)] == ["active", "cleared"]
+    assert [d["state"] for e, d in stream_alerts(redis_client)] == ["active", "cleared"]
+    assert stat(redis_client, "raised") == 1
+
+
+def _entry_with(env_bytes, **changes):
+    """A copy of a stream entry's envelope with some fields and data members changed."""
+    env = dict(harness.plain(harness.unpack_envelope(env_bytes)))
+    data = dict(env["data"])
+    data.update(changes.pop("data", {}))
+    env.update(changes)
+    env["data"] = data
+    return msgpack.packb(env, use_bin_type=True)
+
+
+def test_alerting_outbox_survives_a_crash(hub_factory, stack, redis_client, watcher, tmp_path):
+    """The broker stops answering after the worker wrote a state change to Redis; the
+    worker is killed before any PUBACK. The change waits in the outbox, and the next
+    process publishes it once the broker is back."""
+    hub = alerting_hub(hub_factory, write_rules(tmp_path, FLOOD))
+    pid = worker_pid(redis_client)
+    publish_levels(stack, "pegel-1", [600])
+    wait_stat(redis_client, "events", 1)
+    stream = hub.stream("sensor.waterlevel")
+    (_, fields), = harness.read_stream(redis_client, stream)
+    stack.mosquitto.proc.send(signal.SIGSTOP)
+    try:
+        t = "2026-11-26T08:00:00Z"
+        redis_client.xadd(stream, {"id": "outbox-test-1",
+                                   "env": _entry_with(fields[b"env"], id="outbox-test-1", time=t,
+                                                      data={"time": t, "value": 900})})
+        harness.wait_until(lambda: redis_client.hexists(OUTBOX, "linz/rhine-flood/pegel-1"),
+                           20, "the change in the outbox")
+        assert [d["state"] for e, d in stream_alerts(redis_client)] == ["active"]
+        os.kill(pid, signal.SIGKILL)
+        assert redis_client.hexists(OUTBOX, "linz/rhine-flood/pegel-1")
+    finally:
+        stack.mosquitto.proc.send(signal.SIGCONT)
+    alert = watcher.wait_for(lambda a: a["state"] == "active", 30, "the alert after all")
+    assert alert["value"] == 900 and alert["severity"] == "critical"
+    harness.wait_until(lambda: not redis_client.hexists(OUTBOX, "linz/rhine-flood/pegel-1"), 30,
+                       "the outbox emptied by the PUBACK")
+    retained, retain = retained_alert(stack, TOPIC)
+    assert retain and retained["id"] == alert["id"]
+    # The first process may have got its PUBLISH into the socket before it died; the
+    # second one publishes from the outbox in any case.
+    assert "published 1 alerts again from the outbox" in hub.log_path.read_text()
+
+
+BAD_RULES = """\
+rules:
+  - name: rhine-flood
+    type: sensor.waterlevel
+    field: value
+    above: 650
+    clear: 700
+  - name: sensor-silent
+    type: "sensor.*"
+    silence: half an hour
+"""
+
+
+def test_alerting_check(tmp_path):
+    """--check: exit 0 for the shipped rules, 2 with FILE:LINE errors for bad ones."""
+    binary = require_binary()
+    hub_yaml = tmp_path / "hub.yaml"
+    shipped = harness.REPO / "deploy" / "local" / "alerting-rules.yaml"
+    hub_yaml.write_text(f"alerting:\n  rules_file: {shipped}\n")
+    p = subprocess.run([str(binary), "--check", "-c", str(hub_yaml)], capture_output=True,
+                       timeout=20, env=harness.sanitizer_env())
+    assert p.returncode == 0, p.stderr.decode()
+    assert b"5 rules are valid" in p.stdout
+    bad = write_rules(tmp_path, BAD_RULES, "bad-rules.yaml")
+    hub_yaml.write_text("alerting:\n  rules_file: bad-rules.yaml\n")  # relative to hub.yaml
+    p = subprocess.run([str(binary), "--check", "-c", str(hub_yaml)], capture_output=True,
+                       timeout=20, env=harness.sanitizer_env())
+    err = p.stderr.decode()
+    assert p.returncode == 2, (p.returncode, err)
+    assert f"{bad}:6: rule 'rhine-flood': clear (700) must be at or below above (650)" in err
+    assert f"{bad}:9: silence must be a duration" in err
+    # A bad hub.yaml is the SDK's error, also with its line.
+    hub_yaml.write_text("alerting:\n  rules_file: bad-rules.yaml\n  colour: red\n")
+    p = subprocess.run([str(binary), "--check", "-c", str(hub_yaml)], capture_output=True,
+                       timeout=20, env=harness.sanitizer_env())
+    assert p.returncode == 2 and f"{hub_yaml}:3: unknown key 'colour'" in p.stderr.decode()
+    # And a worker started with bad rules does not start.
+    p = subprocess.run([str(binary), "-c", str(hub_yaml)], capture_output=True, timeout=20,
+                       stdin=subprocess.DEVNULL, env=harness.sanitizer_env())
+    assert p.returncode == 2
