@@ -84,6 +84,8 @@ static const struct key_spec keys[] = {
     INT_KEY(worker, heartbeat_ms, 100, 60000),
     STR_KEY(alerting, rules_file, KIND_STR),
     STR_KEY(alerting, client_id, KIND_STR),
+    STR_KEY(alerting, username, KIND_STR),
+    STR_KEY(alerting, password, KIND_STR),
     INT_KEY(alerting, check_interval_ms, 50, 60000),
     STR_KEY(analytics, windows_file, KIND_STR),
     STR_KEY(analytics, client_id, KIND_STR),

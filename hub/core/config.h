@@ -104,6 +104,8 @@ struct hub_config {
     struct {
         char rules_file[1024];  /* alert rules (YAML); relative: to this file's folder */
         char client_id[CONFIG_NAME_MAX]; /* MQTT client id; "-<instance>" is appended */
+        char username[CONFIG_NAME_MAX];  /* MQTT account of its own; "": mqtt.username */
+        char password[CONFIG_NAME_MAX];  /* with username */
         int check_interval_ms;  /* how often silence, durations and escalations are checked */
     } alerting;
     struct {

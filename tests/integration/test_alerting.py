@@ -310,7 +310,8 @@ def test_alerting_check(tmp_path):
     binary = require_binary()
     hub_yaml = tmp_path / "hub.yaml"
     shipped = harness.REPO / "deploy" / "local" / "alerting-rules.yaml"
-    hub_yaml.write_text(f"alerting:\n  rules_file: {shipped}\n")
+    hub_yaml.write_text(f"alerting:\n  rules_file: {shipped}\n  username: alerting-linz\n"
+                        "  password: secret\n")
     p = subprocess.run([str(binary), "--check", "-c", str(hub_yaml)], capture_output=True,
                        timeout=20, env=harness.sanitizer_env())
     assert p.returncode == 0, p.stderr.decode()
