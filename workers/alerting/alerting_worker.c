@@ -43,6 +43,7 @@
 #define CATCHUP_MAX_NS (60 * NS_PER_S)   /* silence is checked after this even if behind */
 #define STATS_INTERVAL_NS (500 * NS_PER_MS)
 #define FLUSH_INTERVAL_NS (1000 * NS_PER_MS) /* track updates without alert changes */
+#define FLUSH_CHUNK 128                      /* tracks per write of those */
 #define REPUBLISH_INTERVAL_NS (5 * NS_PER_S)
 #define MIDS 65536                       /* MQTT message ids are 16 bits */
 #define ACKS_PER_TURN 256
@@ -112,6 +113,8 @@ struct alerting {
 
     struct track **done;               /* confirmed tracks to take out of the outbox */
     size_t n_done, cap_done;
+    struct track **pick;               /* the tracks one commit writes */
+    size_t n_pick, cap_pick;
 
     struct pending_ack acks[ACKS_PER_TURN]; /* taken from MQTT, not yet committed */
     size_t n_acks;
@@ -222,28 +225,60 @@ static void log_change(struct alerting *a, const struct engine_change *ch)
              ch->alert.acked_by);
 }
 
+/* Appends t to a->pick unless it is there. Returns 0, or -ENOMEM. */
+static int pick(struct alerting *a, struct track *t)
+{
+    for (size_t i = 0; i < a->n_pick; i++)
+        if (a->pick[i] == t)
+            return 0;
+    if (a->n_pick == a->cap_pick) {
+        size_t cap = a->cap_pick ? a->cap_pick * 2 : 256;
+        struct track **p = realloc(a->pick, cap * sizeof(*p));
+        if (!p)
+            return -ENOMEM;
+        a->pick = p;
+        a->cap_pick = cap;
+    }
+    a->pick[a->n_pick++] = t;
+    return 0;
+}
+
 /*
- * Writes what the engine changed and publishes the alert changes. On failure the
- * engine is reloaded before anything else happens: Redis holds the truth.
+ * Writes what must be written now and publishes the alert changes. With changes: their
+ * tracks, the tracks seen for the first time, and the outbox; nothing else, so that an
+ * alert does not wait for a second's worth of quiet updates. Without: new tracks at
+ * once, and the other dirty tracks every FLUSH_INTERVAL_NS, FLUSH_CHUNK at a time (all
+ * of them when force is set). On failure the engine is reloaded before anything else
+ * happens: Redis holds the truth.
  */
 static int commit(struct alerting *a, redisContext *c, int64_t now, bool force)
 {
     const struct engine_change *changes;
     struct track *const *dirty;
     size_t n, n_dirty;
-    int r;
+    bool flush = force || now >= a->next_flush_ns;
+    int r = 0;
 
-    engine_changes(a->engine, &n);
+    changes = engine_changes(a->engine, &n);
     dirty = engine_dirty(a->engine, &n_dirty);
+    if (!n)
+        a->n_acks = 0; /* the acknowledgements taken changed nothing */
     if (!n && !n_dirty && !a->n_done)
         return 0;
-    /* A subject seen for the first time is written at once: silence after a restart. */
-    for (size_t i = 0; !force && i < n_dirty; i++)
-        force = !dirty[i]->stored;
-    if (!n && !force && now < a->next_flush_ns)
+    a->n_pick = 0;
+    for (size_t i = 0; i < n && r == 0; i++)
+        r = pick(a, changes[i].track);
+    for (size_t i = 0; i < n_dirty && r == 0; i++)
+        if (!dirty[i]->stored || (flush && (force || a->n_pick < FLUSH_CHUNK)))
+            r = pick(a, dirty[i]);
+    if (r < 0) {
+        a->need_load = true;
+        return r;
+    }
+    if (!a->n_pick && !(flush && a->n_done))
         return 0; /* written behind: nothing an operator sees depends on it */
-    a->next_flush_ns = now + FLUSH_INTERVAL_NS;
-    r = store_commit(c, &a->keys, a->engine, a->done, a->n_done, now, a->component);
+    r = store_commit(c, &a->keys, a->pick, a->n_pick, changes, n, a->done, a->n_done, now,
+                     a->component);
     if (r < 0) {
         log_warn(a->component, "commit failed (%s); reloading the state from redis",
                  strerror(-r));
@@ -251,8 +286,11 @@ static int commit(struct alerting *a, redisContext *c, int64_t now, bool force)
         a->need_load = true;
         return r;
     }
+    engine_dirty_compact(a->engine);
+    engine_dirty(a->engine, &n_dirty);
+    if (flush && !n_dirty)
+        a->next_flush_ns = now + FLUSH_INTERVAL_NS; /* else the next chunk at the next turn */
     a->n_done = 0;
-    changes = engine_changes(a->engine, &n);
     for (size_t i = 0; i < n; i++) {
         log_change(a, &changes[i]);
         publish_alert(a, changes[i].track, &changes[i].alert, changes[i].seq);
@@ -596,6 +634,7 @@ static int al_tick(struct worker *w, void *data)
     uint64_t connects;
     int r;
 
+    mqtt_link_run(a->mqtt); /* keep-alive and confirmations, also while Redis is away */
     if (!c) {
         if (a->detect)
             log_info(a->component, "redis link down: silence checks wait until the worker "
@@ -604,7 +643,6 @@ static int al_tick(struct worker *w, void *data)
         a->behind_since_ns = now;
         return 0;
     }
-    mqtt_link_run(a->mqtt);
     if ((r = ensure_loaded(a, c)) < 0 || (r = take_pubacks(a)) < 0)
         return r;
     connects = mqtt_link_connects(a->mqtt);
@@ -719,6 +757,7 @@ int alerting_worker_main(int argc, char **argv)
     engine_free(a.engine);
     free(a.mids);
     free(a.done);
+    free(a.pick);
     rules_free(&a.rules);
     return status;
 }

@@ -212,6 +212,16 @@ void engine_dirty_clear(struct engine *e)
     e->n_dirty = 0;
 }
 
+void engine_dirty_compact(struct engine *e)
+{
+    size_t kept = 0;
+
+    for (size_t i = 0; i < e->n_dirty; i++)
+        if (e->dirty[i]->dirty)
+            e->dirty[kept++] = e->dirty[i];
+    e->n_dirty = kept;
+}
+
 const struct engine_change *engine_changes(const struct engine *e, size_t *n)
 {
     *n = e->n_changes;

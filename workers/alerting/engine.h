@@ -145,6 +145,8 @@ void engine_changes_clear(struct engine *e);
 /* The tracks marked dirty since the last engine_dirty_clear (which unmarks them). */
 struct track *const *engine_dirty(const struct engine *e, size_t *n);
 void engine_dirty_clear(struct engine *e);
+/* Drops from the dirty list the tracks whose dirty flag the caller cleared. */
+void engine_dirty_compact(struct engine *e);
 
 /* Every track, in the order made. */
 struct track *const *engine_tracks(const struct engine *e, size_t *n);

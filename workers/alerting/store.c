@@ -174,13 +174,13 @@ static int append_hset(redisContext *c, const char *key, const char *const *fiel
     return 0;
 }
 
-int store_commit(redisContext *c, const struct store_keys *k, struct engine *e,
+int store_commit(redisContext *c, const struct store_keys *k, struct track *const *tracks,
+                 size_t n_tracks, const struct engine_change *changes, size_t n_changes,
                  struct track *const *done, size_t n_done, int64_t now_ns,
                  const char *component)
 {
-    size_t n_dirty, n_changes, n_out = 0;
-    struct track *const *dirty = engine_dirty(e, &n_dirty);
-    const struct engine_change *changes = engine_changes(e, &n_changes);
+    struct track *const *dirty = tracks;
+    size_t n_dirty = n_tracks, n_out = 0;
     const char **fields = NULL, **values = NULL;
     size_t *field_lens = NULL, *value_lens = NULL;
     struct args a = {0};
@@ -328,9 +328,10 @@ drain:
         freeReplyObject(reply);
     }
     if (r == 0) {
-        for (size_t i = 0; i < n_dirty; i++)
+        for (size_t i = 0; i < n_dirty; i++) {
             dirty[i]->stored = true;
-        engine_dirty_clear(e);
+            dirty[i]->dirty = false;
+        }
     }
 out:
     msgpack_sbuffer_destroy(&buf);
