@@ -228,5 +228,11 @@ def wait_idle(r, hub, timeout=20):
     harness.wait_until(done, timeout, "the alerting group to catch up")
 
 
-def now_ms():
-    return time.time() * 1000
+def wait_applied(r, stream, n, timeout=20):
+    """Waits until the alerting group has been handed at least n entries of stream and
+    has acknowledged all it was handed: the worker has applied them (it acknowledges
+    after its writes)."""
+    def done():
+        g = {g["name"]: g for g in r.xinfo_groups(stream)}.get(b"alerting")
+        return g is not None and (g.get("entries-read") or 0) >= n and g["pending"] == 0
+    harness.wait_until(done, timeout, f"the alerting group to apply {n} entries of {stream}")

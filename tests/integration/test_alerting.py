@@ -15,10 +15,10 @@ import msgpack
 import pytest
 
 import harness
-from alerting_helpers import (OUTBOX, AlertWatcher, ack, alerting_hub, event_topic,
+from alerting_helpers import (OUTBOX, TRACKS, AlertWatcher, ack, alerting_hub, event_topic,
                               mosquitto_pub, publish_levels, require_binary, retained_alert,
-                              stat, stats, status, stream_alerts, validate_alert, wait_idle, wait_stat,
-                              worker_pid, write_rules)
+                              stat, stats, status, stream_alerts, validate_alert, wait_applied,
+                              wait_idle, wait_stat, worker_pid, write_rules)
 
 FLOOD = """\
 rules:
@@ -196,30 +196,31 @@ RESTART = FLOOD + """\
 
 
 def test_alerting_restart_keeps_state(hub_factory, stack, redis_client, watcher, tmp_path):
-    """SIGKILL while an alert is active: the restarted worker raises no second alert for
-    the same condition, the acknowledgement still works, and silence is checked for the
+    """SIGKILL while an alert is active: an acknowledgement published while no worker
+    runs waits in its persistent session and is applied by the next process; that
+    process raises no second alert for the same condition, and watches for silence the
     subjects seen before the restart."""
     hub = alerting_hub(hub_factory, write_rules(tmp_path, RESTART))
     pid = worker_pid(redis_client)
     publish_levels(stack, "pegel-1", [700])
     publish_levels(stack, "quiet-1", [300])
     active = watcher.wait_for(lambda a: a["rule"] == "rhine-flood", 20, "the alert")
-    wait_stat(redis_client, "events", 2)
+    harness.wait_until(lambda: redis_client.hexists(TRACKS, "linz/sensor-silent/quiet-1"), 10,
+                       "quiet-1 in the state")
     os.kill(pid, signal.SIGKILL)
+    ack(stack, "linz", "rhine-flood", "pegel-1")  # the supervisor restarts it in 500 ms
     harness.wait_until(lambda: status(redis_client).get("pid") not in (None, str(pid)), 30,
                        "the supervisor to restart the worker")
-    new_pid = worker_pid(redis_client)
-    assert new_pid != pid
+    acked = watcher.wait_for(lambda a: a["state"] == "acknowledged", 20, "the acknowledgement")
+    assert acked["id"] == active["id"] and acked["acked_by"] == "Bauhof Bereitschaft"
     # The same condition again: an update of the open alert, not a new one.
     publish_levels(stack, "pegel-1", [710, 705])
-    wait_stat(redis_client, "events", 4)
-    wait_idle(redis_client, hub)
+    wait_applied(redis_client, hub.stream("sensor.waterlevel"), 4)
     # The new process may publish the open alert once more from the outbox (when the
     # broker's confirmation had not been written yet): the same alert, byte for byte.
-    assert all(a == active for a in watcher.alerts(TOPIC)), watcher.alerts(TOPIC)
-    ack(stack, "linz", "rhine-flood", "pegel-1")
-    acked = watcher.wait_for(lambda a: a["state"] == "acknowledged", 20, "the acknowledgement")
-    assert acked["id"] == active["id"] and acked["value"] == 705
+    flood = watcher.alerts(TOPIC)
+    assert {a["id"] for a in flood} == {active["id"]}
+    assert [a["state"] for a in flood if a != active] == ["acknowledged"], flood
     # quiet-1 was seen only by the killed process: the new one still notices its silence.
     silent = watcher.wait_for(lambda a: a["rule"] == "sensor-silent", 20, "silence of quiet-1")
     assert silent["subject"] == "quiet-1"
@@ -358,3 +359,31 @@ def test_alerting_redis_restart(hub_factory, stack, redis_client, watcher, tmp_p
     assert cleared["id"] == active["id"] and cleared["value"] == 610
     assert [a["state"] for a in watcher.alerts(TOPIC)] == ["active", "cleared"]
     assert worker_pid(redis_client) == pid  # the same process, reconnected
+
+
+def test_alerting_broker_restart(hub_factory, stack, redis_client, tmp_path):
+    """The broker restarts: the retained alert survives it, the worker reconnects on its
+    own, and acknowledgements and state changes flow again."""
+    hub = alerting_hub(hub_factory, write_rules(tmp_path, FLOOD))
+    pid = worker_pid(redis_client)
+    w = AlertWatcher(stack)
+    try:
+        publish_levels(stack, "pegel-1", [700])
+        active = w.wait_for(lambda a: a["state"] == "active", 20, "the alert")
+    finally:
+        w.close()
+    stack.mosquitto.stop()
+    stack.mosquitto.start()
+    harness.wait_until(lambda: hub.healthz() == 200, 30, "the hub back on the broker")
+    w = AlertWatcher(stack)
+    try:
+        # The retained alert survived the restart (the broker persists it).
+        w.wait_for(lambda a: a["id"] == active["id"], 20, "the retained alert")
+        ack(stack, "linz", "rhine-flood", "pegel-1")
+        w.wait_for(lambda a: a["state"] == "acknowledged", 30, "the acknowledgement")
+        publish_levels(stack, "pegel-1", [600])
+        cleared = w.wait_for(lambda a: a["state"] == "cleared", 30, "the clear")
+        assert cleared["id"] == active["id"]
+    finally:
+        w.close()
+    assert worker_pid(redis_client) == pid
