@@ -49,6 +49,7 @@ struct storage_worker {
     int64_t next_open_ms, next_check_ms, next_retention_ms, next_report_ms;
     int reopen_backoff_ms;
     struct store_counts total;  /* since the last report */
+    uint64_t batches;           /* transactions committed since the last report */
     uint64_t retention_deleted;
 };
 
@@ -203,6 +204,7 @@ static int sw_batch(struct worker *w, void *data, struct worker_event *events, s
     sw->total.stored += counts.stored;
     sw->total.duplicates += counts.duplicates;
     sw->total.failed += counts.failed;
+    sw->batches++;
     if (sw->away)
         set_back(sw, w);
 out:
@@ -231,12 +233,12 @@ static void retention(struct storage_worker *sw, int64_t now)
 static void report(struct storage_worker *sw)
 {
     if (sw->total.stored || sw->total.duplicates || sw->total.failed || sw->retention_deleted)
-        log_info(COMPONENT, "last %d s: %zu stored, %zu duplicates ignored, %zu refused, "
-                 "%llu deleted by retention", REPORT_INTERVAL_MS / 1000, sw->total.stored,
-                 sw->total.duplicates, sw->total.failed,
-                 (unsigned long long)sw->retention_deleted);
+        log_info(COMPONENT, "last %d s: %zu stored in %llu transactions, %zu duplicates "
+                 "ignored, %zu refused, %llu deleted by retention", REPORT_INTERVAL_MS / 1000,
+                 sw->total.stored, (unsigned long long)sw->batches, sw->total.duplicates,
+                 sw->total.failed, (unsigned long long)sw->retention_deleted);
     memset(&sw->total, 0, sizeof(sw->total));
-    sw->retention_deleted = 0;
+    sw->batches = sw->retention_deleted = 0;
 }
 
 static int sw_tick(struct worker *w, void *data)
