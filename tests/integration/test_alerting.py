@@ -387,3 +387,37 @@ def test_alerting_broker_restart(hub_factory, stack, redis_client, tmp_path):
     finally:
         w.close()
     assert worker_pid(redis_client) == pid
+
+
+def test_alerting_killed_before_the_acknowledgement(hub_factory, stack, redis_client, watcher,
+                                                    tmp_path):
+    """The worker writes and publishes an alert's changes but dies before XACK (Redis
+    refuses XACK to it, then SIGKILL): the next process is handed the same entries again
+    and they change nothing."""
+    # retry_ms long enough that the SDK does not claim the held entries before the kill
+    hub = alerting_hub(hub_factory, write_rules(tmp_path, FLOOD), worker={"retry_ms": 10000})
+    pid = worker_pid(redis_client)
+    stream = hub.stream("sensor.waterlevel")
+    publish_levels(stack, "pegel-1", [700])
+    active = watcher.wait_for(lambda a: a["state"] == "active", 20, "the alert")
+    wait_applied(redis_client, stream, 1)
+    redis_client.execute_command("ACL", "SETUSER", "default", "-xack")
+    try:
+        publish_levels(stack, "pegel-1", [720, 600])
+        watcher.wait_for(lambda a: a["state"] == "cleared", 20, "the clear")
+        harness.wait_until(lambda: redis_client.xpending(stream, "alerting")["pending"] == 2, 20,
+                           "both entries handled and left pending")
+        os.kill(pid, signal.SIGKILL)
+    finally:
+        redis_client.execute_command("ACL", "SETUSER", "default", "+xack")
+    harness.wait_until(lambda: status(redis_client).get("pid") not in (None, str(pid)), 30,
+                       "the supervisor to restart the worker")
+    harness.wait_until(lambda: redis_client.xpending(stream, "alerting")["pending"] == 0, 30,
+                       "the entries handled again and acknowledged")
+    wait_stat(redis_client, "stale", 2)
+    # One alert: raised, cleared (the clear perhaps published once more from the outbox).
+    alerts = watcher.alerts(TOPIC)
+    assert {a["id"] for a in alerts} == {active["id"]}
+    assert [a["state"] for a in alerts][:2] == ["active", "cleared"], alerts
+    assert all(a == alerts[1] for a in alerts[2:]), alerts
+    assert [d["state"] for e, d in stream_alerts(redis_client)] == ["active", "cleared"]

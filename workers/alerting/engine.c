@@ -92,6 +92,17 @@ static int reserve(void **arr, size_t *cap, size_t n, size_t elem)
 /* ------------------------------------------------------------------------------------------ */
 /* Tracks */
 
+/* Copies src into dst of size bytes, cut to fit (no printf on the per-event path). */
+static void copy(char *dst, size_t size, const char *src)
+{
+    size_t n = strlen(src);
+
+    if (n >= size)
+        n = size - 1;
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
 static size_t bucket_of(const struct engine *e, const char *key)
 {
     return (size_t)XXH3_64bits(key, strlen(key)) & (e->n_buckets - 1);
@@ -142,7 +153,14 @@ static struct track *track_get(struct engine *e, const struct rule *r, const cha
         errno = EINVAL;
         return NULL;
     }
-    snprintf(key, sizeof(key), "%s/%s/%s", municipality, r->name, subject);
+    {
+        size_t m = strlen(municipality), rn = strlen(r->name), sn = strlen(subject);
+        memcpy(key, municipality, m);
+        key[m] = '/';
+        memcpy(key + m + 1, r->name, rn);
+        key[m + 1 + rn] = '/';
+        memcpy(key + m + 2 + rn, subject, sn + 1); /* part_ok bounded the three */
+    }
     if ((t = engine_track(e, key)))
         return t;
     if (reserve((void **)&e->all, &e->cap_tracks, e->n_tracks, sizeof(*e->all)) < 0 ||
@@ -291,9 +309,9 @@ static void render_message(struct track *t, const msgpack_object *data)
 
 static void copy_event(struct alert *a, const struct track *t)
 {
-    snprintf(a->event_id, sizeof(a->event_id), "%s", t->event_id);
-    snprintf(a->event_time, sizeof(a->event_time), "%s", t->event_time);
-    snprintf(a->type, sizeof(a->type), "%s", t->type);
+    copy(a->event_id, sizeof(a->event_id), t->event_id);
+    copy(a->event_time, sizeof(a->event_time), t->event_time);
+    copy(a->type, sizeof(a->type), t->type);
 }
 
 /* Raises a new alert on t from what its last event (or the clock) found. */
@@ -472,9 +490,9 @@ static int apply(struct engine *e, struct track *t, const struct engine_event *e
     }
     t->has_event = true;
     t->time_ns = ev->time_ns;
-    snprintf(t->event_time, sizeof(t->event_time), "%s", ev->time);
-    snprintf(t->event_id, sizeof(t->event_id), "%s", ev->id);
-    snprintf(t->type, sizeof(t->type), "%s", ev->type);
+    copy(t->event_time, sizeof(t->event_time), ev->time);
+    copy(t->event_id, sizeof(t->event_id), ev->id);
+    copy(t->type, sizeof(t->type), ev->type);
     if (ev->received_ns > t->seen_ns)
         t->seen_ns = ev->received_ns;
     engine_mark_dirty(e, t);
