@@ -384,9 +384,19 @@ def emitted_mqtt(messages):
     return out, raw
 
 
+def worker_pid(r, prefix="rheinhub:", timeout=20):
+    """The running analytics worker's pid, from its status hash (once it names a live
+    rheinhub-analytics: after a restart the old process's hash lingers for a moment)."""
+    def live():
+        pid = int(worker_status(r, prefix).get("pid", 0))
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes() if pid else b""
+        return pid if b"rheinhub-analytics" in cmdline and \
+            Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z" else None
+    return harness.wait_until(live, timeout, "a running analytics worker")
+
+
 def kill_worker(r, prefix="rheinhub:"):
-    """SIGKILL the analytics worker (its pid from the status hash); returns the pid."""
-    pid = int(harness.wait_until(lambda: worker_status(r, prefix).get("pid"), 10,
-                                 "the analytics worker's status"))
+    """SIGKILL the analytics worker; returns its pid."""
+    pid = worker_pid(r, prefix)
     os.kill(pid, signal.SIGKILL)
     return pid

@@ -232,7 +232,7 @@ static int grow(void **items, uint32_t *cap, uint32_t n, size_t size)
 static struct acc_number *number_find(struct acc *a, const char *name, size_t n)
 {
     for (uint32_t i = 0; i < a->n_numbers; i++)
-        if (strncmp(a->numbers[i].name, name, n) == 0 && a->numbers[i].name[n] == '\0')
+        if (a->numbers[i].len == n && memcmp(a->numbers[i].name, name, n) == 0)
             return &a->numbers[i];
     return NULL;
 }
@@ -257,6 +257,7 @@ static struct acc_number *number_get(struct acc *a, const char *name, size_t n, 
     f = &a->numbers[a->n_numbers++];
     memset(f, 0, sizeof(*f));
     memcpy(f->name, name, n);
+    f->len = n;
     return f;
 }
 
@@ -277,7 +278,7 @@ static struct acc_category *category_get(struct acc *a, const char *name, size_t
     struct acc_category *c;
 
     for (uint32_t i = 0; i < a->n_categories; i++)
-        if (strncmp(a->categories[i].name, name, n) == 0 && a->categories[i].name[n] == '\0')
+        if (a->categories[i].len == n && memcmp(a->categories[i].name, name, n) == 0)
             return &a->categories[i];
     if (!acc_name_valid(name, n)) {
         *err = -EINVAL;
@@ -293,6 +294,7 @@ static struct acc_category *category_get(struct acc *a, const char *name, size_t
     c = &a->categories[a->n_categories++];
     memset(c, 0, sizeof(*c));
     memcpy(c->name, name, n);
+    c->len = n;
     return c;
 }
 

@@ -51,6 +51,7 @@ double stat_num_stddev(const struct stat_num *s);
 
 struct acc_number {
     char name[ACC_NAME_MAX];
+    size_t len; /* of name */
     struct stat_num st;
 };
 
@@ -61,6 +62,7 @@ struct acc_value {
 
 struct acc_category {
     char name[ACC_NAME_MAX];
+    size_t len; /* of name */
     struct acc_value *values; /* in order of first appearance */
     uint32_t n_values, cap;
 };

@@ -185,43 +185,71 @@ static struct acc *window_get(struct analytics *a, const char *key, bool *create
     return acc;
 }
 
-/* Adds the payload's fields to acc. 0, or -ENOMEM. */
-static int add_fields(struct analytics *a, struct acc *acc, const struct windows_type *t,
-                      const msgpack_object *data, int64_t t_ns)
+/* A payload field that is aggregated, classified once per event. */
+struct field {
+    const char *name;
+    size_t len;
+    bool number;       /* else counted per value */
+    double x;          /* the number */
+    const char *text;  /* the value counted */
+    size_t text_len;
+};
+
+#define EVENT_FIELDS_MAX 64
+
+/* The payload's aggregated fields into out (at most EVENT_FIELDS_MAX); returns how many. */
+static size_t classify(const struct windows_type *t, const msgpack_object *data, struct field *out)
+{
+    size_t n = 0;
+
+    for (uint32_t i = 0; i < data->via.map.size && n < EVENT_FIELDS_MAX; i++) {
+        const msgpack_object *k = &data->via.map.ptr[i].key, *v = &data->via.map.ptr[i].val;
+        struct field *f = &out[n];
+
+        if (k->type != MSGPACK_OBJECT_STR ||
+            windows_type_is_ignored(t, k->via.str.ptr, k->via.str.size))
+            continue;
+        f->name = k->via.str.ptr;
+        f->len = k->via.str.size;
+        f->number = true;
+        switch (v->type) {
+        case MSGPACK_OBJECT_POSITIVE_INTEGER: f->x = (double)v->via.u64; break;
+        case MSGPACK_OBJECT_NEGATIVE_INTEGER: f->x = (double)v->via.i64; break;
+        case MSGPACK_OBJECT_FLOAT32:
+        case MSGPACK_OBJECT_FLOAT64: f->x = v->via.f64; break;
+        case MSGPACK_OBJECT_BOOLEAN:
+            f->number = false;
+            f->text = v->via.boolean ? "true" : "false";
+            f->text_len = v->via.boolean ? 4 : 5;
+            break;
+        case MSGPACK_OBJECT_STR:
+            if (!windows_type_is_categorical(t, f->name, f->len))
+                continue;
+            f->number = false;
+            f->text = v->via.str.ptr;
+            f->text_len = v->via.str.size;
+            break;
+        default:
+            continue; /* nil, arrays, maps: not aggregated */
+        }
+        n++;
+    }
+    return n;
+}
+
+/* Adds an event's fields to acc. 0, or -ENOMEM. */
+static int add_fields(struct analytics *a, struct acc *acc, const struct field *fields, size_t n,
+                      int64_t t_ns)
 {
     int r;
 
     if ((r = touch(a, acc)) < 0)
         return r;
     acc_add_event(acc);
-    for (uint32_t i = 0; i < data->via.map.size; i++) {
-        const msgpack_object *k = &data->via.map.ptr[i].key, *v = &data->via.map.ptr[i].val;
-        const char *name = k->via.str.ptr;
-        size_t n = k->via.str.size;
-        double x;
-
-        if (k->type != MSGPACK_OBJECT_STR || windows_type_is_ignored(t, name, n))
-            continue;
-        switch (v->type) {
-        case MSGPACK_OBJECT_POSITIVE_INTEGER: x = (double)v->via.u64; goto number;
-        case MSGPACK_OBJECT_NEGATIVE_INTEGER: x = (double)v->via.i64; goto number;
-        case MSGPACK_OBJECT_FLOAT32:
-        case MSGPACK_OBJECT_FLOAT64: x = v->via.f64; goto number;
-        case MSGPACK_OBJECT_BOOLEAN:
-            r = acc_add_category(acc, name, n, v->via.boolean ? "true" : "false",
-                                 v->via.boolean ? 4 : 5);
-            break;
-        case MSGPACK_OBJECT_STR:
-            if (!windows_type_is_categorical(t, name, n))
-                continue;
-            r = acc_add_category(acc, name, n, v->via.str.ptr, v->via.str.size);
-            break;
-        default:
-            continue; /* nil, arrays, maps: not aggregated */
-        number:
-            r = acc_add_number(acc, name, n, x, t_ns);
-            break;
-        }
+    for (size_t i = 0; i < n; i++) {
+        const struct field *f = &fields[i];
+        r = f->number ? acc_add_number(acc, f->name, f->len, f->x, t_ns)
+                      : acc_add_category(acc, f->name, f->len, f->text, f->text_len);
         if (r == -ENOMEM)
             return r; /* -EINVAL, -ENOSPC: a field that cannot be aggregated, left out */
     }
@@ -233,13 +261,76 @@ static bool str_eq(const struct envelope_str *s, const char *text)
     return s->len == strlen(text) && memcmp(s->ptr, text, s->len) == 0;
 }
 
+/* "<m>/<type>/<subject>" into out (ACC_KEY_MAX); its length, or 0 when too long. */
+static size_t series_key(char *out, const struct envelope_view *env, const char *subject,
+                         size_t subject_len)
+{
+    size_t n = env->municipality.len + 1 + env->type.len + 1 + subject_len;
+
+    if (n >= ACC_KEY_MAX)
+        return 0;
+    memcpy(out, env->municipality.ptr, env->municipality.len);
+    out[env->municipality.len] = '/';
+    memcpy(out + env->municipality.len + 1, env->type.ptr, env->type.len);
+    out[env->municipality.len + 1 + env->type.len] = '/';
+    memcpy(out + n - subject_len, subject, subject_len);
+    out[n] = '\0';
+    return n;
+}
+
+/* The cache of series key[0..n), made when new; NULL (no cache) when memory is short. */
+static struct series *series_get(struct analytics *a, const char *key, size_t n)
+{
+    struct series *s;
+
+    if (n == 0)
+        return NULL;
+    if ((s = strmap_get(a->series, key, n)))
+        return s;
+    if (!(s = calloc(1, sizeof(*s))))
+        return NULL;
+    if (strmap_put(a->series, key, n, s) < 0) {
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+/*
+ * The open window of length index i starting at start for a subject (or "_all"),
+ * from the series cache or the windows, made when new. NULL with *err set.
+ */
+static struct acc *window_for(struct analytics *a, struct series *s, int i,
+                              const struct envelope_view *env, const char *subject,
+                              size_t subject_len, const char *window, int64_t start,
+                              bool *created, int *err)
+{
+    char key[ACC_KEY_MAX];
+    struct acc *acc;
+
+    *created = false;
+    if (s && s->acc[i] && s->acc[i]->start_ns == start)
+        return s->acc[i];
+    if (acc_key_build(key, env->municipality.ptr, env->municipality.len, env->type.ptr,
+                      env->type.len, subject, subject_len, window, start) < 0) {
+        *err = -EINVAL;
+        return NULL;
+    }
+    if ((acc = window_get(a, key, created, err)) && s)
+        s->acc[i] = acc;
+    return acc;
+}
+
 /* One event into its windows. 0, or -ENOMEM (the batch fails and the state is reloaded). */
 static int count_event(struct analytics *a, const struct worker_event *ev, int64_t now)
 {
     const struct envelope_view *env = &ev->env;
     const struct windows_type *t;
+    struct field fields[EVENT_FIELDS_MAX];
     char counter[ACC_NAME_MAX + 32], key[ACC_KEY_MAX];
+    struct series *own_series = NULL, *all_series;
     bool own = !str_eq(&env->subject, ACC_ROLLUP_SUBJECT);
+    size_t n_fields;
     int64_t t_ns;
     int r;
 
@@ -252,6 +343,11 @@ static int count_event(struct analytics *a, const struct worker_event *ev, int64
         snprintf(counter, sizeof(counter), "%s/future", t->name);
         return counter_add(a->late_delta, counter, 1);
     }
+    n_fields = classify(t, env->data, fields);
+    if (own)
+        own_series = series_get(a, key, series_key(key, env, env->subject.ptr, env->subject.len));
+    all_series = series_get(a, key, series_key(key, env, ACC_ROLLUP_SUBJECT,
+                                               strlen(ACC_ROLLUP_SUBJECT)));
     for (int i = 0; i < t->n_windows; i++) {
         int64_t start = window_start(t_ns, t->windows[i]);
         int64_t end = start + t->windows[i] * WINDOW_NS_PER_S;
@@ -265,26 +361,23 @@ static int count_event(struct analytics *a, const struct worker_event *ev, int64
                 return r;
             continue;
         }
-        if (acc_key_build(key, env->municipality.ptr, env->municipality.len,
-                          env->type.ptr, env->type.len, ACC_ROLLUP_SUBJECT,
-                          strlen(ACC_ROLLUP_SUBJECT), t->window_text[i], start) < 0 ||
-            !(rollup = window_get(a, key, &created, &err)))
+        if (!(rollup = window_for(a, all_series, i, env, ACC_ROLLUP_SUBJECT,
+                                  strlen(ACC_ROLLUP_SUBJECT), t->window_text[i], start, &created,
+                                  &err)))
             goto cannot;
         if (own) {
-            if (acc_key_build(key, env->municipality.ptr, env->municipality.len,
-                              env->type.ptr, env->type.len, env->subject.ptr, env->subject.len,
-                              t->window_text[i], start) < 0 ||
-                !(subject = window_get(a, key, &created, &err)))
+            if (!(subject = window_for(a, own_series, i, env, env->subject.ptr, env->subject.len,
+                                       t->window_text[i], start, &created, &err)))
                 goto cannot;
             if (created) {
                 if ((r = touch(a, rollup)) < 0)
                     return r;
                 rollup->subjects++;
             }
-            if ((r = add_fields(a, subject, t, env->data, t_ns)) < 0)
+            if ((r = add_fields(a, subject, fields, n_fields, t_ns)) < 0)
                 return r;
         }
-        if ((r = add_fields(a, rollup, t, env->data, t_ns)) < 0)
+        if ((r = add_fields(a, rollup, fields, n_fields, t_ns)) < 0)
             return r;
         continue;
     cannot:
@@ -304,30 +397,8 @@ static void batch_reset(struct analytics *a)
     for (size_t i = 0; i < a->n_touched; i++)
         a->touched[i]->dirty = false;
     a->n_touched = 0;
-    for (size_t i = 0; i < a->n_applied_new; i++)
-        free(a->applied_new[i]);
-    a->n_applied_new = 0;
+    applied_discard(&a->applied);
     state_counters_clear(a->late_delta);
-}
-
-static int record_applied(struct analytics *a, const struct worker_event *ev)
-{
-    size_t n = strlen(ev->stream) + 1 + strlen(ev->entry_id);
-    char *key;
-
-    if (a->n_applied_new == a->cap_applied_new) {
-        size_t c = a->cap_applied_new ? a->cap_applied_new * 2 : 256;
-        char **p = realloc(a->applied_new, c * sizeof(*p));
-        if (!p)
-            return -ENOMEM;
-        a->applied_new = p;
-        a->cap_applied_new = c;
-    }
-    if (!(key = malloc(n + 1)))
-        return -ENOMEM;
-    snprintf(key, n + 1, "%s %s", ev->stream, ev->entry_id);
-    a->applied_new[a->n_applied_new++] = key;
-    return 0;
 }
 
 static int on_batch(struct worker *w, void *data, struct worker_event *events, size_t n)
@@ -342,7 +413,8 @@ static int on_batch(struct worker *w, void *data, struct worker_event *events, s
     now = analytics_now(a);
     for (size_t i = 0; i < n && r == 0; i++) {
         const struct worker_event *ev = &events[i];
-        char key[512];
+        uint64_t ms, seq;
+        int stream;
 
         if (ev->env.type.len > 9 && memcmp(ev->env.type.ptr, "rheinhub.", 9) == 0) {
             if (!a->rheinhub_logged)
@@ -352,12 +424,24 @@ static int on_batch(struct worker *w, void *data, struct worker_event *events, s
             a->rheinhub_logged = true;
             continue;
         }
-        snprintf(key, sizeof(key), "%s %s", ev->stream, ev->entry_id);
-        if (strmap_get(a->applied, key, strlen(key))) {
-            repeated++; /* counted before a crash or a lost acknowledgement */
+        if (applied_id_parse(ev->entry_id, &ms, &seq) < 0) {
+            a->invalid_total++;
             continue;
         }
-        if ((r = record_applied(a, ev)) < 0 || (r = count_event(a, ev, now)) < 0)
+        if ((stream = applied_stream(&a->applied, ev->stream, strlen(ev->stream))) < 0) {
+            r = stream;
+            break;
+        }
+        /*
+         * A first delivery cannot have been counted; a later one may have been, by this
+         * process or the one before it, if the acknowledgement never happened.
+         */
+        if (ev->deliveries > 1 && applied_contains(&a->applied, (uint32_t)stream, ms, seq)) {
+            repeated++;
+            continue;
+        }
+        if ((r = applied_add(&a->applied, (uint32_t)stream, ms, seq)) < 0 ||
+            (r = count_event(a, ev, now)) < 0)
             break;
         counted++;
     }
@@ -395,6 +479,7 @@ static int on_start(struct worker *w, void *data)
 
     a->w = w;
     a->cfg = cfg;
+    applied_init(&a->applied);
     a->lateness_ns = (int64_t)cfg->analytics.lateness_s * WINDOW_NS_PER_S;
     for (int i = 0; i < cfg->n_workers; i++) {
         if (strcmp(cfg->workers[i].name, ANALYTICS_KIND) == 0 && cfg->workers[i].instances > 1) {
@@ -419,7 +504,7 @@ static int on_start(struct worker *w, void *data)
     snprintf(a->aggregate_stream, sizeof(a->aggregate_stream), "%sevents:rheinhub.aggregate",
              cfg->redis.stream_prefix);
     if (!(a->types = strmap_new()) || !(a->windows = strmap_new()) ||
-        !(a->applied = strmap_new()) || !(a->late = strmap_new()) ||
+        !(a->series = strmap_new()) || !(a->late = strmap_new()) ||
         !(a->outbox = strmap_new()) || !(a->by_mid = strmap_new()) ||
         !(a->late_delta = strmap_new()))
         return -ENOMEM;
@@ -523,22 +608,20 @@ static int free_type(const char *key, void *value, void *data)
 static void analytics_free(struct analytics *a)
 {
     mqtt_out_free(a->mqtt);
-    if (a->windows && a->applied && a->late && a->outbox && a->by_mid)
+    if (a->windows && a->series && a->late && a->outbox && a->by_mid)
         state_clear(a);
+    applied_close(&a->applied);
     if (a->types)
         strmap_each(a->types, free_type, a->types);
     if (a->late_delta)
         state_counters_clear(a->late_delta);
     strmap_free(a->types);
     strmap_free(a->windows);
-    strmap_free(a->applied);
+    strmap_free(a->series);
     strmap_free(a->late);
     strmap_free(a->outbox);
     strmap_free(a->by_mid);
     strmap_free(a->late_delta);
-    for (size_t i = 0; i < a->n_applied_new; i++)
-        free(a->applied_new[i]);
-    free(a->applied_new);
     free(a->touched);
 }
 

@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "acc.h"
+#include "applied.h"
 #include "config.h"
 #include "mqtt_out.h"
 #include "strmap.h"
@@ -33,6 +34,14 @@
 /* Aggregate ids: 32 lower-case hex digits. */
 #define ANALYTICS_ID_HEX 32
 #define ANALYTICS_KEY_MAX 192
+
+/*
+ * The open windows of one (municipality, type, subject) by window length, so that an
+ * event finds its windows without building their keys. Emptied whenever windows close.
+ */
+struct series {
+    struct acc *acc[WINDOWS_PER_TYPE_MAX];
+};
 
 /* A closed window waiting for its MQTT PUBACK. */
 struct outbox_item {
@@ -53,7 +62,8 @@ struct analytics {
 
     struct strmap *types;    /* event type -> struct windows_type * */
     struct strmap *windows;  /* acc key -> struct acc * (open windows) */
-    struct strmap *applied;  /* "<stream> <entry id>" -> non-NULL: counted, maybe not acked */
+    struct strmap *series;   /* "<m>/<type>/<subject>" -> struct series *: a lookup cache */
+    struct applied applied;  /* entries counted that may not be acknowledged yet */
     struct strmap *late;     /* "<type>/<window>" or "<type>/future" -> uint64_t * (totals) */
     struct strmap *outbox;   /* aggregate id -> struct outbox_item * */
     struct strmap *by_mid;   /* decimal MQTT message id -> struct outbox_item * */
@@ -61,7 +71,7 @@ struct analytics {
 
     /* Redis keys */
     char windows_key[ANALYTICS_KEY_MAX];   /* hash: acc key -> packed acc */
-    char applied_key[ANALYTICS_KEY_MAX];   /* set: "<stream> <entry id>" */
+    char applied_key[ANALYTICS_KEY_MAX];   /* hash: one record per stored batch (applied.h) */
     char late_key[ANALYTICS_KEY_MAX];      /* hash: late counter -> count */
     char outbox_key[ANALYTICS_KEY_MAX];    /* hash: aggregate id -> "<topic>\n<payload>" */
     char lock_key[ANALYTICS_KEY_MAX];      /* string: the consumer that runs */
@@ -84,8 +94,6 @@ struct analytics {
     /* One batch's work, reused */
     struct acc **touched;
     size_t n_touched, cap_touched;
-    char **applied_new;      /* record keys of this batch */
-    size_t n_applied_new, cap_applied_new;
     struct strmap *late_delta; /* counter -> uint64_t * of this batch */
 
     /* Test aid: kill -9 ourselves at a chosen point (docs/analytics.md, "Testing"). */
@@ -109,6 +117,8 @@ void state_unlock(struct analytics *a);
 int state_load(struct analytics *a);
 /* Empties the in-memory state (the maps stay). */
 void state_clear(struct analytics *a);
+/* Empties the series cache (before windows are freed). */
+void state_series_clear(struct analytics *a);
 /* Frees the counters of m and empties it. */
 void state_counters_clear(struct strmap *m);
 int state_persist_batch(struct analytics *a);

@@ -282,6 +282,8 @@ int close_due(struct analytics *a)
     }
     if (d.n > 1)
         qsort(d.list, d.n, sizeof(*d.list), cmp_due);
+    if (d.n > 0)
+        state_series_clear(a); /* it points at windows that are about to go */
     for (size_t i = 0; i < d.n && r == 0; i += CLOSE_CHUNK) {
         size_t k = d.n - i < CLOSE_CHUNK ? d.n - i : CLOSE_CHUNK;
         if ((r = close_chunk(a, d.list + i, k)) == 0) {

@@ -3,8 +3,9 @@
  * The analytics worker's state in Redis, all under <prefix>analytics:
  *
  *   windows  hash    acc key -> packed acc (acc.h): every open window
- *   applied  set     "<stream> <entry id>" of entries counted whose XACK may not have
- *                    happened yet: a redelivered entry found here is not counted again
+ *   applied  hash    one record per stored batch: the entries counted whose XACK may
+ *                    not have happened yet (applied.h); a redelivered entry found in
+ *                    one is not counted again
  *   late     hash    "<type>/<window>" -> events too late for that window;
  *                    "<type>/future" -> events too far ahead of the clock
  *   outbox   hash    aggregate id -> "<topic>\n<payload>": closed, not yet PUBACKed
@@ -12,7 +13,7 @@
  *
  * A batch's changes (windows, applied, late) go in one MULTI/EXEC, so Redis holds
  * either all or none of them; whatever went wrong, the worker loads the state again
- * and the SDK hands the batch over again. The applied set is pruned once a second:
+ * and the SDK hands the batch over again. The applied records are pruned once a second:
  * an entry that is no longer pending in the group can never come back.
  */
 #include <errno.h>
@@ -27,10 +28,10 @@
 
 #define LOCK_TTL_MS "30000"
 #define HSET_PAIRS_MAX 128
-#define SET_MEMBERS_MAX 512
+#define HDEL_FIELDS_MAX 512
 #define SCAN_COUNT "1000"
-/* Applied entries of one stream still pending after the cheap check: then check each. */
-#define APPLIED_CHECK_EACH 4096
+/* Records checked entry by entry in one prune, at most (the rest wait for the next). */
+#define APPLIED_CHECK_MAX 64
 
 /* ------------------------------------------------------------------------------------------ */
 /* Pipelines and transactions on the SDK's synchronous link */
@@ -200,10 +201,22 @@ void state_counters_clear(struct strmap *m)
     strmap_each(m, clear_plain, m);
 }
 
+static int clear_series(const char *key, void *value, void *data)
+{
+    free(strmap_remove(data, key, strlen(key)));
+    return 0;
+}
+
+void state_series_clear(struct analytics *a)
+{
+    strmap_each(a->series, clear_series, a->series);
+}
+
 void state_clear(struct analytics *a)
 {
+    state_series_clear(a);
     strmap_each(a->windows, clear_acc, a->windows);
-    strmap_each(a->applied, clear_plain, a->applied);
+    applied_clear(&a->applied);
     strmap_each(a->late, clear_plain, a->late);
     strmap_each(a->by_mid, clear_ref, a->by_mid);
     strmap_each(a->outbox, clear_outbox, a->outbox);
@@ -334,35 +347,16 @@ static int load_outbox(struct analytics *a, const char *k, size_t kn, const char
     return 0;
 }
 
-static int load_applied(struct analytics *a)
+static int load_applied(struct analytics *a, const char *k, size_t kn, const char *v, size_t vn)
 {
-    char cursor[32] = "0";
+    int r = applied_load(&a->applied, k, kn, v, vn);
 
-    do {
-        const char *argv[] = {"SSCAN", a->applied_key, cursor, "COUNT", SCAN_COUNT};
-        redisReply *reply = command(a, 5, argv, NULL), *items;
-
-        if (!reply)
-            return -EIO;
-        if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
-            reply->element[0]->type != REDIS_REPLY_STRING ||
-            reply->element[1]->type != REDIS_REPLY_ARRAY) {
-            freeReplyObject(reply);
-            return -EIO;
-        }
-        snprintf(cursor, sizeof(cursor), "%s", reply->element[0]->str);
-        items = reply->element[1];
-        for (size_t i = 0; i < items->elements; i++) {
-            if (items->element[i]->type == REDIS_REPLY_STRING &&
-                strmap_put(a->applied, items->element[i]->str, items->element[i]->len,
-                           (void *)1) < 0) {
-                freeReplyObject(reply);
-                return -ENOMEM;
-            }
-        }
-        freeReplyObject(reply);
-    } while (strcmp(cursor, "0") != 0);
-    return 0;
+    if (r == -EINVAL) { /* its entries are unknown: they may be counted twice if they come back */
+        log_error(a->component, "%s: record %.*s does not parse: left out", a->applied_key,
+                  (int)kn, k);
+        return 0;
+    }
+    return r;
 }
 
 int state_load(struct analytics *a)
@@ -374,7 +368,8 @@ int state_load(struct analytics *a)
         return -ENOTCONN;
     state_clear(a);
     a->late_total = a->future_total = 0;
-    if ((r = scan_hash(a, a->windows_key, load_window)) < 0 || (r = load_applied(a)) < 0 ||
+    if ((r = scan_hash(a, a->windows_key, load_window)) < 0 ||
+        (r = scan_hash(a, a->applied_key, load_applied)) < 0 ||
         (r = scan_hash(a, a->late_key, load_late)) < 0 ||
         (r = scan_hash(a, a->outbox_key, load_outbox)) < 0) {
         state_clear(a);
@@ -387,9 +382,9 @@ int state_load(struct analytics *a)
         loaded_once = true;
     }
     a->reload = false;
-    log_info(a->component, "state loaded: %zu open windows, %zu entries counted but maybe not "
+    log_info(a->component, "state loaded: %zu open windows, %zu batches counted but maybe not "
              "acknowledged, %zu aggregates to publish", strmap_size(a->windows),
-             strmap_size(a->applied), strmap_size(a->outbox));
+             a->applied.n_records, strmap_size(a->outbox));
     return 0;
 }
 
@@ -440,15 +435,17 @@ int state_persist_batch(struct analytics *a)
     const char **argv = NULL;
     size_t *argl = NULL;
     struct counter_cmds cc = {a, &p};
+    char *field = NULL, *text = NULL;
     int r = 0;
 
-    if (a->n_touched == 0 && a->n_applied_new == 0 && strmap_size(a->late_delta) == 0)
+    if (a->n_touched == 0 && a->applied.n_cur == 0 && strmap_size(a->late_delta) == 0)
         return 0;
     pl_init(&p, worker_redis(a->w));
     if (p.err)
         return p.err;
-    if (nargs < 2 + SET_MEMBERS_MAX)
-        nargs = 2 + SET_MEMBERS_MAX;
+    if ((r = applied_format(&a->applied, &field, &text)) < 0 && r != -ENOENT)
+        return r;
+    r = 0;
     msgpack_sbuffer_init(&buf);
     offsets = malloc((a->n_touched + 1) * sizeof(*offsets));
     lens = malloc((a->n_touched + 1) * sizeof(*lens));
@@ -484,17 +481,9 @@ int state_persist_batch(struct analytics *a)
         }
         pl_cmd(&p, (int)n, argv, argl);
     }
-    for (size_t i = 0; i < a->n_applied_new;) {
-        size_t n = 2;
-        argv[0] = "SADD";
-        argl[0] = 4;
-        argv[1] = a->applied_key;
-        argl[1] = strlen(a->applied_key);
-        for (; i < a->n_applied_new && n < 2 + SET_MEMBERS_MAX; i++) {
-            argv[n] = a->applied_new[i];
-            argl[n++] = strlen(a->applied_new[i]);
-        }
-        pl_cmd(&p, (int)n, argv, argl);
+    if (field) {
+        const char *hset[] = {"HSET", a->applied_key, field, text};
+        pl_cmd(&p, 4, hset, NULL);
     }
     strmap_each(a->late_delta, queue_counter, &cc);
     {
@@ -508,15 +497,14 @@ int state_persist_batch(struct analytics *a)
     for (size_t i = 0; i < a->n_touched; i++)
         a->touched[i]->dirty = false;
     a->n_touched = 0;
-    for (size_t i = 0; i < a->n_applied_new; i++) {
-        if (strmap_put(a->applied, a->applied_new[i], strlen(a->applied_new[i]), (void *)1) < 0)
-            a->reload = true; /* memory: Redis has it, take it from there */
-        free(a->applied_new[i]);
-    }
-    a->n_applied_new = 0;
+    if (field && applied_commit(&a->applied, field) < 0)
+        a->reload = true; /* memory: Redis has it, take it from there */
+    field = NULL;
     strmap_each(a->late_delta, merge_counter, a);
     state_counters_clear(a->late_delta);
 out:
+    free(field);
+    free(text);
     msgpack_sbuffer_destroy(&buf);
     free(offsets);
     free(lens);
@@ -526,190 +514,141 @@ out:
 }
 
 /* ------------------------------------------------------------------------------------------ */
-/* Pruning the applied set */
+/* Pruning the applied records */
 
-struct id {
-    uint64_t ms, seq;
-};
-
-static bool id_parse(const char *s, struct id *out)
+/* XPENDING <stream> <group>: the count and smallest id into *p. 0, or -EIO. */
+static int pending_summary(struct analytics *a, const char *stream, struct applied_pending *p)
 {
-    char *end;
-
-    out->ms = strtoull(s, &end, 10);
-    if (*end != '-')
-        return false;
-    out->seq = strtoull(end + 1, &end, 10);
-    return *end == '\0' || *end == ' ';
-}
-
-static int id_cmp(const struct id *x, const struct id *y)
-{
-    if (x->ms != y->ms)
-        return x->ms < y->ms ? -1 : 1;
-    return x->seq < y->seq ? -1 : x->seq > y->seq;
-}
-
-struct collect {
-    char **keys;
-    size_t n, cap;
-    int err;
-};
-
-static int collect_key(const char *key, void *value, void *data)
-{
-    struct collect *c = data;
-
-    if (c->n == c->cap) {
-        size_t cap = c->cap ? c->cap * 2 : 256;
-        char **p = realloc(c->keys, cap * sizeof(*p));
-        if (!p) {
-            c->err = -ENOMEM;
-            return 1;
-        }
-        c->keys = p;
-        c->cap = cap;
-    }
-    if (!(c->keys[c->n] = strdup(key))) {
-        c->err = -ENOMEM;
-        return 1;
-    }
-    c->n++;
-    return 0;
-}
-
-static int cmp_str(const void *x, const void *y)
-{
-    return strcmp(*(char *const *)x, *(char *const *)y);
-}
-
-/* Forgets keys[i] in memory; the key moves to the end of the array's kept part. */
-struct pruning {
-    char **keys;   /* sorted copies of the applied set's members */
-    size_t n;
-    char **gone;   /* moved here: to SREM */
-    size_t n_gone;
-};
-
-static void forget(struct analytics *a, struct pruning *pr, size_t i)
-{
-    strmap_remove(a->applied, pr->keys[i], strlen(pr->keys[i]));
-    pr->gone[pr->n_gone++] = pr->keys[i];
-    pr->keys[i] = NULL;
-}
-
-/* Whether entry id is pending in the group (XPENDING <stream> <kind> id id 1). */
-static int still_pending(struct analytics *a, const char *stream, const char *id)
-{
-    const char *argv[] = {"XPENDING", stream, ANALYTICS_KIND, id, id, "1"};
-    redisReply *reply = command(a, 6, argv, NULL);
-    int r;
+    const char *argv[] = {"XPENDING", stream, ANALYTICS_KIND};
+    redisReply *reply = command(a, 3, argv, NULL);
 
     if (!reply)
-        return -EIO;
-    r = reply->type == REDIS_REPLY_ARRAY ? reply->elements > 0 : 1; /* an error: keep it */
-    freeReplyObject(reply);
-    return r;
-}
-
-/* Prunes the applied keys[lo, hi) of one stream. */
-static int prune_stream(struct analytics *a, struct pruning *pr, size_t lo, size_t hi)
-{
-    char **keys = pr->keys;
-    char stream[ANALYTICS_KEY_MAX + 64];
-    const char *space = strchr(keys[lo], ' ');
-    const char *argv[3];
-    redisReply *reply;
-    struct id min;
-    bool none = false, have_min = false;
-    size_t left = 0;
-
-    snprintf(stream, sizeof(stream), "%.*s", (int)(space - keys[lo]), keys[lo]);
-    argv[0] = "XPENDING";
-    argv[1] = stream;
-    argv[2] = ANALYTICS_KIND;
-    if (!(reply = command(a, 3, argv, NULL)))
         return -EIO;
     /* [count, smallest id, greatest id, [[consumer, count], ...]] */
     if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 4 &&
         reply->element[0]->type == REDIS_REPLY_INTEGER) {
-        none = reply->element[0]->integer == 0;
-        have_min = !none && reply->element[1]->type == REDIS_REPLY_STRING &&
-                   id_parse(reply->element[1]->str, &min);
+        p->count = (uint64_t)reply->element[0]->integer;
+        p->known = p->count == 0 ||
+                   (reply->element[1]->type == REDIS_REPLY_STRING &&
+                    applied_id_parse(reply->element[1]->str, &p->min_ms, &p->min_seq) == 0);
     }
-    freeReplyObject(reply);
-    for (size_t i = lo; i < hi; i++) {
-        struct id id;
-        if (none || (have_min && id_parse(strchr(keys[i], ' ') + 1, &id) && id_cmp(&id, &min) < 0))
-            forget(a, pr, i);
-        else
-            left++;
-    }
-    if (left < APPLIED_CHECK_EACH)
-        return 0;
-    /* Many entries stay pending (a consumer that left some behind): check each one. */
-    for (size_t i = lo; i < hi; i++) {
-        int pending;
-        if (!keys[i])
-            continue;
-        if ((pending = still_pending(a, stream, strchr(keys[i], ' ') + 1)) < 0)
-            return pending;
-        if (!pending)
-            forget(a, pr, i);
+    freeReplyObject(reply); /* an error (e.g. no group): unknown, the records stay */
+    return 0;
+}
+
+/*
+ * Whether any entry of record rec is still pending: XPENDING over the record's id
+ * range, for each of its streams. 1, 0, or -EIO.
+ */
+static int record_pending(struct analytics *a, const struct applied_record *rec)
+{
+    for (size_t lo = 0, hi; lo < rec->n; lo = hi) {
+        char from[48], to[48], count[24];
+        const char *argv[6];
+        redisReply *reply;
+        int found = 0;
+
+        for (hi = lo + 1; hi < rec->n && rec->ids[hi].stream == rec->ids[lo].stream; hi++)
+            ;
+        snprintf(from, sizeof(from), "%" PRIu64 "-%" PRIu64, rec->ids[lo].ms, rec->ids[lo].seq);
+        snprintf(to, sizeof(to), "%" PRIu64 "-%" PRIu64, rec->ids[hi - 1].ms,
+                 rec->ids[hi - 1].seq);
+        snprintf(count, sizeof(count), "%zu", 4 * (hi - lo) + 16);
+        argv[0] = "XPENDING";
+        argv[1] = a->applied.streams[rec->ids[lo].stream];
+        argv[2] = ANALYTICS_KIND;
+        argv[3] = from;
+        argv[4] = to;
+        argv[5] = count;
+        if (!(reply = command(a, 6, argv, NULL)))
+            return -EIO;
+        if (reply->type != REDIS_REPLY_ARRAY) {
+            found = 1; /* cannot tell: keep it */
+        } else {
+            for (size_t k = 0; k < reply->elements && !found; k++) {
+                const redisReply *e = reply->element[k];
+                uint64_t ms, seq;
+                if (e->type == REDIS_REPLY_ARRAY && e->elements >= 1 &&
+                    e->element[0]->type == REDIS_REPLY_STRING &&
+                    applied_id_parse(e->element[0]->str, &ms, &seq) == 0 &&
+                    applied_record_has(rec, rec->ids[lo].stream, ms, seq))
+                    found = 1;
+            }
+        }
+        freeReplyObject(reply);
+        if (found)
+            return 1;
     }
     return 0;
 }
 
 int state_prune_applied(struct analytics *a)
 {
-    struct collect c = {0};
-    struct pruning pr = {0};
-    struct pipeline p;
+    struct applied *ap = &a->applied;
+    struct applied_pending *pending;
+    bool *used, *done;
     const char **argv = NULL;
-    size_t before = strmap_size(a->applied);
+    size_t n_done = 0, checked = 0, before = ap->n_records;
     int r = 0;
 
-    if (before == 0 || !worker_redis(a->w))
+    if (ap->n_records == 0 || !worker_redis(a->w))
         return 0;
-    strmap_each(a->applied, collect_key, &c);
-    if ((r = c.err) < 0 || !(pr.gone = malloc(c.n * sizeof(*pr.gone))) ||
-        !(argv = malloc((2 + SET_MEMBERS_MAX) * sizeof(*argv)))) {
+    pending = calloc(ap->n_streams, sizeof(*pending));
+    used = calloc(ap->n_streams, sizeof(*used));
+    done = calloc(ap->n_records, sizeof(*done));
+    argv = malloc((2 + ap->n_records) * sizeof(*argv));
+    if (!pending || !used || !done || !argv) {
         r = -ENOMEM;
         goto out;
     }
-    qsort(c.keys, c.n, sizeof(*c.keys), cmp_str);
-    pr.keys = c.keys;
-    pr.n = c.n;
-    for (size_t lo = 0, hi; lo < c.n && r == 0; lo = hi) {
-        const char *space = strchr(c.keys[lo], ' ');
-        size_t len = space ? (size_t)(space - c.keys[lo]) + 1 : 0;
-
-        for (hi = lo + 1; hi < c.n && len && strncmp(c.keys[hi], c.keys[lo], len) == 0; hi++)
-            ;
-        if (!space) /* not a member this worker writes: drop it */
-            forget(a, &pr, lo);
-        else
-            r = prune_stream(a, &pr, lo, hi);
+    for (size_t i = 0; i < ap->n_records; i++)
+        for (size_t k = 0; k < ap->records[i].n; k++)
+            used[ap->records[i].ids[k].stream] = true;
+    for (size_t s = 0; s < ap->n_streams && r == 0; s++)
+        if (used[s])
+            r = pending_summary(a, ap->streams[s], &pending[s]);
+    for (size_t i = 0; i < ap->n_records && r == 0; i++) {
+        int still;
+        if (applied_record_done(ap, i, pending)) {
+            done[i] = true;
+        } else if (checked < APPLIED_CHECK_MAX) {
+            /* Something older is pending (a consumer that left entries behind): look closer. */
+            checked++;
+            if ((still = record_pending(a, &ap->records[i])) < 0)
+                r = still;
+            else
+                done[i] = !still;
+        }
     }
-    pl_init(&p, worker_redis(a->w));
-    for (size_t i = 0; i < pr.n_gone;) {
-        size_t n = 2;
-        argv[0] = "SREM";
+    if (r < 0)
+        goto out;
+    for (size_t i = 0; i < ap->n_records; i++)
+        if (done[i])
+            argv[2 + n_done++] = ap->records[i].field;
+    if (n_done > 0) {
+        struct pipeline p;
+        argv[0] = "HDEL";
         argv[1] = a->applied_key;
-        for (; i < pr.n_gone && n < 2 + SET_MEMBERS_MAX; i++)
-            argv[n++] = pr.gone[i];
-        pl_cmd(&p, (int)n, argv, NULL);
+        pl_init(&p, worker_redis(a->w));
+        for (size_t i = 0; i < n_done; i += HDEL_FIELDS_MAX) {
+            size_t k = n_done - i < HDEL_FIELDS_MAX ? n_done - i : HDEL_FIELDS_MAX;
+            const char *chunk[2 + HDEL_FIELDS_MAX];
+            chunk[0] = "HDEL";
+            chunk[1] = a->applied_key;
+            memcpy(chunk + 2, argv + 2 + i, k * sizeof(*chunk));
+            pl_cmd(&p, (int)(2 + k), chunk, NULL);
+        }
+        /* A failed HDEL leaves records in Redis that the next load prunes again: harmless. */
+        pl_finish(a, &p, false, "pruning the applied records");
+        for (size_t i = ap->n_records; i-- > 0;)
+            if (done[i])
+                applied_drop(ap, i);
     }
-    /* A failed SREM leaves members in Redis that the next load prunes again: harmless. */
-    pl_finish(a, &p, false, "pruning the applied set");
-    log_debug(a->component, "applied set: %zu -> %zu", before, strmap_size(a->applied));
+    log_debug(a->component, "applied records: %zu -> %zu", before, ap->n_records);
 out:
-    for (size_t i = 0; i < c.n; i++)
-        free(c.keys[i]);
-    for (size_t i = 0; i < pr.n_gone; i++)
-        free(pr.gone[i]);
-    free(c.keys);
-    free(pr.gone);
+    free(pending);
+    free(used);
+    free(done);
     free(argv);
     return r == -ENOMEM ? r : 0;
 }
