@@ -89,6 +89,8 @@ static const struct key_spec keys[] = {
     INT_KEY(alerting, check_interval_ms, 50, 60000),
     STR_KEY(analytics, windows_file, KIND_STR),
     STR_KEY(analytics, client_id, KIND_STR),
+    STR_KEY(analytics, username, KIND_STR),
+    STR_KEY(analytics, password, KIND_STR),
     INT_KEY(analytics, lateness_s, 0, 86400),
     INT_KEY(analytics, check_interval_ms, 50, 60000),
     STR_KEY(storage, backend, KIND_STR),

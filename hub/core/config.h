@@ -110,7 +110,9 @@ struct hub_config {
     } alerting;
     struct {
         char windows_file[1024]; /* per-type windows and fields (YAML); "" = the defaults */
-        char client_id[CONFIG_NAME_MAX];
+        char client_id[CONFIG_NAME_MAX]; /* MQTT client id; "-<host>-<instance>" is appended */
+        char username[CONFIG_NAME_MAX];  /* MQTT account of its own; "": mqtt.username */
+        char password[CONFIG_NAME_MAX];  /* with username */
         int lateness_s;          /* events this late still count in their window */
         int check_interval_ms;   /* how often windows past their end are closed */
     } analytics;

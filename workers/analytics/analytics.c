@@ -517,7 +517,11 @@ static int on_start(struct worker *w, void *data)
     }
     snprintf(client_id, sizeof(client_id), "%s-%s", cfg->analytics.client_id, worker_consumer(w));
     if (!(a->mqtt = mqtt_out_new(cfg->mqtt.host, cfg->mqtt.port, client_id,
-                                 cfg->mqtt.username, cfg->mqtt.password, a->component))) {
+                                 cfg->analytics.username[0] ? cfg->analytics.username
+                                                            : cfg->mqtt.username,
+                                 cfg->analytics.username[0] ? cfg->analytics.password
+                                                            : cfg->mqtt.password,
+                                 a->component))) {
         log_error(a->component, "MQTT: %s", strerror(errno));
         return -errno;
     }
