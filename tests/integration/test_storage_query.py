@@ -233,3 +233,27 @@ def test_storage_retention_deletes_old_events(hub_factory, stack, redis_client, 
                        "the old events deleted by retention")
     rows = jsonl(hub.config_path)
     assert len(rows) == len(recent) and all(r["subject"].startswith("new-") for r in rows)
+
+
+def test_storage_postgres_refused_row_is_dead_lettered(hub_factory, stack, redis_client,
+                                                       postgres):
+    """A row the server refuses for good (jsonb holds no U+0000) fails alone: the rest of
+    its batch is stored, and it ends in the dead-letter stream with the server's reason."""
+    hub = make_hub(hub_factory, postgres)
+    ids = []
+    pipe = redis_client.pipeline(transaction=True)  # one batch for the worker
+    for k in range(6):
+        a = alert("active", f"2026-11-26T06:00:0{k}Z", 700 + k)
+        if k == 3:
+            a["message"] = "NUL \u0000 im Text"
+        pipe.xadd(ALERTS, {"id": f"c{k}", "env": pack_envelope(
+            "rheinhub.alert", f"c{k}", "waterlevel_high/pegel-1", a["updated_at"], a)})
+    ids = pipe.execute()
+    wait_count(postgres, 5, table="alerts", hub=hub)
+    harness.wait_until(lambda: redis_client.xlen(f"{PREFIX}deadletter") == 1, 60,
+                       "the refused alert in the dead-letter stream")
+    dl = harness.read_stream(redis_client, f"{PREFIX}deadletter")[0][1]
+    assert dl[b"entry"] == ids[3] and dl[b"reason"] == b"worker_failed", dl
+    assert b"postgresql refused the row" in dl[b"detail"], dl
+    assert postgres.scalar("SELECT count(*) FROM alerts WHERE change_id = 'c3'") == 0
+    assert postgres.count("alerts") == 5

@@ -717,10 +717,14 @@ err:
 int store_pg_open(struct store **out, const struct hub_config *cfg, enum store_mode mode,
                   char *err, size_t err_size)
 {
-    /* Later keywords win: the conninfo (dbname, expanded) overrides the defaults. */
-    const char *keys[] = {"connect_timeout", "application_name", "dbname", NULL};
+    /*
+     * Later keywords win: the conninfo (dbname, expanded) overrides the defaults before
+     * it, and the client encoding after it is ours: text goes in binary, as UTF-8.
+     */
+    const char *keys[] = {"connect_timeout", "application_name", "dbname", "client_encoding",
+                          NULL};
     const char *values[] = {CONNECT_TIMEOUT, "rheinhub-storage", cfg->storage.postgres_conninfo,
-                            NULL};
+                            "UTF8", NULL};
     struct pg_store *s = calloc(1, sizeof(*s));
     int r;
 
