@@ -40,6 +40,7 @@
 #include "out_item.h"
 #include "recent_ids.h"
 #include "redis_uv.h"
+#include "rfc3339.h"
 #include "spool.h"
 
 #define DEADLETTER_PAYLOAD_MAX 256
@@ -136,18 +137,6 @@ int redis_out_add_event(struct redis_out *out, const char *key, const char *id, 
     return 0;
 }
 
-static void format_utc(char *buf, size_t size)
-{
-    struct timespec ts;
-    struct tm tm;
-    size_t n;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    n = strftime(buf, size, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(buf + n, size - n, ".%03ldZ", ts.tv_nsec / 1000000L);
-}
-
 int redis_out_add_deadletter(struct redis_out *out, const char *topic, enum reject_reason reason,
                              const char *detail, const void *payload, size_t payload_len)
 {
@@ -161,7 +150,7 @@ int redis_out_add_deadletter(struct redis_out *out, const char *topic, enum reje
     struct out_item *it;
 
     snprintf(size, sizeof(size), "%zu", payload_len);
-    format_utc(when, sizeof(when));
+    rfc3339_now_ms(when, sizeof(when));
     for (int i = 0; i < DEADLETTER_PARTS; i++)
         lens[i] = strlen(parts[i]);
     lens[13] = keep;

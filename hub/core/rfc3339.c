@@ -2,6 +2,9 @@
 /* RFC 3339 full-date, full-time and date-time checks, without allocation. */
 #include "rfc3339.h"
 
+#include <stdio.h>
+#include <time.h>
+
 static bool digits(const char *s, size_t n, int *out)
 {
     int v = 0;
@@ -69,6 +72,18 @@ bool rfc3339_time_valid(const char *s, size_t n)
             return false;
     }
     return true;
+}
+
+void rfc3339_now_ms(char *buf, size_t size)
+{
+    struct timespec ts;
+    struct tm tm;
+    size_t n;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    n = strftime(buf, size, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(buf + n, size - n, ".%03ldZ", ts.tv_nsec / 1000000L);
 }
 
 bool rfc3339_date_time_valid(const char *s, size_t n)

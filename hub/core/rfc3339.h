@@ -19,4 +19,7 @@ bool rfc3339_date_time_valid(const char *s, size_t n);
 bool rfc3339_date_valid(const char *s, size_t n);
 bool rfc3339_time_valid(const char *s, size_t n);
 
+/* Writes the current UTC time as "YYYY-MM-DDTHH:MM:SS.mmmZ" (size >= 25). */
+void rfc3339_now_ms(char *buf, size_t size);
+
 #endif

@@ -12,6 +12,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "rfc3339.h"
+
 
 static const char *const reason_names[] = {
 #define X(name, text) text,
@@ -22,18 +24,6 @@ static const char *const reason_names[] = {
 const char *worker_deadletter_reason_name(enum worker_deadletter_reason reason)
 {
     return reason_names[reason];
-}
-
-void worker_deadletter_time(char *buf, size_t size)
-{
-    struct timespec ts;
-    struct tm tm;
-    size_t n;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    n = strftime(buf, size, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(buf + n, size - n, ".%03ldZ", ts.tv_nsec / 1000000L);
 }
 
 int worker_deadletter_add(redisContext *c, const char *key, long maxlen,
@@ -68,7 +58,7 @@ int worker_deadletter_add(redisContext *c, const char *key, long maxlen,
     snprintf(maxlen_s, sizeof(maxlen_s), "%ld", maxlen);
     snprintf(size_s, sizeof(size_s), "%zu", dl->payload_len);
     snprintf(deliveries_s, sizeof(deliveries_s), "%u", dl->deliveries);
-    worker_deadletter_time(when, sizeof(when));
+    rfc3339_now_ms(when, sizeof(when));
     for (size_t i = 0; i < ARGC; i++)
         lens[i] = strlen(argv[i]);
     lens[PAYLOAD] = dl->payload ? keep : 0;

@@ -40,12 +40,6 @@ struct worker_deadletter {
 const char *worker_deadletter_reason_name(enum worker_deadletter_reason reason);
 
 /*
- * Formats the current UTC time as RFC 3339 with milliseconds ("2026-11-26T06:00:00.123Z")
- * into buf (at least 32 bytes).
- */
-void worker_deadletter_time(char *buf, size_t size);
-
-/*
  * XADD key MAXLEN ~ maxlen * <fields of dl> on c. Returns 0; -EIO when Redis answered
  * with an error; -ENOTCONN when the link failed (c->err is set; the entry may or may
  * not have been written).
