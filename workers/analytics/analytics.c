@@ -21,7 +21,8 @@
 #include "log.h"
 #include "window.h"
 
-#define NS_PER_MS 1000000LL
+/* Applied records (stored batches) that make a prune due before its second is up. */
+#define APPLIED_RECORDS_PRUNE 64
 
 static int64_t wall_ns(void)
 {
@@ -556,7 +557,7 @@ static int on_tick(struct worker *w, void *data)
             return r;
     }
     close_pump(a);
-    if (now_ms >= a->next_prune_ms) {
+    if (now_ms >= a->next_prune_ms || a->applied.n_records >= APPLIED_RECORDS_PRUNE) {
         a->next_prune_ms = now_ms + 1000;
         if ((r = state_prune_applied(a)) < 0)
             return r;
