@@ -269,3 +269,96 @@ def test_restart_mid_window_emits_the_same(hub_factory, stack, redis_client, tmp
         loaded = re.compile(r"state loaded: \d+ open windows, \d+ batches counted but maybe "
                             r"not acknowledged, (\d+) aggregates to publish").search(log, c.end())
         assert loaded and int(loaded.group(1)) >= int(c.group(1)), (c.group(0), loaded)
+
+
+def worker_config(stack, tmp_path, name="analytics.yaml", **sections):
+    """A hub.yaml for running the worker by hand (no hub): the stack's broker and Redis."""
+    config = {"mqtt": {"host": "127.0.0.1", "port": stack.mqtt_port},
+              "redis": {"host": "127.0.0.1", "port": stack.redis_port},
+              "worker": {"block_ms": 200, "heartbeat_ms": 200}}
+    config.update(sections)
+    path = tmp_path / name
+    path.write_text(harness.to_yaml(config))
+    return path
+
+
+def run_worker(config, *args, timeout=20, env=None):
+    import subprocess
+    return subprocess.run([str(ah.analytics_binary()), "-c", str(config), *args],
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                          timeout=timeout, env=env or harness.sanitizer_env())
+
+
+def test_check_reports_the_windows_file_with_lines(stack, tmp_path):
+    """--check reads the windows file too: every problem with its file and line, exit 2."""
+    windows = tmp_path / "windows.yaml"
+    windows.write_text("default: [1m, 1w]\ntypes:\n  sensor.soil:\n    windowz: [1h]\n")
+    config = worker_config(stack, tmp_path, analytics={"windows_file": str(windows)})
+    res = run_worker(config, "--check")
+    assert res.returncode == 2, res
+    assert f"{windows}:1: a window is a count 1..99999" in res.stderr, res.stderr
+    assert f"{windows}:4: unknown key windowz under type sensor.soil" in res.stderr, res.stderr
+    windows.write_text("default: [1m, 1h]\n")
+    res = run_worker(config, "--check")
+    assert res.returncode == 0 and "configuration is valid" in res.stdout, res
+
+
+def test_one_process_per_redis(stack, tmp_path, redis_client):
+    """A second analytics process (another host, or instances: 2) does not start: the
+    windows of a type must live in one process."""
+    config = worker_config(stack, tmp_path)
+    first = harness.Proc("analytics-1", [ah.analytics_binary(), "-c", config, "-i", "1"],
+                         tmp_path / "analytics-1.log", env=harness.sanitizer_env()).start()
+    try:
+        harness.wait_until(lambda: redis_client.get("rheinhub:analytics:lock"), 20,
+                           "the first worker's lock")
+        holder = redis_client.get("rheinhub:analytics:lock").decode()
+        assert holder.endswith("-1"), holder
+        res = run_worker(config, "-i", "2")
+        assert res.returncode == 1, res
+        assert f"rheinhub:analytics:lock is held by {holder}" in res.stderr, res.stderr
+        assert first.running()
+    finally:
+        assert first.stop() == 0
+    assert not redis_client.exists("rheinhub:analytics:lock")  # released on a clean stop
+    assert harness.sanitizer_report(tmp_path / "analytics-1.log") is None
+
+    twice = worker_config(stack, tmp_path, "twice.yaml", workers=[
+        {"name": "analytics", "command": "", "instances": 2, "types": ["sensor.*"]}])
+    res = run_worker(twice)
+    assert res.returncode == 1, res
+    assert "instances: 2" in res.stderr, res.stderr
+
+
+def test_broker_away_aggregates_wait_in_the_outbox(hub_factory, stack, redis_client, clock_file):
+    """Windows that close while the broker is away are stored at once and wait in the
+    outbox; once the broker is back every one is published (retained), as the model says."""
+    steps = [{"clock": "2026-11-26T06:00:30Z"}]
+    for k, subject in enumerate(["pegel-1", "pegel-2", "pegel-1"]):
+        steps.append({"topic": f"linz/sensor/waterlevel/{subject}",
+                      "payload": {"time": f"2026-11-26T06:00:0{k}.5Z", "value": 400 + k,
+                                  "unit": "cm", "trend": 0}})
+    expected = ah.model_for(steps).aggregates()
+    assert len(expected) == 9  # 1m, 15m, 1h; two gauges and the roll-up
+    ah.write_clock(clock_file, steps[0]["clock"])
+    hub = start(hub_factory)
+    r = redis_client
+    ah.replay(hub, r, steps, clock_file)
+    stack.mosquitto.stop()
+    ah.write_clock(clock_file, "2026-11-28T00:00:00Z")
+    outbox = f"{hub.prefix}analytics:outbox"
+    harness.wait_until(lambda: r.hlen(outbox) == len(expected), 30,
+                       "every closed window in the outbox")
+    stored = {ah.key_of(env["data"]) for _, env, _ in ah.emitted_stream(r, hub.prefix)}
+    assert stored == set(expected)  # storage has them while the broker is away
+    stack.mosquitto.start()
+    harness.wait_until(lambda: r.hlen(outbox) == 0, 90, "the outbox to empty after the broker "
+                       "came back")
+    sub = ah.Collector(stack.mqtt_port)
+    try:
+        harness.wait_until(lambda: len(sub.snapshot()) >= len(expected), 20,
+                           "every retained aggregate")
+        got, _ = ah.emitted_mqtt(sub.snapshot())
+    finally:
+        sub.stop()
+    ah.compare(got, expected, "the retained aggregates")
