@@ -42,8 +42,13 @@
 #define KIND "alerting"
 #define CATCHUP_MAX_NS (60 * NS_PER_S)   /* silence is checked after this even if behind */
 #define STATS_INTERVAL_NS (500 * NS_PER_MS)
-#define FLUSH_INTERVAL_NS (1000 * NS_PER_MS) /* track updates without alert changes */
-#define FLUSH_CHUNK 128                      /* tracks per write of those */
+/*
+ * Track updates without alert changes are written this often, FLUSH_CHUNK tracks per
+ * write (one per turn of the loop), so that no turn spends long on them: an alert
+ * waits for the turn in progress.
+ */
+#define FLUSH_INTERVAL_NS (5 * NS_PER_S)
+#define FLUSH_CHUNK 32
 #define REPUBLISH_INTERVAL_NS (5 * NS_PER_S)
 #define MIDS 65536                       /* MQTT message ids are 16 bits */
 #define ACKS_PER_TURN 256
@@ -102,7 +107,9 @@ struct alerting {
     int64_t next_check_ns;
     int64_t next_stats_ns;
     int64_t next_republish_ns;
-    int64_t next_flush_ns;
+    int64_t next_flush_ns;             /* the next round of quiet track updates */
+    size_t flush_left;                 /* tracks the current round has still to write */
+    int64_t next_done_ns;              /* confirmations wait at most until then */
     bool republish;                    /* a publish failed: try the outbox again */
     uint64_t connects_seen;
 
@@ -246,17 +253,16 @@ static int pick(struct alerting *a, struct track *t)
 /*
  * Writes what must be written now and publishes the alert changes. With changes: their
  * tracks, the tracks seen for the first time, and the outbox; nothing else, so that an
- * alert does not wait for a second's worth of quiet updates. Without: new tracks at
- * once, and the other dirty tracks every FLUSH_INTERVAL_NS, FLUSH_CHUNK at a time (all
- * of them when force is set). On failure the engine is reloaded before anything else
- * happens: Redis holds the truth.
+ * alert does not wait for seconds' worth of quiet updates. The other dirty tracks are
+ * written in rounds every FLUSH_INTERVAL_NS: a round writes those dirty at its start,
+ * FLUSH_CHUNK per turn (all at once when force is set). On failure the engine is
+ * reloaded before anything else happens: Redis holds the truth.
  */
 static int commit(struct alerting *a, redisContext *c, int64_t now, bool force)
 {
     const struct engine_change *changes;
     struct track *const *dirty;
-    size_t n, n_dirty;
-    bool flush = force || now >= a->next_flush_ns;
+    size_t n, n_dirty, quota, from_quota = 0;
     int r = 0;
 
     changes = engine_changes(a->engine, &n);
@@ -265,17 +271,27 @@ static int commit(struct alerting *a, redisContext *c, int64_t now, bool force)
         a->n_acks = 0; /* the acknowledgements taken changed nothing */
     if (!n && !n_dirty && !a->n_done)
         return 0;
+    if (a->flush_left == 0 && now >= a->next_flush_ns) {
+        a->flush_left = n_dirty; /* a new round: what is dirty now */
+        a->next_flush_ns = now + FLUSH_INTERVAL_NS;
+    }
+    quota = force ? n_dirty : a->flush_left < FLUSH_CHUNK ? a->flush_left : FLUSH_CHUNK;
     a->n_pick = 0;
     for (size_t i = 0; i < n && r == 0; i++)
         r = pick(a, changes[i].track);
-    for (size_t i = 0; i < n_dirty && r == 0; i++)
-        if (!dirty[i]->stored || (flush && (force || a->n_pick < FLUSH_CHUNK)))
+    for (size_t i = 0; i < n_dirty && r == 0; i++) {
+        if (i < quota) {
+            from_quota++;
             r = pick(a, dirty[i]);
+        } else if (!dirty[i]->stored) {
+            r = pick(a, dirty[i]);
+        }
+    }
     if (r < 0) {
         a->need_load = true;
         return r;
     }
-    if (!a->n_pick && !(flush && a->n_done))
+    if (!a->n_pick && !(a->n_done && (force || now >= a->next_done_ns)))
         return 0; /* written behind: nothing an operator sees depends on it */
     r = store_commit(c, &a->keys, a->pick, a->n_pick, changes, n, a->done, a->n_done, now,
                      a->component);
@@ -284,13 +300,13 @@ static int commit(struct alerting *a, redisContext *c, int64_t now, bool force)
                  strerror(-r));
         engine_changes_clear(a->engine);
         a->need_load = true;
+        a->flush_left = 0;
         return r;
     }
     engine_dirty_compact(a->engine);
-    engine_dirty(a->engine, &n_dirty);
-    if (flush && !n_dirty)
-        a->next_flush_ns = now + FLUSH_INTERVAL_NS; /* else the next chunk at the next turn */
+    a->flush_left -= from_quota < a->flush_left ? from_quota : a->flush_left;
     a->n_done = 0;
+    a->next_done_ns = now + FLUSH_INTERVAL_NS;
     for (size_t i = 0; i < n; i++) {
         log_change(a, &changes[i]);
         publish_alert(a, changes[i].track, &changes[i].alert, changes[i].seq);
