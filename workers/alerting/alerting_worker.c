@@ -51,7 +51,7 @@
 #define FLUSH_CHUNK 32
 #define REPUBLISH_INTERVAL_NS (5 * NS_PER_S)
 #define MIDS 65536                       /* MQTT message ids are 16 bits */
-#define ACKS_PER_TURN 256
+#define ACKS_PER_TURN 64
 #define PUBACKS_PER_TURN 4096
 #define STOP_FLUSH_MS 2000               /* how long a stop waits for PUBACKs */
 
@@ -86,10 +86,6 @@ static const char *const stat_names[] = {
 #undef X
 };
 
-struct pending_ack {
-    struct ack ack;
-    bool parsed;
-};
 
 struct alerting {
     const char *component;
@@ -123,7 +119,7 @@ struct alerting {
     struct track **pick;               /* the tracks one commit writes */
     size_t n_pick, cap_pick;
 
-    struct pending_ack acks[ACKS_PER_TURN]; /* taken from MQTT, not yet committed */
+    struct ack acks[ACKS_PER_TURN];    /* taken from MQTT, not yet committed */
     size_t n_acks;
 
     uint64_t stats[STAT_COUNT];        /* counted, not yet written */
@@ -376,10 +372,10 @@ static void take_acks(struct alerting *a)
     size_t n = mqtt_link_take_messages(a->mqtt, msgs, ACKS_PER_TURN - a->n_acks);
 
     for (size_t i = 0; i < n; i++) {
-        struct pending_ack *p = &a->acks[a->n_acks];
         const char *why = NULL;
 
-        if (ack_parse(msgs[i].topic, msgs[i].payload, msgs[i].len, &p->ack, &why) < 0) {
+        if (ack_parse(msgs[i].topic, msgs[i].payload, msgs[i].len, &a->acks[a->n_acks],
+                      &why) < 0) {
             log_warn(a->component, "acknowledgement on %s refused: %s", msgs[i].topic, why);
             a->stats[STAT_ACKS_INVALID]++;
         } else {
@@ -392,7 +388,7 @@ static void take_acks(struct alerting *a)
 static void apply_acks(struct alerting *a, int64_t now)
 {
     for (size_t i = 0; i < a->n_acks; i++) {
-        const struct ack *ack = &a->acks[i].ack;
+        const struct ack *ack = &a->acks[i];
         int r = engine_ack(a->engine, ack->key, ack->by, now);
 
         if (r == 0) {
