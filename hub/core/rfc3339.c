@@ -2,6 +2,7 @@
 /* RFC 3339 full-date, full-time and date-time checks, without allocation. */
 #include "rfc3339.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <time.h>
 
@@ -72,6 +73,76 @@ bool rfc3339_time_valid(const char *s, size_t n)
             return false;
     }
     return true;
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil). */
+int64_t rfc3339_days_from_civil(int64_t y, int m, int d)
+{
+    int64_t era, yoe, doy, doe;
+
+    y -= m <= 2;
+    era = (y >= 0 ? y : y - 399) / 400;
+    yoe = y - era * 400;
+    doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+/* The inverse of rfc3339_days_from_civil. */
+void rfc3339_civil_from_days(int64_t z, int64_t *y, int *m, int *d)
+{
+    int64_t era, doe, yoe, doy, mp;
+
+    z += 719468;
+    era = (z >= 0 ? z : z - 146096) / 146097;
+    doe = z - era * 146097;
+    yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    mp = (5 * doy + 2) / 153;
+    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
+    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
+    *y = yoe + era * 400 + (*m <= 2);
+}
+
+static int number(const char *s, size_t n)
+{
+    int v = 0;
+
+    for (size_t i = 0; i < n; i++)
+        v = v * 10 + (s[i] - '0');
+    return v;
+}
+
+int rfc3339_split(const char *s, size_t n, int64_t *seconds, int64_t *frac_ns)
+{
+    int64_t frac = 0;
+    int offset_min = 0;
+    size_t i = 19;
+
+    /* The checker has seen every digit and separator; what follows only converts. */
+    if (!rfc3339_date_time_valid(s, n))
+        return -EINVAL;
+    *seconds = rfc3339_days_from_civil(number(s, 4), number(s + 5, 2), number(s + 8, 2)) * 86400 +
+               number(s + 11, 2) * 3600 + number(s + 14, 2) * 60 + number(s + 17, 2);
+    if (s[i] == '.') {
+        int kept = 0;
+        for (i++; i < n && s[i] >= '0' && s[i] <= '9'; i++) {
+            if (kept < 9) {
+                frac = frac * 10 + (s[i] - '0');
+                kept++;
+            }
+        }
+        for (; kept < 9; kept++)
+            frac *= 10;
+    }
+    if (s[i] == '+' || s[i] == '-') {
+        offset_min = number(s + i + 1, 2) * 60 + number(s + i + 4, 2);
+        if (s[i] == '-')
+            offset_min = -offset_min;
+    }
+    *seconds -= (int64_t)offset_min * 60;
+    *frac_ns = frac;
+    return 0;
 }
 
 void rfc3339_now_ms(char *buf, size_t size)

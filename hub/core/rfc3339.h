@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /*
  * Whether s[0..n) is a full RFC 3339 date-time: YYYY-MM-DD, "T" (or "t"),
@@ -18,6 +19,18 @@
 bool rfc3339_date_time_valid(const char *s, size_t n);
 bool rfc3339_date_valid(const char *s, size_t n);
 bool rfc3339_time_valid(const char *s, size_t n);
+
+/*
+ * Splits a valid RFC 3339 date-time s[0..n) into seconds since 1970-01-01T00:00:00Z
+ * (the offset applied; a leap second counts as the first second of the next minute)
+ * and the fraction in ns (digits beyond the ninth dropped). Returns 0, or -EINVAL
+ * when s is not a valid date-time.
+ */
+int rfc3339_split(const char *s, size_t n, int64_t *seconds, int64_t *frac_ns);
+
+/* Days since 1970-01-01 of a proleptic Gregorian date, and back (H. Hinnant's algorithms). */
+int64_t rfc3339_days_from_civil(int64_t y, int m, int d);
+void rfc3339_civil_from_days(int64_t z, int64_t *y, int *m, int *d);
 
 /* Writes the current UTC time as "YYYY-MM-DDTHH:MM:SS.mmmZ" (size >= 25). */
 void rfc3339_now_ms(char *buf, size_t size);

@@ -48,72 +48,12 @@ void window_length_format(int64_t seconds, char out[WINDOW_TEXT_MAX])
     }
 }
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil). */
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-    int64_t era, yoe, doy, doe;
-
-    y -= m <= 2;
-    era = (y >= 0 ? y : y - 399) / 400;
-    yoe = y - era * 400;
-    doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-/* The inverse of days_from_civil. */
-static void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
-{
-    int64_t era, doe, yoe, doy, mp;
-
-    z += 719468;
-    era = (z >= 0 ? z : z - 146096) / 146097;
-    doe = z - era * 146097;
-    yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    mp = (5 * doy + 2) / 153;
-    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
-    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
-    *y = yoe + era * 400 + (*m <= 2);
-}
-
-static int digits(const char *s, size_t n)
-{
-    int v = 0;
-
-    for (size_t i = 0; i < n; i++)
-        v = v * 10 + (s[i] - '0');
-    return v;
-}
-
 int window_time_parse(const char *s, size_t n, int64_t *ns)
 {
-    int64_t seconds, frac = 0, out;
-    int offset_min = 0;
-    size_t i = 19;
+    int64_t seconds, frac, out;
 
-    /* The checker has seen every digit and separator; what follows only converts. */
-    if (!rfc3339_date_time_valid(s, n))
+    if (rfc3339_split(s, n, &seconds, &frac) < 0)
         return -EINVAL;
-    seconds = days_from_civil(digits(s, 4), digits(s + 5, 2), digits(s + 8, 2)) * 86400 +
-              digits(s + 11, 2) * 3600 + digits(s + 14, 2) * 60 + digits(s + 17, 2);
-    if (s[i] == '.') {
-        int kept = 0;
-        for (i++; i < n && s[i] >= '0' && s[i] <= '9'; i++) {
-            if (kept < 9) {
-                frac = frac * 10 + (s[i] - '0');
-                kept++;
-            }
-        }
-        for (; kept < 9; kept++)
-            frac *= 10;
-    }
-    if (s[i] == '+' || s[i] == '-') {
-        offset_min = digits(s + i + 1, 2) * 60 + digits(s + i + 4, 2);
-        if (s[i] == '-')
-            offset_min = -offset_min;
-    }
-    seconds -= (int64_t)offset_min * 60;
     if (__builtin_mul_overflow(seconds, WINDOW_NS_PER_S, &out) ||
         __builtin_add_overflow(out, frac, &out))
         return -ERANGE;
@@ -136,7 +76,7 @@ void window_time_format(int64_t ns, char out[WINDOW_TIME_MAX])
         sod += 86400;
         days--;
     }
-    civil_from_days(days, &year, &month, &day);
+    rfc3339_civil_from_days(days, &year, &month, &day);
     len = snprintf(out, WINDOW_TIME_MAX, "%04lld-%02d-%02dT%02d:%02d:%02d", (long long)year, month,
                    day, (int)(sod / 3600), (int)(sod / 60 % 60), (int)(sod % 60));
     if (frac) {
