@@ -279,7 +279,8 @@ def test_alerting_outbox_survives_a_crash(hub_factory, stack, redis_client, watc
     (_, fields), = harness.read_stream(redis_client, stream)
     stack.mosquitto.proc.send(signal.SIGSTOP)
     try:
-        t = "2026-11-26T08:00:00Z"
+        # Newer than the first event: older ones are ignored as out of order.
+        t = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 2))
         redis_client.xadd(stream, {"id": "outbox-test-1",
                                    "env": _entry_with(fields[b"env"], id="outbox-test-1", time=t,
                                                       data={"time": t, "value": 900})})
