@@ -360,20 +360,7 @@ def hubs(tmp_path, request, redis_server):
         return hub
 
     yield start
-    errors = []
-    for hub in started:
-        if hub.running():
-            hub.proc.send(signal.SIGTERM)
-            try:
-                rc = hub.proc.wait(60)
-                if rc != 0:
-                    errors.append(f"{hub.name} exited with {rc} after SIGTERM")
-            except AssertionError as exc:
-                hub.proc.stop(signal.SIGKILL)
-                errors.append(str(exc))
-        report = harness.sanitizer_report(hub.log_path)
-        if report:
-            errors.append(f"sanitizer report in {hub.log_path}:\n{report}")
+    errors = harness.stop_hubs(started)
     if errors:
         pytest.fail("\n".join(errors), pytrace=False)
 

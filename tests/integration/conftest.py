@@ -93,20 +93,7 @@ def hub_factory(stack, request):
 
     yield make
 
-    errors = []
-    for hub in hubs:
-        if hub.running():
-            hub.proc.send(signal.SIGTERM)
-            try:
-                rc = hub.proc.wait(60)
-                if rc != 0:
-                    errors.append(f"{hub.name} exited with {rc} after SIGTERM at teardown")
-            except AssertionError as exc:
-                hub.proc.stop(signal.SIGKILL)
-                errors.append(str(exc))
-        report = harness.sanitizer_report(hub.log_path)
-        if report:
-            errors.append(f"sanitizer report in {hub.log_path}:\n{report}")
+    errors = harness.stop_hubs(hubs)
     if errors:
         pytest.fail("\n".join(errors), pytrace=False)
 

@@ -310,6 +310,26 @@ class Stack:
 # Hub
 
 
+def stop_hubs(hubs):
+    """SIGTERM every hub still running and wait for it. Returns the problems found: an
+    exit other than 0, a hub that would not stop (then killed), a sanitizer report."""
+    errors = []
+    for hub in hubs:
+        if hub.running():
+            hub.proc.send(signal.SIGTERM)
+            try:
+                rc = hub.proc.wait(60)
+                if rc != 0:
+                    errors.append(f"{hub.name} exited with {rc} after SIGTERM at teardown")
+            except AssertionError as exc:
+                hub.proc.stop(signal.SIGKILL)
+                errors.append(str(exc))
+        report = sanitizer_report(hub.log_path)
+        if report:
+            errors.append(f"sanitizer report in {hub.log_path}:\n{report}")
+    return errors
+
+
 def yaml_scalar(value):
     if isinstance(value, bool):
         return "true" if value else "false"
