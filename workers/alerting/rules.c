@@ -16,6 +16,7 @@
 #include <yaml.h>
 
 #include "times.h"
+#include "yaml_report.h"
 
 static const char *const severity_names[] = {
 #define X(name, text) text,
@@ -67,11 +68,9 @@ static void report(struct loader *l, const yaml_node_t *node, const char *fmt, .
 {
     va_list ap;
 
-    fprintf(l->err, "%s:%lu: ", l->path, node ? (unsigned long)node->start_mark.line + 1 : 1UL);
     va_start(ap, fmt);
-    vfprintf(l->err, fmt, ap);
+    yaml_vreport(l->err, l->path, node, fmt, ap);
     va_end(ap);
-    fputc('\n', l->err);
     l->errors++;
 }
 

@@ -12,6 +12,7 @@
 #include <yaml.h>
 
 #include "window.h"
+#include "yaml_report.h"
 
 struct loader {
     const char *path;
@@ -30,11 +31,9 @@ static void problem(struct loader *l, const yaml_node_t *node, const char *fmt, 
     l->errors++;
     if (!l->err)
         return;
-    fprintf(l->err, "%s:%lu: ", l->path, node ? (unsigned long)node->start_mark.line + 1 : 1UL);
     va_start(ap, fmt);
-    vfprintf(l->err, fmt, ap);
+    yaml_vreport(l->err, l->path, node, fmt, ap);
     va_end(ap);
-    fputc('\n', l->err);
 }
 
 static const char *scalar(const yaml_node_t *node)
