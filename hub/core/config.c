@@ -94,6 +94,13 @@ static const struct key_spec keys[] = {
     STR_KEY(analytics, password, KIND_STR),
     INT_KEY(analytics, lateness_s, 0, 86400),
     INT_KEY(analytics, check_interval_ms, 50, 60000),
+    STR_KEY(sources, ttn, KIND_STR),
+    STR_KEY(sources, chirpstack, KIND_STR),
+    STR_KEY(sources, pegelonline, KIND_STR),
+    STR_KEY(sources, client_id, KIND_STR),
+    STR_KEY(sources, username, KIND_STR),
+    STR_KEY(sources, password, KIND_STR),
+    INT_KEY(sources, queue_max, 1, 1000000),
     STR_KEY(storage, backend, KIND_STR),
     STR_KEY(storage, sqlite_path, KIND_STR),
     INT_KEY(storage, busy_timeout_ms, 0, 600000),
@@ -128,7 +135,7 @@ static const struct key_spec worker_keys[] = {
     WORKER_LIST(args, 0),
     {"workers", "instances", KIND_INT, offsetof(struct worker_config, instances), sizeof(int), 0,
      16, 0},
-    WORKER_LIST(types, 0), /* []: supervised only, reads no event stream (the console) */
+    WORKER_LIST(types, 0), /* []: a process the hub runs and routes nothing to (a source, the console) */
     WORKER_LIST(municipalities, 1),
     WORKER_LIST(subjects, 1),
 };
@@ -178,6 +185,8 @@ void config_defaults(struct hub_config *cfg)
     strcpy(cfg->storage.backend, "sqlite");
     strcpy(cfg->storage.sqlite_path, "rheinhub.db");
     cfg->storage.busy_timeout_ms = 1000;
+    strcpy(cfg->sources.client_id, "rheinhub-source");
+    cfg->sources.queue_max = 1000;
     strcpy(cfg->console.bind, "127.0.0.1");
     cfg->console.port = 8081;
     snprintf(cfg->console.files, sizeof(cfg->console.files), "%s", RHEINHUB_CONSOLE_FILES);
@@ -532,6 +541,9 @@ int config_load(struct hub_config *cfg, const char *path, FILE *err)
         resolve_relative(cfg->schemas.dir, sizeof(cfg->schemas.dir), path);
         resolve_relative(cfg->alerting.rules_file, sizeof(cfg->alerting.rules_file), path);
         resolve_relative(cfg->analytics.windows_file, sizeof(cfg->analytics.windows_file), path);
+        resolve_relative(cfg->sources.ttn, sizeof(cfg->sources.ttn), path);
+        resolve_relative(cfg->sources.chirpstack, sizeof(cfg->sources.chirpstack), path);
+        resolve_relative(cfg->sources.pegelonline, sizeof(cfg->sources.pegelonline), path);
         resolve_relative(cfg->console.files, sizeof(cfg->console.files), path);
         resolve_relative(cfg->console.tls_cert, sizeof(cfg->console.tls_cert), path);
         resolve_relative(cfg->console.tls_key, sizeof(cfg->console.tls_key), path);

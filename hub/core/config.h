@@ -117,8 +117,17 @@ struct hub_config {
         int check_interval_ms;   /* how often windows past their end are closed */
     } analytics;
     struct {
+        char ttn[1024];         /* rheinhub-source-ttn's file (YAML); relative: to this file */
+        char chirpstack[1024];  /* rheinhub-source-chirpstack's file */
+        char pegelonline[1024]; /* rheinhub-source-pegelonline's file */
+        char client_id[CONFIG_NAME_MAX]; /* MQTT client id at our broker; "-<source>" appended */
+        char username[CONFIG_NAME_MAX];  /* MQTT account of the sources; "": mqtt.username */
+        char password[CONFIG_NAME_MAX];  /* with username */
+        int queue_max;          /* events a source holds for our broker before it stops reading */
+    } sources;
+    struct {
         char bind[64];           /* IP literal; loopback unless TLS is configured */
-        int port;                /* 0 disables the console */
+        int port;                /* 0: a port the kernel picks */
         char files[1024];        /* the page's files; relative: to this file's folder */
         char tls_cert[1024];     /* PEM; with tls_key, the console speaks HTTPS only */
         char tls_key[1024];
