@@ -1,441 +1,28 @@
 // SPDX-License-Identifier: MIT
 /*
- * The worker process (worker.h): its arguments and configuration, signals and the
- * supervisor's stdin pipe, the synchronous Redis link with its reconnect backoff,
- * following the route key, the status hash, and the loop that schedules reads,
- * claims, heartbeats and route checks. Reading and handing entries to the callback
- * is in worker_batch.c.
+ * The worker process (worker.h): its arguments and configuration, the loop that
+ * schedules connects, route checks, heartbeats, ticks, claims and reads, and the
+ * accessors. The pieces it schedules are the layers below it (worker_internal.h).
  */
 #include "worker.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
+#include "worker_batch.h"
+#include "worker_health.h"
 #include "worker_internal.h"
+#include "worker_link.h"
+#include "worker_stop.h"
+#include "worker_streams.h"
 
-#define CONNECT_TIMEOUT_MS 2000
-#define READ_TIMEOUT_EXTRA_MS 3000  /* the read timeout is block_ms plus this */
-#define BACKOFF_MIN_MS 100
-#define BACKOFF_MAX_MS 5000
-#define ROUTE_INTERVAL_MS 2000      /* route re-read while one is followed */
-#define ROUTE_WAIT_INTERVAL_MS 250  /* route re-read while none exists yet */
-#define ROUTE_WAIT_LOG_MS 30000
-#define WAIT_SLICE_MS 250           /* longest sleep between checks of the stop flags */
 #define INSTANCE_MAX 9999
-
-static volatile sig_atomic_t stop_signal;
-
-static void on_stop_signal(int signo)
-{
-    stop_signal = signo;
-}
-
-int64_t worker_now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-bool worker_stopping(const struct worker *w)
-{
-    return w->stop || stop_signal;
-}
-
-static bool stopping(const struct worker *w)
-{
-    return worker_stopping(w);
-}
-
-static int backoff_next(int ms)
-{
-    return ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : ms * 2;
-}
-
-/* ------------------------------------------------------------------------------------------ */
-/* Standard input: the supervisor's pipe */
-
-/*
- * A pipe or socket on stdin at start is the supervisor's: its end means the hub is
- * gone. A terminal, /dev/null or a file means no supervisor.
- */
-static void stdin_init(struct worker *w)
-{
-    struct stat st;
-
-    w->stdin_watched = fstat(STDIN_FILENO, &st) == 0 &&
-                       (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode));
-}
-
-/* Reads and drops what the supervisor wrote; sets w->stop at end of file. Never blocks. */
-static void stdin_check(struct worker *w)
-{
-    for (int round = 0; w->stdin_watched && round < 16; round++) {
-        struct pollfd p = {.fd = STDIN_FILENO, .events = POLLIN};
-        char buf[512];
-        ssize_t n;
-
-        if (poll(&p, 1, 0) <= 0 || !(p.revents & (POLLIN | POLLHUP | POLLERR | POLLNVAL)))
-            return;
-        if (p.revents & POLLNVAL) {
-            n = 0;
-        } else {
-            n = read(STDIN_FILENO, buf, sizeof(buf));
-            if (n < 0 && (errno == EINTR || errno == EAGAIN))
-                return;
-        }
-        if (n <= 0) {
-            log_info(w->component, "standard input closed (the hub is gone): stopping");
-            w->stdin_watched = false;
-            w->stop = true;
-            return;
-        }
-    }
-}
-
-/* Sleeps up to ms (at most WAIT_SLICE_MS); a signal or input on stdin ends it early. */
-static void wait_ms(struct worker *w, int64_t ms)
-{
-    struct pollfd p = {.fd = STDIN_FILENO, .events = POLLIN};
-
-    if (ms <= 0 || stopping(w))
-        return;
-    if (ms > WAIT_SLICE_MS)
-        ms = WAIT_SLICE_MS;
-    poll(&p, w->stdin_watched ? 1 : 0, (int)ms);
-}
-
-/* ------------------------------------------------------------------------------------------ */
-/* The Redis link */
-
-void worker_link_failed(struct worker *w, const char *what)
-{
-    if (!w->redis)
-        return;
-    log_warn(w->component, "redis link lost (%s: %s); reconnecting", what,
-             w->redis->errstr[0] ? w->redis->errstr : "no reply");
-    redisFree(w->redis);
-    w->redis = NULL;
-    w->link_down = true;
-    w->connect_backoff_ms = BACKOFF_MIN_MS;
-    w->next_connect_ms = worker_now_ms() + BACKOFF_MIN_MS;
-    w->status_dirty = true;
-}
-
-redisReply *worker_command(struct worker *w, int argc, const char **argv, const size_t *lens)
-{
-    redisReply *reply;
-
-    if (!w->redis)
-        return NULL;
-    reply = redisCommandArgv(w->redis, argc, argv, lens);
-    if (!reply || w->redis->err) {
-        freeReplyObject(reply);
-        worker_link_failed(w, argv[0]);
-        return NULL;
-    }
-    return reply;
-}
-
-/*
- * Connects, with FD_CLOEXEC, TCP_NODELAY, keep-alive, a read timeout a bit above
- * block_ms (a hung Redis must not hang the worker) and AUTH when configured.
- * Returns 0, or -ENOTCONN (logged when the link was up or never tried; the next try is
- * scheduled with backoff).
- */
-static int link_connect(struct worker *w)
-{
-    const struct timeval connect_tv = {CONNECT_TIMEOUT_MS / 1000, 0};
-    int read_ms = w->cfg.worker.block_ms + READ_TIMEOUT_EXTRA_MS;
-    const struct timeval read_tv = {read_ms / 1000, (read_ms % 1000) * 1000};
-    redisContext *c = redisConnectWithTimeout(w->cfg.redis.host, w->cfg.redis.port, connect_tv);
-    char why[256];
-    int one = 1;
-
-    if (!c || c->err) {
-        snprintf(why, sizeof(why), "%s", c ? c->errstr : "out of memory");
-        goto err;
-    }
-    if (fcntl(c->fd, F_SETFD, FD_CLOEXEC) < 0 ||
-        setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0) {
-        snprintf(why, sizeof(why), "socket options: %s", strerror(errno));
-        goto err;
-    }
-    if (redisSetTimeout(c, read_tv) != REDIS_OK || redisEnableKeepAlive(c) != REDIS_OK) {
-        snprintf(why, sizeof(why), "socket options: %s", c->errstr);
-        goto err;
-    }
-    if (w->cfg.redis.password[0]) {
-        const char *argv[] = {"AUTH", w->cfg.redis.password};
-        redisReply *reply = redisCommandArgv(c, 2, argv, NULL);
-        if (!reply || reply->type == REDIS_REPLY_ERROR) {
-            snprintf(why, sizeof(why), "AUTH: %s", reply ? reply->str : c->errstr);
-            freeReplyObject(reply);
-            goto err;
-        }
-        freeReplyObject(reply);
-    }
-    if (w->link_down)
-        log_info(w->component, "redis link up again");
-    else
-        log_info(w->component, "connected to redis %s:%d as consumer %s of group %s",
-                 w->cfg.redis.host, w->cfg.redis.port, w->consumer, w->kind);
-    w->redis = c;
-    w->link_down = false;
-    w->connect_backoff_ms = BACKOFF_MIN_MS;
-    /* Whatever was read and not acknowledged is ours: read it again, re-check groups. */
-    for (size_t i = 0; i < w->n_streams; i++)
-        w->streams[i].ready = false;
-    worker_streams_rewind(w);
-    w->next_route_ms = 0;
-    w->status_dirty = true;
-    return 0;
-err:
-    if (!w->link_down)
-        log_warn(w->component, "redis %s:%d: %s; retrying", w->cfg.redis.host, w->cfg.redis.port,
-                 why);
-    else
-        log_debug(w->component, "redis %s:%d: %s; retrying in %d ms", w->cfg.redis.host,
-                  w->cfg.redis.port, why, w->connect_backoff_ms);
-    if (c)
-        redisFree(c);
-    w->link_down = true;
-    w->next_connect_ms = worker_now_ms() + w->connect_backoff_ms;
-    w->connect_backoff_ms = backoff_next(w->connect_backoff_ms);
-    return -ENOTCONN;
-}
-
-/* ------------------------------------------------------------------------------------------ */
-/* Streams and the route */
-
-void worker_streams_rewind(struct worker *w)
-{
-    for (size_t i = 0; i < w->n_streams; i++) {
-        w->streams[i].history = true;
-        snprintf(w->streams[i].cursor, sizeof(w->streams[i].cursor), "0");
-    }
-}
-
-/*
- * XGROUP CREATE <stream> <kind> $ MKSTREAM, BUSYGROUP being fine (the hub did it). A
- * stream whose group cannot be made stays out of the reads until the next route check.
- */
-static void stream_ensure_group(struct worker *w, struct worker_stream *s)
-{
-    const char *argv[] = {"XGROUP", "CREATE", s->key, w->kind, "$", "MKSTREAM"};
-    redisReply *reply = worker_command(w, 6, argv, NULL);
-
-    if (!reply)
-        return;
-    if (reply->type == REDIS_REPLY_ERROR && strncmp(reply->str, "BUSYGROUP", 9) != 0) {
-        log_warn(w->component, "cannot create group %s on %s: %s", w->kind, s->key, reply->str);
-    } else {
-        s->ready = true;
-        if (reply->type != REDIS_REPLY_ERROR)
-            log_info(w->component, "created group %s on %s", w->kind, s->key);
-    }
-    freeReplyObject(reply);
-}
-
-/* Makes w->scratch the route followed: streams kept keep their state, new ones start. */
-static void route_apply(struct worker *w)
-{
-    struct worker_stream *old = malloc(sizeof(w->streams));
-    size_t n_old = w->n_streams, added = 0;
-
-    if (!old) {
-        log_error(w->component, "out of memory applying the route");
-        return;
-    }
-    memcpy(old, w->streams, sizeof(w->streams));
-    w->n_streams = 0;
-    for (size_t i = 0; i < w->scratch.n_streams; i++) {
-        struct worker_stream *s = &w->streams[w->n_streams++];
-        size_t k;
-
-        for (k = 0; k < n_old; k++)
-            if (strcmp(old[k].key, w->scratch.streams[i]) == 0)
-                break;
-        if (k < n_old) {
-            *s = old[k];
-            continue;
-        }
-        memset(s, 0, sizeof(*s));
-        snprintf(s->key, sizeof(s->key), "%s", w->scratch.streams[i]);
-        s->history = true; /* pending entries of ours from an earlier run come first */
-        snprintf(s->cursor, sizeof(s->cursor), "0");
-        snprintf(s->claim_cursor, sizeof(s->claim_cursor), "0-0");
-        added++;
-    }
-    log_info(w->component, "route %s version %lld: %zu streams (%zu new, %zu left)",
-             w->route_key, w->scratch.version, w->n_streams, added,
-             n_old + added - w->n_streams);
-    free(old);
-    w->route = w->scratch;
-    w->have_route = true;
-    w->status_dirty = true;
-}
-
-/*
- * Reads the route key; applies a changed route; creates the group on streams that
- * are not ready yet. A missing or unparsable route leaves the current one in force.
- */
-static void route_refresh(struct worker *w)
-{
-    const char *argv[] = {"GET", w->route_key};
-    int64_t now = worker_now_ms();
-    redisReply *reply = worker_command(w, 2, argv, NULL);
-
-    w->next_route_ms = now + (w->have_route ? ROUTE_INTERVAL_MS : ROUTE_WAIT_INTERVAL_MS);
-    if (!reply)
-        return;
-    if (reply->type == REDIS_REPLY_NIL) {
-        if (!w->have_route && now - w->route_wait_logged_ms >= ROUTE_WAIT_LOG_MS) {
-            log_info(w->component, "waiting for the route at %s (the hub publishes it)",
-                     w->route_key);
-            w->route_wait_logged_ms = now;
-        } else if (w->have_route && w->route_text) {
-            log_warn(w->component, "route %s is gone; keeping the last one", w->route_key);
-            free(w->route_text);
-            w->route_text = NULL;
-        }
-    } else if (reply->type != REDIS_REPLY_STRING) {
-        log_warn(w->component, "route %s is not a string", w->route_key);
-    } else if (!w->route_text || strlen(w->route_text) != reply->len ||
-               memcmp(w->route_text, reply->str, reply->len) != 0) {
-        char why[200];
-        char *text = malloc(reply->len + 1);
-
-        if (!text) {
-            freeReplyObject(reply);
-            return;
-        }
-        memcpy(text, reply->str, reply->len);
-        text[reply->len] = '\0';
-        free(w->route_text);
-        w->route_text = text; /* a bad text is reported once, not at every check */
-        if (worker_route_parse(&w->scratch, reply->str, reply->len, w->kind, why, sizeof(why)) <
-            0)
-            log_warn(w->component, "route %s ignored: %s", w->route_key, why);
-        else
-            route_apply(w);
-    }
-    freeReplyObject(reply);
-    for (size_t i = 0; i < w->n_streams && w->redis; i++)
-        if (!w->streams[i].ready)
-            stream_ensure_group(w, &w->streams[i]);
-}
-
-/* ------------------------------------------------------------------------------------------ */
-/* Health and the status key */
-
-void worker_batch_failed(struct worker *w, const char *detail)
-{
-    if (!w->batch_error || strcmp(w->batch_detail, detail) != 0)
-        log_warn(w->component, "%s; trying again in %d ms", detail, w->batch_backoff_ms);
-    w->batch_error = true;
-    snprintf(w->batch_detail, sizeof(w->batch_detail), "%s", detail);
-    w->next_read_ms = worker_now_ms() + w->batch_backoff_ms;
-    w->batch_backoff_ms = backoff_next(w->batch_backoff_ms);
-    worker_streams_rewind(w);
-    w->status_dirty = true;
-}
-
-void worker_batch_succeeded(struct worker *w)
-{
-    if (w->batch_error) {
-        log_info(w->component, "batches succeed again");
-        w->status_dirty = true;
-    }
-    w->batch_error = false;
-    w->batch_detail[0] = '\0';
-    w->batch_backoff_ms = BACKOFF_MIN_MS;
-}
-
-static bool healthy(const struct worker *w, const char **detail)
-{
-    if (w->batch_error) {
-        *detail = w->batch_detail;
-        return false;
-    }
-    if (w->user_unhealthy) {
-        *detail = w->user_detail;
-        return false;
-    }
-    if (w->tick_error) {
-        *detail = w->tick_detail;
-        return false;
-    }
-    if (!w->have_route) {
-        *detail = "waiting for the route";
-        return false;
-    }
-    *detail = w->user_detail;
-    return true;
-}
-
-/* HSET <prefix>worker:<kind>:<consumer> ... and PEXPIRE it, in one round trip. */
-static void status_write(struct worker *w)
-{
-    char processed[24], failed[24], deadlettered[24], skipped[24], pid[24], updated[24],
-        expire[24];
-    const char *detail;
-    bool ok = healthy(w, &detail);
-    const char *hset[] = {"HSET",      w->status_key, "state",        ok ? "ok" : "unhealthy",
-                          "detail",    detail,        "processed",    processed,
-                          "failed",    failed,        "deadlettered", deadlettered,
-                          "skipped",   skipped,       "pid",          pid,
-                          "updated_ms", updated};
-    const char *pexpire[] = {"PEXPIRE", w->status_key, expire};
-    redisReply *reply;
-
-    snprintf(processed, sizeof(processed), "%llu", (unsigned long long)w->processed);
-    snprintf(failed, sizeof(failed), "%llu", (unsigned long long)w->failed);
-    snprintf(deadlettered, sizeof(deadlettered), "%llu", (unsigned long long)w->deadlettered);
-    snprintf(skipped, sizeof(skipped), "%llu", (unsigned long long)w->skipped);
-    snprintf(pid, sizeof(pid), "%ld", (long)getpid());
-    snprintf(updated, sizeof(updated), "%lld", (long long)wall_ms());
-    snprintf(expire, sizeof(expire), "%d", 5 * w->cfg.worker.heartbeat_ms);
-    w->next_status_ms = worker_now_ms() + w->cfg.worker.heartbeat_ms;
-    w->status_dirty = false;
-    if (redisAppendCommandArgv(w->redis, sizeof(hset) / sizeof(hset[0]), hset, NULL) != REDIS_OK ||
-        redisAppendCommandArgv(w->redis, 3, pexpire, NULL) != REDIS_OK) {
-        worker_link_failed(w, "status");
-        return;
-    }
-    for (int i = 0; i < 2; i++) {
-        if (redisGetReply(w->redis, (void **)&reply) != REDIS_OK) {
-            worker_link_failed(w, "status");
-            return;
-        }
-        if (reply->type == REDIS_REPLY_ERROR)
-            log_warn(w->component, "status %s: %s", w->status_key, reply->str);
-        freeReplyObject(reply);
-    }
-}
 
 /* ------------------------------------------------------------------------------------------ */
 /* The loop */
@@ -443,15 +30,6 @@ static void status_write(struct worker *w)
 static int64_t min64(int64_t a, int64_t b)
 {
     return a < b ? a : b;
-}
-
-static size_t ready_streams(const struct worker *w)
-{
-    size_t n = 0;
-
-    for (size_t i = 0; i < w->n_streams; i++)
-        n += w->streams[i].ready;
-    return n;
 }
 
 static void run_tick(struct worker *w)
@@ -476,36 +54,36 @@ static void run_tick(struct worker *w)
 
 static void run(struct worker *w)
 {
-    while (!stopping(w)) {
+    while (!worker_stopping(w)) {
         int64_t now = worker_now_ms(), next;
 
-        stdin_check(w);
-        if (stopping(w))
+        worker_stop_check(w);
+        if (worker_stopping(w))
             break;
         if (!w->redis) {
-            if (now >= w->next_connect_ms)
-                link_connect(w);
+            if (now >= w->next_connect_ms && worker_link_connect(w) == 0)
+                worker_streams_reset(w);
             if (!w->redis) {
                 run_tick(w);
-                wait_ms(w, w->next_connect_ms - worker_now_ms());
+                worker_wait_ms(w, w->next_connect_ms - worker_now_ms());
                 continue;
             }
         }
         if (now >= w->next_route_ms)
-            route_refresh(w);
+            worker_streams_refresh(w);
         if (w->redis && (w->status_dirty || now >= w->next_status_ms))
-            status_write(w);
+            worker_status_write(w);
         run_tick(w);
-        if (!w->redis || stopping(w))
+        if (!w->redis || worker_stopping(w))
             continue;
         now = worker_now_ms();
         next = min64(w->next_route_ms, w->next_status_ms);
-        if (!w->have_route || ready_streams(w) == 0) {
-            wait_ms(w, next - now);
+        if (!w->have_route || worker_streams_ready(w) == 0) {
+            worker_wait_ms(w, next - now);
             continue;
         }
         if (now < w->next_read_ms) {
-            wait_ms(w, min64(next, w->next_read_ms) - now);
+            worker_wait_ms(w, min64(next, w->next_read_ms) - now);
             continue;
         }
         if (!w->batch_error && (w->claim_more || now >= w->next_claim_ms)) {
@@ -557,28 +135,6 @@ static bool kind_valid(const char *kind)
               kind[i] == '_' || kind[i] == '-'))
             return false;
     return true;
-}
-
-static void signals_init(void)
-{
-    struct sigaction sa;
-
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_stop_signal; /* no SA_RESTART: a sleep ends at once */
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    sa.sa_handler = SIG_IGN;
-    sigaction(SIGPIPE, &sa, NULL); /* a dropped link is an error return, not a death */
-}
-
-/* Deletes the status key: a worker that stopped on purpose reports nothing. */
-static void status_remove(struct worker *w)
-{
-    const char *argv[] = {"DEL", w->status_key};
-    redisReply *reply = worker_command(w, 2, argv, NULL);
-
-    freeReplyObject(reply);
 }
 
 static void worker_free(struct worker *w)
@@ -664,24 +220,23 @@ int worker_main(const struct worker_def *def, int argc, char **argv)
              w->kind, w->consumer);
     snprintf(w->deadletter_key, sizeof(w->deadletter_key), "%sdeadletter",
              w->cfg.redis.stream_prefix);
-    w->batch_backoff_ms = w->connect_backoff_ms = BACKOFF_MIN_MS;
+    w->batch_backoff_ms = w->connect_backoff_ms = WORKER_BACKOFF_MIN_MS;
     w->route_wait_logged_ms = INT64_MIN / 2;
     if (!(w->history = worker_history_new(WORKER_HISTORY_ENTRIES))) {
         log_error(w->component, "out of memory");
         worker_free(w);
         return 1;
     }
-    signals_init();
-    stdin_init(w);
+    worker_stop_init(w);
 
-    while (!w->redis && !stopping(w)) {
-        stdin_check(w);
-        if (worker_now_ms() >= w->next_connect_ms)
-            link_connect(w);
+    while (!w->redis && !worker_stopping(w)) {
+        worker_stop_check(w);
+        if (worker_now_ms() >= w->next_connect_ms && worker_link_connect(w) == 0)
+            worker_streams_reset(w);
         if (!w->redis)
-            wait_ms(w, w->next_connect_ms - worker_now_ms());
+            worker_wait_ms(w, w->next_connect_ms - worker_now_ms());
     }
-    if (w->redis && !stopping(w)) {
+    if (w->redis && !worker_stopping(w)) {
         if (def->start && (status = def->start(w, def->data)) != 0) {
             log_error(w->component, "start failed (%d): stopping", status);
             worker_free(w);
@@ -690,10 +245,10 @@ int worker_main(const struct worker_def *def, int argc, char **argv)
         started = true;
         run(w);
     }
-    if (stop_signal)
-        log_info(w->component, "signal %d: stopping", (int)stop_signal);
+    if (worker_stop_signal())
+        log_info(w->component, "signal %d: stopping", worker_stop_signal());
     if (w->redis)
-        status_remove(w);
+        worker_status_remove(w);
     if (started && def->stop)
         def->stop(w, def->data);
     log_info(w->component, "stopped: %llu processed, %llu failed, %llu dead-lettered, "

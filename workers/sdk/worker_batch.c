@@ -13,8 +13,12 @@
 #include <string.h>
 
 #include "log.h"
+#include "worker_batch.h"
 #include "worker_deadletter.h"
+#include "worker_health.h"
 #include "worker_internal.h"
+#include "worker_link.h"
+#include "worker_stop.h"
 
 enum source {
     FROM_NEW,     /* XREADGROUP ">": first delivery */

@@ -1,8 +1,13 @@
 // SPDX-License-Identifier: MIT
 /*
- * What worker.c (the process, the Redis link, the route, the status key) and
- * worker_batch.c (reading, claiming and handing entries to the callback) share: the
- * worker's state. Not part of the SDK's interface.
+ * The worker's state, which the SDK's files share. Not part of the SDK's interface.
+ * The files are layered, each using only those below it:
+ *   worker.c          the process and the loop
+ *   worker_batch.c    reading, claiming, handing entries to the callback, XACK
+ *   worker_health.c   health, batch backoff, the status hash
+ *   worker_streams.c  the route followed, the groups, the read cursors
+ *   worker_link.c     the Redis link
+ *   worker_stop.c     signals, the supervisor's pipe, the clock, sleeps
  */
 #ifndef RHEINHUB_WORKER_INTERNAL_H
 #define RHEINHUB_WORKER_INTERNAL_H
@@ -71,35 +76,13 @@ struct worker {
     bool stop;
 };
 
-int64_t worker_now_ms(void);
+/* Backoff of reconnects and failed batches, ms: doubles from MIN up to MAX. */
+#define WORKER_BACKOFF_MIN_MS 100
+#define WORKER_BACKOFF_MAX_MS 5000
 
-/* Whether a stop was asked for (signal, end of stdin, worker_request_stop). */
-bool worker_stopping(const struct worker *w);
-
-/* Frees the Redis link after an error (what failed, for the log); reconnects later. */
-void worker_link_failed(struct worker *w, const char *what);
-
-/*
- * One command on the link; NULL when the link failed (it is then down). lens may be
- * NULL for NUL-terminated arguments. The caller frees the reply.
- */
-redisReply *worker_command(struct worker *w, int argc, const char **argv, const size_t *lens);
-
-/* Every stream reads its own pending entries again, from the start. */
-void worker_streams_rewind(struct worker *w);
-
-/* Marks a read or a batch failed as a whole: unhealthy, and back off before the next. */
-void worker_batch_failed(struct worker *w, const char *detail);
-/* A batch succeeded: the backoff and the batch error end. */
-void worker_batch_succeeded(struct worker *w);
-
-/*
- * One XREADGROUP over the ready streams (blocking at most block_ms when every stream
- * reads new entries), and the entries it returned handled.
- */
-void worker_read(struct worker *w, int block_ms);
-
-/* One XAUTOCLAIM round over the ready streams, and the entries it returned handled. */
-void worker_claim(struct worker *w);
+static inline int worker_backoff_next(int ms)
+{
+    return ms * 2 > WORKER_BACKOFF_MAX_MS ? WORKER_BACKOFF_MAX_MS : ms * 2;
+}
 
 #endif

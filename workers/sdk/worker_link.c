@@ -1,0 +1,107 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The worker's Redis link (worker_link.h): hiredis's synchronous context, its socket
+ * options, AUTH, and the reconnect schedule after an error.
+ */
+#include "worker_link.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "log.h"
+#include "worker_internal.h"
+#include "worker_stop.h"
+
+#define CONNECT_TIMEOUT_MS 2000
+#define READ_TIMEOUT_EXTRA_MS 3000  /* the read timeout is block_ms plus this */
+
+void worker_link_failed(struct worker *w, const char *what)
+{
+    if (!w->redis)
+        return;
+    log_warn(w->component, "redis link lost (%s: %s); reconnecting", what,
+             w->redis->errstr[0] ? w->redis->errstr : "no reply");
+    redisFree(w->redis);
+    w->redis = NULL;
+    w->link_down = true;
+    w->connect_backoff_ms = WORKER_BACKOFF_MIN_MS;
+    w->next_connect_ms = worker_now_ms() + WORKER_BACKOFF_MIN_MS;
+    w->status_dirty = true;
+}
+
+redisReply *worker_command(struct worker *w, int argc, const char **argv, const size_t *lens)
+{
+    redisReply *reply;
+
+    if (!w->redis)
+        return NULL;
+    reply = redisCommandArgv(w->redis, argc, argv, lens);
+    if (!reply || w->redis->err) {
+        freeReplyObject(reply);
+        worker_link_failed(w, argv[0]);
+        return NULL;
+    }
+    return reply;
+}
+
+int worker_link_connect(struct worker *w)
+{
+    const struct timeval connect_tv = {CONNECT_TIMEOUT_MS / 1000, 0};
+    int read_ms = w->cfg.worker.block_ms + READ_TIMEOUT_EXTRA_MS;
+    const struct timeval read_tv = {read_ms / 1000, (read_ms % 1000) * 1000};
+    redisContext *c = redisConnectWithTimeout(w->cfg.redis.host, w->cfg.redis.port, connect_tv);
+    char why[256];
+    int one = 1;
+
+    if (!c || c->err) {
+        snprintf(why, sizeof(why), "%s", c ? c->errstr : "out of memory");
+        goto err;
+    }
+    if (fcntl(c->fd, F_SETFD, FD_CLOEXEC) < 0 ||
+        setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0) {
+        snprintf(why, sizeof(why), "socket options: %s", strerror(errno));
+        goto err;
+    }
+    if (redisSetTimeout(c, read_tv) != REDIS_OK || redisEnableKeepAlive(c) != REDIS_OK) {
+        snprintf(why, sizeof(why), "socket options: %s", c->errstr);
+        goto err;
+    }
+    if (w->cfg.redis.password[0]) {
+        const char *argv[] = {"AUTH", w->cfg.redis.password};
+        redisReply *reply = redisCommandArgv(c, 2, argv, NULL);
+        if (!reply || reply->type == REDIS_REPLY_ERROR) {
+            snprintf(why, sizeof(why), "AUTH: %s", reply ? reply->str : c->errstr);
+            freeReplyObject(reply);
+            goto err;
+        }
+        freeReplyObject(reply);
+    }
+    if (w->link_down)
+        log_info(w->component, "redis link up again");
+    else
+        log_info(w->component, "connected to redis %s:%d as consumer %s of group %s",
+                 w->cfg.redis.host, w->cfg.redis.port, w->consumer, w->kind);
+    w->redis = c;
+    w->link_down = false;
+    w->connect_backoff_ms = WORKER_BACKOFF_MIN_MS;
+    w->status_dirty = true;
+    return 0;
+err:
+    if (!w->link_down)
+        log_warn(w->component, "redis %s:%d: %s; retrying", w->cfg.redis.host, w->cfg.redis.port,
+                 why);
+    else
+        log_debug(w->component, "redis %s:%d: %s; retrying in %d ms", w->cfg.redis.host,
+                  w->cfg.redis.port, why, w->connect_backoff_ms);
+    if (c)
+        redisFree(c);
+    w->link_down = true;
+    w->next_connect_ms = worker_now_ms() + w->connect_backoff_ms;
+    w->connect_backoff_ms = worker_backoff_next(w->connect_backoff_ms);
+    return -ENOTCONN;
+}

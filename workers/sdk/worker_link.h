@@ -1,0 +1,33 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The worker's synchronous Redis link: connecting (with its options and AUTH),
+ * one command at a time, and dropping the link after an error so that the loop
+ * reconnects with backoff.
+ */
+#ifndef RHEINHUB_WORKER_LINK_H
+#define RHEINHUB_WORKER_LINK_H
+
+#include <stddef.h>
+
+#include <hiredis/hiredis.h>
+
+struct worker;
+
+/*
+ * Connects, with FD_CLOEXEC, TCP_NODELAY, keep-alive, a read timeout a bit above
+ * block_ms (a hung Redis must not hang the worker) and AUTH when configured.
+ * Returns 0, or -ENOTCONN (logged when the link was up or never tried; the next try is
+ * scheduled with backoff). The caller re-reads what the link held (worker.c).
+ */
+int worker_link_connect(struct worker *w);
+
+/* Frees the Redis link after an error (what failed, for the log); reconnects later. */
+void worker_link_failed(struct worker *w, const char *what);
+
+/*
+ * One command on the link; NULL when the link failed (it is then down). lens may be
+ * NULL for NUL-terminated arguments. The caller frees the reply.
+ */
+redisReply *worker_command(struct worker *w, int argc, const char **argv, const size_t *lens);
+
+#endif
