@@ -183,6 +183,18 @@ class Source:
     def healthz(self):
         return self.http_get("/healthz")
 
+    @staticmethod
+    def health_of(port):
+        """GET /healthz of a source on port (one the hub supervises): the status or None."""
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=3)
+        try:
+            conn.request("GET", "/healthz")
+            return conn.getresponse().status
+        except OSError:
+            return None
+        finally:
+            conn.close()
+
     def metrics(self):
         status, body = self.http_get("/metrics")
         assert status == 200, f"/metrics of {self.name}: {status} {body}"

@@ -248,3 +248,40 @@ def test_source_check(tmp_path, stack, hub_factory):
     assert p.returncode == 2
     assert f"{bad}:3: server.port must be between 1 and 65535, not 99999" in p.stderr, p.stderr
     assert f"{bad}:10: fields.value needs exactly one of from and const" in p.stderr, p.stderr
+
+
+def test_ttn_uplink_above_650_raises_rhine_flood(stack, hub_factory, redis_client, netserver,
+                                                 tmp_path):
+    """A recorded TTN uplink of 702 cm, through the TTN source (run by the hub's
+    supervisor), the hub and the alerting worker with the shipped demo rules, raises
+    rhine-flood for the gauge."""
+    import alerting_helpers
+    alerting_helpers.require_binary()
+    port = harness.free_port()
+    ttn_file = tmp_path / "ttn.yaml"
+    ttn_file.write_text(linz_file("ttn", netserver, f"it-ttn-{uuid.uuid4().hex[:8]}", port))
+    source_entry = {"name": "source-ttn", "command": str(source_binary("ttn")), "types": []}
+    hub = alerting_helpers.alerting_hub(
+        hub_factory, harness.REPO / "deploy" / "local" / "alerting-rules.yaml",
+        workers=[alerting_helpers.worker_entry(), source_entry],
+        sources={"ttn": str(ttn_file)})
+    watcher = alerting_helpers.AlertWatcher(stack)
+    try:
+        wait_until(lambda: Source.health_of(port) == 200, 30,
+                   "the supervised TTN source healthy")
+        # The recorded uplink, received now: the alert's event_time is the uplink's.
+        doc = json.loads(recorded("ttn", "waterlevel-702.json"))
+        now = alerting_helpers.event_time()
+        doc["uplink_message"]["received_at"] = now
+        ns = netserver.client()
+        netserver.publish(ns, TTN_TOPIC.format("pegel-linz-1"), json.dumps(doc).encode())
+        alert = watcher.wait_for(lambda a: a["rule"] == "rhine-flood", 30, "rhine-flood")
+        assert alert["state"] == "active" and alert["subject"] == "pegel-linz-1"
+        assert alert["value"] == 702 and alert["threshold"] == 650
+        assert alert["event_time"] == now and alert["municipality"] == "linz"
+        assert alert["severity"] == "warning"
+        stored = events(redis_client, hub, "sensor.waterlevel")
+        assert len(stored) == 1 and alert["event_id"] == stored[0].env["id"]
+        harness_close(ns)
+    finally:
+        watcher.close()
