@@ -310,3 +310,14 @@ def test_page_at_360_px(env):
     d.execute_script("arguments[0].scrollIntoView()", card(d, topic))
     env.shot(b, "phone")
     ch.publish(env.stack.mqtt_port, f"linz/sensor/waterlevel/{gauge}", ch.level(400))
+
+
+def test_bench_console_short():
+    """The benchmark's short run: 50 streams, 10 changes; every change reaches every stream."""
+    env = dict(os.environ, BENCH_CLIENTS="50", BENCH_ROUNDS="10", BENCH_INTERVAL_MS="50",
+               BUILD_DIR=str(harness.build_dir()))
+    run = subprocess.run([str(harness.REPO / "tests" / "bench" / "bench_console")], env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "clients 50  changes 10  receipts 500  missing 0" in run.stdout, run.stdout
+    print("\n" + run.stdout)
