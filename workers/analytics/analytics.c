@@ -24,6 +24,14 @@
 
 /* Applied records (stored batches) that make a prune due before its second is up. */
 #define APPLIED_RECORDS_PRUNE 64
+/*
+ * Batches: up to this many entries per stream and read, and after a batch that
+ * drained the streams, no read before this long after it began. Windows are a minute
+ * or longer, so waiting 50 ms costs nothing that shows, and each batch's transaction
+ * (the touched windows, the applied record) and round trips serve many more events.
+ */
+#define ANALYTICS_BATCH_MAX 1024
+#define ANALYTICS_BATCH_INTERVAL_MS 50
 
 static int64_t mono_ms(void)
 {
@@ -343,7 +351,7 @@ static void batch_reset(struct analytics *a)
 static int on_batch(struct worker *w, void *data, struct worker_event *events, size_t n)
 {
     struct analytics *a = data;
-    int64_t now;
+    int64_t now, began_ms = mono_ms();
     size_t repeated = 0, counted = 0;
     int r = 0;
 
@@ -398,6 +406,8 @@ static int on_batch(struct worker *w, void *data, struct worker_event *events, s
         log_info(a->component, "%zu redelivered entries were counted before: not again", repeated);
     worker_set_health(w, true, "");
     crash_point(a, "batch", counted);
+    if (n < ANALYTICS_BATCH_MAX)
+        worker_delay_read(w, (int)(began_ms + ANALYTICS_BATCH_INTERVAL_MS - mono_ms()));
     return 0;
 }
 
@@ -418,6 +428,7 @@ static int on_start(struct worker *w, void *data)
 
     a->w = w;
     a->cfg = cfg;
+    worker_set_batch_max(w, ANALYTICS_BATCH_MAX);
     applied_init(&a->applied);
     a->lateness_ns = (int64_t)cfg->analytics.lateness_s * WINDOW_NS_PER_S;
     for (int i = 0; i < cfg->n_workers; i++) {
