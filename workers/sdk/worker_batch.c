@@ -517,12 +517,19 @@ void worker_read(struct worker *w, int block_ms)
     /*
      * While reads return entries, the next read goes out at once, without BLOCK and
      * with the last batch's XACKs, so that a busy worker spends one round trip per
-     * batch. A few in a row at most: the loop's turn (ticks, heartbeats, claims) must
-     * come round; and none while a batch has asked for a pause (worker_delay_read).
+     * batch. A few in a row at most, and none once the loop has something due
+     * (heartbeat, route check, claims, a status change), or while a batch has asked for
+     * a pause (worker_delay_read).
      */
     for (int i = 0; i < READ_CHAIN_MAX; i++) {
+        int64_t now;
+
         if (read_once(w, i == 0 ? block_ms : -1) <= 0 || !w->redis || worker_stopping(w) ||
-            w->batch_error || worker_now_ms() < w->next_read_ms)
+            w->batch_error || w->status_dirty)
+            return;
+        now = worker_now_ms();
+        if (now < w->next_read_ms || now >= w->next_status_ms || now >= w->next_route_ms ||
+            now >= w->next_claim_ms)
             return;
     }
 }
