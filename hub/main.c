@@ -28,6 +28,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "mqtt_in.h"
+#include "notify.h"
 #include "redis_out.h"
 #include "router.h"
 #include "streams.h"
@@ -52,6 +53,7 @@ struct hub {
     struct http_server *http;
     struct supervisor *supervisor;
     struct streams *streams;
+    struct notify *notify;
     uv_signal_t sigterm, sigint, sighup;
     uv_timer_t drain_deadline;
     bool stopping;
@@ -122,6 +124,18 @@ static int render_health(void *data, FILE *out)
     return ok ? 200 : 503;
 }
 
+/* What systemd hears (notify.c): both links up, events accepted, entries queued. */
+static void probe(void *data, struct notify_probe *out)
+{
+    struct hub *hub = data;
+    struct metrics_gauges g;
+
+    gauges(hub, &g);
+    out->up = g.mqtt_connected && g.redis_connected;
+    out->accepted = hub->metrics.accepted;
+    out->queued = (size_t)g.queued;
+}
+
 static const struct http_route routes[] = {
     {"/healthz", "application/json", render_health},
     {"/metrics", "text/plain; version=0.0.4", render_metrics},
@@ -174,6 +188,8 @@ static void on_workers_stopped(void *data)
 
     http_server_close(hub->http);
     hub->http = NULL;
+    notify_close(hub->notify);
+    hub->notify = NULL;
     uv_close((uv_handle_t *)&hub->sigterm, on_closed_handle);
     uv_close((uv_handle_t *)&hub->sigint, on_closed_handle);
     uv_close((uv_handle_t *)&hub->sighup, on_closed_handle);
@@ -270,8 +286,11 @@ static void on_signal(uv_signal_t *s, int signum)
     struct hub *hub = s->data;
 
     if (signum == SIGHUP) {
-        if (!hub->stopping)
+        if (!hub->stopping) {
+            notify_reloading(hub->notify);
             reload(hub);
+            notify_reloaded(hub->notify);
+        }
         return;
     }
     if (hub->stopping) {
@@ -282,6 +301,7 @@ static void on_signal(uv_signal_t *s, int signum)
     hub->stopping = true;
     log_info("hub", "%s: stopping; draining %zu entries to Redis", strsignal(signum),
              redis_out_pending(hub->redis));
+    notify_stopping(hub->notify, redis_out_pending(hub->redis));
     streams_close(hub->streams);
     hub->streams = NULL;
     if (hub->mqtt)
@@ -312,6 +332,9 @@ static int run(struct hub *hub)
 
     hub->loop = uv_default_loop();
     log_set_level(hub->cfg.log.level);
+    /* The workers' lines reach the journal through the hub: they prefix them too. */
+    if (log_to_journal() && setenv("RHEINHUB_LOG_PREFIX", "syslog", 1) < 0)
+        log_warn("hub", "workers log without journal priorities: %s", strerror(errno));
     srand((unsigned)time(NULL) ^ (unsigned)getpid());
     signal(SIGPIPE, SIG_IGN);
     mosquitto_lib_init();
@@ -331,6 +354,10 @@ static int run(struct hub *hub)
         return 1;
     }
     supervisor_apply(hub->supervisor, &hub->cfg);
+    if (!(hub->notify = notify_new(hub->loop, probe, hub))) {
+        log_error("hub", "out of memory at start");
+        return 1;
+    }
     if (hub->cfg.http.port > 0) {
         hub->http = http_server_new(hub->loop, hub->cfg.http.bind, hub->cfg.http.port, routes,
                                     hub);

@@ -102,12 +102,20 @@ static uint64_t now_ms(struct supervisor *sv)
     return uv_now(sv->loop);
 }
 
-/* Writes one captured line to the hub's log, prefixed by the instance name. */
+/*
+ * Writes one captured line to the hub's log, prefixed by the instance name. A
+ * journal priority "<N>" the worker put first (log.c) stays first.
+ */
 static void emit_line(const struct instance *inst, const char *line, size_t len)
 {
     char out[LINE_MAX_BYTES + 100];
-    int n = snprintf(out, sizeof(out), "%s | %.*s\n", inst ? inst->name : "worker", (int)len,
-                     line);
+    size_t plen = 0;
+    int n;
+
+    if (len >= 3 && line[0] == '<' && line[1] >= '0' && line[1] <= '7' && line[2] == '>')
+        plen = 3;
+    n = snprintf(out, sizeof(out), "%.*s%s | %.*s\n", (int)plen, line,
+                 inst ? inst->name : "worker", (int)(len - plen), line + plen);
 
     if (n > 0)
         (void)!write(STDERR_FILENO, out, (size_t)n < sizeof(out) ? (size_t)n : sizeof(out) - 1);

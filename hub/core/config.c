@@ -94,11 +94,32 @@ static const struct key_spec keys[] = {
     STR_KEY(analytics, password, KIND_STR),
     INT_KEY(analytics, lateness_s, 0, 86400),
     INT_KEY(analytics, check_interval_ms, 50, 60000),
+    STR_KEY(sources, ttn, KIND_STR),
+    STR_KEY(sources, chirpstack, KIND_STR),
+    STR_KEY(sources, pegelonline, KIND_STR),
+    STR_KEY(sources, client_id, KIND_STR),
+    STR_KEY(sources, username, KIND_STR),
+    STR_KEY(sources, password, KIND_STR),
+    INT_KEY(sources, queue_max, 1, 1000000),
     STR_KEY(storage, backend, KIND_STR),
     STR_KEY(storage, sqlite_path, KIND_STR),
     INT_KEY(storage, busy_timeout_ms, 0, 600000),
     STR_KEY(storage, postgres_conninfo, KIND_STR),
     INT_KEY(storage, retention_days, 0, 36500),
+    INT_KEY(storage, batch_max, 1, 10000),
+    INT_KEY(storage, commit_interval_ms, 0, 10000),
+    STR_KEY(console, bind, KIND_IP),
+    INT_KEY(console, port, 0, 65535),
+    STR_KEY(console, files, KIND_STR),
+    STR_KEY(console, tls_cert, KIND_STR),
+    STR_KEY(console, tls_key, KIND_STR),
+    STR_KEY(console, accounts_file, KIND_STR),
+    STR_KEY(console, client_id, KIND_STR),
+    STR_KEY(console, username, KIND_STR),
+    STR_KEY(console, password, KIND_STR),
+    INT_KEY(console, idle_timeout_s, 60, 86400),
+    INT_KEY(console, max_sessions, 1, 1024),
+    INT_KEY(console, max_clients, 4, 100000),
 };
 
 #define WORKER_STR(name)                                                                           \
@@ -116,7 +137,7 @@ static const struct key_spec worker_keys[] = {
     WORKER_LIST(args, 0),
     {"workers", "instances", KIND_INT, offsetof(struct worker_config, instances), sizeof(int), 0,
      16, 0},
-    WORKER_LIST(types, 1),
+    WORKER_LIST(types, 0), /* []: a process the hub runs and routes nothing to (a source, the console) */
     WORKER_LIST(municipalities, 1),
     WORKER_LIST(subjects, 1),
 };
@@ -166,6 +187,18 @@ void config_defaults(struct hub_config *cfg)
     strcpy(cfg->storage.backend, "sqlite");
     strcpy(cfg->storage.sqlite_path, "rheinhub.db");
     cfg->storage.busy_timeout_ms = 1000;
+    cfg->storage.batch_max = 4096;
+    cfg->storage.commit_interval_ms = 50;
+    strcpy(cfg->sources.client_id, "rheinhub-source");
+    cfg->sources.queue_max = 1000;
+    strcpy(cfg->console.bind, "127.0.0.1");
+    cfg->console.port = 8081;
+    snprintf(cfg->console.files, sizeof(cfg->console.files), "%s", RHEINHUB_CONSOLE_FILES);
+    strcpy(cfg->console.accounts_file, "/etc/rheinhub/broker/accounts");
+    strcpy(cfg->console.client_id, "rheinhub-console");
+    cfg->console.idle_timeout_s = 1800;
+    cfg->console.max_sessions = 64;
+    cfg->console.max_clients = 1024;
 }
 
 static void worker_defaults(struct worker_config *w)
@@ -512,6 +545,13 @@ int config_load(struct hub_config *cfg, const char *path, FILE *err)
         resolve_relative(cfg->schemas.dir, sizeof(cfg->schemas.dir), path);
         resolve_relative(cfg->alerting.rules_file, sizeof(cfg->alerting.rules_file), path);
         resolve_relative(cfg->analytics.windows_file, sizeof(cfg->analytics.windows_file), path);
+        resolve_relative(cfg->sources.ttn, sizeof(cfg->sources.ttn), path);
+        resolve_relative(cfg->sources.chirpstack, sizeof(cfg->sources.chirpstack), path);
+        resolve_relative(cfg->sources.pegelonline, sizeof(cfg->sources.pegelonline), path);
+        resolve_relative(cfg->console.files, sizeof(cfg->console.files), path);
+        resolve_relative(cfg->console.tls_cert, sizeof(cfg->console.tls_cert), path);
+        resolve_relative(cfg->console.tls_key, sizeof(cfg->console.tls_key), path);
+        resolve_relative(cfg->console.accounts_file, sizeof(cfg->console.accounts_file), path);
         for (int i = 0; i < cfg->n_workers; i++)
             if (strchr(cfg->workers[i].command, '/'))
                 resolve_relative(cfg->workers[i].command, sizeof(cfg->workers[i].command), path);

@@ -100,6 +100,9 @@ struct hub_config {
         int busy_timeout_ms;         /* how long a write waits for a lock before it fails */
         char postgres_conninfo[512]; /* libpq connection string */
         int retention_days;          /* events older than this (by their time) go; 0: keep */
+        int batch_max;               /* entries read and committed in one transaction */
+        int commit_interval_ms;      /* after a batch that drained the streams, wait this
+                                        long (from its start) before reading again */
     } storage;
     struct {
         char rules_file[1024];  /* alert rules (YAML); relative: to this file's folder */
@@ -116,6 +119,29 @@ struct hub_config {
         int lateness_s;          /* events this late still count in their window */
         int check_interval_ms;   /* how often windows past their end are closed */
     } analytics;
+    struct {
+        char ttn[1024];         /* rheinhub-source-ttn's file (YAML); relative: to this file */
+        char chirpstack[1024];  /* rheinhub-source-chirpstack's file */
+        char pegelonline[1024]; /* rheinhub-source-pegelonline's file */
+        char client_id[CONFIG_NAME_MAX]; /* MQTT client id at our broker; "-<source>" appended */
+        char username[CONFIG_NAME_MAX];  /* MQTT account of the sources; "": mqtt.username */
+        char password[CONFIG_NAME_MAX];  /* with username */
+        int queue_max;          /* events a source holds for our broker before it stops reading */
+    } sources;
+    struct {
+        char bind[64];           /* IP literal; loopback unless TLS is configured */
+        int port;                /* 0: a port the kernel picks */
+        char files[1024];        /* the page's files; relative: to this file's folder */
+        char tls_cert[1024];     /* PEM; with tls_key, the console speaks HTTPS only */
+        char tls_key[1024];
+        char accounts_file[1024]; /* the broker's account registry (deploy/broker/account) */
+        char client_id[CONFIG_NAME_MAX]; /* MQTT client id of its own watch session */
+        char username[CONFIG_NAME_MAX];  /* that session's account; "": mqtt.username */
+        char password[CONFIG_NAME_MAX];  /* with username */
+        int idle_timeout_s;      /* an operator's session ends after this long without a request */
+        int max_sessions;        /* operator sessions (each holds one MQTT connection) */
+        int max_clients;         /* HTTP connections, live streams included */
+    } console;
 };
 
 void config_defaults(struct hub_config *cfg);

@@ -1,24 +1,53 @@
 // SPDX-License-Identifier: MIT
 /*
  * Log lines go to stderr in one write each, so that lines of the hub and of the
- * workers it supervises never interleave within a line.
+ * workers it supervises never interleave within a line. When stderr is systemd's
+ * journal (JOURNAL_STREAM names it, see systemd.exec(5)), or a parent that relays to
+ * the journal asks for it (RHEINHUB_LOG_PREFIX=syslog), a line starts with the
+ * syslog priority as "<N>" (sd-daemon(3)) instead of the time, which the journal
+ * records itself; the level then shows in `journalctl -p`.
  */
 #include "log.h"
 
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 static enum log_level current_level = LOG_LEVEL_INFO;
+static int syslog_prefix = -1; /* -1: not decided yet */
+
+/* The syslog priority of each level: LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG. */
+static const int level_priorities[] = {3, 4, 6, 7};
 
 static const char *const level_names[] = {
 #define X(name, text) text,
     LOG_LEVEL_MAP(X)
 #undef X
 };
+
+bool log_to_journal(void)
+{
+    const char *js, *relay;
+    unsigned long long dev, ino;
+    struct stat st;
+
+    if (syslog_prefix >= 0)
+        return syslog_prefix;
+    syslog_prefix = 0;
+    relay = getenv("RHEINHUB_LOG_PREFIX");
+    js = getenv("JOURNAL_STREAM");
+    if (relay && strcmp(relay, "syslog") == 0)
+        syslog_prefix = 1;
+    else if (js && sscanf(js, "%llu:%llu", &dev, &ino) == 2 && fstat(STDERR_FILENO, &st) == 0 &&
+             (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino)
+        syslog_prefix = 1;
+    return syslog_prefix;
+}
 
 void log_set_level(enum log_level level)
 {
@@ -57,11 +86,16 @@ void log_msg(enum log_level level, const char *component, const char *fmt, ...)
 
     if (!log_enabled(level))
         return;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    n = strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%S", &tm);
-    r = snprintf(line + n, sizeof(line) - n, ".%03ldZ %-5s %s: ", ts.tv_nsec / 1000000L,
-                 level_names[level], component);
+    if (log_to_journal()) {
+        n = 0;
+        r = snprintf(line, sizeof(line), "<%d>%s: ", level_priorities[level], component);
+    } else {
+        clock_gettime(CLOCK_REALTIME, &ts);
+        gmtime_r(&ts.tv_sec, &tm);
+        n = strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%S", &tm);
+        r = snprintf(line + n, sizeof(line) - n, ".%03ldZ %-5s %s: ", ts.tv_nsec / 1000000L,
+                     level_names[level], component);
+    }
     if (r > 0)
         n += (size_t)r < sizeof(line) - n ? (size_t)r : sizeof(line) - n - 1;
     va_start(ap, fmt);

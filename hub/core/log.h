@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * Logging for the hub and the workers: one line per event of interest on stderr,
- * "<UTC time> <level> <component>: <message>", filtered by a process-wide level.
+ * "<UTC time> <level> <component>: <message>", filtered by a process-wide level;
+ * "<N><component>: <message>" with N the syslog priority when stderr is the journal.
  */
 #ifndef RHEINHUB_LOG_H
 #define RHEINHUB_LOG_H
@@ -19,6 +20,13 @@ enum log_level {
     LOG_LEVEL_MAP(X)
 #undef X
 };
+
+/*
+ * True when lines carry a syslog priority prefix "<N>" for the journal instead of
+ * the time: stderr is the journal stream, or RHEINHUB_LOG_PREFIX=syslog. Decided at
+ * the first call.
+ */
+bool log_to_journal(void);
 
 void log_set_level(enum log_level level);
 bool log_enabled(enum log_level level);
