@@ -25,6 +25,7 @@ import harness
 pytest.importorskip("selenium", reason="python3-selenium is not installed")
 from selenium.common.exceptions import StaleElementReferenceException  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 
@@ -158,11 +159,18 @@ def test_live_alert_ack_on_other_page_and_clear(env):
         wait(b, lambda d: card(d, topic) is not None, 2, "the alert on page B")
         env.shot(a, "board")
 
-        c.find_element(By.CSS_SELECTOR, "button.ack").click()
+        # By keyboard: Enter on the card's button, the dialog takes the focus, Tab Tab
+        # reaches its "Bestätigen" button, Enter sends.
+        c.find_element(By.CSS_SELECTOR, "button.ack").send_keys(Keys.ENTER)
         wait(a, lambda d: d.find_element(By.ID, "ack-dialog").is_displayed(), 5, "the ack dialog")
-        a.driver.find_element(By.ID, "ack-comment").send_keys("Deich am Pegel geprüft")
+        active = lambda: a.driver.switch_to.active_element.get_attribute("id")
+        assert active() == "ack-comment", active()
+        a.driver.switch_to.active_element.send_keys("Deich am Pegel geprüft")
         env.shot(a, "acknowledge")
-        a.driver.find_element(By.ID, "ack-send").click()
+        a.driver.switch_to.active_element.send_keys(Keys.TAB)
+        a.driver.switch_to.active_element.send_keys(Keys.TAB)
+        assert active() == "ack-send", active()
+        a.driver.switch_to.active_element.send_keys(Keys.ENTER)
         wait(b, lambda d: card(d, topic) is not None
              and card(d, topic).get_attribute("data-state") == "acknowledged", 5,
              "the acknowledgement on page B")
