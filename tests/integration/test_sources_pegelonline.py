@@ -141,9 +141,17 @@ def test_errors_back_off_and_recover_exactly_once(stack, hub, redis_client, pege
                         "stateMnwMhw": "normal", "stateNswHsw": "normal"}).encode()
     pegel.route("BONN", "current", [{"body": body("andernach-current-value-string.json")},
                                     {"body": later}])
+    # A gauge that answers at once, beside the one that fails and hangs.
+    pegel.route("ANDERNACH", "measurements", [{"body": good}])
+    pegel.route("ANDERNACH", "current", [{"body": body("andernach-current.json")}])
     port = harness.free_port()
-    src = sources(hub, pegel_file(pegel, port, [("BONN", "pegel-bonn")]))
+    src = sources(hub, pegel_file(pegel, port, [("BONN", "pegel-bonn"),
+                                                ("ANDERNACH", "pegel-andernach")]))
     src.start(port, healthy=False)
+    # ANDERNACH is filled while BONN still fails (its first answers: 500, then a hang).
+    wait_until(lambda: len(levels(r, hub, "pegel-andernach")) == 9, 20,
+               "ANDERNACH while BONN fails")
+    assert len(levels(r, hub, "pegel-bonn")) == 0
 
     wait_until(lambda: len(levels(r, hub, "pegel-bonn")) >= 10, 40,
                "the measurements and the later current one")
