@@ -9,6 +9,7 @@ its reason, and the source still running.
 """
 
 import json
+import signal
 
 import pytest
 
@@ -187,6 +188,10 @@ def test_restart_publishes_nothing_twice(stack, hub, redis_client, pegel, source
     wait_until(lambda: len(levels(r, hub, "pegel-andernach")) == 9, 20, "the gap fill")
     wait_until(lambda: state.exists() and "ANDERNACH" in state.read_text(), 20,
                "the state file")
+    src.proc.send(signal.SIGHUP)  # logged and ignored: a source reads its files at start
+    wait_until(lambda: "SIGHUP: a source reads its files" in src.log_path.read_text(), 10,
+               "the SIGHUP logged")
+    assert src.running() and src.healthz()[0] == 200
     assert src.term() == 0
     port2 = harness.free_port()
     src2 = sources(hub, text.replace(f"port: {port}", f"port: {port2}"), name="pegel-2")
