@@ -61,6 +61,7 @@ struct mqtt_in {
     struct mosquitto *mosq;
     enum mqtt_state state;
     uv_poll_t *poll;  /* one per connection, freed in its close callback */
+    int poll_events;  /* what poll is armed for; -1: not yet (each arming costs syscalls) */
     uv_tcp_t *probe;  /* the reachability probe while MQ_PROBING */
     uv_poll_t *linger; /* after DISCONNECT: the connection kept open until the broker closes */
     int linger_fd;
@@ -107,6 +108,10 @@ static void update_poll(struct mqtt_in *in)
         events |= UV_READABLE;
     if (!in->held && mosquitto_want_write(in->mosq))
         events |= UV_WRITABLE;
+    /* uv_poll_start takes the fd out of epoll and puts it back: only on a change. */
+    if (events == in->poll_events)
+        return;
+    in->poll_events = events;
     if (events)
         uv_poll_start(in->poll, events, on_poll);
     else
@@ -190,6 +195,7 @@ static void do_connect(struct mqtt_in *in)
     }
     in->open_handles++;
     in->poll->data = in;
+    in->poll_events = -1;
     in->state = MQ_CONNECTING;
     update_poll(in);
 }

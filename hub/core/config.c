@@ -121,7 +121,7 @@ static const struct key_spec keys[] = {
     STR_KEY(console, client_id, KIND_STR),
     STR_KEY(console, username, KIND_STR),
     STR_KEY(console, password, KIND_STR),
-    INT_KEY(console, idle_timeout_s, 60, 86400),
+    INT_KEY(console, idle_timeout_s, 1, 86400),
     INT_KEY(console, max_sessions, 1, 1024),
     INT_KEY(console, max_clients, 4, 100000),
 };
