@@ -329,6 +329,17 @@ def test_page_at_360_px(env):
     assert rect[0] >= 0 and rect[1] <= 360 and rect[2] >= 44, rect
     d.execute_script("arguments[0].scrollIntoView()", card(d, topic))
     env.shot(b, "phone")
+    # English on request, kept across a reload; times stay in Europe/Berlin.
+    from selenium.webdriver.support.ui import Select
+    Select(d.find_element(By.ID, "lang")).select_by_value("en")
+    wait(b, lambda d: d.find_element(By.ID, "alerts-h").text.startswith("Active alerts"), 5,
+         "the English board")
+    assert "Warning" in card(d, topic).text and d.execute_script(
+        "return document.documentElement.lang") == "en"
+    d.refresh()
+    wait(b, lambda d: card(d, topic) is not None and "Acknowledge" in card(d, topic).text, 10,
+         "the English board after a reload")
+    Select(d.find_element(By.ID, "lang")).select_by_value("de")
     ch.publish(env.stack.mqtt_port, f"linz/sensor/waterlevel/{gauge}", ch.level(400))
 
 
