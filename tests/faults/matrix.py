@@ -156,7 +156,10 @@ class Supervisor(threading.Thread):
             for name in self.names:
                 p = self.lay.procs.get(name)
                 if p and name not in self.paused and p.popen and not p.running():
-                    p.start()
+                    try:
+                        p.start()
+                    except AssertionError:  # a fault's recovery started it meanwhile
+                        pass
 
 
 # ---------------------------------------------------------------------------
@@ -268,7 +271,7 @@ class Layout:
         path.write_text(harness.to_yaml(cfg))
         return path
 
-    def start_apps(self):
+    def start_apps(self, hubs=("a", "b")):
         (self.root / "rules.yaml").write_text(
             "rules:\n"
             "  - name: high-water\n    type: sensor.waterlevel\n    field: value\n"
@@ -277,8 +280,11 @@ class Layout:
         for host in ("a", "b"):
             d = self.a if host == "a" else self.b
             conf = self.hub_config(host)
-            self.proc(f"hub-{host}", [build_dir() / "hub" / "rheinhub", "-c", conf], d).start()
-            harness.wait_until(lambda h=host: self.healthz(h) == 200, 30, f"hub {host} healthy")
+            hub = self.proc(f"hub-{host}", [build_dir() / "hub" / "rheinhub", "-c", conf], d)
+            if host in hubs:
+                hub.start()
+                harness.wait_until(lambda h=host: self.healthz(h) == 200, 30,
+                                   f"hub {host} healthy")
         for host in ("a", "b"):
             for kind in WORKER_KINDS:
                 self.start_worker(host, kind)
@@ -589,7 +595,7 @@ def main():
         pub = sup = None
         try:
             lay.start_servers()
-            lay.start_apps()
+            lay.start_apps(hubs=("a",) if args.scale else ("a", "b"))
             sup = Supervisor(lay, ["hub-a", "hub-b"] + [f"{k}-{h}" for k in WORKER_KINDS
                                                         for h in ("a", "b")])
             if args.scale:
@@ -684,7 +690,8 @@ def measure_scale(lay, n):
         return n / (time.monotonic() - t0)
 
     out = {}
-    lay.procs["hub-b"].stop(signal.SIGTERM)
+    # Hub B has not connected yet: a member of a shared subscription that is away keeps
+    # its persistent session, and the broker would queue its share for it.
     out["ingest, 1 hub"] = ingest_rate()
     lay.procs["hub-b"].start()
     harness.wait_until(lambda: lay.healthz("b") == 200, 30, "hub b healthy")
