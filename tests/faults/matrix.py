@@ -53,6 +53,7 @@ MASTER_NAME = "rheinhub"
 TYPES = ("sensor.waterlevel", "sensor.parking", "sensor.airquality")
 SUBJECTS = 8
 WORKER_KINDS = ("storage", "alerting", "analytics")
+PENDING_MAX = 20000
 
 
 def build_dir():
@@ -121,7 +122,10 @@ class Publisher(threading.Thread):
         start = time.monotonic()
         while not self.stop_flag.is_set():
             due = int((time.monotonic() - start) * self.rate)
-            while self.seq < due and not self.stop_flag.is_set():
+            # At most PENDING_MAX unacknowledged: paho's message ids (1..65535) must not
+            # wrap onto one still pending, and the rate becomes what the broker takes.
+            while self.seq < due and len(self.mids) < PENDING_MAX and \
+                    not self.stop_flag.is_set():
                 topic, payload = self.message(self.seq)
                 self.mids[self.client.publish(topic, payload, qos=1).mid] = self.seq
                 self.seq += 1
@@ -130,6 +134,9 @@ class Publisher(threading.Thread):
 
     def published(self):
         return self.seq
+
+    def rate_achieved(self, seconds):
+        return self.seq / seconds if seconds > 0 else 0
 
     def stop(self, timeout=120):
         self.stop_flag.set()
