@@ -25,6 +25,7 @@ import harness
 pytest.importorskip("selenium", reason="python3-selenium is not installed")
 from selenium.common.exceptions import StaleElementReferenceException  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 
@@ -158,11 +159,18 @@ def test_live_alert_ack_on_other_page_and_clear(env):
         wait(b, lambda d: card(d, topic) is not None, 2, "the alert on page B")
         env.shot(a, "board")
 
-        c.find_element(By.CSS_SELECTOR, "button.ack").click()
+        # By keyboard: Enter on the card's button, the dialog takes the focus, Tab Tab
+        # reaches its "Bestätigen" button, Enter sends.
+        c.find_element(By.CSS_SELECTOR, "button.ack").send_keys(Keys.ENTER)
         wait(a, lambda d: d.find_element(By.ID, "ack-dialog").is_displayed(), 5, "the ack dialog")
-        a.driver.find_element(By.ID, "ack-comment").send_keys("Deich am Pegel geprüft")
+        active = lambda: a.driver.switch_to.active_element.get_attribute("id")
+        assert active() == "ack-comment", active()
+        a.driver.switch_to.active_element.send_keys("Deich am Pegel geprüft")
         env.shot(a, "acknowledge")
-        a.driver.find_element(By.ID, "ack-send").click()
+        a.driver.switch_to.active_element.send_keys(Keys.TAB)
+        a.driver.switch_to.active_element.send_keys(Keys.TAB)
+        assert active() == "ack-send", active()
+        a.driver.switch_to.active_element.send_keys(Keys.ENTER)
         wait(b, lambda d: card(d, topic) is not None
              and card(d, topic).get_attribute("data-state") == "acknowledged", 5,
              "the acknowledgement on page B")
@@ -321,6 +329,17 @@ def test_page_at_360_px(env):
     assert rect[0] >= 0 and rect[1] <= 360 and rect[2] >= 44, rect
     d.execute_script("arguments[0].scrollIntoView()", card(d, topic))
     env.shot(b, "phone")
+    # English on request, kept across a reload; times stay in Europe/Berlin.
+    from selenium.webdriver.support.ui import Select
+    Select(d.find_element(By.ID, "lang")).select_by_value("en")
+    wait(b, lambda d: d.find_element(By.ID, "alerts-h").text.startswith("Active alerts"), 5,
+         "the English board")
+    assert "Warning" in card(d, topic).text and d.execute_script(
+        "return document.documentElement.lang") == "en"
+    d.refresh()
+    wait(b, lambda d: card(d, topic) is not None and "Acknowledge" in card(d, topic).text, 10,
+         "the English board after a reload")
+    Select(d.find_element(By.ID, "lang")).select_by_value("de")
     ch.publish(env.stack.mqtt_port, f"linz/sensor/waterlevel/{gauge}", ch.level(400))
 
 
