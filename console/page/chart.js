@@ -49,7 +49,9 @@
     }
     for (const m of opt.marks) {
       svg.appendChild(el("line", {x1: x(m.t), x2: x(m.t), y1: T, y2: H - B, class: "mark"}));
-      svg.appendChild(el("text", {x: x(m.t) + 3, y: T + 12, class: "mark-label"}, m.label));
+      const right = x(m.t) > W / 2; // the label on the side with room
+      svg.appendChild(el("text", {x: x(m.t) + (right ? -3 : 3), y: T + 12, class: "mark-label",
+        "text-anchor": right ? "end" : "start"}, m.label));
     }
     const d = pts.map((p, i) => (i ? "L" : "M") + x(p.t).toFixed(1) + " " + y(p.v).toFixed(1)).join(" ");
     svg.appendChild(el("path", {d, class: "series"}));

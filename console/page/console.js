@@ -267,14 +267,32 @@
     li.appendChild(buttons);
     return li;
   }
+  // Cards are kept while their alert is unchanged, so that a change elsewhere on the
+  // board neither moves the keyboard focus nor replaces what the person is looking at.
+  const cards = new Map();
+  function cachedItem(a, recent) {
+    const key = (recent ? "r:" : "a:") + a.topic + "|" + a.id;
+    const json = state.lang + JSON.stringify(a);
+    const hit = cards.get(key);
+    if (hit && hit.json === json) { hit.used = true; return hit.el; }
+    const el = alertItem(a, recent);
+    cards.set(key, {json, el, used: true});
+    return el;
+  }
+  function place(list, els) {
+    els.forEach((el, i) => { if (list.children[i] !== el) list.insertBefore(el, list.children[i] || null); });
+    while (list.children.length > els.length) list.lastChild.remove();
+  }
   function renderAlerts() {
+    for (const c of cards.values()) c.used = false;
     const list = $("alert-list"), recent = $("recent-list");
     const alerts = Array.from(state.alerts.values()).sort((a, b) =>
       (SEV_ORDER[a.severity] ?? 9) - (SEV_ORDER[b.severity] ?? 9) ||
       (a.state === b.state ? 0 : a.state === "active" ? -1 : 1) ||
       String(b.raised_at).localeCompare(String(a.raised_at)));
-    list.replaceChildren(...alerts.map(a => alertItem(a, false)));
-    recent.replaceChildren(...state.recent.map(a => alertItem(a, true)));
+    place(list, alerts.map(a => cachedItem(a, false)));
+    place(recent, state.recent.map(a => cachedItem(a, true)));
+    for (const [k, c] of cards) if (!c.used) cards.delete(k);
     $("alert-count").textContent = "(" + alerts.length + ")";
     $("no-alerts").hidden = alerts.length > 0;
     $("no-recent").hidden = state.recent.length > 0;
@@ -308,6 +326,8 @@
     if (c.state === "cleared") return "cleared";
     if (c.state === "acknowledged" && prev.state !== "acknowledged") return "acknowledged";
     if ((SEV_ORDER[c.severity] ?? 9) < (SEV_ORDER[prev.severity] ?? 9)) return "escalated";
+    // Nothing changed but the time: the rule's reminder while nobody acknowledged it.
+    if (c.state === prev.state && c.value === prev.value && c.severity === prev.severity) return "renotified";
     return "updated";
   }
   async function showDetail(param) {

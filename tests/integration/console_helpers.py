@@ -124,7 +124,7 @@ def publish(port, topic, payload, retain=False):
 class Browser:
     """One headless Chromium window (selenium), torn down with close()."""
 
-    def __init__(self, width=1280, height=900):
+    def __init__(self, width=1024, height=860):
         from selenium import webdriver
         from selenium.webdriver.chrome.service import Service
         opts = webdriver.ChromeOptions()

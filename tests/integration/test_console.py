@@ -23,13 +23,16 @@ import console_helpers as ch
 import harness
 
 pytest.importorskip("selenium", reason="python3-selenium is not installed")
+from selenium.common.exceptions import StaleElementReferenceException  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 
 class Env:
-    def __init__(self, stack, hub, port, shots):
+    def __init__(self, stack, hub, port, shots, broker_dir):
         self.stack, self.hub, self.port, self.shots = stack, hub, port, shots
+        self.broker_dir = broker_dir
         self.browsers = []
         self.url = f"http://127.0.0.1:{port}/"
 
@@ -58,7 +61,7 @@ def env(tmp_path_factory):
     hub = ch.console_hub(stack, broker_dir, port)
     shots = ch.SCREENSHOTS if os.environ.get("RHEINHUB_CONSOLE_SCREENSHOTS") == "1" else tmp
     shots.mkdir(parents=True, exist_ok=True)
-    e = Env(stack, hub, port, shots)
+    e = Env(stack, hub, port, shots, broker_dir)
     try:
         hub.start()
         ch.wait_console(port, hub)
@@ -74,7 +77,9 @@ def env(tmp_path_factory):
 
 def wait(b, cond, timeout, what):
     try:
-        return WebDriverWait(b.driver, timeout, poll_frequency=0.05).until(lambda d: cond(d))
+        return WebDriverWait(b.driver, timeout, poll_frequency=0.05,
+                             ignored_exceptions=(StaleElementReferenceException,)
+                             ).until(lambda d: cond(d))
     except Exception as exc:  # noqa: BLE001 - re-raised with what was awaited
         raise AssertionError(f"timed out after {timeout} s waiting for {what}") from exc
 
@@ -137,6 +142,11 @@ def test_live_alert_ack_on_other_page_and_clear(env):
     sub = subprocess.Popen(["mosquitto_sub", "-h", "127.0.0.1", "-p", str(env.stack.mqtt_port),
                             "-v", "-t", topic + "/ack"], stdout=subprocess.PIPE, text=True)
     try:
+        # The rising river before the alert, for the detail's chart: below 650 cm, no alert.
+        now = time.time()
+        for minutes, cm in ((50, 560), (40, 590), (30, 610), (20, 632), (10, 645)):
+            when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - minutes * 60))
+            ch.publish(env.stack.mqtt_port, f"linz/sensor/waterlevel/{gauge}", ch.level(cm, when))
         start = time.monotonic()
         ch.publish(env.stack.mqtt_port, f"linz/sensor/waterlevel/{gauge}", ch.level(700))
         wait(a, lambda d: card(d, topic) is not None, 2, "the alert on page A within 2 s")
@@ -149,11 +159,18 @@ def test_live_alert_ack_on_other_page_and_clear(env):
         wait(b, lambda d: card(d, topic) is not None, 2, "the alert on page B")
         env.shot(a, "board")
 
-        c.find_element(By.CSS_SELECTOR, "button.ack").click()
+        # By keyboard: Enter on the card's button, the dialog takes the focus, Tab Tab
+        # reaches its "Bestätigen" button, Enter sends.
+        c.find_element(By.CSS_SELECTOR, "button.ack").send_keys(Keys.ENTER)
         wait(a, lambda d: d.find_element(By.ID, "ack-dialog").is_displayed(), 5, "the ack dialog")
-        a.driver.find_element(By.ID, "ack-comment").send_keys("Deich am Pegel geprüft")
+        active = lambda: a.driver.switch_to.active_element.get_attribute("id")
+        assert active() == "ack-comment", active()
+        a.driver.switch_to.active_element.send_keys("Deich am Pegel geprüft")
         env.shot(a, "acknowledge")
-        a.driver.find_element(By.ID, "ack-send").click()
+        a.driver.switch_to.active_element.send_keys(Keys.TAB)
+        a.driver.switch_to.active_element.send_keys(Keys.TAB)
+        assert active() == "ack-send", active()
+        a.driver.switch_to.active_element.send_keys(Keys.ENTER)
         wait(b, lambda d: card(d, topic) is not None
              and card(d, topic).get_attribute("data-state") == "acknowledged", 5,
              "the acknowledgement on page B")
@@ -174,6 +191,9 @@ def test_live_alert_ack_on_other_page_and_clear(env):
              "the values chart")
         levels = b.driver.find_elements(By.CSS_SELECTOR, "#detail-chart svg line.level")
         assert len(levels) == 3, "raise 650, critical 800 and clear 620 are marked"
+        wait(b, lambda d: len(d.find_elements(By.CSS_SELECTOR, "#detail-chart svg circle.dot")) == 6,
+             10, "the six stored values in the chart")
+        b.driver.execute_script("document.getElementById('detail-chart').scrollIntoView()")
         env.shot(b, "detail")
         b.driver.get(env.url + "#alerts")
         wait(b, lambda d: card(d, topic) is not None, 10, "the board again")
@@ -309,4 +329,192 @@ def test_page_at_360_px(env):
     assert rect[0] >= 0 and rect[1] <= 360 and rect[2] >= 44, rect
     d.execute_script("arguments[0].scrollIntoView()", card(d, topic))
     env.shot(b, "phone")
+    # English on request, kept across a reload; times stay in Europe/Berlin.
+    from selenium.webdriver.support.ui import Select
+    Select(d.find_element(By.ID, "lang")).select_by_value("en")
+    wait(b, lambda d: d.find_element(By.ID, "alerts-h").text.startswith("Active alerts"), 5,
+         "the English board")
+    assert "Warning" in card(d, topic).text and d.execute_script(
+        "return document.documentElement.lang") == "en"
+    d.refresh()
+    wait(b, lambda d: card(d, topic) is not None and "Acknowledge" in card(d, topic).text, 10,
+         "the English board after a reload")
+    Select(d.find_element(By.ID, "lang")).select_by_value("de")
     ch.publish(env.stack.mqtt_port, f"linz/sensor/waterlevel/{gauge}", ch.level(400))
+
+
+def test_gauges_and_dead_letters(env):
+    """Gauges from the retained aggregates with 24 hours of hourly aggregates from the
+    database and a silent sensor marked; rejected messages with reason, topic and the
+    start of the payload, filtered by topic prefix."""
+    import sqlite3
+    b = env.first()
+    if not b.driver.find_element(By.ID, "logout").is_displayed():
+        login(env, b)
+    now = int(time.time()) // 3600 * 3600
+    gauges = {"rhein-pegel-1": 412, "rhein-pegel-2": 388, "rhein-pegel-3": 455}
+    db = sqlite3.connect(env.stack.run_dir / "rheinhub.db", timeout=10)
+    try:
+        with db:
+            for subject, base in gauges.items():
+                for h in range(24, 0, -1):
+                    start = now - h * 3600
+                    mean = base + 40 * ((24 - h) / 24) + (h % 5)
+                    iso = lambda t: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
+                    agg = {"municipality": "linz", "type": "sensor.waterlevel", "subject": subject,
+                           "window": "1h", "start": iso(start), "end": iso(start + 3600),
+                           "count": 60, "stats": {"value": {"count": 60, "mean": mean,
+                                                            "min": mean - 3, "max": mean + 3,
+                                                            "last": mean}}}
+                    db.execute("INSERT INTO aggregates (id, municipality, type, subject, window_size,"
+                               " window_start, window_end, start_ns, count, subjects, received, data)"
+                               " VALUES (?, 'linz', 'sensor.waterlevel', ?, '1h', ?, ?, ?, 60, NULL, ?, ?)",
+                               (uuid.uuid4().hex, subject, agg["start"], agg["end"], start * 10**9,
+                                time.time_ns(), json.dumps(agg)))
+    finally:
+        db.close()
+    iso = lambda t: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
+    for subject, base in gauges.items():
+        agg = {"municipality": "linz", "type": "sensor.waterlevel", "subject": subject,
+               "window": "15m", "start": iso(now), "end": iso(now + 900), "count": 15,
+               "stats": {"value": {"count": 15, "mean": base + 40, "last": base + 41}}}
+        ch.publish(env.stack.mqtt_port, f"linz/analytics/sensor.waterlevel/{subject}/15m",
+                   json.dumps(agg), retain=True)
+    silent = {"id": "linz:sensor-silent:rhein-pegel-3:1", "rule": "sensor-silent",
+              "severity": "warning", "state": "active", "municipality": "linz",
+              "type": "sensor.waterlevel", "subject": "rhein-pegel-3", "value": 1900,
+              "threshold": 1800, "message": "rhein-pegel-3 (sensor.waterlevel) has sent nothing for 1900 s (limit 30m)",
+              "raised_at": iso(now), "updated_at": iso(now), "acked_by": None, "cleared_at": None}
+    silent_topic = "linz/alerts/sensor-silent/rhein-pegel-3"
+    ch.publish(env.stack.mqtt_port, silent_topic, json.dumps(silent), retain=True)
+    try:
+        wait(b, lambda d: card(d, silent_topic) is not None, 3, "the silence alert")
+        b.driver.find_element(By.ID, "nav-gauges").click()
+        row = lambda d, s: d.find_elements(By.CSS_SELECTOR, f'#gauge-groups tr[data-subject="{s}"]')
+        wait(b, lambda d: all(row(d, s) for s in gauges), 10, "the gauges")
+        wait(b, lambda d: len(d.find_elements(By.CSS_SELECTOR, "#gauge-groups svg.spark path.series")) == 3,
+             10, "three sparklines")
+        r1 = row(b.driver, "rhein-pegel-1")[0].text
+        assert "453" in r1 and "cm" in r1, r1
+        r3 = row(b.driver, "rhein-pegel-3")[0]
+        assert "stumm" in r3.text and "is-silent" in r3.get_attribute("class"), r3.text
+        assert "stumm" not in row(b.driver, "rhein-pegel-1")[0].text
+        env.shot(b, "gauges")
+
+        ch.publish(env.stack.mqtt_port, "linz/sensor/waterlevel/new-device-7", "not json")
+        ch.publish(env.stack.mqtt_port, "linz/sensor/parking/lot-3", json.dumps({"time": "now"}))
+        b.driver.find_element(By.ID, "nav-dead").click()
+        rows = lambda d: d.find_elements(By.CSS_SELECTOR, "#dead-table tbody tr")
+
+        def has_both(d):
+            d.find_element(By.CSS_SELECTOR, "#dead-form button").click()
+            texts = [r.text for r in rows(d)]
+            return any("new-device-7" in t and "bad_json" in t and "not json" in t for t in texts) \
+                and any("lot-3" in t for t in texts)
+        wait(b, has_both, 10, "both rejected messages")
+        b.driver.find_element(By.ID, "dead-prefix").send_keys("linz/sensor/waterlevel/")
+        b.driver.find_element(By.CSS_SELECTOR, "#dead-form button").click()
+        wait(b, lambda d: rows(d) and all("linz/sensor/waterlevel/" in r.text for r in rows(d)),
+             10, "the filtered list")
+        env.shot(b, "deadletters")
+    finally:
+        ch.publish(env.stack.mqtt_port, silent_topic, "", retain=True)
+        for subject in gauges:
+            ch.publish(env.stack.mqtt_port, f"linz/analytics/sensor.waterlevel/{subject}/15m", "",
+                       retain=True)
+        b.driver.get(env.url + "#alerts")
+
+
+def standalone_console(env, name, **console):
+    """rheinhub-console on its own (as in production), with its own hub.yaml."""
+    port = harness.free_port()
+    config = {"mqtt": {"host": "127.0.0.1", "port": env.stack.mqtt_port},
+              "log": {"level": "info"},
+              "console": dict({"bind": "127.0.0.1", "port": port,
+                               "accounts_file": str(env.broker_dir / "accounts")}, **console)}
+    path = env.stack.tmp / f"{name}.yaml"
+    path.write_text(harness.to_yaml(config))
+    proc = harness.Proc(name, [ch.console_binary(), "-c", path], env.stack.tmp / f"{name}.log",
+                        env=harness.sanitizer_env())
+    return proc, port, path
+
+
+def stop_clean(proc):
+    rc = proc.stop()
+    assert rc == 0, f"{proc.name} exited with {rc}:\n{harness.tail(proc.log_path, 20)}"
+    report = harness.sanitizer_report(proc.log_path)
+    assert report is None, report
+
+
+def test_https_secure_cookie_and_idle_timeout(env):
+    """With a certificate the console speaks HTTPS only: HSTS, a Secure cookie. A session
+    idle for idle_timeout_s ends, and its live stream with it."""
+    import http.client
+    import ssl
+    tmp = env.stack.tmp
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                    "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1", "-addext",
+                    "subjectAltName=IP:127.0.0.1", "-keyout", str(tmp / "console.key"),
+                    "-out", str(tmp / "console.crt")], check=True, capture_output=True)
+    proc, port, _ = standalone_console(env, "console-tls", tls_cert=str(tmp / "console.crt"),
+                                       tls_key=str(tmp / "console.key"), idle_timeout_s=2)
+    proc.start()
+    ctx = ssl.create_default_context(cafile=str(tmp / "console.crt"))
+
+    def https(method, path, body=None, headers=None):
+        conn = http.client.HTTPSConnection("127.0.0.1", port, context=ctx, timeout=10)
+        try:
+            h = dict(headers or {})
+            if body is not None:
+                h["Content-Type"] = "application/json"
+            conn.request(method, path, body=None if body is None else json.dumps(body), headers=h)
+            resp = conn.getresponse()
+            return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
+        finally:
+            conn.close()
+    try:
+        harness.wait_until(lambda: https("GET", "/")[0] == 200, 20, "the console over HTTPS")
+        status, headers, _ = https("GET", "/")
+        assert headers["strict-transport-security"].startswith("max-age=")
+        with pytest.raises((ConnectionError, http.client.HTTPException, OSError)):
+            ch.request(port, "GET", "/")   # plain HTTP on the TLS port: no answer
+        status, headers, body = https("POST", "/api/login",
+                                      {"user": ch.OPERATOR, "password": ch.OPERATOR_PASSWORD})
+        assert status == 200, body
+        cookie_line = headers["set-cookie"]
+        for attr in ("HttpOnly", "SameSite=Strict", "Secure"):
+            assert attr in cookie_line, cookie_line
+        cookie = cookie_line.split(";")[0]
+
+        # The live stream ends by itself once the session has idled out.
+        conn = http.client.HTTPSConnection("127.0.0.1", port, context=ctx, timeout=30)
+        try:
+            conn.request("GET", "/api/events", headers={"Cookie": cookie})
+            resp = conn.getresponse()
+            assert resp.status == 200
+            text = resp.read().decode()  # returns when the server ends the stream
+        finally:
+            conn.close()
+        assert "event: snapshot" in text
+        assert https("GET", "/api/session", headers={"Cookie": cookie})[0] == 401
+    finally:
+        stop_clean(proc)
+
+
+def test_plain_http_only_on_loopback(env):
+    proc, _, path = standalone_console(env, "console-open", bind="0.0.0.0")
+    run = subprocess.run([str(ch.console_binary()), "--check", "-c", str(path)],
+                         capture_output=True, text=True, env=harness.sanitizer_env())
+    assert run.returncode != 0
+    assert "not a loopback address" in run.stderr, run.stderr
+
+
+def test_bench_console_short():
+    """The benchmark's short run: 50 streams, 10 changes; every change reaches every stream."""
+    env = dict(os.environ, BENCH_CLIENTS="50", BENCH_ROUNDS="10", BENCH_INTERVAL_MS="50",
+               BUILD_DIR=str(harness.build_dir()))
+    run = subprocess.run([str(harness.REPO / "tests" / "bench" / "bench_console")], env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "clients 50  changes 10  receipts 500  missing 0" in run.stdout, run.stdout
+    print("\n" + run.stdout)
