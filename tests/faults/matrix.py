@@ -255,7 +255,7 @@ class Layout:
 
     # -- hubs and workers --
 
-    def hub_config(self, host):
+    def hub_config(self, host, acks=1):
         d, ip = (self.a, HOST_A) if host == "a" else (self.b, HOST_B)
         storage = {"backend": "postgresql", "postgres_conninfo": self.pg.conninfo}
         cfg = {
@@ -263,7 +263,7 @@ class Layout:
             "mqtt": {"host": HOST_A, "port": self.mqtt_port, "client_id": f"faults-hub-{host}",
                      "shared_group": "hubs"},
             "redis": {"sentinels": self.sentinel_addrs(), "master_name": MASTER_NAME,
-                      "min_replicas_ack": 1, "wait_timeout_ms": 500,
+                      "min_replicas_ack": acks, "wait_timeout_ms": 500,
                       "liveness_timeout_ms": 3000},
             "journal": {"dir": str(d / "journal"), "max_mb": 64, "segment_mb": 1},
             "http": {"bind": ip, "port": self.http_ports[host]},
@@ -609,7 +609,7 @@ def main():
                 figures = measure_scale(lay, args.scale)
                 print(json.dumps(figures))
                 for k, v in figures.items():
-                    print(f"{k:<32} {v:>9.0f} events/s")
+                    print(f"{k:<40} {v:>9.0f} events/s")
                 continue
             sup.start()
             pub = Publisher(lay.mqtt_port, rate)
@@ -700,6 +700,17 @@ def measure_scale(lay, n):
     # Hub B has not connected yet: a member of a shared subscription that is away keeps
     # its persistent session, and the broker would queue its share for it.
     out["ingest, 1 hub"] = ingest_rate()
+    # The same without WAIT: what redis.min_replicas_ack 1 costs.
+    lay.procs["hub-a"].stop(signal.SIGTERM)
+    lay.hub_config("a", acks=0)
+    lay.procs["hub-a"].start()
+    harness.wait_until(lambda: lay.healthz("a") == 200, 30, "hub a healthy")
+    out["ingest, 1 hub, min_replicas_ack 0"] = ingest_rate()
+    lay.procs["hub-a"].stop(signal.SIGTERM)
+    lay.hub_config("a", acks=1)
+    lay.procs["hub-a"].start()
+    harness.wait_until(lambda: lay.healthz("a") == 200, 30, "hub a healthy")
+    out["ingest, 1 hub, min_replicas_ack 1 again"] = ingest_rate()
     lay.procs["hub-b"].start()
     harness.wait_until(lambda: lay.healthz("b") == 200, 30, "hub b healthy")
     out["ingest, 2 hubs ($share)"] = ingest_rate()
