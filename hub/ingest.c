@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "catalog.h"
+#include "cloudevent.h"
 #include "envelope.h"
 #include "log.h"
 #include "rfc3339.h"
@@ -210,25 +211,16 @@ void ingest_message(struct ingest *ing, const char *topic_text, const void *payl
     env.source = source;
     if (json_object_get(root, "specversion")) {
         /* CloudEvents 1.0, structured JSON: the event is in data. */
-        const char *ce_source = NULL;
-        data = json_object_get(root, "data");
-        why = NULL;
-        if (!json_is_string(json_object_get(root, "specversion")) ||
-            strcmp(json_string_value(json_object_get(root, "specversion")), "1.0") != 0)
-            why = "specversion must be \"1.0\"";
-        else if (!(id = string_member(root, "id", EVENT_ID_MAX - 1)))
-            why = "id must be a non-empty string of at most 255 bytes";
-        else if (!(ce_source = string_member(root, "source", 255)))
-            why = "source must be a non-empty string of at most 255 bytes";
-        else if (!json_is_object(data))
-            why = "data must be a JSON object";
-        if (why) {
-            reject(ing, topic_text, REJECT_BAD_CLOUDEVENT, why, payload, len);
+        struct cloudevent ce;
+
+        if ((r = cloudevent_read(root, &topic, &ce, detail, sizeof(detail))) != 0) {
+            reject(ing, topic_text, (enum reject_reason)r, detail, payload, len);
             goto out;
         }
-        env.source = ce_source;
-        time = json_object_get(root, "time") ? string_member(root, "time", EVENT_TIME_MAX - 1)
-                                             : string_member(data, "time", EVENT_TIME_MAX - 1);
+        id = ce.id;
+        env.source = ce.source;
+        time = ce.time;
+        data = ce.data;
     } else {
         time = string_member(root, "time", EVENT_TIME_MAX - 1);
     }

@@ -2,8 +2,11 @@
 /* Entries for Redis: RESP encoding once, and the lists they travel through. */
 #include "out_item.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "rfc3339.h"
 
 void out_list_push(struct out_list *l, struct out_item *it)
 {
@@ -152,4 +155,25 @@ struct out_item *out_item_raw_new(const char *cmd, size_t len)
     it->cmd = it->buf;
     it->cmd_len = len;
     return it;
+}
+
+#define DEADLETTER_PARTS 18
+
+struct out_item *out_item_deadletter_new(const char *key, const char *maxlen, const char *topic,
+                                         const char *reason, const char *detail,
+                                         const void *payload, size_t payload_len)
+{
+    char size[24], when[40];
+    size_t keep = payload_len < DEADLETTER_PAYLOAD_MAX ? payload_len : DEADLETTER_PAYLOAD_MAX;
+    const char *parts[] = {"XADD", key, "MAXLEN", "~", maxlen, "*", "topic", topic,
+                           "reason", reason, "detail", detail,
+                           "payload", payload ? payload : "", "size", size, "time", when};
+    size_t lens[DEADLETTER_PARTS];
+
+    snprintf(size, sizeof(size), "%zu", payload_len);
+    rfc3339_now_ms(when, sizeof(when));
+    for (int i = 0; i < DEADLETTER_PARTS; i++)
+        lens[i] = strlen(parts[i]);
+    lens[13] = payload ? keep : 0;
+    return out_item_new(DEADLETTER_PARTS, parts, lens, NULL, 0, NULL, NULL);
 }

@@ -52,6 +52,16 @@ struct out_item *out_item_new(int n, const char *const *parts, const size_t *len
 struct out_item *out_item_event_new(const char *key, const char *id, const char *env,
                                     size_t env_len, const char *topic);
 
+/*
+ * XADD key MAXLEN ~ maxlen * with a dead letter's fields: topic, reason, detail, the
+ * first DEADLETTER_PAYLOAD_MAX bytes of the payload (may be NULL), its full size, and
+ * the time now. Everything is copied. NULL: no memory.
+ */
+#define DEADLETTER_PAYLOAD_MAX 256
+struct out_item *out_item_deadletter_new(const char *key, const char *maxlen, const char *topic,
+                                         const char *reason, const char *detail,
+                                         const void *payload, size_t payload_len);
+
 /* A command already RESP-encoded (a dead letter from the spool). NULL: no memory. */
 struct out_item *out_item_raw_new(const char *cmd, size_t len);
 

@@ -21,64 +21,31 @@
  */
 #include "redis_out.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 
+#include "fence.h"
 #include "log.h"
 #include "out_item.h"
 #include "recent_ids.h"
 #include "redis_uv.h"
-#include "rfc3339.h"
+#include "resend.h"
 #include "spool.h"
 
-#define DEADLETTER_PAYLOAD_MAX 256
-#define DEADLETTER_PARTS 18
-#define STALE_MAX 8
-#define RESEND_BATCH_MAX 512
-#define RESEND_SCAN_LIMIT "100000"
 #define RECONNECT_MIN_MS 100
 #define RECONNECT_MAX_MS 5000
 #define RETRY_MIN_MS 100
 #define RETRY_MAX_MS 2000
 
-/* KEYS[1] stream; ARGV[1] lowest id to look at; ARGV[2] scan limit; then id, env pairs. */
-static const char resend_script[] =
-    "local seen = {}\n"
-    "local tail = redis.call('XREVRANGE', KEYS[1], '+', ARGV[1], 'COUNT', ARGV[2])\n"
-    "for _, e in ipairs(tail) do\n"
-    "  local f = e[2]\n"
-    "  for i = 1, #f, 2 do\n"
-    "    if f[i] == 'id' then seen[f[i + 1]] = true break end\n"
-    "  end\n"
-    "end\n"
-    "local added = 0\n"
-    "for i = 3, #ARGV, 2 do\n"
-    "  if not seen[ARGV[i]] then\n"
-    "    redis.call('XADD', KEYS[1], '*', 'id', ARGV[i], 'env', ARGV[i + 1])\n"
-    "    seen[ARGV[i]] = true\n"
-    "    added = added + 1\n"
-    "  end\n"
-    "end\n"
-    "return added\n";
-
 enum link_state { LINK_DOWN, LINK_CONNECTING, LINK_HANDSHAKE, LINK_READY };
-
-struct stale_conn {
-    long long id;
-    char addr[64];
-};
 
 struct redis_out {
     uv_loop_t *loop;
@@ -98,8 +65,7 @@ struct redis_out {
     unsigned reconnect_ms, retry_ms;
     bool ever_ready, retry_wait, closing, closed_done;
     uint64_t last_confirmed_ms;
-    struct stale_conn stale[STALE_MAX];
-    int n_stale;
+    struct fence fence;
     size_t spool_outstanding; /* entries loaded from the spool, not yet confirmed */
     bool preloading, preloaded; /* recent ids of the streams read (once per process) */
 
@@ -140,21 +106,11 @@ int redis_out_add_event(struct redis_out *out, const char *key, const char *id, 
 int redis_out_add_deadletter(struct redis_out *out, const char *topic, enum reject_reason reason,
                              const char *detail, const void *payload, size_t payload_len)
 {
-    char size[24], when[40];
-    const char *reason_name = reject_reason_name(reason);
-    size_t keep = payload_len < DEADLETTER_PAYLOAD_MAX ? payload_len : DEADLETTER_PAYLOAD_MAX;
-    const char *parts[] = {"XADD", out->deadletter_key, "MAXLEN", "~", out->deadletter_maxlen,
-                           "*", "topic", topic, "reason", reason_name, "detail", detail,
-                           "payload", payload ? payload : "", "size", size, "time", when};
-    size_t lens[DEADLETTER_PARTS];
-    struct out_item *it;
+    struct out_item *it = out_item_deadletter_new(out->deadletter_key, out->deadletter_maxlen,
+                                                  topic, reject_reason_name(reason), detail,
+                                                  payload, payload_len);
 
-    snprintf(size, sizeof(size), "%zu", payload_len);
-    rfc3339_now_ms(when, sizeof(when));
-    for (int i = 0; i < DEADLETTER_PARTS; i++)
-        lens[i] = strlen(parts[i]);
-    lens[13] = keep;
-    if (!(it = out_item_new(DEADLETTER_PARTS, parts, lens, NULL, 0, NULL, NULL)))
+    if (!it)
         return -ENOMEM;
     out_list_push(&out->queue, it);
     pump(out);
@@ -217,17 +173,7 @@ static void on_reconnect_timer(uv_timer_t *t)
 
 static void remember_stale(struct redis_out *out)
 {
-    if (out->client_id <= 0)
-        return;
-    if (out->n_stale == STALE_MAX) {
-        log_warn("redis", "too many lost connections to fence; forgetting client %lld",
-                 out->stale[0].id);
-        memmove(&out->stale[0], &out->stale[1], sizeof(out->stale[0]) * (STALE_MAX - 1));
-        out->n_stale--;
-    }
-    out->stale[out->n_stale].id = out->client_id;
-    snprintf(out->stale[out->n_stale].addr, sizeof(out->stale[0].addr), "%s", out->local_addr);
-    out->n_stale++;
+    fence_remember(&out->fence, out->client_id, out->local_addr);
     out->client_id = 0;
 }
 
@@ -279,24 +225,6 @@ static void on_disconnect(const redisAsyncContext *ac, int status)
     link_down(out);
 }
 
-static void on_kill(redisAsyncContext *ac, void *r, void *privdata)
-{
-    struct redis_out *out = ac->data;
-    redisReply *reply = r;
-    long long id = (long long)(intptr_t)privdata;
-
-    if (!reply)
-        return; /* not fenced yet: the next connection tries again */
-    for (int i = 0; i < out->n_stale; i++) {
-        if (out->stale[i].id == id) {
-            memmove(&out->stale[i], &out->stale[i + 1],
-                    sizeof(out->stale[0]) * (size_t)(out->n_stale - i - 1));
-            out->n_stale--;
-            break;
-        }
-    }
-}
-
 static void on_reply(redisAsyncContext *ac, void *r, void *privdata);
 
 /* Re-sends in-doubt entries: events through the add-if-absent script, per stream. */
@@ -310,61 +238,18 @@ static void resend_in_doubt(struct redis_out *out)
     out_list_prepend(&out->queue, &dead); /* dead letters: a rare duplicate is harmless */
 
     while (rest.head) {
-        struct out_list batch = {0}, others = {0};
-        const char *key = rest.head->key;
-        uint64_t after_ms = rest.head->after_ms;
-        const char **argv;
-        size_t *argvlen;
-        char start[32];
-        int argc = 0;
+        struct out_list batch = {0};
+        int r;
 
-        while ((it = out_list_pop(&rest))) {
-            if (batch.len < RESEND_BATCH_MAX && strcmp(it->key, key) == 0) {
-                out_list_push(&batch, it);
-                if (it->after_ms < after_ms)
-                    after_ms = it->after_ms;
-            } else {
-                out_list_push(&others, it);
-            }
-        }
-        rest = others;
-        /* A second of margin for the clocks of different streams. */
-        snprintf(start, sizeof(start), "%llu-0",
-                 (unsigned long long)(after_ms > 1000 ? after_ms - 1000 : 0));
-        argv = malloc(sizeof(*argv) * (6 + 2 * batch.len));
-        argvlen = malloc(sizeof(*argvlen) * (6 + 2 * batch.len));
-        if (!argv || !argvlen) {
-            free(argv);
-            free(argvlen);
+        resend_take_batch(&rest, &batch);
+        if ((r = resend_send(out->ac, &batch, on_reply)) < 0) {
             out_list_prepend(&out->in_doubt, &batch);
             out_list_prepend(&out->in_doubt, &rest);
-            log_error("redis", "out of memory re-sending events; will retry");
+            if (r == -ENOMEM)
+                log_error("redis", "out of memory re-sending events; will retry");
             return;
         }
-        argv[argc] = "EVAL", argvlen[argc++] = 4;
-        argv[argc] = resend_script, argvlen[argc++] = sizeof(resend_script) - 1;
-        argv[argc] = "1", argvlen[argc++] = 1;
-        argv[argc] = key, argvlen[argc++] = strlen(key);
-        argv[argc] = start, argvlen[argc++] = strlen(start);
-        argv[argc] = RESEND_SCAN_LIMIT, argvlen[argc++] = sizeof(RESEND_SCAN_LIMIT) - 1;
-        for (it = batch.head; it; it = it->next) {
-            argv[argc] = it->id, argvlen[argc++] = strlen(it->id);
-            argv[argc] = it->env, argvlen[argc++] = it->env_len;
-        }
-        for (it = batch.head; it; it = it->next)
-            it->resend = true;
-        batch.head->batch = (uint32_t)batch.len;
-        batch.head->sent_ns = now_ns();
-        if (redisAsyncCommandArgv(out->ac, on_reply, batch.head, argc, argv, argvlen) != REDIS_OK) {
-            free(argv);
-            free(argvlen);
-            out_list_prepend(&out->in_doubt, &batch);
-            out_list_prepend(&out->in_doubt, &rest);
-            return;
-        }
-        free(argv);
-        free(argvlen);
-        log_info("redis", "re-sending %zu in-doubt events to %s", batch.len, key);
+        log_info("redis", "re-sending %zu in-doubt events to %s", batch.len, batch.head->key);
         while ((it = out_list_pop(&batch)))
             out_list_push(&out->in_flight, it);
     }
@@ -424,12 +309,7 @@ static void on_client_id(redisAsyncContext *ac, void *r, void *privdata)
     }
     out->client_id = reply->integer;
     /* Fence the connections we lost before anything of ours runs on this one. */
-    for (int i = 0; i < out->n_stale; i++) {
-        char id[24];
-        snprintf(id, sizeof(id), "%lld", out->stale[i].id);
-        redisAsyncCommand(ac, on_kill, (void *)(intptr_t)out->stale[i].id,
-                          "CLIENT KILL ID %s ADDR %s", id, out->stale[i].addr);
-    }
+    fence_kill_all(&out->fence, ac);
     if (out->ever_ready)
         out->m->redis_reconnects++;
     out->ever_ready = true;
@@ -456,10 +336,6 @@ static void on_connect(const redisAsyncContext *cac, int status)
 {
     redisAsyncContext *ac = (redisAsyncContext *)cac;
     struct redis_out *out = ac->data;
-    struct sockaddr_storage ss;
-    socklen_t sl = sizeof(ss);
-    char host[INET6_ADDRSTRLEN] = "?";
-    int port = 0;
 
     if (status != REDIS_OK) {
         log_warn("redis", "cannot connect to %s:%d: %s", out->cfg->redis.host,
@@ -467,19 +343,7 @@ static void on_connect(const redisAsyncContext *cac, int status)
         link_down(out); /* hiredis frees the context after this returns */
         return;
     }
-    if (getsockname(ac->c.fd, (struct sockaddr *)&ss, &sl) == 0) {
-        if (ss.ss_family == AF_INET) {
-            struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-            inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host));
-            port = ntohs(sin->sin_port);
-            snprintf(out->local_addr, sizeof(out->local_addr), "%s:%d", host, port);
-        } else if (ss.ss_family == AF_INET6) {
-            struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-            inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof(host));
-            port = ntohs(sin6->sin6_port);
-            snprintf(out->local_addr, sizeof(out->local_addr), "[%s]:%d", host, port);
-        }
-    }
+    fence_local_addr(ac->c.fd, out->local_addr, sizeof(out->local_addr));
     set_state(out, LINK_HANDSHAKE);
     if (out->cfg->redis.password[0])
         redisAsyncCommand(ac, on_auth, NULL, "AUTH %s", out->cfg->redis.password);
@@ -685,33 +549,6 @@ static void on_tick(uv_timer_t *t)
     }
 }
 
-/* Takes over what a previous run could not deliver; it is sent first, as in doubt. */
-static void load_spool(struct redis_out *out)
-{
-    const char *path = out->cfg->shutdown.spool_file;
-    int r = spool_load(path, &out->in_doubt, &out->queue);
-
-    out->spool_outstanding = out->in_doubt.len + out->queue.len;
-    if (r == -ENOENT)
-        return;
-    if (r < 0) {
-        char kept[300];
-        snprintf(kept, sizeof(kept), "%s.damaged", path);
-        log_error("redis", "spool %s is damaged (%s); took %zu entries before the damage, "
-                  "file kept as %s", path, strerror(-r), out->spool_outstanding, kept);
-        if (rename(path, kept) < 0)
-            log_error("redis", "cannot rename %s: %s", path, strerror(errno));
-        if (out->spool_outstanding > 0)
-            return;
-    }
-    if (out->spool_outstanding == 0) {
-        (void)unlink(path);
-        return;
-    }
-    log_info("redis", "took %zu entries from the spool %s; they go to Redis first",
-             out->spool_outstanding, path);
-}
-
 struct redis_out *redis_out_new(uv_loop_t *loop, const struct hub_config *cfg, struct metrics *m,
                                 const struct redis_out_cbs *cbs, void *data)
 {
@@ -741,7 +578,8 @@ struct redis_out *redis_out_new(uv_loop_t *loop, const struct hub_config *cfg, s
                    (uint64_t)cfg->redis.ping_interval_ms);
     set_state(out, LINK_DOWN);
     if (cfg->shutdown.spool_file[0])
-        load_spool(out);
+        out->spool_outstanding = spool_take(cfg->shutdown.spool_file, &out->in_doubt,
+                                            &out->queue);
     connect_now(out);
     return out;
 }

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "log.h"
+
 #define SPOOL_MAGIC "RHSPOOL1\n"
 #define SPOOL_FIELD_MAX (64u << 20)
 
@@ -148,4 +150,29 @@ int spool_load(const char *path, struct out_list *events, struct out_list *other
     }
     fclose(f);
     return r < 0 ? r : count;
+}
+
+size_t spool_take(const char *path, struct out_list *events, struct out_list *others)
+{
+    int r = spool_load(path, events, others);
+    size_t n = events->len + others->len;
+
+    if (r == -ENOENT)
+        return n;
+    if (r < 0) {
+        char kept[300];
+        snprintf(kept, sizeof(kept), "%s.damaged", path);
+        log_error("redis", "spool %s is damaged (%s); took %zu entries before the damage, "
+                  "file kept as %s", path, strerror(-r), n, kept);
+        if (rename(path, kept) < 0)
+            log_error("redis", "cannot rename %s: %s", path, strerror(errno));
+        if (n > 0)
+            return n;
+    }
+    if (n == 0) {
+        (void)unlink(path);
+        return 0;
+    }
+    log_info("redis", "took %zu entries from the spool %s; they go to Redis first", n, path);
+    return n;
 }

@@ -31,4 +31,11 @@ int spool_save(const char *path, struct out_list *const *lists, int n);
  */
 int spool_load(const char *path, struct out_list *events, struct out_list *others);
 
+/*
+ * Takes over what a previous run left in the spool at path: spool_load with its
+ * logging; a damaged file is kept as path.damaged, an empty one removed. Returns the
+ * number of entries now in the lists (0 when there was no spool).
+ */
+size_t spool_take(const char *path, struct out_list *events, struct out_list *others);
+
 #endif

@@ -8,11 +8,12 @@
 # shellcheck disable=SC2034  # used by the scripts that source this file
 RHEINHUB_BUILD_PACKAGES=(meson ninja-build pkg-config gcc libmosquitto-dev libuv1-dev
     libmsgpack-dev libhiredis-dev libjansson-dev libyaml-dev libmicrohttpd-dev
-    libcmocka-dev libxxhash-dev libpcre2-dev libsqlite3-dev libpq-dev libsystemd-dev)
+    libcmocka-dev libxxhash-dev libpcre2-dev libsqlite3-dev libpq-dev libsystemd-dev
+    libcurl4-openssl-dev)
 RHEINHUB_RUN_PACKAGES=(mosquitto mosquitto-clients redis-server redis-tools curl procps
     openssl sqlite3)
 RHEINHUB_TEST_PACKAGES=(python3 python3-pytest python3-redis python3-msgpack
-    python3-paho-mqtt clang libclang-rt-14-dev valgrind json-schema-test-suite
+    python3-paho-mqtt python3-yaml clang libclang-rt-14-dev valgrind json-schema-test-suite
     postgresql)
 # Building and checking the .debs, the units and the monitoring rules (tests/run package,
 # tests/integration/test_monitoring.py).

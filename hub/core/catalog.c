@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
- * Catalog loading. The registry maps the project's $id prefix to the folder and the
- * draft-07 metaschema URI to <dir>/meta/draft-07.schema.json, so that schemas may
- * $ref each other and the metaschema without any network. Types are kept sorted for
- * a binary search on the hot path.
+ * Catalog loading. The registry maps the project's $id prefix to the folder, so that
+ * schemas may $ref each other without any network; the draft-07 metaschema is built
+ * into every registry (schema_registry.c). Types are kept sorted for a binary search
+ * on the hot path.
  */
 #include "catalog.h"
 
@@ -109,8 +109,6 @@ struct catalog *catalog_load(const char *dir, FILE *err)
     }
     snprintf(path, sizeof(path), "%s/", dir);
     schema_registry_map(cat->reg, CATALOG_ID_PREFIX, path);
-    snprintf(path, sizeof(path), "%s/meta/draft-07.schema.json", dir);
-    schema_registry_map(cat->reg, "http://json-schema.org/draft-07/schema", path);
     for (size_t c = 0; c < sizeof(categories) / sizeof(categories[0]); c++) {
         struct dirent **names;
         int count;

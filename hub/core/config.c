@@ -94,6 +94,13 @@ static const struct key_spec keys[] = {
     STR_KEY(analytics, password, KIND_STR),
     INT_KEY(analytics, lateness_s, 0, 86400),
     INT_KEY(analytics, check_interval_ms, 50, 60000),
+    STR_KEY(sources, ttn, KIND_STR),
+    STR_KEY(sources, chirpstack, KIND_STR),
+    STR_KEY(sources, pegelonline, KIND_STR),
+    STR_KEY(sources, client_id, KIND_STR),
+    STR_KEY(sources, username, KIND_STR),
+    STR_KEY(sources, password, KIND_STR),
+    INT_KEY(sources, queue_max, 1, 1000000),
     STR_KEY(storage, backend, KIND_STR),
     STR_KEY(storage, sqlite_path, KIND_STR),
     INT_KEY(storage, busy_timeout_ms, 0, 600000),
@@ -116,7 +123,7 @@ static const struct key_spec worker_keys[] = {
     WORKER_LIST(args, 0),
     {"workers", "instances", KIND_INT, offsetof(struct worker_config, instances), sizeof(int), 0,
      16, 0},
-    WORKER_LIST(types, 1),
+    WORKER_LIST(types, 0), /* []: a process the hub runs and routes nothing to (a source) */
     WORKER_LIST(municipalities, 1),
     WORKER_LIST(subjects, 1),
 };
@@ -166,6 +173,8 @@ void config_defaults(struct hub_config *cfg)
     strcpy(cfg->storage.backend, "sqlite");
     strcpy(cfg->storage.sqlite_path, "rheinhub.db");
     cfg->storage.busy_timeout_ms = 1000;
+    strcpy(cfg->sources.client_id, "rheinhub-source");
+    cfg->sources.queue_max = 1000;
 }
 
 static void worker_defaults(struct worker_config *w)
@@ -512,6 +521,9 @@ int config_load(struct hub_config *cfg, const char *path, FILE *err)
         resolve_relative(cfg->schemas.dir, sizeof(cfg->schemas.dir), path);
         resolve_relative(cfg->alerting.rules_file, sizeof(cfg->alerting.rules_file), path);
         resolve_relative(cfg->analytics.windows_file, sizeof(cfg->analytics.windows_file), path);
+        resolve_relative(cfg->sources.ttn, sizeof(cfg->sources.ttn), path);
+        resolve_relative(cfg->sources.chirpstack, sizeof(cfg->sources.chirpstack), path);
+        resolve_relative(cfg->sources.pegelonline, sizeof(cfg->sources.pegelonline), path);
         for (int i = 0; i < cfg->n_workers; i++)
             if (strchr(cfg->workers[i].command, '/'))
                 resolve_relative(cfg->workers[i].command, sizeof(cfg->workers[i].command), path);

@@ -116,6 +116,15 @@ struct hub_config {
         int lateness_s;          /* events this late still count in their window */
         int check_interval_ms;   /* how often windows past their end are closed */
     } analytics;
+    struct {
+        char ttn[1024];         /* rheinhub-source-ttn's file (YAML); relative: to this file */
+        char chirpstack[1024];  /* rheinhub-source-chirpstack's file */
+        char pegelonline[1024]; /* rheinhub-source-pegelonline's file */
+        char client_id[CONFIG_NAME_MAX]; /* MQTT client id at our broker; "-<source>" appended */
+        char username[CONFIG_NAME_MAX];  /* MQTT account of the sources; "": mqtt.username */
+        char password[CONFIG_NAME_MAX];  /* with username */
+        int queue_max;          /* events a source holds for our broker before it stops reading */
+    } sources;
 };
 
 void config_defaults(struct hub_config *cfg);

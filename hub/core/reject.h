@@ -15,6 +15,9 @@
     X(TOO_DEEP, "too_deep")                                                                        \
     X(BAD_TIME, "bad_time")                                                                        \
     X(BAD_CLOUDEVENT, "bad_cloudevent")                                                            \
+    X(TYPE_MISMATCH, "type_mismatch")                                                              \
+    X(SUBJECT_MISMATCH, "subject_mismatch")                                                        \
+    X(TIME_MISMATCH, "time_mismatch")                                                              \
     X(UNKNOWN_TYPE, "unknown_type")                                                                \
     X(SCHEMA, "schema")                                                                            \
     X(STORE_FAILED, "store_failed")

@@ -86,7 +86,8 @@ def test_unknown_type_is_rejected(hub, redis_client, stack):
 
 
 def test_cloudevent_keeps_id_source_and_time(hub, redis_client, stack):
-    data = {"time": "2026-11-26T06:59:00Z", "value": 512, "unit": "cm", "trend": 1}
+    # data's time is the CloudEvent's instant, written in UTC.
+    data = {"time": "2026-11-26T06:00:00.25Z", "value": 512, "unit": "cm", "trend": 1}
     ce = {"specversion": "1.0", "id": "kl-pegel-0042", "source": "urn:kaiserslautern:pegel",
           "type": "de.kaiserslautern.waterlevel", "time": T,
           "datacontenttype": "application/json", "data": data}

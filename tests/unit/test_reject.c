@@ -15,8 +15,10 @@
 #include "reject.h"
 
 static const char *const contract[] = {
-    "bad_topic", "too_large",      "bad_utf8",     "bad_json", "not_object",   "too_deep",
-    "bad_time",  "bad_cloudevent", "unknown_type", "schema",   "store_failed",
+    "bad_topic",      "too_large",     "bad_utf8",         "bad_json",
+    "not_object",     "too_deep",      "bad_time",         "bad_cloudevent",
+    "type_mismatch",  "subject_mismatch", "time_mismatch", "unknown_type",
+    "schema",         "store_failed",
 };
 
 #define N_CONTRACT (sizeof(contract) / sizeof(contract[0]))
@@ -38,6 +40,9 @@ static void reject_names_match_contract(void **state)
     assert_string_equal(reject_reason_name(REJECT_TOO_DEEP), "too_deep");
     assert_string_equal(reject_reason_name(REJECT_BAD_TIME), "bad_time");
     assert_string_equal(reject_reason_name(REJECT_BAD_CLOUDEVENT), "bad_cloudevent");
+    assert_string_equal(reject_reason_name(REJECT_TYPE_MISMATCH), "type_mismatch");
+    assert_string_equal(reject_reason_name(REJECT_SUBJECT_MISMATCH), "subject_mismatch");
+    assert_string_equal(reject_reason_name(REJECT_TIME_MISMATCH), "time_mismatch");
     assert_string_equal(reject_reason_name(REJECT_UNKNOWN_TYPE), "unknown_type");
     assert_string_equal(reject_reason_name(REJECT_SCHEMA), "schema");
     assert_string_equal(reject_reason_name(REJECT_STORE_FAILED), "store_failed");

@@ -594,6 +594,27 @@ static void schema_validate_command(void **state)
     assert_int_equal(run_validate(out, sizeof(out), 1), 2);
 }
 
+/* The draft-07 meta-schema is built into every registry: no file, no network. */
+static void schema_builtin_metaschema(void **state)
+{
+    static const char *const refs[] = {
+        "{\"$ref\": \"http://json-schema.org/draft-07/schema#\"}",
+        "{\"$ref\": \"http://json-schema.org/draft-07/schema\"}",
+        "{\"properties\": {\"s\": {\"$ref\": \"http://json-schema.org/draft-07/schema#\"}}}",
+    };
+
+    (void)state;
+    expect_valid(refs[0], "{\"type\": \"string\", \"minLength\": 1}", true);
+    expect_valid(refs[0], "{\"type\": 12}", false);
+    expect_valid(refs[0], "{\"minLength\": -1}", false);
+    expect_valid(refs[1], "{\"definitions\": {\"x\": {\"type\": \"integer\"}}}", true);
+    expect_valid(refs[1], "{\"definitions\": {\"x\": {\"type\": \"nothing\"}}}", false);
+    expect_valid(refs[2], "{\"s\": true}", true);
+    expect_valid(refs[2], "{\"s\": {\"required\": \"no\"}}", false);
+    /* Other drafts are not built in. */
+    expect_compile_error("{\"$ref\": \"http://json-schema.org/draft-04/schema#\"}", "resolve");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -602,6 +623,7 @@ int main(void)
         cmocka_unit_test(schema_max_errors),
         cmocka_unit_test(schema_long_pointer_is_cut),
         cmocka_unit_test(schema_compile_errors),
+        cmocka_unit_test(schema_builtin_metaschema),
         cmocka_unit_test(schema_numbers),
         cmocka_unit_test(schema_strings_and_regexes),
         cmocka_unit_test(schema_identifiers),

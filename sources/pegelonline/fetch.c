@@ -1,0 +1,155 @@
+// SPDX-License-Identifier: MIT
+/*
+ * A libcurl GET (fetch.h). The body is collected up to FETCH_BODY_MAX; beyond it the
+ * transfer is stopped. Response headers are read case-insensitively; only the last
+ * response's count (a 100 Continue or a redirect starts over).
+ */
+#include "fetch.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define USER_AGENT "rheinhub-source-pegelonline/" RHEINHUB_VERSION
+
+static size_t on_body(char *data, size_t size, size_t n, void *user)
+{
+    struct fetch *f = user;
+    size_t add = size * n;
+
+    if (f->len + add > FETCH_BODY_MAX) {
+        f->too_large = true;
+        return 0; /* stops the transfer with CURLE_WRITE_ERROR */
+    }
+    if (f->len + add + 1 > f->cap) {
+        size_t cap = f->cap ? f->cap : 8192;
+        char *p;
+        while (cap < f->len + add + 1)
+            cap *= 2;
+        if (!(p = realloc(f->body, cap)))
+            return 0;
+        f->body = p;
+        f->cap = cap;
+    }
+    memcpy(f->body + f->len, data, add);
+    f->len += add;
+    f->body[f->len] = '\0';
+    return add;
+}
+
+/* Copies the header's value (trimmed) into out[size] when line is "<name>: value". */
+static bool header_value(const char *line, size_t n, const char *name, char *out, size_t size)
+{
+    size_t k = strlen(name);
+    const char *v, *end = line + n;
+
+    if (n <= k || strncasecmp(line, name, k) != 0 || line[k] != ':')
+        return false;
+    for (v = line + k + 1; v < end && (*v == ' ' || *v == '\t'); v++)
+        ;
+    while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' '))
+        end--;
+    if ((size_t)(end - v) >= size)
+        return false;
+    memcpy(out, v, (size_t)(end - v));
+    out[end - v] = '\0';
+    return true;
+}
+
+static size_t on_header(char *data, size_t size, size_t n, void *user)
+{
+    struct fetch *f = user;
+    size_t len = size * n;
+    char value[FETCH_VALIDATOR_MAX];
+
+    if (len >= 5 && strncmp(data, "HTTP/", 5) == 0) {
+        /* A new response (after 100 Continue or a redirect): forget the last one's. */
+        f->etag[0] = f->last_modified[0] = '\0';
+        f->max_age_s = f->retry_after_s = -1;
+        return len;
+    }
+    if (header_value(data, len, "ETag", value, sizeof(value)))
+        memcpy(f->etag, value, sizeof(value));
+    else if (header_value(data, len, "Last-Modified", value, sizeof(value)))
+        memcpy(f->last_modified, value, sizeof(value));
+    else if (header_value(data, len, "Cache-Control", value, sizeof(value))) {
+        const char *p = strcasestr(value, "max-age=");
+        if (strcasestr(value, "no-store") || strcasestr(value, "no-cache"))
+            f->max_age_s = 0;
+        else if (p)
+            f->max_age_s = strtol(p + 8, NULL, 10);
+    } else if (header_value(data, len, "Retry-After", value, sizeof(value))) {
+        char *end;
+        long s = strtol(value, &end, 10);
+        if (end != value && *end == '\0' && s >= 0)
+            f->retry_after_s = s;
+    }
+    return len;
+}
+
+int fetch_start(struct fetch *f, const char *url, int timeout_s, const char *ca_file,
+                const char *etag, const char *last_modified)
+{
+    char line[FETCH_VALIDATOR_MAX + 32];
+
+    memset(f, 0, sizeof(*f));
+    f->max_age_s = f->retry_after_s = -1;
+    snprintf(f->url, sizeof(f->url), "%s", url);
+    if (!(f->easy = curl_easy_init()))
+        return -ENOMEM;
+    f->headers = curl_slist_append(NULL, "Accept: application/json");
+    if (f->headers && etag && etag[0]) {
+        snprintf(line, sizeof(line), "If-None-Match: %s", etag);
+        f->headers = curl_slist_append(f->headers, line);
+    }
+    if (f->headers && last_modified && last_modified[0]) {
+        snprintf(line, sizeof(line), "If-Modified-Since: %s", last_modified);
+        f->headers = curl_slist_append(f->headers, line);
+    }
+    if (!f->headers) {
+        fetch_close(f);
+        return -ENOMEM;
+    }
+    curl_easy_setopt(f->easy, CURLOPT_URL, f->url);
+    curl_easy_setopt(f->easy, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(f->easy, CURLOPT_HTTPHEADER, f->headers);
+    curl_easy_setopt(f->easy, CURLOPT_USERAGENT, USER_AGENT);
+    curl_easy_setopt(f->easy, CURLOPT_ACCEPT_ENCODING, "");
+    curl_easy_setopt(f->easy, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(f->easy, CURLOPT_TIMEOUT_MS, (long)timeout_s * 1000L);
+    curl_easy_setopt(f->easy, CURLOPT_CONNECTTIMEOUT_MS, (long)timeout_s * 1000L);
+    curl_easy_setopt(f->easy, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(f->easy, CURLOPT_WRITEDATA, f);
+    curl_easy_setopt(f->easy, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(f->easy, CURLOPT_HEADERDATA, f);
+    curl_easy_setopt(f->easy, CURLOPT_ERRORBUFFER, f->error);
+    curl_easy_setopt(f->easy, CURLOPT_PRIVATE, f);
+    if (ca_file && ca_file[0])
+        curl_easy_setopt(f->easy, CURLOPT_CAINFO, ca_file);
+    return 0;
+}
+
+void fetch_done(struct fetch *f, CURLcode result)
+{
+    f->result = result;
+    if (result == CURLE_OK)
+        curl_easy_getinfo(f->easy, CURLINFO_RESPONSE_CODE, &f->status);
+    if (!f->error[0] && result != CURLE_OK)
+        snprintf(f->error, sizeof(f->error), "%s", curl_easy_strerror(result));
+    if (f->too_large)
+        snprintf(f->error, sizeof(f->error), "answer larger than %u bytes", FETCH_BODY_MAX);
+}
+
+void fetch_close(struct fetch *f)
+{
+    if (f->easy)
+        curl_easy_cleanup(f->easy);
+    curl_slist_free_all(f->headers);
+    free(f->body);
+    f->easy = NULL;
+    f->headers = NULL;
+    f->body = NULL;
+    f->len = f->cap = 0;
+}

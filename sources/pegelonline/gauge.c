@@ -1,0 +1,326 @@
+// SPDX-License-Identifier: MIT
+/*
+ * A gauge's answers from PEGELONLINE (gauge.h) and what follows from them.
+ *
+ * PEGELONLINE gives times with the offset of German civil time (e.g.
+ * 2026-11-26T07:00:00+01:00). Each is converted to UTC (2026-11-26T06:00:00Z) for the
+ * event: the same instant has one text whatever the offset, so the id (a hash of
+ * station and UTC time) is the same whether the measurement came from the current
+ * measurement or from the gap fill, in summer time or in winter time.
+ *
+ * Failures (no answer, a timeout, an HTTP error, an answer that cannot be read) mark
+ * the gauge down in metrics and health and back off: min(interval, 15 s) doubled per
+ * failure in a row, at most api.backoff_max_s, longer when the API asks for it
+ * (Retry-After). The next request after a failure fills the gap from the
+ * measurements of api.backfill. An answer that cannot be read is also dead-lettered,
+ * once per run of failures, with its body.
+ */
+#include "gauge.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "mapping.h"
+#include "rfc3339.h"
+
+#define BACKOFF_BASE_MAX_S 15
+
+/* One measurement as read: its UTC time and the JSON object it came from. */
+struct reading {
+    int64_t s, ns;
+    const json_t *obj;
+};
+
+/* Percent-encodes everything but unreserved characters (a station name like KÖLN). */
+static void url_escape(const char *in, char *out, size_t size)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t n = 0;
+
+    for (const unsigned char *p = (const unsigned char *)in; *p && n + 4 < size; p++) {
+        if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+            *p == '-' || *p == '.' || *p == '_' || *p == '~') {
+            out[n++] = (char)*p;
+        } else {
+            out[n++] = '%';
+            out[n++] = hex[*p >> 4];
+            out[n++] = hex[*p & 15];
+        }
+    }
+    out[n] = '\0';
+}
+
+void gauge_url(const struct gauge *g, const struct source *s, char *out, size_t size)
+{
+    char station[3 * sizeof(g->st->station)];
+
+    url_escape(g->st->station, station, sizeof(station));
+    if (g->backfill)
+        snprintf(out, size, "%s/stations/%s/W/measurements.json?start=%s", s->sf.api.base_url,
+                 station, s->sf.api.backfill);
+    else
+        snprintf(out, size, "%s/stations/%s/W/currentmeasurement.json", s->sf.api.base_url,
+                 station);
+}
+
+/* "YYYY-MM-DDTHH:MM:SS[.fraction]Z" of UTC seconds and ns. */
+static void utc_text(int64_t secs, int64_t ns, char *out, size_t size)
+{
+    time_t t = (time_t)secs;
+    struct tm tm;
+    size_t n;
+
+    gmtime_r(&t, &tm);
+    n = strftime(out, size, "%Y-%m-%dT%H:%M:%S", &tm);
+    if (ns > 0) {
+        char frac[16];
+        int len = snprintf(frac, sizeof(frac), "%09lld", (long long)ns);
+        while (len > 0 && frac[len - 1] == '0')
+            frac[--len] = '\0';
+        n += (size_t)snprintf(out + n, size - n, ".%s", frac);
+    }
+    snprintf(out + n, size - n, "Z");
+}
+
+static void fail(struct gauge *g, struct source *s, int64_t now_ms, long retry_after_s,
+                 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static void fail(struct gauge *g, struct source *s, int64_t now_ms, long retry_after_s,
+                 const char *fmt, ...)
+{
+    char text[STATION_ERROR_MAX];
+    long base = s->sf.api.interval_s < BACKOFF_BASE_MAX_S ? s->sf.api.interval_s
+                                                          : BACKOFF_BASE_MAX_S;
+    long delay = base;
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof(text), fmt, ap);
+    va_end(ap);
+    g->failures++;
+    for (int i = 1; i < g->failures && delay < s->sf.api.backoff_max_s; i++)
+        delay *= 2;
+    if (delay > s->sf.api.backoff_max_s)
+        delay = s->sf.api.backoff_max_s;
+    if (retry_after_s > delay)
+        delay = retry_after_s;
+    g->due_ms = now_ms + delay * 1000;
+    g->backfill = true;
+    source_metrics_station_error(&s->m, g->index, text);
+    log_warn("pegelonline", "%s: %s (failure %d in a row; next try in %ld s)", g->st->station,
+             text, g->failures, delay);
+}
+
+/* Dead-letters the answer, once per run of failures and reason. */
+static void reject_once(struct gauge *g, struct source *s, enum source_reason reason,
+                        const char *detail)
+{
+    struct source_input in = {.topic = g->req.url, .payload = g->req.body, .len = g->req.len};
+
+    if (g->last_dead_letter == (int)reason)
+        return;
+    g->last_dead_letter = (int)reason;
+    source_reject(s, reason, detail, &in);
+}
+
+/* Reads time and value of one measurement object. Returns 0 or a reason with detail. */
+static int read_measurement(const json_t *obj, struct reading *out, char *detail, size_t size)
+{
+    const json_t *ts = json_object_get(obj, "timestamp"), *value = json_object_get(obj, "value");
+
+    if (!json_is_object(obj)) {
+        snprintf(detail, size, "a measurement is not a JSON object");
+        return SOURCE_REASON_BAD_FORMAT;
+    }
+    if (!json_is_string(ts) ||
+        rfc3339_split(json_string_value(ts), json_string_length(ts), &out->s, &out->ns) < 0) {
+        snprintf(detail, size, "timestamp is %s, not an RFC 3339 time with offset",
+                 json_is_string(ts) ? json_string_value(ts) : "missing or not a string");
+        return SOURCE_REASON_BAD_TIME;
+    }
+    if (!json_is_number(value)) {
+        snprintf(detail, size, "value of %s is %s, not a number", json_string_value(ts),
+                 !value ? "missing" : json_is_string(value) ? "a string" : "not a number");
+        return value ? SOURCE_REASON_BAD_FIELD_TYPE : SOURCE_REASON_MISSING_FIELD;
+    }
+    out->obj = obj;
+    return 0;
+}
+
+static int by_time(const void *a, const void *b)
+{
+    const struct reading *x = a, *y = b;
+
+    if (x->s != y->s)
+        return x->s < y->s ? -1 : 1;
+    return x->ns < y->ns ? -1 : x->ns > y->ns;
+}
+
+/* Publishes one reading newer than the newest published; the state fields with it. */
+static void publish_reading(struct gauge *g, struct source *s, const struct reading *rd)
+{
+    struct source_input in = {.topic = g->req.url, .payload = g->req.body, .len = g->req.len};
+    char time_text[48], ce_source[700];
+    char id[SOURCE_ID_HEX + 1];
+    const json_t *v;
+    json_t *data;
+    double x;
+
+    atomic_fetch_add(&s->m.received, 1);
+    if (rd->s < g->newest_s || (rd->s == g->newest_s && rd->ns <= g->newest_ns)) {
+        atomic_fetch_add(&s->m.skipped, 1);
+        return;
+    }
+    utc_text(rd->s, rd->ns, time_text, sizeof(time_text));
+    v = json_object_get(rd->obj, "value");
+    x = json_number_value(v);
+    /* 452.0 is written 452: PEGELONLINE gives whole centimetres as reals. */
+    data = json_pack("{s:s, s:o, s:s}", "time", time_text, "value",
+                     x == floor(x) && fabs(x) < 1e15 ? json_integer((json_int_t)x) : json_real(x),
+                     "unit", "cm");
+    if (!data) {
+        log_error("pegelonline", "out of memory: %s %s not published", g->st->station,
+                  time_text);
+        return;
+    }
+    v = json_object_get(rd->obj, "trend");
+    if (json_is_integer(v) && json_integer_value(v) >= -1 && json_integer_value(v) <= 1)
+        json_object_set(data, "trend", (json_t *)v);
+    v = json_object_get(rd->obj, "stateMnwMhw");
+    if (json_is_string(v))
+        json_object_set(data, "state_mnw_mhw", (json_t *)v);
+    v = json_object_get(rd->obj, "stateNswHsw");
+    if (json_is_string(v))
+        json_object_set(data, "state_nsw_hsw", (json_t *)v);
+    {
+        const char *parts[] = {"pegelonline", g->st->station, time_text};
+        source_event_id(id, parts, 3);
+    }
+    snprintf(ce_source, sizeof(ce_source), "%s/stations/%s", s->sf.api.base_url,
+             g->st->station);
+    {
+        struct source_event ev = {.municipality = g->st->municipality,
+                                  .event_type = "sensor.waterlevel",
+                                  .subject = g->st->subject,
+                                  .id = id,
+                                  .time = time_text,
+                                  .ce_source = ce_source,
+                                  .data = data};
+        /* A measurement that fails the schema is dead-lettered once, not asked for again. */
+        source_emit(s, &ev, &in);
+    }
+    json_decref(data);
+    g->newest_s = rd->s;
+    g->newest_ns = rd->ns;
+    g->dirty = true;
+}
+
+/* The readings of a 200 answer, oldest first. Returns 0 or a reason with detail. */
+static int handle_body(struct gauge *g, struct source *s, const json_t *root, char *detail,
+                       size_t size)
+{
+    struct reading *rd;
+    size_t n, i;
+    int r = 0;
+
+    if (!g->backfill) {
+        struct reading one;
+        if ((r = read_measurement(root, &one, detail, size)) != 0)
+            return r;
+        publish_reading(g, s, &one);
+        return 0;
+    }
+    if (!json_is_array(root)) {
+        snprintf(detail, size, "the measurements are not a JSON array");
+        return SOURCE_REASON_BAD_FORMAT;
+    }
+    n = json_array_size(root);
+    if (n == 0)
+        return 0;
+    if (!(rd = calloc(n, sizeof(*rd)))) {
+        snprintf(detail, size, "out of memory");
+        return SOURCE_REASON_BAD_FORMAT;
+    }
+    for (i = 0; i < n && r == 0; i++)
+        r = read_measurement(json_array_get(root, i), &rd[i], detail, size);
+    if (r == 0) {
+        qsort(rd, n, sizeof(*rd), by_time);
+        for (i = 0; i < n; i++)
+            publish_reading(g, s, &rd[i]);
+    }
+    free(rd);
+    return r;
+}
+
+void gauge_finish(struct gauge *g, struct source *s, int64_t now_ms)
+{
+    struct station_status *ss = &s->m.stations[g->index];
+    struct fetch *f = &g->req;
+    char detail[MAPPING_DETAIL_MAX];
+    json_error_t jerr;
+    json_t *root;
+    long wait_s;
+    int r;
+
+    atomic_fetch_add(&ss->requests, 1);
+    if (f->result != CURLE_OK) {
+        fail(g, s, now_ms, -1, "no answer: %s", f->error);
+        return;
+    }
+    if (f->status == 404) {
+        snprintf(detail, sizeof(detail), "HTTP 404 for %s: PEGELONLINE knows no station %s",
+                 f->url, g->st->station);
+        reject_once(g, s, SOURCE_REASON_UNKNOWN_STATION, detail);
+        fail(g, s, now_ms, f->retry_after_s, "HTTP 404: unknown station");
+        return;
+    }
+    if (f->status == 304) {
+        atomic_fetch_add(&ss->not_modified, 1);
+    } else if (f->status != 200) {
+        fail(g, s, now_ms, f->retry_after_s, "HTTP %ld", f->status);
+        return;
+    } else {
+        if (!(root = json_loadb(f->body ? f->body : "", f->len, 0, &jerr))) {
+            snprintf(detail, sizeof(detail), "%s: line %d, column %d: %s", f->url, jerr.line,
+                     jerr.column, jerr.text);
+            reject_once(g, s, SOURCE_REASON_BAD_JSON, detail);
+            fail(g, s, now_ms, -1, "the answer is not JSON: %s", jerr.text);
+            return;
+        }
+        r = handle_body(g, s, root, detail, sizeof(detail));
+        json_decref(root);
+        if (r != 0) {
+            char full[MAPPING_DETAIL_MAX + 64];
+            snprintf(full, sizeof(full), "%s: %s", f->url, detail);
+            reject_once(g, s, (enum source_reason)r, full);
+            fail(g, s, now_ms, -1, "%s", detail);
+            return;
+        }
+        if (!g->backfill) {
+            snprintf(g->etag, sizeof(g->etag), "%s", f->etag);
+            snprintf(g->last_modified, sizeof(g->last_modified), "%s", f->last_modified);
+        }
+    }
+    if (g->failures)
+        log_info("pegelonline", "%s: answering again after %d failures", g->st->station,
+                 g->failures);
+    g->failures = 0;
+    g->last_dead_letter = -1;
+    atomic_store(&ss->up, true);
+    atomic_store(&ss->last_ok_s, (int_fast64_t)time(NULL));
+    if (g->backfill) {
+        g->backfill = false;
+        g->due_ms = now_ms; /* the current measurement right after the gap fill */
+        return;
+    }
+    wait_s = s->sf.api.interval_s;
+    if (f->max_age_s > wait_s)
+        wait_s = f->max_age_s; /* not before the answer expires (Cache-Control) */
+    g->due_ms = now_ms + wait_s * 1000;
+}

@@ -1,0 +1,132 @@
+// SPDX-License-Identifier: MIT
+/*
+ * rheinhub-source-pegelonline: the water levels of the configured PEGELONLINE gauges
+ * as sensor.waterlevel events (docs/sources.md).
+ *
+ *   rheinhub-source-pegelonline -c hub.yaml [-f pegelonline.yaml] [--check]
+ *
+ * One thread polls every gauge through one libcurl multi handle: the requests of
+ * different gauges run side by side, so a gauge that hangs until its timeout holds
+ * up no other.
+ */
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+
+#include <curl/curl.h>
+
+#include "gauge.h"
+#include "gauge_state.h"
+#include "log.h"
+
+#define POLL_SLICE_MS 500
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void save_if_delivered(struct source *s, struct gauge *g, int n)
+{
+    bool dirty = false;
+
+    for (int i = 0; i < n; i++)
+        dirty |= g[i].dirty;
+    if (dirty && s->sf.api.state_file[0] && atomic_load(&s->m.queued) == 0)
+        gauge_state_save(s->sf.api.state_file, g, n);
+}
+
+static void start_due(struct source *s, CURLM *multi, struct gauge *g, int n, int64_t now)
+{
+    char url[1024];
+
+    for (int i = 0; i < n; i++) {
+        if (g[i].busy || g[i].due_ms > now)
+            continue;
+        gauge_url(&g[i], s, url, sizeof(url));
+        if (fetch_start(&g[i].req, url, s->sf.api.timeout_s, s->sf.api.ca_file, g[i].etag,
+                        g[i].last_modified) < 0 ||
+            curl_multi_add_handle(multi, g[i].req.easy) != CURLM_OK) {
+            log_error("pegelonline", "cannot start a request for %s", g[i].st->station);
+            fetch_close(&g[i].req);
+            g[i].due_ms = now + 1000;
+            continue;
+        }
+        g[i].busy = true;
+    }
+}
+
+static void finish_done(struct source *s, CURLM *multi, struct gauge *g, int n)
+{
+    CURLMsg *msg;
+    int left;
+
+    while ((msg = curl_multi_info_read(multi, &left))) {
+        struct fetch *f = NULL;
+        if (msg->msg != CURLMSG_DONE)
+            continue;
+        curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&f);
+        fetch_done(f, msg->data.result);
+        curl_multi_remove_handle(multi, msg->easy_handle);
+        for (int i = 0; i < n; i++)
+            if (&g[i].req == f) {
+                gauge_finish(&g[i], s, now_ms());
+                g[i].busy = false;
+            }
+        fetch_close(f);
+    }
+}
+
+static int run(struct source *s)
+{
+    static struct gauge gauges[SOURCE_STATIONS_MAX];
+    int n = s->sf.n_stations, running, r;
+    CURLM *multi;
+
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || !(multi = curl_multi_init())) {
+        log_error("pegelonline", "cannot initialise libcurl");
+        return 1;
+    }
+    for (int i = 0; i < n; i++) {
+        memset(&gauges[i], 0, sizeof(gauges[i]));
+        gauges[i].st = &s->sf.stations[i];
+        gauges[i].index = i;
+        gauges[i].backfill = true; /* fill the gap since the last run first */
+        gauges[i].last_dead_letter = -1;
+        gauges[i].due_ms = now_ms();
+    }
+    if (s->sf.api.state_file[0] &&
+        (r = gauge_state_load(s->sf.api.state_file, gauges, n)) < 0)
+        log_warn("pegelonline", "cannot read %s (%s): the gap fill may publish again what "
+                 "was published before (the hub stores it once)", s->sf.api.state_file,
+                 strerror(-r));
+    while (!source_stopping()) {
+        int64_t now = now_ms(), next = now + POLL_SLICE_MS;
+        start_due(s, multi, gauges, n, now);
+        curl_multi_perform(multi, &running);
+        finish_done(s, multi, gauges, n);
+        save_if_delivered(s, gauges, n);
+        for (int i = 0; i < n; i++)
+            if (!gauges[i].busy && gauges[i].due_ms < next)
+                next = gauges[i].due_ms;
+        curl_multi_poll(multi, NULL, 0, (int)(next > now ? next - now : 0), NULL);
+    }
+    for (int i = 0; i < n; i++)
+        if (gauges[i].busy) {
+            curl_multi_remove_handle(multi, gauges[i].req.easy);
+            fetch_close(&gauges[i].req);
+        }
+    curl_multi_cleanup(multi);
+    curl_global_cleanup();
+    if (publisher_drain(&s->pub, s->cfg.shutdown.drain_timeout_s * 1000) == 0)
+        save_if_delivered(s, gauges, n);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    return source_main(SOURCE_PEGELONLINE, argc, argv, run);
+}

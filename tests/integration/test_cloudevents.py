@@ -1,0 +1,104 @@
+# SPDX-License-Identifier: MIT
+"""A CloudEvent that says two different things about itself is refused, not guessed at.
+
+The topic decides an event's type and subject; a structured CloudEvent whose
+attributes contradict the topic or its own data goes to the dead letters with its own
+reason (type_mismatch, subject_mismatch, time_mismatch; bad_cloudevent for a
+datacontenttype that is not JSON), counted in /metrics; nothing is stored under
+either type. One test per attribute; schemas/envelope.md says what is checked.
+"""
+
+import json
+
+import pytest
+
+import harness
+from harness import publish, read_events, read_stream
+
+TOPIC = "linz/sensor/waterlevel/rhein-pegel-3"
+T = "2026-11-26T07:00:00.25+01:00"
+DATA = {"time": T, "value": 412, "unit": "cm"}
+SCHEMA_ID = "https://schemas.rheinhub.linz-am-rhein.de/{}.schema.json"
+
+
+def cloudevent(n, **attributes):
+    ce = {"specversion": "1.0", "id": f"ce-{n}", "source": "urn:linz:pegel",
+          "type": "sensor.waterlevel", "data": DATA}
+    ce.update(attributes)
+    return json.dumps(ce).encode()
+
+
+def run(hub, redis_client, stack, payloads):
+    publish(stack.mqtt_port, [(TOPIC, p) for p in payloads])
+    harness.wait_until(lambda: hub.metric("rheinhub_events_received_total") >= len(payloads)
+                       and hub.metric("rheinhub_queue_length") == 0
+                       and hub.metric("rheinhub_redis_in_flight") == 0,
+                       30, f"{len(payloads)} messages handled")
+    dead = [{k.decode(): v.decode(errors="replace") for k, v in f.items()}
+            for _, f in read_stream(redis_client, hub.deadletter)]
+    stored = read_events(redis_client, hub.stream("sensor.waterlevel"))
+    return dead, stored
+
+
+# (attribute, contradicting value, reason, words the detail must hold)
+CONTRADICTIONS = [
+    ("type", "citizen.report", "type_mismatch",
+     ["sensor.waterlevel", "citizen.report"]),
+    ("type", "service.waterlevel", "type_mismatch",
+     ["sensor.waterlevel", "service.waterlevel"]),
+    ("dataschema", SCHEMA_ID.format("citizen/report"), "type_mismatch",
+     ["sensor.waterlevel", "citizen/report.schema.json"]),
+    ("subject", "rhein-pegel-4", "subject_mismatch", ["rhein-pegel-3", "rhein-pegel-4"]),
+    ("time", "2026-11-26T07:00:00.25Z", "time_mismatch",
+     ["2026-11-26T07:00:00.25Z", T]),
+    ("datacontenttype", "text/plain", "bad_cloudevent", ["text/plain"]),
+]
+
+
+@pytest.mark.parametrize("attribute,value,reason,words", CONTRADICTIONS,
+                         ids=[f"{a}-{r}" for a, _, r, _ in CONTRADICTIONS])
+def test_contradicting_attribute_is_refused(hub, redis_client, stack, attribute, value, reason,
+                                            words):
+    dead, stored = run(hub, redis_client, stack, [cloudevent(1, **{attribute: value})])
+    assert stored == []
+    assert [d["reason"] for d in dead] == [reason]
+    for w in words:
+        assert w in dead[0]["detail"], dead[0]["detail"]
+    assert dead[0]["topic"] == TOPIC
+    assert hub.metric("rheinhub_events_rejected_total", reason=reason) == 1
+    # Not stored under the declared type either.
+    assert not redis_client.exists(hub.stream("citizen.report"))
+
+
+def test_the_reported_case_type_citizen_report_on_a_water_level(hub, redis_client, stack):
+    """Data that fits the water-level schema does not make a citizen.report one."""
+    dead, stored = run(hub, redis_client, stack, [cloudevent(1, type="citizen.report")])
+    assert stored == [] and [d["reason"] for d in dead] == ["type_mismatch"]
+    assert dead[0]["detail"] == ('the topic says type sensor.waterlevel, '
+                                 'the CloudEvent says type "citizen.report"')
+
+
+def test_attributes_that_agree_are_accepted(hub, redis_client, stack):
+    agreeing = [
+        cloudevent(1),
+        cloudevent(2, type="de.linz.waterlevel"),      # reverse-DNS, the type's name last
+        cloudevent(3, subject="rhein-pegel-3"),
+        cloudevent(4, time="2026-11-26T06:00:00.25Z"),  # data's instant, in UTC
+        cloudevent(5, dataschema=SCHEMA_ID.format("sensor/waterlevel")),
+        cloudevent(6, dataschema="https://partner.example/schemas/pegel.json"),
+        cloudevent(7, datacontenttype="application/json; charset=utf-8"),
+    ]
+    dead, stored = run(hub, redis_client, stack, agreeing)
+    assert dead == []
+    assert sorted(e.env["id"] for e in stored) == [f"ce-{n}" for n in range(1, 8)]
+    times = {e.env["id"]: e.env["time"] for e in stored}
+    assert times["ce-4"] == "2026-11-26T06:00:00.25Z"   # the attribute's text is kept
+    assert times["ce-1"] == T                           # no attribute: data's time
+
+
+def test_missing_type_is_a_bad_cloudevent(hub, redis_client, stack):
+    ce = json.loads(cloudevent(1))
+    del ce["type"]
+    dead, stored = run(hub, redis_client, stack, [json.dumps(ce).encode()])
+    assert stored == [] and [d["reason"] for d in dead] == ["bad_cloudevent"]
+    assert "type" in dead[0]["detail"]

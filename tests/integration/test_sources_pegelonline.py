@@ -1,0 +1,192 @@
+# SPDX-License-Identifier: MIT
+"""rheinhub-source-pegelonline against a local stand-in for PEGELONLINE's REST API v2.
+
+The stand-in serves recorded answers (tests/data/sources/pegelonline/) and the faults
+the real API can show: 404 for a station it does not know, 500, an answer that takes
+longer than the source's timeout, JSON cut short, and a field whose type changed.
+Each case ends with the right events in Redis exactly once, or a dead letter with
+its reason, and the source still running.
+"""
+
+import json
+
+import pytest
+
+import harness
+from harness import wait_until
+from source_helpers import (PegelServer, Source, deadletters, events, file_yaml,
+                            source_binary)
+
+DATA = harness.REPO / "tests" / "data" / "sources" / "pegelonline"
+
+
+def body(name):
+    return (DATA / name).read_bytes()
+
+
+@pytest.fixture
+def pegel():
+    server = PegelServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def sources(request):
+    made = []
+
+    def make(hub, text, name=None):
+        assert source_binary("pegelonline").exists()
+        s = Source(hub, "pegelonline", text, name=name)
+        made.append(s)
+        if not hasattr(request.node, "rh_logs"):
+            request.node.rh_logs = []
+        request.node.rh_logs.append((s.name, s.log_path))
+        return s
+
+    yield make
+    errors = []
+    for s in made:
+        errors += s.stop()
+    if errors:
+        pytest.fail("\n".join(errors), pytrace=False)
+
+
+def pegel_file(pegel, port, stations, state_file=""):
+    api = {"base_url": pegel.base_url, "interval_s": 1, "timeout_s": 1, "backfill": "P1D",
+           "backoff_max_s": 2, "state_file": state_file}
+    text = file_yaml({"api": api, "http": {"bind": "127.0.0.1", "port": port},
+                      "municipality": "linz"}, "stations:\n")
+    for station, subject in stations:
+        text += f"  - station: {station}\n    subject: {subject}\n"
+    return text
+
+
+def levels(r, hub, subject):
+    return sorted((e.env for e in events(r, hub, "sensor.waterlevel")
+                   if e.env["subject"] == subject), key=lambda ev: ev["time"])
+
+
+MEASURED_UTC = [f"2026-11-26T{h:02d}:{m:02d}:00Z" for h, m in
+                [(4, 0), (4, 15), (4, 30), (4, 45), (5, 0), (5, 15), (5, 30), (5, 45), (6, 0)]]
+
+
+def test_gap_fill_current_caching_and_unknown_station(stack, hub, redis_client, pegel,
+                                                      sources):
+    r = redis_client
+    pegel.route("ANDERNACH", "measurements", [{"body": body("andernach-measurements.json")}])
+    pegel.route("ANDERNACH", "current", [{"body": body("andernach-current.json"),
+                                          "headers": {"ETag": '"a-0700"',
+                                                      "Cache-Control": "max-age=1"}}])
+    pegel.route("OBERWINTER", "measurements", [{"body": b"[]"}])
+    pegel.route("OBERWINTER", "current", [{"body": body("oberwinter-current-flood.json")}])
+    port = harness.free_port()
+    src = sources(hub, pegel_file(pegel, port, [("ANDERNACH", "pegel-andernach"),
+                                                ("OBERWINTER", "pegel-oberwinter"),
+                                                ("NOSUCH", "pegel-nosuch")]))
+    src.start(port, healthy=False)
+
+    wait_until(lambda: len(levels(r, hub, "pegel-andernach")) >= 9, 20, "the gap fill")
+    wait_until(lambda: len(levels(r, hub, "pegel-oberwinter")) >= 1, 20, "OBERWINTER")
+    # The current measurement is asked for again with the validator, and not modified.
+    wait_until(lambda: src.metric("rheinhub_source_station_not_modified_total",
+                                  station="ANDERNACH") >= 1, 20, "a 304 for ANDERNACH")
+    wait_until(lambda: src.metric("rheinhub_source_station_requests_total",
+                                  station="NOSUCH") >= 3, 20, "NOSUCH asked for again")
+
+    andernach = levels(r, hub, "pegel-andernach")
+    assert [ev["time"] for ev in andernach] == MEASURED_UTC  # +01:00 converted to UTC
+    assert [ev["data"]["value"] for ev in andernach] == list(range(404, 413))
+    assert dict(andernach[0]["data"]) == {"time": "2026-11-26T04:00:00Z", "value": 404,
+                                          "unit": "cm"}
+    assert len({ev["id"] for ev in andernach}) == 9
+    assert andernach[-1]["source"] == pegel.base_url + "/stations/ANDERNACH"
+    flood = levels(r, hub, "pegel-oberwinter")
+    assert len(flood) == 1
+    assert dict(flood[0]["data"]) == {"time": "2026-11-26T06:00:00Z", "value": 702,
+                                      "unit": "cm", "state_mnw_mhw": "high",
+                                      "state_nsw_hsw": "high"}
+    conditional = [h for p, _, h in pegel.requests
+                   if p.endswith("/ANDERNACH/W/currentmeasurement.json")
+                   and h.get("If-None-Match") == '"a-0700"']
+    assert conditional, "no conditional request for ANDERNACH"
+    backfill = [q for p, q, _ in pegel.requests if p.endswith("/ANDERNACH/W/measurements.json")]
+    assert backfill[0] == "start=P1D"
+
+    dls = deadletters(r, hub, "pegelonline")
+    assert [d["reason"] for d in dls] == ["unknown_station"], dls  # once, not per retry
+    assert "NOSUCH" in dls[0]["detail"] and dls[0]["topic"].endswith(
+        "/stations/NOSUCH/W/measurements.json?start=P1D")
+    m = src.metrics()
+    assert m.get("rheinhub_source_station_up", source="pegelonline", station="NOSUCH") == 0
+    assert m.get("rheinhub_source_station_up", source="pegelonline", station="ANDERNACH") == 1
+    assert m.get("rheinhub_source_deadletters_total", source="pegelonline",
+                 reason="unknown_station") == 1
+    status, text = src.healthz()
+    assert status == 503 and "station NOSUCH: HTTP 404" in text, (status, text)
+    assert len(levels(r, hub, "pegel-andernach")) == 9  # the current one was not new
+    assert src.running()
+
+
+def test_errors_back_off_and_recover_exactly_once(stack, hub, redis_client, pegel, sources):
+    r = redis_client
+    good = body("andernach-measurements.json")
+    pegel.route("BONN", "measurements", [
+        {"status": 500, "body": b'{"status":500,"message":"Internal Server Error"}'},
+        {"hang": 2.5, "body": good},                       # longer than timeout_s: 1
+        {"body": good[: len(good) // 2]},                  # JSON cut short
+        {"body": good},
+    ])
+    later = json.dumps({"timestamp": "2026-11-26T07:30:00+01:00", "value": 415.0,
+                        "stateMnwMhw": "normal", "stateNswHsw": "normal"}).encode()
+    pegel.route("BONN", "current", [{"body": body("andernach-current-value-string.json")},
+                                    {"body": later}])
+    port = harness.free_port()
+    src = sources(hub, pegel_file(pegel, port, [("BONN", "pegel-bonn")]))
+    src.start(port, healthy=False)
+
+    wait_until(lambda: len(levels(r, hub, "pegel-bonn")) >= 10, 40,
+               "the measurements and the later current one")
+    wait_until(lambda: src.healthz()[0] == 200, 20, "health back to 200")
+    bonn = levels(r, hub, "pegel-bonn")
+    assert [ev["time"] for ev in bonn] == MEASURED_UTC + ["2026-11-26T06:30:00Z"]
+    assert dict(bonn[-1]["data"]) == {"time": "2026-11-26T06:30:00Z", "value": 415,
+                                      "unit": "cm", "state_mnw_mhw": "normal",
+                                      "state_nsw_hsw": "normal"}
+    dls = deadletters(r, hub, "pegelonline")
+    assert sorted(d["reason"] for d in dls) == ["bad_field_type", "bad_json"], dls
+    typed = [d for d in dls if d["reason"] == "bad_field_type"][0]
+    assert "value of 2026-11-26T07:15:00+01:00 is a string" in typed["detail"]
+    assert typed["payload"] == body("andernach-current-value-string.json")
+    m = src.metrics()
+    # 500, timeout, cut JSON, changed type: four failed requests.
+    assert m.get("rheinhub_source_station_errors_total", source="pegelonline",
+                 station="BONN") >= 4
+    assert m.get("rheinhub_source_station_up", source="pegelonline", station="BONN") == 1
+    assert src.running()
+    assert len(levels(r, hub, "pegel-bonn")) == 10
+
+
+def test_restart_publishes_nothing_twice(stack, hub, redis_client, pegel, sources, tmp_path):
+    r = redis_client
+    pegel.route("ANDERNACH", "measurements", [{"body": body("andernach-measurements.json")}])
+    pegel.route("ANDERNACH", "current", [{"body": body("andernach-current.json")}])
+    state = tmp_path / "pegelonline.state"
+    port = harness.free_port()
+    text = pegel_file(pegel, port, [("ANDERNACH", "pegel-andernach")], str(state))
+    src = sources(hub, text)
+    src.start(port)
+    wait_until(lambda: len(levels(r, hub, "pegel-andernach")) == 9, 20, "the gap fill")
+    wait_until(lambda: state.exists() and "ANDERNACH" in state.read_text(), 20,
+               "the state file")
+    assert src.term() == 0
+    port2 = harness.free_port()
+    src2 = sources(hub, text.replace(f"port: {port}", f"port: {port2}"), name="pegel-2")
+    src2.start(port2)
+    # The gap fill after the restart sees the same nine measurements and the current one.
+    wait_until(lambda: src2.metric("rheinhub_source_skipped_total") >= 10, 20,
+               "the measurements seen again")
+    assert src2.metric("rheinhub_source_published_total") == 0
+    assert len(levels(r, hub, "pegel-andernach")) == 9
+    secs = int(state.read_text().split("\t")[1])
+    assert secs == 1795672800  # 2026-11-26T06:00:00Z
