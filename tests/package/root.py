@@ -251,6 +251,11 @@ def scenario_install(overlay, debs):
     if not (bt / "mosquitto.conf").exists():
         fail("rheinhub-broker configure wrote no mosquitto.conf")
     log("rheinhub-broker configure works from the installed tools")
+    for src in ("ttn", "chirpstack", "pegelonline"):
+        run(["setpriv", "--reuid", "rheinhub", "--regid", "rheinhub", "--init-groups",
+             f"rheinhub-source-{src}", "--check", "-c", str(CONF),
+             "-f", f"/usr/share/rheinhub/sources/linz/{src}.yaml"])
+    log("rheinhub-source-ttn, -chirpstack, -pegelonline --check the shipped Linz mappings")
     svc.stop()
 
 

@@ -39,7 +39,7 @@ def deb(name):
 
 
 def debs():
-    return [deb("rheinhub"), deb("rheinhub-broker-tools")]
+    return [deb("rheinhub"), deb("rheinhub-broker-tools"), deb("rheinhub-sources")]
 
 
 @pytest.fixture
