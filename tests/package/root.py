@@ -11,7 +11,8 @@ ExecStart lines, as its User, in its WorkingDirectory, with a NOTIFY_SOCKET this
 driver listens on. Nothing of it reaches the machine: when the driver (PID 1 of its
 namespace) exits, every process in there ends and the mounts go away.
 
-    python3 root.py OVERLAY_DIR install DEB...
+    python3 root.py OVERLAY_DIR install DEB...      docs/operations.md: install, back up, restore
+    python3 root.py OVERLAY_DIR production DEB...   accounts, certificates, TLS device
     python3 root.py OVERLAY_DIR upgrade NEW_DEB -- DEB...
 
 Prints what it checks; exits 0 when every check passed, 1 with the reason when not.
@@ -224,6 +225,19 @@ def stored(subject_prefix):
                           (subject_prefix + "%",)).fetchone()[0]
 
 
+def sh(command):
+    """One command line of docs/operations.md, run by bash as written there."""
+    return run(["bash", "-c", command]).stdout
+
+
+def check_query(subject, value):
+    q = sh("runuser -u rheinhub -- rheinhub-storage query -c /etc/rheinhub/hub.yaml "
+           "--type sensor.waterlevel")
+    rows = [json.loads(line) for line in q.splitlines() if line.strip()]
+    if not any(r["subject"] == subject and r["data"]["value"] == value for r in rows):
+        fail(f"rheinhub-storage query does not show {subject}: {q}")
+
+
 def publish_one(subject, value):
     payload = json.dumps({"time": "2026-12-04T06:00:00Z", "value": value, "unit": "cm"})
     run(["mosquitto_pub", "-h", "127.0.0.1", "-p", "1883", "-q", "1",
@@ -237,14 +251,41 @@ def scenario_install(overlay, debs):
     notify = Notify("/run/rheinhub-notify.sock")
     svc = Service(notify, overlay / "hub.log")
     svc.start()
-    publish_one("pkg-install-1", 412)
-    wait_until(lambda: stored("pkg-install-1") == 1, 30, "the event in the installed database")
-    q = run(["setpriv", "--reuid", "rheinhub", "--regid", "rheinhub", "--init-groups",
-             "rheinhub-storage", "query", "-c", str(CONF), "--type", "sensor.waterlevel"])
-    rows = [json.loads(line) for line in q.stdout.splitlines() if line.strip()]
-    if not any(r["subject"] == "pkg-install-1" and r["data"]["value"] == 412 for r in rows):
-        fail(f"rheinhub-storage query does not show the event: {q.stdout}")
-    log(f"published linz/sensor/waterlevel/pkg-install-1; stored in {DB}; query shows it")
+    health = sh("curl -s http://127.0.0.1:8080/healthz")
+    if '"status":"ok"' not in health:
+        fail(f"/healthz: {health}")
+    for cmd in ("rheinhub --check -c /etc/rheinhub/hub.yaml",
+                "rheinhub-alerting --check -c /etc/rheinhub/hub.yaml",
+                "rheinhub-analytics --check -c /etc/rheinhub/hub.yaml"):
+        sh(cmd)
+    log(f"/healthz ok; the --check commands of docs/operations.md pass")
+    sh("mosquitto_pub -h 127.0.0.1 -q 1 -t linz/sensor/waterlevel/rhein-pegel-1 "
+       "-m '{\"time\":\"2026-12-04T06:00:00Z\",\"value\":412,\"unit\":\"cm\"}'")
+    wait_until(lambda: stored("rhein-pegel-1") == 1, 30, "the event in the installed database")
+    check_query("rhein-pegel-1", 412)
+    log(f"published linz/sensor/waterlevel/rhein-pegel-1; stored in {DB}; query shows it")
+
+    # Back up while it runs, lose the database, restore (docs/operations.md).
+    sh("install -d -o rheinhub -g rheinhub -m 0750 /var/backups/rheinhub")
+    sh("runuser -u rheinhub -- rheinhub-storage backup "
+       "/var/backups/rheinhub/rheinhub-$(date +%F).db")
+    backup = sh("ls /var/backups/rheinhub/rheinhub-$(date +%F).db").strip()
+    last = sh("redis-cli LASTSAVE")
+    sh("redis-cli BGSAVE")
+    wait_until(lambda: sh("redis-cli LASTSAVE") != last, 30, "Redis's BGSAVE")
+    if not Path("/var/lib/redis/dump.rdb").exists():
+        fail("no /var/lib/redis/dump.rdb after BGSAVE")
+    svc.stop()
+    for f in DB.parent.glob("rheinhub.db*"):
+        f.unlink()
+    sh(f"install -o rheinhub -g rheinhub -m 0640 {backup} /var/lib/rheinhub/rheinhub.db")
+    sh("rm -f /var/lib/rheinhub/rheinhub.db-wal /var/lib/rheinhub/rheinhub.db-shm")
+    svc.start()
+    check_query("rhein-pegel-1", 412)
+    publish_one("pkg-after-restore", 433)
+    wait_until(lambda: stored("pkg-after-restore") == 1, 30, "a new event after the restore")
+    log(f"backed up to {backup}, removed the database, restored it: the event is back, "
+        "new events are stored")
     bt = Path("/tmp/rheinhub-broker-test")
     run(["rheinhub-broker", "configure", "-d", str(bt), "--municipality", "linz",
          "--data", str(bt / "data")])
@@ -257,6 +298,53 @@ def scenario_install(overlay, debs):
              "-f", f"/usr/share/rheinhub/sources/linz/{src}.yaml"])
     log("rheinhub-source-ttn, -chirpstack, -pegelonline --check the shipped Linz mappings")
     svc.stop()
+
+
+def scenario_production(overlay, debs):
+    """Accounts and certificates (docs/operations.md): the production broker."""
+    dpkg_install(debs)
+    check_installed()
+    mosq, _ = start_broker_and_redis()
+    env = "HUB_PASSWORD=hub-secret-1 DEVICE_PASSWORD=device-secret-2; "
+    sh("rheinhub-broker configure --municipality linz --data /var/lib/mosquitto/rheinhub")
+    sh("rheinhub-broker make-ca mqtt.linz.example 127.0.0.1")
+    sh(env + "printf '%s\\n' \"$HUB_PASSWORD\" | rheinhub-broker account add platform rheinhub")
+    sh(env + "printf '%s\\n' \"$DEVICE_PASSWORD\" | "
+       "rheinhub-broker account add device rhein-pegel-1")
+    sh("rheinhub-broker make-ca --client rhein-pegel-1")
+    log("rheinhub-broker: configure, make-ca, two accounts, a client certificate")
+    # What the systemctl edit of the guide does: Debian's mosquitto with our config.
+    mosq.terminate()
+    mosq.wait(30)
+    prod = subprocess.Popen(["/usr/sbin/mosquitto", "-c", "/etc/rheinhub/broker/mosquitto.conf"],
+                            stdout=open(overlay / "mosquitto.log", "ab"),
+                            stderr=subprocess.STDOUT)
+    wait_until(lambda: socket.create_connection(("127.0.0.1", 8883), 1), 20,
+               "the production broker's TLS listener")
+    text = CONF.read_text()
+    text = text.replace('  username: ""', "  username: rheinhub", 1)
+    text = text.replace('  password: ""', '  password: "hub-secret-1"', 1)
+    CONF.write_text(text)
+    notify = Notify("/run/rheinhub-notify.sock")
+    svc = Service(notify, overlay / "hub.log")
+    svc.start()
+    sh("cd /etc/rheinhub/broker/clients && DEVICE_PASSWORD=device-secret-2 && "
+       "mosquitto_pub -h 127.0.0.1 -p 8883 --cafile ../ca/ca.crt "
+       "--cert rhein-pegel-1.crt --key rhein-pegel-1.key -u rhein-pegel-1 "
+       "-P \"$DEVICE_PASSWORD\" -q 1 -t linz/sensor/waterlevel/rhein-pegel-1 "
+       "-m '{\"time\":\"2026-12-04T06:00:00Z\",\"value\":412,\"unit\":\"cm\"}'")
+    wait_until(lambda: stored("rhein-pegel-1") == 1, 30, "the device's event stored")
+    check_query("rhein-pegel-1", 412)
+    # An account may publish only its own topics; anonymous is refused.
+    r = run(["mosquitto_pub", "-h", "127.0.0.1", "-p", "1883", "-q", "1", "-t",
+             "linz/sensor/waterlevel/x", "-m", "{}"], check=False)
+    if r.returncode == 0:
+        fail("the production broker took an anonymous publish")
+    log("the hub logs in as rheinhub; the device's TLS publish is stored; "
+        "anonymous is refused")
+    svc.stop()
+    prod.terminate()
+    prod.wait(30)
 
 
 class Stream:
@@ -344,6 +432,8 @@ def main(argv):
     enter(overlay)
     if argv[2] == "install":
         scenario_install(overlay, argv[3:])
+    elif argv[2] == "production":
+        scenario_production(overlay, argv[3:])
     elif argv[2] == "upgrade":
         sep = argv.index("--")
         scenario_upgrade(overlay, argv[3], argv[sep + 1:])

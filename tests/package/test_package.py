@@ -110,6 +110,12 @@ def test_install_start_publish_stored(tmp_path):
     print(out)
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="namespaces and dpkg -i need root")
+def test_production_broker_accounts_certificates(tmp_path):
+    out = in_root(tmp_path, "production", *debs())
+    print(out)
+
+
 def repack_newer(src, dest_dir):
     """The same package as version <v>+upgrade1: a real dpkg upgrade path."""
     tree = dest_dir / "tree"
