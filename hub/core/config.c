@@ -106,6 +106,8 @@ static const struct key_spec keys[] = {
     INT_KEY(storage, busy_timeout_ms, 0, 600000),
     STR_KEY(storage, postgres_conninfo, KIND_STR),
     INT_KEY(storage, retention_days, 0, 36500),
+    INT_KEY(storage, batch_max, 1, 10000),
+    INT_KEY(storage, commit_interval_ms, 0, 10000),
 };
 
 #define WORKER_STR(name)                                                                           \
@@ -173,6 +175,8 @@ void config_defaults(struct hub_config *cfg)
     strcpy(cfg->storage.backend, "sqlite");
     strcpy(cfg->storage.sqlite_path, "rheinhub.db");
     cfg->storage.busy_timeout_ms = 1000;
+    cfg->storage.batch_max = 4096;
+    cfg->storage.commit_interval_ms = 50;
     strcpy(cfg->sources.client_id, "rheinhub-source");
     cfg->sources.queue_max = 1000;
 }

@@ -100,6 +100,9 @@ struct hub_config {
         int busy_timeout_ms;         /* how long a write waits for a lock before it fails */
         char postgres_conninfo[512]; /* libpq connection string */
         int retention_days;          /* events older than this (by their time) go; 0: keep */
+        int batch_max;               /* entries read and committed in one transaction */
+        int commit_interval_ms;      /* after a batch that drained the streams, wait this
+                                        long (from its start) before reading again */
     } storage;
     struct {
         char rules_file[1024];  /* alert rules (YAML); relative: to this file's folder */

@@ -147,6 +147,21 @@ def test_storage_every_event_once_with_duplicates(hub_factory, stack, redis_clie
 
 
 @pytest.mark.slow
+def test_storage_single_event_is_stored_promptly(hub_factory, stack, db):
+    """At a low rate nothing waits for a batch to fill: one event, then another right
+    after the first commit (inside storage.commit_interval_ms), each a row within 2 s of
+    its PUBACK (docs/performance.md has the measured figure: tens of ms)."""
+    hub = make_hub(hub_factory, db)
+    for k in range(2):
+        payload = json.dumps({"time": f"2026-11-26T06:00:0{k}Z", "value": 400 + k,
+                              "unit": "cm"}).encode()
+        publish(stack.mqtt_port, [("linz/sensor/waterlevel/pegel-1", payload)])
+        t0 = time.monotonic()
+        wait_count(db, k + 1, timeout=10, hub=hub)
+        took = time.monotonic() - t0
+        assert took < 2.0, f"event {k + 1} took {took:.3f} s to be stored"
+
+
 def test_storage_sigkill_mid_batch_stores_everything_once(hub_factory, stack, redis_client, db,
                                                           loadgen):
     hub = make_hub(hub_factory, db)

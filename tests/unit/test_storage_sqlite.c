@@ -24,6 +24,7 @@
 #include "config.h"
 #include "envelope.h"
 #include "row.h"
+#include "sqlite_store.h"
 #include "store.h"
 
 #define N_MAX 64
@@ -163,19 +164,22 @@ static void storage_sqlite_creates_schema_in_wal_mode(void **state)
     struct fixture *f = *state;
     struct store *s = open_store(f, STORE_CREATE);
 
-    assert_int_equal(scalar(f, "SELECT max(version) FROM schema_version"), STORE_SCHEMA_VERSION);
-    assert_int_equal(scalar(f, "SELECT count(*) FROM schema_version"), STORE_SCHEMA_VERSION);
+    assert_int_equal(scalar(f, "SELECT max(version) FROM schema_version"),
+                     STORE_SQLITE_SCHEMA_VERSION);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM schema_version"), 1);
     assert_int_equal(scalar(f, "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND"
                                " name IN ('events', 'alerts', 'aggregates')"), 3);
     assert_int_equal(scalar(f, "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND"
                                " name IN ('events_type_subject_time', 'events_municipality_time',"
-                               " 'events_time')"), 3);
+                               " 'events_time_id')"), 3);
+    assert_int_equal(scalar(f, "SELECT \"unique\" FROM pragma_index_list('events')"
+                               " WHERE name = 'events_time_id'"), 1);
     assert_int_equal(scalar(f, "SELECT journal_mode = 'wal' FROM pragma_journal_mode"), 1);
     store_close(s);
     /* opened again: nothing migrated twice */
     s = open_store(f, STORE_EXISTING);
     store_close(s);
-    assert_int_equal(scalar(f, "SELECT count(*) FROM schema_version"), STORE_SCHEMA_VERSION);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM schema_version"), 1);
 }
 
 static void storage_sqlite_existing_mode_needs_the_file(void **state)
@@ -219,6 +223,129 @@ static void storage_sqlite_same_id_is_one_row(void **state)
     assert_int_equal(scalar(f, "SELECT count(DISTINCT id) FROM events"), 3);
     assert_int_equal(scalar(f, "SELECT json_extract(data, '$.value') FROM events WHERE id = 'id-3'"),
                      412);
+}
+
+/* The key is (time, id): the same publisher id at another time is another event. */
+static void storage_sqlite_same_id_other_time_is_another_row(void **state)
+{
+    struct fixture *f = *state;
+    struct store *s = open_store(f, STORE_CREATE);
+    struct store_counts c;
+
+    add_event(f, "ce-1", "p1", "2026-11-26T06:00:00Z");
+    add_event(f, "ce-1", "p1", "2026-11-26T06:00:00.000000001Z");
+    add_event(f, "ce-1", "p1", "2026-11-26T07:00:00+01:00"); /* the first instant again */
+    assert_int_equal(store_write(s, f->rows, f->n, &c), 0);
+    assert_int_equal(c.stored, 2);
+    assert_int_equal(c.duplicates, 1);
+    rows_clear(f);
+    store_close(s);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM events WHERE id = 'ce-1'"), 2);
+}
+
+/* The schema of version 1, as rheinhub-storage created it before (the events part). */
+static const char schema_v1_events[] =
+    "CREATE TABLE events (id TEXT PRIMARY KEY NOT NULL, municipality TEXT NOT NULL,"
+    " category TEXT NOT NULL, type TEXT NOT NULL, subject TEXT NOT NULL, time TEXT NOT NULL,"
+    " time_ns INTEGER NOT NULL, received INTEGER NOT NULL, source TEXT NOT NULL,"
+    " data TEXT NOT NULL);"
+    "CREATE INDEX events_type_subject_time ON events (type, subject, time_ns);"
+    "CREATE INDEX events_municipality_time ON events (municipality, time_ns);"
+    "CREATE INDEX events_time ON events (time_ns);"
+    "CREATE TABLE alerts (change_id TEXT PRIMARY KEY NOT NULL, id TEXT NOT NULL,"
+    " rule TEXT NOT NULL, severity TEXT, state TEXT NOT NULL, municipality TEXT NOT NULL,"
+    " type TEXT NOT NULL, subject TEXT NOT NULL, value, threshold, message TEXT,"
+    " event_id TEXT, event_time TEXT, raised_at TEXT NOT NULL, updated_at TEXT NOT NULL,"
+    " updated_ns INTEGER NOT NULL, acked_by TEXT, cleared_at TEXT, received INTEGER NOT NULL,"
+    " data TEXT NOT NULL);"
+    "CREATE INDEX alerts_id ON alerts (id, updated_ns);"
+    "CREATE INDEX alerts_municipality_time ON alerts (municipality, updated_ns);"
+    "CREATE TABLE aggregates (id TEXT PRIMARY KEY NOT NULL, municipality TEXT NOT NULL,"
+    " type TEXT NOT NULL, subject TEXT NOT NULL, window_size TEXT NOT NULL,"
+    " window_start TEXT NOT NULL, window_end TEXT NOT NULL, start_ns INTEGER NOT NULL,"
+    " count INTEGER NOT NULL, subjects INTEGER, received INTEGER NOT NULL, data TEXT NOT NULL);"
+    "CREATE INDEX aggregates_type_subject_start ON aggregates"
+    " (type, subject, window_size, start_ns);"
+    "CREATE INDEX aggregates_municipality_start ON aggregates (municipality, start_ns);"
+    "CREATE TABLE schema_version (version INTEGER PRIMARY KEY NOT NULL,"
+    " applied_at TEXT NOT NULL);"
+    "INSERT INTO schema_version VALUES (1, '2026-11-01T00:00:00.000Z');";
+
+/* A database of version 1 with 200 events, ids and times as the old worker wrote them. */
+static void make_v1_database(struct fixture *f)
+{
+    exec_sql(f, "PRAGMA journal_mode = WAL");
+    exec_sql(f, schema_v1_events);
+    exec_sql(f, "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200)"
+                " INSERT INTO events SELECT printf('v1-%03d', i), 'linz', 'sensor',"
+                " 'sensor.waterlevel', 'p' || (i % 3),"
+                " strftime('%Y-%m-%dT%H:%M:%SZ', 1795600000 + i, 'unixepoch'),"
+                " (1795600000 + i) * 1000000000, 1, 'mqtt://x', '{\"value\":' || i || '}'"
+                " FROM n ORDER BY random()");
+}
+
+static int interrupt_migration(void *arg, const char *table, int64_t done, int64_t total)
+{
+    int *calls = arg;
+
+    assert_string_equal(table, "events");
+    assert_int_equal(done, 200);
+    assert_int_equal(total, 200);
+    ++*calls;
+    return -1;
+}
+
+/*
+ * An interrupted migration (here: abandoned after the copy, before the old table is
+ * dropped) leaves version 1 as it was; the next start migrates it: rows, their order
+ * and uniqueness kept.
+ */
+static void storage_sqlite_migrates_version_1(void **state)
+{
+    struct fixture *f = *state;
+    struct store *s = NULL;
+    struct store_counts c;
+    char err[STORE_ERROR_MAX];
+    long long rowid_7;
+    int calls = 0;
+
+    make_v1_database(f);
+    rowid_7 = scalar(f, "SELECT rowid FROM events WHERE id = 'v1-007'");
+    assert_int_equal(sqlite_store_open(&s, &f->cfg, f->path, STORE_EXISTING, interrupt_migration,
+                                       &calls, err, sizeof(err)), -ECANCELED);
+    assert_null(s);
+    assert_int_equal(calls, 1);
+    assert_non_null(strstr(err, "interrupted"));
+    assert_int_equal(scalar(f, "SELECT max(version) FROM schema_version"), 1);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM events"), 200);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM sqlite_schema WHERE name = 'events_v2'"),
+                     0);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM pragma_index_list('events')"
+                               " WHERE origin = 'pk'"), 1);
+    /* the query command still refuses it until the worker migrated it */
+    assert_int_equal(store_open(&s, &f->cfg, f->path, STORE_READ, err, sizeof(err)), -EINVAL);
+
+    s = open_store(f, STORE_EXISTING);
+    assert_int_equal(scalar(f, "SELECT max(version) FROM schema_version"), 2);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM events"), 200);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM pragma_index_list('events')"
+                               " WHERE origin = 'pk'"), 0);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND"
+                               " tbl_name = 'events' AND name = 'events_time'"), 0);
+    /* rowids kept (the rows went in in random order): ties keep their insertion order */
+    assert_int_equal(scalar(f, "SELECT rowid FROM events WHERE id = 'v1-007'"), rowid_7);
+    assert_int_equal(scalar(f, "SELECT sum(json_extract(data, '$.value')) FROM events"), 20100);
+    /* an event of version 1 delivered again is still a duplicate */
+    add_event(f, "v1-007", "p1", "2026-11-25T09:46:47Z");
+    add_event(f, "new-1", "p1", "2026-11-26T06:00:00Z");
+    assert_int_equal(store_write(s, f->rows, f->n, &c), 0);
+    assert_int_equal(c.duplicates, 1);
+    assert_int_equal(c.stored, 1);
+    rows_clear(f);
+    store_close(s);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM events"), 201);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM pragma_integrity_check"
+                               " WHERE integrity_check != 'ok'"), 0);
 }
 
 static void storage_sqlite_refused_row_is_marked_and_rest_stored(void **state)
@@ -442,6 +569,12 @@ static void storage_sqlite_query_filters_and_orders(void **state)
     assert_string_equal(ids, "c");
     free(text);
 
+    q = (struct store_filter){.table = STORE_EVENTS, .id = "e"};
+    text = query(f, &q, EXPORT_JSONL);
+    ids_of(text, ids, sizeof(ids));
+    assert_string_equal(ids, "e");
+    free(text);
+
     q = (struct store_filter){.table = STORE_EVENTS, .limit = 2};
     text = query(f, &q, EXPORT_CSV);
     assert_string_equal(text,
@@ -508,6 +641,8 @@ int main(void)
         T(storage_sqlite_creates_schema_in_wal_mode),
         T(storage_sqlite_existing_mode_needs_the_file),
         T(storage_sqlite_same_id_is_one_row),
+        T(storage_sqlite_same_id_other_time_is_another_row),
+        T(storage_sqlite_migrates_version_1),
         T(storage_sqlite_refused_row_is_marked_and_rest_stored),
         T(storage_sqlite_locked_fails_the_batch),
         T(storage_sqlite_notices_the_file_gone_or_replaced),

@@ -276,6 +276,19 @@ const char *worker_consumer(const struct worker *w)
     return w->consumer;
 }
 
+void worker_set_batch_max(struct worker *w, int n)
+{
+    w->cfg.worker.batch_max = n < 1 ? 1 : n > 10000 ? 10000 : n;
+}
+
+void worker_delay_read(struct worker *w, int ms)
+{
+    int64_t until = worker_now_ms() + (ms > 0 ? ms : 0);
+
+    if (until > w->next_read_ms)
+        w->next_read_ms = until;
+}
+
 void worker_set_health(struct worker *w, bool ok, const char *detail)
 {
     if (w->user_unhealthy == !ok && strcmp(w->user_detail, detail ? detail : "") == 0)

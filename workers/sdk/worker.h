@@ -89,6 +89,17 @@ redisContext *worker_redis(struct worker *w);
 const char *worker_consumer(const struct worker *w);
 /* Reported in the worker's status key and so in the hub's /metrics. */
 void worker_set_health(struct worker *w, bool healthy, const char *detail);
+/*
+ * Reads at most n entries per stream at a time from now on, instead of
+ * worker.batch_max: for a worker kind with a batch size of its own (storage.batch_max).
+ * n is clamped to 1..10000.
+ */
+void worker_set_batch_max(struct worker *w, int n);
+/*
+ * No read before ms milliseconds from now (a longer wait already set stays): lets new
+ * entries gather into one larger batch. Stopping and ticks are not held up.
+ */
+void worker_delay_read(struct worker *w, int ms);
 /* Ends the run loop after the current batch (as SIGTERM does). */
 void worker_request_stop(struct worker *w);
 

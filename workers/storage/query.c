@@ -24,6 +24,9 @@ static void usage(FILE *out)
             "  -t, --type T            only this type (<category>.<type>; for alerts and\n"
             "                          aggregates the type of the events they are about)\n"
             "  -s, --subject S         only this subject\n"
+            "      --id ID             only this id (events: the event; alerts: every change\n"
+            "                          of this alert; aggregates: the window). Without\n"
+            "                          --since/--until it reads the whole table\n"
             "      --since TIME        from TIME on (RFC 3339, or YYYY-MM-DD for midnight UTC)\n"
             "      --until TIME        before TIME\n"
             "  -n, --limit N           at most N rows\n"
@@ -42,13 +45,14 @@ static int bad(const char *option, const char *what, const char *value)
 
 int query_main(int argc, char **argv)
 {
-    enum { OPT_TABLE = 256, OPT_SINCE, OPT_UNTIL };
+    enum { OPT_TABLE = 256, OPT_SINCE, OPT_UNTIL, OPT_ID };
     static const struct option options[] = {
         {"config", required_argument, NULL, 'c'},
         {"table", required_argument, NULL, OPT_TABLE},
         {"municipality", required_argument, NULL, 'm'},
         {"type", required_argument, NULL, 't'},
         {"subject", required_argument, NULL, 's'},
+        {"id", required_argument, NULL, OPT_ID},
         {"since", required_argument, NULL, OPT_SINCE},
         {"until", required_argument, NULL, OPT_UNTIL},
         {"limit", required_argument, NULL, 'n'},
@@ -78,6 +82,7 @@ int query_main(int argc, char **argv)
         case 'm': filter.municipality = optarg; break;
         case 't': filter.type = optarg; break;
         case 's': filter.subject = optarg; break;
+        case OPT_ID: filter.id = optarg; break;
         case OPT_SINCE:
             if (timestamp_parse_bound(optarg, &filter.since_ns) < 0)
                 return bad("since", "an RFC 3339 date-time or YYYY-MM-DD", optarg);

@@ -23,8 +23,9 @@
 #include "row.h"
 
 #define STORE_ERROR_MAX 256
-/* The schema version this build writes; databases are migrated up to it on open. */
-#define STORE_SCHEMA_VERSION 1
+/* The schema versions this build writes; databases are migrated up to them on open. */
+#define STORE_SQLITE_SCHEMA_VERSION 2
+#define STORE_PG_SCHEMA_VERSION 1
 
 enum store_mode {
     STORE_CREATE,   /* the worker's first open: create the database, migrate */
@@ -36,6 +37,8 @@ enum store_mode {
 struct store_filter {
     enum store_table table;
     const char *municipality, *type, *subject;
+    const char *id;              /* events: the event's id; alerts: the alert's id (every
+                                    change); aggregates: the window's id */
     bool has_since, has_until;
     int64_t since_ns, until_ns;  /* since inclusive, until exclusive; ns since the epoch */
     long long limit;             /* 0: no limit */
@@ -61,6 +64,7 @@ struct store_ops {
 struct store {
     const struct store_ops *ops;
     char error[STORE_ERROR_MAX]; /* why the last call failed */
+    int schema_version;          /* of the database open */
 };
 
 /*

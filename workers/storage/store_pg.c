@@ -87,7 +87,7 @@ static const char schema_v1[] =
 
 static const char *const migrations[] = {schema_v1};
 
-_Static_assert(sizeof(migrations) / sizeof(migrations[0]) == STORE_SCHEMA_VERSION,
+_Static_assert(sizeof(migrations) / sizeof(migrations[0]) == STORE_PG_SCHEMA_VERSION,
                "one migration per schema version");
 
 /* Each table's INSERT: its columns, their count and its key. */
@@ -536,7 +536,7 @@ static int pg_query(struct store *base, const struct store_filter *f, struct exp
     struct pg_store *s = (struct pg_store *)base;
     const char *tcol = tables[f->table].time_column;
     char sql[1024], since[TIMESTAMP_PG_MAX], until[TIMESTAMP_PG_MAX], limit[24];
-    const char *values[6];
+    const char *values[7];
     PGresult *res;
     size_t len;
     int n = 0, r = 0;
@@ -561,6 +561,10 @@ static int pg_query(struct store *base, const struct store_filter *f, struct exp
     if (f->subject) {
         values[n++] = f->subject;
         APPEND(" AND subject = $%d", n);
+    }
+    if (f->id) {
+        values[n++] = f->id;
+        APPEND(" AND id = $%d", n);
     }
     if (f->has_since) {
         timestamp_format_pg(f->since_ns, since);
@@ -694,14 +698,14 @@ static int migrate(struct pg_store *s)
                   "creating schema_version")) < 0 ||
         (r = version = schema_version(s, &has_table)) < 0)
         goto err;
-    if (version > STORE_SCHEMA_VERSION) {
+    if (version > STORE_PG_SCHEMA_VERSION) {
         snprintf(s->base.error, sizeof(s->base.error),
                  "postgresql: schema version %d is newer than this rheinhub-storage knows (%d)",
-                 version, STORE_SCHEMA_VERSION);
+                 version, STORE_PG_SCHEMA_VERSION);
         r = -EINVAL;
         goto err;
     }
-    for (int v = version + 1; v <= STORE_SCHEMA_VERSION; v++) {
+    for (int v = version + 1; v <= STORE_PG_SCHEMA_VERSION; v++) {
         snprintf(sql, sizeof(sql), "INSERT INTO schema_version (version) VALUES (%d)", v);
         if ((r = exec(s, migrations[v - 1], "migrating the schema")) < 0 ||
             (r = exec(s, sql, "recording the schema version")) < 0)
@@ -733,6 +737,7 @@ int store_pg_open(struct store **out, const struct hub_config *cfg, enum store_m
         return -ENOMEM;
     }
     s->base.ops = &pg_ops;
+    s->base.schema_version = STORE_PG_SCHEMA_VERSION;
     s->conn = PQconnectdbParams(keys, values, 1);
     if (!s->conn || PQstatus(s->conn) != CONNECTION_OK) {
         set_error(s, "connecting", NULL);
@@ -749,7 +754,7 @@ int store_pg_open(struct store **out, const struct hub_config *cfg, enum store_m
                 0 ||
             (r = version = schema_version(s, &has_table)) < 0)
             goto err;
-        if (version != STORE_SCHEMA_VERSION) {
+        if (version != STORE_PG_SCHEMA_VERSION) {
             if (!has_table)
                 snprintf(s->base.error, sizeof(s->base.error),
                          "postgresql: no rheinhub tables in this database (the storage worker "
@@ -757,7 +762,7 @@ int store_pg_open(struct store **out, const struct hub_config *cfg, enum store_m
             else
                 snprintf(s->base.error, sizeof(s->base.error),
                          "postgresql: schema version %d; this rheinhub-storage reads %d",
-                         version, STORE_SCHEMA_VERSION);
+                         version, STORE_PG_SCHEMA_VERSION);
             r = -EINVAL;
             goto err;
         }

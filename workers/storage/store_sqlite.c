@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
- * The SQLite backend: one database file in WAL mode, the schema created and migrated
- * on open (schema_version), one write transaction per batch with prepared
- * statements, an id already stored ignored (ON CONFLICT DO NOTHING on the key only,
- * so that any other refusal is reported per row), retention in small deletes, and
- * queries stepped one row at a time.
+ * The SQLite backend's connection and writes: one database file in WAL mode, the
+ * schema created and migrated on open (sqlite_schema.c), one write transaction per
+ * batch with prepared statements, an event already stored ignored (ON CONFLICT DO
+ * NOTHING on its key, (time_ns, id), only, so that any other refusal is reported per
+ * row), and retention in small deletes. Queries: sqlite_query.c.
  *
  * Why synchronous=NORMAL: in WAL mode a commit then appends to the WAL without an
  * fsync; the WAL is synced at each checkpoint. A crash of the worker (SIGKILL) loses
@@ -14,7 +14,7 @@
  * would not come again: docs/storage.md says so and names synchronous=FULL as the
  * price of closing that window (an fsync per batch).
  */
-#include "store.h"
+#include "sqlite_store.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -25,75 +25,19 @@
 
 #include <sqlite3.h>
 
-#define CACHE_KIB 32768 /* page cache per connection; the id index is the hot part */
+#define CACHE_KIB 8192 /* page cache per connection: the indexes' last pages are the hot part */
 /*
  * WAL pages before a commit checkpoints them into the database (SQLite's default is
- * 1000). The id index takes random keys, so each batch dirties a page per row or so;
- * a checkpoint writes a page once however many commits changed it, and checkpointing
- * a tenth as often halved the worker's CPU per event. The WAL grows to about 40 MiB.
+ * 1000). A checkpoint writes a page once however many commits changed it, and the
+ * inserts of a batch go to the last pages of the table and its indexes, so fewer
+ * checkpoints write less. The WAL grows to about 40 MiB.
  */
 #define CHECKPOINT_PAGES 10000
-
-struct sqlite_store {
-    struct store base;
-    sqlite3 *db;
-    char path[PATH_MAX];
-    dev_t dev;           /* of the file opened, to notice it removed or replaced */
-    ino_t ino;
-    sqlite3_stmt *begin, *commit, *rollback;
-    sqlite3_stmt *insert[STORE_TABLE_COUNT];
-    sqlite3_stmt *retention;
-};
-
-/* Version 1: the tables of DESIGN.md (Storage) and their indexes. */
-static const char schema_v1[] =
-    "CREATE TABLE events ("
-    " id TEXT PRIMARY KEY NOT NULL,"   /* the envelope's id: a duplicate is ignored */
-    " municipality TEXT NOT NULL,"
-    " category TEXT NOT NULL,"
-    " type TEXT NOT NULL,"             /* <category>.<type> */
-    " subject TEXT NOT NULL,"
-    " time TEXT NOT NULL,"             /* RFC 3339, as the publisher sent it */
-    " time_ns INTEGER NOT NULL,"       /* the same, UTC ns since the epoch: sorts, ranges */
-    " received INTEGER NOT NULL,"      /* the hub's receivedtime, ns since the epoch */
-    " source TEXT NOT NULL,"
-    " data TEXT NOT NULL);"            /* the validated payload, compact JSON */
-    "CREATE INDEX events_type_subject_time ON events (type, subject, time_ns);"
-    "CREATE INDEX events_municipality_time ON events (municipality, time_ns);"
-    "CREATE INDEX events_time ON events (time_ns);"
-    "CREATE TABLE alerts ("
-    " change_id TEXT PRIMARY KEY NOT NULL," /* the envelope's id: one per state change */
-    " id TEXT NOT NULL, rule TEXT NOT NULL, severity TEXT, state TEXT NOT NULL,"
-    " municipality TEXT NOT NULL, type TEXT NOT NULL, subject TEXT NOT NULL,"
-    " value, threshold,"                    /* number, text, 1/0 for true/false, NULL */
-    " message TEXT, event_id TEXT, event_time TEXT,"
-    " raised_at TEXT NOT NULL, updated_at TEXT NOT NULL,"
-    " updated_ns INTEGER NOT NULL,"         /* updated_at, UTC ns */
-    " acked_by TEXT, cleared_at TEXT,"
-    " received INTEGER NOT NULL, data TEXT NOT NULL);"
-    "CREATE INDEX alerts_id ON alerts (id, updated_ns);"
-    "CREATE INDEX alerts_municipality_time ON alerts (municipality, updated_ns);"
-    "CREATE TABLE aggregates ("
-    " id TEXT PRIMARY KEY NOT NULL,"        /* the envelope's id: one per window */
-    " municipality TEXT NOT NULL, type TEXT NOT NULL, subject TEXT NOT NULL,"
-    " window_size TEXT NOT NULL, window_start TEXT NOT NULL, window_end TEXT NOT NULL,"
-    " start_ns INTEGER NOT NULL,"           /* window_start, UTC ns */
-    " count INTEGER NOT NULL, subjects INTEGER,"
-    " received INTEGER NOT NULL, data TEXT NOT NULL);"
-    "CREATE INDEX aggregates_type_subject_start ON aggregates"
-    " (type, subject, window_size, start_ns);"
-    "CREATE INDEX aggregates_municipality_start ON aggregates (municipality, start_ns);";
-
-/* migrations[v - 1] brings a database from version v - 1 to v. */
-static const char *const migrations[] = {schema_v1};
-
-_Static_assert(sizeof(migrations) / sizeof(migrations[0]) == STORE_SCHEMA_VERSION,
-               "one migration per schema version");
 
 static const char *const insert_sql[STORE_TABLE_COUNT] = {
     [STORE_EVENTS] = "INSERT INTO events (id, municipality, category, type, subject, time,"
                      " time_ns, received, source, data)"
-                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (time_ns, id) DO NOTHING",
     [STORE_ALERTS] = "INSERT INTO alerts (change_id, id, rule, severity, state, municipality,"
                      " type, subject, value, threshold, message, event_id, event_time,"
                      " raised_at, updated_at, updated_ns, acked_by, cleared_at, received, data)"
@@ -103,13 +47,6 @@ static const char *const insert_sql[STORE_TABLE_COUNT] = {
                          " window_start, window_end, start_ns, count, subjects, received, data)"
                          " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
                          " ON CONFLICT (id) DO NOTHING",
-};
-
-/* The column each table's time filter and order use. */
-static const char *const time_column[STORE_TABLE_COUNT] = {
-    [STORE_EVENTS] = "time_ns",
-    [STORE_ALERTS] = "updated_ns",
-    [STORE_AGGREGATES] = "start_ns",
 };
 
 static const struct store_ops sqlite_ops;
@@ -141,19 +78,18 @@ static bool rc_row_error(int rc)
     }
 }
 
-/* Records "what: message" as the store's error and returns rc as an errno. */
-static int fail(struct sqlite_store *s, int rc, const char *what)
+int sqlite_store_fail(struct sqlite_store *s, int rc, const char *what)
 {
     snprintf(s->base.error, sizeof(s->base.error), "sqlite %s: %s: %s", s->path, what,
              s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
     return rc_errno(rc);
 }
 
-static int exec(struct sqlite_store *s, const char *sql, const char *what)
+int sqlite_store_exec(struct sqlite_store *s, const char *sql, const char *what)
 {
     int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
 
-    return rc == SQLITE_OK ? 0 : fail(s, rc, what);
+    return rc == SQLITE_OK ? 0 : sqlite_store_fail(s, rc, what);
 }
 
 /* Runs a prepared statement that returns no rows, and resets it. */
@@ -162,7 +98,7 @@ static int step_done(struct sqlite_store *s, sqlite3_stmt *stmt, const char *wha
     int rc = sqlite3_step(stmt);
 
     sqlite3_reset(stmt);
-    return rc == SQLITE_DONE ? 0 : fail(s, rc, what);
+    return rc == SQLITE_DONE ? 0 : sqlite_store_fail(s, rc, what);
 }
 
 /* Ends a transaction that failed, when SQLite has not ended it itself. */
@@ -174,80 +110,11 @@ static void rollback(struct sqlite_store *s)
     }
 }
 
-/* The schema version recorded in the database (0: none yet), or a negative errno. */
-static int schema_version(struct sqlite_store *s, bool *has_table)
-{
-    sqlite3_stmt *stmt = NULL;
-    int rc, version = 0;
-
-    *has_table = false;
-    rc = sqlite3_prepare_v2(s->db, "SELECT count(*) FROM sqlite_schema"
-                                   " WHERE type = 'table' AND name = 'schema_version'",
-                            -1, &stmt, NULL);
-    if (rc != SQLITE_OK || (rc = sqlite3_step(stmt)) != SQLITE_ROW) {
-        sqlite3_finalize(stmt);
-        return fail(s, rc, "reading the schema");
-    }
-    *has_table = sqlite3_column_int(stmt, 0) > 0;
-    sqlite3_finalize(stmt);
-    if (!*has_table)
-        return 0;
-    rc = sqlite3_prepare_v2(s->db, "SELECT coalesce(max(version), 0) FROM schema_version", -1,
-                            &stmt, NULL);
-    if (rc != SQLITE_OK || (rc = sqlite3_step(stmt)) != SQLITE_ROW) {
-        sqlite3_finalize(stmt);
-        return fail(s, rc, "reading the schema version");
-    }
-    version = sqlite3_column_int(stmt, 0);
-    sqlite3_finalize(stmt);
-    return version;
-}
-
-/*
- * Brings the schema to STORE_SCHEMA_VERSION in one transaction (several workers
- * starting at once take turns on the write lock). A database of a newer version is
- * refused: this build would write it wrongly.
- */
-static int migrate(struct sqlite_store *s)
-{
-    bool has_table;
-    int r, version;
-
-    if ((r = exec(s, "BEGIN IMMEDIATE", "starting the migration")) < 0)
-        return r;
-    if ((r = exec(s, "CREATE TABLE IF NOT EXISTS schema_version ("
-                     " version INTEGER PRIMARY KEY NOT NULL,"
-                     " applied_at TEXT NOT NULL)", "creating schema_version")) < 0)
-        goto err;
-    if ((r = version = schema_version(s, &has_table)) < 0)
-        goto err;
-    if (version > STORE_SCHEMA_VERSION) {
-        snprintf(s->base.error, sizeof(s->base.error),
-                 "sqlite %s: schema version %d is newer than this rheinhub-storage knows (%d)",
-                 s->path, version, STORE_SCHEMA_VERSION);
-        r = -EINVAL;
-        goto err;
-    }
-    for (int v = version + 1; v <= STORE_SCHEMA_VERSION; v++) {
-        char sql[160];
-        if ((r = exec(s, migrations[v - 1], "migrating the schema")) < 0)
-            goto err;
-        snprintf(sql, sizeof(sql), "INSERT INTO schema_version (version, applied_at) VALUES"
-                                   " (%d, strftime('%%Y-%%m-%%dT%%H:%%M:%%fZ', 'now'))", v);
-        if ((r = exec(s, sql, "recording the schema version")) < 0)
-            goto err;
-    }
-    return exec(s, "COMMIT", "committing the migration");
-err:
-    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-    return r;
-}
-
 static int prepare(struct sqlite_store *s, const char *sql, sqlite3_stmt **stmt)
 {
     int rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, stmt, NULL);
 
-    return rc == SQLITE_OK ? 0 : fail(s, rc, "preparing a statement");
+    return rc == SQLITE_OK ? 0 : sqlite_store_fail(s, rc, "preparing a statement");
 }
 
 static void sqlite_close(struct store *base)
@@ -267,6 +134,13 @@ static void sqlite_close(struct store *base)
 int store_sqlite_open(struct store **out, const struct hub_config *cfg, const char *path,
                       enum store_mode mode, char *err, size_t err_size)
 {
+    return sqlite_store_open(out, cfg, path, mode, NULL, NULL, err, err_size);
+}
+
+int sqlite_store_open(struct store **out, const struct hub_config *cfg, const char *path,
+                      enum store_mode mode, sqlite_migrate_progress_cb progress, void *arg,
+                      char *err, size_t err_size)
+{
     struct sqlite_store *s = calloc(1, sizeof(*s));
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
     struct stat st;
@@ -278,6 +152,7 @@ int store_sqlite_open(struct store **out, const struct hub_config *cfg, const ch
         return -ENOMEM;
     }
     s->base.ops = &sqlite_ops;
+    s->base.schema_version = STORE_SQLITE_SCHEMA_VERSION;
     snprintf(s->path, sizeof(s->path), "%s", path);
     if (mode != STORE_CREATE && stat(path, &st) < 0) {
         r = -errno;
@@ -288,7 +163,7 @@ int store_sqlite_open(struct store **out, const struct hub_config *cfg, const ch
     if (mode == STORE_CREATE)
         flags |= SQLITE_OPEN_CREATE;
     if ((rc = sqlite3_open_v2(path, &s->db, flags, NULL)) != SQLITE_OK) {
-        r = fail(s, rc, "opening");
+        r = sqlite_store_fail(s, rc, "opening");
         goto err;
     }
     sqlite3_extended_result_codes(s->db, 1);
@@ -296,16 +171,16 @@ int store_sqlite_open(struct store **out, const struct hub_config *cfg, const ch
     if (mode == STORE_READ) {
         bool has_table;
         int version;
-        if ((r = exec(s, "PRAGMA query_only = 1", "setting query_only")) < 0)
+        if ((r = sqlite_store_exec(s, "PRAGMA query_only = 1", "setting query_only")) < 0)
             goto err;
-        if ((r = version = schema_version(s, &has_table)) < 0)
+        if ((r = version = sqlite_schema_version(s, &has_table)) < 0)
             goto err;
-        if (version != STORE_SCHEMA_VERSION) {
+        if (version != STORE_SQLITE_SCHEMA_VERSION) {
             snprintf(s->base.error, sizeof(s->base.error),
                      "sqlite %s: %s schema version %d; this rheinhub-storage reads %d (the "
                      "storage worker creates and migrates it)",
                      path, has_table ? "database of" : "not a rheinhub database, no",
-                     version, STORE_SCHEMA_VERSION);
+                     version, STORE_SQLITE_SCHEMA_VERSION);
             r = -EINVAL;
             goto err;
         }
@@ -317,7 +192,8 @@ int store_sqlite_open(struct store **out, const struct hub_config *cfg, const ch
              "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; "
              "PRAGMA cache_size = -%d; PRAGMA wal_autocheckpoint = %d; "
              "PRAGMA foreign_keys = OFF", CACHE_KIB, CHECKPOINT_PAGES);
-    if ((r = exec(s, pragmas, "setting WAL mode")) < 0 || (r = migrate(s)) < 0)
+    if ((r = sqlite_store_exec(s, pragmas, "setting WAL mode")) < 0 ||
+        (r = sqlite_schema_migrate(s, progress, arg)) < 0)
         goto err;
     if ((r = prepare(s, "BEGIN IMMEDIATE", &s->begin)) < 0 ||
         (r = prepare(s, "COMMIT", &s->commit)) < 0 ||
@@ -495,7 +371,7 @@ static int sqlite_write(struct store *base, struct row *rows, size_t n,
                      sqlite3_errmsg(s->db));
             counts->failed++;
         } else {
-            r = fail(s, rc, "inserting");
+            r = sqlite_store_fail(s, rc, "inserting");
             sqlite3_reset(stmt);
             goto err;
         }
@@ -533,74 +409,6 @@ static int sqlite_retention_step(struct store *base, int64_t before_ns, int max_
         rollback(s);
         *deleted = 0;
     }
-    return r;
-}
-
-/* ------------------------------------------------------------------------------------------ */
-/* Querying */
-
-static int sqlite_query(struct store *base, const struct store_filter *f, struct export *out)
-{
-    struct sqlite_store *s = (struct sqlite_store *)base;
-    const char *tcol = time_column[f->table];
-    sqlite3_stmt *stmt = NULL;
-    char sql[1024];
-    size_t len;
-    int rc, r = 0, i = 1;
-
-    if (f->table == STORE_EVENTS)
-        len = (size_t)snprintf(sql, sizeof(sql), "SELECT id, municipality, category, type,"
-                               " subject, time, received, source, data FROM events WHERE 1");
-    else
-        len = (size_t)snprintf(sql, sizeof(sql), "SELECT data FROM %s WHERE 1",
-                               store_table_name(f->table));
-#define APPEND(...) len += (size_t)snprintf(sql + len, sizeof(sql) - len, __VA_ARGS__)
-    if (f->municipality)
-        APPEND(" AND municipality = ?");
-    if (f->type)
-        APPEND(" AND type = ?");
-    if (f->subject)
-        APPEND(" AND subject = ?");
-    if (f->has_since)
-        APPEND(" AND %s >= ?", tcol);
-    if (f->has_until)
-        APPEND(" AND %s < ?", tcol);
-    /* rowid breaks ties in insertion order, and every index ends in it */
-    APPEND(" ORDER BY %s, rowid", tcol);
-    if (f->limit > 0)
-        APPEND(" LIMIT ?");
-#undef APPEND
-    if ((rc = sqlite3_prepare_v2(s->db, sql, -1, &stmt, NULL)) != SQLITE_OK)
-        return fail(s, rc, "preparing the query");
-    if (f->municipality)
-        sqlite3_bind_text(stmt, i++, f->municipality, -1, SQLITE_STATIC);
-    if (f->type)
-        sqlite3_bind_text(stmt, i++, f->type, -1, SQLITE_STATIC);
-    if (f->subject)
-        sqlite3_bind_text(stmt, i++, f->subject, -1, SQLITE_STATIC);
-    if (f->has_since)
-        sqlite3_bind_int64(stmt, i++, f->since_ns);
-    if (f->has_until)
-        sqlite3_bind_int64(stmt, i++, f->until_ns);
-    if (f->limit > 0)
-        sqlite3_bind_int64(stmt, i++, f->limit);
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        struct export_value v[EXPORT_EVENT_NCOLS];
-        int n = sqlite3_column_count(stmt);
-
-        for (int c = 0; c < n; c++) {
-            v[c].ptr = (const char *)sqlite3_column_text(stmt, c);
-            v[c].len = (size_t)sqlite3_column_bytes(stmt, c);
-        }
-        if ((r = export_row(out, v, (size_t)n)) < 0) {
-            snprintf(s->base.error, sizeof(s->base.error), "writing the output: %s",
-                     r == -EIO ? strerror(errno) : "a stored document is not a JSON object");
-            break;
-        }
-    }
-    if (r == 0 && rc != SQLITE_DONE)
-        r = fail(s, rc, "querying");
-    sqlite3_finalize(stmt);
     return r;
 }
 

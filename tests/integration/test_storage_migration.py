@@ -1,0 +1,169 @@
+# SPDX-License-Identifier: MIT
+"""The SQLite schema migration as an operator meets it: a database written by the
+previous version (schema version 1, events keyed by id alone; built here from that
+version's DDL), the new rheinhub-storage started on it. Rows are kept, an event stored
+before is still a duplicate, progress shows in the log, and a worker killed in the
+middle of the migration leaves the old database as it was, readable and whole; the next
+start migrates it.
+
+The migration of 1,000,000 rows is measured by tests/bench/bench_storage_migration.
+"""
+
+import json
+import signal
+import sqlite3
+import subprocess
+import time
+
+import harness
+from harness import publish
+from storage_helpers import (SqliteDb, WORKER_SETTINGS, require_binary, storage_hub,
+                             wait_count)
+
+# The tables of schema version 1, as the previous rheinhub-storage created them.
+SCHEMA_V1 = """
+CREATE TABLE events (id TEXT PRIMARY KEY NOT NULL, municipality TEXT NOT NULL,
+  category TEXT NOT NULL, type TEXT NOT NULL, subject TEXT NOT NULL, time TEXT NOT NULL,
+  time_ns INTEGER NOT NULL, received INTEGER NOT NULL, source TEXT NOT NULL,
+  data TEXT NOT NULL);
+CREATE INDEX events_type_subject_time ON events (type, subject, time_ns);
+CREATE INDEX events_municipality_time ON events (municipality, time_ns);
+CREATE INDEX events_time ON events (time_ns);
+CREATE TABLE alerts (change_id TEXT PRIMARY KEY NOT NULL, id TEXT NOT NULL, rule TEXT NOT NULL,
+  severity TEXT, state TEXT NOT NULL, municipality TEXT NOT NULL, type TEXT NOT NULL,
+  subject TEXT NOT NULL, value, threshold, message TEXT, event_id TEXT, event_time TEXT,
+  raised_at TEXT NOT NULL, updated_at TEXT NOT NULL, updated_ns INTEGER NOT NULL,
+  acked_by TEXT, cleared_at TEXT, received INTEGER NOT NULL, data TEXT NOT NULL);
+CREATE INDEX alerts_id ON alerts (id, updated_ns);
+CREATE INDEX alerts_municipality_time ON alerts (municipality, updated_ns);
+CREATE TABLE aggregates (id TEXT PRIMARY KEY NOT NULL, municipality TEXT NOT NULL,
+  type TEXT NOT NULL, subject TEXT NOT NULL, window_size TEXT NOT NULL,
+  window_start TEXT NOT NULL, window_end TEXT NOT NULL, start_ns INTEGER NOT NULL,
+  count INTEGER NOT NULL, subjects INTEGER, received INTEGER NOT NULL, data TEXT NOT NULL);
+CREATE INDEX aggregates_type_subject_start ON aggregates (type, subject, window_size, start_ns);
+CREATE INDEX aggregates_municipality_start ON aggregates (municipality, start_ns);
+CREATE TABLE schema_version (version INTEGER PRIMARY KEY NOT NULL, applied_at TEXT NOT NULL);
+INSERT INTO schema_version VALUES (1, '2026-11-01T00:00:00.000Z');
+"""
+
+T0 = 1795600000  # 2026-11-25T09:46:40Z
+CE_ID = "ce-before-the-upgrade"
+CE_TIME = "2026-11-25T09:46:40.5Z"
+
+
+def make_v1(path, n):
+    """A version 1 database with n events: one CloudEvent of known id and time, the rest
+    computed-id water levels, inserted in id order as the old worker's index kept them."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = sqlite3.connect(path)
+    con.execute("PRAGMA journal_mode = WAL")
+    con.executescript(SCHEMA_V1)
+
+    def rows():
+        yield (CE_ID, "linz", "sensor", "sensor.waterlevel", "p-ce", CE_TIME,
+               T0 * 10**9 + 500_000_000, 1, "mqtt://127.0.0.1/x", '{"value":1}')
+        for i in range(1, n):
+            t = T0 + i
+            yield (f"{i * 2654435761 % 2**32:08x}{i:08x}", "linz", "sensor",
+                   "sensor.waterlevel", f"p{i % 10}",
+                   time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t)), t * 10**9, 1,
+                   "mqtt://127.0.0.1/x",
+                   json.dumps({"value": i}))
+    con.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows())
+    con.commit()
+    con.close()
+
+
+def cloudevent(event_id, time):
+    return json.dumps({"specversion": "1.0", "id": event_id, "source": "urn:test",
+                       "type": "sensor.waterlevel", "time": time,
+                       "data": {"time": time, "value": 1, "unit": "cm"}}).encode()
+
+
+def group_done(r, stream):
+    g = {g["name"]: g for g in r.xinfo_groups(stream)}[b"storage"]
+    return g["pending"] == 0 and g.get("lag", 1) == 0 and g["entries-read"] == 2
+
+
+def schema_state(db):
+    return (db.scalar("SELECT max(version) FROM schema_version"),
+            db.scalar("SELECT count(*) FROM pragma_index_list('events') WHERE origin = 'pk'"))
+
+
+def test_sqlite_v1_database_migrated_on_start(hub_factory, stack, tmp_path):
+    """Started on a database of the previous version: migrated with progress in the log,
+    rows kept, the event stored before still refused as a duplicate, new ones stored."""
+    db = SqliteDb(tmp_path / "data" / "rheinhub.db")
+    n = 20_000
+    make_v1(db.path, n)
+    hub = storage_hub(hub_factory, db.storage_section())
+    harness.wait_until(lambda: "(schema version 2)" in harness.tail(hub.log_path, 200), 60,
+                       "the worker to open the migrated database")
+    log = harness.tail(hub.log_path, 200)
+    assert f"{n} events to schema version 2" in log, log
+    assert f"{n} of {n} rows copied (100 %)" in log, log
+    assert schema_state(db) == (2, 0)
+    assert db.count() == n
+    # the same CloudEvent again (id and time as stored by version 1), and a new one
+    publish(stack.mqtt_port, [("linz/sensor/waterlevel/p-ce", cloudevent(CE_ID, CE_TIME)),
+                              ("linz/sensor/waterlevel/p-ce",
+                               cloudevent("ce-after", "2026-11-26T06:00:00Z"))])
+    wait_count(db, n + 1, timeout=60, hub=hub)
+    r = stack.redis.client()
+    try:
+        harness.wait_until(lambda: group_done(r, hub.stream("sensor.waterlevel")), 30,
+                           "the storage group to acknowledge both events")
+    finally:
+        r.close()
+    assert db.count() == n + 1
+    assert db.scalar("SELECT count(*) FROM events WHERE id = ?", CE_ID) == 1
+    assert db.scalar("SELECT count(*) FROM pragma_integrity_check WHERE integrity_check != 'ok'") \
+        == 0
+
+
+def test_sqlite_migration_killed_leaves_version_1(hub_factory, tmp_path):
+    """SIGKILL after the first progress line: the database is still version 1, whole and
+    readable, with every row; the next start migrates it."""
+    db = SqliteDb(tmp_path / "data" / "rheinhub.db")
+    n = 150_000  # three copy steps of 50,000: the kill comes after the first
+    make_v1(db.path, n)
+    # The hub only routes; this test runs the worker itself, to kill it where it wants.
+    hub = hub_factory(workers=[{"name": "storage", "command": "", "types": ["*"]}],
+                      worker=WORKER_SETTINGS, storage=db.storage_section())
+    log_path = tmp_path / "storage-worker.log"
+    argv = [str(require_binary()), "-c", str(hub.config_path)]
+
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                env=harness.sanitizer_env())
+    try:
+        harness.wait_until(lambda: "rows copied" in log_path.read_text() or proc.poll() is not None,
+                           60, "the first progress line of the migration", interval=0.005)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+    text = log_path.read_text()
+    assert "100 %" not in text and "committing" not in text, \
+        "the migration ended before the kill:\n" + text
+    assert schema_state(db) == (1, 1)
+    assert db.count() == n
+    assert db.scalar("SELECT count(*) FROM sqlite_schema WHERE name = 'events_v2'") == 0
+    assert db.scalar("SELECT count(*) FROM pragma_quick_check WHERE quick_check != 'ok'") == 0
+
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                env=harness.sanitizer_env())
+    try:
+        harness.wait_until(lambda: "(schema version 2)" in log_path.read_text()
+                           or proc.poll() is not None, 120, "the second start to migrate")
+        assert proc.poll() is None, "worker exited:\n" + log_path.read_text()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0
+    assert schema_state(db) == (2, 0)
+    assert db.count() == n
+    assert db.scalar("SELECT count(DISTINCT id) FROM events") == n
+    assert harness.sanitizer_report(log_path) is None, harness.sanitizer_report(log_path)

@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: MIT
+/*
+ * What the SQLite backend's files share: the store's state, SQLite's result codes as
+ * errnos, and the schema (sqlite_schema.c) and query (sqlite_query.c) entry points
+ * that store_sqlite.c calls. Not part of the storage interface (store.h).
+ */
+#ifndef RHEINHUB_STORAGE_SQLITE_STORE_H
+#define RHEINHUB_STORAGE_SQLITE_STORE_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <sqlite3.h>
+
+#include "store.h"
+
+struct sqlite_store {
+    struct store base;
+    sqlite3 *db;
+    char path[PATH_MAX];
+    dev_t dev;           /* of the file opened, to notice it removed or replaced */
+    ino_t ino;
+    sqlite3_stmt *begin, *commit, *rollback;
+    sqlite3_stmt *insert[STORE_TABLE_COUNT];
+    sqlite3_stmt *retention;
+};
+
+/* Records "sqlite PATH: what: message" as the store's error; returns rc as an errno. */
+int sqlite_store_fail(struct sqlite_store *s, int rc, const char *what);
+
+/* Runs sql (no rows wanted). Returns 0, or a negative errno with the error recorded. */
+int sqlite_store_exec(struct sqlite_store *s, const char *sql, const char *what);
+
+/*
+ * Called after each step of a long migration with the rows copied so far and in all;
+ * a non-zero return abandons the migration (it is rolled back, nothing changes).
+ */
+typedef int (*sqlite_migrate_progress_cb)(void *arg, const char *table, int64_t done,
+                                          int64_t total);
+
+/*
+ * The schema version recorded in the database (0: none yet; *has_table: whether
+ * schema_version exists at all), or a negative errno.
+ */
+int sqlite_schema_version(struct sqlite_store *s, bool *has_table);
+
+/*
+ * Brings the schema to STORE_SQLITE_SCHEMA_VERSION in one transaction: a database that is
+ * interrupted or fails on the way stays as it was. A database of a newer version is
+ * refused (-EINVAL). progress may be NULL (the log then shows the progress). Returns
+ * 0, or a negative errno with the error recorded.
+ */
+int sqlite_schema_migrate(struct sqlite_store *s, sqlite_migrate_progress_cb progress,
+                          void *arg);
+
+/* Streams the rows f selects to out, oldest first. Returns 0, or a negative errno. */
+int sqlite_query(struct store *base, const struct store_filter *f, struct export *out);
+
+/*
+ * Opens like store_sqlite_open, with a progress callback for the migration (tests
+ * interrupt it there).
+ */
+int sqlite_store_open(struct store **out, const struct hub_config *cfg, const char *path,
+                      enum store_mode mode, sqlite_migrate_progress_cb progress, void *arg,
+                      char *err, size_t err_size);
+
+#endif
