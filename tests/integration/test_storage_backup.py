@@ -15,6 +15,7 @@ import sqlite3
 import subprocess
 
 import harness
+from storage_helpers import postgres  # noqa: F401 - the fixture
 from storage_helpers import SqliteDb, WORKER_SETTINGS, require_binary, run_query, \
     storage_hub, wait_count, worker_entry
 
@@ -106,3 +107,26 @@ def test_backup_refuses_postgresql_and_bad_usage(tmp_path):
     r = backup(cfg2, tmp_path / "y.db")
     assert r.returncode == 1 and "absent.db" in r.stderr
     assert not (tmp_path / "y.db").exists()
+
+
+def test_postgresql_route_pg_dump_and_pg_restore(hub_factory, stack, postgres, tmp_path):
+    """docs/operations.md's PostgreSQL route: pg_dump -Fc, pg_restore --clean into the
+    database, while the worker writes; the restored rows are the dumped ones."""
+    hub = storage_hub(hub_factory, postgres.storage_section())
+    harness.publish(stack.mqtt_port, [
+        (f"linz/sensor/waterlevel/pg-{k}",
+         f'{{"time":"2026-12-04T10:00:{k:02d}Z","value":{500 + k},"unit":"cm"}}'.encode())
+        for k in range(40)])
+    wait_count(postgres, 40, hub=hub)
+    dump = tmp_path / "rheinhub.dump"
+    conn = ["-h", "127.0.0.1", "-p", str(postgres.port), "-U", "postgres"]
+    subprocess.run(["pg_dump", *conn, "-Fc", "-f", str(dump), "postgres"], check=True,
+                   capture_output=True, timeout=120)
+    hub.term()
+    postgres.psql("DELETE FROM events")
+    assert postgres.count() == 0
+    r = subprocess.run(["pg_restore", *conn, "-d", "postgres", "--clean", str(dump)],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert postgres.count() == 40
+    assert postgres.scalar("SELECT count(*) FROM events WHERE subject LIKE 'pg-%'") == 40
