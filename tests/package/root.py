@@ -118,6 +118,17 @@ def check_installed():
     return user
 
 
+def start_redis():
+    """redis-server as redis-server.service runs it (its user, Debian's config)."""
+    redis = subprocess.Popen(
+        ["setpriv", "--reuid", "redis", "--regid", "redis", "--init-groups",
+         "redis-server", "/etc/redis/redis.conf", "--daemonize", "no", "--supervised", "no"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_until(lambda: run(["redis-cli", "PING"], check=False).stdout.strip() == "PONG", 20,
+               "redis-server")
+    return redis
+
+
 def start_broker_and_redis():
     """Debian's mosquitto and redis-server, their packaged configs, as their units run them."""
     Path("/etc/mosquitto/conf.d/rheinhub.conf").write_text(BROKER_CONF_D)
@@ -127,13 +138,8 @@ def start_broker_and_redis():
         run(["chown", f"{owner}:{owner}", d])
     mosq = subprocess.Popen(["mosquitto", "-c", "/etc/mosquitto/mosquitto.conf"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    redis = subprocess.Popen(
-        ["setpriv", "--reuid", "redis", "--regid", "redis", "--init-groups",
-         "redis-server", "/etc/redis/redis.conf", "--daemonize", "no", "--supervised", "no"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    redis = start_redis()
     wait_until(lambda: socket.create_connection(("127.0.0.1", 1883), 1), 20, "mosquitto")
-    wait_until(lambda: run(["redis-cli", "PING"], check=False).stdout.strip() == "PONG", 20,
-               "redis-server")
     # docs/operations.md: Redis keeps every write (AOF) and never evicts a stream entry.
     for args in (["CONFIG", "SET", "appendonly", "yes"], ["CONFIG", "SET", "maxmemory", "2gb"],
                  ["CONFIG", "SET", "maxmemory-policy", "noeviction"], ["CONFIG", "REWRITE"]):
@@ -247,7 +253,7 @@ def publish_one(subject, value):
 def scenario_install(overlay, debs):
     dpkg_install(debs)
     check_installed()
-    start_broker_and_redis()
+    _, redis = start_broker_and_redis()
     notify = Notify("/run/rheinhub-notify.sock")
     svc = Service(notify, overlay / "hub.log")
     svc.start()
@@ -273,19 +279,34 @@ def scenario_install(overlay, debs):
     last = sh("redis-cli LASTSAVE")
     sh("redis-cli BGSAVE")
     wait_until(lambda: sh("redis-cli LASTSAVE") != last, 30, "Redis's BGSAVE")
-    if not Path("/var/lib/redis/dump.rdb").exists():
-        fail("no /var/lib/redis/dump.rdb after BGSAVE")
+    sh("cp /var/lib/redis/dump.rdb /var/backups/rheinhub/redis-$(date +%F).rdb")
+    xlen = sh("redis-cli XLEN rheinhub:events:sensor.waterlevel").strip()
     svc.stop()
+    # The disk is gone: the database and Redis's data.
     for f in DB.parent.glob("rheinhub.db*"):
         f.unlink()
+    redis.terminate()          # systemctl stop redis-server
+    redis.wait(30)
+    sh("rm -rf /var/lib/redis/*")
     sh(f"install -o rheinhub -g rheinhub -m 0640 {backup} /var/lib/rheinhub/rheinhub.db")
     sh("rm -f /var/lib/rheinhub/rheinhub.db-wal /var/lib/rheinhub/rheinhub.db-shm")
+    sh("rm -rf /var/lib/redis/appendonlydir")
+    sh("install -o redis -g redis -m 0660 /var/backups/rheinhub/redis-$(date +%F).rdb "
+       "/var/lib/redis/dump.rdb")
+    sh("sed -i 's/^appendonly yes/appendonly no/' /etc/redis/redis.conf")
+    redis = start_redis()      # systemctl start redis-server
+    sh("redis-cli CONFIG SET appendonly yes")
+    sh("redis-cli CONFIG REWRITE")
+    if sh("redis-cli XLEN rheinhub:events:sensor.waterlevel").strip() != xlen:
+        fail(f"Redis's stream after the restore is not the {xlen} entries backed up")
+    if "appendonly yes" not in Path("/etc/redis/redis.conf").read_text():
+        fail("appendonly is not back on in /etc/redis/redis.conf")
     svc.start()
     check_query("rhein-pegel-1", 412)
     publish_one("pkg-after-restore", 433)
     wait_until(lambda: stored("pkg-after-restore") == 1, 30, "a new event after the restore")
-    log(f"backed up to {backup}, removed the database, restored it: the event is back, "
-        "new events are stored")
+    log(f"backed up to {backup} and Redis's dump.rdb, removed both, restored them: the event "
+        f"is back, Redis has its {xlen} stream entries, new events are stored")
     bt = Path("/tmp/rheinhub-broker-test")
     run(["rheinhub-broker", "configure", "-d", str(bt), "--municipality", "linz",
          "--data", str(bt / "data")])
