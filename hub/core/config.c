@@ -108,6 +108,18 @@ static const struct key_spec keys[] = {
     INT_KEY(storage, retention_days, 0, 36500),
     INT_KEY(storage, batch_max, 1, 10000),
     INT_KEY(storage, commit_interval_ms, 0, 10000),
+    STR_KEY(console, bind, KIND_IP),
+    INT_KEY(console, port, 0, 65535),
+    STR_KEY(console, files, KIND_STR),
+    STR_KEY(console, tls_cert, KIND_STR),
+    STR_KEY(console, tls_key, KIND_STR),
+    STR_KEY(console, accounts_file, KIND_STR),
+    STR_KEY(console, client_id, KIND_STR),
+    STR_KEY(console, username, KIND_STR),
+    STR_KEY(console, password, KIND_STR),
+    INT_KEY(console, idle_timeout_s, 60, 86400),
+    INT_KEY(console, max_sessions, 1, 1024),
+    INT_KEY(console, max_clients, 4, 100000),
 };
 
 #define WORKER_STR(name)                                                                           \
@@ -125,7 +137,7 @@ static const struct key_spec worker_keys[] = {
     WORKER_LIST(args, 0),
     {"workers", "instances", KIND_INT, offsetof(struct worker_config, instances), sizeof(int), 0,
      16, 0},
-    WORKER_LIST(types, 0), /* []: a process the hub runs and routes nothing to (a source) */
+    WORKER_LIST(types, 0), /* []: a process the hub runs and routes nothing to (a source, the console) */
     WORKER_LIST(municipalities, 1),
     WORKER_LIST(subjects, 1),
 };
@@ -179,6 +191,14 @@ void config_defaults(struct hub_config *cfg)
     cfg->storage.commit_interval_ms = 50;
     strcpy(cfg->sources.client_id, "rheinhub-source");
     cfg->sources.queue_max = 1000;
+    strcpy(cfg->console.bind, "127.0.0.1");
+    cfg->console.port = 8081;
+    snprintf(cfg->console.files, sizeof(cfg->console.files), "%s", RHEINHUB_CONSOLE_FILES);
+    strcpy(cfg->console.accounts_file, "/etc/rheinhub/broker/accounts");
+    strcpy(cfg->console.client_id, "rheinhub-console");
+    cfg->console.idle_timeout_s = 1800;
+    cfg->console.max_sessions = 64;
+    cfg->console.max_clients = 1024;
 }
 
 static void worker_defaults(struct worker_config *w)
@@ -528,6 +548,10 @@ int config_load(struct hub_config *cfg, const char *path, FILE *err)
         resolve_relative(cfg->sources.ttn, sizeof(cfg->sources.ttn), path);
         resolve_relative(cfg->sources.chirpstack, sizeof(cfg->sources.chirpstack), path);
         resolve_relative(cfg->sources.pegelonline, sizeof(cfg->sources.pegelonline), path);
+        resolve_relative(cfg->console.files, sizeof(cfg->console.files), path);
+        resolve_relative(cfg->console.tls_cert, sizeof(cfg->console.tls_cert), path);
+        resolve_relative(cfg->console.tls_key, sizeof(cfg->console.tls_key), path);
+        resolve_relative(cfg->console.accounts_file, sizeof(cfg->console.accounts_file), path);
         for (int i = 0; i < cfg->n_workers; i++)
             if (strchr(cfg->workers[i].command, '/'))
                 resolve_relative(cfg->workers[i].command, sizeof(cfg->workers[i].command), path);

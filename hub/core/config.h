@@ -128,6 +128,20 @@ struct hub_config {
         char password[CONFIG_NAME_MAX];  /* with username */
         int queue_max;          /* events a source holds for our broker before it stops reading */
     } sources;
+    struct {
+        char bind[64];           /* IP literal; loopback unless TLS is configured */
+        int port;                /* 0: a port the kernel picks */
+        char files[1024];        /* the page's files; relative: to this file's folder */
+        char tls_cert[1024];     /* PEM; with tls_key, the console speaks HTTPS only */
+        char tls_key[1024];
+        char accounts_file[1024]; /* the broker's account registry (deploy/broker/account) */
+        char client_id[CONFIG_NAME_MAX]; /* MQTT client id of its own watch session */
+        char username[CONFIG_NAME_MAX];  /* that session's account; "": mqtt.username */
+        char password[CONFIG_NAME_MAX];  /* with username */
+        int idle_timeout_s;      /* an operator's session ends after this long without a request */
+        int max_sessions;        /* operator sessions (each holds one MQTT connection) */
+        int max_clients;         /* HTTP connections, live streams included */
+    } console;
 };
 
 void config_defaults(struct hub_config *cfg);

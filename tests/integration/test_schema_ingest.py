@@ -136,3 +136,26 @@ def test_check_reports_a_broken_schema(tmp_path):
                        capture_output=True, text=True, env=harness.sanitizer_env(), timeout=60)
     assert r.returncode == 0, r
     assert "8 event types" in r.stdout, r.stdout
+
+
+def test_catalog_knows_the_draft07_metaschema_without_a_file(hub_factory, stack, tmp_path,
+                                                             redis_client):
+    """A catalog schema may $ref the draft-07 meta-schema; it is built in, not a file."""
+    import shutil
+    schemas = tmp_path / "schemas"
+    shutil.copytree(ROOT / "schemas", schemas)
+    shutil.rmtree(schemas / "meta")
+    # citizen.feedback's comment, for the test's sake, must itself be a draft-07 schema.
+    path = schemas / "citizen" / "feedback.schema.json"
+    doc = json.loads(path.read_text())
+    doc["properties"]["comment"] = {"$ref": "http://json-schema.org/draft-07/schema#"}
+    path.write_text(json.dumps(doc))
+    hub = hub_factory(schemas={"dir": str(schemas)})
+    t = "2026-11-26T06:00:00Z"
+    good = {"time": t, "topic": "parks", "rating": 4, "comment": {"type": "string"}}
+    bad = {"time": t, "topic": "parks", "rating": 4, "comment": {"type": "no-such-type"}}
+    publish(stack.mqtt_port, [("linz/citizen/feedback/f1", json.dumps(good).encode()),
+                              ("linz/citizen/feedback/f2", json.dumps(bad).encode())])
+    settle(hub, redis_client, 2)
+    assert len(read_events(redis_client, hub.stream("citizen.feedback"))) == 1
+    assert [d["reason"] for d in deadletters(redis_client, hub)] == [b"schema"]

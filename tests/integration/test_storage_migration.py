@@ -10,6 +10,7 @@ The migration of 1,000,000 rows is measured by tests/bench/bench_storage_migrati
 """
 
 import json
+import os
 import signal
 import sqlite3
 import subprocess
@@ -18,7 +19,8 @@ import time
 import harness
 from harness import publish
 from storage_helpers import (SqliteDb, WORKER_SETTINGS, require_binary, storage_hub,
-                             wait_count)
+                             wait_count, worker_pid)
+from storage_helpers import postgres  # noqa: F401 - fixture
 
 # The tables of schema version 1, as the previous rheinhub-storage created them.
 SCHEMA_V1 = """
@@ -167,3 +169,105 @@ def test_sqlite_migration_killed_leaves_version_1(hub_factory, tmp_path):
     assert db.count() == n
     assert db.scalar("SELECT count(DISTINCT id) FROM events") == n
     assert harness.sanitizer_report(log_path) is None, harness.sanitizer_report(log_path)
+
+
+# ---------------------------------------------------------------------------
+# PostgreSQL
+
+PG_SCHEMA_V1 = """
+CREATE TABLE events (id text PRIMARY KEY, municipality text NOT NULL, category text NOT NULL,
+  type text NOT NULL, subject text NOT NULL, time text NOT NULL,
+  time_utc timestamptz NOT NULL, received bigint NOT NULL, source text NOT NULL,
+  data jsonb NOT NULL);
+CREATE INDEX events_type_subject_time ON events (type, subject, time_utc);
+CREATE INDEX events_municipality_time ON events (municipality, time_utc);
+CREATE INDEX events_time ON events (time_utc);
+CREATE TABLE alerts (change_id text PRIMARY KEY, id text NOT NULL, rule text NOT NULL,
+  severity text, state text NOT NULL, municipality text NOT NULL, type text NOT NULL,
+  subject text NOT NULL, value jsonb, threshold jsonb, message text, event_id text,
+  event_time text, raised_at timestamptz NOT NULL, updated_at timestamptz NOT NULL,
+  acked_by text, cleared_at timestamptz, received bigint NOT NULL, data jsonb NOT NULL);
+CREATE INDEX alerts_id ON alerts (id, updated_at);
+CREATE INDEX alerts_municipality_time ON alerts (municipality, updated_at);
+CREATE TABLE aggregates (id text PRIMARY KEY, municipality text NOT NULL, type text NOT NULL,
+  subject text NOT NULL, window_size text NOT NULL, window_start timestamptz NOT NULL,
+  window_end timestamptz NOT NULL, count bigint NOT NULL, subjects bigint,
+  received bigint NOT NULL, data jsonb NOT NULL);
+CREATE INDEX aggregates_type_subject_start ON aggregates (type, subject, window_size, window_start);
+CREATE INDEX aggregates_municipality_start ON aggregates (municipality, window_start);
+CREATE TABLE schema_version (version integer PRIMARY KEY,
+  applied_at timestamptz NOT NULL DEFAULT now());
+INSERT INTO schema_version (version) VALUES (1);
+"""
+
+
+def iso(t):
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
+
+
+def test_postgres_v1_database_migrated_on_start(hub_factory, stack, postgres):
+    """A version 1 PostgreSQL database: migrated on start to monthly partitions (this
+    month and the last in partitions of their own, 2001 in the default one), rows kept,
+    the event stored before still a duplicate."""
+    now = int(time.time())
+    postgres.psql(PG_SCHEMA_V1)
+    # 10,000 events of the last 40 days, 100 of January 2001, and the CloudEvent
+    postgres.psql(
+        "INSERT INTO events SELECT md5(i::text), 'linz', 'sensor', 'sensor.waterlevel',"
+        " 'p' || (i % 10), to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), t,"
+        " 1, 'mqtt://x', jsonb_build_object('value', i) FROM ("
+        f" SELECT i, to_timestamp({now} - i * 345) AS t FROM generate_series(1, 10000) i"
+        " UNION ALL SELECT i, to_timestamp(978307200 + i * 60) FROM"
+        " generate_series(10001, 10100) i) s;"
+        f"INSERT INTO events VALUES ('{CE_ID}', 'linz', 'sensor', 'sensor.waterlevel', 'p-ce',"
+        f" '{iso(now - 60)}', to_timestamp({now - 60}), 1, 'mqtt://x', '{{\"value\":1}}')")
+    n = 10_101
+    hub = storage_hub(hub_factory, postgres.storage_section())
+    harness.wait_until(lambda: "(schema version 2)" in harness.tail(hub.log_path, 200), 60,
+                       "the worker to open the migrated database")
+    log = harness.tail(hub.log_path, 200)
+    assert f"migrating {n} events to schema version 2" in log, log
+    assert f"{n} of {n} rows copied (100 %)" in log, log
+    assert postgres.scalar("SELECT max(version) FROM schema_version") == 2
+    assert postgres.scalar("SELECT count(*) FROM pg_partitioned_table"
+                           " WHERE partrelid = 'events'::regclass") == 1
+    assert postgres.scalar("SELECT count(*) FROM pg_inherits"
+                           " WHERE inhparent = 'events'::regclass") >= 3  # 2 months + default
+    assert postgres.scalar("SELECT count(*) FROM events_default") == 100
+    assert postgres.scalar("SELECT count(*) FROM events_" + time.strftime(
+        "p%Y_%m", time.gmtime(now))) > 0
+    assert postgres.count() == n
+    assert postgres.scalar("SELECT (to_regclass('events_v1') IS NULL)::int") == 1
+    publish(stack.mqtt_port, [("linz/sensor/waterlevel/p-ce", cloudevent(CE_ID, iso(now - 60))),
+                              ("linz/sensor/waterlevel/p-ce",
+                               cloudevent("ce-after", iso(now)))])
+    wait_count(postgres, n + 1, timeout=60, hub=hub)
+    r = stack.redis.client()
+    try:
+        harness.wait_until(lambda: group_done(r, hub.stream("sensor.waterlevel")), 30,
+                           "the storage group to acknowledge both events")
+    finally:
+        r.close()
+    assert postgres.count() == n + 1
+    assert postgres.scalar(f"SELECT count(*) FROM events WHERE id = '{CE_ID}'") == 1
+
+
+def test_postgres_retention_drops_a_month_partition(hub_factory, stack, redis_client, postgres):
+    """With retention, a month that ended before the cutoff goes as a whole partition."""
+    now = int(time.time())
+    hub = storage_hub(hub_factory, dict(postgres.storage_section(), retention_days=40))
+    old = cloudevent("ce-old", iso(now - 80 * 86400))
+    new = cloudevent("ce-new", iso(now))
+    part = time.strftime("events_p%Y_%m", time.gmtime(now - 80 * 86400))
+    publish(stack.mqtt_port, [("linz/sensor/waterlevel/p1", old)])
+    wait_count(postgres, 1, timeout=60, hub=hub)
+    assert postgres.scalar(f"SELECT (to_regclass('{part}') IS NOT NULL)::int") == 1
+    # Retention looks at start and then every minute: a restarted worker looks at once.
+    os.kill(worker_pid(redis_client), signal.SIGKILL)
+    publish(stack.mqtt_port, [("linz/sensor/waterlevel/p1", new)])
+    harness.wait_until(lambda: postgres.scalar(
+        f"SELECT (to_regclass('{part}') IS NULL)::int") == 1, 60,
+        f"retention to drop {part}")
+    wait_count(postgres, 1, timeout=30, hub=hub)
+    assert postgres.scalar("SELECT count(*) FROM events WHERE id = 'ce-new'") == 1
+    assert "retention: dropped the partition" in harness.tail(hub.log_path, 200)

@@ -25,7 +25,7 @@
 #define STORE_ERROR_MAX 256
 /* The schema versions this build writes; databases are migrated up to them on open. */
 #define STORE_SQLITE_SCHEMA_VERSION 2
-#define STORE_PG_SCHEMA_VERSION 1
+#define STORE_PG_SCHEMA_VERSION 2
 
 enum store_mode {
     STORE_CREATE,   /* the worker's first open: create the database, migrate */

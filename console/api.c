@@ -1,0 +1,384 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The JSON API (api.h). Login is a connection to the broker with the operator's own
+ * account; state changes (logout, acknowledge) need the session's CSRF token in the
+ * X-CSRF-Token header; every other request needs only the session cookie. Reads that
+ * the person starts count as activity for the idle timeout; the live stream does not.
+ */
+#include "api.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "accounts.h"
+#include "deadletters.h"
+#include "log.h"
+
+#define USER_MAX 128
+#define PASSWORD_MAX 512
+#define COMMENT_MAX 500   /* characters of an acknowledgement's comment */
+#define TOPIC_MAX 400
+
+static void error(struct api_reply *r, int status, const char *code, const char *message)
+{
+    r->status = status;
+    json_decref(r->body);
+    r->body = json_pack("{s:s,s:s}", "error", code, "message", message);
+}
+
+static void ok(struct api_reply *r, json_t *body)
+{
+    r->status = body ? 200 : 500;
+    json_decref(r->body);
+    r->body = body ? body : json_pack("{s:s,s:s}", "error", "internal", "message", "out of memory");
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The account name alphabet of deploy/broker/account: [A-Za-z0-9._-]{1,128}. */
+static bool name_ok(const char *s)
+{
+    size_t n = strlen(s);
+
+    if (n == 0 || n > USER_MAX)
+        return false;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+              *s == '.' || *s == '_' || *s == '-'))
+            return false;
+    return true;
+}
+
+/* Characters (code points) of a UTF-8 string that jansson has checked. */
+static size_t utf8_chars(const char *s)
+{
+    size_t n = 0;
+
+    for (; *s; s++)
+        n += ((unsigned char)*s & 0xc0) != 0x80;
+    return n;
+}
+
+static json_t *parse_body(const struct api_request *req, struct api_reply *reply)
+{
+    json_error_t jerr;
+    json_t *j;
+
+    if (!req->body || !(j = json_loadb(req->body, req->body_len, 0, &jerr)) || !json_is_object(j)) {
+        if (req->body)
+            json_decref(j);
+        error(reply, 400, "bad_request", "the body must be a JSON object");
+        return NULL;
+    }
+    return j;
+}
+
+static void set_cookie(struct console *c, struct api_reply *reply, const char *token, int max_age)
+{
+    snprintf(reply->cookie, sizeof(reply->cookie),
+             "%s=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%d%s", API_COOKIE, token,
+             max_age, c->tls ? "; Secure" : "");
+}
+
+static void login(struct console *c, const struct api_request *req, struct api_reply *reply)
+{
+    json_t *body = parse_body(req, reply);
+    const char *user, *password;
+    struct operator_link *link = NULL;
+    struct session_info info;
+    enum operator_result res;
+    char client_id[200], rnd[17], role[32];
+    int64_t wait;
+    int r;
+
+    if (!body)
+        return;
+    user = json_string_value(json_object_get(body, "user"));
+    password = json_string_value(json_object_get(body, "password"));
+    if (!user || !password || !name_ok(user) || !password[0] || strlen(password) > PASSWORD_MAX) {
+        error(reply, 400, "bad_request", "user and password are required");
+        goto out;
+    }
+    if ((wait = throttle_wait_ms(c->throttle, req->client, now_ms())) > 0) {
+        reply->retry_after_s = (int)((wait + 999) / 1000);
+        error(reply, 429, "throttled", "too many failed logins from this address; wait a moment");
+        goto out;
+    }
+    if (session_random_hex(rnd, 8) < 0) {
+        error(reply, 500, "internal", "no random numbers");
+        goto out;
+    }
+    snprintf(client_id, sizeof(client_id), "console-%s-%s", user, rnd);
+    res = operator_connect(c->broker_host, c->broker_port, client_id, user, password, &link);
+    if (res == OPERATOR_REFUSED) {
+        throttle_failed(c->throttle, req->client, now_ms());
+        log_info("api", "login of %s from %s refused by the broker", user, req->client);
+        error(reply, 401, "login_failed", "the broker refused this user name and password");
+        goto out;
+    }
+    if (res != OPERATOR_OK) {
+        error(reply, 503, "broker_unreachable", "the broker does not answer; try again shortly");
+        goto out;
+    }
+    r = accounts_role(c->cfg->console.accounts_file, user, role, sizeof(role));
+    if (r < 0 || strcmp(role, "operator") != 0) {
+        json_t *e;
+        operator_close(link);
+        throttle_succeeded(c->throttle, req->client);
+        if (r == -ENOENT || r == 0) {
+            log_info("api", "login of %s (%s) refused: not an operator account", user,
+                     r == 0 ? role : "not in the registry");
+            error(reply, 403, "not_operator",
+                  "this account is not an operations staff account (role operator)");
+            if (r == 0 && (e = reply->body))
+                json_object_set_new(e, "role", json_string(role));
+        } else {
+            log_error("api", "cannot read the account registry %s: %s",
+                      c->cfg->console.accounts_file, strerror(-r));
+            error(reply, 503, "no_registry", "the console cannot read the account registry");
+        }
+        goto out;
+    }
+    throttle_succeeded(c->throttle, req->client);
+    if ((r = sessions_open(c->sessions, user, link, &info)) < 0) {
+        error(reply, 503, "too_many_sessions", "too many open sessions; try again later");
+        goto out;
+    }
+    log_info("api", "%s logged in from %s", user, req->client);
+    set_cookie(c, reply, info.token, c->cfg->console.idle_timeout_s * 4);
+    ok(reply, json_pack("{s:s,s:s}", "user", info.user, "csrf", info.csrf));
+out:
+    json_decref(body);
+}
+
+/* The session of the request, touched; false after an error reply. */
+static bool need_session(struct console *c, const struct api_request *req, bool touch,
+                         struct session_info *info, struct api_reply *reply)
+{
+    if (!sessions_get(c->sessions, req->session, touch, info)) {
+        error(reply, 401, "no_session", "not logged in, or the session has ended");
+        return false;
+    }
+    return true;
+}
+
+static bool need_csrf(struct console *c, const struct api_request *req, struct api_reply *reply)
+{
+    if (!sessions_csrf_ok(c->sessions, req->session, req->csrf)) {
+        error(reply, 403, "csrf", "the request lacks this session's CSRF token");
+        return false;
+    }
+    return true;
+}
+
+static void ack(struct console *c, const struct api_request *req, const struct session_info *info,
+                struct api_reply *reply)
+{
+    json_t *body = parse_body(req, reply), *payload = NULL;
+    const char *topic, *comment;
+    char ack_topic[TOPIC_MAX + 8], *text = NULL;
+    enum operator_result res;
+
+    if (!body)
+        return;
+    topic = json_string_value(json_object_get(body, "topic"));
+    comment = json_string_value(json_object_get(body, "comment"));
+    if (!comment)
+        comment = "";
+    if (!topic || strlen(topic) > TOPIC_MAX || utf8_chars(comment) > COMMENT_MAX) {
+        error(reply, 400, "bad_request", "topic (an alert) and a comment of up to 500 characters");
+        goto out;
+    }
+    if (!board_has_alert(c->board, topic)) {
+        error(reply, 404, "no_alert", "no active alert on this topic");
+        goto out;
+    }
+    snprintf(ack_topic, sizeof(ack_topic), "%s/ack", topic);
+    payload = json_pack("{s:s,s:s}", "by", info->user, "comment", comment);
+    if (!payload || !(text = json_dumps(payload, JSON_COMPACT))) {
+        error(reply, 500, "internal", "out of memory");
+        goto out;
+    }
+    res = sessions_publish(c->sessions, req->session, ack_topic, text, strlen(text));
+    switch (res) {
+    case OPERATOR_OK:
+        log_info("api", "%s acknowledged %s", info->user, topic);
+        ok(reply, json_pack("{s:b}", "sent", 1));
+        reply->status = 202;
+        break;
+    case OPERATOR_DENIED:
+        error(reply, 403, "acl", "the broker does not let this account acknowledge this alert");
+        break;
+    case OPERATOR_REFUSED:
+        error(reply, 401, "no_session", "the session has ended");
+        break;
+    default:
+        error(reply, 503, "broker_unreachable", "the broker did not confirm the acknowledgement");
+        break;
+    }
+out:
+    free(text);
+    json_decref(payload);
+    json_decref(body);
+}
+
+static void alert_detail(struct console *c, const struct api_request *req, struct api_reply *reply)
+{
+    const char *topic = req->arg(req->conn, "topic"), *id = req->arg(req->conn, "id");
+    char err[512] = "";
+    json_t *out = NULL;
+    int r;
+
+    if (!topic || !id || strlen(topic) > TOPIC_MAX) {
+        error(reply, 400, "bad_request", "topic and id are required");
+        return;
+    }
+    r = history_alert(&c->history, topic, id, &out, err, sizeof(err));
+    if (r == -ENOENT)
+        error(reply, 404, "no_history", err);
+    else if (r == -EINVAL)
+        error(reply, 400, "bad_request", "not an alert topic");
+    else if (r < 0)
+        error(reply, 503, "storage", err[0] ? err : "the database cannot be read");
+    else
+        ok(reply, out);
+}
+
+/* "<m>/<type>/<subject>" of an alert or a gauge. */
+static void subject_key(const json_t *o, char *out, size_t size)
+{
+    const char *m = json_string_value(json_object_get(o, "municipality"));
+    const char *type = json_string_value(json_object_get(o, "type"));
+    const char *subject = json_string_value(json_object_get(o, "subject"));
+
+    snprintf(out, size, "%s/%s/%s", m ? m : "", type ? type : "", subject ? subject : "");
+}
+
+/*
+ * The board's gauges, each marked "silent" while an alert of a silence rule (the
+ * rules file's kind silence) is open for its subject.
+ */
+static void gauges(struct console *c, struct api_reply *reply)
+{
+    json_t *list = board_gauges_json(c->board), *alerts = board_alerts_json(c->board);
+    json_t *silent = json_object(), *a, *g;
+    size_t i;
+
+    if (!list || !alerts || !silent) {
+        json_decref(list);
+        json_decref(alerts);
+        json_decref(silent);
+        error(reply, 500, "internal", "out of memory");
+        return;
+    }
+    json_array_foreach(json_object_get(alerts, "alerts"), i, a) {
+        const char *rule = json_string_value(json_object_get(a, "rule"));
+        const struct rule *r = rule && c->history.rules ? rules_find(c->history.rules, rule) : NULL;
+        char key[400];
+
+        if (!r || r->kind != RULE_SILENCE)
+            continue;
+        subject_key(a, key, sizeof(key));
+        json_object_set_new(silent, key, json_true());
+    }
+    json_array_foreach(list, i, g) {
+        char key[400];
+
+        subject_key(g, key, sizeof(key));
+        json_object_set_new(g, "silent", json_boolean(json_object_get(silent, key) != NULL));
+    }
+    json_decref(alerts);
+    json_decref(silent);
+    ok(reply, list);
+}
+
+static void series(struct console *c, const struct api_request *req, struct api_reply *reply)
+{
+    const char *type = req->arg(req->conn, "type");
+    char err[512] = "";
+    json_t *out = NULL;
+
+    if (!type || strlen(type) > 128) {
+        error(reply, 400, "bad_request", "type is required");
+        return;
+    }
+    if (history_series(&c->history, type, &out, err, sizeof(err)) < 0)
+        error(reply, 503, "storage", err[0] ? err : "the database cannot be read");
+    else
+        ok(reply, out);
+}
+
+static void deadletters(struct console *c, const struct api_request *req, struct api_reply *reply)
+{
+    const char *prefix = req->arg(req->conn, "prefix");
+    char err[512] = "";
+    json_t *out = NULL;
+
+    if (!prefix)
+        prefix = "";
+    if (strlen(prefix) > TOPIC_MAX) {
+        error(reply, 400, "bad_request", "the prefix is too long");
+        return;
+    }
+    if (deadletters_read(c->cfg, prefix, DEADLETTERS_MAX, &out, err, sizeof(err)) < 0)
+        error(reply, 503, "redis", err);
+    else
+        ok(reply, out);
+}
+
+void api_handle(struct console *c, const struct api_request *req, struct api_reply *reply)
+{
+    struct session_info info;
+    bool post = strcmp(req->method, "POST") == 0;
+
+    reply->status = 500;
+    reply->body = NULL;
+    reply->cookie[0] = '\0';
+    reply->retry_after_s = 0;
+    if (post && strcmp(req->path, "/login") == 0) {
+        login(c, req, reply);
+        return;
+    }
+    if (post) {
+        if (!need_session(c, req, true, &info, reply) || !need_csrf(c, req, reply))
+            return;
+        if (strcmp(req->path, "/logout") == 0) {
+            sessions_close(c->sessions, req->session);
+            board_end_session(c->board, req->session);
+            set_cookie(c, reply, "", 0);
+            log_info("api", "%s logged out", info.user);
+            ok(reply, json_pack("{s:b}", "ended", 1));
+        } else if (strcmp(req->path, "/ack") == 0) {
+            ack(c, req, &info, reply);
+        } else {
+            error(reply, 404, "not_found", "no such request");
+        }
+        return;
+    }
+    if (!need_session(c, req, true, &info, reply))
+        return;
+    if (strcmp(req->path, "/session") == 0)
+        ok(reply, json_pack("{s:s,s:s,s:i}", "user", info.user, "csrf", info.csrf,
+                            "idle_timeout_s", c->cfg->console.idle_timeout_s));
+    else if (strcmp(req->path, "/alerts") == 0)
+        ok(reply, board_alerts_json(c->board));
+    else if (strcmp(req->path, "/alert") == 0)
+        alert_detail(c, req, reply);
+    else if (strcmp(req->path, "/gauges") == 0)
+        gauges(c, reply);
+    else if (strcmp(req->path, "/series") == 0)
+        series(c, req, reply);
+    else if (strcmp(req->path, "/deadletters") == 0)
+        deadletters(c, req, reply);
+    else
+        error(reply, 404, "not_found", "no such request");
+}

@@ -1,0 +1,479 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The console's live picture and its event ring (board.h). Alerts are kept by topic
+ * as the alerting worker publishes them (retained, so a restarted console has them
+ * all again at once); a cleared alert leaves the map for the recent list. Every
+ * change becomes one SSE event in a ring of BOARD_RING; each open stream reads the
+ * ring at its own pace and is parked (its connection suspended) while it has read
+ * everything. A stream that falls a whole ring behind is ended: the browser
+ * reconnects by itself and starts again from a fresh snapshot.
+ */
+#include "board.h"
+
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+struct event {
+    char *text; /* "event: NAME\ndata: JSON\n\n" */
+    size_t len;
+};
+
+struct board_client {
+    struct board_client *prev, *next;
+    void *conn;
+    char session[80];
+    char *head;          /* the snapshot, sent before the ring */
+    size_t head_len, head_off;
+    uint64_t next_seq;   /* the ring event to send next */
+    size_t off;          /* bytes of it already sent */
+    bool parked;
+    bool ended;
+};
+
+struct board {
+    pthread_mutex_t lock;
+    board_conn_cb park, wake;
+    struct event ring[BOARD_RING];
+    uint64_t seq;        /* sequence number of the next event; slot seq % BOARD_RING */
+    struct board_client *clients;
+    size_t n_clients;
+    json_t *alerts;      /* topic -> alert object (with "topic") */
+    json_t *recent;      /* cleared alerts, newest first */
+    json_t *gauges;      /* "m/type/subject" -> {municipality, type, subject, windows} */
+    uint64_t dropped;    /* payloads not held: malformed, too large, over a cap */
+};
+
+struct board *board_new(board_conn_cb park, board_conn_cb wake)
+{
+    struct board *b = calloc(1, sizeof(*b));
+
+    if (!b)
+        return NULL;
+    b->park = park;
+    b->wake = wake;
+    b->alerts = json_object();
+    b->recent = json_array();
+    b->gauges = json_object();
+    if (!b->alerts || !b->recent || !b->gauges || pthread_mutex_init(&b->lock, NULL) != 0) {
+        json_decref(b->alerts);
+        json_decref(b->recent);
+        json_decref(b->gauges);
+        free(b);
+        return NULL;
+    }
+    return b;
+}
+
+void board_free(struct board *b)
+{
+    if (!b)
+        return;
+    while (b->clients) {
+        struct board_client *c = b->clients;
+        b->clients = c->next;
+        free(c->head);
+        free(c);
+    }
+    for (size_t i = 0; i < BOARD_RING; i++)
+        free(b->ring[i].text);
+    json_decref(b->alerts);
+    json_decref(b->recent);
+    json_decref(b->gauges);
+    pthread_mutex_destroy(&b->lock);
+    free(b);
+}
+
+/* "event: NAME\ndata: JSON\n\n", or NULL. JSON_COMPACT keeps it on one line. */
+static char *event_text(const char *name, const json_t *data, size_t *len)
+{
+    char *json = json_dumps(data, JSON_COMPACT);
+    char *text = NULL;
+    int n;
+
+    if (!json)
+        return NULL;
+    n = asprintf(&text, "event: %s\ndata: %s\n\n", name, json);
+    free(json);
+    if (n < 0)
+        return NULL;
+    *len = (size_t)n;
+    return text;
+}
+
+static void wake_parked(struct board *b)
+{
+    for (struct board_client *c = b->clients; c; c = c->next) {
+        if (c->parked) {
+            c->parked = false;
+            b->wake(c->conn);
+        }
+    }
+}
+
+/* Appends one event to the ring and wakes the parked streams. Lock held. */
+static void append_text(struct board *b, char *text, size_t len)
+{
+    struct event *e = &b->ring[b->seq % BOARD_RING];
+
+    free(e->text);
+    e->text = text;
+    e->len = len;
+    b->seq++;
+    wake_parked(b);
+}
+
+static void append(struct board *b, const char *name, const json_t *data)
+{
+    size_t len;
+    char *text = event_text(name, data, &len);
+
+    if (!text) {
+        log_error("board", "out of memory writing a %s event", name);
+        return;
+    }
+    append_text(b, text, len);
+}
+
+/* Splits topic into at most max levels; returns the count, or -1 when longer. */
+static int split_topic(char *topic, char **levels, int max)
+{
+    int n = 0;
+
+    for (char *p = topic;; p++) {
+        char *slash = strchr(p, '/');
+        if (n == max)
+            return -1;
+        levels[n++] = p;
+        if (!slash)
+            return n;
+        *slash = '\0';
+        p = slash;
+    }
+}
+
+static const char *str(const json_t *o, const char *key)
+{
+    const char *s = json_string_value(json_object_get(o, key));
+    return s ? s : "";
+}
+
+/* Puts a cleared alert into the recent list, newest cleared_at first, once. */
+static void add_recent(struct board *b, json_t *alert)
+{
+    size_t i, at = json_array_size(b->recent);
+    const char *id = str(alert, "id"), *when = str(alert, "cleared_at");
+    json_t *old;
+
+    json_array_foreach(b->recent, i, old) {
+        if (strcmp(str(old, "id"), id) == 0)
+            return;
+    }
+    json_array_foreach(b->recent, i, old) {
+        if (strcmp(str(old, "cleared_at"), when) < 0) {
+            at = i;
+            break;
+        }
+    }
+    if (at >= BOARD_RECENT_MAX)
+        return;
+    json_array_insert(b->recent, at, alert);
+    while (json_array_size(b->recent) > BOARD_RECENT_MAX)
+        json_array_remove(b->recent, json_array_size(b->recent) - 1);
+}
+
+void board_alert(struct board *b, const char *topic, const void *payload, size_t len)
+{
+    char copy[512], *levels[5];
+    json_t *alert = NULL;
+    json_error_t jerr;
+    const char *state;
+
+    if (strlen(topic) >= sizeof(copy))
+        return;
+    strcpy(copy, topic);
+    if (split_topic(copy, levels, 5) != 4 || strcmp(levels[1], "alerts") != 0)
+        return;
+    pthread_mutex_lock(&b->lock);
+    if (len == 0) { /* a retained alert removed by an operator of the broker */
+        if (json_object_get(b->alerts, topic)) {
+            json_t *gone = json_pack("{s:s}", "topic", topic);
+            json_object_del(b->alerts, topic);
+            if (gone)
+                append(b, "removed", gone);
+            json_decref(gone);
+        }
+        goto out;
+    }
+    if (len > BOARD_PAYLOAD_MAX ||
+        !(alert = json_loadb(payload, len, JSON_REJECT_DUPLICATES, &jerr)) ||
+        !json_is_object(alert) || !json_is_string(json_object_get(alert, "state"))) {
+        b->dropped++;
+        log_warn("board", "%s: not an alert, ignored", topic);
+        goto out;
+    }
+    json_object_set_new(alert, "topic", json_string(topic));
+    state = str(alert, "state");
+    if (strcmp(state, "cleared") == 0) {
+        json_object_del(b->alerts, topic);
+        add_recent(b, alert);
+    } else if (json_object_get(b->alerts, topic) || json_object_size(b->alerts) < BOARD_ALERTS_MAX) {
+        json_object_set(b->alerts, topic, alert);
+    } else {
+        b->dropped++;
+        goto out;
+    }
+    append(b, "alert", alert);
+out:
+    pthread_mutex_unlock(&b->lock);
+    json_decref(alert);
+}
+
+void board_aggregate(struct board *b, const char *topic, const void *payload, size_t len)
+{
+    char copy[512], key[512], *levels[6];
+    json_t *agg = NULL, *gauge, *ev;
+    json_error_t jerr;
+
+    if (strlen(topic) >= sizeof(copy) || len == 0)
+        return;
+    strcpy(copy, topic);
+    if (split_topic(copy, levels, 6) != 5 || strcmp(levels[1], "analytics") != 0 ||
+        strcmp(levels[3], "_all") == 0)
+        return;
+    if (len > BOARD_PAYLOAD_MAX || !(agg = json_loadb(payload, len, 0, &jerr)) ||
+        !json_is_object(agg)) {
+        json_decref(agg);
+        b->dropped++;
+        return;
+    }
+    snprintf(key, sizeof(key), "%s/%s/%s", levels[0], levels[2], levels[3]);
+    pthread_mutex_lock(&b->lock);
+    gauge = json_object_get(b->gauges, key);
+    if (!gauge && json_object_size(b->gauges) < BOARD_GAUGES_MAX) {
+        gauge = json_pack("{s:s,s:s,s:s,s:{}}", "municipality", levels[0], "type", levels[2],
+                          "subject", levels[3], "windows");
+        if (gauge)
+            json_object_set_new(b->gauges, key, gauge);
+    }
+    if (gauge) {
+        json_object_set(json_object_get(gauge, "windows"), levels[4], agg);
+        ev = json_pack("{s:s,s:s,s:s,s:s,s:O}", "municipality", levels[0], "type", levels[2],
+                       "subject", levels[3], "window", levels[4], "aggregate", agg);
+        if (ev)
+            append(b, "aggregate", ev);
+        json_decref(ev);
+    } else {
+        b->dropped++;
+    }
+    pthread_mutex_unlock(&b->lock);
+    json_decref(agg);
+}
+
+void board_ping(struct board *b)
+{
+    static const char ping[] = ": ping\n\n";
+    char *text = strdup(ping);
+
+    if (!text)
+        return;
+    pthread_mutex_lock(&b->lock);
+    append_text(b, text, sizeof(ping) - 1);
+    pthread_mutex_unlock(&b->lock);
+}
+
+void board_end_session(struct board *b, const char *session)
+{
+    pthread_mutex_lock(&b->lock);
+    for (struct board_client *c = b->clients; c; c = c->next) {
+        if (strcmp(c->session, session) != 0)
+            continue;
+        c->ended = true;
+        if (c->parked) {
+            c->parked = false;
+            b->wake(c->conn);
+        }
+    }
+    pthread_mutex_unlock(&b->lock);
+}
+
+void board_wake_all(struct board *b)
+{
+    pthread_mutex_lock(&b->lock);
+    for (struct board_client *c = b->clients; c; c = c->next)
+        c->ended = true;
+    wake_parked(b);
+    pthread_mutex_unlock(&b->lock);
+}
+
+/* {"alerts":[...],"recent":[...]}. Lock held. */
+static json_t *alerts_json(struct board *b)
+{
+    json_t *out = json_object(), *list = json_array(), *alert;
+    const char *topic;
+
+    if (!out || !list) {
+        json_decref(out);
+        json_decref(list);
+        return NULL;
+    }
+    json_object_foreach(b->alerts, topic, alert)
+        json_array_append(list, alert);
+    json_object_set_new(out, "alerts", list);
+    json_object_set_new(out, "recent", json_deep_copy(b->recent));
+    return out;
+}
+
+struct board_client *board_attach(struct board *b, void *conn, const char *session)
+{
+    struct board_client *c = calloc(1, sizeof(*c));
+    json_t *snap;
+
+    if (!c)
+        return NULL;
+    c->conn = conn;
+    snprintf(c->session, sizeof(c->session), "%s", session);
+    pthread_mutex_lock(&b->lock);
+    snap = alerts_json(b);
+    /* retry: 1 s, so that a page reconnects quickly after a console restart */
+    if (snap) {
+        size_t len;
+        char *text = event_text("snapshot", snap, &len);
+        if (text && asprintf(&c->head, "retry: 1000\n%s", text) >= 0)
+            c->head_len = strlen(c->head);
+        else
+            c->head = NULL;
+        free(text);
+    }
+    json_decref(snap);
+    if (!c->head) {
+        pthread_mutex_unlock(&b->lock);
+        free(c);
+        return NULL;
+    }
+    c->next_seq = b->seq;
+    c->next = b->clients;
+    if (b->clients)
+        b->clients->prev = c;
+    b->clients = c;
+    b->n_clients++;
+    pthread_mutex_unlock(&b->lock);
+    return c;
+}
+
+ssize_t board_read(struct board *b, struct board_client *c, char *buf, size_t max)
+{
+    size_t n = 0;
+
+    pthread_mutex_lock(&b->lock);
+    if (c->ended || b->seq - c->next_seq > BOARD_RING) {
+        pthread_mutex_unlock(&b->lock);
+        return -1;
+    }
+    if (c->head) {
+        size_t k = c->head_len - c->head_off;
+        if (k > max)
+            k = max;
+        memcpy(buf, c->head + c->head_off, k);
+        c->head_off += k;
+        n += k;
+        if (c->head_off == c->head_len) {
+            free(c->head);
+            c->head = NULL;
+        }
+    }
+    while (n < max && !c->head && c->next_seq < b->seq) {
+        const struct event *e = &b->ring[c->next_seq % BOARD_RING];
+        size_t k = e->len - c->off;
+        if (k > max - n)
+            k = max - n;
+        memcpy(buf + n, e->text + c->off, k);
+        n += k;
+        c->off += k;
+        if (c->off == e->len) {
+            c->off = 0;
+            c->next_seq++;
+        }
+    }
+    if (n == 0) {
+        c->parked = true;
+        b->park(c->conn);
+    }
+    pthread_mutex_unlock(&b->lock);
+    return (ssize_t)n;
+}
+
+void board_detach(struct board *b, struct board_client *c)
+{
+    if (!c)
+        return;
+    pthread_mutex_lock(&b->lock);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        b->clients = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    b->n_clients--;
+    pthread_mutex_unlock(&b->lock);
+    free(c->head);
+    free(c);
+}
+
+bool board_has_alert(struct board *b, const char *topic)
+{
+    bool has;
+
+    pthread_mutex_lock(&b->lock);
+    has = json_object_get(b->alerts, topic) != NULL;
+    pthread_mutex_unlock(&b->lock);
+    return has;
+}
+
+json_t *board_alert_copy(struct board *b, const char *topic)
+{
+    json_t *copy;
+
+    pthread_mutex_lock(&b->lock);
+    copy = json_deep_copy(json_object_get(b->alerts, topic));
+    pthread_mutex_unlock(&b->lock);
+    return copy;
+}
+
+json_t *board_alerts_json(struct board *b)
+{
+    json_t *out;
+
+    pthread_mutex_lock(&b->lock);
+    out = alerts_json(b);
+    pthread_mutex_unlock(&b->lock);
+    return out;
+}
+
+json_t *board_gauges_json(struct board *b)
+{
+    json_t *out = json_array(), *g;
+    const char *key;
+
+    if (!out)
+        return NULL;
+    pthread_mutex_lock(&b->lock);
+    json_object_foreach(b->gauges, key, g)
+        json_array_append_new(out, json_deep_copy(g));
+    pthread_mutex_unlock(&b->lock);
+    return out;
+}
+
+size_t board_clients(struct board *b)
+{
+    size_t n;
+
+    pthread_mutex_lock(&b->lock);
+    n = b->n_clients;
+    pthread_mutex_unlock(&b->lock);
+    return n;
+}

@@ -1,0 +1,81 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The console's live picture (board.c): every alert the broker holds retained, the
+ * recently cleared ones, the newest aggregate of each subject and window, and the
+ * ring of Server-Sent Events that carries each change to the open pages. The MQTT
+ * thread writes it, the HTTP thread reads it; one mutex guards all of it.
+ */
+#ifndef RHEINHUB_CONSOLE_BOARD_H
+#define RHEINHUB_CONSOLE_BOARD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include <jansson.h>
+
+#define BOARD_RING 1024          /* events a slow page may fall behind before it resyncs */
+#define BOARD_RECENT_MAX 50      /* cleared alerts kept for the recent list */
+#define BOARD_ALERTS_MAX 20000   /* alert topics held; more are counted and dropped */
+#define BOARD_GAUGES_MAX 20000   /* (municipality, type, subject, window) held */
+#define BOARD_PAYLOAD_MAX 16384  /* larger alert or aggregate payloads are ignored */
+
+struct board;
+struct board_client;
+
+/*
+ * park(conn) is called, under the board's lock, when a client has nothing to read;
+ * wake(conn) when something arrived for a parked client. Both come from the owner of
+ * the connections (sse.c), which suspends and resumes them.
+ */
+typedef void (*board_conn_cb)(void *conn);
+
+struct board *board_new(board_conn_cb park, board_conn_cb wake);
+void board_free(struct board *b);
+
+/* An alert state from <m>/alerts/<rule>/<subject>; an empty payload removes it. */
+void board_alert(struct board *b, const char *topic, const void *payload, size_t len);
+
+/* An aggregate from <m>/analytics/<type>/<subject>/<window>. */
+void board_aggregate(struct board *b, const char *topic, const void *payload, size_t len);
+
+/* Appends an SSE comment to every stream, so that dead connections are noticed. */
+void board_ping(struct board *b);
+
+/* Ends every stream of the session token (logout, idle timeout). */
+void board_end_session(struct board *b, const char *session);
+
+/*
+ * A new stream for session (copied): its first event is the snapshot of the alerts.
+ * Returns NULL when out of memory.
+ */
+struct board_client *board_attach(struct board *b, void *conn, const char *session);
+
+/*
+ * Copies up to max bytes of the client's next events into buf. Returns the count,
+ * 0 after parking the connection when nothing is there, or -1 when the stream ends.
+ */
+ssize_t board_read(struct board *b, struct board_client *c, char *buf, size_t max);
+
+/* Removes a client whose connection is gone; it must not be parked. */
+void board_detach(struct board *b, struct board_client *c);
+
+/* Wakes every parked client, so that it can be detached (shutdown). */
+void board_wake_all(struct board *b);
+
+/* Whether topic is an alert the board holds (acks go only to those). */
+bool board_has_alert(struct board *b, const char *topic);
+
+/* A copy of the alert at topic, or NULL. The caller owns it. */
+json_t *board_alert_copy(struct board *b, const char *topic);
+
+/* {"alerts":[...],"recent":[...]}; the caller owns it. */
+json_t *board_alerts_json(struct board *b);
+
+/* [{"municipality","type","subject","windows":{window: aggregate}}...]; caller owns. */
+json_t *board_gauges_json(struct board *b);
+
+/* Number of open streams. */
+size_t board_clients(struct board *b);
+
+#endif

@@ -1,0 +1,416 @@
+# SPDX-License-Identifier: MIT
+"""The operations console (rheinhub-console) in a real headless Chromium.
+
+One broker with accounts made by `deploy/broker/account` (an operator, a device), one
+hub supervising the alerting and storage workers and the console, and two browser
+windows for the whole module: an operator logs in on both, a water level published
+over MQTT appears as an alert without a reload, an acknowledgement made on one page
+shows on the other and on the broker under the operator's name, a lower level clears
+it. Then the refusals: a device account, a wrong password (and the throttle after
+it), a state change without the CSRF token; markup in an alert stays text; the page
+at 360 px. With RHEINHUB_CONSOLE_SCREENSHOTS=1 the screenshots go to docs/console/.
+"""
+
+import json
+import os
+import subprocess
+import time
+import uuid
+
+import pytest
+
+import console_helpers as ch
+import harness
+
+pytest.importorskip("selenium", reason="python3-selenium is not installed")
+from selenium.common.exceptions import StaleElementReferenceException  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+
+
+class Env:
+    def __init__(self, stack, hub, port, shots):
+        self.stack, self.hub, self.port, self.shots = stack, hub, port, shots
+        self.browsers = []
+        self.url = f"http://127.0.0.1:{port}/"
+
+    def browser(self, **kw):
+        b = ch.Browser(**kw)
+        self.browsers.append(b)
+        b.driver.get(self.url)
+        return b
+
+    def first(self):
+        """The module's first browser window, opened when no test has opened one yet."""
+        return self.browsers[0] if self.browsers else self.browser()
+
+    def shot(self, b, name):
+        b.driver.save_screenshot(str(self.shots / f"{name}.png"))
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory):
+    if not ch.console_binary().exists():
+        pytest.fail(f"console not built: {ch.console_binary()}", pytrace=False)
+    tmp = tmp_path_factory.mktemp("console")
+    stack, broker_dir = ch.broker_with_accounts(tmp)
+    stack.start()
+    port = harness.free_port()
+    hub = ch.console_hub(stack, broker_dir, port)
+    shots = ch.SCREENSHOTS if os.environ.get("RHEINHUB_CONSOLE_SCREENSHOTS") == "1" else tmp
+    shots.mkdir(parents=True, exist_ok=True)
+    e = Env(stack, hub, port, shots)
+    try:
+        hub.start()
+        ch.wait_console(port, hub)
+        yield e
+    finally:
+        for b in e.browsers:
+            b.close()
+        errors = harness.stop_hubs([hub])
+        stack.stop()
+        if errors:
+            pytest.fail("\n".join(errors), pytrace=False)
+
+
+def wait(b, cond, timeout, what):
+    try:
+        return WebDriverWait(b.driver, timeout, poll_frequency=0.05,
+                             ignored_exceptions=(StaleElementReferenceException,)
+                             ).until(lambda d: cond(d))
+    except Exception as exc:  # noqa: BLE001 - re-raised with what was awaited
+        raise AssertionError(f"timed out after {timeout} s waiting for {what}") from exc
+
+
+def card(d, topic, where="alert-list"):
+    found = d.find_elements(By.CSS_SELECTOR, f'#{where} li.alert[data-topic="{topic}"]')
+    return found[0] if found else None
+
+
+def login(env, b, user=ch.OPERATOR, password=ch.OPERATOR_PASSWORD, expect_ok=True):
+    d = b.driver
+    if not d.current_url.startswith(env.url):
+        d.get(env.url)
+    wait(b, lambda d: d.find_element(By.ID, "view-login").is_displayed()
+         or d.find_element(By.ID, "view-alerts").is_displayed(), 10, "the page")
+    d.find_element(By.ID, "login-user").clear()
+    d.find_element(By.ID, "login-user").send_keys(user)
+    d.find_element(By.ID, "login-password").clear()
+    d.find_element(By.ID, "login-password").send_keys(password)
+    d.find_element(By.ID, "login-submit").click()
+    if expect_ok:
+        wait(b, lambda d: d.find_element(By.ID, "view-alerts").is_displayed(), 10, "the alert board")
+        wait(b, lambda d: "live" in d.find_element(By.ID, "conn").get_attribute("class"), 10,
+             "the live stream")
+
+
+def logout(b):
+    d = b.driver
+    if d.find_element(By.ID, "logout").is_displayed():
+        d.find_element(By.ID, "logout").click()
+        wait(b, lambda d: d.find_element(By.ID, "view-login").is_displayed(), 10, "the login form")
+
+
+def retained(port, topic):
+    out = subprocess.run(["mosquitto_sub", "-h", "127.0.0.1", "-p", str(port), "-t", topic,
+                          "-C", "1", "-W", "5"], capture_output=True, text=True, timeout=10)
+    return json.loads(out.stdout) if out.stdout.strip() else None
+
+
+def test_first_visit_transfer(env):
+    """The page's total transfer on a first visit (empty cache) stays under 150 KB."""
+    b = env.browser()  # a new profile: nothing cached; its first load is measured
+    wait(b, lambda d: d.find_element(By.ID, "view-login").is_displayed(), 10, "the login form")
+    total = b.driver.execute_script(
+        "const n = performance.getEntriesByType('navigation')[0];"
+        "return n.transferSize + performance.getEntriesByType('resource')"
+        ".reduce((s, r) => s + r.transferSize, 0);")
+    print(f"\nfirst visit transfer: {total} bytes")
+    assert 0 < total < 150 * 1024, f"first visit transferred {total} bytes"
+    env.shot(b, "login")
+
+
+def test_live_alert_ack_on_other_page_and_clear(env):
+    b = env.first()
+    a = env.browser()
+    login(env, a)
+    login(env, b)
+    gauge = "rhein-pegel-" + uuid.uuid4().hex[:6]
+    topic = f"linz/alerts/rhine-flood/{gauge}"
+    sub = subprocess.Popen(["mosquitto_sub", "-h", "127.0.0.1", "-p", str(env.stack.mqtt_port),
+                            "-v", "-t", topic + "/ack"], stdout=subprocess.PIPE, text=True)
+    try:
+        # The rising river before the alert, for the detail's chart: below 650 cm, no alert.
+        now = time.time()
+        for minutes, cm in ((50, 560), (40, 590), (30, 610), (20, 632), (10, 645)):
+            when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - minutes * 60))
+            ch.publish(env.stack.mqtt_port, f"linz/sensor/waterlevel/{gauge}", ch.level(cm, when))
+        start = time.monotonic()
+        ch.publish(env.stack.mqtt_port, f"linz/sensor/waterlevel/{gauge}", ch.level(700))
+        wait(a, lambda d: card(d, topic) is not None, 2, "the alert on page A within 2 s")
+        elapsed = time.monotonic() - start
+        print(f"\npublish to alert on the open page: {elapsed * 1000:.0f} ms")
+        c = card(a.driver, topic)
+        assert c.get_attribute("data-state") == "active"
+        assert "rhine-flood" in c.text and gauge in c.text and "700" in c.text
+        assert "Warnung" in c.text, "severity is named in words, not only by colour"
+        wait(b, lambda d: card(d, topic) is not None, 2, "the alert on page B")
+        env.shot(a, "board")
+
+        c.find_element(By.CSS_SELECTOR, "button.ack").click()
+        wait(a, lambda d: d.find_element(By.ID, "ack-dialog").is_displayed(), 5, "the ack dialog")
+        a.driver.find_element(By.ID, "ack-comment").send_keys("Deich am Pegel geprüft")
+        env.shot(a, "acknowledge")
+        a.driver.find_element(By.ID, "ack-send").click()
+        wait(b, lambda d: card(d, topic) is not None
+             and card(d, topic).get_attribute("data-state") == "acknowledged", 5,
+             "the acknowledgement on page B")
+        assert ch.OPERATOR in card(b.driver, topic).text
+        state = retained(env.stack.mqtt_port, topic)
+        assert state["state"] == "acknowledged" and state["acked_by"] == ch.OPERATOR, state
+        sub.terminate()
+        lines = sub.communicate(timeout=10)[0].splitlines()
+        acks = [json.loads(line.split(" ", 1)[1]) for line in lines if line.startswith(topic + "/ack ")]
+        assert acks == [{"by": ch.OPERATOR, "comment": "Deich am Pegel geprüft"}], lines
+        env.shot(b, "acknowledged")
+
+        # The alert's detail: history from the database, values as an SVG chart.
+        card(b.driver, topic).find_element(By.CSS_SELECTOR, "a.details").click()
+        wait(b, lambda d: len(d.find_elements(By.CSS_SELECTOR, "#detail-history tbody tr")) >= 2,
+             10, "the alert's history")
+        wait(b, lambda d: d.find_elements(By.CSS_SELECTOR, "#detail-chart svg path.series"), 10,
+             "the values chart")
+        levels = b.driver.find_elements(By.CSS_SELECTOR, "#detail-chart svg line.level")
+        assert len(levels) == 3, "raise 650, critical 800 and clear 620 are marked"
+        wait(b, lambda d: len(d.find_elements(By.CSS_SELECTOR, "#detail-chart svg circle.dot")) == 6,
+             10, "the six stored values in the chart")
+        b.driver.execute_script("document.getElementById('detail-chart').scrollIntoView()")
+        env.shot(b, "detail")
+        b.driver.get(env.url + "#alerts")
+        wait(b, lambda d: card(d, topic) is not None, 10, "the board again")
+
+        ch.publish(env.stack.mqtt_port, f"linz/sensor/waterlevel/{gauge}", ch.level(600))
+        for page in (a, b):
+            wait(page, lambda d: card(d, topic) is None and card(d, topic, "recent-list") is not None,
+                 3, "the cleared alert in the recent list")
+        assert card(a.driver, topic, "recent-list").get_attribute("data-state") == "cleared"
+    finally:
+        sub.kill()
+        sub.wait()
+
+
+def test_new_critical_alert_is_announced(env):
+    b = env.first()
+    if not b.driver.find_element(By.ID, "logout").is_displayed():
+        login(env, b)
+    gauge = "rhein-pegel-" + uuid.uuid4().hex[:6]
+    ch.publish(env.stack.mqtt_port, f"linz/sensor/waterlevel/{gauge}", ch.level(850))
+    wait(b, lambda d: d.find_element(By.ID, "announce").is_displayed()
+         and gauge in d.find_element(By.ID, "announce").text, 3, "the critical alert's banner")
+    box = b.driver.find_element(By.ID, "announce")
+    assert box.get_attribute("role") == "alert"
+    assert "▲▲" in card(b.driver, f"linz/alerts/rhine-flood/{gauge}").text
+    env.shot(b, "critical")
+    ch.publish(env.stack.mqtt_port, f"linz/sensor/waterlevel/{gauge}", ch.level(400))
+
+
+def test_markup_in_alerts_is_text(env):
+    b = env.first()
+    topic = "linz/alerts/markup-test/evil-1"
+    alert = {"id": "linz:markup-test:evil-1:1", "rule": "markup-test", "severity": "warning",
+             "state": "active", "municipality": "linz", "type": "sensor.waterlevel",
+             "subject": '"><img src=x onerror="window.__xss=1">',
+             "message": "<script>window.__xss=2</script><b>fett</b>", "value": 1, "threshold": 0,
+             "raised_at": "2026-12-04T10:00:00Z", "updated_at": "2026-12-04T10:00:00Z",
+             "acked_by": '<img src=x onerror="window.__xss=3">', "cleared_at": None}
+    ch.publish(env.stack.mqtt_port, topic, json.dumps(alert), retain=True)
+    try:
+        wait(b, lambda d: card(d, topic) is not None, 3, "the crafted alert")
+        c = card(b.driver, topic)
+        assert "<script>window.__xss=2</script><b>fett</b>" in c.text
+        assert '"><img src=x onerror="window.__xss=1">' in c.text
+        assert not c.find_elements(By.TAG_NAME, "img") and not c.find_elements(By.TAG_NAME, "script")
+        assert not c.find_elements(By.TAG_NAME, "b")
+        assert b.driver.execute_script("return window.__xss === undefined")
+    finally:
+        ch.publish(env.stack.mqtt_port, topic, "", retain=True)
+    wait(b, lambda d: card(d, topic) is None, 3, "the crafted alert to go")
+
+
+def test_state_change_without_csrf_token_refused(env):
+    cookie, csrf = ch.api_login(env.port)
+    gauge = "rhein-pegel-" + uuid.uuid4().hex[:6]
+    topic = f"linz/alerts/rhine-flood/{gauge}"
+    ch.publish(env.stack.mqtt_port, f"linz/sensor/waterlevel/{gauge}", ch.level(701))
+    harness.wait_until(lambda: any(a["topic"] == topic for a in ch.request(
+        env.port, "GET", "/api/alerts", headers={"Cookie": cookie})[2]["alerts"]), 5, "the alert")
+    body = {"topic": topic, "comment": "ohne Token"}
+    for headers in ({"Cookie": cookie},
+                    {"Cookie": cookie, "X-CSRF-Token": "0" * 64},
+                    {"Cookie": cookie, "X-CSRF-Token": csrf, "Origin": "http://evil.example"}):
+        status, _, reply = ch.request(env.port, "POST", "/api/ack", body, headers)
+        assert status == 403, (headers.keys(), status, reply)
+    status, _, reply = ch.request(env.port, "POST", "/api/logout", {}, {"Cookie": cookie})
+    assert status == 403 and reply["error"] == "csrf"
+    assert ch.request(env.port, "GET", "/api/session", headers={"Cookie": cookie})[0] == 200
+    assert retained(env.stack.mqtt_port, topic)["state"] == "active", "no ack was published"
+    # The same request with the token is taken: the refusals above were for the token.
+    status, _, reply = ch.request(env.port, "POST", "/api/ack", body,
+                                  {"Cookie": cookie, "X-CSRF-Token": csrf})
+    assert status == 202, reply
+    # From the page's own origin without the header: refused as well.
+    b = env.first()
+    status = b.driver.execute_async_script(
+        "const done = arguments[0]; fetch('/api/logout', {method: 'POST', headers: "
+        "{'Content-Type': 'application/json'}, body: '{}'}).then(r => done(r.status));")
+    assert status == 403
+    ch.publish(env.stack.mqtt_port, f"linz/sensor/waterlevel/{gauge}", ch.level(400))
+
+
+def test_device_account_and_wrong_password_refused(env):
+    b = env.first()
+    logout(b)
+    login(env, b, ch.DEVICE, ch.DEVICE_PASSWORD, expect_ok=False)
+    err = wait(b, lambda d: d.find_element(By.ID, "login-error").text, 10, "the refusal")
+    assert "device" in err and "operator" in err, err
+    assert b.driver.find_element(By.ID, "view-login").is_displayed()
+    env.shot(b, "device-refused")
+    status, _, reply = ch.request(env.port, "POST", "/api/login",
+                                  {"user": ch.DEVICE, "password": ch.DEVICE_PASSWORD})
+    assert status == 403 and reply["error"] == "not_operator" and reply["role"] == "device"
+
+    login(env, b, ch.OPERATOR, "falsch", expect_ok=False)
+    err = wait(b, lambda d: d.find_element(By.ID, "login-error").text, 10, "the refusal")
+    assert "falsch" in err, err
+    # Each failure doubles this address's wait (1 s, 2 s, 4 s): two more failures, each
+    # made once the previous wait is over, leave a wait of 4 s.
+    wrong = {"user": ch.OPERATOR, "password": "auch-falsch"}
+    for _ in range(2):
+        harness.wait_until(lambda: ch.request(env.port, "POST", "/api/login", wrong)[0] == 401,
+                           10, "a refused login after the wait")
+    login(env, b, ch.OPERATOR, ch.OPERATOR_PASSWORD, expect_ok=False)
+    err = wait(b, lambda d: "warten" in d.find_element(By.ID, "login-error").text
+               and d.find_element(By.ID, "login-error").text, 10, "the throttle")
+    status, headers, reply = ch.request(env.port, "POST", "/api/login", wrong)
+    assert status == 429 and int(headers["retry-after"]) >= 1, (status, reply)
+    # After the wait the right password works again.
+    harness.wait_until(lambda: ch.request(env.port, "POST", "/api/login",
+                                          {"user": ch.OPERATOR, "password": ch.OPERATOR_PASSWORD}
+                                          )[0] == 200, 20, "the throttle to pass")
+
+
+def test_page_at_360_px(env):
+    b = env.browser(width=360, height=780)
+    b.driver.get(env.url)
+    assert b.driver.execute_script("return window.innerWidth") <= 360
+    harness.wait_until(lambda: ch.request(env.port, "POST", "/api/login",
+                                          {"user": ch.OPERATOR, "password": ch.OPERATOR_PASSWORD}
+                                          )[0] == 200, 70, "the login throttle to pass")
+    login(env, b)
+    gauge = "rhein-pegel-" + uuid.uuid4().hex[:6]
+    topic = f"linz/alerts/rhine-flood/{gauge}"
+    ch.publish(env.stack.mqtt_port, f"linz/sensor/waterlevel/{gauge}", ch.level(702))
+    wait(b, lambda d: card(d, topic) is not None, 3, "the alert at 360 px")
+    d = b.driver
+    assert d.execute_script("return document.documentElement.scrollWidth <= window.innerWidth"), \
+        "the page scrolls sideways at 360 px"
+    button = card(d, topic).find_element(By.CSS_SELECTOR, "button.ack")
+    rect = d.execute_script("const r = arguments[0].getBoundingClientRect();"
+                            "return [r.left, r.right, r.height];", button)
+    assert rect[0] >= 0 and rect[1] <= 360 and rect[2] >= 44, rect
+    d.execute_script("arguments[0].scrollIntoView()", card(d, topic))
+    env.shot(b, "phone")
+    ch.publish(env.stack.mqtt_port, f"linz/sensor/waterlevel/{gauge}", ch.level(400))
+
+
+def test_gauges_and_dead_letters(env):
+    """Gauges from the retained aggregates with 24 hours of hourly aggregates from the
+    database and a silent sensor marked; rejected messages with reason, topic and the
+    start of the payload, filtered by topic prefix."""
+    import sqlite3
+    b = env.first()
+    if not b.driver.find_element(By.ID, "logout").is_displayed():
+        login(env, b)
+    now = int(time.time()) // 3600 * 3600
+    gauges = {"rhein-pegel-1": 412, "rhein-pegel-2": 388, "rhein-pegel-3": 455}
+    db = sqlite3.connect(env.stack.run_dir / "rheinhub.db", timeout=10)
+    try:
+        with db:
+            for subject, base in gauges.items():
+                for h in range(24, 0, -1):
+                    start = now - h * 3600
+                    mean = base + 40 * ((24 - h) / 24) + (h % 5)
+                    iso = lambda t: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
+                    agg = {"municipality": "linz", "type": "sensor.waterlevel", "subject": subject,
+                           "window": "1h", "start": iso(start), "end": iso(start + 3600),
+                           "count": 60, "stats": {"value": {"count": 60, "mean": mean,
+                                                            "min": mean - 3, "max": mean + 3,
+                                                            "last": mean}}}
+                    db.execute("INSERT INTO aggregates (id, municipality, type, subject, window_size,"
+                               " window_start, window_end, start_ns, count, subjects, received, data)"
+                               " VALUES (?, 'linz', 'sensor.waterlevel', ?, '1h', ?, ?, ?, 60, NULL, ?, ?)",
+                               (uuid.uuid4().hex, subject, agg["start"], agg["end"], start * 10**9,
+                                time.time_ns(), json.dumps(agg)))
+    finally:
+        db.close()
+    iso = lambda t: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
+    for subject, base in gauges.items():
+        agg = {"municipality": "linz", "type": "sensor.waterlevel", "subject": subject,
+               "window": "15m", "start": iso(now), "end": iso(now + 900), "count": 15,
+               "stats": {"value": {"count": 15, "mean": base + 40, "last": base + 41}}}
+        ch.publish(env.stack.mqtt_port, f"linz/analytics/sensor.waterlevel/{subject}/15m",
+                   json.dumps(agg), retain=True)
+    silent = {"id": "linz:sensor-silent:rhein-pegel-3:1", "rule": "sensor-silent",
+              "severity": "warning", "state": "active", "municipality": "linz",
+              "type": "sensor.waterlevel", "subject": "rhein-pegel-3", "value": 1900,
+              "threshold": 1800, "message": "rhein-pegel-3 (sensor.waterlevel) has sent nothing for 1900 s (limit 30m)",
+              "raised_at": iso(now), "updated_at": iso(now), "acked_by": None, "cleared_at": None}
+    silent_topic = "linz/alerts/sensor-silent/rhein-pegel-3"
+    ch.publish(env.stack.mqtt_port, silent_topic, json.dumps(silent), retain=True)
+    try:
+        wait(b, lambda d: card(d, silent_topic) is not None, 3, "the silence alert")
+        b.driver.find_element(By.ID, "nav-gauges").click()
+        row = lambda d, s: d.find_elements(By.CSS_SELECTOR, f'#gauge-groups tr[data-subject="{s}"]')
+        wait(b, lambda d: all(row(d, s) for s in gauges), 10, "the gauges")
+        wait(b, lambda d: len(d.find_elements(By.CSS_SELECTOR, "#gauge-groups svg.spark path.series")) == 3,
+             10, "three sparklines")
+        r1 = row(b.driver, "rhein-pegel-1")[0].text
+        assert "453" in r1 and "cm" in r1, r1
+        r3 = row(b.driver, "rhein-pegel-3")[0]
+        assert "stumm" in r3.text and "is-silent" in r3.get_attribute("class"), r3.text
+        assert "stumm" not in row(b.driver, "rhein-pegel-1")[0].text
+        env.shot(b, "gauges")
+
+        ch.publish(env.stack.mqtt_port, "linz/sensor/waterlevel/new-device-7", "not json")
+        ch.publish(env.stack.mqtt_port, "linz/sensor/parking/lot-3", json.dumps({"time": "now"}))
+        b.driver.find_element(By.ID, "nav-dead").click()
+        rows = lambda d: d.find_elements(By.CSS_SELECTOR, "#dead-table tbody tr")
+
+        def has_both(d):
+            d.find_element(By.CSS_SELECTOR, "#dead-form button").click()
+            texts = [r.text for r in rows(d)]
+            return any("new-device-7" in t and "bad_json" in t and "not json" in t for t in texts) \
+                and any("lot-3" in t for t in texts)
+        wait(b, has_both, 10, "both rejected messages")
+        b.driver.find_element(By.ID, "dead-prefix").send_keys("linz/sensor/waterlevel/")
+        b.driver.find_element(By.CSS_SELECTOR, "#dead-form button").click()
+        wait(b, lambda d: rows(d) and all("linz/sensor/waterlevel/" in r.text for r in rows(d)),
+             10, "the filtered list")
+        env.shot(b, "deadletters")
+    finally:
+        ch.publish(env.stack.mqtt_port, silent_topic, "", retain=True)
+        for subject in gauges:
+            ch.publish(env.stack.mqtt_port, f"linz/analytics/sensor.waterlevel/{subject}/15m", "",
+                       retain=True)
+        b.driver.get(env.url + "#alerts")
+
+
+def test_bench_console_short():
+    """The benchmark's short run: 50 streams, 10 changes; every change reaches every stream."""
+    env = dict(os.environ, BENCH_CLIENTS="50", BENCH_ROUNDS="10", BENCH_INTERVAL_MS="50",
+               BUILD_DIR=str(harness.build_dir()))
+    run = subprocess.run([str(harness.REPO / "tests" / "bench" / "bench_console")], env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "clients 50  changes 10  receipts 500  missing 0" in run.stdout, run.stdout
+    print("\n" + run.stdout)
