@@ -333,7 +333,11 @@ def scenario_production(overlay, debs):
     sh(env + "printf '%s\\n' \"$DEVICE_PASSWORD\" | "
        "rheinhub-broker account add device rhein-pegel-1")
     sh("rheinhub-broker make-ca --client rhein-pegel-1")
-    log("rheinhub-broker: configure, make-ca, two accounts, a client certificate")
+    sh("CONSOLE_PASSWORD=console-secret-3; printf '%s\\n' \"$CONSOLE_PASSWORD\" | "
+       "rheinhub-broker account add operator rheinhub-console")
+    sh("OPERATOR_PASSWORD=operator-secret-4; printf '%s\\n' \"$OPERATOR_PASSWORD\" | "
+       "rheinhub-broker account add operator ops.mueller")
+    log("rheinhub-broker: configure, make-ca, four accounts, a client certificate")
     # What the systemctl edit of the guide does: Debian's mosquitto with our config.
     mosq.terminate()
     mosq.wait(30)
@@ -345,7 +349,18 @@ def scenario_production(overlay, debs):
     text = CONF.read_text()
     text = text.replace('  username: ""', "  username: rheinhub", 1)
     text = text.replace('  password: ""', '  password: "hub-secret-1"', 1)
+    # The console (docs/operations.md): its worker entry, its own reading account.
+    text = text.replace("  # - name: console\n  #   command: /usr/bin/rheinhub-console\n"
+                        "  #   types: []\n",
+                        "  - name: console\n    command: /usr/bin/rheinhub-console\n"
+                        "    types: []\n")
+    text = text.replace("  accounts_file: /etc/rheinhub/broker/accounts",
+                        "  accounts_file: /etc/rheinhub/broker/accounts\n"
+                        "  username: rheinhub-console\n  password: \"console-secret-3\"")
+    if "  - name: console" not in text or "username: rheinhub-console" not in text:
+        fail("hub.yaml has no console entry to uncomment")
     CONF.write_text(text)
+    sh("rheinhub-console --check -c /etc/rheinhub/hub.yaml")
     notify = Notify("/run/rheinhub-notify.sock")
     svc = Service(notify, overlay / "hub.log")
     svc.start()
@@ -363,6 +378,22 @@ def scenario_production(overlay, debs):
         fail("the production broker took an anonymous publish")
     log("the hub logs in as rheinhub; the device's TLS publish is stored; "
         "anonymous is refused")
+    page = wait_until(lambda: sh("curl -sf http://127.0.0.1:8081/"), 30, "the console's page")
+    if "<html" not in page.lower():
+        fail(f"the console's / is no page: {page[:200]}")
+    login = sh("curl -s -X POST -H 'Content-Type: application/json' "
+               "-d '{\"user\":\"ops.mueller\",\"password\":\"operator-secret-4\"}' "
+               "http://127.0.0.1:8081/api/login")
+    if '"csrf"' not in login:
+        fail(f"the operator cannot log in to the console: {login}")
+    refused = run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST",
+                   "-H", "Content-Type: application/json", "-d",
+                   '{"user":"rhein-pegel-1","password":"device-secret-2"}',
+                   "http://127.0.0.1:8081/api/login"]).stdout
+    if refused != "403":
+        fail(f"a device account got {refused} from the console's login, not 403")
+    log("the console (supervised by the hub) serves its page from /usr/share/rheinhub/console; "
+        "an operator logs in, a device account is refused")
     svc.stop()
     prod.terminate()
     prod.wait(30)

@@ -39,7 +39,8 @@ def deb(name):
 
 
 def debs():
-    return [deb("rheinhub"), deb("rheinhub-broker-tools"), deb("rheinhub-sources")]
+    return [deb("rheinhub"), deb("rheinhub-broker-tools"), deb("rheinhub-sources"),
+            deb("rheinhub-console")]
 
 
 @pytest.fixture
