@@ -36,6 +36,10 @@ static size_t utf8_len(const unsigned char *p, size_t left)
     for (size_t i = 1; i < n; i++)
         if ((p[i] & 0xc0) != 0x80)
             return 0;
+    /* No overlong forms, no UTF-16 surrogates, nothing past U+10FFFF (RFC 3629). */
+    if ((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] >= 0xa0) ||
+        (p[0] == 0xf0 && p[1] < 0x90) || (p[0] == 0xf4 && p[1] >= 0x90))
+        return 0;
     return n;
 }
 

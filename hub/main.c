@@ -56,6 +56,7 @@ struct hub {
     struct notify *notify;
     uv_signal_t sigterm, sigint, sighup;
     uv_timer_t drain_deadline;
+    uv_timer_t journal_tick; /* done marks out, and retries while the journal cannot write */
     bool stopping;
 };
 
@@ -65,11 +66,31 @@ static void on_message(void *data, const char *topic, const void *payload, size_
     size_t queued;
 
     ingest_message(&hub->ingest, topic, payload, len);
+    if (mqtt_in_paused(hub->mqtt))
+        return;
     queued = redis_out_queued(hub->redis);
-    if (queued >= (size_t)hub->cfg.ingest.queue_max && !mqtt_in_paused(hub->mqtt)) {
+    if (queued >= (size_t)hub->cfg.ingest.queue_max) {
         log_info("hub", "pausing MQTT input: %zu entries wait for Redis", queued);
         mqtt_in_pause(hub->mqtt, true);
+    } else if (redis_out_journal_full(hub->redis)) {
+        log_warn("hub", "pausing MQTT input: the journal is at journal.max_mb (%d MB)",
+                 hub->cfg.journal.max_mb);
+        mqtt_in_pause(hub->mqtt, true);
     }
+}
+
+/*
+ * After a read pass, before its acknowledgements leave: the pass's events go to the
+ * journal. When that fails, input stops until the retry in on_journal_tick succeeds.
+ */
+static int on_mqtt_flush(void *data)
+{
+    struct hub *hub = data;
+    int r = redis_out_journal_flush(hub->redis);
+
+    if (r < 0)
+        mqtt_in_pause(hub->mqtt, true);
+    return r;
 }
 
 /* Resumes reading once the queue is down to half, so that pauses do not flap. */
@@ -79,10 +100,22 @@ static void on_redis_progress(void *data)
 
     if (hub->stopping || !hub->mqtt || !mqtt_in_paused(hub->mqtt))
         return;
-    if (redis_out_queued(hub->redis) <= (size_t)hub->cfg.ingest.queue_max / 2) {
+    if (redis_out_queued(hub->redis) <= (size_t)hub->cfg.ingest.queue_max / 2 &&
+        !redis_out_journal_full(hub->redis)) {
         log_info("hub", "resuming MQTT input");
         mqtt_in_pause(hub->mqtt, false);
     }
+}
+
+/* Each second: done marks go to the journal; a journal that could not write is retried. */
+static void on_journal_tick(uv_timer_t *t)
+{
+    struct hub *hub = t->data;
+
+    if (redis_out_journal_flush(hub->redis) < 0 || !hub->mqtt)
+        return;
+    mqtt_in_release(hub->mqtt);
+    on_redis_progress(hub);
 }
 
 static void gauges(struct hub *hub, struct metrics_gauges *g)
@@ -160,7 +193,10 @@ static void on_redis_ready(void *data)
     if (!hub->mqtt) {
         log_error("hub", "cannot create the MQTT client: %s; stopping", strerror(errno));
         uv_kill(getpid(), SIGTERM);
+        return;
     }
+    if (hub->cfg.journal.dir[0])
+        mqtt_in_set_flush(hub->mqtt, on_mqtt_flush);
 }
 
 /* A new Redis link: consumer groups and routes go first, ahead of any event. */
@@ -194,6 +230,7 @@ static void on_workers_stopped(void *data)
     uv_close((uv_handle_t *)&hub->sigint, on_closed_handle);
     uv_close((uv_handle_t *)&hub->sighup, on_closed_handle);
     uv_close((uv_handle_t *)&hub->drain_deadline, on_closed_handle);
+    uv_close((uv_handle_t *)&hub->journal_tick, on_closed_handle);
 }
 
 static void on_mqtt_stopped(void *data)
@@ -208,6 +245,10 @@ static void on_redis_closed(void *data)
     struct hub *hub = data;
 
     uv_timer_stop(&hub->drain_deadline);
+    uv_timer_stop(&hub->journal_tick);
+    /* Everything is in Redis: acknowledgements the journal held back may go now. */
+    if (hub->mqtt && redis_out_pending(hub->redis) == 0)
+        mqtt_in_release(hub->mqtt);
     log_info("hub", "Redis writer closed; %llu events accepted in this run",
              (unsigned long long)hub->metrics.accepted);
     if (hub->mqtt)
@@ -263,6 +304,7 @@ static void reload(struct hub *hub)
     KEEP(redis);
     KEEP(http);
     KEEP(shutdown);
+    KEEP(journal);
 #undef KEEP
     if (next->ingest.dedupe_window != hub->cfg.ingest.dedupe_window) {
         log_warn("hub", "reload: ingest.dedupe_window needs a restart; kept");
@@ -341,7 +383,11 @@ static int run(struct hub *hub)
 
     /* MQTT input starts once Redis is up and its recent event ids are known. */
     hub->redis = redis_out_new(hub->loop, &hub->cfg, &hub->metrics, &redis_cbs, hub);
-    if (!hub->redis || ingest_init(&hub->ingest, &hub->cfg, &hub->metrics, hub->redis) < 0) {
+    if (!hub->redis) {
+        log_error("hub", "cannot start the Redis writer: %s", strerror(errno));
+        return 1;
+    }
+    if (ingest_init(&hub->ingest, &hub->cfg, &hub->metrics, hub->redis) < 0) {
         log_error("hub", "out of memory at start");
         return 1;
     }
@@ -371,7 +417,11 @@ static int run(struct hub *hub)
     uv_signal_init(hub->loop, &hub->sigint);
     uv_signal_init(hub->loop, &hub->sighup);
     uv_timer_init(hub->loop, &hub->drain_deadline);
+    uv_timer_init(hub->loop, &hub->journal_tick);
     hub->sigterm.data = hub->sigint.data = hub->sighup.data = hub->drain_deadline.data = hub;
+    hub->journal_tick.data = hub;
+    if (hub->cfg.journal.dir[0])
+        uv_timer_start(&hub->journal_tick, on_journal_tick, 1000, 1000);
     uv_signal_start(&hub->sigterm, on_signal, SIGTERM);
     uv_signal_start(&hub->sigint, on_signal, SIGINT);
     uv_signal_start(&hub->sighup, on_signal, SIGHUP);

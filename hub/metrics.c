@@ -62,6 +62,10 @@ void metrics_render(const struct metrics *m, const struct metrics_gauges *g, FIL
     gauge(out, "rheinhub_mqtt_paused", "1 while MQTT reading is paused by backpressure.",
           g->mqtt_paused);
     counter(out, "rheinhub_mqtt_pauses_total", "Times MQTT reading was paused.", m->mqtt_pauses);
+    gauge(out, "rheinhub_journal_bytes", "Bytes in the crash journal (segments and buffer).",
+          g->journal_bytes);
+    gauge(out, "rheinhub_journal_blocked", "1 while the crash journal cannot be written.",
+          g->journal_blocked);
     gauge(out, "rheinhub_mqtt_connected", "1 while the MQTT session is up.", g->mqtt_connected);
     gauge(out, "rheinhub_redis_connected", "1 while the Redis link is up.", g->redis_connected);
     fprintf(out,

@@ -41,6 +41,8 @@ struct metrics {
 struct metrics_gauges {
     uint64_t queued, in_flight, in_doubt;
     bool mqtt_connected, redis_connected, mqtt_paused;
+    uint64_t journal_bytes;   /* the crash journal's segments and buffer */
+    uint64_t journal_blocked; /* 1 while the journal cannot be written */
 };
 
 /* Records one XADD round trip of ns nanoseconds. */

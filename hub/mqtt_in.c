@@ -14,8 +14,13 @@
  * - the v5 session expiry is sent with every connect, or the session would end with
  *   the connection.
  *
- * libmosquitto acknowledges a QoS 1 message before on_message runs; the hub takes
- * over responsibility for it there (see ingest.c and redis_out.c).
+ * libmosquitto acknowledges a QoS 1 message before on_message runs. To take over
+ * responsibility before the broker lets go, the client runs in libmosquitto's
+ * "threaded" mode: a packet queued by the library (PUBACK, PINGREQ, DISCONNECT) is then
+ * only written by mosquitto_loop_write, never from inside loop_read. After each read
+ * pass the flush hook runs (the hub writes its crash journal there) and only when it
+ * succeeds are the pass's acknowledgements written; when it fails they are held, and
+ * reading stops, until mqtt_in_release.
  */
 #include "mqtt_in.h"
 
@@ -30,6 +35,7 @@
 #include <mosquitto.h>
 #include <mqtt_protocol.h>
 
+#include "backoff.h"
 #include "cloexec.h"
 #include "log.h"
 
@@ -47,6 +53,7 @@ struct mqtt_in {
     const struct hub_config *cfg;
     struct metrics *m;
     mqtt_in_message_cb on_message;
+    mqtt_in_flush_cb flush;
     void *data;
     mqtt_in_stopped_cb stopped;
     void *stopped_data;
@@ -54,6 +61,7 @@ struct mqtt_in {
     struct mosquitto *mosq;
     enum mqtt_state state;
     uv_poll_t *poll;  /* one per connection, freed in its close callback */
+    int poll_events;  /* what poll is armed for; -1: not yet (each arming costs syscalls) */
     uv_tcp_t *probe;  /* the reachability probe while MQ_PROBING */
     uv_poll_t *linger; /* after DISCONNECT: the connection kept open until the broker closes */
     int linger_fd;
@@ -63,6 +71,7 @@ struct mqtt_in {
     uv_timer_t misc, reconnect;
     unsigned backoff_ms;
     bool paused, stopping, ever_up;
+    bool held; /* the flush hook failed: no acknowledgement and no reading until released */
     int open_handles;
 };
 
@@ -95,10 +104,14 @@ static void update_poll(struct mqtt_in *in)
 
     if (!in->poll)
         return;
-    if (!in->paused)
+    if (!in->paused && !in->held)
         events |= UV_READABLE;
-    if (mosquitto_want_write(in->mosq))
+    if (!in->held && mosquitto_want_write(in->mosq))
         events |= UV_WRITABLE;
+    /* uv_poll_start takes the fd out of epoll and puts it back: only on a change. */
+    if (events == in->poll_events)
+        return;
+    in->poll_events = events;
     if (events)
         uv_poll_start(in->poll, events, on_poll);
     else
@@ -108,17 +121,18 @@ static void update_poll(struct mqtt_in *in)
 static void on_poll(uv_poll_t *handle, int status, int events)
 {
     struct mqtt_in *in = handle->data;
+    uint64_t first = in->m->received;
 
     if (status < 0)
         events = UV_READABLE; /* let the library read the error and disconnect */
-    if ((events & UV_READABLE) && (!in->paused || status < 0)) {
+    if ((events & UV_READABLE) && ((!in->paused && !in->held) || status < 0)) {
         /*
          * loop_read takes one packet when the session has nothing queued, so one
          * wake-up per message would cost an epoll round trip each. Read on while
          * packets keep delivering messages, up to a bound that keeps the loop fair;
          * a level-triggered poll brings us back for the rest.
          */
-        for (int i = 0; i < READ_BATCH_MAX && !in->paused; i++) {
+        for (int i = 0; i < READ_BATCH_MAX && !in->paused && !in->held; i++) {
             uint64_t before = in->m->received;
             mosquitto_loop_read(in->mosq, 1);
             if (in->poll != handle)
@@ -127,7 +141,11 @@ static void on_poll(uv_poll_t *handle, int status, int events)
                 break;
         }
     }
-    if (events & UV_WRITABLE) {
+    if (in->m->received != first && in->flush && !in->held && in->flush(in->data) < 0)
+        in->held = true;
+    /* The pass's acknowledgements go now, not a loop turn later. */
+    if (((events & UV_WRITABLE) || in->m->received != first) && !in->held &&
+        mosquitto_want_write(in->mosq)) {
         mosquitto_loop_write(in->mosq, 1);
         if (in->poll != handle)
             return;
@@ -177,6 +195,7 @@ static void do_connect(struct mqtt_in *in)
     }
     in->open_handles++;
     in->poll->data = in;
+    in->poll_events = -1;
     in->state = MQ_CONNECTING;
     update_poll(in);
 }
@@ -241,13 +260,11 @@ static void on_reconnect_timer(uv_timer_t *t)
 
 static void schedule_reconnect(struct mqtt_in *in, bool now)
 {
-    unsigned base = in->backoff_ms ? in->backoff_ms : RECONNECT_MIN_MS;
-    unsigned jitter = base / 5;
-    unsigned delay = base - jitter + (jitter ? (unsigned)rand() % (2 * jitter + 1) : 0);
+    unsigned delay;
 
     if (in->stopping)
         return;
-    in->backoff_ms = base * 2 > RECONNECT_MAX_MS ? RECONNECT_MAX_MS : base * 2;
+    delay = backoff_next(&in->backoff_ms, RECONNECT_MIN_MS, RECONNECT_MAX_MS);
     uv_timer_start(&in->reconnect, on_reconnect_timer, now ? 0 : delay, 0);
 }
 
@@ -353,6 +370,8 @@ struct mqtt_in *mqtt_in_new(uv_loop_t *loop, const struct hub_config *cfg, struc
         free(in);
         return NULL;
     }
+    /* Packets are written by loop_write only: see the top of this file. */
+    mosquitto_threaded_set(in->mosq, true);
     mosquitto_int_option(in->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
     mosquitto_int_option(in->mosq, MOSQ_OPT_TCP_NODELAY, 1);
     mosquitto_int_option(in->mosq, MOSQ_OPT_RECEIVE_MAXIMUM, RECEIVE_MAXIMUM);
@@ -381,6 +400,19 @@ struct mqtt_in *mqtt_in_new(uv_loop_t *loop, const struct hub_config *cfg, struc
     uv_timer_start(&in->misc, on_misc, MISC_INTERVAL_MS, MISC_INTERVAL_MS);
     schedule_reconnect(in, true);
     return in;
+}
+
+void mqtt_in_set_flush(struct mqtt_in *in, mqtt_in_flush_cb flush)
+{
+    in->flush = flush;
+}
+
+void mqtt_in_release(struct mqtt_in *in)
+{
+    if (!in->held)
+        return;
+    in->held = false;
+    update_poll(in);
 }
 
 void mqtt_in_pause(struct mqtt_in *in, bool paused)
@@ -490,6 +522,14 @@ void mqtt_in_stop(struct mqtt_in *in, mqtt_in_stopped_cb stopped, void *data)
     in->paused = true;
     in->stopping = true;
     update_poll(in);
+    if (in->poll && in->held) {
+        /* Acknowledgements of events the hub could not journal must not leave: end the
+         * connection without DISCONNECT; the broker keeps them for the session. */
+        log_warn("mqtt", "closing without DISCONNECT: acknowledgements are held back");
+        close_handle(in, (uv_handle_t *)in->poll);
+        in->poll = NULL;
+        (void)shutdown(mosquitto_socket(in->mosq), SHUT_RDWR);
+    }
     if (in->poll) {
         start_linger(in, mosquitto_socket(in->mosq));
         /* Writes DISCONNECT now if it can; on_disconnect closes the rest. */

@@ -22,10 +22,22 @@ struct mqtt_in;
 typedef void (*mqtt_in_message_cb)(void *data, const char *topic, const void *payload,
                                    size_t len);
 typedef void (*mqtt_in_stopped_cb)(void *data);
+/*
+ * After each read pass, before any acknowledgement of its messages is written: 0 lets
+ * them go; a negative errno holds every acknowledgement (and reading) back until
+ * mqtt_in_release.
+ */
+typedef int (*mqtt_in_flush_cb)(void *data);
 
 /* Creates the input and starts connecting. Returns NULL with errno set. */
 struct mqtt_in *mqtt_in_new(uv_loop_t *loop, const struct hub_config *cfg, struct metrics *m,
                             mqtt_in_message_cb on_message, void *data);
+
+/* Sets the hook that runs after each read pass (NULL: none). */
+void mqtt_in_set_flush(struct mqtt_in *in, mqtt_in_flush_cb flush);
+
+/* The flush hook succeeded again: acknowledgements and reading may go on. */
+void mqtt_in_release(struct mqtt_in *in);
 
 /* Stops or resumes reading messages (backpressure). */
 void mqtt_in_pause(struct mqtt_in *in, bool paused);

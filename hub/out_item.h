@@ -18,6 +18,7 @@ struct out_item {
     bool is_event;
     bool resend;       /* sent through the add-if-absent script */
     bool from_spool;   /* loaded from the shutdown spool */
+    uint64_t jseq;     /* events: the crash journal's sequence number; 0: not journaled */
     const char *cmd;   /* the command, RESP-encoded once when queued */
     size_t cmd_len;
     /* Events only: NUL-terminated copies, and the envelope inside cmd. */

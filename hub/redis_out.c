@@ -32,7 +32,9 @@
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 
+#include "backoff.h"
 #include "fence.h"
+#include "journal.h"
 #include "log.h"
 #include "out_item.h"
 #include "recent_ids.h"
@@ -67,6 +69,7 @@ struct redis_out {
     uint64_t last_confirmed_ms;
     struct fence fence;
     size_t spool_outstanding; /* entries loaded from the spool, not yet confirmed */
+    struct journal *journal;  /* NULL: journal.dir not set */
     bool preloading, preloaded; /* recent ids of the streams read (once per process) */
 
     struct out_list queue, retry, in_flight, in_doubt;
@@ -98,6 +101,10 @@ int redis_out_add_event(struct redis_out *out, const char *key, const char *id, 
 
     if (!it)
         return -ENOMEM;
+    if (out->journal && journal_append(out->journal, it, out->last_confirmed_ms) < 0) {
+        free(it);
+        return -ENOMEM;
+    }
     out_list_push(&out->queue, it);
     pump(out);
     return 0;
@@ -148,22 +155,14 @@ void redis_out_gauges(const struct redis_out *out, struct metrics_gauges *g)
     g->in_flight = out->in_flight.len;
     g->in_doubt = out->in_doubt.len;
     g->redis_connected = out->state == LINK_READY;
+    g->journal_bytes = out->journal ? journal_bytes(out->journal) : 0;
+    g->journal_blocked = out->journal && journal_blocked(out->journal);
 }
 
 /* Transient errors leave the entry queued; anything else is the entry's fault. */
 static bool error_is_transient(const char *msg)
 {
     return strncmp(msg, "ERR", 3) != 0 && strncmp(msg, "WRONGTYPE", 9) != 0;
-}
-
-static unsigned next_backoff(unsigned *ms, unsigned min, unsigned max)
-{
-    unsigned base = *ms ? *ms : min;
-    unsigned jitter = base / 5;
-
-    *ms = base * 2 > max ? max : base * 2;
-    /* +-20 % so that many hubs do not reconnect in step. */
-    return base - jitter + (jitter ? (unsigned)rand() % (2 * jitter + 1) : 0);
 }
 
 static void on_reconnect_timer(uv_timer_t *t)
@@ -200,7 +199,7 @@ static void link_down(struct redis_out *out)
     }
     uv_timer_start(&out->reconnect,
                    on_reconnect_timer,
-                   next_backoff(&out->reconnect_ms, RECONNECT_MIN_MS, RECONNECT_MAX_MS), 0);
+                   backoff_next(&out->reconnect_ms, RECONNECT_MIN_MS, RECONNECT_MAX_MS), 0);
 }
 
 /* Drops the link from outside hiredis's callbacks (timers only). */
@@ -416,6 +415,8 @@ static void pump(struct redis_out *out)
 /* An entry is settled (confirmed, or refused for good): the spool may go. */
 static void settled(struct redis_out *out, const struct out_item *it)
 {
+    if (it->jseq && out->journal)
+        journal_done(out->journal, it->jseq);
     if (!it->from_spool || --out->spool_outstanding > 0)
         return;
     if (unlink(out->cfg->shutdown.spool_file) < 0 && errno != ENOENT)
@@ -469,7 +470,7 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata)
             /* Re-sent entries stay in doubt; plain ones go back in order. */
             struct out_list *to = first->resend ? &out->in_doubt : &out->retry;
             if (!out->retry_wait) {
-                unsigned ms = next_backoff(&out->retry_ms, RETRY_MIN_MS, RETRY_MAX_MS);
+                unsigned ms = backoff_next(&out->retry_ms, RETRY_MIN_MS, RETRY_MAX_MS);
                 log_warn("redis", "Redis is refusing writes (%s); retrying in %u ms", reply->str,
                          ms);
                 out->retry_wait = true;
@@ -577,6 +578,22 @@ struct redis_out *redis_out_new(uv_loop_t *loop, const struct hub_config *cfg, s
     uv_timer_start(&out->tick, on_tick, (uint64_t)cfg->redis.ping_interval_ms,
                    (uint64_t)cfg->redis.ping_interval_ms);
     set_state(out, LINK_DOWN);
+    if (cfg->journal.dir[0]) {
+        struct journal_options opt = {
+            .dir = cfg->journal.dir,
+            .max_bytes = (size_t)cfg->journal.max_mb << 20,
+            .segment_bytes = (size_t)cfg->journal.segment_mb << 20,
+            .fsync = cfg->journal.fsync,
+        };
+        if (!(out->journal = journal_open(&opt, &out->in_doubt))) {
+            int e = errno;
+            log_error("journal", "cannot open the journal in %s: %s%s", cfg->journal.dir,
+                      strerror(e), e == EWOULDBLOCK ? " (another hub uses this folder)" : "");
+            redis_out_free(out);
+            errno = e;
+            return NULL;
+        }
+    }
     if (cfg->shutdown.spool_file[0])
         out->spool_outstanding = spool_take(cfg->shutdown.spool_file, &out->in_doubt,
                                             &out->queue);
@@ -632,7 +649,6 @@ void redis_out_abort(struct redis_out *out)
 {
     struct out_list *lists[] = {&out->in_doubt, &out->in_flight, &out->retry, &out->queue};
     const char *path = out->cfg->shutdown.spool_file;
-    size_t pending;
 
     out->closing = true;
     close_handles(out); /* first, so that losing the link plans no reconnect */
@@ -641,19 +657,8 @@ void redis_out_abort(struct redis_out *out)
         redisAsyncFree(ac); /* in-flight entries move to in_doubt */
         out->ac = NULL;
     }
-    pending = redis_out_pending(out);
-    if (pending > 0 && path[0]) {
-        int r = spool_save(path, lists, 4);
-        if (r >= 0)
-            log_warn("redis", "%d entries Redis has not confirmed saved to the spool %s; "
-                     "the next start sends them", r, path);
-        else
-            log_error("redis", "cannot write the spool %s: %s; %zu entries are lost", path,
-                      strerror(-r), pending);
-    } else if (pending > 0) {
-        log_error("redis", "giving up on %zu entries Redis has not confirmed (no "
-                  "shutdown.spool_file configured)", pending);
-    }
+    if (redis_out_pending(out) > 0)
+        spool_keep(path, lists, 4, out->journal != NULL);
     out_list_free(&out->queue);
     out_list_free(&out->retry);
     out_list_free(&out->in_flight);
@@ -661,10 +666,21 @@ void redis_out_abort(struct redis_out *out)
     close_handles(out);
 }
 
+int redis_out_journal_flush(struct redis_out *out)
+{
+    return out->journal ? journal_flush(out->journal) : 0;
+}
+
+bool redis_out_journal_full(const struct redis_out *out)
+{
+    return out->journal && (journal_full(out->journal) || journal_blocked(out->journal));
+}
+
 void redis_out_free(struct redis_out *out)
 {
     if (!out)
         return;
+    journal_close(out->journal);
     out_list_free(&out->queue);
     out_list_free(&out->retry);
     out_list_free(&out->in_flight);

@@ -39,8 +39,9 @@ struct redis_out_cbs {
 typedef void (*redis_out_closed_cb)(void *data);
 
 /*
- * Creates the writer and starts connecting. cfg, m and cbs are borrowed and must
- * outlive it. Returns NULL with errno set.
+ * Creates the writer and starts connecting. With journal.dir set it opens the crash
+ * journal and takes over what an earlier run left in it (sent first, as in doubt).
+ * cfg, m and cbs are borrowed and must outlive it. Returns NULL with errno set.
  */
 struct redis_out *redis_out_new(uv_loop_t *loop, const struct hub_config *cfg, struct metrics *m,
                                 const struct redis_out_cbs *cbs, void *data);
@@ -71,6 +72,16 @@ int redis_out_add_deadletter(struct redis_out *out, const char *topic, enum reje
  */
 int redis_out_command(struct redis_out *out, redisCallbackFn *cb, void *privdata, int argc,
                       const char **argv, const size_t *argvlen);
+
+/*
+ * Writes the crash journal's buffer (journal.h): 0 when every event added so far is in
+ * the journal's file (or there is no journal) and may be acknowledged to the broker,
+ * else a negative errno.
+ */
+int redis_out_journal_flush(struct redis_out *out);
+
+/* The journal is at its size bound or cannot be written: stop taking input. */
+bool redis_out_journal_full(const struct redis_out *out);
 
 /* Entries waiting to be sent (what backpressure compares with ingest.queue_max). */
 size_t redis_out_queued(const struct redis_out *out);

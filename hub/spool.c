@@ -176,3 +176,27 @@ size_t spool_take(const char *path, struct out_list *events, struct out_list *ot
     log_info("redis", "took %zu entries from the spool %s; they go to Redis first", n, path);
     return n;
 }
+
+void spool_keep(const char *path, struct out_list *const *lists, int n, bool journaled)
+{
+    size_t pending = 0;
+    int r;
+
+    for (int i = 0; i < n; i++)
+        pending += lists[i]->len;
+    if (!path[0]) {
+        if (journaled)
+            log_warn("redis", "%zu entries Redis has not confirmed stay in the journal for the "
+                     "next start", pending);
+        else
+            log_error("redis", "giving up on %zu entries Redis has not confirmed (no "
+                      "shutdown.spool_file configured)", pending);
+        return;
+    }
+    if ((r = spool_save(path, lists, n)) >= 0)
+        log_warn("redis", "%d entries Redis has not confirmed saved to the spool %s; "
+                 "the next start sends them", r, path);
+    else
+        log_error("redis", "cannot write the spool %s: %s; %zu entries are lost%s", path,
+                  strerror(-r), pending, journaled ? " but for the events in the journal" : "");
+}

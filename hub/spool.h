@@ -14,6 +14,8 @@
 #ifndef RHEINHUB_SPOOL_H
 #define RHEINHUB_SPOOL_H
 
+#include <stdbool.h>
+
 #include "out_item.h"
 
 /*
@@ -37,5 +39,11 @@ int spool_load(const char *path, struct out_list *events, struct out_list *other
  * number of entries now in the lists (0 when there was no spool).
  */
 size_t spool_take(const char *path, struct out_list *events, struct out_list *others);
+
+/*
+ * The hub must stop with entries Redis has not confirmed: saves them to path (when
+ * set) and logs what became of them; journaled: the crash journal holds the events.
+ */
+void spool_keep(const char *path, struct out_list *const *lists, int n, bool journaled);
 
 #endif

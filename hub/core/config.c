@@ -74,6 +74,10 @@ static const struct key_spec keys[] = {
     INT_KEY(ingest, dedupe_preload, 0, 1000000),
     INT_KEY(shutdown, drain_timeout_s, 0, 3600),
     STR_KEY(shutdown, spool_file, KIND_STR),
+    STR_KEY(journal, dir, KIND_STR),
+    INT_KEY(journal, max_mb, 1, 1048576),
+    INT_KEY(journal, segment_mb, 1, 1024),
+    INT_KEY(journal, fsync, 0, 1),
     STR_KEY(schemas, dir, KIND_STR),
     STR_KEY(http, bind, KIND_IP),
     INT_KEY(http, port, 0, 65535),
@@ -117,7 +121,7 @@ static const struct key_spec keys[] = {
     STR_KEY(console, client_id, KIND_STR),
     STR_KEY(console, username, KIND_STR),
     STR_KEY(console, password, KIND_STR),
-    INT_KEY(console, idle_timeout_s, 60, 86400),
+    INT_KEY(console, idle_timeout_s, 1, 86400),
     INT_KEY(console, max_sessions, 1, 1024),
     INT_KEY(console, max_clients, 4, 100000),
 };
@@ -168,6 +172,8 @@ void config_defaults(struct hub_config *cfg)
     cfg->ingest.dedupe_window = 100000;
     cfg->ingest.dedupe_preload = 10000;
     cfg->shutdown.drain_timeout_s = 30;
+    cfg->journal.max_mb = 256;
+    cfg->journal.segment_mb = 8;
     snprintf(cfg->schemas.dir, sizeof(cfg->schemas.dir), "%s", RHEINHUB_SCHEMAS_DIR);
     strcpy(cfg->http.bind, "127.0.0.1");
     cfg->http.port = 8080;
@@ -545,6 +551,7 @@ int config_load(struct hub_config *cfg, const char *path, FILE *err)
         resolve_relative(cfg->schemas.dir, sizeof(cfg->schemas.dir), path);
         resolve_relative(cfg->alerting.rules_file, sizeof(cfg->alerting.rules_file), path);
         resolve_relative(cfg->analytics.windows_file, sizeof(cfg->analytics.windows_file), path);
+        resolve_relative(cfg->journal.dir, sizeof(cfg->journal.dir), path);
         resolve_relative(cfg->sources.ttn, sizeof(cfg->sources.ttn), path);
         resolve_relative(cfg->sources.chirpstack, sizeof(cfg->sources.chirpstack), path);
         resolve_relative(cfg->sources.pegelonline, sizeof(cfg->sources.pegelonline), path);

@@ -76,6 +76,12 @@ struct hub_config {
         char spool_file[256];
     } shutdown;
     struct {
+        char dir[1024];  /* crash journal folder; "" = no journal; relative: to this file's */
+        int max_mb;      /* all segments together; then MQTT input pauses */
+        int segment_mb;  /* a new segment file is begun past this size */
+        int fsync;       /* 1: fdatasync after every write (power loss), 0: page cache only */
+    } journal;
+    struct {
         char dir[1024]; /* absolute after loading */
     } schemas;
     struct {

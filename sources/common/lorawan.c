@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: MIT
 /*
- * The network server side of a LoRaWAN source (lorawan.h) on libmosquitto's threaded
- * loop. Each uplink is handled in the message callback: parsed, mapped, checked and
- * published (or dead-lettered) before the next is read; when our broker lags, the
- * publish waits, and so does the reading of the network server's session.
+ * The network server side of a LoRaWAN source (lorawan.h). One thread drives both MQTT
+ * clients, the network server's and our broker's, from one poll() loop (libmosquitto's
+ * loop_read/loop_write/loop_misc): an uplink is handled in the message callback,
+ * parsed, mapped, checked, and published (or dead-lettered) straight onto our
+ * broker's socket, with no hand-over between threads. When sources.queue_max events
+ * wait for our broker's PUBACK, the loop stops reading the network server, whose
+ * session then holds the uplinks.
  *
  * libmosquitto acknowledges a QoS 1 message to the network server before the callback
  * runs (there is no manual acknowledgement in 2.0): a source killed with SIGKILL loses
@@ -14,11 +17,14 @@
 #include "lorawan.h"
 
 #include <errno.h>
+#include <poll.h>
+#include <time.h>
 #include <stdio.h>
 #include <string.h>
 
 #include <mosquitto.h>
 
+#include "json_arena.h"
 #include "log.h"
 #include "topic.h"
 
@@ -28,6 +34,19 @@
 struct lorawan {
     struct source *s;
     uplink_parse_fn parse;
+    struct json_arena arena;   /* the JSON of the uplink in hand */
+};
+
+/* One MQTT client driven by the loop below, and its reconnect backoff. */
+struct link {
+    struct mosquitto *mosq;
+    const char *name;           /* for the log */
+    const char *host;
+    int port;
+    int keepalive_s;
+    bool connected_once;        /* mosquitto_reconnect from now on */
+    unsigned backoff_s;
+    int64_t retry_ms;           /* no attempt before this (monotonic) */
 };
 
 void lorawan_handle(struct source *s, uplink_parse_fn parse, const char *topic,
@@ -108,7 +127,9 @@ static void on_message(struct mosquitto *mosq, void *data, const struct mosquitt
 {
     struct lorawan *lw = data;
 
+    json_arena_begin(&lw->arena);
     lorawan_handle(lw->s, lw->parse, msg->topic, msg->payload, (size_t)msg->payloadlen);
+    json_arena_end();
 }
 
 static void on_connect(struct mosquitto *mosq, void *data, int rc)
@@ -158,49 +179,115 @@ static int setup_tls(struct mosquitto *mosq, const struct source_file *sf)
     return 0;
 }
 
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Connects a client whose socket is gone, with a backoff of 1..RECONNECT_MAX_S. */
+static void link_service(struct link *l, int64_t now)
+{
+    int rc;
+
+    if (mosquitto_socket(l->mosq) >= 0 || now < l->retry_ms)
+        return;
+    rc = l->connected_once ? mosquitto_reconnect(l->mosq)
+                           : mosquitto_connect(l->mosq, l->host, l->port, l->keepalive_s);
+    if (rc == MOSQ_ERR_SUCCESS) {
+        l->connected_once = true;
+        l->backoff_s = RECONNECT_MIN_S;
+        return;
+    }
+    if (l->backoff_s <= RECONNECT_MIN_S || l->backoff_s >= RECONNECT_MAX_S)
+        log_warn(l->name, "cannot connect to %s:%d: %s (next try in %u s)", l->host, l->port,
+                 rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc), l->backoff_s);
+    l->retry_ms = now + (int64_t)l->backoff_s * 1000;
+    l->backoff_s = l->backoff_s * 2 > RECONNECT_MAX_S ? RECONNECT_MAX_S : l->backoff_s * 2;
+}
+
+/*
+ * One round of the loop: waits up to timeout_ms for either socket, reads what came
+ * (uplinks, PUBACKs), writes what is queued. read_up false leaves the network
+ * server's socket unread (our broker is behind: sources.queue_max unacknowledged).
+ */
+static void poll_round(struct link *up, struct link *pub, bool read_up, int timeout_ms)
+{
+    struct pollfd fds[2] = {
+        {.fd = mosquitto_socket(up->mosq),
+         .events = (short)((read_up ? POLLIN : 0) | (mosquitto_want_write(up->mosq) ? POLLOUT : 0))},
+        {.fd = mosquitto_socket(pub->mosq),
+         .events = (short)(POLLIN | (mosquitto_want_write(pub->mosq) ? POLLOUT : 0))},
+    };
+
+    if (poll(fds, 2, timeout_ms) < 0)
+        return;
+    if (fds[1].fd >= 0 && (fds[1].revents & (POLLIN | POLLERR | POLLHUP)))
+        mosquitto_loop_read(pub->mosq, 1);
+    if (fds[0].fd >= 0 && (fds[0].revents & (POLLIN | POLLERR | POLLHUP)))
+        mosquitto_loop_read(up->mosq, 1); /* uplinks: handled and published here */
+    if (mosquitto_socket(pub->mosq) >= 0 && mosquitto_want_write(pub->mosq))
+        mosquitto_loop_write(pub->mosq, 1);
+    if (mosquitto_socket(up->mosq) >= 0 && mosquitto_want_write(up->mosq))
+        mosquitto_loop_write(up->mosq, 1);
+}
+
 int lorawan_run(struct source *s, uplink_parse_fn parse)
 {
     const struct source_file *sf = &s->sf;
     struct lorawan lw = {.s = s, .parse = parse};
-    struct mosquitto *mosq;
-    int rc, status = 0;
+    struct link up = {.name = "netserver", .host = sf->server.host, .port = sf->server.port,
+                      .keepalive_s = sf->server.keepalive_s, .backoff_s = RECONNECT_MIN_S};
+    struct link pub = {.name = "publisher", .mosq = s->pub.mosq, .host = s->cfg.mqtt.host,
+                       .port = s->cfg.mqtt.port, .keepalive_s = s->cfg.mqtt.keepalive_s,
+                       .backoff_s = RECONNECT_MIN_S};
+    int64_t next_misc = 0, deadline;
+    int status = 0;
 
-    if (!(mosq = mosquitto_new(sf->server.client_id, false, &lw))) {
+    if (json_arena_init(&lw.arena) < 0 ||
+        !(up.mosq = mosquitto_new(sf->server.client_id, false, &lw))) {
         log_error("netserver", "out of memory");
+        json_arena_close(&lw.arena);
         return 1;
     }
-    mosquitto_int_option(mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
-    mosquitto_int_option(mosq, MOSQ_OPT_TCP_NODELAY, 1);
-    mosquitto_reconnect_delay_set(mosq, RECONNECT_MIN_S, RECONNECT_MAX_S, true);
+    mosquitto_int_option(up.mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
+    mosquitto_int_option(up.mosq, MOSQ_OPT_TCP_NODELAY, 1);
     if (sf->server.username[0])
-        mosquitto_username_pw_set(mosq, sf->server.username,
+        mosquitto_username_pw_set(up.mosq, sf->server.username,
                                   sf->server.password[0] ? sf->server.password : NULL);
-    if (sf->server.tls && setup_tls(mosq, sf) < 0) {
+    if (sf->server.tls && setup_tls(up.mosq, sf) < 0) {
         status = 1;
         goto out;
     }
-    mosquitto_connect_callback_set(mosq, on_connect);
-    mosquitto_disconnect_callback_set(mosq, on_disconnect);
-    mosquitto_message_callback_set(mosq, on_message);
-    rc = mosquitto_connect_async(mosq, sf->server.host, sf->server.port, sf->server.keepalive_s);
-    if (rc != MOSQ_ERR_SUCCESS)
-        log_warn("netserver", "cannot connect to %s:%d yet: %s", sf->server.host,
-                 sf->server.port, rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
-    if ((rc = mosquitto_loop_start(mosq)) != MOSQ_ERR_SUCCESS) {
-        log_error("netserver", "cannot start the MQTT thread: %s", mosquitto_strerror(rc));
-        status = 1;
-        goto out;
+    mosquitto_connect_callback_set(up.mosq, on_connect);
+    mosquitto_disconnect_callback_set(up.mosq, on_disconnect);
+    mosquitto_message_callback_set(up.mosq, on_message);
+
+    /* Our broker first, so that the first uplinks have somewhere to go. */
+    link_service(&pub, now_ms());
+    while (!source_stopping()) {
+        int64_t now = now_ms();
+        link_service(&pub, now);
+        link_service(&up, now);
+        if (now >= next_misc) {
+            mosquitto_loop_misc(up.mosq);
+            mosquitto_loop_misc(pub.mosq);
+            next_misc = now + 1000;
+        }
+        poll_round(&up, &pub, atomic_load(&s->m.queued) < s->pub.queue_max, 200);
     }
-    while (!source_stopping())
-        source_sleep_ms(1000);
-    /* Stop reading first; the uplink in hand finishes (a publish no longer waits). */
-    mosquitto_disconnect(mosq);
-    pthread_mutex_lock(&s->pub.lock);
-    s->pub.stopping = true;
-    pthread_cond_broadcast(&s->pub.cond);
-    pthread_mutex_unlock(&s->pub.lock);
-    mosquitto_loop_stop(mosq, false);
+    /* Stop reading the network server; then our broker acknowledges what we hold. */
+    mosquitto_disconnect(up.mosq);
+    deadline = now_ms() + (int64_t)s->cfg.shutdown.drain_timeout_s * 1000;
+    while (atomic_load(&s->m.queued) > 0 && now_ms() < deadline) {
+        link_service(&pub, now_ms());
+        mosquitto_loop_misc(pub.mosq);
+        poll_round(&up, &pub, false, 100);
+    }
 out:
-    mosquitto_destroy(mosq);
+    mosquitto_destroy(up.mosq);
+    json_arena_close(&lw.arena);
     return status;
 }

@@ -62,7 +62,7 @@ static void deadline_in(struct timespec *ts, int ms)
 }
 
 int publisher_start(struct publisher *p, const struct hub_config *cfg, const char *source,
-                    struct source_metrics *m)
+                    struct source_metrics *m, bool threaded)
 {
     const char *user = cfg->sources.username[0] ? cfg->sources.username : cfg->mqtt.username;
     const char *pass = cfg->sources.username[0] ? cfg->sources.password : cfg->mqtt.password;
@@ -70,6 +70,7 @@ int publisher_start(struct publisher *p, const struct hub_config *cfg, const cha
 
     memset(p, 0, sizeof(*p));
     p->m = m;
+    p->threaded = threaded;
     p->queue_max = cfg->sources.queue_max;
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->cond, NULL);
@@ -85,6 +86,8 @@ int publisher_start(struct publisher *p, const struct hub_config *cfg, const cha
     mosquitto_connect_callback_set(p->mosq, on_connect);
     mosquitto_disconnect_callback_set(p->mosq, on_disconnect);
     mosquitto_publish_callback_set(p->mosq, on_publish);
+    if (!threaded)
+        return 0;
     rc = mosquitto_connect_async(p->mosq, cfg->mqtt.host, cfg->mqtt.port, cfg->mqtt.keepalive_s);
     if (rc != MOSQ_ERR_SUCCESS)
         log_warn("publisher", "cannot connect to our broker %s:%d yet: %s", cfg->mqtt.host,
@@ -103,7 +106,7 @@ int publisher_publish(struct publisher *p, const char *topic, const char *payloa
     int rc;
 
     pthread_mutex_lock(&p->lock);
-    while (atomic_load(&p->m->queued) >= p->queue_max && !p->stopping) {
+    while (p->threaded && atomic_load(&p->m->queued) >= p->queue_max && !p->stopping) {
         struct timespec ts;
         deadline_in(&ts, 1000);
         pthread_cond_timedwait(&p->cond, &p->lock, &ts);
@@ -125,6 +128,8 @@ int publisher_drain(struct publisher *p, int timeout_ms)
     struct timespec ts;
     int left;
 
+    if (!p->threaded)
+        return atomic_load(&p->m->queued); /* the caller's loop drains */
     deadline_in(&ts, timeout_ms);
     pthread_mutex_lock(&p->lock);
     p->stopping = true;
@@ -148,7 +153,8 @@ void publisher_stop(struct publisher *p)
     if (left > 0)
         log_warn("publisher", "stopping with %d events our broker has not acknowledged", left);
     mosquitto_disconnect(p->mosq);
-    mosquitto_loop_stop(p->mosq, false);
+    if (p->threaded)
+        mosquitto_loop_stop(p->mosq, false);
     mosquitto_destroy(p->mosq);
     p->mosq = NULL;
     pthread_cond_destroy(&p->cond);

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
- * The source's MQTT client of our broker: publishes canonical events with QoS 1 from
- * any thread, on libmosquitto's own network thread (mosquitto_loop_start). A
+ * The source's MQTT client of our broker: publishes canonical events with QoS 1,
+ * either on libmosquitto's own network thread (mosquitto_loop_start; publish from any
+ * thread), or driven by the caller's own poll loop (publisher_start with threaded
+ * false: the LoRaWAN sources, which read the network server in the same loop). A
  * persistent session (clean session off, a stable client id) and the library's
  * resend of unacknowledged messages after a reconnect carry events over a broker
  * restart. At most queue_max events wait for their PUBACK: publishing more blocks
@@ -19,6 +21,7 @@
 
 struct publisher {
     struct mosquitto *mosq;
+    bool threaded;           /* the library's thread drives the connection */
     struct source_metrics *m;
     int queue_max;
     bool stopping;           /* under lock: publish no longer waits for room */
@@ -28,15 +31,17 @@ struct publisher {
 };
 
 /*
- * Connects (in the background: the library retries until the broker answers) to the
- * broker of hub.yaml's mqtt section, with the account of its sources section, as
- * "<sources.client_id>-<source>". Returns 0 or a negative errno.
+ * Sets up the client for the broker of hub.yaml's mqtt section, with the account of
+ * its sources section, as "<sources.client_id>-<source>". Threaded: connects in the
+ * background (the library retries until the broker answers). Not threaded: the
+ * caller connects and drives p->mosq. Returns 0 or a negative errno.
  */
 int publisher_start(struct publisher *p, const struct hub_config *cfg, const char *source,
-                    struct source_metrics *m);
+                    struct source_metrics *m, bool threaded);
 
-/* Publishes payload[0..len) on topic, QoS 1, waiting while queue_max are unacknowledged.
- * Returns 0, or a negative errno when the library refused it. */
+/* Publishes payload[0..len) on topic, QoS 1; threaded, it waits while queue_max are
+ * unacknowledged (not threaded, the caller stops reading instead). Returns 0, or a
+ * negative errno when the library refused it. */
 int publisher_publish(struct publisher *p, const char *topic, const char *payload, size_t len);
 
 /* Waits up to timeout_ms for every published event's PUBACK. Returns how many are left. */

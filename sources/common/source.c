@@ -24,6 +24,7 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
+#include "json_arena.h"
 #include "log.h"
 #include "schema.h"
 #include "topic.h"
@@ -59,8 +60,13 @@ static void poll_stop(int timeout_ms)
     if (fds[0].revents & POLLIN) {
         struct signalfd_siginfo si;
         if (read(signal_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-            log_info("source", "signal %u: stopping", si.ssi_signo);
-            stop_asked = true;
+            if (si.ssi_signo == SIGHUP) {
+                log_info("source", "SIGHUP: a source reads its files at start only; restart "
+                                   "it to apply a change");
+            } else {
+                log_info("source", "signal %u: stopping", si.ssi_signo);
+                stop_asked = true;
+            }
         }
     }
     if (fds[1].revents) {
@@ -167,7 +173,7 @@ int source_emit(struct source *s, const struct source_event *ev, const struct so
         return -ENOMEM;
     }
     r = publisher_publish(&s->pub, topic_text, text, strlen(text));
-    free(text);
+    json_arena_free(text);
     return r;
 }
 
@@ -224,6 +230,7 @@ int source_main(enum source_kind kind, int argc, char **argv, int (*run)(struct 
         usage(argv[0]);
         return 2;
     }
+    json_arena_install(); /* before any JSON is made */
     s->kind = kind;
     s->name = source_kind_name(kind);
     snprintf(component, sizeof(component), "source-%s", s->name);
@@ -265,7 +272,7 @@ int source_main(enum source_kind kind, int argc, char **argv, int (*run)(struct 
     if (source_metrics_serve(&s->m, s->sf.http.bind, s->sf.http.port) < 0)
         goto out_metrics;
     deadletters_init(&s->dl, &s->cfg, s->name, &s->m);
-    if ((r = publisher_start(&s->pub, &s->cfg, s->name, &s->m)) < 0) {
+    if ((r = publisher_start(&s->pub, &s->cfg, s->name, &s->m, kind == SOURCE_PEGELONLINE)) < 0) {
         log_error(component, "cannot start the publisher: %s", strerror(-r));
         goto out_dl;
     }

@@ -9,28 +9,29 @@
 #include "analytics.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
+#include "clock.h"
+#include "close.h"
+#include "crash.h"
 #include "log.h"
+#include "state.h"
 #include "window.h"
 
 /* Applied records (stored batches) that make a prune due before its second is up. */
 #define APPLIED_RECORDS_PRUNE 64
-
-static int64_t wall_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * WINDOW_NS_PER_S + ts.tv_nsec;
-}
+/*
+ * Batches: up to this many entries per stream and read, and after a batch that
+ * drained the streams, no read before this long after it began. Windows are a minute
+ * or longer, so waiting 50 ms costs nothing that shows, and each batch's transaction
+ * (the touched windows, the applied record) and round trips serve many more events.
+ */
+#define ANALYTICS_BATCH_MAX 1024
+#define ANALYTICS_BATCH_INTERVAL_MS 50
 
 static int64_t mono_ms(void)
 {
@@ -38,61 +39,6 @@ static int64_t mono_ms(void)
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* The test clock: an RFC 3339 date-time in a file. False when it cannot be read. */
-static bool clock_file_read(const char *path, int64_t *ns)
-{
-    char buf[128];
-    ssize_t n;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-    if (fd < 0)
-        return false;
-    n = read(fd, buf, sizeof(buf) - 1);
-    close(fd);
-    if (n <= 0)
-        return false;
-    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' ' || buf[n - 1] == '\r'))
-        n--;
-    return window_time_parse(buf, (size_t)n, ns) == 0;
-}
-
-int64_t analytics_now(struct analytics *a)
-{
-    int64_t t;
-
-    if (!a->clock_file)
-        t = wall_ns();
-    else if (!clock_file_read(a->clock_file, &t))
-        t = a->now_ns;
-    if (t > a->now_ns)
-        a->now_ns = t;
-    return a->now_ns;
-}
-
-void analytics_crash_point(struct analytics *a, const char *point, size_t n)
-{
-    char buf[64] = "", *arg;
-    ssize_t len;
-    int fd;
-
-    if (!a->crash_file || (fd = open(a->crash_file, O_RDONLY | O_CLOEXEC)) < 0)
-        return;
-    len = read(fd, buf, sizeof(buf) - 1);
-    close(fd);
-    if (len < 0)
-        return;
-    buf[len] = '\0';
-    buf[strcspn(buf, "\r\n")] = '\0';
-    arg = strchr(buf, ' ');
-    if (arg)
-        *arg++ = '\0';
-    if (strcmp(buf, point) != 0 || (arg && n < strtoul(arg, NULL, 10)))
-        return;
-    unlink(a->crash_file);
-    log_warn(a->component, "test aid: crash file says %s (%zu): SIGKILL now", point, n);
-    kill(getpid(), SIGKILL);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -405,13 +351,13 @@ static void batch_reset(struct analytics *a)
 static int on_batch(struct worker *w, void *data, struct worker_event *events, size_t n)
 {
     struct analytics *a = data;
-    int64_t now;
+    int64_t now, began_ms = mono_ms();
     size_t repeated = 0, counted = 0;
     int r = 0;
 
     if (a->reload && (r = state_load(a)) < 0)
         return r;
-    now = analytics_now(a);
+    now = clock_now(a);
     for (size_t i = 0; i < n && r == 0; i++) {
         const struct worker_event *ev = &events[i];
         uint64_t ms, seq;
@@ -459,7 +405,9 @@ static int on_batch(struct worker *w, void *data, struct worker_event *events, s
     if (repeated)
         log_info(a->component, "%zu redelivered entries were counted before: not again", repeated);
     worker_set_health(w, true, "");
-    analytics_crash_point(a, "batch", counted);
+    crash_point(a, "batch", counted);
+    if (n < ANALYTICS_BATCH_MAX)
+        worker_delay_read(w, (int)(began_ms + ANALYTICS_BATCH_INTERVAL_MS - mono_ms()));
     return 0;
 }
 
@@ -480,6 +428,7 @@ static int on_start(struct worker *w, void *data)
 
     a->w = w;
     a->cfg = cfg;
+    worker_set_batch_max(w, ANALYTICS_BATCH_MAX);
     applied_init(&a->applied);
     a->lateness_ns = (int64_t)cfg->analytics.lateness_s * WINDOW_NS_PER_S;
     for (int i = 0; i < cfg->n_workers; i++) {
@@ -553,7 +502,7 @@ static int on_tick(struct worker *w, void *data)
     }
     if (now_ms >= a->next_check_ms) {
         a->next_check_ms = now_ms + a->cfg->analytics.check_interval_ms;
-        if (analytics_now(a) >= a->next_close_ns && (r = close_due(a)) < 0)
+        if (clock_now(a) >= a->next_close_ns && (r = close_due(a)) < 0)
             return r;
     }
     close_pump(a);

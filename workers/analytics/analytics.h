@@ -7,9 +7,11 @@
  * counted and the unpublished aggregates live in Redis, so that a restart neither
  * loses nor double-counts anything.
  *
- * The worker's parts, one file each: analytics.c (life cycle, counting events),
- * state.c (the state in Redis), close.c (closing windows, publishing). This header is
- * what they share.
+ * The worker's parts, one file each, each using only those below it: analytics.c
+ * (life cycle, counting events), close.c (closing windows, publishing), state.c (the
+ * state in Redis), outbox.c (aggregates waiting for their PUBACK), clock.c and
+ * crash.c (the event-time clock, the test crash points). This header holds the
+ * state they share.
  */
 #ifndef RHEINHUB_ANALYTICS_H
 #define RHEINHUB_ANALYTICS_H
@@ -22,6 +24,7 @@
 #include "applied.h"
 #include "config.h"
 #include "mqtt_out.h"
+#include "outbox.h"
 #include "strmap.h"
 #include "windows_file.h"
 #include "worker.h"
@@ -31,8 +34,6 @@
 #define ANALYTICS_FUTURE_MAX_S 3600
 /* Open windows held at most; events that would open more are counted as "dropped". */
 #define ANALYTICS_WINDOWS_MAX 1000000
-/* Aggregate ids: 32 lower-case hex digits. */
-#define ANALYTICS_ID_HEX 32
 #define ANALYTICS_KEY_MAX 192
 
 /*
@@ -41,16 +42,6 @@
  */
 struct series {
     struct acc *acc[WINDOWS_PER_TYPE_MAX];
-};
-
-/* A closed window waiting for its MQTT PUBACK. */
-struct outbox_item {
-    char id[ANALYTICS_ID_HEX + 1];
-    char *topic;     /* owned */
-    char *payload;   /* owned, payload_len bytes and a NUL */
-    size_t payload_len;
-    int64_t end_ns;  /* the window's end: items of one topic are published in this order */
-    int mid;         /* MQTT message id of the last publish; 0: to be published */
 };
 
 struct analytics {
@@ -99,42 +90,6 @@ struct analytics {
     /* Test aid: kill -9 ourselves at a chosen point (docs/analytics.md, "Testing"). */
     const char *crash_file;
 };
-
-/* The monotonic event-time clock: wall clock (or the test clock file), never going back. */
-int64_t analytics_now(struct analytics *a);
-/*
- * Test aid: SIGKILLs the process when the crash file (RHEINHUB_ANALYTICS_CRASH_FILE)
- * exists and names this point ("batch": after a batch was stored, before it is
- * acknowledged; "close": after closed windows were stored, before they are published),
- * optionally with a least n ("batch 5"). The file is removed first: one crash each.
- */
-void analytics_crash_point(struct analytics *a, const char *point, size_t n);
-
-/* state.c */
-int state_lock(struct analytics *a);
-int state_lock_refresh(struct analytics *a);
-void state_unlock(struct analytics *a);
-int state_load(struct analytics *a);
-/* Empties the in-memory state (the maps stay). */
-void state_clear(struct analytics *a);
-/* Empties the series cache (before windows are freed). */
-void state_series_clear(struct analytics *a);
-/* Frees the counters of m and empties it. */
-void state_counters_clear(struct strmap *m);
-int state_persist_batch(struct analytics *a);
-int state_prune_applied(struct analytics *a);
-void state_write_status(struct analytics *a);
-
-/* close.c */
-/* The aggregate id of a window: XXH3-128 of its names and start, 32 hex digits. */
-void close_aggregate_id(char out[ANALYTICS_ID_HEX + 1], const struct acc *acc);
-/* Closes every window whose end + lateness has passed. 0, or a negative errno. */
-int close_due(struct analytics *a);
-/* MQTT: takes PUBACKs (and drops those items from the outbox), publishes what waits. */
-void close_pump(struct analytics *a);
-/* The window end in an aggregate payload, for items loaded from Redis. 0, -EINVAL. */
-int close_payload_end(const char *payload, size_t len, int64_t *end_ns);
-void outbox_item_free(struct outbox_item *it);
 
 /* Runs the worker: worker_main with the analytics callbacks. */
 int analytics_main(int argc, char **argv);

@@ -18,23 +18,17 @@
 #include <xxhash.h>
 
 #include "analytics.h"
+#include "close.h"
+#include "crash.h"
 #include "envelope.h"
 #include "log.h"
+#include "state.h"
 #include "window.h"
 
 /* Windows per MULTI/EXEC. */
 #define CLOSE_CHUNK 64
 #define ACKS_PER_TAKE 1024
 #define JSON_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(15))
-
-void outbox_item_free(struct outbox_item *it)
-{
-    if (!it)
-        return;
-    free(it->topic);
-    free(it->payload);
-    free(it);
-}
 
 void close_aggregate_id(char out[ANALYTICS_ID_HEX + 1], const struct acc *acc)
 {
@@ -58,18 +52,6 @@ void close_aggregate_id(char out[ANALYTICS_ID_HEX + 1], const struct acc *acc)
         for (int i = 0; i < 16; i++)
             out[w * 16 + i] = hex[(words[w] >> (60 - 4 * i)) & 0xf];
     out[ANALYTICS_ID_HEX] = '\0';
-}
-
-int close_payload_end(const char *payload, size_t len, int64_t *end_ns)
-{
-    json_t *j = json_loadb(payload, len, 0, NULL), *end = json_object_get(j, "end");
-    int r = -EINVAL;
-
-    if (json_is_string(end) &&
-        window_time_parse(json_string_value(end), json_string_length(end), end_ns) == 0)
-        r = 0;
-    json_decref(j);
-    return r;
 }
 
 static int64_t wall_ns(void)
@@ -288,7 +270,7 @@ int close_due(struct analytics *a)
         size_t k = d.n - i < CLOSE_CHUNK ? d.n - i : CLOSE_CHUNK;
         if ((r = close_chunk(a, d.list + i, k)) == 0) {
             closed += k;
-            analytics_crash_point(a, "close", k);
+            crash_point(a, "close", k);
         }
     }
     if (r < 0) {

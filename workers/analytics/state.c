@@ -23,8 +23,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "analytics.h"
 #include "log.h"
+#include "state.h"
 
 #define LOCK_TTL_MS "30000"
 #define HSET_PAIRS_MAX 128
@@ -334,7 +334,7 @@ static int load_outbox(struct analytics *a, const char *k, size_t kn, const char
     }
     memcpy(it->payload, nl + 1, it->payload_len);
     it->payload[it->payload_len] = '\0';
-    if (close_payload_end(it->payload, it->payload_len, &it->end_ns) < 0) {
+    if (outbox_payload_end(it->payload, it->payload_len, &it->end_ns) < 0) {
         log_error(a->component, "%s: entry %.*s has no aggregate with an end: left out",
                   a->outbox_key, (int)kn, k);
         outbox_item_free(it);

@@ -268,6 +268,8 @@ const struct hub_config *worker_config(const struct worker *w)
 
 redisContext *worker_redis(struct worker *w)
 {
+    if (w->redis && worker_link_drain(w) < 0)
+        return NULL;
     return w->redis;
 }
 

@@ -20,6 +20,9 @@
 #include "worker_link.h"
 #include "worker_stop.h"
 
+/* Reads in a row while they return entries, before the loop takes its turn. */
+#define READ_CHAIN_MAX 8
+
 enum source {
     FROM_NEW,     /* XREADGROUP ">": first delivery */
     FROM_HISTORY, /* XREADGROUP <id>: own pending entries, delivered before */
@@ -90,6 +93,9 @@ static int fetch_deliveries(struct worker *w, struct item *items, size_t n)
 {
     size_t sent = 0;
 
+    if (worker_link_drain(w) < 0)
+        return -ENOTCONN;
+
     for (size_t i = 0; i < n; i++) {
         const char *argv[] = {"XPENDING", items[i].stream->key, w->kind, items[i].id,
                               items[i].id, "1"};
@@ -147,9 +153,11 @@ static int dead_letter(struct worker *w, struct item *it, enum worker_deadletter
         .deliveries = it->deliveries,
         .history = history ? history : "[]",
     };
-    int r = worker_deadletter_add(w->redis, w->deadletter_key, w->cfg.ingest.deadletter_maxlen,
-                                  &dl);
+    int r = worker_link_drain(w);
 
+    if (r == 0)
+        r = worker_deadletter_add(w->redis, w->deadletter_key, w->cfg.ingest.deadletter_maxlen,
+                                  &dl);
     free(history);
     if (r == -ENOTCONN) {
         worker_link_failed(w, "XADD dead letter");
@@ -170,7 +178,11 @@ static int dead_letter(struct worker *w, struct item *it, enum worker_deadletter
     return 0;
 }
 
-/* XACK <stream> <group> <ids...> for every stream with items marked ack, pipelined. */
+/*
+ * XACK <stream> <group> <ids...> for every stream with items marked ack, sent ahead:
+ * their replies are read before the link's next use (worker_link_drain), normally
+ * together with the next read's, so that acknowledging costs no round trip of its own.
+ */
 static void ack_items(struct worker *w, struct item *items, size_t n)
 {
     const char **argv = malloc((n + 3) * sizeof(*argv));
@@ -199,17 +211,7 @@ static void ack_items(struct worker *w, struct item *items, size_t n)
         sent++;
     }
     free(argv);
-    while (sent--) {
-        redisReply *reply;
-
-        if (redisGetReply(w->redis, (void **)&reply) != REDIS_OK) {
-            worker_link_failed(w, "XACK");
-            return;
-        }
-        if (reply->type == REDIS_REPLY_ERROR)
-            log_warn(w->component, "XACK: %s", reply->str);
-        freeReplyObject(reply);
-    }
+    w->unread_replies += (int)sent;
 }
 
 /* Frees what decoding an envelope that is not handed on left in *u, for the next one. */
@@ -385,7 +387,12 @@ out:
 
 /* ------------------------------------------------------------------------------------------ */
 
-void worker_read(struct worker *w, int block_ms)
+/*
+ * One XREADGROUP, blocking up to block_ms when every stream reads new entries (no
+ * BLOCK when block_ms < 0), sent together with the XACKs still unread, and the
+ * entries it returned handled. Returns how many entries it returned, or -1.
+ */
+static int read_once(struct worker *w, int block_ms)
 {
     size_t n_ready = 0, cap = 0;
     bool any_history = false;
@@ -400,9 +407,9 @@ void worker_read(struct worker *w, int block_ms)
         any_history |= w->streams[i].ready && w->streams[i].history;
     }
     if (n_ready == 0)
-        return;
+        return -1;
     if (!(argv = malloc((9 + 2 * n_ready) * sizeof(*argv))))
-        return;
+        return -1;
     snprintf(count, sizeof(count), "%d", w->cfg.worker.batch_max);
     snprintf(block, sizeof(block), "%d", block_ms);
     argv[argc++] = "XREADGROUP";
@@ -411,7 +418,7 @@ void worker_read(struct worker *w, int block_ms)
     argv[argc++] = w->consumer;
     argv[argc++] = "COUNT";
     argv[argc++] = count;
-    if (!any_history) { /* a read of pending entries answers at once anyway */
+    if (!any_history && block_ms >= 0) { /* a read of pending entries answers at once */
         argv[argc++] = "BLOCK";
         argv[argc++] = block;
     }
@@ -422,10 +429,19 @@ void worker_read(struct worker *w, int block_ms)
     for (size_t i = 0; i < w->n_streams; i++)
         if (w->streams[i].ready)
             argv[argc++] = w->streams[i].history ? w->streams[i].cursor : ">";
-    reply = worker_command(w, argc, argv, NULL);
+    if (redisAppendCommandArgv(w->redis, argc, argv, NULL) != REDIS_OK) {
+        free(argv);
+        worker_link_failed(w, "XREADGROUP");
+        return -1;
+    }
     free(argv);
-    if (!reply)
-        return;
+    /* The XACKs sent ahead answer first. */
+    if (worker_link_drain(w) < 0)
+        return -1;
+    if (redisGetReply(w->redis, (void **)&reply) != REDIS_OK || !reply) {
+        worker_link_failed(w, "XREADGROUP");
+        return -1;
+    }
     if (reply->type == REDIS_REPLY_ERROR) {
         char detail[WORKER_DETAIL_MAX];
         if (strncmp(reply->str, "NOGROUP", 7) == 0)
@@ -484,13 +500,38 @@ void worker_read(struct worker *w, int block_ms)
         n += got;
     }
     handle(w, items, (size_t)n);
-    goto out;
+    free(items);
+    freeReplyObject(reply);
+    return n;
 bad:
     log_warn(w->component, "XREADGROUP: unexpected reply shape");
     worker_batch_failed(w, "XREADGROUP: unexpected reply");
 out:
     free(items);
     freeReplyObject(reply);
+    return -1;
+}
+
+void worker_read(struct worker *w, int block_ms)
+{
+    /*
+     * While reads return entries, the next read goes out at once, without BLOCK and
+     * with the last batch's XACKs, so that a busy worker spends one round trip per
+     * batch. A few in a row at most, and none once the loop has something due
+     * (heartbeat, route check, claims, a status change), or while a batch has asked for
+     * a pause (worker_delay_read).
+     */
+    for (int i = 0; i < READ_CHAIN_MAX; i++) {
+        int64_t now;
+
+        if (read_once(w, i == 0 ? block_ms : -1) <= 0 || !w->redis || worker_stopping(w) ||
+            w->batch_error || w->status_dirty)
+            return;
+        now = worker_now_ms();
+        if (now < w->next_read_ms || now >= w->next_status_ms || now >= w->next_route_ms ||
+            now >= w->next_claim_ms)
+            return;
+    }
 }
 
 void worker_claim(struct worker *w)

@@ -93,6 +93,8 @@ void worker_status_write(struct worker *w)
     snprintf(expire, sizeof(expire), "%d", 5 * w->cfg.worker.heartbeat_ms);
     w->next_status_ms = worker_now_ms() + w->cfg.worker.heartbeat_ms;
     w->status_dirty = false;
+    if (worker_link_drain(w) < 0)
+        return;
     if (redisAppendCommandArgv(w->redis, sizeof(hset) / sizeof(hset[0]), hset, NULL) != REDIS_OK ||
         redisAppendCommandArgv(w->redis, 3, pexpire, NULL) != REDIS_OK) {
         worker_link_failed(w, "status");

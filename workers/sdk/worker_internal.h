@@ -43,6 +43,7 @@ struct worker {
     char status_key[640];
     char deadletter_key[256];
     redisContext *redis;               /* NULL while the link is down */
+    int unread_replies;                /* sent (XACKs) whose replies are not read yet */
 
     struct worker_route route;         /* followed now, when have_route */
     struct worker_route scratch;       /* the next route while it is parsed */

@@ -28,17 +28,35 @@ void worker_link_failed(struct worker *w, const char *what)
              w->redis->errstr[0] ? w->redis->errstr : "no reply");
     redisFree(w->redis);
     w->redis = NULL;
+    w->unread_replies = 0;
     w->link_down = true;
     w->connect_backoff_ms = WORKER_BACKOFF_MIN_MS;
     w->next_connect_ms = worker_now_ms() + WORKER_BACKOFF_MIN_MS;
     w->status_dirty = true;
 }
 
+int worker_link_drain(struct worker *w)
+{
+    while (w->redis && w->unread_replies > 0) {
+        redisReply *reply;
+
+        if (redisGetReply(w->redis, (void **)&reply) != REDIS_OK) {
+            worker_link_failed(w, "XACK");
+            return -ENOTCONN;
+        }
+        w->unread_replies--;
+        if (reply->type == REDIS_REPLY_ERROR)
+            log_warn(w->component, "XACK: %s", reply->str);
+        freeReplyObject(reply);
+    }
+    return w->redis ? 0 : -ENOTCONN;
+}
+
 redisReply *worker_command(struct worker *w, int argc, const char **argv, const size_t *lens)
 {
     redisReply *reply;
 
-    if (!w->redis)
+    if (!w->redis || worker_link_drain(w) < 0)
         return NULL;
     reply = redisCommandArgv(w->redis, argc, argv, lens);
     if (!reply || w->redis->err) {

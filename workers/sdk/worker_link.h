@@ -25,7 +25,14 @@ int worker_link_connect(struct worker *w);
 void worker_link_failed(struct worker *w, const char *what);
 
 /*
- * One command on the link; NULL when the link failed (it is then down). lens may be
+ * Reads the replies of commands sent ahead (w->unread_replies, the XACKs that travel
+ * with the next read) and logs refusals. Every use of the link other than that read
+ * comes after it. Returns 0, or -ENOTCONN (the link failed and is down).
+ */
+int worker_link_drain(struct worker *w);
+
+/*
+ * One command on the link, after the replies sent ahead; NULL when the link failed (it is then down). lens may be
  * NULL for NUL-terminated arguments. The caller frees the reply.
  */
 redisReply *worker_command(struct worker *w, int argc, const char **argv, const size_t *lens);

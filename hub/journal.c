@@ -1,0 +1,689 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The crash journal (format and contract in journal.h): a write buffer filled per
+ * MQTT read pass, the segment files it goes to, the done marks, and the take-over of
+ * an earlier run's segments at start.
+ */
+#include "journal.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+
+#define JOURNAL_MAGIC "RHJRNL1\n"
+#define JOURNAL_MAGIC_LEN 8
+#define RECORD_BODY_MAX (64u << 20)
+#define EVENT_FIXED (8 + 8 + 4 * 4)
+#define DONE_BODY (8 + 8)
+
+struct segment {
+    unsigned index;
+    uint64_t first_seq, last_seq; /* events of this run in it; last < first: none */
+    size_t outstanding;           /* events in it not done yet */
+    size_t bytes;                 /* written to the file */
+};
+
+struct seq_range {
+    uint64_t lo, hi;
+};
+
+struct journal {
+    struct journal_options opt;
+    char dir[PATH_MAX];
+    int lock_fd, fd;          /* fd: the active segment, the last of segs */
+    struct segment *segs;
+    size_t n_segs, cap_segs;
+    uint64_t next_seq;
+    size_t outstanding;
+    char *buf;                /* records not written yet; written from off */
+    size_t len, off, cap;
+    size_t buffered_events;   /* events in buf: they belong to the active segment */
+    size_t committed;         /* the active segment's size at its last whole record */
+    struct seq_range *done;   /* done marks not encoded into buf yet */
+    size_t n_done, cap_done;
+    bool blocked, need_sync;
+};
+
+static void put_u32(char *p, uint32_t v)
+{
+    p[0] = (char)(v >> 24), p[1] = (char)(v >> 16), p[2] = (char)(v >> 8), p[3] = (char)v;
+}
+
+static void put_u64(char *p, uint64_t v)
+{
+    put_u32(p, (uint32_t)(v >> 32));
+    put_u32(p + 4, (uint32_t)v);
+}
+
+static uint32_t get_u32(const unsigned char *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static uint64_t get_u64(const unsigned char *p)
+{
+    return (uint64_t)get_u32(p) << 32 | get_u32(p + 4);
+}
+
+static uint32_t fnv1a(const void *data, size_t len)
+{
+    const unsigned char *p = data;
+    uint32_t h = 2166136261u;
+
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ p[i]) * 16777619u;
+    return h;
+}
+
+static void segment_path(const struct journal *j, unsigned index, char *path, size_t size)
+{
+    snprintf(path, size, "%s/journal-%u.log", j->dir, index);
+}
+
+/* Room for n more bytes in the write buffer. */
+static int reserve(struct journal *j, size_t n)
+{
+    size_t cap = j->cap ? j->cap : 65536;
+    char *b;
+
+    if (j->len + n <= j->cap)
+        return 0;
+    while (cap < j->len + n)
+        cap *= 2;
+    if (!(b = realloc(j->buf, cap)))
+        return -ENOMEM;
+    j->buf = b;
+    j->cap = cap;
+    return 0;
+}
+
+/* Appends one record: tag, body length, the body (already at the end of buf), checksum. */
+static char *record_begin(struct journal *j, char tag, size_t body_len)
+{
+    char *p;
+
+    if (reserve(j, 1 + 4 + body_len + 4) < 0)
+        return NULL;
+    p = j->buf + j->len;
+    p[0] = tag;
+    put_u32(p + 1, (uint32_t)body_len);
+    return p + 5;
+}
+
+static void record_end(struct journal *j, size_t body_len)
+{
+    char *body = j->buf + j->len + 5;
+
+    put_u32(body + body_len, fnv1a(body, body_len));
+    j->len += 1 + 4 + body_len + 4;
+}
+
+static char *put_field(char *p, const char *s, size_t len)
+{
+    put_u32(p, (uint32_t)len);
+    memcpy(p + 4, s, len);
+    return p + 4 + len;
+}
+
+int journal_append(struct journal *j, struct out_item *it, uint64_t after_ms)
+{
+    size_t key_len = strlen(it->key), id_len = strlen(it->id), topic_len = strlen(it->topic);
+    size_t body_len = EVENT_FIXED + key_len + id_len + topic_len + it->env_len;
+    struct segment *active = &j->segs[j->n_segs - 1];
+    char *p = record_begin(j, 'E', body_len);
+
+    if (!p)
+        return -ENOMEM;
+    it->jseq = j->next_seq++;
+    put_u64(p, it->jseq);
+    put_u64(p + 8, after_ms);
+    p = put_field(p + 16, it->key, key_len);
+    p = put_field(p, it->id, id_len);
+    p = put_field(p, it->topic, topic_len);
+    put_field(p, it->env, it->env_len);
+    record_end(j, body_len);
+    if (active->last_seq < active->first_seq)
+        active->first_seq = it->jseq;
+    active->last_seq = it->jseq;
+    active->outstanding++;
+    j->outstanding++;
+    j->buffered_events++;
+    return 0;
+}
+
+void journal_done(struct journal *j, uint64_t seq)
+{
+    struct seq_range *last = j->n_done ? &j->done[j->n_done - 1] : NULL;
+
+    if (seq == 0)
+        return;
+    for (size_t i = 0; i < j->n_segs; i++) {
+        struct segment *s = &j->segs[i];
+        if (s->first_seq <= seq && seq <= s->last_seq && s->outstanding > 0) {
+            s->outstanding--;
+            j->outstanding--;
+            break;
+        }
+    }
+    if (last && last->hi + 1 == seq) {
+        last->hi = seq;
+        return;
+    }
+    if (j->n_done == j->cap_done) {
+        size_t cap = j->cap_done ? j->cap_done * 2 : 256;
+        struct seq_range *d = realloc(j->done, cap * sizeof(*d));
+        if (!d)
+            return; /* the mark is lost: the event is only re-sent in vain after a crash */
+        j->done = d;
+        j->cap_done = cap;
+    }
+    j->done[j->n_done].lo = j->done[j->n_done].hi = seq;
+    j->n_done++;
+}
+
+/* Moves the done marks into the write buffer, behind the events they follow. */
+static void encode_done(struct journal *j)
+{
+    size_t i;
+
+    for (i = 0; i < j->n_done; i++) {
+        char *p = record_begin(j, 'D', DONE_BODY);
+        if (!p)
+            break;
+        put_u64(p, j->done[i].lo);
+        put_u64(p + 8, j->done[i].hi);
+        record_end(j, DONE_BODY);
+    }
+    if (i > 0 && i < j->n_done)
+        memmove(j->done, j->done + i, (j->n_done - i) * sizeof(*j->done));
+    j->n_done -= i;
+}
+
+/* Creates segment index and makes it the active one. Returns 0 or a negative errno. */
+static int open_segment(struct journal *j, unsigned index)
+{
+    char path[PATH_MAX + 32];
+    struct segment *s;
+    int fd;
+
+    if (j->n_segs == j->cap_segs) {
+        size_t cap = j->cap_segs ? j->cap_segs * 2 : 8;
+        struct segment *segs = realloc(j->segs, cap * sizeof(*segs));
+        if (!segs)
+            return -ENOMEM;
+        j->segs = segs;
+        j->cap_segs = cap;
+    }
+    segment_path(j, index, path, sizeof(path));
+    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return -errno;
+    if (write(fd, JOURNAL_MAGIC, JOURNAL_MAGIC_LEN) != JOURNAL_MAGIC_LEN) {
+        int e = errno ? errno : EIO;
+        close(fd);
+        (void)unlink(path);
+        return -e;
+    }
+    if (j->fd >= 0)
+        close(j->fd);
+    j->fd = fd;
+    s = &j->segs[j->n_segs++];
+    s->index = index;
+    s->first_seq = j->next_seq;
+    s->last_seq = j->next_seq - 1;
+    s->outstanding = 0;
+    s->bytes = JOURNAL_MAGIC_LEN;
+    j->committed = JOURNAL_MAGIC_LEN;
+    return 0;
+}
+
+/* Removes the closed segments whose events are all done. */
+static void sweep(struct journal *j)
+{
+    size_t kept = 0;
+
+    for (size_t i = 0; i < j->n_segs; i++) {
+        struct segment *s = &j->segs[i];
+        char path[PATH_MAX + 32];
+
+        if (i + 1 < j->n_segs && s->outstanding == 0) {
+            segment_path(j, s->index, path, sizeof(path));
+            if (unlink(path) == 0 || errno == ENOENT)
+                continue;
+            log_error("journal", "cannot remove %s: %s", path, strerror(errno));
+        }
+        j->segs[kept++] = *s;
+    }
+    j->n_segs = kept;
+}
+
+static int write_buffer(struct journal *j)
+{
+    struct segment *active = &j->segs[j->n_segs - 1];
+
+    while (j->off < j->len) {
+        ssize_t n = write(j->fd, j->buf + j->off, j->len - j->off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -errno;
+        if (n == 0)
+            return -EIO;
+        j->off += (size_t)n;
+        active->bytes += (size_t)n;
+        j->need_sync = true;
+    }
+    j->off = j->len = 0;
+    j->buffered_events = 0;
+    j->committed = active->bytes;
+    if (j->opt.fsync && j->need_sync) {
+        if (fdatasync(j->fd) < 0)
+            return -errno;
+    }
+    j->need_sync = false;
+    return 0;
+}
+
+/*
+ * A write failed (the disk is full): the active segment goes back to its last whole
+ * record, so that the buffer can be written again from its start, and space the done
+ * events hold is given back: closed segments wholly done are removed, and when every
+ * event already written to the active segment is done, it is emptied. Returns true
+ * when space was freed.
+ */
+static bool recover(struct journal *j)
+{
+    struct segment *active = &j->segs[j->n_segs - 1];
+    size_t segs_before = j->n_segs;
+    bool freed = false;
+
+    if (ftruncate(j->fd, (off_t)j->committed) == 0) {
+        active->bytes = j->committed;
+        j->off = 0;
+    }
+    sweep(j);
+    if (j->n_segs < segs_before)
+        freed = true;
+    if (j->off == 0 && active->outstanding == j->buffered_events &&
+        active->bytes > JOURNAL_MAGIC_LEN && ftruncate(j->fd, JOURNAL_MAGIC_LEN) == 0) {
+        active->bytes = j->committed = JOURNAL_MAGIC_LEN;
+        freed = true;
+    }
+    return freed;
+}
+
+int journal_flush(struct journal *j)
+{
+    struct segment *active;
+    int r;
+
+    encode_done(j);
+    r = write_buffer(j);
+    if (r < 0 && j->off < j->len && recover(j))
+        r = write_buffer(j); /* once more, into the space given back */
+    if (r < 0) {
+        if (!j->blocked) {
+            char path[PATH_MAX + 32];
+            segment_path(j, j->segs[j->n_segs - 1].index, path, sizeof(path));
+            log_error("journal", "cannot write %s: %s; MQTT input paused and acknowledgements "
+                      "held until it can (the broker keeps the messages)", path, strerror(-r));
+        }
+        if (j->off < j->len)
+            (void)recover(j);
+        j->blocked = true;
+        return r;
+    }
+    if (j->blocked)
+        log_info("journal", "writing again; MQTT input resumes");
+    j->blocked = false;
+    active = &j->segs[j->n_segs - 1];
+    if (active->bytes >= j->opt.segment_bytes &&
+        (r = open_segment(j, active->index + 1)) < 0)
+        log_error("journal", "cannot begin a new segment in %s: %s; appending to the old one",
+                  j->dir, strerror(-r));
+    sweep(j);
+    return 0;
+}
+
+bool journal_blocked(const struct journal *j)
+{
+    return j->blocked;
+}
+
+size_t journal_bytes(const struct journal *j)
+{
+    size_t n = j->len - j->off;
+
+    for (size_t i = 0; i < j->n_segs; i++)
+        n += j->segs[i].bytes;
+    return n;
+}
+
+size_t journal_outstanding(const struct journal *j)
+{
+    return j->outstanding;
+}
+
+bool journal_full(const struct journal *j)
+{
+    return journal_bytes(j) >= j->opt.max_bytes;
+}
+
+/* ---- taking over an earlier run's segments ---- */
+
+struct loaded {
+    struct out_list events;   /* jseq: the seq of the earlier run */
+    struct seq_range *done;
+    size_t n_done, cap_done;
+    uint64_t max_seq;
+};
+
+static int take_event(struct loaded *l, const unsigned char *b, size_t len)
+{
+    const unsigned char *p = b + 16, *end = b + len;
+    const char *field[4];
+    size_t flen[4];
+    struct out_item *it;
+    char *copies[3];
+
+    if (len < EVENT_FIXED)
+        return -EINVAL;
+    for (int i = 0; i < 4; i++) {
+        if (end - p < 4 || (size_t)(end - p - 4) < get_u32(p))
+            return -EINVAL;
+        flen[i] = get_u32(p);
+        field[i] = (const char *)p + 4;
+        p += 4 + flen[i];
+    }
+    for (int i = 0; i < 3; i++) {
+        if (!(copies[i] = strndup(field[i], flen[i]))) {
+            free(copies[0]);
+            free(copies[1]);
+            return -ENOMEM;
+        }
+    }
+    it = out_item_event_new(copies[0], copies[1], field[3], flen[3], copies[2]);
+    for (int i = 0; i < 3; i++)
+        free(copies[i]);
+    if (!it)
+        return -ENOMEM;
+    it->jseq = get_u64(b);
+    it->after_ms = get_u64(b + 8);
+    if (it->jseq > l->max_seq)
+        l->max_seq = it->jseq;
+    out_list_push(&l->events, it);
+    return 0;
+}
+
+static int take_done(struct loaded *l, const unsigned char *b, size_t len)
+{
+    if (len != DONE_BODY)
+        return -EINVAL;
+    if (l->n_done == l->cap_done) {
+        size_t cap = l->cap_done ? l->cap_done * 2 : 256;
+        struct seq_range *d = realloc(l->done, cap * sizeof(*d));
+        if (!d)
+            return -ENOMEM;
+        l->done = d;
+        l->cap_done = cap;
+    }
+    l->done[l->n_done].lo = get_u64(b);
+    l->done[l->n_done].hi = get_u64(b + 8);
+    if (l->done[l->n_done].hi > l->max_seq)
+        l->max_seq = l->done[l->n_done].hi;
+    l->n_done++;
+    return 0;
+}
+
+/* Reads one segment's records into l. A torn tail ends it quietly; -ENOMEM is fatal. */
+static int load_segment(struct loaded *l, const char *path)
+{
+    FILE *f = fopen(path, "rbe");
+    char magic[JOURNAL_MAGIC_LEN];
+    unsigned char head[5], *body = NULL;
+    size_t cap = 0;
+    int r = 0;
+
+    if (!f)
+        return errno == ENOENT ? 0 : -errno;
+    if (fread(magic, 1, sizeof(magic), f) != sizeof(magic) ||
+        memcmp(magic, JOURNAL_MAGIC, JOURNAL_MAGIC_LEN) != 0)
+        goto out;
+    while (fread(head, 1, 5, f) == 5) {
+        uint32_t len = get_u32(head + 1);
+        unsigned char sum[4];
+
+        if ((head[0] != 'E' && head[0] != 'D') || len > RECORD_BODY_MAX)
+            break;
+        if (len > cap) {
+            unsigned char *b = realloc(body, len);
+            if (!b) {
+                r = -ENOMEM;
+                break;
+            }
+            body = b;
+            cap = len;
+        }
+        if (fread(body, 1, len, f) != len || fread(sum, 1, 4, f) != 4 ||
+            get_u32(sum) != fnv1a(body, len))
+            break;
+        r = head[0] == 'E' ? take_event(l, body, len) : take_done(l, body, len);
+        if (r == -EINVAL) {
+            r = 0;
+            break;
+        }
+        if (r < 0)
+            break;
+    }
+out:
+    free(body);
+    fclose(f);
+    return r;
+}
+
+static int range_cmp(const void *a, const void *b)
+{
+    const struct seq_range *x = a, *y = b;
+
+    return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+/* Sorts and merges the done ranges; then a seq is done when the range before it covers it. */
+static void merge_done(struct loaded *l)
+{
+    size_t n = 0;
+
+    if (l->n_done == 0)
+        return;
+    qsort(l->done, l->n_done, sizeof(*l->done), range_cmp);
+    for (size_t i = 0; i < l->n_done; i++) {
+        if (n > 0 && l->done[i].lo <= l->done[n - 1].hi + 1) {
+            if (l->done[i].hi > l->done[n - 1].hi)
+                l->done[n - 1].hi = l->done[i].hi;
+        } else {
+            l->done[n++] = l->done[i];
+        }
+    }
+    l->n_done = n;
+}
+
+static bool is_done(const struct loaded *l, uint64_t seq)
+{
+    size_t lo = 0, hi = l->n_done;
+
+    while (lo < hi) { /* first range with lo > seq */
+        size_t mid = (lo + hi) / 2;
+        if (l->done[mid].lo <= seq)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo > 0 && l->done[lo - 1].hi >= seq;
+}
+
+static int index_cmp(const void *a, const void *b)
+{
+    const struct segment *x = a, *y = b;
+
+    return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/* Lists the segment files of the folder into j->segs (closed, nothing outstanding). */
+static int list_segments(struct journal *j)
+{
+    DIR *d = opendir(j->dir);
+    struct dirent *e;
+
+    if (!d)
+        return -errno;
+    while ((e = readdir(d))) {
+        unsigned index;
+        char tail;
+        char path[PATH_MAX + 32];
+        struct stat st;
+
+        if (sscanf(e->d_name, "journal-%u.lo%c", &index, &tail) != 2 || tail != 'g')
+            continue;
+        if (j->n_segs == j->cap_segs) {
+            size_t cap = j->cap_segs ? j->cap_segs * 2 : 8;
+            struct segment *segs = realloc(j->segs, cap * sizeof(*segs));
+            if (!segs) {
+                closedir(d);
+                return -ENOMEM;
+            }
+            j->segs = segs;
+            j->cap_segs = cap;
+        }
+        segment_path(j, index, path, sizeof(path));
+        memset(&j->segs[j->n_segs], 0, sizeof(j->segs[0]));
+        j->segs[j->n_segs].index = index;
+        j->segs[j->n_segs].first_seq = 1; /* empty: last < first */
+        j->segs[j->n_segs].bytes = stat(path, &st) == 0 ? (size_t)st.st_size : 0;
+        j->n_segs++;
+    }
+    closedir(d);
+    if (j->n_segs > 1)
+        qsort(j->segs, j->n_segs, sizeof(*j->segs), index_cmp);
+    return 0;
+}
+
+static int lock_dir(struct journal *j)
+{
+    char path[PATH_MAX + 32];
+
+    if (mkdir(j->dir, 0700) < 0 && errno != EEXIST)
+        return -errno;
+    snprintf(path, sizeof(path), "%s/lock", j->dir);
+    if ((j->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0)
+        return -errno;
+    if (flock(j->lock_fd, LOCK_EX | LOCK_NB) < 0)
+        return -errno;
+    return 0;
+}
+
+/* Loads the old segments; the events not done go to leftover, journaled again. */
+static int take_over(struct journal *j, struct out_list *leftover)
+{
+    struct loaded l = {0};
+    struct out_item *it;
+    unsigned next_index = 1;
+    size_t n = 0;
+    int r = 0;
+
+    for (size_t i = 0; i < j->n_segs && r >= 0; i++) {
+        char path[PATH_MAX + 32];
+        segment_path(j, j->segs[i].index, path, sizeof(path));
+        r = load_segment(&l, path);
+        next_index = j->segs[i].index + 1;
+    }
+    j->next_seq = l.max_seq + 1;
+    if (r >= 0)
+        r = open_segment(j, next_index);
+    merge_done(&l);
+    while (r >= 0 && (it = out_list_pop(&l.events))) {
+        if (is_done(&l, it->jseq)) {
+            free(it);
+            continue;
+        }
+        if ((r = journal_append(j, it, it->after_ms)) < 0) {
+            free(it);
+            break;
+        }
+        out_list_push(leftover, it);
+        n++;
+    }
+    out_list_free(&l.events);
+    free(l.done);
+    if (r < 0)
+        return r;
+    if (n > 0)
+        log_info("journal", "took %zu events Redis may not have from %s; they go first", n,
+                 j->dir);
+    (void)journal_flush(j); /* a failure is logged and keeps the input paused */
+    return 0;
+}
+
+struct journal *journal_open(const struct journal_options *opt, struct out_list *leftover)
+{
+    struct journal *j = calloc(1, sizeof(*j));
+    int r;
+
+    if (!j)
+        return NULL;
+    j->opt = *opt;
+    j->lock_fd = j->fd = -1;
+    j->next_seq = 1;
+    if (snprintf(j->dir, sizeof(j->dir), "%s", opt->dir) >= (int)sizeof(j->dir)) {
+        r = -ENAMETOOLONG;
+        goto err;
+    }
+    j->opt.dir = j->dir;
+    if ((r = lock_dir(j)) < 0 || (r = list_segments(j)) < 0 || (r = take_over(j, leftover)) < 0)
+        goto err;
+    return j;
+err:
+    if (j->fd >= 0)
+        close(j->fd);
+    if (j->lock_fd >= 0)
+        close(j->lock_fd);
+    free(j->segs);
+    free(j->buf);
+    free(j->done);
+    free(j);
+    errno = -r;
+    return NULL;
+}
+
+void journal_close(struct journal *j)
+{
+    if (!j)
+        return;
+    if (journal_flush(j) == 0 && j->outstanding == 0) {
+        for (size_t i = 0; i < j->n_segs; i++) {
+            char path[PATH_MAX + 32];
+            segment_path(j, j->segs[i].index, path, sizeof(path));
+            if (unlink(path) < 0 && errno != ENOENT)
+                log_error("journal", "cannot remove %s: %s", path, strerror(errno));
+        }
+    } else if (j->outstanding > 0) {
+        log_warn("journal", "%zu events Redis has not confirmed stay in %s for the next start",
+                 j->outstanding, j->dir);
+    }
+    if (j->fd >= 0)
+        close(j->fd);
+    if (j->lock_fd >= 0)
+        close(j->lock_fd);
+    free(j->segs);
+    free(j->buf);
+    free(j->done);
+    free(j);
+}

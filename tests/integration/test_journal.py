@@ -1,0 +1,104 @@
+# SPDX-License-Identifier: MIT
+"""The hub's crash journal: a SIGKILL at full speed loses nothing and writes nothing twice;
+a clean stop leaves no journal behind; a full disk pauses the input instead of losing."""
+
+import os
+import subprocess
+
+import pytest
+
+from harness import SENTINEL, SENTINEL_SUBJECT, ranges, settle, tail, wait_until
+
+STREAM = "sensor.waterlevel"
+
+
+def accepted_at_least(hub, n, timeout=30):
+    wait_until(lambda: hub.metric("rheinhub_events_accepted_total") >= n, timeout,
+               f"{n} accepted events")
+
+
+def collect(hub, lg, r, clock):
+    t_lo, now = clock
+    lg.wait(timeout=180)
+    events = settle(hub, r, hub.stream(STREAM), min_len=1, sentinel=SENTINEL)
+    return lg.check(events, t_lo, now(), ignore_subjects={SENTINEL_SUBJECT})
+
+
+def segments(folder):
+    return sorted(p.name for p in folder.glob("journal-*.log"))
+
+
+@pytest.mark.parametrize("rate", [5000, 0], ids=["5000_per_s", "max_rate"])
+def test_journal_sigkill_during_stream_loses_nothing(hub_factory, loadgen, redis_client, clock,
+                                                    capsys, record_property, stack, rate):
+    folder = stack.tmp / "journal"
+    hub = hub_factory(journal={"dir": str(folder)}, ingest={"queue_max": 1000},
+                      redis={"max_in_flight": 64})
+    lg = loadgen(n=25000, rate=rate).start()
+    accepted_at_least(hub, 5000)
+    received = hub.metric("rheinhub_events_received_total")
+    hub.kill()
+    assert received < lg.n, "the hub had every event before it was killed"
+    assert segments(folder), "no journal segment after the kill"
+    hub.start()
+    check = collect(hub, lg, redis_client, clock)
+    record_property("sigkill_lost_events_journal", len(check.missing))
+    with capsys.disabled():
+        print(f"\nSIGKILL with the journal during {lg.n} events at "
+              f"{f'{rate} events/s' if rate else 'full speed'}: {len(check.missing)} lost "
+              f"{ranges(check.missing)}, {len(check.duplicates)} duplicated")
+    check.assert_exactly_once()
+
+
+def test_journal_clean_stop_leaves_nothing(hub_factory, loadgen, redis_client, clock, stack):
+    folder = stack.tmp / "journal"
+    hub = hub_factory(journal={"dir": str(folder)})
+    lg = loadgen(n=3000, rate=0).start()
+    collect(hub, lg, redis_client, clock).assert_exactly_once()
+    hub.term()
+    assert segments(folder) == [], f"journal left after a clean stop: {segments(folder)}"
+
+
+def test_journal_second_hub_on_the_same_folder_is_refused(hub_factory, stack):
+    folder = stack.tmp / "journal"
+    hub_factory(name="first", journal={"dir": str(folder)})
+    second = hub_factory(name="second", start=False, journal={"dir": str(folder)})
+    second.proc.start()
+    rc = second.proc.wait(20)
+    assert rc != 0, "a second hub started on a journal folder in use"
+    assert "another hub uses this folder" in second.log_path.read_text(), tail(second.log_path)
+
+
+def mount_tmpfs(path, size):
+    path.mkdir()
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
+                       capture_output=True, text=True)
+    return r.returncode == 0, r.stderr.strip()
+
+
+def test_journal_disk_full_pauses_input_and_loses_nothing(hub_factory, loadgen, redis_client,
+                                                          clock, stack):
+    disk = stack.tmp / "disk"
+    ok, why = mount_tmpfs(disk, "4m")
+    if not ok:
+        pytest.skip(f"cannot mount a tmpfs here ({why})")
+    try:
+        folder = disk / "journal"
+        hub = hub_factory(journal={"dir": str(folder), "segment_mb": 1})
+        filler = disk / "filler"
+        # Everything but a few kilobytes is taken: the journal's next writes fail.
+        subprocess.run(["dd", "if=/dev/zero", f"of={filler}", "bs=64k"],
+                       capture_output=True)
+        lg = loadgen(n=20000, rate=4000).start()
+        wait_until(lambda: "No space left on device" in hub.log_path.read_text(), 30,
+                   "the journal's disk-full error in the log")
+        wait_until(lambda: hub.metric("rheinhub_mqtt_paused") == 1, 10, "MQTT input paused")
+        held = hub.metric("rheinhub_events_accepted_total")
+        os.unlink(filler)
+        check = collect(hub, lg, redis_client, clock)
+        assert held < lg.n, "the stream was over before the disk filled"
+        check.assert_exactly_once()
+        assert "writing again" in hub.log_path.read_text()
+        hub.term()
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], capture_output=True)

@@ -1,0 +1,232 @@
+// SPDX-License-Identifier: MIT
+/* Unit tests for the hub's crash journal (hub/journal.c): what a restart takes over. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "journal.h"
+#include "out_item.h"
+
+static char dir[64];
+
+static int count_segments(void)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int n = 0;
+
+    if (!d)
+        return 0;
+    while ((e = readdir(d)))
+        n += strncmp(e->d_name, "journal-", 8) == 0;
+    closedir(d);
+    return n;
+}
+
+static int setup(void **state)
+{
+    snprintf(dir, sizeof(dir), "/tmp/test_journal.XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    char p[128];
+
+    while (d && (e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
+        unlink(p);
+    }
+    if (d)
+        closedir(d);
+    rmdir(dir);
+    return 0;
+}
+
+static struct journal *open_journal(struct out_list *leftover, size_t segment_bytes)
+{
+    struct journal_options opt = {
+        .dir = dir, .max_bytes = 1 << 20, .segment_bytes = segment_bytes, .fsync = false};
+    struct journal *j = journal_open(&opt, leftover);
+
+    assert_non_null(j);
+    return j;
+}
+
+static struct out_item *event(int k)
+{
+    char id[32], env[64];
+    struct out_item *it;
+    int n;
+
+    snprintf(id, sizeof(id), "id-%d", k);
+    n = snprintf(env, sizeof(env), "envelope %d\r\n", k);
+    memcpy(env + n, "\0 bytes", 8); /* binary: a NUL inside */
+    it = out_item_event_new("p:events:sensor.x", id, env, (size_t)n + 8, "linz/sensor/x/a");
+    assert_non_null(it);
+    return it;
+}
+
+/* Simulates a crash: the file descriptors go, nothing is cleaned up. */
+static void crash(struct journal *j)
+{
+    /* journal_close removes the segments only when everything is done; with events
+     * outstanding it leaves them exactly as a killed process would. */
+    assert_true(journal_outstanding(j) > 0);
+    journal_close(j);
+}
+
+static void journal_takes_over_what_is_not_done(void **state)
+{
+    struct out_list leftover = {0}, items = {0};
+    struct journal *j = open_journal(&leftover, 1 << 20);
+    struct out_item *it;
+
+    assert_int_equal(leftover.len, 0);
+    for (int k = 0; k < 10; k++) {
+        it = event(k);
+        assert_int_equal(journal_append(j, it, 1000 + (uint64_t)k), 0);
+        out_list_push(&items, it);
+    }
+    assert_int_equal(journal_flush(j), 0);
+    /* 0..6 confirmed; 3 of them marked in a later flush than the rest. */
+    for (it = items.head; it; it = it->next)
+        if (strcmp(it->id, "id-7") < 0 && strcmp(it->id, "id-3") != 0)
+            journal_done(j, it->jseq);
+    assert_int_equal(journal_flush(j), 0);
+    journal_done(j, items.head->next->next->next->jseq);
+    assert_int_equal(journal_flush(j), 0);
+    assert_int_equal(journal_outstanding(j), 3);
+    crash(j);
+
+    j = open_journal(&leftover, 1 << 20);
+    assert_int_equal(leftover.len, 3);
+    assert_string_equal(leftover.head->id, "id-7");
+    assert_int_equal(leftover.head->after_ms, 1007);
+    assert_int_equal(leftover.head->env_len, strlen("envelope 7\r\n") + 8);
+    assert_memory_equal(leftover.head->env, "envelope 7\r\n\x00 bytes", leftover.head->env_len);
+    assert_string_equal(leftover.tail->id, "id-9");
+    assert_string_equal(leftover.head->topic, "linz/sensor/x/a");
+    /* Taken over and journaled again: the old segment is gone, one new one holds them. */
+    assert_int_equal(journal_outstanding(j), 3);
+    assert_int_equal(count_segments(), 1);
+    for (it = leftover.head; it; it = it->next)
+        journal_done(j, it->jseq);
+    journal_close(j);
+    assert_int_equal(count_segments(), 0);
+    out_list_free(&leftover);
+    out_list_free(&items);
+}
+
+static void journal_torn_tail_keeps_what_came_before(void **state)
+{
+    struct out_list leftover = {0}, items = {0};
+    struct journal *j = open_journal(&leftover, 1 << 20);
+    char path[128];
+    struct stat st;
+
+    for (int k = 0; k < 4; k++) {
+        struct out_item *it = event(k);
+        assert_int_equal(journal_append(j, it, 0), 0);
+        out_list_push(&items, it);
+    }
+    assert_int_equal(journal_flush(j), 0);
+    crash(j);
+    snprintf(path, sizeof(path), "%s/journal-1.log", dir);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(truncate(path, st.st_size - 3), 0); /* the last record cut short */
+
+    j = open_journal(&leftover, 1 << 20);
+    assert_int_equal(leftover.len, 3);
+    assert_string_equal(leftover.tail->id, "id-2");
+    journal_close(j);
+    out_list_free(&leftover);
+    out_list_free(&items);
+}
+
+static void journal_segments_roll_and_go_when_done(void **state)
+{
+    struct out_list leftover = {0}, items = {0};
+    struct journal *j = open_journal(&leftover, 512);
+    struct out_item *it;
+
+    for (int k = 0; k < 40; k++) {
+        it = event(k);
+        assert_int_equal(journal_append(j, it, 0), 0);
+        out_list_push(&items, it);
+        assert_int_equal(journal_flush(j), 0);
+    }
+    assert_true(count_segments() > 3);
+    for (it = items.head; it; it = it->next)
+        journal_done(j, it->jseq);
+    assert_int_equal(journal_flush(j), 0);
+    assert_int_equal(count_segments(), 1); /* only the active one */
+    assert_int_equal(journal_outstanding(j), 0);
+    journal_close(j);
+    assert_int_equal(count_segments(), 0);
+    out_list_free(&items);
+}
+
+static void journal_full_at_max_bytes(void **state)
+{
+    struct out_list leftover = {0}, items = {0};
+    struct journal_options opt = {.dir = dir, .max_bytes = 2048, .segment_bytes = 1024};
+    struct journal *j = journal_open(&opt, &leftover);
+    int k;
+
+    assert_non_null(j);
+    for (k = 0; k < 1000 && !journal_full(j); k++) {
+        struct out_item *it = event(k);
+        assert_int_equal(journal_append(j, it, 0), 0);
+        out_list_push(&items, it);
+        assert_int_equal(journal_flush(j), 0);
+    }
+    assert_true(journal_full(j));
+    assert_true(k > 10 && k < 100);
+    for (struct out_item *it = items.head; it; it = it->next)
+        journal_done(j, it->jseq);
+    assert_int_equal(journal_flush(j), 0);
+    assert_false(journal_full(j));
+    journal_close(j);
+    out_list_free(&items);
+}
+
+static void journal_folder_is_locked(void **state)
+{
+    struct out_list leftover = {0};
+    struct journal *j = open_journal(&leftover, 1 << 20);
+    struct journal_options opt = {.dir = dir, .max_bytes = 1 << 20, .segment_bytes = 1 << 20};
+
+    errno = 0;
+    assert_null(journal_open(&opt, &leftover));
+    assert_int_equal(errno, EWOULDBLOCK);
+    journal_close(j);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(journal_takes_over_what_is_not_done, setup, teardown),
+        cmocka_unit_test_setup_teardown(journal_torn_tail_keeps_what_came_before, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(journal_segments_roll_and_go_when_done, setup, teardown),
+        cmocka_unit_test_setup_teardown(journal_full_at_max_bytes, setup, teardown),
+        cmocka_unit_test_setup_teardown(journal_folder_is_locked, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,278 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Unit tests of the sources' mapping files and device rules: loading with FILE:LINE
+ * errors, rule lookup by device id and DevEUI, subjects, and each way a field is made
+ * (path, scale and offset, value maps, constants, optional), with the reason and
+ * detail of each kind of payload that does not map.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mapping.h"
+#include "source_file.h"
+
+static const char good_file[] =
+    "server:\n"
+    "  host: 127.0.0.1\n"
+    "  username: linz-sensors@ttn\n"
+    "  client_id: it\n"
+    "municipality: linz\n"
+    "devices:\n"
+    "  - device: \"pegel-*\"\n"
+    "    type: sensor.waterlevel\n"
+    "    radio: true\n"
+    "    fields:\n"
+    "      value: sensor.level_mm\n"
+    "      unit: {const: cm}\n"
+    "      battery: {from: battery_pct, scale: 0.01, optional: true}\n"
+    "  - device: \"A84041*\"\n"
+    "    municipality: kaiserslautern\n"
+    "    type: sensor.parking\n"
+    "    subject: \"bay-{dev_eui}\"\n"
+    "    fields:\n"
+    "      status: {from: occupied, map: {\"true\": occupied, \"false\": free, \"2\": closed}}\n"
+    "      total: {from: spaces, offset: 1, scale: 2}\n";
+
+/* Writes text to a temporary file; returns its path (static buffer). */
+static const char *write_file(const char *text)
+{
+    static char path[64];
+    FILE *f;
+    int fd;
+
+    strcpy(path, "/tmp/test_mapping.XXXXXX");
+    fd = mkstemp(path);
+    assert_true(fd >= 0);
+    f = fdopen(fd, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+    return path;
+}
+
+/* Loads text as kind; returns the result and the error text (caller frees). */
+static int load(const char *text, enum source_kind kind, struct source_file *sf, char **errors)
+{
+    const char *path = write_file(text);
+    size_t len = 0;
+    FILE *err = open_memstream(errors, &len);
+    int r;
+
+    assert_non_null(err);
+    r = source_file_load(sf, kind, path, err);
+    fclose(err);
+    unlink(path);
+    return r;
+}
+
+static void mapping_file_loads(void **state)
+{
+    struct source_file sf;
+    char *errors = NULL;
+
+    assert_int_equal(load(good_file, SOURCE_TTN, &sf, &errors), 0);
+    assert_string_equal(errors, "");
+    assert_int_equal(sf.n_rules, 2);
+    assert_string_equal(sf.server.topics[0], "v3/linz-sensors@ttn/devices/+/up");
+    assert_int_equal(sf.server.port, 8883);
+    assert_true(sf.server.tls);
+    assert_string_equal(sf.rules[0].municipality, "linz");
+    assert_string_equal(sf.rules[0].subject, "{device}");
+    assert_int_equal(sf.rules[0].line, 7);
+    assert_string_equal(sf.rules[1].municipality, "kaiserslautern");
+    assert_int_equal(sf.rules[1].fields[0].n_enums, 3);
+    source_file_close(&sf);
+    free(errors);
+}
+
+static void mapping_file_errors_name_the_line(void **state)
+{
+    static const char bad[] =
+        "server:\n"
+        "  host: 127.0.0.1\n"
+        "  port: 0\n"
+        "  client_id: it\n"
+        "  colour: blue\n"
+        "municipality: linz\n"
+        "devices:\n"
+        "  - device: \"x-*\"\n"
+        "    type: sensor.waterlevel\n"
+        "    fields:\n"
+        "      value: {from: a, const: 1}\n"
+        "      unit: {from: u, scale: x}\n"
+        "      time: t\n"
+        "  - device: \"y-*\"\n"
+        "    type: waterlevel\n"
+        "    fields: {value: v}\n"
+        "stations: []\n";
+    struct source_file sf;
+    char *errors = NULL;
+
+    assert_int_equal(load(bad, SOURCE_TTN, &sf, &errors), -7);
+    assert_non_null(strstr(errors, ":3: server.port must be between 1 and 65535, not 0\n"));
+    assert_non_null(strstr(errors, ":5: unknown key 'colour' in section 'server'\n"));
+    assert_non_null(strstr(errors, ":11: fields.value needs exactly one of from and const\n"));
+    assert_non_null(strstr(errors, ":12: fields.unit.scale must be a number\n"));
+    assert_non_null(strstr(errors, ":13: time is the uplink's time: it cannot be mapped\n"));
+    assert_non_null(strstr(errors, ":14: type must be <category>.<type>, e.g. sensor.waterlevel, "
+                               "not \"waterlevel\"\n"));
+    assert_non_null(strstr(errors, ":17: unknown section 'stations' (a ttn file has server, "
+                               "http, municipality, devices)\n"));
+    free(errors);
+}
+
+static void mapping_pegelonline_file(void **state)
+{
+    static const char text[] =
+        "api: {interval_s: 60, state_file: state}\n"
+        "municipality: linz\n"
+        "stations:\n"
+        "  - {station: ANDERNACH, subject: pegel-andernach}\n"
+        "  - {station: \"a/b\", subject: x}\n"
+        "  - {station: BONN, subject: \"bad subject\"}\n";
+    struct source_file sf;
+    char *errors = NULL;
+
+    assert_int_equal(load(text, SOURCE_PEGELONLINE, &sf, &errors), -2);
+    assert_non_null(strstr(errors, ":5: a station needs station: its PEGELONLINE UUID or name\n"));
+    assert_non_null(strstr(errors, ":6: subject must match [A-Za-z0-9._-]{1,128}"));
+    free(errors);
+}
+
+static json_t *decoded(const char *text)
+{
+    json_error_t e;
+    json_t *v = json_loads(text, 0, &e);
+
+    assert_non_null(v);
+    return v;
+}
+
+static void mapping_find_by_device_or_eui(void **state)
+{
+    struct source_file sf;
+    char *errors = NULL;
+
+    assert_int_equal(load(good_file, SOURCE_TTN, &sf, &errors), 0);
+    free(errors);
+    assert_ptr_equal(mapping_find(&sf, "pegel-linz-1", NULL), &sf.rules[0]);
+    assert_ptr_equal(mapping_find(&sf, "parken 4", "a840410001812f3c"), &sf.rules[1]);
+    assert_null(mapping_find(&sf, "bin-1", "70B3D57ED0061A2B"));
+    source_file_close(&sf);
+}
+
+static void mapping_subject_templates(void **state)
+{
+    struct source_file sf;
+    char *errors = NULL, out[129];
+
+    assert_int_equal(load(good_file, SOURCE_TTN, &sf, &errors), 0);
+    free(errors);
+    assert_int_equal(mapping_subject(&sf.rules[0], "pegel-linz-1", "70B3", out, sizeof(out)), 0);
+    assert_string_equal(out, "pegel-linz-1");
+    assert_int_equal(mapping_subject(&sf.rules[1], "Parken 4", "a84041", out, sizeof(out)), 0);
+    assert_string_equal(out, "bay-a84041");
+    assert_int_equal(mapping_subject(&sf.rules[0], "Parken 4", NULL, out, sizeof(out)), -EINVAL);
+    source_file_close(&sf);
+}
+
+/* Applies rule i of the good file to payload; returns the data as compact JSON or the
+ * reason's name and detail. */
+static char *apply(int i, const char *payload, const struct radio *radio)
+{
+    struct source_file sf;
+    char *errors = NULL, *out, detail[MAPPING_DETAIL_MAX];
+    enum source_reason reason;
+    json_t *in, *data;
+
+    assert_int_equal(load(good_file, SOURCE_TTN, &sf, &errors), 0);
+    free(errors);
+    in = decoded(payload);
+    data = mapping_apply(&sf.rules[i], in, "2026-11-26T06:00:00Z", radio, &reason, detail);
+    if (data) {
+        out = json_dumps(data, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    } else {
+        out = malloc(strlen(detail) + 32);
+        sprintf(out, "%s: %s", source_reason_name(reason), detail);
+    }
+    json_decref(data);
+    json_decref(in);
+    source_file_close(&sf);
+    return out;
+}
+
+static void expect_apply(int i, const char *payload, const struct radio *radio,
+                         const char *expected)
+{
+    char *got = apply(i, payload, radio);
+
+    assert_string_equal(got, expected);
+    free(got);
+}
+
+static void mapping_fields(void **state)
+{
+    struct radio radio = {.have = true, .have_snr = true, .rssi = -97, .snr = 6.5};
+    struct radio no_snr = {.have = true, .rssi = -101};
+
+    expect_apply(0, "{\"sensor\":{\"level_mm\":702},\"battery_pct\":87}", &radio,
+                 "{\"time\":\"2026-11-26T06:00:00Z\",\"value\":702,\"unit\":\"cm\","
+                 "\"battery\":0.87,\"rssi\":-97,\"snr\":6.5}");
+    expect_apply(0, "{\"sensor\":{\"level_mm\":412.5}}", &no_snr,
+                 "{\"time\":\"2026-11-26T06:00:00Z\",\"value\":412.5,\"unit\":\"cm\","
+                 "\"rssi\":-101}");
+    expect_apply(1, "{\"occupied\":true,\"spaces\":10}", NULL,
+                 "{\"time\":\"2026-11-26T06:00:00Z\",\"status\":\"occupied\",\"total\":21}");
+    expect_apply(1, "{\"occupied\":2,\"spaces\":0}", NULL,
+                 "{\"time\":\"2026-11-26T06:00:00Z\",\"status\":\"closed\",\"total\":1}");
+}
+
+static void mapping_payloads_that_do_not_map(void **state)
+{
+    expect_apply(0, "{\"battery_pct\":87}", NULL,
+                 "missing_field: value: the payload has no sensor.level_mm");
+    expect_apply(0, "{\"sensor\":{\"level_mm\":{\"a\":1}}}", NULL,
+                 "bad_field_type: value: sensor.level_mm is an object, not a single value");
+    expect_apply(0, "{\"sensor\":{\"level_mm\":1},\"battery_pct\":\"87\"}", NULL,
+                 "bad_field_type: battery: battery_pct is a string, not a number");
+    expect_apply(1, "{\"occupied\":\"maybe\",\"spaces\":1}", NULL,
+                 "unmapped_value: status: occupied is \"maybe\", which its map does not list");
+    expect_apply(1, "{\"occupied\":[true],\"spaces\":1}", NULL,
+                 "bad_field_type: status: occupied is an array, not a value of its map");
+}
+
+static void mapping_lookup_paths(void **state)
+{
+    json_t *v = decoded("{\"a\":{\"b\":[10,{\"c\":3}]}}");
+
+    assert_int_equal(json_integer_value(mapping_lookup(v, "a.b.0")), 10);
+    assert_int_equal(json_integer_value(mapping_lookup(v, "a.b.1.c")), 3);
+    assert_null(mapping_lookup(v, "a.b.2"));
+    assert_null(mapping_lookup(v, "a.x"));
+    assert_null(mapping_lookup(v, "a..b"));
+    json_decref(v);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(mapping_file_loads),
+        cmocka_unit_test(mapping_file_errors_name_the_line),
+        cmocka_unit_test(mapping_pegelonline_file),
+        cmocka_unit_test(mapping_find_by_device_or_eui),
+        cmocka_unit_test(mapping_subject_templates),
+        cmocka_unit_test(mapping_fields),
+        cmocka_unit_test(mapping_payloads_that_do_not_map),
+        cmocka_unit_test(mapping_lookup_paths),
+    };
+    return cmocka_run_group_tests_name("mapping", tests, NULL, NULL);
+}
