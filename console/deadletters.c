@@ -16,6 +16,8 @@
 
 #include <hiredis/hiredis.h>
 
+#include "redis_master.h"
+
 /* Length of the valid UTF-8 sequence at p (1..4), or 0. */
 static size_t utf8_len(const unsigned char *p, size_t left)
 {
@@ -36,6 +38,10 @@ static size_t utf8_len(const unsigned char *p, size_t left)
     for (size_t i = 1; i < n; i++)
         if ((p[i] & 0xc0) != 0x80)
             return 0;
+    /* No overlong forms, no UTF-16 surrogates, nothing past U+10FFFF (RFC 3629). */
+    if ((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] >= 0xa0) ||
+        (p[0] == 0xf0 && p[1] < 0x90) || (p[0] == 0xf4 && p[1] >= 0x90))
+        return 0;
     return n;
 }
 
@@ -113,8 +119,8 @@ static json_t *entry_json(const redisReply *e)
 int deadletters_read(const struct hub_config *cfg, const char *prefix, int limit, json_t **out,
                      char *err, size_t err_size)
 {
-    struct timeval tv = {DEADLETTERS_TIMEOUT_MS / 1000, (DEADLETTERS_TIMEOUT_MS % 1000) * 1000};
-    char stream[160], count[16];
+    struct redis_master master = {0};
+    char stream[160], count[16], why[REDIS_MASTER_WHY_MAX];
     redisContext *c;
     redisReply *reply = NULL;
     int r = 0;
@@ -122,22 +128,10 @@ int deadletters_read(const struct hub_config *cfg, const char *prefix, int limit
     *out = NULL;
     if (limit <= 0 || limit > DEADLETTERS_MAX)
         limit = DEADLETTERS_MAX;
-    c = redisConnectWithTimeout(cfg->redis.host, cfg->redis.port, tv);
-    if (!c || c->err) {
-        snprintf(err, err_size, "redis %s:%d: %s", cfg->redis.host, cfg->redis.port,
-                 c ? c->errstr : "out of memory");
-        redisFree(c);
+    c = redis_master_connect(cfg, &master, DEADLETTERS_TIMEOUT_MS, why);
+    if (!c) {
+        snprintf(err, err_size, "redis: %s", why);
         return -EIO;
-    }
-    redisSetTimeout(c, tv);
-    if (cfg->redis.password[0]) {
-        reply = redisCommand(c, "AUTH %s", cfg->redis.password);
-        if (!reply || reply->type == REDIS_REPLY_ERROR) {
-            snprintf(err, err_size, "redis AUTH: %s", reply ? reply->str : c->errstr);
-            r = -EACCES;
-            goto out;
-        }
-        freeReplyObject(reply);
     }
     snprintf(stream, sizeof(stream), "%sdeadletter", cfg->redis.stream_prefix);
     snprintf(count, sizeof(count), "%d", DEADLETTERS_SCAN);

@@ -180,8 +180,16 @@ int main(int argc, char **argv)
         goto out;
     }
     if (!(c.files = files_load(cfg.console.files, err, sizeof(err)))) {
-        fprintf(stderr, "%s: console.files: %s\n", config_path, err);
-        goto out;
+        /* The default is the source tree's folder; an installed console without it
+         * finds its files where they were installed. */
+        char err2[1024];
+        if (access(cfg.console.files, F_OK) == 0 ||
+            !(c.files = files_load(RHEINHUB_CONSOLE_FILES_INSTALLED, err2, sizeof(err2)))) {
+            fprintf(stderr, "%s: console.files: %s\n", config_path, err);
+            goto out;
+        }
+        log_warn("console", "no page files in %s; using %s", cfg.console.files,
+                 RHEINHUB_CONSOLE_FILES_INSTALLED);
     }
     if (cfg.alerting.rules_file[0]) {
         if (rules_load(&rules, cfg.alerting.rules_file, stderr) != 0)

@@ -47,6 +47,8 @@ struct journal {
     char *buf;                /* records not written yet; written from off */
     size_t len, off, cap;
     size_t buffered_events;   /* events in buf: they belong to the active segment */
+    uint64_t buf_first_seq;   /* the first of them (0: none) */
+    size_t buffered_outstanding; /* of them, not done yet */
     size_t committed;         /* the active segment's size at its last whole record */
     struct seq_range *done;   /* done marks not encoded into buf yet */
     size_t n_done, cap_done;
@@ -156,7 +158,9 @@ int journal_append(struct journal *j, struct out_item *it, uint64_t after_ms)
     active->last_seq = it->jseq;
     active->outstanding++;
     j->outstanding++;
-    j->buffered_events++;
+    if (j->buffered_events++ == 0)
+        j->buf_first_seq = it->jseq;
+    j->buffered_outstanding++;
     return 0;
 }
 
@@ -171,6 +175,8 @@ void journal_done(struct journal *j, uint64_t seq)
         if (s->first_seq <= seq && seq <= s->last_seq && s->outstanding > 0) {
             s->outstanding--;
             j->outstanding--;
+            if (j->buffered_events > 0 && seq >= j->buf_first_seq && j->buffered_outstanding > 0)
+                j->buffered_outstanding--;
             break;
         }
     }
@@ -283,7 +289,8 @@ static int write_buffer(struct journal *j)
         j->need_sync = true;
     }
     j->off = j->len = 0;
-    j->buffered_events = 0;
+    j->buffered_events = j->buffered_outstanding = 0;
+    j->buf_first_seq = 0;
     j->committed = active->bytes;
     if (j->opt.fsync && j->need_sync) {
         if (fdatasync(j->fd) < 0)
@@ -313,7 +320,7 @@ static bool recover(struct journal *j)
     sweep(j);
     if (j->n_segs < segs_before)
         freed = true;
-    if (j->off == 0 && active->outstanding == j->buffered_events &&
+    if (j->off == 0 && active->outstanding == j->buffered_outstanding &&
         active->bytes > JOURNAL_MAGIC_LEN && ftruncate(j->fd, JOURNAL_MAGIC_LEN) == 0) {
         active->bytes = j->committed = JOURNAL_MAGIC_LEN;
         freed = true;

@@ -1,28 +1,26 @@
 // SPDX-License-Identifier: MIT
 /*
- * The Redis writer. Entries move through four lists:
+ * The Redis writer's entries (the link is redis_link.c). Entries move through lists:
  *
- *   queue ──pump──▶ in_flight ──reply──▶ confirmed (freed)
- *     ▲  ▲              │ │
+ *   queue ──pump──▶ in_flight ──reply──▶ confirmed (freed; done in the journal)
+ *     ▲  ▲              │ │ │
+ *     │  │              │ │ └─▶ acked ──WAIT counts min_replicas_ack──▶ confirmed
  *     │  └── retry ◀────┘ │ transient error reply (OOM, LOADING, ...): back off, re-send
  *     │                   ▼
- *     └─(dead letters)─ in_doubt   link lost before the reply: maybe written, maybe not
+ *     └─(dead letters)─ in_doubt   link lost before the reply (or before WAIT): maybe
+ *                                  written, maybe not
  *
  * Replies arrive in the order commands were sent, so in_flight is a FIFO whose head
  * is always the entry the next reply answers.
  *
- * In-doubt events are re-sent once the link is back, by a script that adds each one
- * only if no entry of the stream's recent tail carries its id. For that check to be
- * final, the lost connection must not execute anything afterwards: Redis may still
- * hold its unread commands (a server paused by DEBUG SLEEP or SIGSTOP reads them when
- * it wakes). So every new connection first kills the lost ones by client id and
- * local address, before any data is sent, and data is only sent on a connection
- * whose CLIENT ID has been answered.
+ * In-doubt events are re-sent once a link is back, by a script that adds each one
+ * only if no entry of the stream's recent tail carries its id (resend.h). For that
+ * check to be final, the lost connection must not execute anything afterwards: the
+ * link fences the lost ones before any data is sent (fence.h).
  */
-#include "redis_out.h"
+#include "redis_out_internal.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,65 +31,20 @@
 #include <hiredis/hiredis.h>
 
 #include "backoff.h"
-#include "fence.h"
-#include "journal.h"
 #include "log.h"
-#include "out_item.h"
 #include "recent_ids.h"
-#include "redis_uv.h"
 #include "resend.h"
 #include "spool.h"
 
-#define RECONNECT_MIN_MS 100
-#define RECONNECT_MAX_MS 5000
 #define RETRY_MIN_MS 100
 #define RETRY_MAX_MS 2000
 
-enum link_state { LINK_DOWN, LINK_CONNECTING, LINK_HANDSHAKE, LINK_READY };
-
-struct redis_out {
-    uv_loop_t *loop;
-    const struct hub_config *cfg;
-    struct metrics *m;
-    const struct redis_out_cbs *cbs;
-    redis_out_closed_cb closed;
-    void *data, *closed_data;
-
-    redisAsyncContext *ac;
-    enum link_state state;
-    uint64_t state_since_ns;
-    long long client_id;
-    char local_addr[64];
-    bool ping_pending;
-    uint64_t ping_sent_ns;
-    unsigned reconnect_ms, retry_ms;
-    bool ever_ready, retry_wait, closing, closed_done;
-    uint64_t last_confirmed_ms;
-    struct fence fence;
-    size_t spool_outstanding; /* entries loaded from the spool, not yet confirmed */
-    struct journal *journal;  /* NULL: journal.dir not set */
-    bool preloading, preloaded; /* recent ids of the streams read (once per process) */
-
-    struct out_list queue, retry, in_flight, in_doubt;
-    uv_timer_t tick, reconnect, retry_timer;
-    int open_handles;
-    char deadletter_key[128];
-    char deadletter_maxlen[24];
-};
-
-static void connect_now(struct redis_out *out);
 static void pump(struct redis_out *out);
-static void maybe_finish(struct redis_out *out);
+static void settled(struct redis_out *out, const struct out_item *it);
 
 static uint64_t now_ns(void)
 {
     return uv_hrtime();
-}
-
-static void set_state(struct redis_out *out, enum link_state state)
-{
-    out->state = state;
-    out->state_since_ns = now_ns();
 }
 
 int redis_out_add_event(struct redis_out *out, const char *key, const char *id, const char *env,
@@ -141,7 +94,8 @@ size_t redis_out_queued(const struct redis_out *out)
 
 size_t redis_out_pending(const struct redis_out *out)
 {
-    return out->queue.len + out->retry.len + out->in_flight.len + out->in_doubt.len;
+    return out->queue.len + out->retry.len + out->in_flight.len + out->in_doubt.len +
+           out->acked.len;
 }
 
 bool redis_out_ready(const struct redis_out *out)
@@ -152,7 +106,7 @@ bool redis_out_ready(const struct redis_out *out)
 void redis_out_gauges(const struct redis_out *out, struct metrics_gauges *g)
 {
     g->queued = redis_out_queued(out);
-    g->in_flight = out->in_flight.len;
+    g->in_flight = out->in_flight.len + out->acked.len;
     g->in_doubt = out->in_doubt.len;
     g->redis_connected = out->state == LINK_READY;
     g->journal_bytes = out->journal ? journal_bytes(out->journal) : 0;
@@ -163,65 +117,6 @@ void redis_out_gauges(const struct redis_out *out, struct metrics_gauges *g)
 static bool error_is_transient(const char *msg)
 {
     return strncmp(msg, "ERR", 3) != 0 && strncmp(msg, "WRONGTYPE", 9) != 0;
-}
-
-static void on_reconnect_timer(uv_timer_t *t)
-{
-    connect_now(t->data);
-}
-
-static void remember_stale(struct redis_out *out)
-{
-    fence_remember(&out->fence, out->client_id, out->local_addr);
-    out->client_id = 0;
-}
-
-/* The link is gone (the context is freed or being freed): plan what comes next. */
-static void link_down(struct redis_out *out)
-{
-    bool was_ready = out->state == LINK_READY;
-
-    if (out->state == LINK_READY || out->state == LINK_HANDSHAKE)
-        remember_stale(out);
-    out->ac = NULL;
-    out->ping_pending = false;
-    set_state(out, LINK_DOWN);
-    if (was_ready && out->closing && redis_out_pending(out) == 0)
-        log_info("redis", "link to %s:%d closed", out->cfg->redis.host, out->cfg->redis.port);
-    else if (was_ready)
-        log_warn("redis", "link to %s:%d lost; %zu queued, %zu in doubt", out->cfg->redis.host,
-                 out->cfg->redis.port, redis_out_queued(out), out->in_doubt.len);
-    if (out->closed_done)
-        return;
-    if (out->closing && redis_out_pending(out) == 0) {
-        maybe_finish(out);
-        return;
-    }
-    uv_timer_start(&out->reconnect,
-                   on_reconnect_timer,
-                   backoff_next(&out->reconnect_ms, RECONNECT_MIN_MS, RECONNECT_MAX_MS), 0);
-}
-
-/* Drops the link from outside hiredis's callbacks (timers only). */
-static void drop_link(struct redis_out *out, const char *why)
-{
-    redisAsyncContext *ac = out->ac;
-
-    if (!ac)
-        return;
-    log_warn("redis", "dropping the link: %s", why);
-    redisAsyncFree(ac); /* fails pending callbacks; calls on_disconnect if it was connected */
-    if (out->ac == ac)
-        link_down(out);
-}
-
-static void on_disconnect(const redisAsyncContext *ac, int status)
-{
-    struct redis_out *out = ac->data;
-
-    if (status != REDIS_OK && ac->errstr[0])
-        log_warn("redis", "disconnected: %s", ac->errstr);
-    link_down(out);
 }
 
 static void on_reply(redisAsyncContext *ac, void *r, void *privdata);
@@ -249,6 +144,7 @@ static void resend_in_doubt(struct redis_out *out)
             return;
         }
         log_info("redis", "re-sending %zu in-doubt events to %s", batch.len, batch.head->key);
+        out->unwaited++;
         while ((it = out_list_pop(&batch)))
             out_list_push(&out->in_flight, it);
     }
@@ -294,28 +190,8 @@ static void start_preload(struct redis_out *out)
     }
 }
 
-static void on_client_id(redisAsyncContext *ac, void *r, void *privdata)
+void redis_out_link_ready(struct redis_out *out)
 {
-    struct redis_out *out = ac->data;
-    redisReply *reply = r;
-
-    if (!reply)
-        return;
-    if (reply->type != REDIS_REPLY_INTEGER) {
-        log_error("redis", "handshake refused: %s",
-                  reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply to CLIENT ID");
-        return; /* the liveness deadline drops this link and tries again */
-    }
-    out->client_id = reply->integer;
-    /* Fence the connections we lost before anything of ours runs on this one. */
-    fence_kill_all(&out->fence, ac);
-    if (out->ever_ready)
-        out->m->redis_reconnects++;
-    out->ever_ready = true;
-    out->reconnect_ms = 0;
-    set_state(out, LINK_READY);
-    log_info("redis", "connected to %s:%d (client %lld)", out->cfg->redis.host,
-             out->cfg->redis.port, out->client_id);
     out->cbs->link_up(out->data);
     resend_in_doubt(out);
     pump(out);
@@ -323,61 +199,12 @@ static void on_client_id(redisAsyncContext *ac, void *r, void *privdata)
     out->cbs->progress(out->data);
 }
 
-static void on_auth(redisAsyncContext *ac, void *r, void *privdata)
+void redis_out_link_lost(struct redis_out *out)
 {
-    redisReply *reply = r;
-
-    if (reply && reply->type == REDIS_REPLY_ERROR)
-        log_error("redis", "authentication failed: %s", reply->str);
-}
-
-static void on_connect(const redisAsyncContext *cac, int status)
-{
-    redisAsyncContext *ac = (redisAsyncContext *)cac;
-    struct redis_out *out = ac->data;
-
-    if (status != REDIS_OK) {
-        log_warn("redis", "cannot connect to %s:%d: %s", out->cfg->redis.host,
-                 out->cfg->redis.port, ac->errstr);
-        link_down(out); /* hiredis frees the context after this returns */
-        return;
-    }
-    fence_local_addr(ac->c.fd, out->local_addr, sizeof(out->local_addr));
-    set_state(out, LINK_HANDSHAKE);
-    if (out->cfg->redis.password[0])
-        redisAsyncCommand(ac, on_auth, NULL, "AUTH %s", out->cfg->redis.password);
-    redisAsyncCommand(ac, on_client_id, NULL, "CLIENT ID");
-}
-
-static void connect_now(struct redis_out *out)
-{
-    redisAsyncContext *ac;
-    int r;
-
-    if (out->ac || out->closed_done)
-        return;
-    ac = redisAsyncConnect(out->cfg->redis.host, out->cfg->redis.port);
-    if (!ac || ac->err) {
-        log_warn("redis", "cannot connect to %s:%d: %s", out->cfg->redis.host,
-                 out->cfg->redis.port, ac ? ac->errstr : "out of memory");
-        if (ac)
-            redisAsyncFree(ac);
-        link_down(out);
-        return;
-    }
-    /* Workers spawned later must not inherit the link. */
-    (void)fcntl(ac->c.fd, F_SETFD, FD_CLOEXEC);
-    if ((r = redis_uv_attach(ac, out->loop)) < 0) {
-        log_error("redis", "cannot watch the Redis socket: %s", uv_strerror(r));
-        redisAsyncFree(ac);
-        link_down(out);
-        return;
-    }
-    ac->data = out;
-    redisAsyncSetConnectCallback(ac, on_connect);
-    redisAsyncSetDisconnectCallback(ac, on_disconnect);
-    out->ac = ac;
-    set_state(out, LINK_CONNECTING);
+    /* Written, but maybe not to a replica that survives a failover: re-sent if absent. */
+    out_list_prepend(&out->in_doubt, &out->acked);
+    out->waits_in_flight = 0;
+    out->unwaited = 0;
 }
 
 static void on_retry_timer(uv_timer_t *t)
@@ -389,6 +216,69 @@ static void on_retry_timer(uv_timer_t *t)
     pump(out);
 }
 
+static void on_wait(redisAsyncContext *ac, void *r, void *privdata);
+
+/*
+ * redis.min_replicas_ack: WAIT after what was sent, so that the replies before its
+ * answer count only once enough replicas have them. WAIT holds this link for up to
+ * redis.wait_timeout_ms while they are missing: that is the backpressure.
+ */
+static void send_wait(struct redis_out *out)
+{
+    char n[16], ms[16];
+
+    /* One WAIT at a time: what is sent meanwhile is covered by the next one. */
+    if (out->cfg->redis.min_replicas_ack == 0 || out->state != LINK_READY ||
+        out->waits_in_flight > 0 || (out->unwaited == 0 && out->acked.len == 0))
+        return;
+    snprintf(n, sizeof(n), "%d", out->cfg->redis.min_replicas_ack);
+    snprintf(ms, sizeof(ms), "%d", out->cfg->redis.wait_timeout_ms);
+    if (redisAsyncCommand(out->ac, on_wait, NULL, "WAIT %s %s", n, ms) != REDIS_OK)
+        return;
+    out->waits_in_flight++;
+    out->unwaited = 0;
+}
+
+/* Counts a confirmed entry and frees it. */
+static void confirmed(struct redis_out *out, struct out_item *it)
+{
+    if (it->is_event)
+        out->m->accepted++;
+    else
+        out->m->deadletters++;
+    settled(out, it);
+    free(it);
+}
+
+static void on_wait(redisAsyncContext *ac, void *r, void *privdata)
+{
+    struct redis_out *out = ac->data;
+    redisReply *reply = r;
+    struct out_item *it;
+
+    if (!reply)
+        return; /* the link went: redis_out_link_lost put what waited in doubt */
+    out->waits_in_flight--;
+    if (reply->type == REDIS_REPLY_INTEGER &&
+        reply->integer >= out->cfg->redis.min_replicas_ack) {
+        if (out->wait_short)
+            log_info("redis", "replicas acknowledge writes again");
+        out->wait_short = false;
+        while ((it = out_list_pop(&out->acked)))
+            confirmed(out, it);
+        pump(out);
+        out->cbs->progress(out->data);
+        return;
+    }
+    if (!out->wait_short)
+        log_warn("redis", "%s; %zu entries wait for %d replicas (redis.min_replicas_ack)",
+                 reply->type == REDIS_REPLY_INTEGER ? "too few replicas acknowledged"
+                                                    : reply->str,
+                 out->acked.len, out->cfg->redis.min_replicas_ack);
+    out->wait_short = true;
+    send_wait(out);
+}
+
 /* Sends what the in-flight cap allows, in queue order. */
 static void pump(struct redis_out *out)
 {
@@ -396,6 +286,7 @@ static void pump(struct redis_out *out)
 
     while (out->state == LINK_READY && !out->retry_wait &&
            out->in_flight.len < (size_t)out->cfg->redis.max_in_flight &&
+           out->acked.len < (size_t)out->cfg->ingest.queue_max &&
            (it = out_list_pop(&out->queue))) {
         it->batch = 1;
         it->resend = false;
@@ -408,8 +299,10 @@ static void pump(struct redis_out *out)
             break;
         }
         out_list_push(&out->in_flight, it);
+        out->unwaited++;
     }
-    maybe_finish(out);
+    send_wait(out);
+    redis_out_finish(out);
 }
 
 /* An entry is settled (confirmed, or refused for good): the spool may go. */
@@ -469,6 +362,12 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata)
         if (error_is_transient(reply->str)) {
             /* Re-sent entries stay in doubt; plain ones go back in order. */
             struct out_list *to = first->resend ? &out->in_doubt : &out->retry;
+            if (redis_master_lost(reply->str) && out->ac == ac) {
+                /* Demoted by a failover: find the new master; nothing here was written. */
+                log_warn("redis", "%s:%d: %s; looking for the master again", out->master.host,
+                         out->master.port, reply->str);
+                redisAsyncDisconnect(ac);
+            }
             if (!out->retry_wait) {
                 unsigned ms = backoff_next(&out->retry_ms, RETRY_MIN_MS, RETRY_MAX_MS);
                 log_warn("redis", "Redis is refusing writes (%s); retrying in %u ms", reply->str,
@@ -495,59 +394,13 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata)
     if (first->resend)
         out->m->resent += n;
     while ((it = out_list_pop(&done))) {
-        if (it->is_event)
-            out->m->accepted++;
+        if (out->cfg->redis.min_replicas_ack > 0)
+            out_list_push(&out->acked, it); /* confirmed by the WAIT after it */
         else
-            out->m->deadletters++;
-        settled(out, it);
-        free(it);
+            confirmed(out, it);
     }
     pump(out);
     out->cbs->progress(out->data);
-}
-
-static void on_pong(redisAsyncContext *ac, void *r, void *privdata)
-{
-    struct redis_out *out = ac->data;
-
-    if (r)
-        out->ping_pending = false;
-}
-
-/* Liveness: a link that does not answer within the deadline is dropped. */
-static void on_tick(uv_timer_t *t)
-{
-    struct redis_out *out = t->data;
-    uint64_t now = now_ns();
-    uint64_t limit = (uint64_t)out->cfg->redis.liveness_timeout_ms * 1000000u;
-    char why[128];
-
-    switch (out->state) {
-    case LINK_DOWN:
-        return;
-    case LINK_CONNECTING:
-    case LINK_HANDSHAKE:
-        if (now - out->state_since_ns > limit) {
-            snprintf(why, sizeof(why), "no answer within %d ms of connecting",
-                     out->cfg->redis.liveness_timeout_ms);
-            drop_link(out, why);
-        }
-        return;
-    case LINK_READY:
-        if ((out->ping_pending && now - out->ping_sent_ns > limit) ||
-            (out->in_flight.head && now - out->in_flight.head->sent_ns > limit)) {
-            snprintf(why, sizeof(why), "no reply within %d ms",
-                     out->cfg->redis.liveness_timeout_ms);
-            drop_link(out, why);
-            return;
-        }
-        if (!out->ping_pending &&
-            redisAsyncCommand(out->ac, on_pong, NULL, "PING") == REDIS_OK) {
-            out->ping_pending = true;
-            out->ping_sent_ns = now;
-        }
-        return;
-    }
 }
 
 struct redis_out *redis_out_new(uv_loop_t *loop, const struct hub_config *cfg, struct metrics *m,
@@ -575,9 +428,9 @@ struct redis_out *redis_out_new(uv_loop_t *loop, const struct hub_config *cfg, s
         timers[i]->data = out;
         out->open_handles++;
     }
-    uv_timer_start(&out->tick, on_tick, (uint64_t)cfg->redis.ping_interval_ms,
+    uv_timer_start(&out->tick, redis_link_tick, (uint64_t)cfg->redis.ping_interval_ms,
                    (uint64_t)cfg->redis.ping_interval_ms);
-    set_state(out, LINK_DOWN);
+    redis_link_set_state(out, LINK_DOWN);
     if (cfg->journal.dir[0]) {
         struct journal_options opt = {
             .dir = cfg->journal.dir,
@@ -597,7 +450,7 @@ struct redis_out *redis_out_new(uv_loop_t *loop, const struct hub_config *cfg, s
     if (cfg->shutdown.spool_file[0])
         out->spool_outstanding = spool_take(cfg->shutdown.spool_file, &out->in_doubt,
                                             &out->queue);
-    connect_now(out);
+    redis_link_connect(out);
     return out;
 }
 
@@ -619,8 +472,7 @@ static void close_handles(struct redis_out *out)
     uv_close((uv_handle_t *)&out->retry_timer, on_handle_closed);
 }
 
-/* When draining and nothing is left: close the link, then the handles. */
-static void maybe_finish(struct redis_out *out)
+void redis_out_finish(struct redis_out *out)
 {
     if (!out->closing || out->closed_done || redis_out_pending(out) > 0)
         return;
@@ -631,7 +483,7 @@ static void maybe_finish(struct redis_out *out)
             redisAsyncDisconnect(out->ac);
             return;
         }
-        drop_link(out, "shutting down");
+        redis_link_drop(out, "shutting down");
         return;
     }
     close_handles(out);
@@ -642,12 +494,13 @@ void redis_out_drain(struct redis_out *out, redis_out_closed_cb closed, void *da
     out->closing = true;
     out->closed = closed;
     out->closed_data = data;
-    maybe_finish(out);
+    redis_out_finish(out);
 }
 
 void redis_out_abort(struct redis_out *out)
 {
-    struct out_list *lists[] = {&out->in_doubt, &out->in_flight, &out->retry, &out->queue};
+    struct out_list *lists[] = {&out->in_doubt, &out->acked, &out->in_flight, &out->retry,
+                                &out->queue};
     const char *path = out->cfg->shutdown.spool_file;
 
     out->closing = true;
@@ -658,11 +511,12 @@ void redis_out_abort(struct redis_out *out)
         out->ac = NULL;
     }
     if (redis_out_pending(out) > 0)
-        spool_keep(path, lists, 4, out->journal != NULL);
+        spool_keep(path, lists, 5, out->journal != NULL);
     out_list_free(&out->queue);
     out_list_free(&out->retry);
     out_list_free(&out->in_flight);
     out_list_free(&out->in_doubt);
+    out_list_free(&out->acked);
     close_handles(out);
 }
 
@@ -681,6 +535,7 @@ void redis_out_free(struct redis_out *out)
     if (!out)
         return;
     journal_close(out->journal);
+    out_list_free(&out->acked);
     out_list_free(&out->queue);
     out_list_free(&out->retry);
     out_list_free(&out->in_flight);

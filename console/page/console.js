@@ -326,6 +326,8 @@
     if (c.state === "cleared") return "cleared";
     if (c.state === "acknowledged" && prev.state !== "acknowledged") return "acknowledged";
     if ((SEV_ORDER[c.severity] ?? 9) < (SEV_ORDER[prev.severity] ?? 9)) return "escalated";
+    // Nothing changed but the time: the rule's reminder while nobody acknowledged it.
+    if (c.state === prev.state && c.value === prev.value && c.severity === prev.severity) return "renotified";
     return "updated";
   }
   async function showDetail(param) {

@@ -66,6 +66,12 @@ static const struct key_spec keys[] = {
     INT_KEY(redis, ping_interval_ms, 50, 60000),
     INT_KEY(redis, liveness_timeout_ms, 100, 600000),
     STR_KEY(redis, stream_prefix, KIND_STR),
+    {"redis", "sentinels", KIND_LIST, offsetof(struct hub_config, redis.sentinels),
+     sizeof(((struct hub_config *)0)->redis.sentinels[0]), 1, CONFIG_LIST_MAX,
+     offsetof(struct hub_config, redis.n_sentinels)},
+    STR_KEY(redis, master_name, KIND_STR),
+    INT_KEY(redis, min_replicas_ack, 0, 16),
+    INT_KEY(redis, wait_timeout_ms, 10, 60000),
     INT_KEY(ingest, queue_max, 1, 10000000),
     INT_KEY(ingest, max_payload_bytes, 64, 16777216),
     INT_KEY(ingest, max_depth, 1, ENVELOPE_DATA_DEPTH_MAX),
@@ -121,7 +127,7 @@ static const struct key_spec keys[] = {
     STR_KEY(console, client_id, KIND_STR),
     STR_KEY(console, username, KIND_STR),
     STR_KEY(console, password, KIND_STR),
-    INT_KEY(console, idle_timeout_s, 60, 86400),
+    INT_KEY(console, idle_timeout_s, 1, 86400),
     INT_KEY(console, max_sessions, 1, 1024),
     INT_KEY(console, max_clients, 4, 100000),
 };
@@ -163,6 +169,8 @@ void config_defaults(struct hub_config *cfg)
     cfg->redis.port = 6379;
     cfg->redis.max_in_flight = 1024;
     cfg->redis.ping_interval_ms = 1000;
+    strcpy(cfg->redis.master_name, "rheinhub");
+    cfg->redis.wait_timeout_ms = 1000;
     cfg->redis.liveness_timeout_ms = 5000;
     strcpy(cfg->redis.stream_prefix, "rheinhub:");
     cfg->ingest.queue_max = 10000;

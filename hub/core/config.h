@@ -62,6 +62,11 @@ struct hub_config {
         int ping_interval_ms;
         int liveness_timeout_ms;
         char stream_prefix[64];
+        char sentinels[CONFIG_LIST_MAX][80]; /* "ip:port" of each Sentinel; none: host/port */
+        int n_sentinels;
+        char master_name[CONFIG_NAME_MAX];  /* the name the Sentinels monitor */
+        int min_replicas_ack;   /* an entry counts once WAIT says this many replicas have it */
+        int wait_timeout_ms;    /* how long one WAIT waits for them */
     } redis;
     struct {
         int queue_max;

@@ -31,9 +31,7 @@ void deadletters_init(struct deadletters *d, const struct hub_config *cfg, const
                       struct source_metrics *m)
 {
     memset(d, 0, sizeof(*d));
-    snprintf(d->host, sizeof(d->host), "%s", cfg->redis.host);
-    d->port = cfg->redis.port;
-    snprintf(d->password, sizeof(d->password), "%s", cfg->redis.password);
+    d->cfg = cfg;
     snprintf(d->key, sizeof(d->key), "%sdeadletter", cfg->redis.stream_prefix);
     snprintf(d->maxlen, sizeof(d->maxlen), "%d", cfg->ingest.deadletter_maxlen);
     d->source = source;
@@ -51,34 +49,18 @@ void deadletters_close(struct deadletters *d)
 
 static int connect_redis(struct deadletters *d)
 {
-    struct timeval tv = {REDIS_TIMEOUT_MS / 1000, (REDIS_TIMEOUT_MS % 1000) * 1000};
-    redisReply *reply;
+    char why[REDIS_MASTER_WHY_MAX];
 
     if (now_ms() < d->next_connect_ms)
         return -ENOTCONN;
     d->next_connect_ms = now_ms() + CONNECT_PAUSE_MS;
-    d->c = redisConnectWithTimeout(d->host, d->port, tv);
-    if (!d->c || d->c->err) {
-        log_warn("deadletter", "cannot connect to redis %s:%d: %s", d->host, d->port,
-                 d->c ? d->c->errstr : "out of memory");
-        goto fail;
-    }
-    redisSetTimeout(d->c, tv);
-    if (d->password[0]) {
-        reply = redisCommand(d->c, "AUTH %s", d->password);
-        if (!reply || reply->type == REDIS_REPLY_ERROR) {
-            log_warn("deadletter", "redis AUTH failed: %s", reply ? reply->str : d->c->errstr);
-            freeReplyObject(reply);
-            goto fail;
-        }
-        freeReplyObject(reply);
+    /* The master as the hub finds it: directly, or through Sentinel with a ROLE check. */
+    d->c = redis_master_connect(d->cfg, &d->master, REDIS_TIMEOUT_MS, why);
+    if (!d->c) {
+        log_warn("deadletter", "cannot connect to redis: %s", why);
+        return -ENOTCONN;
     }
     return 0;
-fail:
-    if (d->c)
-        redisFree(d->c);
-    d->c = NULL;
-    return -ENOTCONN;
 }
 
 int deadletters_add(struct deadletters *d, enum source_reason reason, const char *topic,
@@ -128,6 +110,10 @@ int deadletters_add(struct deadletters *d, enum source_reason reason, const char
     if (reply->type == REDIS_REPLY_ERROR) {
         log_warn("deadletter", "redis refused the entry: %s", reply->str);
         r = -EIO;
+        if (redis_master_lost(reply->str)) { /* demoted: the next add finds the master */
+            redisFree(d->c);
+            d->c = NULL;
+        }
     }
     freeReplyObject(reply);
 out:

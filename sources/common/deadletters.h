@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "redis_master.h"
 #include "source_metrics.h"
 #include "source_reason.h"
 
@@ -21,9 +22,8 @@
 
 struct deadletters {
     struct redisContext *c;   /* NULL while not connected */
-    char host[64];
-    int port;
-    char password[CONFIG_NAME_MAX];
+    const struct hub_config *cfg; /* borrowed: outlives d */
+    struct redis_master master;   /* where the link goes (directly, or through Sentinel) */
     char key[128];
     char maxlen[24];
     const char *source;

@@ -60,8 +60,13 @@ static void poll_stop(int timeout_ms)
     if (fds[0].revents & POLLIN) {
         struct signalfd_siginfo si;
         if (read(signal_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-            log_info("source", "signal %u: stopping", si.ssi_signo);
-            stop_asked = true;
+            if (si.ssi_signo == SIGHUP) {
+                log_info("source", "SIGHUP: a source reads its files at start only; restart "
+                                   "it to apply a change");
+            } else {
+                log_info("source", "signal %u: stopping", si.ssi_signo);
+                stop_asked = true;
+            }
         }
     }
     if (fds[1].revents) {

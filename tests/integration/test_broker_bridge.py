@@ -206,14 +206,19 @@ class Publisher(threading.Thread):
         self.lock = threading.Lock()
         self.error = None
         self.by_mid = {}
+        self.early = {}            # mid -> time of a PUBACK that came before by_mid knew it
         self.client = site.client("gauge-0")
         self.client.on_publish = self._on_publish
 
     def _on_publish(self, client, userdata, mid):
+        # paho calls this holding its own message lock: take ours only briefly and
+        # never call paho while holding it (run() does not), or the two deadlock.
         with self.lock:
             k = self.by_mid.get(mid)
             if k is not None:
                 self.acked[k] = time.monotonic()
+            else:
+                self.early[mid] = time.monotonic()
 
     def n_acked(self):
         with self.lock:
@@ -226,10 +231,12 @@ class Publisher(threading.Thread):
                 ahead = t0 + k / RATE - time.monotonic()
                 if ahead > 0:
                     time.sleep(ahead)  # pacing, not waiting for a condition
-                with self.lock:
-                    info = self.client.publish(KL_STREAM, harness.loadgen_payload(k), qos=1)
-                    self.by_mid[info.mid] = k
+                info = self.client.publish(KL_STREAM, harness.loadgen_payload(k), qos=1)
                 assert info.rc == 0, f"publish {k}: rc {info.rc}"
+                with self.lock:
+                    self.by_mid[info.mid] = k
+                    if info.mid in self.early:
+                        self.acked[k] = self.early.pop(info.mid)
         except Exception as exc:  # noqa: BLE001 - reported by the test
             self.error = exc
 

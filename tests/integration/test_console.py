@@ -25,12 +25,14 @@ import harness
 pytest.importorskip("selenium", reason="python3-selenium is not installed")
 from selenium.common.exceptions import StaleElementReferenceException  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 
 class Env:
-    def __init__(self, stack, hub, port, shots):
+    def __init__(self, stack, hub, port, shots, broker_dir):
         self.stack, self.hub, self.port, self.shots = stack, hub, port, shots
+        self.broker_dir = broker_dir
         self.browsers = []
         self.url = f"http://127.0.0.1:{port}/"
 
@@ -59,7 +61,7 @@ def env(tmp_path_factory):
     hub = ch.console_hub(stack, broker_dir, port)
     shots = ch.SCREENSHOTS if os.environ.get("RHEINHUB_CONSOLE_SCREENSHOTS") == "1" else tmp
     shots.mkdir(parents=True, exist_ok=True)
-    e = Env(stack, hub, port, shots)
+    e = Env(stack, hub, port, shots, broker_dir)
     try:
         hub.start()
         ch.wait_console(port, hub)
@@ -157,11 +159,18 @@ def test_live_alert_ack_on_other_page_and_clear(env):
         wait(b, lambda d: card(d, topic) is not None, 2, "the alert on page B")
         env.shot(a, "board")
 
-        c.find_element(By.CSS_SELECTOR, "button.ack").click()
+        # By keyboard: Enter on the card's button, the dialog takes the focus, Tab Tab
+        # reaches its "Bestätigen" button, Enter sends.
+        c.find_element(By.CSS_SELECTOR, "button.ack").send_keys(Keys.ENTER)
         wait(a, lambda d: d.find_element(By.ID, "ack-dialog").is_displayed(), 5, "the ack dialog")
-        a.driver.find_element(By.ID, "ack-comment").send_keys("Deich am Pegel geprüft")
+        active = lambda: a.driver.switch_to.active_element.get_attribute("id")
+        assert active() == "ack-comment", active()
+        a.driver.switch_to.active_element.send_keys("Deich am Pegel geprüft")
         env.shot(a, "acknowledge")
-        a.driver.find_element(By.ID, "ack-send").click()
+        a.driver.switch_to.active_element.send_keys(Keys.TAB)
+        a.driver.switch_to.active_element.send_keys(Keys.TAB)
+        assert active() == "ack-send", active()
+        a.driver.switch_to.active_element.send_keys(Keys.ENTER)
         wait(b, lambda d: card(d, topic) is not None
              and card(d, topic).get_attribute("data-state") == "acknowledged", 5,
              "the acknowledgement on page B")
@@ -320,6 +329,17 @@ def test_page_at_360_px(env):
     assert rect[0] >= 0 and rect[1] <= 360 and rect[2] >= 44, rect
     d.execute_script("arguments[0].scrollIntoView()", card(d, topic))
     env.shot(b, "phone")
+    # English on request, kept across a reload; times stay in Europe/Berlin.
+    from selenium.webdriver.support.ui import Select
+    Select(d.find_element(By.ID, "lang")).select_by_value("en")
+    wait(b, lambda d: d.find_element(By.ID, "alerts-h").text.startswith("Active alerts"), 5,
+         "the English board")
+    assert "Warning" in card(d, topic).text and d.execute_script(
+        "return document.documentElement.lang") == "en"
+    d.refresh()
+    wait(b, lambda d: card(d, topic) is not None and "Acknowledge" in card(d, topic).text, 10,
+         "the English board after a reload")
+    Select(d.find_element(By.ID, "lang")).select_by_value("de")
     ch.publish(env.stack.mqtt_port, f"linz/sensor/waterlevel/{gauge}", ch.level(400))
 
 
@@ -403,6 +423,90 @@ def test_gauges_and_dead_letters(env):
             ch.publish(env.stack.mqtt_port, f"linz/analytics/sensor.waterlevel/{subject}/15m", "",
                        retain=True)
         b.driver.get(env.url + "#alerts")
+
+
+def standalone_console(env, name, **console):
+    """rheinhub-console on its own (as in production), with its own hub.yaml."""
+    port = harness.free_port()
+    config = {"mqtt": {"host": "127.0.0.1", "port": env.stack.mqtt_port},
+              "log": {"level": "info"},
+              "console": dict({"bind": "127.0.0.1", "port": port,
+                               "accounts_file": str(env.broker_dir / "accounts")}, **console)}
+    path = env.stack.tmp / f"{name}.yaml"
+    path.write_text(harness.to_yaml(config))
+    proc = harness.Proc(name, [ch.console_binary(), "-c", path], env.stack.tmp / f"{name}.log",
+                        env=harness.sanitizer_env())
+    return proc, port, path
+
+
+def stop_clean(proc):
+    rc = proc.stop()
+    assert rc == 0, f"{proc.name} exited with {rc}:\n{harness.tail(proc.log_path, 20)}"
+    report = harness.sanitizer_report(proc.log_path)
+    assert report is None, report
+
+
+def test_https_secure_cookie_and_idle_timeout(env):
+    """With a certificate the console speaks HTTPS only: HSTS, a Secure cookie. A session
+    idle for idle_timeout_s ends, and its live stream with it."""
+    import http.client
+    import ssl
+    tmp = env.stack.tmp
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                    "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1", "-addext",
+                    "subjectAltName=IP:127.0.0.1", "-keyout", str(tmp / "console.key"),
+                    "-out", str(tmp / "console.crt")], check=True, capture_output=True)
+    proc, port, _ = standalone_console(env, "console-tls", tls_cert=str(tmp / "console.crt"),
+                                       tls_key=str(tmp / "console.key"), idle_timeout_s=2)
+    proc.start()
+    ctx = ssl.create_default_context(cafile=str(tmp / "console.crt"))
+
+    def https(method, path, body=None, headers=None):
+        conn = http.client.HTTPSConnection("127.0.0.1", port, context=ctx, timeout=10)
+        try:
+            h = dict(headers or {})
+            if body is not None:
+                h["Content-Type"] = "application/json"
+            conn.request(method, path, body=None if body is None else json.dumps(body), headers=h)
+            resp = conn.getresponse()
+            return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
+        finally:
+            conn.close()
+    try:
+        harness.wait_until(lambda: https("GET", "/")[0] == 200, 20, "the console over HTTPS")
+        status, headers, _ = https("GET", "/")
+        assert headers["strict-transport-security"].startswith("max-age=")
+        with pytest.raises((ConnectionError, http.client.HTTPException, OSError)):
+            ch.request(port, "GET", "/")   # plain HTTP on the TLS port: no answer
+        status, headers, body = https("POST", "/api/login",
+                                      {"user": ch.OPERATOR, "password": ch.OPERATOR_PASSWORD})
+        assert status == 200, body
+        cookie_line = headers["set-cookie"]
+        for attr in ("HttpOnly", "SameSite=Strict", "Secure"):
+            assert attr in cookie_line, cookie_line
+        cookie = cookie_line.split(";")[0]
+
+        # The live stream ends by itself once the session has idled out.
+        conn = http.client.HTTPSConnection("127.0.0.1", port, context=ctx, timeout=30)
+        try:
+            conn.request("GET", "/api/events", headers={"Cookie": cookie})
+            resp = conn.getresponse()
+            assert resp.status == 200
+            text = resp.read().decode()  # returns when the server ends the stream
+        finally:
+            conn.close()
+        assert "event: snapshot" in text
+        assert https("GET", "/api/session", headers={"Cookie": cookie})[0] == 401
+    finally:
+        stop_clean(proc)
+
+
+def test_plain_http_only_on_loopback(env):
+    proc, _, path = standalone_console(env, "console-open", bind="0.0.0.0")
+    run = subprocess.run([str(ch.console_binary()), "--check", "-c", str(path)],
+                         capture_output=True, text=True, env=harness.sanitizer_env())
+    assert run.returncode != 0
+    assert "not a loopback address" in run.stderr, run.stderr
 
 
 def test_bench_console_short():

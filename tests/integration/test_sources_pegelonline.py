@@ -9,6 +9,7 @@ its reason, and the source still running.
 """
 
 import json
+import signal
 
 import pytest
 
@@ -141,9 +142,17 @@ def test_errors_back_off_and_recover_exactly_once(stack, hub, redis_client, pege
                         "stateMnwMhw": "normal", "stateNswHsw": "normal"}).encode()
     pegel.route("BONN", "current", [{"body": body("andernach-current-value-string.json")},
                                     {"body": later}])
+    # A gauge that answers at once, beside the one that fails and hangs.
+    pegel.route("ANDERNACH", "measurements", [{"body": good}])
+    pegel.route("ANDERNACH", "current", [{"body": body("andernach-current.json")}])
     port = harness.free_port()
-    src = sources(hub, pegel_file(pegel, port, [("BONN", "pegel-bonn")]))
+    src = sources(hub, pegel_file(pegel, port, [("BONN", "pegel-bonn"),
+                                                ("ANDERNACH", "pegel-andernach")]))
     src.start(port, healthy=False)
+    # ANDERNACH is filled while BONN still fails (its first answers: 500, then a hang).
+    wait_until(lambda: len(levels(r, hub, "pegel-andernach")) == 9, 20,
+               "ANDERNACH while BONN fails")
+    assert len(levels(r, hub, "pegel-bonn")) == 0
 
     wait_until(lambda: len(levels(r, hub, "pegel-bonn")) >= 10, 40,
                "the measurements and the later current one")
@@ -179,6 +188,10 @@ def test_restart_publishes_nothing_twice(stack, hub, redis_client, pegel, source
     wait_until(lambda: len(levels(r, hub, "pegel-andernach")) == 9, 20, "the gap fill")
     wait_until(lambda: state.exists() and "ANDERNACH" in state.read_text(), 20,
                "the state file")
+    src.proc.send(signal.SIGHUP)  # logged and ignored: a source reads its files at start
+    wait_until(lambda: "SIGHUP: a source reads its files" in src.log_path.read_text(), 10,
+               "the SIGHUP logged")
+    assert src.running() and src.healthz()[0] == 200
     assert src.term() == 0
     port2 = harness.free_port()
     src2 = sources(hub, text.replace(f"port: {port}", f"port: {port2}"), name="pegel-2")

@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "redis_master.h"
 #include "worker.h"
 #include "worker_history.h"
 #include "worker_route.h"
@@ -43,6 +44,7 @@ struct worker {
     char status_key[640];
     char deadletter_key[256];
     redisContext *redis;               /* NULL while the link is down */
+    struct redis_master master;        /* where the link goes (or went) */
     int unread_replies;                /* sent (XACKs) whose replies are not read yet */
 
     struct worker_route route;         /* followed now, when have_route */

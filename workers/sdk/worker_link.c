@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * The worker's Redis link (worker_link.h): hiredis's synchronous context, its socket
- * options, AUTH, and the reconnect schedule after an error.
+ * The worker's Redis link (worker_link.h): the master found as the hub finds it
+ * (redis_master.h: directly, or through Sentinel with a ROLE check), the socket
+ * options, and the reconnect schedule after an error.
  */
 #include "worker_link.h"
 
@@ -14,6 +15,7 @@
 #include <sys/socket.h>
 
 #include "log.h"
+#include "redis_master.h"
 #include "worker_internal.h"
 #include "worker_stop.h"
 
@@ -64,22 +66,26 @@ redisReply *worker_command(struct worker *w, int argc, const char **argv, const 
         worker_link_failed(w, argv[0]);
         return NULL;
     }
+    if (reply->type == REDIS_REPLY_ERROR && redis_master_lost(reply->str)) {
+        /* Demoted by a failover: the next link goes to the new master. */
+        log_warn(w->component, "redis %s:%d: %s", w->master.host, w->master.port, reply->str);
+        freeReplyObject(reply);
+        worker_link_failed(w, argv[0]);
+        return NULL;
+    }
     return reply;
 }
 
 int worker_link_connect(struct worker *w)
 {
-    const struct timeval connect_tv = {CONNECT_TIMEOUT_MS / 1000, 0};
     int read_ms = w->cfg.worker.block_ms + READ_TIMEOUT_EXTRA_MS;
     const struct timeval read_tv = {read_ms / 1000, (read_ms % 1000) * 1000};
-    redisContext *c = redisConnectWithTimeout(w->cfg.redis.host, w->cfg.redis.port, connect_tv);
-    char why[256];
+    char why[REDIS_MASTER_WHY_MAX];
+    redisContext *c = redis_master_connect(&w->cfg, &w->master, CONNECT_TIMEOUT_MS, why);
     int one = 1;
 
-    if (!c || c->err) {
-        snprintf(why, sizeof(why), "%s", c ? c->errstr : "out of memory");
+    if (!c)
         goto err;
-    }
     if (fcntl(c->fd, F_SETFD, FD_CLOEXEC) < 0 ||
         setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0) {
         snprintf(why, sizeof(why), "socket options: %s", strerror(errno));
@@ -89,21 +95,11 @@ int worker_link_connect(struct worker *w)
         snprintf(why, sizeof(why), "socket options: %s", c->errstr);
         goto err;
     }
-    if (w->cfg.redis.password[0]) {
-        const char *argv[] = {"AUTH", w->cfg.redis.password};
-        redisReply *reply = redisCommandArgv(c, 2, argv, NULL);
-        if (!reply || reply->type == REDIS_REPLY_ERROR) {
-            snprintf(why, sizeof(why), "AUTH: %s", reply ? reply->str : c->errstr);
-            freeReplyObject(reply);
-            goto err;
-        }
-        freeReplyObject(reply);
-    }
     if (w->link_down)
-        log_info(w->component, "redis link up again");
+        log_info(w->component, "redis link up again (%s:%d)", w->master.host, w->master.port);
     else
         log_info(w->component, "connected to redis %s:%d as consumer %s of group %s",
-                 w->cfg.redis.host, w->cfg.redis.port, w->consumer, w->kind);
+                 w->master.host, w->master.port, w->consumer, w->kind);
     w->redis = c;
     w->link_down = false;
     w->connect_backoff_ms = WORKER_BACKOFF_MIN_MS;
@@ -111,11 +107,9 @@ int worker_link_connect(struct worker *w)
     return 0;
 err:
     if (!w->link_down)
-        log_warn(w->component, "redis %s:%d: %s; retrying", w->cfg.redis.host, w->cfg.redis.port,
-                 why);
+        log_warn(w->component, "redis: %s; retrying", why);
     else
-        log_debug(w->component, "redis %s:%d: %s; retrying in %d ms", w->cfg.redis.host,
-                  w->cfg.redis.port, why, w->connect_backoff_ms);
+        log_debug(w->component, "redis: %s; retrying in %d ms", why, w->connect_backoff_ms);
     if (c)
         redisFree(c);
     w->link_down = true;

@@ -1,0 +1,130 @@
+# SPDX-License-Identifier: MIT
+"""Redis Sentinel: the hub finds the master through the Sentinels, never writes to a
+replica, and follows a failover; with redis.min_replicas_ack 1 a SIGKILL of the master
+under a stream loses nothing."""
+
+import signal
+import time
+
+import pytest
+
+import harness
+from harness import SENTINEL, SENTINEL_SUBJECT, ranges, settle, wait_until
+
+STREAM = "sensor.waterlevel"
+MASTER = "rheinhub"
+
+
+class Replica:
+    def __init__(self, stack, master_port):
+        self.port = harness.free_port()
+        d = stack.tmp / "replica"
+        (d / "redis").mkdir(parents=True)
+        conf = harness.render(harness.BROKER_CONFIG / "redis.conf.in", d / "redis.conf",
+                              {"REDIS_PORT": self.port, "RUN_DIR": d})
+        self.proc = harness.Proc("replica", ["redis-server", conf, "--replicaof", "127.0.0.1",
+                                             master_port], stack.tmp / "replica.log")
+
+    def client(self):
+        import redis
+        return redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=5)
+
+
+class Sentinels:
+    """Three Sentinels (quorum 2) watching the stack's Redis as master "rheinhub"."""
+
+    def __init__(self, stack):
+        self.ports = [harness.free_port() for _ in range(3)]
+        self.procs = []
+        for i, port in enumerate(self.ports):
+            conf = stack.tmp / f"sentinel-{i}.conf"
+            conf.write_text(f"port {port}\nbind 127.0.0.1\ndir {stack.tmp}\n"
+                            f"sentinel monitor {MASTER} 127.0.0.1 {stack.redis_port} 2\n"
+                            f"sentinel down-after-milliseconds {MASTER} 2000\n"
+                            f"sentinel failover-timeout {MASTER} 5000\n")
+            self.procs.append(harness.Proc(f"sentinel-{i}", ["redis-server", conf, "--sentinel"],
+                                           stack.tmp / f"sentinel-{i}.log"))
+
+    @property
+    def addrs(self):
+        return [f"127.0.0.1:{p}" for p in self.ports]
+
+    def master(self):
+        import redis
+        for port in self.ports:
+            try:
+                r = redis.Redis(host="127.0.0.1", port=port, socket_timeout=1)
+                addr = r.execute_command("SENTINEL", "get-master-addr-by-name", MASTER)
+                if addr:
+                    return addr[0].decode(), int(addr[1])
+            except Exception:
+                continue
+        return None
+
+
+@pytest.fixture
+def sentinel_layout(stack):
+    replica = Replica(stack, stack.redis_port)
+    replica.proc.start()
+    sentinels = Sentinels(stack)
+    for p in sentinels.procs:
+        p.start()
+    wait_until(lambda: replica.client().info("replication")["master_link_status"] == "up", 30,
+               "the replica in sync")
+    wait_until(lambda: sentinels.master() == ("127.0.0.1", stack.redis_port), 30,
+               "the Sentinels name the master")
+    yield replica, sentinels
+    for p in sentinels.procs:
+        p.stop()
+    replica.proc.stop()
+
+
+def test_sentinel_hub_finds_the_master_and_never_the_replica(hub_factory, sentinel_layout,
+                                                            stack, loadgen, clock):
+    replica, sentinels = sentinel_layout
+    # redis.host points at the replica: with Sentinels configured it must not be used.
+    hub = hub_factory(redis={"host": "127.0.0.1", "port": replica.port,
+                             "sentinels": sentinels.addrs, "master_name": MASTER})
+    lg = loadgen(n=2000, rate=0).start()
+    lg.wait(timeout=120)
+    r = stack.redis.client()
+    events = settle(hub, r, hub.stream(STREAM), min_len=1, sentinel=SENTINEL)
+    lg.check(events, clock[0], clock[1](), ignore_subjects={SENTINEL_SUBJECT}) \
+        .assert_exactly_once()
+    text = hub.log_path.read_text()
+    assert f"connected to 127.0.0.1:{stack.redis_port}" in text, harness.tail(hub.log_path)
+
+
+@pytest.mark.parametrize("acks", [0, 1], ids=["no_wait", "min_replicas_ack_1"])
+def test_sentinel_failover_under_a_stream(hub_factory, sentinel_layout, stack, loadgen, clock,
+                                          capsys, acks):
+    replica, sentinels = sentinel_layout
+    hub = hub_factory(redis={"sentinels": sentinels.addrs, "master_name": MASTER,
+                             "min_replicas_ack": acks, "wait_timeout_ms": 500})
+    lg = loadgen(n=30000, rate=2000).start()
+    wait_until(lambda: hub.metric("rheinhub_events_accepted_total") >= 4000, 60,
+               "4000 accepted events")
+    stack.redis.proc.send(signal.SIGKILL)
+    killed = time.monotonic()
+    stack.redis.proc.wait(10)
+    wait_until(lambda: sentinels.master() == ("127.0.0.1", replica.port), 30,
+               "the Sentinels promote the replica")
+    r = replica.client()
+    key = hub.stream(STREAM)
+    base = r.xlen(key)
+    # The old master comes back; the Sentinels make it a replica of the new one, so that
+    # WAIT 1 can be answered again.
+    stack.redis.proc.start()
+    wait_until(lambda: r.xlen(key) > base + 100, 30, "ingest on the new master")
+    resumed = time.monotonic() - killed
+    lg.wait(timeout=180)
+    events = settle(hub, r, key, min_len=1, sentinel=SENTINEL)
+    check = lg.check(events, clock[0], clock[1](), ignore_subjects={SENTINEL_SUBJECT})
+    with capsys.disabled():
+        print(f"\nSentinel failover under 2000 events/s, min_replicas_ack {acks}: ingest "
+              f"resumed {resumed:.1f} s after the master's SIGKILL; {len(check.missing)} lost "
+              f"{ranges(check.missing)}, {len(check.duplicates)} duplicated")
+    assert not check.duplicates, check.summary()
+    assert resumed < 10, f"ingest resumed only {resumed:.1f} s after the master died"
+    if acks:
+        check.assert_exactly_once()

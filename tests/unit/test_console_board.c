@@ -1,0 +1,221 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Unit tests of the console's board: alerts kept by topic and moved to the recent list
+ * when cleared, retained removals, aggregates per subject and window, and the event
+ * ring as a stream reads it: the snapshot first, parking when nothing is there, a
+ * wake per parked stream, reads split at any buffer size, a stream that falls a whole
+ * ring behind ended, a session's streams ended at logout.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#include "board.h"
+
+static int parked, woken;
+
+static void park(void *conn)
+{
+    (void)conn;
+    parked++;
+}
+
+static void wake(void *conn)
+{
+    (void)conn;
+    woken++;
+}
+
+static const char *alert_json(const char *state, const char *id, const char *cleared_at)
+{
+    static char buf[512];
+
+    snprintf(buf, sizeof(buf),
+             "{\"id\":\"%s\",\"rule\":\"rhine-flood\",\"severity\":\"warning\",\"state\":\"%s\","
+             "\"municipality\":\"linz\",\"subject\":\"g1\",\"cleared_at\":%s%s%s}",
+             id, state, cleared_at ? "\"" : "", cleared_at ? cleared_at : "null",
+             cleared_at ? "\"" : "");
+    return buf;
+}
+
+static void put(struct board *b, const char *topic, const char *payload)
+{
+    board_alert(b, topic, payload, strlen(payload));
+}
+
+/* Everything a client can read now, as a NUL-terminated string (at most size - 1). */
+static size_t drain(struct board *b, struct board_client *c, char *out, size_t size, size_t step)
+{
+    size_t n = 0;
+    ssize_t k;
+
+    while (n + step < size && (k = board_read(b, c, out + n, step)) > 0)
+        n += (size_t)k;
+    out[n] = '\0';
+    return n;
+}
+
+static void board_alerts_and_recent(void **state)
+{
+    struct board *b = board_new(park, wake);
+    json_t *j;
+
+    (void)state;
+    put(b, "linz/alerts/rhine-flood/g1", alert_json("active", "a1", NULL));
+    put(b, "linz/alerts/rhine-flood/g1/ack", "{\"by\":\"x\"}"); /* five levels: not an alert */
+    put(b, "linz/alerts/rhine-flood/g2", "not json");
+    put(b, "linz/alerts/rhine-flood/g3", "{\"no\":\"state\"}");
+    assert_true(board_has_alert(b, "linz/alerts/rhine-flood/g1"));
+    assert_false(board_has_alert(b, "linz/alerts/rhine-flood/g2"));
+    j = board_alerts_json(b);
+    assert_int_equal(json_array_size(json_object_get(j, "alerts")), 1);
+    assert_string_equal(json_string_value(json_object_get(
+                            json_array_get(json_object_get(j, "alerts"), 0), "topic")),
+                        "linz/alerts/rhine-flood/g1");
+    json_decref(j);
+
+    put(b, "linz/alerts/rhine-flood/g1", alert_json("cleared", "a1", "2026-12-04T10:00:00Z"));
+    put(b, "linz/alerts/rhine-flood/g1", alert_json("cleared", "a1", "2026-12-04T10:00:00Z"));
+    put(b, "linz/alerts/rhine-flood/g9", alert_json("cleared", "a9", "2026-12-04T11:00:00Z"));
+    assert_false(board_has_alert(b, "linz/alerts/rhine-flood/g1"));
+    j = board_alerts_json(b);
+    assert_int_equal(json_array_size(json_object_get(j, "alerts")), 0);
+    assert_int_equal(json_array_size(json_object_get(j, "recent")), 2); /* once each */
+    assert_string_equal(json_string_value(json_object_get(
+                            json_array_get(json_object_get(j, "recent"), 0), "id")), "a9");
+    json_decref(j);
+
+    put(b, "linz/alerts/rhine-flood/g4", alert_json("acknowledged", "a4", NULL));
+    assert_true(board_has_alert(b, "linz/alerts/rhine-flood/g4"));
+    board_alert(b, "linz/alerts/rhine-flood/g4", "", 0); /* the retained state removed */
+    assert_false(board_has_alert(b, "linz/alerts/rhine-flood/g4"));
+    board_free(b);
+}
+
+static void board_recent_is_bounded(void **state)
+{
+    struct board *b = board_new(park, wake);
+    json_t *j;
+
+    (void)state;
+    for (int i = 0; i < BOARD_RECENT_MAX + 20; i++) {
+        char topic[64], id[16], when[32];
+        snprintf(topic, sizeof(topic), "linz/alerts/r/s%d", i);
+        snprintf(id, sizeof(id), "id%d", i);
+        snprintf(when, sizeof(when), "2026-12-04T10:%02d:00Z", i);
+        put(b, topic, alert_json("cleared", id, when));
+    }
+    j = board_alerts_json(b);
+    assert_int_equal(json_array_size(json_object_get(j, "recent")), BOARD_RECENT_MAX);
+    /* newest first: the last one cleared (minute 69 sorts as text after 59) is on top */
+    assert_string_equal(json_string_value(json_object_get(
+                            json_array_get(json_object_get(j, "recent"), 0), "id")), "id69");
+    json_decref(j);
+    board_free(b);
+}
+
+static void board_aggregates(void **state)
+{
+    struct board *b = board_new(park, wake);
+    const char *agg = "{\"window\":\"15m\",\"stats\":{\"value\":{\"last\":412}}}";
+    json_t *g;
+
+    (void)state;
+    board_aggregate(b, "linz/analytics/sensor.waterlevel/g1/15m", agg, strlen(agg));
+    board_aggregate(b, "linz/analytics/sensor.waterlevel/g1/1h", agg, strlen(agg));
+    board_aggregate(b, "linz/analytics/sensor.waterlevel/_all/15m", agg, strlen(agg));
+    board_aggregate(b, "linz/analytics/sensor.waterlevel/g2", agg, strlen(agg));
+    board_aggregate(b, "linz/analytics/sensor.waterlevel/g3/1h", "[1]", 3);
+    g = board_gauges_json(b);
+    assert_int_equal(json_array_size(g), 1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(g, 0), "subject")), "g1");
+    assert_int_equal(json_object_size(json_object_get(json_array_get(g, 0), "windows")), 2);
+    json_decref(g);
+    board_free(b);
+}
+
+static void board_stream_reads_parks_and_wakes(void **state)
+{
+    struct board *b = board_new(park, wake);
+    struct board_client *c;
+    char buf[8192];
+    int conn;
+
+    (void)state;
+    parked = woken = 0;
+    put(b, "linz/alerts/rhine-flood/g1", alert_json("active", "a1", NULL));
+    c = board_attach(b, &conn, "session-1");
+    assert_non_null(c);
+    assert_int_equal(board_clients(b), 1);
+    /* 7-byte reads: the snapshot and events are split anywhere and come out whole */
+    drain(b, c, buf, sizeof(buf), 7);
+    assert_non_null(strstr(buf, "retry: 1000\nevent: snapshot\ndata: {\"alerts\":[{"));
+    assert_non_null(strstr(buf, "\"id\":\"a1\""));
+    assert_int_equal(parked, 1);
+    assert_int_equal(woken, 0);
+
+    put(b, "linz/alerts/rhine-flood/g2", alert_json("active", "a2", NULL));
+    assert_int_equal(woken, 1);
+    put(b, "linz/alerts/rhine-flood/g3", alert_json("active", "a3", NULL));
+    assert_int_equal(woken, 1); /* woken once until it parks again */
+    drain(b, c, buf, sizeof(buf), 4096);
+    assert_non_null(strstr(buf, "event: alert\ndata: {\"id\":\"a2\""));
+    assert_non_null(strstr(buf, "event: alert\ndata: {\"id\":\"a3\""));
+    assert_int_equal(strncmp(buf, "event: alert", 12), 0);
+    assert_int_equal(parked, 2);
+
+    board_ping(b);
+    assert_int_equal(woken, 2);
+    drain(b, c, buf, sizeof(buf), 4096);
+    assert_string_equal(buf, ": ping\n\n");
+
+    board_end_session(b, "other-session");
+    assert_int_equal(woken, 2);
+    board_end_session(b, "session-1");
+    assert_int_equal(woken, 3);
+    assert_int_equal(board_read(b, c, buf, sizeof(buf)), -1);
+    board_detach(b, c);
+    assert_int_equal(board_clients(b), 0);
+    board_free(b);
+}
+
+static void board_slow_stream_is_ended(void **state)
+{
+    struct board *b = board_new(park, wake);
+    struct board_client *c;
+    char buf[65536];
+    int conn;
+
+    (void)state;
+    c = board_attach(b, &conn, "s");
+    drain(b, c, buf, sizeof(buf), sizeof(buf) - 1); /* the snapshot; parked */
+    for (int i = 0; i < BOARD_RING; i++)
+        board_ping(b);
+    assert_true(board_read(b, c, buf, 16) > 0); /* a whole ring behind: still readable */
+    board_detach(b, c);
+    c = board_attach(b, &conn, "s");
+    drain(b, c, buf, sizeof(buf), sizeof(buf) - 1);
+    for (int i = 0; i < BOARD_RING + 1; i++)
+        board_ping(b);
+    assert_int_equal(board_read(b, c, buf, sizeof(buf)), -1); /* more: it must resync */
+    board_detach(b, c);
+    board_free(b);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(board_alerts_and_recent),
+        cmocka_unit_test(board_recent_is_bounded),
+        cmocka_unit_test(board_aggregates),
+        cmocka_unit_test(board_stream_reads_parks_and_wakes),
+        cmocka_unit_test(board_slow_stream_is_ended),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
