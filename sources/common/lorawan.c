@@ -25,11 +25,10 @@
 #include <mosquitto.h>
 
 #include "json_arena.h"
+#include "mqtt_link.h"
 #include "log.h"
 #include "topic.h"
 
-#define RECONNECT_MIN_S 1
-#define RECONNECT_MAX_S 60
 
 struct lorawan {
     struct source *s;
@@ -37,17 +36,6 @@ struct lorawan {
     struct json_arena arena;   /* the JSON of the uplink in hand */
 };
 
-/* One MQTT client driven by the loop below, and its reconnect backoff. */
-struct link {
-    struct mosquitto *mosq;
-    const char *name;           /* for the log */
-    const char *host;
-    int port;
-    int keepalive_s;
-    bool connected_once;        /* mosquitto_reconnect from now on */
-    unsigned backoff_s;
-    int64_t retry_ms;           /* no attempt before this (monotonic) */
-};
 
 void lorawan_handle(struct source *s, uplink_parse_fn parse, const char *topic,
                     const void *payload, size_t len)
@@ -179,115 +167,65 @@ static int setup_tls(struct mosquitto *mosq, const struct source_file *sf)
     return 0;
 }
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Connects a client whose socket is gone, with a backoff of 1..RECONNECT_MAX_S. */
-static void link_service(struct link *l, int64_t now)
-{
-    int rc;
-
-    if (mosquitto_socket(l->mosq) >= 0 || now < l->retry_ms)
-        return;
-    rc = l->connected_once ? mosquitto_reconnect(l->mosq)
-                           : mosquitto_connect(l->mosq, l->host, l->port, l->keepalive_s);
-    if (rc == MOSQ_ERR_SUCCESS) {
-        l->connected_once = true;
-        l->backoff_s = RECONNECT_MIN_S;
-        return;
-    }
-    if (l->backoff_s <= RECONNECT_MIN_S || l->backoff_s >= RECONNECT_MAX_S)
-        log_warn(l->name, "cannot connect to %s:%d: %s (next try in %u s)", l->host, l->port,
-                 rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc), l->backoff_s);
-    l->retry_ms = now + (int64_t)l->backoff_s * 1000;
-    l->backoff_s = l->backoff_s * 2 > RECONNECT_MAX_S ? RECONNECT_MAX_S : l->backoff_s * 2;
-}
-
 /*
  * One round of the loop: waits up to timeout_ms for either socket, reads what came
- * (uplinks, PUBACKs), writes what is queued. read_up false leaves the network
- * server's socket unread (our broker is behind: sources.queue_max unacknowledged).
+ * (PUBACKs, uplinks: handled and published in the message callback), writes what is
+ * queued. read_up false leaves the network server's socket unread.
  */
-static void poll_round(struct link *up, struct link *pub, bool read_up, int timeout_ms)
+static void poll_round(struct mqtt_link *up, struct mqtt_link *pub, bool read_up, int timeout_ms)
 {
-    struct pollfd fds[2] = {
-        {.fd = mosquitto_socket(up->mosq),
-         .events = (short)((read_up ? POLLIN : 0) | (mosquitto_want_write(up->mosq) ? POLLOUT : 0))},
-        {.fd = mosquitto_socket(pub->mosq),
-         .events = (short)(POLLIN | (mosquitto_want_write(pub->mosq) ? POLLOUT : 0))},
-    };
+    struct pollfd fds[2] = {mqtt_link_pollfd(pub, true), mqtt_link_pollfd(up, read_up)};
 
     if (poll(fds, 2, timeout_ms) < 0)
         return;
-    if (fds[1].fd >= 0 && (fds[1].revents & (POLLIN | POLLERR | POLLHUP)))
-        mosquitto_loop_read(pub->mosq, 1);
-    if (fds[0].fd >= 0 && (fds[0].revents & (POLLIN | POLLERR | POLLHUP)))
-        mosquitto_loop_read(up->mosq, 1); /* uplinks: handled and published here */
-    if (mosquitto_socket(pub->mosq) >= 0 && mosquitto_want_write(pub->mosq))
-        mosquitto_loop_write(pub->mosq, 1);
-    if (mosquitto_socket(up->mosq) >= 0 && mosquitto_want_write(up->mosq))
-        mosquitto_loop_write(up->mosq, 1);
+    mqtt_link_after_poll(pub, fds[0].revents);
+    mqtt_link_after_poll(up, fds[1].revents);
+    if (fds[1].revents & POLLIN) /* the uplinks' publishes: out now, not after the timeout */
+        mqtt_link_after_poll(pub, 0);
 }
 
 int lorawan_run(struct source *s, uplink_parse_fn parse)
 {
     const struct source_file *sf = &s->sf;
     struct lorawan lw = {.s = s, .parse = parse};
-    struct link up = {.name = "netserver", .host = sf->server.host, .port = sf->server.port,
-                      .keepalive_s = sf->server.keepalive_s, .backoff_s = RECONNECT_MIN_S};
-    struct link pub = {.name = "publisher", .mosq = s->pub.mosq, .host = s->cfg.mqtt.host,
-                       .port = s->cfg.mqtt.port, .keepalive_s = s->cfg.mqtt.keepalive_s,
-                       .backoff_s = RECONNECT_MIN_S};
-    int64_t next_misc = 0, deadline;
+    struct mosquitto *mosq = NULL;
+    struct mqtt_link up;
     int status = 0;
 
-    if (json_arena_init(&lw.arena) < 0 ||
-        !(up.mosq = mosquitto_new(sf->server.client_id, false, &lw))) {
+    if (json_arena_init(&lw.arena) < 0 || !(mosq = mosquitto_new(sf->server.client_id, false, &lw))) {
         log_error("netserver", "out of memory");
         json_arena_close(&lw.arena);
         return 1;
     }
-    mosquitto_int_option(up.mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
-    mosquitto_int_option(up.mosq, MOSQ_OPT_TCP_NODELAY, 1);
+    mqtt_link_init(&up, mosq, "netserver", sf->server.host, sf->server.port,
+                   sf->server.keepalive_s);
+    mosquitto_int_option(mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
+    mosquitto_int_option(mosq, MOSQ_OPT_TCP_NODELAY, 1);
     if (sf->server.username[0])
-        mosquitto_username_pw_set(up.mosq, sf->server.username,
+        mosquitto_username_pw_set(mosq, sf->server.username,
                                   sf->server.password[0] ? sf->server.password : NULL);
-    if (sf->server.tls && setup_tls(up.mosq, sf) < 0) {
+    if (sf->server.tls && setup_tls(mosq, sf) < 0) {
         status = 1;
         goto out;
     }
-    mosquitto_connect_callback_set(up.mosq, on_connect);
-    mosquitto_disconnect_callback_set(up.mosq, on_disconnect);
-    mosquitto_message_callback_set(up.mosq, on_message);
+    mosquitto_connect_callback_set(mosq, on_connect);
+    mosquitto_disconnect_callback_set(mosq, on_disconnect);
+    mosquitto_message_callback_set(mosq, on_message);
 
     /* Our broker first, so that the first uplinks have somewhere to go. */
-    link_service(&pub, now_ms());
+    mqtt_link_service(&s->pub.link, mqtt_link_now_ms());
     while (!source_stopping()) {
-        int64_t now = now_ms();
-        link_service(&pub, now);
-        link_service(&up, now);
-        if (now >= next_misc) {
-            mosquitto_loop_misc(up.mosq);
-            mosquitto_loop_misc(pub.mosq);
-            next_misc = now + 1000;
-        }
-        poll_round(&up, &pub, atomic_load(&s->m.queued) < s->pub.queue_max, 200);
+        int64_t now = mqtt_link_now_ms();
+        mqtt_link_service(&s->pub.link, now);
+        mqtt_link_service(&up, now);
+        /* Uplinks are read only while our broker takes them: else the network server's
+         * session holds them. */
+        poll_round(&up, &s->pub.link, publisher_ready(&s->pub), 200);
     }
-    /* Stop reading the network server; then our broker acknowledges what we hold. */
-    mosquitto_disconnect(up.mosq);
-    deadline = now_ms() + (int64_t)s->cfg.shutdown.drain_timeout_s * 1000;
-    while (atomic_load(&s->m.queued) > 0 && now_ms() < deadline) {
-        link_service(&pub, now_ms());
-        mosquitto_loop_misc(pub.mosq);
-        poll_round(&up, &pub, false, 100);
-    }
+    /* Stop reading the network server; source_main then drains what we hold. */
+    mosquitto_disconnect(mosq);
 out:
-    mosquitto_destroy(up.mosq);
+    mosquitto_destroy(mosq);
     json_arena_close(&lw.arena);
     return status;
 }

@@ -272,7 +272,7 @@ int source_main(enum source_kind kind, int argc, char **argv, int (*run)(struct 
     if (source_metrics_serve(&s->m, s->sf.http.bind, s->sf.http.port) < 0)
         goto out_metrics;
     deadletters_init(&s->dl, &s->cfg, s->name, &s->m);
-    if ((r = publisher_start(&s->pub, &s->cfg, s->name, &s->m, kind == SOURCE_PEGELONLINE)) < 0) {
+    if ((r = publisher_start(&s->pub, &s->cfg, s->name, &s->m)) < 0) {
         log_error(component, "cannot start the publisher: %s", strerror(-r));
         goto out_dl;
     }

@@ -7,7 +7,8 @@
  *
  * One thread polls every gauge through one libcurl multi handle: the requests of
  * different gauges run side by side, so a gauge that hangs until its timeout holds
- * up no other.
+ * up no other. The same loop drives the connection to our broker: its socket is one
+ * of curl_multi_poll's extra descriptors.
  */
 #include <errno.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 #include "gauge.h"
 #include "gauge_state.h"
 #include "log.h"
+#include "mqtt_link.h"
 
 #define POLL_SLICE_MS 500
 
@@ -44,7 +46,9 @@ static void start_due(struct source *s, CURLM *multi, struct gauge *g, int n, in
     char url[1024];
 
     for (int i = 0; i < n; i++) {
-        if (g[i].busy || g[i].due_ms > now)
+        /* No new request while sources.queue_max events wait for our broker. */
+        if (g[i].busy || g[i].due_ms > now ||
+            atomic_load(&s->m.queued) >= s->pub.queue_max)
             continue;
         gauge_url(&g[i], s, url, sizeof(url));
         if (fetch_start(&g[i].req, url, s->sf.api.timeout_s, s->sf.api.ca_file, g[i].etag,
@@ -105,6 +109,10 @@ static int run(struct source *s)
                  strerror(-r));
     while (!source_stopping()) {
         int64_t now = now_ms(), next = now + POLL_SLICE_MS;
+        struct pollfd pub;
+        struct curl_waitfd extra;
+
+        mqtt_link_service(&s->pub.link, now);
         start_due(s, multi, gauges, n, now);
         curl_multi_perform(multi, &running);
         finish_done(s, multi, gauges, n);
@@ -112,7 +120,15 @@ static int run(struct source *s)
         for (int i = 0; i < n; i++)
             if (!gauges[i].busy && gauges[i].due_ms < next)
                 next = gauges[i].due_ms;
-        curl_multi_poll(multi, NULL, 0, (int)(next > now ? next - now : 0), NULL);
+        mqtt_link_after_poll(&s->pub.link, 0); /* what the answers published */
+        pub = mqtt_link_pollfd(&s->pub.link, true);
+        extra = (struct curl_waitfd){
+            .fd = pub.fd,
+            .events = (short)(((pub.events & POLLIN) ? CURL_WAIT_POLLIN : 0) |
+                              ((pub.events & POLLOUT) ? CURL_WAIT_POLLOUT : 0))};
+        curl_multi_poll(multi, pub.fd >= 0 ? &extra : NULL, pub.fd >= 0 ? 1 : 0,
+                        (int)(next > now ? next - now : 0), NULL);
+        mqtt_link_after_poll(&s->pub.link, (short)((extra.revents & CURL_WAIT_POLLIN) ? POLLIN : 0));
     }
     for (int i = 0; i < n; i++)
         if (gauges[i].busy) {

@@ -285,3 +285,33 @@ def test_ttn_uplink_above_650_raises_rhine_flood(stack, hub_factory, redis_clien
         harness_close(ns)
     finally:
         watcher.close()
+
+
+def test_ttn_our_broker_away_loses_nothing(stack, hub, redis_client, netserver, sources):
+    """Our broker stops while uplinks arrive: the source stops reading the network
+    server, whose persistent session holds them; /healthz says so; after the broker's
+    restart each uplink is stored once."""
+    r = redis_client
+    src = start_ttn(hub, netserver, sources)
+    ns = netserver.client()
+    base = json.loads(recorded("ttn", "waterlevel-702.json"))
+    stack.mosquitto.stop()
+    wait_until(lambda: src.metric("rheinhub_source_broker_up") == 0, 20, "broker down seen")
+    for k in range(30):
+        doc = json.loads(json.dumps(base))
+        doc["uplink_message"]["f_cnt"] = 9000 + k
+        doc["uplink_message"]["decoded_payload"]["water_level_cm"] = 500 + k
+        doc["uplink_message"]["received_at"] = f"2026-11-26T08:00:{k:02d}.25Z"
+        netserver.publish(ns, TTN_TOPIC.format("pegel-linz-1"), json.dumps(doc).encode())
+    status, text = src.healthz()
+    assert status == 503 and "not connected to our broker" in text, (status, text)
+    stack.mosquitto.start()
+    wait_until(lambda: len(events(r, hub, "sensor.waterlevel")) >= 30, 60,
+               "the 30 uplinks stored after the broker's restart")
+    wait_until(lambda: src.metric("rheinhub_source_published_total") == 30, 20,
+               "all acknowledged")
+    values = sorted(e.env["data"]["value"] for e in events(r, hub, "sensor.waterlevel"))
+    assert values == list(range(500, 530)), values
+    assert src.metric("rheinhub_source_received_total") == 30
+    assert src.running() and src.healthz()[0] == 200
+    harness_close(ns)

@@ -203,3 +203,28 @@ def test_restart_publishes_nothing_twice(stack, hub, redis_client, pegel, source
     assert len(levels(r, hub, "pegel-andernach")) == 9
     secs = int(state.read_text().split("\t")[1])
     assert secs == 1795672800  # 2026-11-26T06:00:00Z
+
+
+def test_measurements_published_while_our_broker_is_away(stack, hub, redis_client, pegel, sources):
+    """Measurements read while our broker is away wait in the source (libmosquitto's
+    queue of its persistent session) and are published once it is back, each stored
+    once."""
+    r = redis_client
+    pegel.route("ANDERNACH", "measurements", [{"body": body("andernach-measurements.json")}])
+    pegel.route("ANDERNACH", "current", [{"body": body("andernach-current.json")}])
+    stack.mosquitto.stop()
+    port = harness.free_port()
+    src = sources(hub, pegel_file(pegel, port, [("ANDERNACH", "pegel-andernach")]))
+    src.start(port, healthy=False)
+    wait_until(lambda: src.metric("rheinhub_source_queued") == 9, 20,
+               "nine measurements waiting for our broker")
+    status, text = src.healthz()
+    assert status == 503 and "not connected to our broker" in text, (status, text)
+    stack.mosquitto.start()
+    wait_until(lambda: len(levels(r, hub, "pegel-andernach")) == 9, 60,
+               "the nine measurements stored")
+    wait_until(lambda: src.metric("rheinhub_source_queued") == 0, 20,
+               f"all acknowledged ({src.metrics().samples})")
+    assert src.metric("rheinhub_source_published_total") == 9
+    assert [ev["time"] for ev in levels(r, hub, "pegel-andernach")] == MEASURED_UTC
+    assert src.running()

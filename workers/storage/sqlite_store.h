@@ -16,6 +16,16 @@
 
 #include "store.h"
 
+/*
+ * WAL pages after which a checkpoint copies them into the database (SQLite's default
+ * is 1000). A checkpoint writes a page once however many commits changed it, and the
+ * inserts of a batch go to the last pages of the table and its indexes, so fewer
+ * checkpoints write less. The WAL grows to about 40 MiB.
+ */
+#define SQLITE_CHECKPOINT_PAGES 10000
+
+struct sqlite_checkpointer;
+
 struct sqlite_store {
     struct store base;
     sqlite3 *db;
@@ -25,7 +35,19 @@ struct sqlite_store {
     sqlite3_stmt *begin, *commit, *rollback;
     sqlite3_stmt *insert[STORE_TABLE_COUNT];
     sqlite3_stmt *retention;
+    struct sqlite_checkpointer *checkpointer; /* NULL: SQLite's own autocheckpoint */
 };
+
+/*
+ * Takes the WAL checkpoints of writer off its commits: a thread with a connection of
+ * its own to path checkpoints when a commit leaves SQLITE_CHECKPOINT_PAGES in the WAL
+ * (sqlite_checkpoint.c). Returns NULL with errno set when it cannot be had (the writer
+ * then keeps SQLite's automatic checkpoint).
+ */
+struct sqlite_checkpointer *sqlite_checkpointer_new(sqlite3 *writer, const char *path,
+                                                    int busy_timeout_ms);
+/* Stops the thread and closes its connection; before the writer's is closed. NULL: no-op. */
+void sqlite_checkpointer_free(struct sqlite_checkpointer *c);
 
 /* Records "sqlite PATH: what: message" as the store's error; returns rc as an errno. */
 int sqlite_store_fail(struct sqlite_store *s, int rc, const char *what);

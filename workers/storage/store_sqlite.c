@@ -25,14 +25,9 @@
 
 #include <sqlite3.h>
 
+#include "log.h"
+
 #define CACHE_KIB 8192 /* page cache per connection: the indexes' last pages are the hot part */
-/*
- * WAL pages before a commit checkpoints them into the database (SQLite's default is
- * 1000). A checkpoint writes a page once however many commits changed it, and the
- * inserts of a batch go to the last pages of the table and its indexes, so fewer
- * checkpoints write less. The WAL grows to about 40 MiB.
- */
-#define CHECKPOINT_PAGES 10000
 
 static const char *const insert_sql[STORE_TABLE_COUNT] = {
     [STORE_EVENTS] = "INSERT INTO events (id, municipality, category, type, subject, time,"
@@ -121,6 +116,7 @@ static void sqlite_close(struct store *base)
 {
     struct sqlite_store *s = (struct sqlite_store *)base;
 
+    sqlite_checkpointer_free(s->checkpointer);
     sqlite3_finalize(s->begin);
     sqlite3_finalize(s->commit);
     sqlite3_finalize(s->rollback);
@@ -191,7 +187,7 @@ int sqlite_store_open(struct store **out, const struct hub_config *cfg, const ch
     snprintf(pragmas, sizeof(pragmas),
              "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; "
              "PRAGMA cache_size = -%d; PRAGMA wal_autocheckpoint = %d; "
-             "PRAGMA foreign_keys = OFF", CACHE_KIB, CHECKPOINT_PAGES);
+             "PRAGMA foreign_keys = OFF", CACHE_KIB, SQLITE_CHECKPOINT_PAGES);
     if ((r = sqlite_store_exec(s, pragmas, "setting WAL mode")) < 0 ||
         (r = sqlite_schema_migrate(s, progress, arg)) < 0)
         goto err;
@@ -211,6 +207,9 @@ int sqlite_store_open(struct store **out, const struct hub_config *cfg, const ch
     }
     s->dev = st.st_dev;
     s->ino = st.st_ino;
+    if (!(s->checkpointer = sqlite_checkpointer_new(s->db, path, cfg->storage.busy_timeout_ms)))
+        log_warn("storage", "sqlite %s: no checkpoint thread (%s); commits checkpoint the WAL "
+                 "themselves", path, strerror(errno));
     *out = &s->base;
     return 0;
 err:
