@@ -40,9 +40,9 @@ struct notify {
 };
 
 /* Sends one message; an error is logged once, a lost datagram is not worth more. */
-static void say(struct notify *n, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-static void say(struct notify *n, const char *fmt, ...)
+static void say(const char *fmt, ...)
 {
     static bool warned;
     char msg[256];
@@ -57,7 +57,6 @@ static void say(struct notify *n, const char *fmt, ...)
         warned = true;
         log_warn(COMPONENT, "sd_notify: %s", strerror(-r));
     }
-    (void)n;
 }
 
 static void send_status(struct notify *n, const struct notify_probe *p, uint64_t now)
@@ -66,12 +65,16 @@ static void send_status(struct notify *n, const struct notify_probe *p, uint64_t
     double rate = span > 0 ? (double)(p->accepted - n->status_accepted) * 1000.0 / (double)span
                            : 0.0;
 
-    say(n, "STATUS=%s: %.1f events/s, %" PRIu64 " accepted, %zu queued",
+    say("STATUS=%s: %.1f events/s, %" PRIu64 " accepted, %zu queued",
          p->up ? "running" : "degraded (MQTT or Redis down)", rate, p->accepted, p->queued);
     n->status_at_ms = now;
     n->status_accepted = p->accepted;
 }
 
+/*
+ * Each tick: WATCHDOG=1 when the watchdog is on; READY=1 the first time both links
+ * are up (then the tick slows to tick_ms); STATUS every STATUS_INTERVAL_MS after.
+ */
 static void on_tick(uv_timer_t *t)
 {
     struct notify *n = t->data;
@@ -80,12 +83,12 @@ static void on_tick(uv_timer_t *t)
 
     n->probe(n->data, &p);
     if (n->watchdog)
-        say(n, "WATCHDOG=1");
+        say("WATCHDOG=1");
     if (!n->ready && !n->stopping && p.up) {
         n->ready = true;
         n->status_at_ms = now;
         n->status_accepted = p.accepted;
-        say(n, "READY=1\nSTATUS=running: MQTT and Redis are up");
+        say("READY=1\nSTATUS=running: MQTT and Redis are up");
         log_info(COMPONENT, "told systemd: ready");
         uv_timer_set_repeat(t, n->tick_ms);
         return;
@@ -116,7 +119,7 @@ struct notify *notify_new(uv_loop_t *loop, notify_probe_cb probe, void *data)
     }
     uv_timer_init(loop, &n->timer);
     n->timer.data = n;
-    say(n, "STATUS=waiting for Redis and MQTT");
+    say("STATUS=waiting for Redis and MQTT");
     uv_timer_start(&n->timer, on_tick, 0,
                    n->tick_ms < WAIT_TICK_MS ? n->tick_ms : WAIT_TICK_MS);
     return n;
@@ -130,13 +133,13 @@ static bool enabled(const struct notify *n)
 void notify_reloading(struct notify *n)
 {
     if (enabled(n) && n->ready && !n->stopping)
-        say(n, "RELOADING=1\nSTATUS=reloading the configuration");
+        say("RELOADING=1\nSTATUS=reloading the configuration");
 }
 
 void notify_reloaded(struct notify *n)
 {
     if (enabled(n) && n->ready && !n->stopping)
-        say(n, "READY=1\nSTATUS=running: configuration reloaded");
+        say("READY=1\nSTATUS=running: configuration reloaded");
 }
 
 void notify_stopping(struct notify *n, size_t pending)
@@ -144,7 +147,7 @@ void notify_stopping(struct notify *n, size_t pending)
     if (!enabled(n) || n->stopping)
         return;
     n->stopping = true;
-    say(n, "STOPPING=1\nSTATUS=stopping: draining %zu entries to Redis", pending);
+    say("STOPPING=1\nSTATUS=stopping: draining %zu entries to Redis", pending);
 }
 
 static void on_closed(uv_handle_t *h)

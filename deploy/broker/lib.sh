@@ -171,7 +171,8 @@ accounts_write() {
         rm -f "$file.tmp"
         return 0
     fi
-    install_file "$file.tmp" "$file" 0640
+    # Names and roles, no secret: readable by the console (the hub's user) for its logins.
+    install_file "$file.tmp" "$file" 0644
 }
 
 # role_grants ROLE NAME ARGS: print the ACL topic lines of one account (without the

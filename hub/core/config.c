@@ -67,7 +67,7 @@ static const struct key_spec keys[] = {
     INT_KEY(redis, liveness_timeout_ms, 100, 600000),
     STR_KEY(redis, stream_prefix, KIND_STR),
     {"redis", "sentinels", KIND_LIST, offsetof(struct hub_config, redis.sentinels),
-     sizeof(((struct hub_config *)0)->redis.sentinels[0]), 1, CONFIG_LIST_MAX,
+     sizeof(((struct hub_config *)0)->redis.sentinels[0]), 0, CONFIG_LIST_MAX,
      offsetof(struct hub_config, redis.n_sentinels)},
     STR_KEY(redis, master_name, KIND_STR),
     INT_KEY(redis, min_replicas_ack, 0, 16),

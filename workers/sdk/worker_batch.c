@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "redis_master.h"
 #include "worker_batch.h"
 #include "worker_deadletter.h"
 #include "worker_health.h"
@@ -439,6 +440,13 @@ static int read_once(struct worker *w, int block_ms)
     if (worker_link_drain(w) < 0)
         return -1;
     if (redisGetReply(w->redis, (void **)&reply) != REDIS_OK || !reply) {
+        worker_link_failed(w, "XREADGROUP");
+        return -1;
+    }
+    if (reply->type == REDIS_REPLY_ERROR && redis_master_lost(reply->str)) {
+        /* Demoted by a failover: the next link goes to the new master. */
+        log_warn(w->component, "redis %s:%d: %s", w->master.host, w->master.port, reply->str);
+        freeReplyObject(reply);
         worker_link_failed(w, "XREADGROUP");
         return -1;
     }

@@ -47,6 +47,14 @@ int worker_link_drain(struct worker *w)
             return -ENOTCONN;
         }
         w->unread_replies--;
+        if (reply->type == REDIS_REPLY_ERROR && redis_master_lost(reply->str)) {
+            /* Demoted by a failover: the next link goes to the new master. */
+            log_warn(w->component, "redis %s:%d: %s", w->master.host, w->master.port,
+                     reply->str);
+            freeReplyObject(reply);
+            worker_link_failed(w, "XACK");
+            return -ENOTCONN;
+        }
         if (reply->type == REDIS_REPLY_ERROR)
             log_warn(w->component, "XACK: %s", reply->str);
         freeReplyObject(reply);

@@ -1,0 +1,30 @@
+# SPDX-License-Identifier: MIT
+"""The whole-stack benchmark in short: tests/bench/bench_stack with 2,000 events runs the
+local stack (deploy/local/run), stores every event and prints its table."""
+
+import os
+import re
+import subprocess
+
+import harness
+
+
+def test_bench_stack_short_run_prints_every_process():
+    """2,000 events through the local stack as deploy/local/run starts it: the script
+    exits 0 and reports a rate, the ratio to the bare subscriber, the CPU time per event
+    of all six processes and the Redis commands that cost most."""
+    env = dict(os.environ, BENCH_EVENTS="2000", RUNS="1", BUILD_DIR=str(harness.build_dir()))
+    out = subprocess.run([str(harness.REPO / "tests/bench/bench_stack")], env=env,
+                         capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    text = out.stdout
+    assert re.search(r"^stack \(SQLite rows\)\s+\d+$", text, re.M), text
+    assert re.search(r"^ratio stack / ceiling: \d+\.\d\d;", text, re.M), text
+    header = "mosquitto     redis       hub   storage  alerting analytics     total"
+    assert header in text, text
+    figures = text.split(header, 1)[1].splitlines()[1].split()
+    assert len(figures) == 8 and all(re.fullmatch(r"\d+\.\d", f) for f in figures), figures
+    # Every event was an XADD of the hub and was read by three groups.
+    xadd = re.search(r"^xadd\s+\S+\s+(\d+\.\d+)\s", text, re.M)
+    assert xadd and float(xadd.group(1)) >= 1.0, text
+    assert re.search(r"^xreadgroup\s", text, re.M), text

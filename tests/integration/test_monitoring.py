@@ -1,0 +1,141 @@
+# SPDX-License-Identifier: MIT
+"""The monitoring that ships in deploy/: Prometheus's rules and scrape configuration,
+the Grafana dashboard, against a running hub and a real Prometheus (Debian's).
+
+- promtool checks the rules and the configuration and runs the rules' unit tests.
+- Every query of the dashboard names only metrics that the hub's /metrics exports
+  (a hub with its storage worker, after events went through).
+- Prometheus scrapes that hub with the shipped rules loaded: the target is up, every
+  rule evaluates without error, and every dashboard query returns series.
+"""
+
+import json
+import re
+import shutil
+import subprocess
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+import harness
+from storage_helpers import SqliteDb, storage_hub, wait_count
+
+PROM_DIR = harness.REPO / "deploy" / "prometheus"
+DASHBOARD = harness.REPO / "deploy" / "grafana" / "rheinhub-dashboard.json"
+METRIC_RE = re.compile(r"\b(rheinhub_[a-z_]+|redis_[a-z_]+|node_[a-z_]+|up)\b(?!\s*\()")
+
+
+def promtool(*args):
+    r = subprocess.run(["promtool", *map(str, args)], capture_output=True, text=True,
+                       cwd=PROM_DIR, timeout=120)
+    assert r.returncode == 0, f"promtool {' '.join(map(str, args))}:\n{r.stdout}{r.stderr}"
+    return r.stdout
+
+
+def test_promtool_check_and_test_rules():
+    out = promtool("check", "rules", "rheinhub-rules.yml")
+    assert "SUCCESS: 10 rules found" in out
+    promtool("check", "config", "prometheus.yml")
+    out = promtool("test", "rules", "rheinhub-rules.test.yml")
+    assert "SUCCESS" in out
+    # Every alert of the rules file has a test of its own.
+    rules = set(re.findall(r"^\s+- alert: (\w+)", (PROM_DIR / "rheinhub-rules.yml").read_text(),
+                           re.M))
+    tested = set(re.findall(r"alertname: (\w+)",
+                            (PROM_DIR / "rheinhub-rules.test.yml").read_text()))
+    assert rules == tested, f"untested: {rules - tested}"
+
+
+def dashboard_queries():
+    dash = json.loads(DASHBOARD.read_text())
+    return [t["expr"] for p in dash["panels"] for t in p["targets"]]
+
+
+def exported_names(text):
+    return {line.split("{")[0].split(" ")[0] for line in text.splitlines()
+            if line and not line.startswith("#")}
+
+
+def concrete(expr):
+    """A dashboard query as Prometheus can run it: Grafana's variables filled in."""
+    return expr.replace("$__rate_interval", "15s").replace('"$instance"', '".*"')
+
+
+def prom_get(port, path, **params):
+    url = f"http://127.0.0.1:{port}{path}"
+    if params:
+        url += "?" + urllib.parse.urlencode(params)
+    with urllib.request.urlopen(url, timeout=5) as resp:
+        body = json.loads(resp.read())
+    assert body["status"] == "success", body
+    return body["data"]
+
+
+@pytest.fixture
+def monitored_hub(hub_factory, stack, tmp_path):
+    db = SqliteDb(tmp_path / "rheinhub.db")
+    hub = storage_hub(hub_factory, db.storage_section())
+    harness.publish(stack.mqtt_port, [
+        (f"linz/sensor/waterlevel/mon-{k}",
+         f'{{"time":"2026-12-04T09:00:{k:02d}Z","value":{300 + k},"unit":"cm"}}'.encode())
+        for k in range(30)] + [("linz/sensor/waterlevel/mon-bad", b"not json")])
+    wait_count(db, 30, hub=hub)
+    harness.wait_until(lambda: hub.metrics().series("rheinhub_worker_consumer_processed"), 30,
+                       "the storage consumer's status in /metrics")
+    return hub
+
+
+def test_dashboard_queries_name_exported_metrics(monitored_hub):
+    status, body = monitored_hub.http_get("/metrics")
+    assert status == 200
+    exported = exported_names(body.decode())
+    queries = dashboard_queries()
+    assert len(queries) >= 15
+    for expr in queries:
+        names = set(METRIC_RE.findall(expr))
+        assert names, f"the query names no metric: {expr}"
+        missing = names - exported
+        assert not missing, f"{expr}: {missing} not in the hub's /metrics"
+
+
+def test_prometheus_scrapes_the_hub_with_the_rules(monitored_hub, tmp_path):
+    if not shutil.which("prometheus"):
+        pytest.fail("prometheus is not installed (Debian package prometheus)", pytrace=False)
+    port = harness.free_port()
+    shutil.copy(PROM_DIR / "rheinhub-rules.yml", tmp_path / "rheinhub-rules.yml")
+    # The shipped configuration with this test's hub as the target and short intervals.
+    config = (PROM_DIR / "prometheus.yml").read_text()
+    config = config.replace("127.0.0.1:8080", f"127.0.0.1:{monitored_hub.http_port}")
+    config = config.replace("scrape_interval: 15s", "scrape_interval: 1s")
+    config = config.replace("evaluation_interval: 15s", "evaluation_interval: 1s")
+    (tmp_path / "prometheus.yml").write_text(config)
+    proc = harness.Proc("prometheus", [
+        "prometheus", f"--config.file={tmp_path / 'prometheus.yml'}",
+        f"--storage.tsdb.path={tmp_path / 'tsdb'}", f"--web.listen-address=127.0.0.1:{port}"],
+        tmp_path / "prometheus.log")
+    proc.start()
+    try:
+        def hub_up():
+            targets = prom_get(port, "/api/v1/targets")["activeTargets"]
+            return [t for t in targets if t["labels"]["job"] == "rheinhub"
+                    and t["health"] == "up"]
+        harness.wait_until(hub_up, 60, "Prometheus scraping the hub")
+
+        def rules_ok():
+            groups = prom_get(port, "/api/v1/rules")["groups"]
+            rules = [r for g in groups for r in g["rules"]]
+            return len(rules) == 10 and all(r["health"] == "ok" for r in rules) and rules
+        rules = harness.wait_until(rules_ok, 60, "the 10 rules loaded and evaluated")
+        firing = [r["name"] for r in rules if r["state"] == "firing"]
+        assert not firing, f"alerts firing on a healthy hub: {firing}"
+
+        for expr in dashboard_queries():
+            q = concrete(expr)
+            harness.wait_until(
+                lambda q=q: prom_get(port, "/api/v1/query", query=q)["result"], 60,
+                f"series for the dashboard query {q}")
+    finally:
+        proc.stop()
+    assert Path(tmp_path / "tsdb").exists()
