@@ -164,11 +164,12 @@ static int partition_create(struct pg_store *s, int32_t m)
     return r;
 }
 
+static int ensure_months(struct pg_store *s, const int32_t *want, int n_want);
+
 int pg_partitions_ensure(struct pg_store *s, const struct row *rows, size_t n)
 {
     int32_t want[16];
-    int n_want = 0, r;
-    char sql[96];
+    int n_want = 0;
 
     for (size_t i = 0; i < n && n_want < 16; i++) {
         int32_t m;
@@ -188,6 +189,26 @@ int pg_partitions_ensure(struct pg_store *s, const struct row *rows, size_t n)
         if (!dup)
             want[n_want++] = m;
     }
+    return ensure_months(s, want, n_want);
+}
+
+int pg_partitions_prepare(struct pg_store *s)
+{
+    int32_t now = month_of_ns((int64_t)time(NULL) * 1000000000), want[2];
+    int n_want = 0;
+
+    for (int32_t m = now; m <= now + 1; m++)
+        if (!month_known(s, m) && month_partitioned(s, m))
+            want[n_want++] = m;
+    return ensure_months(s, want, n_want);
+}
+
+/* Makes the partitions of the months in want (in one transaction). Returns 0, or an errno. */
+static int ensure_months(struct pg_store *s, const int32_t *want, int n_want)
+{
+    char sql[96];
+    int r;
+
     if (n_want == 0)
         return 0;
     /* Its own transaction: the lock is short, and several workers take turns. */

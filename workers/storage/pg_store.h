@@ -104,6 +104,9 @@ int pg_schema_migrate(struct pg_store *s);
  */
 int pg_partitions_ensure(struct pg_store *s, const struct row *rows, size_t n);
 
+/* Makes the partitions of this month and the next, so that their first events wait for none. */
+int pg_partitions_prepare(struct pg_store *s);
+
 /*
  * Drops the oldest monthly partition that ends at or before before_ns, if any, and
  * deletes at most max_rows older events of the default partition. Returns 0 with

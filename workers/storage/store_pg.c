@@ -360,7 +360,7 @@ int store_pg_open(struct store **out, const struct hub_config *cfg, enum store_m
             r = -EINVAL;
             goto err;
         }
-    } else if ((r = pg_schema_migrate(s)) < 0) {
+    } else if ((r = pg_schema_migrate(s)) < 0 || (r = pg_partitions_prepare(s)) < 0) {
         goto err;
     }
     *out = &s->base;
