@@ -33,25 +33,12 @@
 
 #include "catalog.h"
 #include "envelope.h"
+#include "json_member.h"
 #include "reject.h"
 #include "rfc3339.h"
 
 /* Longest attribute value quoted in a detail. */
 #define QUOTED_MAX 96
-
-/* A non-empty string member of at most max bytes without NUL, or NULL. */
-static const char *string_member(const json_t *obj, const char *name, size_t max)
-{
-    const json_t *v = json_object_get(obj, name);
-    size_t n;
-
-    if (!json_is_string(v))
-        return NULL;
-    n = json_string_length(v);
-    if (n == 0 || n > max || memchr(json_string_value(v), '\0', n))
-        return NULL;
-    return json_string_value(v);
-}
 
 static bool is_category(const char *s, size_t n)
 {
@@ -136,15 +123,15 @@ int cloudevent_read(const json_t *root, const struct topic *topic, struct cloude
         snprintf(detail, detail_size, "specversion must be \"1.0\"");
         return REJECT_BAD_CLOUDEVENT;
     }
-    if (!(out->id = string_member(root, "id", EVENT_ID_MAX - 1))) {
+    if (!(out->id = json_string_member(root, "id", EVENT_ID_MAX - 1))) {
         snprintf(detail, detail_size, "id must be a non-empty string of at most 255 bytes");
         return REJECT_BAD_CLOUDEVENT;
     }
-    if (!(out->source = string_member(root, "source", 255))) {
+    if (!(out->source = json_string_member(root, "source", 255))) {
         snprintf(detail, detail_size, "source must be a non-empty string of at most 255 bytes");
         return REJECT_BAD_CLOUDEVENT;
     }
-    if (!(type = string_member(root, "type", 255))) {
+    if (!(type = json_string_member(root, "type", 255))) {
         snprintf(detail, detail_size, "type must be a non-empty string of at most 255 bytes");
         return REJECT_BAD_CLOUDEVENT;
     }
@@ -152,7 +139,7 @@ int cloudevent_read(const json_t *root, const struct topic *topic, struct cloude
         snprintf(detail, detail_size, "data must be a JSON object");
         return REJECT_BAD_CLOUDEVENT;
     }
-    if (subject && !string_member(root, "subject", SIZE_MAX)) {
+    if (subject && !json_string_member(root, "subject", SIZE_MAX)) {
         snprintf(detail, detail_size, "subject must be a non-empty string");
         return REJECT_BAD_CLOUDEVENT;
     }
@@ -187,12 +174,12 @@ int cloudevent_read(const json_t *root, const struct topic *topic, struct cloude
         return REJECT_SUBJECT_MISMATCH;
     }
 
-    data_time = string_member(out->data, "time", EVENT_TIME_MAX - 1);
+    data_time = json_string_member(out->data, "time", EVENT_TIME_MAX - 1);
     if (!json_object_get(root, "time")) {
         out->time = data_time;
         return 0;
     }
-    out->time = string_member(root, "time", EVENT_TIME_MAX - 1);
+    out->time = json_string_member(root, "time", EVENT_TIME_MAX - 1);
     if (out->time && data_time && instants_differ(out->time, data_time)) {
         snprintf(detail, detail_size,
                  "the CloudEvent says time %s, its data says time %s: not the same instant",

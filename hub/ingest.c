@@ -16,6 +16,7 @@
 #include "catalog.h"
 #include "cloudevent.h"
 #include "envelope.h"
+#include "json_member.h"
 #include "log.h"
 #include "rfc3339.h"
 
@@ -96,20 +97,6 @@ static const char *json_kind(const json_t *v)
     case JSON_NULL: return "null";
     }
     return "unknown";
-}
-
-/* A non-empty string member of at most max bytes, or NULL. */
-static const char *string_member(const json_t *obj, const char *name, size_t max)
-{
-    const json_t *v = json_object_get(obj, name);
-    size_t n;
-
-    if (!json_is_string(v))
-        return NULL;
-    n = json_string_length(v);
-    if (n == 0 || n > max || memchr(json_string_value(v), '\0', n))
-        return NULL;
-    return json_string_value(v);
 }
 
 /* prefix + tail into dst; the caller sizes dst for both (tail is a parsed topic). */
@@ -222,7 +209,7 @@ void ingest_message(struct ingest *ing, const char *topic_text, const void *payl
         time = ce.time;
         data = ce.data;
     } else {
-        time = string_member(root, "time", EVENT_TIME_MAX - 1);
+        time = json_string_member(root, "time", EVENT_TIME_MAX - 1);
     }
     if (!time) {
         reject(ing, topic_text, REJECT_BAD_TIME,
