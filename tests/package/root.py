@@ -129,6 +129,35 @@ def start_redis():
     return redis
 
 
+def redis_persistence():
+    """INFO persistence as a dict."""
+    out = sh("redis-cli INFO persistence")
+    return dict(line.split(":", 1) for line in out.splitlines() if ":" in line)
+
+
+def redis_bgsave():
+    """docs/operations.md: BGSAVE SCHEDULE, then wait for a finished, successful save.
+
+    redis-cli exits 0 on an error reply, and a plain BGSAVE is refused while another
+    child (the AOF rewrite that turning on appendonly starts) runs; LASTSAVE has a
+    resolution of one second. The save counter and the last status say it exactly."""
+    saves = int(redis_persistence()["rdb_saves"])
+    reply = sh("redis-cli BGSAVE SCHEDULE").strip()
+    if not reply.startswith("Background saving"):
+        fail(f"redis-cli BGSAVE SCHEDULE: {reply}")
+
+    def saved():
+        p = redis_persistence()
+        return (int(p["rdb_saves"]) > saves and p["rdb_bgsave_in_progress"].strip() == "0"
+                and p["rdb_last_bgsave_status"].strip() == "ok")
+    try:
+        wait_until(saved, 60, "Redis's BGSAVE")
+    except SystemExit:
+        log("INFO persistence:\n" + sh("redis-cli INFO persistence"))
+        log("redis log tail:\n" + sh("tail -n 30 /var/log/redis/redis-server.log"))
+        raise
+
+
 def start_broker_and_redis():
     """Debian's mosquitto and redis-server, their packaged configs, as their units run them."""
     Path("/etc/mosquitto/conf.d/rheinhub.conf").write_text(BROKER_CONF_D)
@@ -276,9 +305,7 @@ def scenario_install(overlay, debs):
     sh("runuser -u rheinhub -- rheinhub-storage backup "
        "/var/backups/rheinhub/rheinhub-$(date +%F).db")
     backup = sh("ls /var/backups/rheinhub/rheinhub-$(date +%F).db").strip()
-    last = sh("redis-cli LASTSAVE")
-    sh("redis-cli BGSAVE")
-    wait_until(lambda: sh("redis-cli LASTSAVE") != last, 30, "Redis's BGSAVE")
+    redis_bgsave()
     sh("cp /var/lib/redis/dump.rdb /var/backups/rheinhub/redis-$(date +%F).rdb")
     xlen = sh("redis-cli XLEN rheinhub:events:sensor.waterlevel").strip()
     svc.stop()
