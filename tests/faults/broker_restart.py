@@ -16,6 +16,10 @@ and the script counts what each subscriber got against what the broker acknowled
 Then the subscribers disconnect and connect again (sessions kept), to see whether the
 missing messages were still held by the broker.
 
+With --pub-v5 the publisher speaks MQTT v5 and sends again what the broker's PUBACK
+refused (reason code 0x10, "no matching subscribers", is Mosquitto 2.0.11's answer after
+its restart until a subscriber of the shared subscription is back).
+
 Usage: tests/faults/broker_restart.py [--plain] [--subs N] [--no-resubscribe] ...
 Prints one JSON line; exits 1 when a message was lost.
 """
@@ -93,6 +97,43 @@ class Subscriber:
     def stop(self):
         self.client.disconnect()
         self.client.loop_stop()
+
+
+class V5Publisher(threading.Thread):
+    """QoS 1 at RATE/s over MQTT v5, sending again what a PUBACK with a reason code other
+    than 0 refused (tests/integration/mqtt5_publisher.py); `acked` what the broker took."""
+
+    def __init__(self, port, rate, pending_max=20000):
+        super().__init__(daemon=True)
+        import mqtt5_publisher
+        self.rate, self.pending_max = rate, pending_max
+        self.seq = 0
+        self.stop_flag = threading.Event()
+        self.mq = mqtt5_publisher.Publisher("127.0.0.1", port, f"faults-br-pub5-{os.getpid()}")
+
+    @property
+    def acked(self):
+        return set(self.mq.taken)
+
+    @property
+    def infos(self):
+        return range(self.mq.outstanding())
+
+    def run(self):
+        start = time.monotonic()
+        while not self.stop_flag.is_set():
+            due = int((time.monotonic() - start) * self.rate)
+            while self.seq < due and self.mq.outstanding() < self.pending_max:
+                self.mq.publish(self.seq, TOPIC, str(self.seq))
+                self.seq += 1
+            self.mq.poll()
+            time.sleep(0.005)
+
+    def stop(self, timeout=30):
+        self.stop_flag.set()
+        self.join()
+        self.mq.drain(timeout)
+        self.mq.stop()
 
 
 class Publisher(threading.Thread):
@@ -178,7 +219,10 @@ def run(args):
         s.start()
     for s in subs:
         harness.wait_until(s.subscribed.is_set, 10, "subscribed")
-    pub = Publisher(broker.port, args.rate, args.pub_clean)
+    if args.pub_v5:
+        pub = V5Publisher(broker.port, args.rate)
+    else:
+        pub = Publisher(broker.port, args.rate, args.pub_clean)
     pub.start()
     time.sleep(args.before)
     seq_at_term = pub.seq
@@ -195,8 +239,13 @@ def run(args):
             for seq, n in s.received().items():
                 got[seq] = got.get(seq, 0) + n
         return got
+    def complete():
+        # A plain subscription gives every subscriber everything; a shared one, the group.
+        if args.plain:
+            return all(pub.acked <= set(s.received()) for s in subs)
+        return pub.acked <= set(union())
     deadline = time.monotonic() + args.settle
-    while time.monotonic() < deadline and not pub.acked <= set(union()):
+    while time.monotonic() < deadline and not complete():
         time.sleep(0.2)
     got = union()
     lost = pub.acked - set(got)
@@ -214,10 +263,15 @@ def run(args):
     result = {
         "shared": not args.plain, "subs": args.subs, "resubscribe": not args.no_resubscribe,
         "sub_protocol": "3.1.1" if args.v311 else "5", "pub_clean": args.pub_clean,
+        "pub_v5_resend": args.pub_v5,
+        "refused_by_code": dict(pub.mq.refused) if args.pub_v5 else None,
         "inflight": args.inflight, "queued": args.queued, "rate": args.rate,
         "published": pub.seq, "acked": len(pub.acked), "seq_at_term": seq_at_term,
         "acked_at_term": acked_at_term, "unacked_at_end": len(pub.infos),
         "received": len(got), "per_sub": [len(s.received()) for s in subs],
+        # A plain subscription gives every subscriber every message: what each missed.
+        "per_sub_missing": None if not args.plain else
+        [ranges(pub.acked - set(s.received()))[:5] for s in subs],
         "sessions_present": [s.connects for s in subs],
         "dup": sum(n - 1 for n in got.values() if n > 1),
         "lost": len(lost), "lost_ranges": ranges(lost)[:10],
@@ -243,6 +297,8 @@ def main():
                     help="do not subscribe again when the session was resumed")
     ap.add_argument("--v311", action="store_true", help="subscribers speak MQTT 3.1.1")
     ap.add_argument("--pub-clean", action="store_true", help="clean publisher session")
+    ap.add_argument("--pub-v5", action="store_true",
+                    help="the publisher speaks MQTT v5 and sends again what a PUBACK refused")
     ap.add_argument("--inflight", type=int, default=None, help="max_inflight_messages")
     ap.add_argument("--queued", type=int, default=None, help="max_queued_messages")
     ap.add_argument("--sub-delay", type=float, default=0.1,
