@@ -110,6 +110,11 @@ static void rules_defaults(void **state)
     assert_int_equal(load(&r, "rules:\n", errors, sizeof(errors)), 0);
     assert_int_equal(r.n, 0);
     rules_free(&r);
+    /* null as every loader spells it (yaml_loader.h); a quoted "null" is a string */
+    assert_int_equal(load(&r, "rules: Null\n", errors, sizeof(errors)), 0);
+    assert_int_equal(r.n, 0);
+    rules_free(&r);
+    refused("rules: \"NULL\"\n", "rules.yaml:1: rules must be a list");
 }
 
 static void rules_refusals_name_the_line(void **state)
