@@ -10,7 +10,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -19,7 +18,7 @@
 #include <yaml.h>
 
 #include "envelope.h"
-#include "yaml_report.h"
+#include "yaml_loader.h"
 
 #ifndef RHEINHUB_SCHEMAS_DIR
 #define RHEINHUB_SCHEMAS_DIR "schemas"
@@ -226,55 +225,23 @@ static void worker_defaults(struct worker_config *w)
 }
 
 struct loader {
-    const char *path;
-    FILE *err;
-    int errors;
-    yaml_document_t *doc;
+    struct yaml_loader y;
     struct hub_config *cfg;
 };
-
-static void report(struct loader *l, const yaml_node_t *node, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void report(struct loader *l, const yaml_node_t *node, const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    yaml_vreport(l->err, l->path, node, fmt, ap);
-    va_end(ap);
-    l->errors++;
-}
-
-static const char *scalar(const yaml_node_t *node)
-{
-    return (const char *)node->data.scalar.value;
-}
-
-/* An empty or null scalar ("", "~", "null"): a section or document with nothing in it. */
-static bool is_null(const yaml_node_t *node)
-{
-    const char *v = scalar(node);
-
-    if (node->type != YAML_SCALAR_NODE || node->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
-        return false;
-    return v[0] == '\0' || strcmp(v, "~") == 0 || strcmp(v, "null") == 0 ||
-           strcmp(v, "Null") == 0 || strcmp(v, "NULL") == 0;
-}
 
 static bool copy_string(struct loader *l, const yaml_node_t *node, const struct key_spec *spec,
                         char *dst)
 {
     if (node->type != YAML_SCALAR_NODE) {
-        report(l, node, "%s.%s must be a string", spec->section, spec->key);
+        yaml_loader_report(&l->y, node, "%s.%s must be a string", spec->section, spec->key);
         return false;
     }
     if (node->data.scalar.length >= spec->size) {
-        report(l, node, "%s.%s is longer than %zu characters", spec->section, spec->key,
-               spec->size - 1);
+        yaml_loader_report(&l->y, node, "%s.%s is longer than %zu characters", spec->section,
+                           spec->key, spec->size - 1);
         return false;
     }
-    memcpy(dst, scalar(node), node->data.scalar.length + 1);
+    memcpy(dst, yaml_loader_text(node), node->data.scalar.length + 1);
     return true;
 }
 
@@ -288,19 +255,19 @@ static void set_value(struct loader *l, const yaml_node_t *node, const struct ke
         char *end;
         long v;
         if (node->type != YAML_SCALAR_NODE) {
-            report(l, node, "%s.%s must be an integer", spec->section, spec->key);
+            yaml_loader_report(&l->y, node, "%s.%s must be an integer", spec->section, spec->key);
             return;
         }
         errno = 0;
-        v = strtol(scalar(node), &end, 10);
-        if (errno || end == scalar(node) || *end != '\0') {
-            report(l, node, "%s.%s must be an integer, not \"%s\"", spec->section, spec->key,
-                   scalar(node));
+        v = strtol(yaml_loader_text(node), &end, 10);
+        if (errno || end == yaml_loader_text(node) || *end != '\0') {
+            yaml_loader_report(&l->y, node, "%s.%s must be an integer, not \"%s\"", spec->section,
+                               spec->key, yaml_loader_text(node));
             return;
         }
         if (v < spec->min || v > spec->max) {
-            report(l, node, "%s.%s must be between %ld and %ld, not %ld", spec->section,
-                   spec->key, spec->min, spec->max, v);
+            yaml_loader_report(&l->y, node, "%s.%s must be between %ld and %ld, not %ld",
+                               spec->section, spec->key, spec->min, spec->max, v);
             return;
         }
         *(int *)field = (int)v;
@@ -312,10 +279,10 @@ static void set_value(struct loader *l, const yaml_node_t *node, const struct ke
     case KIND_IP: {
         unsigned char addr[16];
         if (node->type != YAML_SCALAR_NODE ||
-            (inet_pton(AF_INET, scalar(node), addr) != 1 &&
-             inet_pton(AF_INET6, scalar(node), addr) != 1)) {
-            report(l, node, "%s.%s must be an IPv4 or IPv6 address (no host names)",
-                   spec->section, spec->key);
+            (inet_pton(AF_INET, yaml_loader_text(node), addr) != 1 &&
+             inet_pton(AF_INET6, yaml_loader_text(node), addr) != 1)) {
+            yaml_loader_report(&l->y, node, "%s.%s must be an IPv4 or IPv6 address (no host names)",
+                               spec->section, spec->key);
             return;
         }
         copy_string(l, node, spec, field);
@@ -323,35 +290,37 @@ static void set_value(struct loader *l, const yaml_node_t *node, const struct ke
     }
     case KIND_LEVEL:
         if (node->type != YAML_SCALAR_NODE ||
-            log_level_parse(scalar(node), (enum log_level *)(void *)field) < 0)
-            report(l, node, "%s.%s must be one of error, warn, info, debug", spec->section,
-                   spec->key);
+            log_level_parse(yaml_loader_text(node), (enum log_level *)(void *)field) < 0)
+            yaml_loader_report(&l->y, node, "%s.%s must be one of error, warn, info, debug",
+                               spec->section, spec->key);
         return;
     case KIND_LIST: {
         int n = 0;
         if (node->type != YAML_SEQUENCE_NODE) {
-            report(l, node, "%s.%s must be a list of strings", spec->section, spec->key);
+            yaml_loader_report(&l->y, node, "%s.%s must be a list of strings", spec->section,
+                               spec->key);
             return;
         }
         for (yaml_node_item_t *it = node->data.sequence.items.start;
              it < node->data.sequence.items.top; it++) {
-            const yaml_node_t *item = yaml_document_get_node(l->doc, *it);
+            const yaml_node_t *item = yaml_loader_node(&l->y, *it);
             if (n == spec->max) {
-                report(l, item, "%s.%s has more than %ld entries", spec->section, spec->key,
-                       spec->max);
+                yaml_loader_report(&l->y, item, "%s.%s has more than %ld entries", spec->section,
+                                   spec->key, spec->max);
                 return;
             }
             if (!copy_string(l, item, spec, field + (size_t)n * spec->size))
                 return;
             if (item->data.scalar.length == 0) {
-                report(l, item, "%s.%s entries must not be empty", spec->section, spec->key);
+                yaml_loader_report(&l->y, item, "%s.%s entries must not be empty", spec->section,
+                                   spec->key);
                 return;
             }
             n++;
         }
         if (n < spec->min) {
-            report(l, node, "%s.%s needs at least %ld entry", spec->section, spec->key,
-                   spec->min);
+            yaml_loader_report(&l->y, node, "%s.%s needs at least %ld entry", spec->section,
+                               spec->key, spec->min);
             return;
         }
         *(int *)(void *)(base + spec->count_offset) = n;
@@ -360,41 +329,30 @@ static void set_value(struct loader *l, const yaml_node_t *node, const struct ke
     }
 }
 
-/* Whether the scalar key of pair p appeared earlier in the same mapping. */
-static bool seen_before(struct loader *l, const yaml_node_t *map, const yaml_node_pair_t *p)
-{
-    const yaml_node_t *key = yaml_document_get_node(l->doc, p->key);
-
-    for (const yaml_node_pair_t *q = map->data.mapping.pairs.start; q < p; q++) {
-        const yaml_node_t *prev = yaml_document_get_node(l->doc, q->key);
-        if (prev->type == YAML_SCALAR_NODE && strcmp(scalar(prev), scalar(key)) == 0)
-            return true;
-    }
-    return false;
-}
-
 /* Loads each key/value pair of a section, reporting unknown and duplicate keys. */
 static void load_section(struct loader *l, const char *section, const yaml_node_t *map,
                          const struct key_spec *table, size_t n_table, char *base)
 {
     for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
          p++) {
-        const yaml_node_t *key = yaml_document_get_node(l->doc, p->key);
-        const yaml_node_t *value = yaml_document_get_node(l->doc, p->value);
+        const yaml_node_t *key = yaml_loader_node(&l->y, p->key);
+        const yaml_node_t *value = yaml_loader_node(&l->y, p->value);
         size_t i;
 
         if (key->type != YAML_SCALAR_NODE) {
-            report(l, key, "keys in %s must be plain names", section);
+            yaml_loader_report(&l->y, key, "keys in %s must be plain names", section);
             continue;
         }
-        if (seen_before(l, map, p))
-            report(l, key, "%s.%s is set twice", section, scalar(key));
+        if (yaml_loader_seen_before(&l->y, map, p))
+            yaml_loader_report(&l->y, key, "%s.%s is set twice", section, yaml_loader_text(key));
         for (i = 0; i < n_table; i++) {
-            if (strcmp(table[i].section, section) == 0 && strcmp(table[i].key, scalar(key)) == 0)
+            if (strcmp(table[i].section, section) == 0 &&
+                strcmp(table[i].key, yaml_loader_text(key)) == 0)
                 break;
         }
         if (i == n_table) {
-            report(l, key, "unknown key '%s' in section '%s'", scalar(key), section);
+            yaml_loader_report(&l->y, key, "unknown key '%s' in section '%s'",
+                               yaml_loader_text(key), section);
             continue;
         }
         set_value(l, value, &table[i], base);
@@ -415,43 +373,44 @@ static bool kind_name_ok(const char *s)
 /* workers: a list of mappings, one per worker kind. */
 static void load_workers(struct loader *l, const yaml_node_t *list)
 {
-    if (is_null(list))
+    if (yaml_loader_is_null(list))
         return;
     if (list->type != YAML_SEQUENCE_NODE) {
-        report(l, list, "workers must be a list of worker kinds (- name: ...)");
+        yaml_loader_report(&l->y, list, "workers must be a list of worker kinds (- name: ...)");
         return;
     }
     for (yaml_node_item_t *it = list->data.sequence.items.start; it < list->data.sequence.items.top;
          it++) {
-        const yaml_node_t *item = yaml_document_get_node(l->doc, *it);
+        const yaml_node_t *item = yaml_loader_node(&l->y, *it);
         struct worker_config *w;
-        int errors = l->errors;
+        int errors = l->y.errors;
 
         if (l->cfg->n_workers == CONFIG_WORKERS_MAX) {
-            report(l, item, "more than %d worker kinds", CONFIG_WORKERS_MAX);
+            yaml_loader_report(&l->y, item, "more than %d worker kinds", CONFIG_WORKERS_MAX);
             return;
         }
         if (item->type != YAML_MAPPING_NODE) {
-            report(l, item, "each worker kind is a mapping (name, command, types, ...)");
+            yaml_loader_report(&l->y, item,
+                               "each worker kind is a mapping (name, command, types, ...)");
             continue;
         }
         w = &l->cfg->workers[l->cfg->n_workers];
         worker_defaults(w);
         load_section(l, "workers", item, worker_keys, sizeof(worker_keys) / sizeof(worker_keys[0]),
                      (char *)w);
-        if (l->errors != errors)
+        if (l->y.errors != errors)
             continue;
         if (!kind_name_ok(w->name)) {
-            report(l, item, "a worker kind needs a name matching [a-z][a-z0-9_-]*");
+            yaml_loader_report(&l->y, item, "a worker kind needs a name matching [a-z][a-z0-9_-]*");
             continue;
         }
         for (int i = 0; i < l->cfg->n_workers; i++) {
             if (strcmp(l->cfg->workers[i].name, w->name) == 0) {
-                report(l, item, "worker kind '%s' is listed twice", w->name);
+                yaml_loader_report(&l->y, item, "worker kind '%s' is listed twice", w->name);
                 break;
             }
         }
-        if (l->errors == errors)
+        if (l->y.errors == errors)
             l->cfg->n_workers++;
     }
 }
@@ -466,40 +425,43 @@ static bool section_known(const char *name)
 
 static void load_root(struct loader *l, const yaml_node_t *root)
 {
-    if (is_null(root))
+    if (yaml_loader_is_null(root))
         return; /* an empty document keeps the defaults */
     if (root->type != YAML_MAPPING_NODE) {
-        report(l, root, "the configuration must be a mapping of sections (hub, mqtt, redis, ...)");
+        yaml_loader_report(&l->y, root,
+                           "the configuration must be a mapping of sections (hub, mqtt, redis, "
+                           "...)");
         return;
     }
     for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top;
          p++) {
-        const yaml_node_t *key = yaml_document_get_node(l->doc, p->key);
-        const yaml_node_t *value = yaml_document_get_node(l->doc, p->value);
+        const yaml_node_t *key = yaml_loader_node(&l->y, p->key);
+        const yaml_node_t *value = yaml_loader_node(&l->y, p->value);
 
-        if (key->type == YAML_SCALAR_NODE && strcmp(scalar(key), "workers") == 0) {
-            if (seen_before(l, root, p))
-                report(l, key, "section 'workers' appears twice");
+        if (key->type == YAML_SCALAR_NODE && strcmp(yaml_loader_text(key), "workers") == 0) {
+            if (yaml_loader_seen_before(&l->y, root, p))
+                yaml_loader_report(&l->y, key, "section 'workers' appears twice");
             else
                 load_workers(l, value);
             continue;
         }
-        if (key->type != YAML_SCALAR_NODE || !section_known(scalar(key))) {
-            report(l, key, "unknown section '%s'",
-                   key->type == YAML_SCALAR_NODE ? scalar(key) : "?");
+        if (key->type != YAML_SCALAR_NODE || !section_known(yaml_loader_text(key))) {
+            yaml_loader_report(&l->y, key, "unknown section '%s'",
+                               key->type == YAML_SCALAR_NODE ? yaml_loader_text(key) : "?");
             continue;
         }
-        if (seen_before(l, root, p)) {
-            report(l, key, "section '%s' appears twice", scalar(key));
+        if (yaml_loader_seen_before(&l->y, root, p)) {
+            yaml_loader_report(&l->y, key, "section '%s' appears twice", yaml_loader_text(key));
             continue;
         }
-        if (is_null(value))
+        if (yaml_loader_is_null(value))
             continue; /* "section:" with nothing under it keeps the defaults */
         if (value->type != YAML_MAPPING_NODE) {
-            report(l, value, "section '%s' must be a mapping of keys", scalar(key));
+            yaml_loader_report(&l->y, value, "section '%s' must be a mapping of keys",
+                               yaml_loader_text(key));
             continue;
         }
-        load_section(l, scalar(key), value, keys, sizeof(keys) / sizeof(keys[0]),
+        load_section(l, yaml_loader_text(key), value, keys, sizeof(keys) / sizeof(keys[0]),
                      (char *)l->cfg);
     }
 }
@@ -522,7 +484,7 @@ static void resolve_relative(char *dir, size_t size, const char *config_path)
 
 int config_load(struct hub_config *cfg, const char *path, FILE *err)
 {
-    struct loader l = {.path = path, .err = err, .cfg = cfg};
+    struct loader l = {.y = {.path = path, .err = err}, .cfg = cfg};
     yaml_parser_t parser;
     yaml_document_t doc;
     yaml_node_t *root;
@@ -540,22 +502,18 @@ int config_load(struct hub_config *cfg, const char *path, FILE *err)
         return -ENOMEM;
     }
     yaml_parser_set_input_file(&parser, f);
-    if (!yaml_parser_load(&parser, &doc)) {
-        fprintf(err, "%s:%lu: %s%s%s\n", path, (unsigned long)parser.problem_mark.line + 1,
-                parser.problem ? parser.problem : "YAML error",
-                parser.context ? " " : "", parser.context ? parser.context : "");
+    if (yaml_loader_parse(&l.y, &parser, &doc) < 0) {
         yaml_parser_delete(&parser);
         fclose(f);
         return -1;
     }
-    l.doc = &doc;
     root = yaml_document_get_root_node(&doc);
     if (root)
         load_root(&l, root);
     yaml_document_delete(&doc);
     yaml_parser_delete(&parser);
     fclose(f);
-    if (l.errors == 0) {
+    if (l.y.errors == 0) {
         resolve_relative(cfg->schemas.dir, sizeof(cfg->schemas.dir), path);
         resolve_relative(cfg->alerting.rules_file, sizeof(cfg->alerting.rules_file), path);
         resolve_relative(cfg->analytics.windows_file, sizeof(cfg->analytics.windows_file), path);
@@ -571,5 +529,5 @@ int config_load(struct hub_config *cfg, const char *path, FILE *err)
             if (strchr(cfg->workers[i].command, '/'))
                 resolve_relative(cfg->workers[i].command, sizeof(cfg->workers[i].command), path);
     }
-    return l.errors ? -l.errors : 0;
+    return l.y.errors ? -l.y.errors : 0;
 }

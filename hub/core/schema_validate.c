@@ -28,9 +28,7 @@
 #include <string.h>
 
 #include "schema_tree.h"
-
-/* Bytes of a string value quoted in a message before it is cut with "...". */
-#define QUOTE_MAX 64
+#include "schema_value.h"
 
 struct vstate {
     long steps;
@@ -65,106 +63,6 @@ static bool full(const struct vctx *c)
 }
 
 /* ---- messages --------------------------------------------------------------------- */
-
-/* Appends the quoted, escaped, possibly cut string s[0..n) to buf. */
-static void quote(char *buf, size_t size, const char *s, size_t n)
-{
-    size_t o = 0, cut = n;
-
-    if (cut > QUOTE_MAX) {
-        cut = QUOTE_MAX;
-        while (cut > 0 && ((unsigned char)s[cut] & 0xC0) == 0x80)
-            cut--; /* not inside a UTF-8 sequence */
-    }
-    if (size < 8) {
-        if (size)
-            buf[0] = '\0';
-        return;
-    }
-    buf[o++] = '"';
-    for (size_t i = 0; i < cut && o + 8 < size; i++) {
-        unsigned char ch = (unsigned char)s[i];
-
-        if (ch == '"' || ch == '\\') {
-            buf[o++] = '\\';
-            buf[o++] = (char)ch;
-        } else if (ch < 0x20 || ch == 0x7f) {
-            o += (size_t)snprintf(buf + o, size - o, "\\u%04x", ch);
-        } else {
-            buf[o++] = (char)ch;
-        }
-    }
-    if (cut < n && o + 4 < size) {
-        memcpy(buf + o, "...", 3);
-        o += 3;
-    }
-    buf[o++] = '"';
-    buf[o] = '\0';
-}
-
-/* The shortest text that reads back as d. */
-static void format_real(char *buf, size_t size, double d)
-{
-    for (int prec = 1; prec <= 17; prec++) {
-        snprintf(buf, size, "%.*g", prec, d);
-        if (strtod(buf, NULL) == d)
-            return;
-    }
-}
-
-/* A short rendering of v for messages: scalars as JSON, containers abbreviated. */
-static const char *describe(char *buf, size_t size, const json_t *v)
-{
-    switch (json_typeof(v)) {
-    case JSON_STRING:
-        quote(buf, size, json_string_value(v), json_string_length(v));
-        break;
-    case JSON_INTEGER:
-        snprintf(buf, size, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-        break;
-    case JSON_REAL:
-        format_real(buf, size, json_real_value(v));
-        break;
-    case JSON_TRUE:
-        snprintf(buf, size, "true");
-        break;
-    case JSON_FALSE:
-        snprintf(buf, size, "false");
-        break;
-    case JSON_NULL:
-        snprintf(buf, size, "null");
-        break;
-    case JSON_OBJECT:
-        snprintf(buf, size, json_object_size(v) ? "{...}" : "{}");
-        break;
-    case JSON_ARRAY:
-        snprintf(buf, size, json_array_size(v) ? "[...]" : "[]");
-        break;
-    }
-    return buf;
-}
-
-static const char *type_name(const json_t *v)
-{
-    switch (json_typeof(v)) {
-    case JSON_OBJECT:
-        return "object";
-    case JSON_ARRAY:
-        return "array";
-    case JSON_STRING:
-        return "string";
-    case JSON_INTEGER:
-        return "integer";
-    case JSON_REAL:
-        return "number";
-    case JSON_TRUE:
-    case JSON_FALSE:
-        return "boolean";
-    case JSON_NULL:
-        break;
-    }
-    return "null";
-}
 
 /* Writes the instance pointer at the current place into dst. */
 static void current_pointer(const struct vctx *c, char *dst)
@@ -279,149 +177,6 @@ static void pointer_pop(struct vctx *c, size_t mark)
     }
 }
 
-/* ---- values ----------------------------------------------------------------------- */
-
-/* Compares two numbers exactly: integers as integers, mixed through long double. */
-static int number_cmp(const json_t *a, const json_t *b)
-{
-    long double x, y;
-
-    if (json_is_integer(a) && json_is_integer(b)) {
-        json_int_t i = json_integer_value(a), j = json_integer_value(b);
-
-        return (i > j) - (i < j);
-    }
-    x = json_is_integer(a) ? (long double)json_integer_value(a) : json_real_value(a);
-    y = json_is_integer(b) ? (long double)json_integer_value(b) : json_real_value(b);
-    return (x > y) - (x < y);
-}
-
-/* JSON equality as JSON Schema means it: 1 equals 1.0, objects ignore key order. */
-static bool equal(const json_t *a, const json_t *b)
-{
-    if (json_is_number(a) && json_is_number(b))
-        return number_cmp(a, b) == 0;
-    if (json_typeof(a) != json_typeof(b))
-        return false;
-    switch (json_typeof(a)) {
-    case JSON_STRING:
-        return json_string_length(a) == json_string_length(b) &&
-               memcmp(json_string_value(a), json_string_value(b), json_string_length(a)) == 0;
-    case JSON_ARRAY:
-        if (json_array_size(a) != json_array_size(b))
-            return false;
-        for (size_t i = 0; i < json_array_size(a); i++)
-            if (!equal(json_array_get(a, i), json_array_get(b, i)))
-                return false;
-        return true;
-    case JSON_OBJECT: {
-        const char *key;
-        size_t len;
-        json_t *va, *vb;
-
-        if (json_object_size(a) != json_object_size(b))
-            return false;
-        json_object_keylen_foreach((json_t *)a, key, len, va) {
-            if (!(vb = json_object_getn(b, key, len)) || !equal(va, vb))
-                return false;
-        }
-        return true;
-    }
-    default:
-        return true; /* true, false, null: the type is the value */
-    }
-}
-
-static bool is_integer(const json_t *v)
-{
-    double d;
-
-    if (json_is_integer(v))
-        return true;
-    d = json_is_real(v) ? json_real_value(v) : 0.5;
-    return isfinite(d) && d == floor(d);
-}
-
-/*
- * Whether v is a multiple of d (> 0). Exact where the binary values decide it;
- * otherwise (decimal fractions such as 0.0075 and 0.0001, not exact in binary) the
- * quotient may miss an integer by the rounding of its operands and of the division,
- * at most a few units in the last place. A quotient that is not finite is not a
- * multiple.
- */
-static bool multiple_of(const json_t *v, const json_t *d)
-{
-    double x, y, q;
-
-    if (json_is_integer(v)) {
-        json_int_t i = json_integer_value(v), k;
-
-        if (json_is_integer(d))
-            return i % json_integer_value(d) == 0;
-        y = json_real_value(d);
-        if (y == floor(y) && y < 9.2e18) {
-            k = (json_int_t)y;
-            return i % k == 0;
-        }
-    }
-    x = json_number_value(v);
-    y = json_number_value(d);
-    if (fmod(x, y) == 0)
-        return true;
-    if (x == floor(x) && y == floor(y))
-        return false; /* integers: fmod is exact */
-    q = x / y;
-    if (!isfinite(q))
-        return false;
-    return fabs(q - nearbyint(q)) <= 2 * DBL_EPSILON * fabs(q);
-}
-
-static size_t code_points(const char *s, size_t n)
-{
-    size_t k = 0;
-
-    for (size_t i = 0; i < n; i++)
-        k += ((unsigned char)s[i] & 0xC0) != 0x80;
-    return k;
-}
-
-static bool type_matches(unsigned types, const json_t *v)
-{
-    switch (json_typeof(v)) {
-    case JSON_OBJECT:
-        return types & (1u << SCHEMA_TYPE_INDEX_OBJECT);
-    case JSON_ARRAY:
-        return types & (1u << SCHEMA_TYPE_INDEX_ARRAY);
-    case JSON_STRING:
-        return types & (1u << SCHEMA_TYPE_INDEX_STRING);
-    case JSON_INTEGER:
-    case JSON_REAL:
-        return (types & (1u << SCHEMA_TYPE_INDEX_NUMBER)) ||
-               ((types & (1u << SCHEMA_TYPE_INDEX_INTEGER)) && is_integer(v));
-    case JSON_TRUE:
-    case JSON_FALSE:
-        return types & (1u << SCHEMA_TYPE_INDEX_BOOLEAN);
-    case JSON_NULL:
-        break;
-    }
-    return types & (1u << SCHEMA_TYPE_INDEX_NULL);
-}
-
-static void type_list(char *buf, size_t size, unsigned types)
-{
-    static const char *const names[] = {
-#define SCHEMA_TYPE_TEXT(name, text) text,
-        SCHEMA_TYPE_MAP(SCHEMA_TYPE_TEXT)
-#undef SCHEMA_TYPE_TEXT
-    };
-    size_t o = 0;
-
-    buf[0] = '\0';
-    for (unsigned t = 0; t < SCHEMA_TYPE_COUNT && o < size; t++)
-        if (types & (1u << t))
-            o += (size_t)snprintf(buf + o, size - o, "%s%s", o ? " or " : "", names[t]);
-}
-
 /* ---- keywords --------------------------------------------------------------------- */
 
 static bool check(const struct schema_node *n, const json_t *v, struct vctx *c);
@@ -449,33 +204,38 @@ static const struct schema_node *target(const struct schema_node *n)
 
 static void check_number(const struct schema_node *n, const json_t *v, struct vctx *c)
 {
-    if (n->minimum && number_cmp(v, n->minimum) < 0) {
-        REPORT(c, "minimum", "value %s is below the minimum %s", describe(T0, TEXT_MAX, v),
-               describe(T1, TEXT_MAX, n->minimum));
+    if (n->minimum && schema_value_cmp(v, n->minimum) < 0) {
+        REPORT(c, "minimum", "value %s is below the minimum %s",
+               schema_value_describe(T0, TEXT_MAX, v),
+               schema_value_describe(T1, TEXT_MAX, n->minimum));
         if (full(c))
             return;
     }
-    if (n->maximum && number_cmp(v, n->maximum) > 0) {
-        REPORT(c, "maximum", "value %s is above the maximum %s", describe(T0, TEXT_MAX, v),
-               describe(T1, TEXT_MAX, n->maximum));
+    if (n->maximum && schema_value_cmp(v, n->maximum) > 0) {
+        REPORT(c, "maximum", "value %s is above the maximum %s",
+               schema_value_describe(T0, TEXT_MAX, v),
+               schema_value_describe(T1, TEXT_MAX, n->maximum));
         if (full(c))
             return;
     }
-    if (n->exclusive_minimum && number_cmp(v, n->exclusive_minimum) <= 0) {
+    if (n->exclusive_minimum && schema_value_cmp(v, n->exclusive_minimum) <= 0) {
         REPORT(c, "exclusiveMinimum", "value %s is not above the exclusive minimum %s",
-               describe(T0, TEXT_MAX, v), describe(T1, TEXT_MAX, n->exclusive_minimum));
+               schema_value_describe(T0, TEXT_MAX, v),
+               schema_value_describe(T1, TEXT_MAX, n->exclusive_minimum));
         if (full(c))
             return;
     }
-    if (n->exclusive_maximum && number_cmp(v, n->exclusive_maximum) >= 0) {
+    if (n->exclusive_maximum && schema_value_cmp(v, n->exclusive_maximum) >= 0) {
         REPORT(c, "exclusiveMaximum", "value %s is not below the exclusive maximum %s",
-               describe(T0, TEXT_MAX, v), describe(T1, TEXT_MAX, n->exclusive_maximum));
+               schema_value_describe(T0, TEXT_MAX, v),
+               schema_value_describe(T1, TEXT_MAX, n->exclusive_maximum));
         if (full(c))
             return;
     }
-    if (n->multiple_of && !multiple_of(v, n->multiple_of))
-        REPORT(c, "multipleOf", "value %s is not a multiple of %s", describe(T0, TEXT_MAX, v),
-               describe(T1, TEXT_MAX, n->multiple_of));
+    if (n->multiple_of && !schema_value_multiple_of(v, n->multiple_of))
+        REPORT(c, "multipleOf", "value %s is not a multiple of %s",
+               schema_value_describe(T0, TEXT_MAX, v),
+               schema_value_describe(T1, TEXT_MAX, n->multiple_of));
 }
 
 static void check_string(const struct schema_node *n, const json_t *v, struct vctx *c)
@@ -483,13 +243,13 @@ static void check_string(const struct schema_node *n, const json_t *v, struct vc
     const char *s = json_string_value(v);
     size_t len = json_string_length(v);
     if (n->min_length != SCHEMA_UNLIMITED || n->max_length != SCHEMA_UNLIMITED) {
-        long long k = (long long)code_points(s, len);
+        long long k = (long long)schema_value_code_points(s, len);
 
         if (n->min_length != SCHEMA_UNLIMITED && k < n->min_length) {
             REPORT(c, "minLength",
                    "string %s is %lld characters long, shorter than the minimum "
                    "length %lld",
-                   describe(T0, TEXT_MAX, v), k, n->min_length);
+                   schema_value_describe(T0, TEXT_MAX, v), k, n->min_length);
             if (full(c))
                 return;
         }
@@ -497,7 +257,7 @@ static void check_string(const struct schema_node *n, const json_t *v, struct vc
             REPORT(c, "maxLength",
                    "string %s is %lld characters long, longer than the maximum "
                    "length %lld",
-                   describe(T0, TEXT_MAX, v), k, n->max_length);
+                   schema_value_describe(T0, TEXT_MAX, v), k, n->max_length);
             if (full(c))
                 return;
         }
@@ -511,13 +271,14 @@ static void check_string(const struct schema_node *n, const json_t *v, struct vc
             REPORT(c, "pattern",
                    r == 0 ? "string %s does not match the pattern %s"
                           : "string %s: the pattern %s gave up (too complex)",
-                   describe(T0, TEXT_MAX, v), (quote(T1, TEXT_MAX, src, strlen(src)), T1));
+                   schema_value_describe(T0, TEXT_MAX, v),
+                   (schema_value_quote(T1, TEXT_MAX, src, strlen(src)), T1));
             if (full(c))
                 return;
         }
     }
     if (n->format && !schema_format_check(n->format, s, len))
-        REPORT(c, "format", "string %s is not a valid %s", describe(T0, TEXT_MAX, v),
+        REPORT(c, "format", "string %s is not a valid %s", schema_value_describe(T0, TEXT_MAX, v),
                schema_format_name(n->format));
 }
 
@@ -540,7 +301,7 @@ static void check_array(const struct schema_node *n, const json_t *v, struct vct
     if (n->unique_items) {
         for (size_t i = 0; i < size; i++) {
             for (size_t j = i + 1; j < size; j++) {
-                if (equal(json_array_get(v, i), json_array_get(v, j))) {
+                if (schema_value_equal(json_array_get(v, i), json_array_get(v, j))) {
                     REPORT(c, "uniqueItems", "items %zu and %zu are equal", i, j);
                     if (full(c))
                         return;
@@ -643,7 +404,8 @@ static void check_members(const struct schema_node *n, const json_t *v, struct v
 
             if (r < 0) {
                 REPORT(c, "patternProperties", "property %s: the pattern %s gave up (too complex)",
-                       (quote(T0, TEXT_MAX, key, len), T0), schema_regex_source(pp->re));
+                       (schema_value_quote(T0, TEXT_MAX, key, len), T0),
+                       schema_regex_source(pp->re));
                 if (full(c))
                     return;
             } else if (r > 0) {
@@ -659,7 +421,7 @@ static void check_members(const struct schema_node *n, const json_t *v, struct v
             continue;
         if (extra_false) {
             REPORT(c, "additionalProperties", "property %s is not allowed",
-                   (quote(T0, TEXT_MAX, key, len), T0));
+                   (schema_value_quote(T0, TEXT_MAX, key, len), T0));
         } else {
             mark = pointer_push(c, key, len);
             check(n->additional_properties, value, c);
@@ -691,7 +453,8 @@ static void check_object(const struct schema_node *n, const json_t *v, struct vc
         json_array_foreach(n->required, i, name) {
             if (json_object_getn(v, json_string_value(name), json_string_length(name)))
                 continue;
-            REPORT(c, "required", "required property %s is missing", describe(T0, TEXT_MAX, name));
+            REPORT(c, "required", "required property %s is missing",
+                   schema_value_describe(T0, TEXT_MAX, name));
             if (full(c))
                 return;
         }
@@ -711,7 +474,8 @@ static void check_object(const struct schema_node *n, const json_t *v, struct vc
             if (json_object_getn(v, json_string_value(name), json_string_length(name)))
                 continue;
             REPORT(c, "dependencies", "property %s requires property %s",
-                   (quote(T0, TEXT_MAX, dep->name, dep->len), T0), describe(T1, TEXT_MAX, name));
+                   (schema_value_quote(T0, TEXT_MAX, dep->name, dep->len), T0),
+                   schema_value_describe(T1, TEXT_MAX, name));
             if (full(c))
                 return;
         }
@@ -734,7 +498,7 @@ static void check_object(const struct schema_node *n, const json_t *v, struct vc
             if (!ok) {
                 REPORT(c, "propertyNames",
                        "property name %s does not match the propertyNames schema",
-                       (quote(T0, TEXT_MAX, key, len), T0));
+                       (schema_value_quote(T0, TEXT_MAX, key, len), T0));
                 if (full(c))
                     return;
             }
@@ -795,15 +559,17 @@ static void check_combined(const struct schema_node *n, const json_t *v, struct 
 
 static void check_keywords(const struct schema_node *n, const json_t *v, struct vctx *c)
 {
-    if (n->types && !type_matches(n->types, v)) {
-        REPORT(c, "type", "value %s has type %s, expected %s", describe(T0, TEXT_MAX, v),
-               type_name(v), (type_list(T1, TEXT_MAX, n->types), T1));
+    if (n->types && !schema_value_type_matches(n->types, v)) {
+        REPORT(c, "type", "value %s has type %s, expected %s",
+               schema_value_describe(T0, TEXT_MAX, v), schema_value_type_name(v),
+               (schema_value_type_list(T1, TEXT_MAX, n->types), T1));
         if (full(c))
             return;
     }
-    if (n->const_value && !equal(v, n->const_value)) {
-        REPORT(c, "const", "value %s is not the constant %s", describe(T0, TEXT_MAX, v),
-               describe(T1, TEXT_MAX, n->const_value));
+    if (n->const_value && !schema_value_equal(v, n->const_value)) {
+        REPORT(c, "const", "value %s is not the constant %s",
+               schema_value_describe(T0, TEXT_MAX, v),
+               schema_value_describe(T1, TEXT_MAX, n->const_value));
         if (full(c))
             return;
     }
@@ -813,7 +579,7 @@ static void check_keywords(const struct schema_node *n, const json_t *v, struct 
         bool found = false;
 
         json_array_foreach(n->enum_values, i, e) {
-            if ((found = equal(v, e)))
+            if ((found = schema_value_equal(v, e)))
                 break;
         }
         if (!found) {
@@ -821,14 +587,15 @@ static void check_keywords(const struct schema_node *n, const json_t *v, struct 
                 /* The allowed values, as many as fit. */
                 T1[0] = '\0';
                 json_array_foreach(n->enum_values, i, e) {
-                    describe(T2, 48, e);
+                    schema_value_describe(T2, 48, e);
                     if (o + strlen(T2) + 8 >= 160) {
                         snprintf(T1 + o, TEXT_MAX - o, ", ...");
                         break;
                     }
                     o += (size_t)snprintf(T1 + o, TEXT_MAX - o, "%s%s", i ? ", " : "", T2);
                 }
-                record(c, "enum", "value %s is not one of %s", describe(T0, TEXT_MAX, v), T1);
+                record(c, "enum", "value %s is not one of %s",
+                       schema_value_describe(T0, TEXT_MAX, v), T1);
             }
             if (full(c))
                 return;

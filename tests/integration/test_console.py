@@ -132,6 +132,21 @@ def test_first_visit_transfer(env):
     env.shot(b, "login")
 
 
+def test_every_text_in_both_languages(env):
+    """The page's texts as the browser loaded them: the same keys in German and English,
+    each a non-empty string (i18n.js keeps each text beside its translation)."""
+    b = env.browser()
+    wait(b, lambda d: d.find_element(By.ID, "view-login").is_displayed(), 10, "the login form")
+    bad = b.driver.execute_script(
+        "const de = window.I18N.de, en = window.I18N.en, bad = [];"
+        "for (const k of new Set([...Object.keys(de), ...Object.keys(en)]))"
+        "  for (const [lang, d] of [['de', de], ['en', en]])"
+        "    if (typeof d[k] !== 'string' || d[k] === '') bad.push(lang + ':' + k);"
+        "return [Object.keys(de).length, bad];")
+    assert bad[0] > 50, f"only {bad[0]} texts loaded"
+    assert bad[1] == [], f"texts missing or empty: {bad[1]}"
+
+
 def test_live_alert_ack_on_other_page_and_clear(env):
     b = env.first()
     a = env.browser()

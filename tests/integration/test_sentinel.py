@@ -107,8 +107,15 @@ def test_sentinel_failover_under_a_stream(hub_factory, sentinel_layout, stack, l
     stack.redis.proc.send(signal.SIGKILL)
     killed = time.monotonic()
     stack.redis.proc.wait(10)
-    wait_until(lambda: sentinels.master() == ("127.0.0.1", replica.port), 30,
-               "the Sentinels promote the replica")
+    # Sentinel's own election: a split vote is retried after twice failover-timeout
+    # (10 s here), so a loaded machine can take several rounds.
+    try:
+        wait_until(lambda: sentinels.master() == ("127.0.0.1", replica.port), 90,
+                   "the Sentinels promote the replica")
+    except AssertionError as e:
+        logs = "\n".join(f"--- sentinel-{i}.log:\n" + harness.tail(stack.tmp / f"sentinel-{i}.log", 25)
+                         for i in range(3))
+        raise AssertionError(f"{e}\n{logs}") from None
     r = replica.client()
     key = hub.stream(STREAM)
     base = r.xlen(key)

@@ -123,16 +123,16 @@ static void alert_json_matches_the_schema(void **state)
         if (n)
             fail_msg("round %d: %s: %s at '%s'", round, out, errors[0].message, errors[0].pointer);
         if (round == 0) {
-            assert_string_equal(out,
-                "{\"id\":\"linz:rhine-flood:pegel-1:1795672800412\",\"rule\":\"rhine-flood\","
-                "\"severity\":\"warning\",\"state\":\"active\",\"municipality\":\"linz\","
-                "\"type\":\"sensor.waterlevel\",\"subject\":\"pegel-1\",\"value\":712,"
-                "\"threshold\":650,\"message\":\"pegel-1: water level 712 cm ≥ 650 cm\","
-                "\"event_id\":\"11110632d105db16f6b975bb72459627\","
-                "\"event_time\":\"2026-11-26T06:00:00.000012345Z\","
-                "\"raised_at\":\"2026-11-26T06:00:00.412Z\","
-                "\"updated_at\":\"2026-11-26T06:00:00.412Z\",\"acked_by\":null,"
-                "\"cleared_at\":null}");
+            assert_string_equal(
+                out, "{\"id\":\"linz:rhine-flood:pegel-1:1795672800412\",\"rule\":\"rhine-flood\","
+                     "\"severity\":\"warning\",\"state\":\"active\",\"municipality\":\"linz\","
+                     "\"type\":\"sensor.waterlevel\",\"subject\":\"pegel-1\",\"value\":712,"
+                     "\"threshold\":650,\"message\":\"pegel-1: water level 712 cm ≥ 650 cm\","
+                     "\"event_id\":\"11110632d105db16f6b975bb72459627\","
+                     "\"event_time\":\"2026-11-26T06:00:00.000012345Z\","
+                     "\"raised_at\":\"2026-11-26T06:00:00.412Z\","
+                     "\"updated_at\":\"2026-11-26T06:00:00.412Z\",\"acked_by\":null,"
+                     "\"cleared_at\":null}");
         }
         {
             struct alert back;
@@ -270,13 +270,21 @@ static void ack_refusals(void **state)
     const char *why = NULL;
     char big[ACK_PAYLOAD_MAX + 2];
     static const char *const bad_topics[] = {
-        "linz/alerts/rhine-flood/pegel-1", "linz/alerts/rhine-flood/pegel-1/ack/x",
+        "linz/alerts/rhine-flood/pegel-1",    "linz/alerts/rhine-flood/pegel-1/ack/x",
         "linz/alert/rhine-flood/pegel-1/ack", "/alerts/rhine-flood/pegel-1/ack",
-        "linz/alerts//pegel-1/ack", "linz/alerts/rhine-flood/pegel-1/nack",
+        "linz/alerts//pegel-1/ack",           "linz/alerts/rhine-flood/pegel-1/nack",
     };
     static const char *const bad_payloads[] = {
-        "", "null", "[]", "\"Bauhof\"", "{\"by\":\"\"}", "{\"by\":7}", "{\"comment\":\"x\"}",
-        "{\"by\":\"a\",\"by\":\"b\"}", "{\"by\":\"a\",\"who\":\"b\"}", "{\"by\":\"a\"",
+        "",
+        "null",
+        "[]",
+        "\"Bauhof\"",
+        "{\"by\":\"\"}",
+        "{\"by\":7}",
+        "{\"comment\":\"x\"}",
+        "{\"by\":\"a\",\"by\":\"b\"}",
+        "{\"by\":\"a\",\"who\":\"b\"}",
+        "{\"by\":\"a\"",
         "{\"by\":\"a\",\"comment\":null}",
     };
     const char ok[] = "{\"by\":\"Bauhof\",\"comment\":\"Sandsäcke\"}";
@@ -322,7 +330,8 @@ static void template_rendering(void **state)
     value_set_int(&t, 650);
     tv.text[TEMPLATE_FIELD_SUBJECT] = "pegel-1";
     tv.text[TEMPLATE_FIELD_RULE] = "rhine-flood";
-    assert_int_equal(template_check("{subject}: {value} ≥ {threshold} {{cm}}", why, sizeof(why)), 0);
+    assert_int_equal(template_check("{subject}: {value} ≥ {threshold} {{cm}}", why, sizeof(why)),
+                     0);
     template_render("{subject}: {value} ≥ {threshold} {{cm}}", &tv, out);
     assert_string_equal(out, "pegel-1: 712.5 ≥ 650 {cm}");
     template_render("{rule}/{data.x}/{municipality}", &tv, out);

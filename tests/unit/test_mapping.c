@@ -130,6 +130,32 @@ static void mapping_file_errors_name_the_line(void **state)
     free(errors);
 }
 
+/* Null as YAML's core schema spells it, the same in every loader (yaml_loader.h): a
+ * section left null keeps its defaults; a quoted "null" is a string, not null. */
+static void mapping_file_null_spellings(void **state)
+{
+    static const char *const nulls[] = {"", "~", "null", "Null", "NULL"};
+    struct source_file sf;
+    char text[sizeof(good_file) + 32], *errors = NULL;
+
+    for (size_t i = 0; i < sizeof(nulls) / sizeof(nulls[0]); i++) {
+        snprintf(text, sizeof(text), "http: %s\n%s", nulls[i], good_file);
+        if (load(text, SOURCE_TTN, &sf, &errors) != 0)
+            fail_msg("http: %s: %s", nulls[i], errors);
+        assert_string_equal(sf.http.bind, "127.0.0.1");
+        assert_int_equal(sf.http.port, 0);
+        source_file_close(&sf);
+        free(errors);
+    }
+    snprintf(text, sizeof(text), "http: \"null\"\n%s", good_file);
+    assert_int_equal(load(text, SOURCE_TTN, &sf, &errors), -1);
+    assert_non_null(strstr(errors, ":1: section 'http' must be a mapping of keys\n"));
+    free(errors);
+    assert_int_equal(load("NULL\n", SOURCE_TTN, &sf, &errors), -1);
+    assert_non_null(strstr(errors, ":1: the file is empty\n"));
+    free(errors);
+}
+
 static void mapping_pegelonline_file(void **state)
 {
     static const char text[] =
@@ -267,6 +293,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(mapping_file_loads),
         cmocka_unit_test(mapping_file_errors_name_the_line),
+        cmocka_unit_test(mapping_file_null_spellings),
         cmocka_unit_test(mapping_pegelonline_file),
         cmocka_unit_test(mapping_find_by_device_or_eui),
         cmocka_unit_test(mapping_subject_templates),

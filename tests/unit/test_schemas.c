@@ -29,6 +29,7 @@
 #include <jansson.h>
 #include <yaml.h>
 
+#include "doc_pointer.h"
 #include "schema.h"
 
 #define URI_PREFIX "https://schemas.rheinhub.linz-am-rhein.de/"
@@ -139,122 +140,6 @@ static void find_schemas(struct names *l, const char *rel)
     closedir(d);
 }
 
-/* Copies the next reference token of a JSON pointer (at *p, after its '/') to tok,
- * unescaping ~1 and ~0, and moves *p past it. Returns false on a bad escape. */
-static bool pointer_token(const char **p, char *tok, size_t size)
-{
-    size_t n = 0;
-    const char *s = *p;
-
-    while (*s && *s != '/') {
-        char c = *s++;
-        if (c == '~') {
-            if (*s == '0')
-                c = '~';
-            else if (*s == '1')
-                c = '/';
-            else
-                return false;
-            s++;
-        }
-        if (n + 1 >= size)
-            return false;
-        tok[n++] = c;
-    }
-    tok[n] = '\0';
-    *p = s;
-    return true;
-}
-
-/* Parses a whole decimal array index; false when tok is not one. */
-static bool array_index(const char *tok, size_t *index)
-{
-    char *end;
-    unsigned long long v;
-
-    if (!*tok || (tok[0] == '0' && tok[1]) || tok[0] == '-' || tok[0] == '+')
-        return false;
-    errno = 0;
-    v = strtoull(tok, &end, 10);
-    if (errno || *end)
-        return false;
-    *index = (size_t)v;
-    return true;
-}
-
-/* The value at JSON pointer ptr ("" or "/a/0") in doc, or NULL. */
-static json_t *json_at(json_t *doc, const char *ptr)
-{
-    char tok[256];
-    json_t *v = doc;
-
-    if (*ptr && *ptr != '/')
-        return NULL;
-    while (*ptr) {
-        size_t i;
-
-        ptr++;
-        if (!pointer_token(&ptr, tok, sizeof(tok)))
-            return NULL;
-        if (json_is_object(v))
-            v = json_object_get(v, tok);
-        else if (json_is_array(v) && array_index(tok, &i))
-            v = json_array_get(v, i);
-        else
-            return NULL;
-        if (!v)
-            return NULL;
-    }
-    return v;
-}
-
-/* The text of a scalar node, or NULL. */
-static const char *yaml_scalar(yaml_node_t *node)
-{
-    return node && node->type == YAML_SCALAR_NODE ? (const char *)node->data.scalar.value : NULL;
-}
-
-/* The value of key in mapping node, or NULL. */
-static yaml_node_t *yaml_get(yaml_document_t *doc, yaml_node_t *node, const char *key)
-{
-    if (!node || node->type != YAML_MAPPING_NODE)
-        return NULL;
-    for (yaml_node_pair_t *p = node->data.mapping.pairs.start; p < node->data.mapping.pairs.top;
-         p++) {
-        const char *k = yaml_scalar(yaml_document_get_node(doc, p->key));
-        if (k && strcmp(k, key) == 0)
-            return yaml_document_get_node(doc, p->value);
-    }
-    return NULL;
-}
-
-/* The node at JSON pointer ptr in the YAML document, or NULL. */
-static yaml_node_t *yaml_at(yaml_document_t *doc, const char *ptr)
-{
-    char tok[256];
-    yaml_node_t *node = yaml_document_get_root_node(doc);
-
-    if (*ptr && *ptr != '/')
-        return NULL;
-    while (node && *ptr) {
-        size_t i;
-
-        ptr++;
-        if (!pointer_token(&ptr, tok, sizeof(tok)))
-            return NULL;
-        if (node->type == YAML_MAPPING_NODE) {
-            node = yaml_get(doc, node, tok);
-        } else if (node->type == YAML_SEQUENCE_NODE && array_index(tok, &i)) {
-            yaml_node_item_t *items = node->data.sequence.items.start;
-            size_t n = (size_t)(node->data.sequence.items.top - items);
-            node = i < n ? yaml_document_get_node(doc, items[i]) : NULL;
-        } else {
-            return NULL;
-        }
-    }
-    return node;
-}
-
 /* Checks one $ref of asyncapi.yaml: a pointer into it ("#/..."), or a file relative
  * to it with an optional pointer fragment. Records the files it names. */
 static void check_ref(struct contract *c, const char *ref, size_t line)
@@ -268,7 +153,7 @@ static void check_ref(struct contract *c, const char *ref, size_t line)
 
     if (n == 0) {
         c->local_refs++;
-        if (!yaml_at(&c->api, fragment))
+        if (!doc_yaml_at(&c->api, fragment))
             names_addf(&c->bad_refs, "asyncapi.yaml:%zu: $ref %s: no such place in asyncapi.yaml",
                        line, ref);
         return;
@@ -293,7 +178,7 @@ static void check_ref(struct contract *c, const char *ref, size_t line)
                    jerr.line, jerr.text);
         return;
     }
-    if (!json_at(doc, fragment))
+    if (!doc_json_at(doc, fragment))
         names_addf(&c->bad_refs, "asyncapi.yaml:%zu: $ref %s: no %s in %s", line, ref, fragment,
                    file);
     else if (!names_has(&c->referenced, real))
@@ -316,10 +201,10 @@ static void walk_refs(struct contract *c, yaml_node_t *node)
         for (yaml_node_pair_t *p = node->data.mapping.pairs.start; p < node->data.mapping.pairs.top;
              p++) {
             yaml_node_t *value = yaml_document_get_node(doc, p->value);
-            const char *k = yaml_scalar(yaml_document_get_node(doc, p->key));
+            const char *k = doc_yaml_scalar(yaml_document_get_node(doc, p->key));
 
             if (k && strcmp(k, "$ref") == 0) {
-                const char *ref = yaml_scalar(value);
+                const char *ref = doc_yaml_scalar(value);
                 if (ref)
                     check_ref(c, ref, value->start_mark.line + 1);
                 else
@@ -640,63 +525,12 @@ static void schemas_examples_as_named(void **state)
     assert_int_equal(bad, 0);
 }
 
-/* A YAML node as JSON (YAML 1.2 core schema for plain scalars), or NULL. */
-static json_t *yaml_to_json(yaml_document_t *doc, yaml_node_t *node)
-{
-    json_t *v;
-
-    if (!node)
-        return NULL;
-    switch (node->type) {
-    case YAML_SCALAR_NODE: {
-        const char *s = (const char *)node->data.scalar.value;
-        char *end;
-
-        if (node->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
-            return json_string(s);
-        if (!*s || strcmp(s, "null") == 0 || strcmp(s, "~") == 0)
-            return json_null();
-        if (strcmp(s, "true") == 0 || strcmp(s, "false") == 0)
-            return json_boolean(s[0] == 't');
-        errno = 0;
-        {
-            long long i = strtoll(s, &end, 10);
-            if (!*end && !errno)
-                return json_integer(i);
-        }
-        {
-            double d = strtod(s, &end);
-            if (!*end && !errno)
-                return json_real(d);
-        }
-        return json_string(s);
-    }
-    case YAML_SEQUENCE_NODE:
-        v = json_array();
-        for (yaml_node_item_t *i = node->data.sequence.items.start;
-             v && i < node->data.sequence.items.top; i++)
-            json_array_append_new(v, yaml_to_json(doc, yaml_document_get_node(doc, *i)));
-        return v;
-    case YAML_MAPPING_NODE:
-        v = json_object();
-        for (yaml_node_pair_t *p = node->data.mapping.pairs.start;
-             v && p < node->data.mapping.pairs.top; p++) {
-            const char *k = yaml_scalar(yaml_document_get_node(doc, p->key));
-            if (k)
-                json_object_set_new(v, k, yaml_to_json(doc, yaml_document_get_node(doc, p->value)));
-        }
-        return v;
-    default:
-        return NULL;
-    }
-}
-
 /* The examples of asyncapi.yaml's messages match the schema file of their payload. */
 static void schemas_asyncapi_examples_valid(void **state)
 {
     struct contract *c = *state;
     yaml_document_t *doc = &c->api;
-    yaml_node_t *messages = yaml_at(doc, "/components/messages");
+    yaml_node_t *messages = doc_yaml_at(doc, "/components/messages");
     struct schema_registry *reg = registry();
     struct schema_error errors[MAX_ERRORS];
     int checked = 0, bad = 0;
@@ -705,10 +539,11 @@ static void schemas_asyncapi_examples_valid(void **state)
     assert_int_equal(messages->type, YAML_MAPPING_NODE);
     for (yaml_node_pair_t *p = messages->data.mapping.pairs.start;
          p < messages->data.mapping.pairs.top; p++) {
-        const char *name = yaml_scalar(yaml_document_get_node(doc, p->key));
+        const char *name = doc_yaml_scalar(yaml_document_get_node(doc, p->key));
         yaml_node_t *msg = yaml_document_get_node(doc, p->value);
-        const char *ref = yaml_scalar(yaml_get(doc, yaml_get(doc, msg, "payload"), "$ref"));
-        yaml_node_t *examples = yaml_get(doc, msg, "examples");
+        const char *ref =
+            doc_yaml_scalar(doc_yaml_get(doc, doc_yaml_get(doc, msg, "payload"), "$ref"));
+        yaml_node_t *examples = doc_yaml_get(doc, msg, "examples");
         struct schema *s;
         json_t *schema_doc;
 
@@ -720,8 +555,8 @@ static void schemas_asyncapi_examples_valid(void **state)
         }
         for (yaml_node_item_t *i = examples->data.sequence.items.start;
              i < examples->data.sequence.items.top; i++) {
-            json_t *payload =
-                yaml_to_json(doc, yaml_get(doc, yaml_document_get_node(doc, *i), "payload"));
+            json_t *payload = doc_yaml_to_json(
+                doc, doc_yaml_get(doc, yaml_document_get_node(doc, *i), "payload"));
             int n;
 
             assert_non_null(payload);

@@ -30,6 +30,7 @@
 #include <jansson.h>
 
 #include "ack.h"
+#include "catchup.h"
 #include "config.h"
 #include "engine.h"
 #include "log.h"
@@ -403,118 +404,18 @@ static void apply_acks(struct alerting *a, int64_t now)
 }
 
 /* ------------------------------------------------------------------------------------------ */
-/* Catching up */
-
-/* Compares two stream ids "<ms>-<seq>". */
-static int id_cmp(const char *x, const char *y)
-{
-    unsigned long long xm = 0, xs = 0, ym = 0, ys = 0;
-
-    sscanf(x, "%llu-%llu", &xm, &xs);
-    sscanf(y, "%llu-%llu", &ym, &ys);
-    if (xm != ym)
-        return xm < ym ? -1 : 1;
-    return xs < ys ? -1 : xs > ys;
-}
-
-/*
- * Whether this worker's group has been handed everything in its route's streams and
- * holds nothing pending: then a subject without events is silent, not merely behind.
- * Returns 1, 0, or a negative errno.
- */
-static int caught_up_on(struct alerting *a, redisContext *c, const char *stream)
-{
-    redisReply *groups = redisCommand(c, "XINFO GROUPS %s", stream);
-    redisReply *last = NULL;
-    const char *delivered = NULL;
-    long long pending = -1;
-    int r = 0;
-
-    if (!groups || c->err) {
-        r = -ENOTCONN;
-        goto out;
-    }
-    if (groups->type != REDIS_REPLY_ARRAY) {
-        r = 1; /* no such stream: nothing to catch up with */
-        goto out;
-    }
-    for (size_t g = 0; g < groups->elements; g++) {
-        const redisReply *info = groups->element[g];
-        const char *name = NULL;
-        const char *last_id = NULL;
-        long long pend = -1;
-        for (size_t i = 0; info->type == REDIS_REPLY_ARRAY && i + 1 < info->elements; i += 2) {
-            const redisReply *k = info->element[i], *v = info->element[i + 1];
-            if (k->type != REDIS_REPLY_STRING)
-                continue;
-            if (strcmp(k->str, "name") == 0 && v->type == REDIS_REPLY_STRING)
-                name = v->str;
-            else if (strcmp(k->str, "pending") == 0 && v->type == REDIS_REPLY_INTEGER)
-                pend = v->integer;
-            else if (strcmp(k->str, "last-delivered-id") == 0 && v->type == REDIS_REPLY_STRING)
-                last_id = v->str;
-        }
-        if (name && strcmp(name, KIND) == 0) {
-            delivered = last_id;
-            pending = pend;
-        }
-    }
-    if (!delivered) {
-        r = 1; /* our group is not there (yet): the SDK creates it at "$" */
-        goto out;
-    }
-    if (pending != 0)
-        goto out;
-    last = redisCommand(c, "XREVRANGE %s + - COUNT 1", stream);
-    if (!last || c->err) {
-        r = -ENOTCONN;
-        goto out;
-    }
-    if (last->type != REDIS_REPLY_ARRAY || last->elements == 0 ||
-        last->element[0]->type != REDIS_REPLY_ARRAY || last->element[0]->elements < 1 ||
-        last->element[0]->element[0]->type != REDIS_REPLY_STRING)
-        r = 1;
-    else
-        r = id_cmp(delivered, last->element[0]->element[0]->str) >= 0;
-out:
-    freeReplyObject(groups);
-    freeReplyObject(last);
-    return r;
-}
+/* Catching up (catchup.c) */
 
 static int caught_up(struct alerting *a, redisContext *c, int64_t now)
 {
-    redisReply *route;
-    json_t *root = NULL, *streams;
-    size_t i;
-    json_t *s;
-    int r = 1;
+    int r;
 
     if (now - a->behind_since_ns >= CATCHUP_MAX_NS) {
         log_warn(a->component, "still behind on the streams after %lld s: checking silence "
                  "and durations anyway", (long long)(CATCHUP_MAX_NS / NS_PER_S));
         return 1;
     }
-    route = redisCommand(c, "GET %s", a->route_key);
-    if (!route || c->err) {
-        freeReplyObject(route);
-        return -ENOTCONN;
-    }
-    if (route->type != REDIS_REPLY_STRING ||
-        !(root = json_loadb(route->str, route->len, 0, NULL)) ||
-        !json_is_array(streams = json_object_get(root, "streams"))) {
-        freeReplyObject(route);
-        json_decref(root);
-        return 0; /* no route yet: no events yet */
-    }
-    freeReplyObject(route);
-    json_array_foreach(streams, i, s) {
-        if (!json_is_string(s))
-            continue;
-        if ((r = caught_up_on(a, c, json_string_value(s))) != 1)
-            break;
-    }
-    json_decref(root);
+    r = catchup_check(c, a->route_key, KIND);
     if (r == 1)
         log_info(a->component, "caught up with the streams: silence and durations are "
                  "checked from now on");

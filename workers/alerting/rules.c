@@ -9,14 +9,13 @@
 #include <errno.h>
 #include <fnmatch.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <yaml.h>
 
 #include "times.h"
-#include "yaml_report.h"
+#include "yaml_loader.h"
 
 static const char *const severity_names[] = {
 #define X(name, text) text,
@@ -54,106 +53,68 @@ const char *rule_kind_name(enum rule_kind k)
 /* ------------------------------------------------------------------------------------------ */
 /* Loading */
 
-struct loader {
-    const char *path;
-    FILE *err;
-    int errors;
-    yaml_document_t *doc;
-};
-
-static void report(struct loader *l, const yaml_node_t *node, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void report(struct loader *l, const yaml_node_t *node, const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    yaml_vreport(l->err, l->path, node, fmt, ap);
-    va_end(ap);
-    l->errors++;
-}
-
-static const char *scalar(const yaml_node_t *node)
-{
-    return (const char *)node->data.scalar.value;
-}
-
-static bool is_plain(const yaml_node_t *node)
-{
-    return node->type == YAML_SCALAR_NODE && node->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
-}
-
-static bool is_null(const yaml_node_t *node)
-{
-    const char *v;
-
-    if (!is_plain(node))
-        return false;
-    v = scalar(node);
-    return v[0] == '\0' || strcmp(v, "~") == 0 || strcmp(v, "null") == 0;
-}
-
-static bool get_string(struct loader *l, const yaml_node_t *node, const char *key, char *dst,
+static bool get_string(struct yaml_loader *l, const yaml_node_t *node, const char *key, char *dst,
                        size_t size)
 {
-    if (node->type != YAML_SCALAR_NODE || is_null(node)) {
-        report(l, node, "%s must be a string", key);
+    if (node->type != YAML_SCALAR_NODE || yaml_loader_is_null(node)) {
+        yaml_loader_report(l, node, "%s must be a string", key);
         return false;
     }
     if (node->data.scalar.length >= size) {
-        report(l, node, "%s is longer than %zu bytes", key, size - 1);
+        yaml_loader_report(l, node, "%s is longer than %zu bytes", key, size - 1);
         return false;
     }
-    memcpy(dst, scalar(node), node->data.scalar.length + 1);
+    memcpy(dst, yaml_loader_text(node), node->data.scalar.length + 1);
     return true;
 }
 
-static bool get_number(struct loader *l, const yaml_node_t *node, const char *key, double *out)
+static bool get_number(struct yaml_loader *l, const yaml_node_t *node, const char *key, double *out)
 {
     char *end;
 
-    if (!is_plain(node) || !scalar(node)[0]) {
-        report(l, node, "%s must be a number", key);
+    if (!yaml_loader_is_plain(node) || !yaml_loader_text(node)[0]) {
+        yaml_loader_report(l, node, "%s must be a number", key);
         return false;
     }
     errno = 0;
-    *out = strtod(scalar(node), &end);
+    *out = strtod(yaml_loader_text(node), &end);
     if (errno || *end || !isfinite(*out)) {
-        report(l, node, "%s must be a number, not \"%s\"", key, scalar(node));
+        yaml_loader_report(l, node, "%s must be a number, not \"%s\"", key, yaml_loader_text(node));
         return false;
     }
     return true;
 }
 
-static bool get_duration(struct loader *l, const yaml_node_t *node, const char *key,
+static bool get_duration(struct yaml_loader *l, const yaml_node_t *node, const char *key,
                          int64_t *out)
 {
-    if (node->type != YAML_SCALAR_NODE || times_duration_parse(scalar(node), out) < 0) {
-        report(l, node, "%s must be a duration such as 90s, 30m, 1h30m or 2d (at most 365d), "
-                        "not \"%s\"", key, node->type == YAML_SCALAR_NODE ? scalar(node) : "?");
+    if (node->type != YAML_SCALAR_NODE || times_duration_parse(yaml_loader_text(node), out) < 0) {
+        yaml_loader_report(l, node,
+                           "%s must be a duration such as 90s, 30m, 1h30m or 2d (at most 365d), "
+                           "not \"%s\"",
+                           key, node->type == YAML_SCALAR_NODE ? yaml_loader_text(node) : "?");
         return false;
     }
     return true;
 }
 
 /* A scalar as a value: plain numbers and true/false as such, anything quoted as text. */
-static bool get_value(struct loader *l, const yaml_node_t *node, const char *key,
+static bool get_value(struct yaml_loader *l, const yaml_node_t *node, const char *key,
                       struct value *out)
 {
     const char *s;
     char *end;
 
-    if (node->type != YAML_SCALAR_NODE || is_null(node)) {
-        report(l, node, "%s must be a string, a number or true/false", key);
+    if (node->type != YAML_SCALAR_NODE || yaml_loader_is_null(node)) {
+        yaml_loader_report(l, node, "%s must be a string, a number or true/false", key);
         return false;
     }
-    s = scalar(node);
+    s = yaml_loader_text(node);
     if (node->data.scalar.length >= VALUE_STR_MAX) {
-        report(l, node, "%s is longer than %d bytes", key, VALUE_STR_MAX - 1);
+        yaml_loader_report(l, node, "%s is longer than %d bytes", key, VALUE_STR_MAX - 1);
         return false;
     }
-    if (is_plain(node)) {
+    if (yaml_loader_is_plain(node)) {
         if (strcmp(s, "true") == 0 || strcmp(s, "false") == 0) {
             value_set_bool(out, s[0] == 't');
             return true;
@@ -202,12 +163,12 @@ static bool path_ok(const char *s)
     return true;
 }
 
-static bool glob_ok(struct loader *l, const yaml_node_t *node, const char *key, char *dst)
+static bool glob_ok(struct yaml_loader *l, const yaml_node_t *node, const char *key, char *dst)
 {
     if (!get_string(l, node, key, dst, RULE_GLOB_MAX))
         return false;
     if (!dst[0]) {
-        report(l, node, "%s must not be empty (\"*\" matches everything)", key);
+        yaml_loader_report(l, node, "%s must not be empty (\"*\" matches everything)", key);
         return false;
     }
     return true;
@@ -247,91 +208,98 @@ static const char *const key_names[] = {
 #undef X
 };
 
-static void load_where(struct loader *l, const yaml_node_t *node, struct rule *r)
+static void load_where(struct yaml_loader *l, const yaml_node_t *node, struct rule *r)
 {
     if (node->type != YAML_MAPPING_NODE) {
-        report(l, node, "where must be a mapping of data fields to values, e.g. {unit: cm}");
+        yaml_loader_report(l, node,
+                           "where must be a mapping of data fields to values, e.g. {unit: cm}");
         return;
     }
     for (yaml_node_pair_t *p = node->data.mapping.pairs.start; p < node->data.mapping.pairs.top;
          p++) {
-        const yaml_node_t *k = yaml_document_get_node(l->doc, p->key);
-        const yaml_node_t *v = yaml_document_get_node(l->doc, p->value);
+        const yaml_node_t *k = yaml_loader_node(l, p->key);
+        const yaml_node_t *v = yaml_loader_node(l, p->value);
         struct rule_where *w;
 
         if (r->n_where == RULE_WHERE_MAX) {
-            report(l, k, "where has more than %d fields", RULE_WHERE_MAX);
+            yaml_loader_report(l, k, "where has more than %d fields", RULE_WHERE_MAX);
             return;
         }
         w = &r->where[r->n_where];
         if (k->type != YAML_SCALAR_NODE || k->data.scalar.length >= RULE_PATH_MAX ||
-            !path_ok(scalar(k))) {
-            report(l, k, "where: a field name is letters, digits, '_' and '-', with '.' "
-                         "between the names of nested fields");
+            !path_ok(yaml_loader_text(k))) {
+            yaml_loader_report(l, k,
+                               "where: a field name is letters, digits, '_' and '-', with '.' "
+                               "between the names of nested fields");
             continue;
         }
-        snprintf(w->path, sizeof(w->path), "%s", scalar(k));
+        snprintf(w->path, sizeof(w->path), "%s", yaml_loader_text(k));
         if (get_value(l, v, "a where value", &w->equals))
             r->n_where++;
     }
 }
 
-static void load_levels(struct loader *l, const yaml_node_t *node, struct rule *r,
+static void load_levels(struct yaml_loader *l, const yaml_node_t *node, struct rule *r,
                         const yaml_node_t **level_nodes)
 {
     if (node->type != YAML_SEQUENCE_NODE) {
-        report(l, node, "levels must be a list such as [{above: 800, severity: critical}]");
+        yaml_loader_report(l, node,
+                           "levels must be a list such as [{above: 800, severity: critical}]");
         return;
     }
     for (yaml_node_item_t *it = node->data.sequence.items.start;
          it < node->data.sequence.items.top; it++) {
-        const yaml_node_t *item = yaml_document_get_node(l->doc, *it);
+        const yaml_node_t *item = yaml_loader_node(l, *it);
         struct rule_level *lv;
         bool have_at = false, have_sev = false;
 
         if (r->n_levels == RULE_LEVELS_MAX) {
-            report(l, item, "more than %d levels", RULE_LEVELS_MAX);
+            yaml_loader_report(l, item, "more than %d levels", RULE_LEVELS_MAX);
             return;
         }
         lv = &r->levels[r->n_levels];
         if (item->type != YAML_MAPPING_NODE) {
-            report(l, item, "a level is a mapping such as {above: 800, severity: critical}");
+            yaml_loader_report(l, item,
+                               "a level is a mapping such as {above: 800, severity: critical}");
             continue;
         }
         for (yaml_node_pair_t *p = item->data.mapping.pairs.start;
              p < item->data.mapping.pairs.top; p++) {
-            const yaml_node_t *k = yaml_document_get_node(l->doc, p->key);
-            const yaml_node_t *v = yaml_document_get_node(l->doc, p->value);
-            const char *name = k->type == YAML_SCALAR_NODE ? scalar(k) : "?";
+            const yaml_node_t *k = yaml_loader_node(l, p->key);
+            const yaml_node_t *v = yaml_loader_node(l, p->value);
+            const char *name = k->type == YAML_SCALAR_NODE ? yaml_loader_text(k) : "?";
 
             if (strcmp(name, "above") == 0 || strcmp(name, "below") == 0) {
                 if (have_at) {
-                    report(l, k, "a level has one of above or below");
+                    yaml_loader_report(l, k, "a level has one of above or below");
                     continue;
                 }
                 have_at = get_number(l, v, name, &lv->at);
                 if (have_at && (r->kind == RULE_ABOVE || r->kind == RULE_BELOW) &&
                     (r->kind == RULE_ABOVE) != (strcmp(name, "above") == 0)) {
-                    report(l, k, "a level of a rule with '%s' uses '%s'",
-                           rule_kind_name(r->kind), r->kind == RULE_BELOW ? "below" : "above");
+                    yaml_loader_report(l, k, "a level of a rule with '%s' uses '%s'",
+                                       rule_kind_name(r->kind),
+                                       r->kind == RULE_BELOW ? "below" : "above");
                     have_at = false;
                 }
             } else if (strcmp(name, "severity") == 0) {
-                if (v->type != YAML_SCALAR_NODE || severity_parse(scalar(v), &lv->severity) < 0)
-                    report(l, v, "severity must be info, warning or critical");
+                if (v->type != YAML_SCALAR_NODE ||
+                    severity_parse(yaml_loader_text(v), &lv->severity) < 0)
+                    yaml_loader_report(l, v, "severity must be info, warning or critical");
                 else
                     have_sev = true;
             } else {
-                report(l, k, "unknown key '%s' in a level (above or below, severity)", name);
+                yaml_loader_report(l, k, "unknown key '%s' in a level (above or below, severity)",
+                                   name);
             }
         }
         if (!have_at || !have_sev) {
             if (!have_at && !have_sev)
-                report(l, item, "a level needs above (or below) and severity");
+                yaml_loader_report(l, item, "a level needs above (or below) and severity");
             else if (!have_sev)
-                report(l, item, "a level needs a severity");
+                yaml_loader_report(l, item, "a level needs a severity");
             else
-                report(l, item, "a level needs above (or below)");
+                yaml_loader_report(l, item, "a level needs above (or below)");
             continue;
         }
         level_nodes[r->n_levels] = item;
@@ -356,7 +324,7 @@ static const char *default_message(enum rule_kind kind, bool rate)
 }
 
 /* Checks a loaded rule as a whole; node is the rule's mapping, keys[k] each key's node. */
-static void check_rule(struct loader *l, const yaml_node_t *node, struct rule *r,
+static void check_rule(struct yaml_loader *l, const yaml_node_t *node, struct rule *r,
                        const yaml_node_t *const *keys, const yaml_node_t *const *level_nodes)
 {
     int conditions = !!keys[KEY_ABOVE] + !!keys[KEY_BELOW] + !!keys[KEY_EQUALS] +
@@ -364,13 +332,17 @@ static void check_rule(struct loader *l, const yaml_node_t *node, struct rule *r
     char why[256];
 
     if (!keys[KEY_NAME])
-        report(l, node, "a rule needs a name");
+        yaml_loader_report(l, node, "a rule needs a name");
     if (!keys[KEY_TYPE])
-        report(l, node, "rule '%s' needs a type (a glob on <category>.<type>, e.g. "
-                        "sensor.waterlevel or sensor.*)", r->name);
+        yaml_loader_report(l, node,
+                           "rule '%s' needs a type (a glob on <category>.<type>, e.g. "
+                           "sensor.waterlevel or sensor.*)",
+                           r->name);
     if (conditions != 1) {
-        report(l, node, "rule '%s' needs exactly one condition: above, below, equals or "
-                        "silence (it has %d)", r->name, conditions);
+        yaml_loader_report(l, node,
+                           "rule '%s' needs exactly one condition: above, below, equals or "
+                           "silence (it has %d)",
+                           r->name, conditions);
         return;
     }
     if (r->kind == RULE_SILENCE) {
@@ -378,29 +350,34 @@ static void check_rule(struct loader *l, const yaml_node_t *node, struct rule *r
                                                          KEY_LEVELS};
         for (size_t i = 0; i < sizeof(not_with_silence) / sizeof(not_with_silence[0]); i++)
             if (keys[not_with_silence[i]])
-                report(l, keys[not_with_silence[i]], "rule '%s': silence takes no %s",
-                       r->name, key_names[not_with_silence[i]]);
+                yaml_loader_report(l, keys[not_with_silence[i]], "rule '%s': silence takes no %s",
+                                   r->name, key_names[not_with_silence[i]]);
     } else if (!keys[KEY_FIELD]) {
-        report(l, node, "rule '%s' needs a field: the data field that %s tests", r->name,
-               rule_kind_name(r->kind));
+        yaml_loader_report(l, node, "rule '%s' needs a field: the data field that %s tests",
+                           r->name, rule_kind_name(r->kind));
     }
     if (r->kind == RULE_EQUALS) {
         static const enum rule_key not_with_equals[] = {KEY_CLEAR, KEY_RATE, KEY_LEVELS};
         for (size_t i = 0; i < sizeof(not_with_equals) / sizeof(not_with_equals[0]); i++)
             if (keys[not_with_equals[i]])
-                report(l, keys[not_with_equals[i]], "rule '%s': equals takes no %s "
-                       "(it clears when the field has another value)", r->name,
-                       key_names[not_with_equals[i]]);
+                yaml_loader_report(l, keys[not_with_equals[i]],
+                                   "rule '%s': equals takes no %s "
+                                   "(it clears when the field has another value)",
+                                   r->name, key_names[not_with_equals[i]]);
     }
     if (r->kind == RULE_ABOVE || r->kind == RULE_BELOW) {
         if (!keys[KEY_CLEAR])
             r->clear = r->raise;
         else if (r->kind == RULE_ABOVE && r->clear > r->raise)
-            report(l, keys[KEY_CLEAR], "rule '%s': clear (%g) must be at or below above (%g): "
-                   "it clears below it", r->name, r->clear, r->raise);
+            yaml_loader_report(l, keys[KEY_CLEAR],
+                               "rule '%s': clear (%g) must be at or below above (%g): "
+                               "it clears below it",
+                               r->name, r->clear, r->raise);
         else if (r->kind == RULE_BELOW && r->clear < r->raise)
-            report(l, keys[KEY_CLEAR], "rule '%s': clear (%g) must be at or above below (%g): "
-                   "it clears above it", r->name, r->clear, r->raise);
+            yaml_loader_report(l, keys[KEY_CLEAR],
+                               "rule '%s': clear (%g) must be at or above below (%g): "
+                               "it clears above it",
+                               r->name, r->clear, r->raise);
     }
     for (int i = 0; (r->kind == RULE_ABOVE || r->kind == RULE_BELOW) && i < r->n_levels; i++) {
         const struct rule_level *lv = &r->levels[i];
@@ -409,22 +386,23 @@ static void check_rule(struct loader *l, const yaml_node_t *node, struct rule *r
         bool beyond = r->kind == RULE_ABOVE ? lv->at > prev_at : lv->at < prev_at;
 
         if (!beyond)
-            report(l, level_nodes[i], "rule '%s': level %g must be %s %g", r->name, lv->at,
-                   r->kind == RULE_ABOVE ? "above" : "below", prev_at);
+            yaml_loader_report(l, level_nodes[i], "rule '%s': level %g must be %s %g", r->name,
+                               lv->at, r->kind == RULE_ABOVE ? "above" : "below", prev_at);
         else if (lv->severity <= prev_sev)
-            report(l, level_nodes[i], "rule '%s': level %g must raise the severity above %s",
-                   r->name, lv->at, severity_name(prev_sev));
+            yaml_loader_report(l, level_nodes[i],
+                               "rule '%s': level %g must raise the severity above %s", r->name,
+                               lv->at, severity_name(prev_sev));
     }
     if (!keys[KEY_MESSAGE])
         snprintf(r->message, sizeof(r->message), "%s", default_message(r->kind, r->rate_ns > 0));
     else if (template_check(r->message, why, sizeof(why)) < 0)
-        report(l, keys[KEY_MESSAGE], "rule '%s': message: %s", r->name, why);
+        yaml_loader_report(l, keys[KEY_MESSAGE], "rule '%s': message: %s", r->name, why);
     if (r->escalate_ns && r->severity == SEVERITY_CRITICAL)
-        report(l, keys[KEY_ESCALATE], "rule '%s': escalate needs a severity below critical",
-               r->name);
+        yaml_loader_report(l, keys[KEY_ESCALATE],
+                           "rule '%s': escalate needs a severity below critical", r->name);
 }
 
-static void load_rule(struct loader *l, const yaml_node_t *node, struct rule *r)
+static void load_rule(struct yaml_loader *l, const yaml_node_t *node, struct rule *r)
 {
     const yaml_node_t *keys[KEY_COUNT] = {0};
     const yaml_node_t *level_nodes[RULE_LEVELS_MAX] = {0};
@@ -436,36 +414,38 @@ static void load_rule(struct loader *l, const yaml_node_t *node, struct rule *r)
     strcpy(r->subject, "*");
     r->severity = SEVERITY_WARNING;
     if (node->type != YAML_MAPPING_NODE) {
-        report(l, node, "a rule is a mapping (name, type, field, above, ...)");
+        yaml_loader_report(l, node, "a rule is a mapping (name, type, field, above, ...)");
         return;
     }
     for (yaml_node_pair_t *p = node->data.mapping.pairs.start; p < node->data.mapping.pairs.top;
          p++) {
-        const yaml_node_t *k = yaml_document_get_node(l->doc, p->key);
-        const yaml_node_t *v = yaml_document_get_node(l->doc, p->value);
+        const yaml_node_t *k = yaml_loader_node(l, p->key);
+        const yaml_node_t *v = yaml_loader_node(l, p->value);
         int key;
 
         if (k->type != YAML_SCALAR_NODE) {
-            report(l, k, "rule keys must be plain names");
+            yaml_loader_report(l, k, "rule keys must be plain names");
             continue;
         }
         for (key = 0; key < KEY_COUNT; key++)
-            if (strcmp(scalar(k), key_names[key]) == 0)
+            if (strcmp(yaml_loader_text(k), key_names[key]) == 0)
                 break;
         if (key == KEY_COUNT) {
-            report(l, k, "unknown key '%s' in a rule", scalar(k));
+            yaml_loader_report(l, k, "unknown key '%s' in a rule", yaml_loader_text(k));
             continue;
         }
         if (keys[key]) {
-            report(l, k, "%s is set twice", key_names[key]);
+            yaml_loader_report(l, k, "%s is set twice", key_names[key]);
             continue;
         }
         keys[key] = k;
         switch ((enum rule_key)key) {
         case KEY_NAME:
             if (get_string(l, v, "name", r->name, sizeof(r->name)) && !name_ok(r->name))
-                report(l, v, "a rule name is 1..63 lower-case letters, digits, '_' and '-', "
-                             "starting with a letter or digit, not \"%s\"", r->name);
+                yaml_loader_report(l, v,
+                                   "a rule name is 1..63 lower-case letters, digits, '_' and '-', "
+                                   "starting with a letter or digit, not \"%s\"",
+                                   r->name);
             break;
         case KEY_MUNICIPALITY: glob_ok(l, v, "municipality", r->municipality); break;
         case KEY_TYPE: glob_ok(l, v, "type", r->type); break;
@@ -473,8 +453,10 @@ static void load_rule(struct loader *l, const yaml_node_t *node, struct rule *r)
         case KEY_WHERE: load_where(l, v, r); break;
         case KEY_FIELD:
             if (get_string(l, v, "field", r->field, sizeof(r->field)) && !path_ok(r->field))
-                report(l, v, "field is a data field name (letters, digits, '_', '-'; '.' "
-                             "between nested names), not \"%s\"", r->field);
+                yaml_loader_report(l, v,
+                                   "field is a data field name (letters, digits, '_', '-'; '.' "
+                                   "between nested names), not \"%s\"",
+                                   r->field);
             break;
         case KEY_ABOVE:
             r->kind = RULE_ABOVE;
@@ -496,13 +478,14 @@ static void load_rule(struct loader *l, const yaml_node_t *node, struct rule *r)
             break;
         case KEY_FOR: get_duration(l, v, "for", &r->for_ns); break;
         case KEY_SEVERITY:
-            if (v->type != YAML_SCALAR_NODE || severity_parse(scalar(v), &r->severity) < 0)
-                report(l, v, "severity must be info, warning or critical");
+            if (v->type != YAML_SCALAR_NODE ||
+                severity_parse(yaml_loader_text(v), &r->severity) < 0)
+                yaml_loader_report(l, v, "severity must be info, warning or critical");
             break;
         case KEY_LEVELS: levels = v; break;
         case KEY_MESSAGE:
             if (get_string(l, v, "message", r->message, sizeof(r->message)) && !r->message[0])
-                report(l, v, "message must not be empty");
+                yaml_loader_report(l, v, "message must not be empty");
             break;
         case KEY_RENOTIFY: get_duration(l, v, "renotify", &r->renotify_ns); break;
         case KEY_ESCALATE: get_duration(l, v, "escalate", &r->escalate_ns); break;
@@ -515,53 +498,54 @@ static void load_rule(struct loader *l, const yaml_node_t *node, struct rule *r)
     check_rule(l, node, r, keys, level_nodes);
 }
 
-static void load_root(struct loader *l, const yaml_node_t *root, struct rules *out)
+static void load_root(struct yaml_loader *l, const yaml_node_t *root, struct rules *out)
 {
     const yaml_node_t *list = NULL;
     size_t n;
 
-    if (!root || is_null(root)) {
-        report(l, root, "the rules file is empty: it needs 'rules:' with a list of rules");
+    if (!root || yaml_loader_is_null(root)) {
+        yaml_loader_report(l, root,
+                           "the rules file is empty: it needs 'rules:' with a list of rules");
         return;
     }
     if (root->type != YAML_MAPPING_NODE) {
-        report(l, root, "the rules file is a mapping with one key, 'rules'");
+        yaml_loader_report(l, root, "the rules file is a mapping with one key, 'rules'");
         return;
     }
     for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top;
          p++) {
-        const yaml_node_t *k = yaml_document_get_node(l->doc, p->key);
-        if (k->type == YAML_SCALAR_NODE && strcmp(scalar(k), "rules") == 0) {
+        const yaml_node_t *k = yaml_loader_node(l, p->key);
+        if (k->type == YAML_SCALAR_NODE && strcmp(yaml_loader_text(k), "rules") == 0) {
             if (list)
-                report(l, k, "'rules' appears twice");
-            list = yaml_document_get_node(l->doc, p->value);
+                yaml_loader_report(l, k, "'rules' appears twice");
+            list = yaml_loader_node(l, p->value);
         } else {
-            report(l, k, "unknown key '%s' (the file has one key, 'rules')",
-                   k->type == YAML_SCALAR_NODE ? scalar(k) : "?");
+            yaml_loader_report(l, k, "unknown key '%s' (the file has one key, 'rules')",
+                               k->type == YAML_SCALAR_NODE ? yaml_loader_text(k) : "?");
         }
     }
     if (!list) {
-        report(l, root, "'rules:' is missing");
+        yaml_loader_report(l, root, "'rules:' is missing");
         return;
     }
-    if (is_null(list))
+    if (yaml_loader_is_null(list))
         return; /* no rules: valid, the worker raises nothing */
     if (list->type != YAML_SEQUENCE_NODE) {
-        report(l, list, "rules must be a list (- name: ...)");
+        yaml_loader_report(l, list, "rules must be a list (- name: ...)");
         return;
     }
     n = (size_t)(list->data.sequence.items.top - list->data.sequence.items.start);
     if (n > RULES_MAX) {
-        report(l, list, "more than %d rules", RULES_MAX);
+        yaml_loader_report(l, list, "more than %d rules", RULES_MAX);
         return;
     }
     if (n && !(out->rules = calloc(n, sizeof(*out->rules)))) {
-        report(l, list, "out of memory");
+        yaml_loader_report(l, list, "out of memory");
         return;
     }
     for (yaml_node_item_t *it = list->data.sequence.items.start; it < list->data.sequence.items.top;
          it++) {
-        const yaml_node_t *item = yaml_document_get_node(l->doc, *it);
+        const yaml_node_t *item = yaml_loader_node(l, *it);
         struct rule *r;
         int errors = l->errors;
 
@@ -571,8 +555,8 @@ static void load_root(struct loader *l, const yaml_node_t *root, struct rules *o
             continue;
         for (size_t i = 0; i < out->n; i++) {
             if (strcmp(out->rules[i].name, r->name) == 0) {
-                report(l, item, "rule '%s' is defined twice (first at line %d)", r->name,
-                       out->rules[i].line);
+                yaml_loader_report(l, item, "rule '%s' is defined twice (first at line %d)",
+                                   r->name, out->rules[i].line);
                 break;
             }
         }
@@ -583,16 +567,11 @@ static void load_root(struct loader *l, const yaml_node_t *root, struct rules *o
 
 static int load(struct rules *out, const char *name, yaml_parser_t *parser, FILE *err)
 {
-    struct loader l = {.path = name, .err = err};
+    struct yaml_loader l = {.path = name, .err = err};
     yaml_document_t doc;
 
-    if (!yaml_parser_load(parser, &doc)) {
-        fprintf(err, "%s:%lu: %s%s%s\n", name, (unsigned long)parser->problem_mark.line + 1,
-                parser->problem ? parser->problem : "YAML error", parser->context ? " " : "",
-                parser->context ? parser->context : "");
+    if (yaml_loader_parse(&l, parser, &doc) < 0)
         return -1;
-    }
-    l.doc = &doc;
     load_root(&l, yaml_document_get_root_node(&doc), out);
     yaml_document_delete(&doc);
     if (l.errors) {

@@ -4,7 +4,6 @@
 
 #include <errno.h>
 #include <fnmatch.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,39 +11,7 @@
 #include <yaml.h>
 
 #include "window.h"
-#include "yaml_report.h"
-
-struct loader {
-    const char *path;
-    FILE *err;
-    yaml_document_t doc;
-    int errors;
-};
-
-static void problem(struct loader *l, const yaml_node_t *node, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void problem(struct loader *l, const yaml_node_t *node, const char *fmt, ...)
-{
-    va_list ap;
-
-    l->errors++;
-    if (!l->err)
-        return;
-    va_start(ap, fmt);
-    yaml_vreport(l->err, l->path, node, fmt, ap);
-    va_end(ap);
-}
-
-static const char *scalar(const yaml_node_t *node)
-{
-    return node && node->type == YAML_SCALAR_NODE ? (const char *)node->data.scalar.value : NULL;
-}
-
-static yaml_node_t *node_at(struct loader *l, int index)
-{
-    return yaml_document_get_node(&l->doc, index);
-}
+#include "yaml_loader.h"
 
 void windows_file_defaults(struct windows_file *wf)
 {
@@ -56,34 +23,35 @@ void windows_file_defaults(struct windows_file *wf)
 }
 
 /* A list of window lengths into out (ascending, no repeats); 0 when it was good. */
-static int load_windows(struct loader *l, yaml_node_t *node, int64_t out[WINDOWS_PER_TYPE_MAX],
+static int load_windows(struct yaml_loader *l, yaml_node_t *node, int64_t out[WINDOWS_PER_TYPE_MAX],
                         int *n_out)
 {
     int before = l->errors, n = 0;
 
     if (node->type != YAML_SEQUENCE_NODE) {
-        problem(l, node, "windows must be a list, e.g. [15m, 1h, 1d]");
+        yaml_loader_report(l, node, "windows must be a list, e.g. [15m, 1h, 1d]");
         return -EINVAL;
     }
     for (yaml_node_item_t *it = node->data.sequence.items.start;
          it < node->data.sequence.items.top; it++) {
-        yaml_node_t *item = node_at(l, *it);
-        const char *text = scalar(item);
+        yaml_node_t *item = yaml_loader_node(l, *it);
+        const char *text = yaml_loader_text(item);
         int64_t s;
         int r;
 
-        if (!text || (r = window_length_parse(text, &s)) < 0) {
-            problem(l, item, "a window is a count 1..99999 and a unit s, m, h or d, e.g. 15m%s",
-                    text && window_length_parse(text, &s) == -ERANGE ? " (at most 31d)" : "");
+        if ((r = window_length_parse(text, &s)) < 0) {
+            yaml_loader_report(l, item,
+                               "a window is a count 1..99999 and a unit s, m, h or d, e.g. 15m%s",
+                               r == -ERANGE ? " (at most 31d)" : "");
             continue;
         }
         if (n == WINDOWS_PER_TYPE_MAX) {
-            problem(l, item, "at most %d windows per type", WINDOWS_PER_TYPE_MAX);
+            yaml_loader_report(l, item, "at most %d windows per type", WINDOWS_PER_TYPE_MAX);
             break;
         }
         for (int k = 0; k < n; k++) {
             if (out[k] == s) {
-                problem(l, item, "window %s is listed twice (as the same length)", text);
+                yaml_loader_report(l, item, "window %s is listed twice (as the same length)", text);
                 s = 0;
                 break;
             }
@@ -99,55 +67,56 @@ static int load_windows(struct loader *l, yaml_node_t *node, int64_t out[WINDOWS
         out[k] = s;
     }
     if (l->errors == before && n == 0)
-        problem(l, node, "the list of windows is empty");
+        yaml_loader_report(l, node, "the list of windows is empty");
     *n_out = n;
     return l->errors == before ? 0 : -EINVAL;
 }
 
 /* A list of field names. */
-static void load_fields(struct loader *l, yaml_node_t *node, const char *what,
+static void load_fields(struct yaml_loader *l, yaml_node_t *node, const char *what,
                         char out[WINDOWS_FIELDS_MAX][ACC_NAME_MAX], int *n_out)
 {
     if (node->type != YAML_SEQUENCE_NODE) {
-        problem(l, node, "%s must be a list of field names", what);
+        yaml_loader_report(l, node, "%s must be a list of field names", what);
         return;
     }
     for (yaml_node_item_t *it = node->data.sequence.items.start;
          it < node->data.sequence.items.top; it++) {
-        yaml_node_t *item = node_at(l, *it);
-        const char *text = scalar(item);
+        yaml_node_t *item = yaml_loader_node(l, *it);
+        const char *text = yaml_loader_text(item);
 
-        if (!text || !acc_name_valid(text, strlen(text))) {
-            problem(l, item, "%s: a field name matches [a-z][a-z0-9_]{0,62}", what);
+        if (!acc_name_valid(text, strlen(text))) {
+            yaml_loader_report(l, item, "%s: a field name matches [a-z][a-z0-9_]{0,62}", what);
             continue;
         }
         if (*n_out == WINDOWS_FIELDS_MAX) {
-            problem(l, item, "%s: at most %d fields", what, WINDOWS_FIELDS_MAX);
+            yaml_loader_report(l, item, "%s: at most %d fields", what, WINDOWS_FIELDS_MAX);
             return;
         }
         snprintf(out[(*n_out)++], ACC_NAME_MAX, "%s", text);
     }
 }
 
-static void load_rule(struct loader *l, struct windows_file *wf, yaml_node_t *key,
+static void load_rule(struct yaml_loader *l, struct windows_file *wf, yaml_node_t *key,
                       yaml_node_t *value)
 {
-    const char *pattern = scalar(key);
+    const char *pattern = yaml_loader_text(key);
     struct windows_rule *rule;
 
-    if (!pattern || !pattern[0] || strlen(pattern) >= sizeof(rule->pattern)) {
-        problem(l, key, "a type is a name or glob such as sensor.waterlevel or citizen.*");
+    if (!pattern[0] || strlen(pattern) >= sizeof(rule->pattern)) {
+        yaml_loader_report(l, key,
+                           "a type is a name or glob such as sensor.waterlevel or citizen.*");
         return;
     }
     for (int i = 0; i < wf->n_rules; i++) {
         if (strcmp(wf->rules[i].pattern, pattern) == 0) {
-            problem(l, key, "type %s is listed twice (first on line %d)", pattern,
-                    wf->rules[i].line);
+            yaml_loader_report(l, key, "type %s is listed twice (first on line %d)", pattern,
+                               wf->rules[i].line);
             return;
         }
     }
     if (wf->n_rules == WINDOWS_RULES_MAX) {
-        problem(l, key, "at most %d types", WINDOWS_RULES_MAX);
+        yaml_loader_report(l, key, "at most %d types", WINDOWS_RULES_MAX);
         return;
     }
     rule = &wf->rules[wf->n_rules++];
@@ -155,60 +124,62 @@ static void load_rule(struct loader *l, struct windows_file *wf, yaml_node_t *ke
     snprintf(rule->pattern, sizeof(rule->pattern), "%s", pattern);
     rule->line = (int)key->start_mark.line + 1;
     if (value->type != YAML_MAPPING_NODE) {
-        problem(l, value, "type %s: expected keys windows, count, ignore", pattern);
+        yaml_loader_report(l, value, "type %s: expected keys windows, count, ignore", pattern);
         return;
     }
     for (yaml_node_pair_t *p = value->data.mapping.pairs.start; p < value->data.mapping.pairs.top;
          p++) {
-        yaml_node_t *k = node_at(l, p->key), *v = node_at(l, p->value);
-        const char *name = scalar(k);
+        yaml_node_t *k = yaml_loader_node(l, p->key), *v = yaml_loader_node(l, p->value);
+        const char *name = yaml_loader_text(k);
 
-        if (name && strcmp(name, "windows") == 0)
+        if (strcmp(name, "windows") == 0)
             load_windows(l, v, rule->windows, &rule->n_windows);
-        else if (name && strcmp(name, "count") == 0)
+        else if (strcmp(name, "count") == 0)
             load_fields(l, v, "count", rule->count, &rule->n_count);
-        else if (name && strcmp(name, "ignore") == 0)
+        else if (strcmp(name, "ignore") == 0)
             load_fields(l, v, "ignore", rule->ignore, &rule->n_ignore);
         else
-            problem(l, k, "unknown key %s under type %s (known: windows, count, ignore)",
-                    name ? name : "(not a scalar)", pattern);
+            yaml_loader_report(l, k, "unknown key %s under type %s (known: windows, count, ignore)",
+                               k->type == YAML_SCALAR_NODE ? name : "(not a scalar)", pattern);
     }
 }
 
-static void load_root(struct loader *l, struct windows_file *wf, yaml_node_t *root)
+static void load_root(struct yaml_loader *l, struct windows_file *wf, yaml_node_t *root)
 {
     if (root->type != YAML_MAPPING_NODE) {
-        problem(l, root, "expected a mapping with the keys default and types");
+        yaml_loader_report(l, root, "expected a mapping with the keys default and types");
         return;
     }
     for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top;
          p++) {
-        yaml_node_t *k = node_at(l, p->key), *v = node_at(l, p->value);
-        const char *name = scalar(k);
+        yaml_node_t *k = yaml_loader_node(l, p->key), *v = yaml_loader_node(l, p->value);
+        const char *name = yaml_loader_text(k);
 
-        if (name && strcmp(name, "default") == 0) {
+        if (strcmp(name, "default") == 0) {
             load_windows(l, v, wf->defaults, &wf->n_defaults);
-        } else if (name && strcmp(name, "types") == 0) {
-            if (v->type == YAML_SCALAR_NODE && !v->data.scalar.length)
+        } else if (strcmp(name, "types") == 0) {
+            if (yaml_loader_is_null(v))
                 continue; /* "types:" with nothing under it */
             if (v->type != YAML_MAPPING_NODE) {
-                problem(l, v, "types must be a mapping from a type (or glob) to its settings");
+                yaml_loader_report(l, v,
+                                   "types must be a mapping from a type (or glob) to its settings");
                 continue;
             }
             for (yaml_node_pair_t *q = v->data.mapping.pairs.start;
                  q < v->data.mapping.pairs.top; q++)
-                load_rule(l, wf, node_at(l, q->key), node_at(l, q->value));
+                load_rule(l, wf, yaml_loader_node(l, q->key), yaml_loader_node(l, q->value));
         } else {
-            problem(l, k, "unknown key %s (known: default, types)",
-                    name ? name : "(not a scalar)");
+            yaml_loader_report(l, k, "unknown key %s (known: default, types)",
+                               k->type == YAML_SCALAR_NODE ? name : "(not a scalar)");
         }
     }
 }
 
 int windows_file_load(struct windows_file *wf, const char *path, FILE *err)
 {
-    struct loader l = {.path = path, .err = err};
+    struct yaml_loader l = {.path = path, .err = err};
     yaml_parser_t parser;
+    yaml_document_t doc;
     yaml_node_t *root;
     FILE *f;
 
@@ -224,18 +195,15 @@ int windows_file_load(struct windows_file *wf, const char *path, FILE *err)
         return -ENOMEM;
     }
     yaml_parser_set_input_file(&parser, f);
-    if (!yaml_parser_load(&parser, &l.doc)) {
-        if (err)
-            fprintf(err, "%s:%lu: %s\n", path, (unsigned long)parser.problem_mark.line + 1,
-                    parser.problem ? parser.problem : "YAML syntax error");
+    if (yaml_loader_parse(&l, &parser, &doc) < 0) {
         yaml_parser_delete(&parser);
         fclose(f);
         return -1;
     }
-    root = yaml_document_get_root_node(&l.doc);
-    if (root && !(root->type == YAML_SCALAR_NODE && !root->data.scalar.length))
+    root = yaml_document_get_root_node(&doc);
+    if (root && !yaml_loader_is_null(root))
         load_root(&l, wf, root);
-    yaml_document_delete(&l.doc);
+    yaml_document_delete(&doc);
     yaml_parser_delete(&parser);
     fclose(f);
     return l.errors ? -l.errors : 0;

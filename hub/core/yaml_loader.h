@@ -1,0 +1,51 @@
+// SPDX-License-Identifier: MIT
+/*
+ * What every YAML loader of rheinhub shares (hub.yaml, alert rules, analytics windows,
+ * a source's file): the document, read with libyaml's document API so that each node
+ * keeps its line; the count of errors, each reported as "FILE:LINE: message"
+ * (yaml_report.h); and how a scalar reads. Null is spelled as in YAML's core schema:
+ * an empty plain scalar, ~, null, Null or NULL; a quoted "null" is a string.
+ */
+#ifndef RHEINHUB_YAML_LOADER_H
+#define RHEINHUB_YAML_LOADER_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include <yaml.h>
+
+struct yaml_loader {
+    const char *path;     /* the file as messages name it */
+    FILE *err;            /* where reports go; NULL: they are only counted */
+    int errors;           /* reports so far */
+    yaml_document_t *doc; /* borrowed; set by yaml_loader_parse */
+};
+
+/*
+ * Reads the parser's next document into doc and points l->doc at it. A syntax error is
+ * reported as "path:line: problem context" and counted; returns 0, or -1 with nothing
+ * in doc to delete. On success the caller deletes doc (yaml_document_delete).
+ */
+int yaml_loader_parse(struct yaml_loader *l, yaml_parser_t *parser, yaml_document_t *doc);
+
+/* Reports "path:line: <fmt ...>" for node (line 1 when NULL) and counts it. */
+void yaml_loader_report(struct yaml_loader *l, const yaml_node_t *node, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* The node of l->doc at index (a pair's key or value, a sequence's item). */
+yaml_node_t *yaml_loader_node(const struct yaml_loader *l, int index);
+
+/* A scalar node's text; "" for any other node. */
+const char *yaml_loader_text(const yaml_node_t *node);
+
+/* Whether node is a plain (unquoted) scalar. */
+bool yaml_loader_is_plain(const yaml_node_t *node);
+
+/* Whether node is null: a plain "", "~", "null", "Null" or "NULL". */
+bool yaml_loader_is_null(const yaml_node_t *node);
+
+/* Whether the scalar key of pair appeared earlier in the same mapping. */
+bool yaml_loader_seen_before(const struct yaml_loader *l, const yaml_node_t *map,
+                             const yaml_node_pair_t *pair);
+
+#endif

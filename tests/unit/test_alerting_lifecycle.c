@@ -1,0 +1,298 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Unit tests of the alerting engine's alert lifecycle with a fake clock:
+ * acknowledgement, escalation, re-notification, redelivered events, the state written
+ * to and read back from its JSON form (a restart), a removed rule's state, and many
+ * subjects.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alerting_engine_fixture.h"
+
+static const char lifecycle[] = "rules:\n"
+                                "  - name: rhine-flood\n"
+                                "    type: sensor.waterlevel\n"
+                                "    field: value\n"
+                                "    above: 650\n"
+                                "    clear: 620\n"
+                                "    severity: info\n"
+                                "    escalate: 10m\n"
+                                "    renotify: 25m\n";
+
+/* active -> acknowledged -> cleared; acks that do not apply are refused. */
+static void engine_acknowledgement(void **state)
+{
+    struct fixture *f = setup(lifecycle, "sensor.waterlevel");
+    struct engine_change c;
+
+    (void)state;
+    assert_int_equal(engine_ack(f->e, "linz/rhine-flood/pegel-1", "Bauhof", t0), -ENOENT);
+    feed_value(f, "pegel-1", t0, 700);
+    expect_one(f, ENGINE_RAISED, NULL, "700 cm");
+    assert_int_equal(engine_ack(f->e, "linz/rhine-flood/pegel-1", "Bauhof Bereitschaft", t0 + MIN),
+                     0);
+    expect_one(f, ENGINE_ACKNOWLEDGED, &c, "the ack");
+    assert_int_equal(c.alert.state, ALERT_ACKNOWLEDGED);
+    assert_string_equal(c.alert.acked_by, "Bauhof Bereitschaft");
+    assert_int_equal(c.alert.updated_ns, t0 + MIN);
+    assert_int_equal(engine_ack(f->e, "linz/rhine-flood/pegel-1", "someone", t0 + 2 * MIN),
+                     -EALREADY);
+    expect_none(f, "a second ack");
+    /* Acknowledged: no escalation, no reminders. */
+    tick(f, t0 + 60 * MIN, true);
+    expect_none(f, "an hour later, acknowledged");
+    feed_value(f, "pegel-1", t0 + 61 * MIN, 600);
+    expect_one(f, ENGINE_CLEARED, &c, "600 cm");
+    assert_string_equal(c.alert.acked_by, "Bauhof Bereitschaft");
+    assert_int_equal(engine_ack(f->e, "linz/rhine-flood/pegel-1", "late", t0 + 62 * MIN),
+                     -EALREADY);
+    /* A new alert after the clear is a new alert: another id, not acknowledged. */
+    feed_value(f, "pegel-1", t0 + 70 * MIN, 660);
+    expect_one(f, ENGINE_RAISED, &c, "660 cm again");
+    assert_int_equal(c.alert.acked_by[0], '\0');
+    assert_int_equal(c.alert.cleared_ns, 0);
+    assert_true(strstr(c.alert.id, "linz:rhine-flood:pegel-1:") == c.alert.id);
+    assert_int_equal(c.seq, 4);
+    teardown_fixture(f);
+}
+
+/* escalate: info -> warning -> critical while nobody acknowledges. */
+static void engine_escalation(void **state)
+{
+    struct fixture *f = setup(lifecycle, "sensor.waterlevel");
+    struct engine_change c;
+
+    (void)state;
+    feed_value(f, "pegel-1", t0, 700);
+    expect_one(f, ENGINE_RAISED, &c, "700 cm");
+    assert_int_equal(c.alert.severity, SEVERITY_INFO);
+    tick(f, t0 + 10 * MIN - 1, true);
+    expect_none(f, "just before 10 minutes");
+    tick(f, t0 + 10 * MIN, false); /* escalation needs no events: it runs while behind too */
+    expect_one(f, ENGINE_ESCALATED, &c, "10 minutes");
+    assert_int_equal(c.alert.severity, SEVERITY_WARNING);
+    assert_int_equal(c.alert.state, ALERT_ACTIVE);
+    tick(f, t0 + 20 * MIN, true);
+    expect_one(f, ENGINE_ESCALATED, &c, "20 minutes");
+    assert_int_equal(c.alert.severity, SEVERITY_CRITICAL);
+    tick(f, t0 + 30 * MIN, true);
+    expect_none(f, "critical is the top");
+    teardown_fixture(f);
+
+    /* An acknowledgement in time stops it. */
+    f = setup(lifecycle, "sensor.waterlevel");
+    feed_value(f, "pegel-1", t0, 700);
+    assert_int_equal(engine_ack(f->e, "linz/rhine-flood/pegel-1", "Bauhof", t0 + 9 * MIN), 0);
+    {
+        struct engine_change two[2];
+        assert_int_equal(take(f, two, 2), 2);
+    }
+    tick(f, t0 + 40 * MIN, true);
+    expect_none(f, "acknowledged in time");
+    teardown_fixture(f);
+}
+
+/* renotify: the active alert is published again every interval, not more. */
+static void engine_renotify(void **state)
+{
+    struct fixture *f = setup("rules:\n"
+                              "  - {name: flood, type: sensor.waterlevel, field: value,\n"
+                              "     above: 650, renotify: 1h}\n",
+                              "sensor.waterlevel");
+    struct engine_change c;
+
+    (void)state;
+    feed_value(f, "pegel-1", t0, 700);
+    expect_one(f, ENGINE_RAISED, NULL, "700 cm");
+    tick(f, t0 + 59 * MIN, true);
+    expect_none(f, "59 minutes");
+    tick(f, t0 + 60 * MIN, true);
+    expect_one(f, ENGINE_RENOTIFIED, &c, "an hour");
+    assert_int_equal(c.alert.state, ALERT_ACTIVE);
+    assert_int_equal(c.seq, 2);
+    tick(f, t0 + 119 * MIN, true);
+    expect_none(f, "119 minutes");
+    tick(f, t0 + 120 * MIN, true);
+    expect_one(f, ENGINE_RENOTIFIED, NULL, "two hours");
+    assert_int_equal(engine_ack(f->e, "linz/flood/pegel-1", "x", t0 + 121 * MIN), 0);
+    take(f, &c, 1);
+    tick(f, t0 + 300 * MIN, true);
+    expect_none(f, "acknowledged: no more reminders");
+    teardown_fixture(f);
+}
+
+/* The same event again, or an older one, changes nothing. */
+static void engine_redelivery_is_a_no_op(void **state)
+{
+    struct fixture *f = setup(flood, "sensor.waterlevel");
+    struct track *t;
+
+    (void)state;
+    feed_value(f, "pegel-1", t0, 700);
+    expect_one(f, ENGINE_RAISED, NULL, "700 cm");
+    feed_value(f, "pegel-1", t0 + MIN, 600);
+    expect_one(f, ENGINE_CLEARED, NULL, "600 cm");
+    /* The raising event delivered again (its time is older than the last): nothing. */
+    event_no -= 2;
+    feed_value(f, "pegel-1", t0, 700);
+    expect_none(f, "the first event again");
+    feed_value(f, "pegel-1", t0 + MIN, 600);
+    expect_none(f, "the second event again");
+    assert_int_equal(engine_stats(f->e)->stale, 2);
+    t = engine_track(f->e, "linz/rhine-flood/pegel-1");
+    assert_int_equal(t->alert->state, ALERT_CLEARED);
+    assert_int_equal(t->seq, 2);
+    teardown_fixture(f);
+}
+
+/* Everything a restart needs survives the JSON form. */
+static void engine_state_survives_a_restart(void **state)
+{
+    static const char yaml[] = "rules:\n"
+                               "  - {name: rhine-flood, type: sensor.waterlevel, field: value,\n"
+                               "     above: 650, clear: 620, escalate: 30m}\n"
+                               "  - {name: rhine-rising, type: sensor.waterlevel, field: value,\n"
+                               "     rate: 1h, above: 30, clear: 10}\n"
+                               "  - {name: sensor-silent, type: \"sensor.*\", silence: 30m}\n"
+                               "  - {name: bin, type: sensor.waterlevel, field: value,\n"
+                               "     above: 400, for: 30m}\n";
+    struct fixture *f = setup(yaml, "sensor.waterlevel"), *g;
+    struct track *const *tracks;
+    struct engine_change c[8];
+    size_t n;
+    char first_id[ALERT_ID_MAX];
+
+    (void)state;
+    feed_value(f, "pegel-1", t0, 500);
+    feed_value(f, "pegel-1", t0 + 20 * MIN, 700); /* flood raised, +200 rising raised */
+    /* bin holds since t0, for 20 of its 30 minutes. */
+    assert_int_equal(take(f, c, 8), 2);
+    snprintf(first_id, sizeof(first_id), "%s",
+             engine_track(f->e, "linz/rhine-flood/pegel-1")->alert->id);
+
+    /* The restart: every track to JSON and into a new engine. */
+    g = setup(yaml, "sensor.waterlevel");
+    tracks = engine_tracks(f->e, &n);
+    assert_int_equal(n, 4);
+    for (size_t i = 0; i < n; i++) {
+        size_t len;
+        char why[160], *text = state_track_dumps(tracks[i], &len);
+        assert_non_null(text);
+        if (state_track_load(g->e, text, len, why, sizeof(why)) != 0)
+            fail_msg("%s does not load: %s\n%s", tracks[i]->key, why, text);
+        free(text);
+    }
+    {
+        struct track *a = engine_track(f->e, "linz/rhine-rising/pegel-1");
+        struct track *b = engine_track(g->e, "linz/rhine-rising/pegel-1");
+        assert_non_null(b);
+        assert_int_equal(a->n_samples, b->n_samples);
+        assert_int_equal(a->seq, b->seq);
+        assert_int_equal(a->time_ns, b->time_ns);
+        assert_int_equal(a->seen_ns, b->seen_ns);
+        assert_string_equal(a->alert->id, b->alert->id);
+        assert_int_equal(a->alert->raised_ns, b->alert->raised_ns);
+        b = engine_track(g->e, "linz/bin/pegel-1");
+        assert_true(b->pending && b->holds);
+        assert_int_equal(b->pending_ns, t0);
+    }
+    /* The last event again after the restart: a no-op. */
+    feed_value(g, "pegel-1", t0 + 20 * MIN, 700);
+    expect_none(g, "a redelivery after the restart");
+    /* A repeat updates the same alert. */
+    feed_value(g, "pegel-1", t0 + 25 * MIN, 720);
+    take(g, c, 8);
+    assert_string_equal(engine_track(g->e, "linz/rhine-flood/pegel-1")->alert->id, first_id);
+    /* The acknowledgement still works; escalation counts from the first raise. */
+    assert_int_equal(engine_ack(g->e, "linz/rhine-flood/pegel-1", "Bauhof", t0 + 26 * MIN), 0);
+    expect_one(g, ENGINE_ACKNOWLEDGED, &c[0], "the ack after the restart");
+    assert_string_equal(c[0].alert.id, first_id);
+    /* The duration runs on from before the restart; silence for every subject seen. */
+    tick(g, t0 + 55 * MIN, true);
+    n = take(g, c, 8);
+    assert_int_equal(n, 2);
+    assert_int_equal(c[0].reason, ENGINE_RAISED);
+    assert_int_equal(c[1].reason, ENGINE_RAISED);
+    assert_string_equal(c[0].alert.rule, "sensor-silent");
+    assert_string_equal(c[1].alert.rule, "bin");
+    teardown_fixture(f);
+    teardown_fixture(g);
+}
+
+/* A track whose rule left the file is dropped on load, and said so. */
+static void engine_state_of_a_removed_rule(void **state)
+{
+    struct fixture *f = setup(flood, "sensor.waterlevel"), *g;
+    struct track *const *tracks;
+    size_t n, len;
+    char why[160], *text;
+
+    (void)state;
+    feed_value(f, "pegel-1", t0, 700);
+    tracks = engine_tracks(f->e, &n);
+    text = state_track_dumps(tracks[0], &len);
+    g = setup(silence, "sensor.waterlevel");
+    assert_int_equal(state_track_load(g->e, text, len, why, sizeof(why)), -ENOENT);
+    assert_int_equal(state_track_load(g->e, "{\"m\":1}", 7, why, sizeof(why)), -EINVAL);
+    assert_int_equal(state_track_load(g->e, "nonsense", 8, why, sizeof(why)), -EINVAL);
+    free(text);
+    teardown_fixture(f);
+    teardown_fixture(g);
+}
+
+/* Thousands of subjects: every track is found again (the table grows as they come). */
+static void engine_many_subjects(void **state)
+{
+    struct fixture *f = setup(flood, "sensor.waterlevel");
+    struct engine_change *c = calloc(8, sizeof(*c));
+    size_t n;
+
+    (void)state;
+    assert_non_null(c);
+    for (int i = 0; i < 5000; i++) {
+        char subject[32];
+        snprintf(subject, sizeof(subject), "g%d", i);
+        feed_value(f, subject, t0, i % 2 ? 700 : 600);
+        n = take(f, c, 8);
+        assert_int_equal(n, (size_t)(i % 2));
+    }
+    engine_tracks(f->e, &n);
+    assert_int_equal(n, 5000);
+    for (int i = 0; i < 5000; i++) {
+        char key[64];
+        snprintf(key, sizeof(key), "linz/rhine-flood/g%d", i);
+        struct track *t = engine_track(f->e, key);
+        if (!t || strcmp(t->key, key) != 0)
+            fail_msg("%s not found", key);
+    }
+    assert_int_equal(engine_ack(f->e, "linz/rhine-flood/g4999", "x", t0 + MIN), 0);
+    assert_int_equal(engine_ack(f->e, "linz/rhine-flood/g4999", "x", t0 + MIN), -EALREADY);
+    assert_int_equal(engine_ack(f->e, "linz/rhine-flood/g4998", "x", t0 + MIN), -ENOENT);
+    assert_int_equal(engine_ack(f->e, "linz/rhine-flood/g5000", "x", t0 + MIN), -ENOENT);
+    free(c);
+    teardown_fixture(f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(engine_acknowledgement),
+        cmocka_unit_test(engine_escalation),
+        cmocka_unit_test(engine_renotify),
+        cmocka_unit_test(engine_redelivery_is_a_no_op),
+        cmocka_unit_test(engine_state_survives_a_restart),
+        cmocka_unit_test(engine_state_of_a_removed_rule),
+        cmocka_unit_test(engine_many_subjects),
+    };
+
+    return cmocka_run_group_tests_name("alerting_lifecycle", tests, NULL, NULL);
+}
