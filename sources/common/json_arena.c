@@ -22,6 +22,8 @@ static void *arena_malloc(size_t n)
         a->used += need;
         return p;
     }
+    if (a)
+        a->spilled++;
     return malloc(n);
 }
 
@@ -36,6 +38,12 @@ void json_arena_free(void *p)
         free(p);
 }
 
+void json_arena_release(json_t *v)
+{
+    if (!active || active->spilled)
+        json_decref(v);
+}
+
 void json_arena_install(void)
 {
     json_set_alloc_funcs(arena_malloc, json_arena_free);
@@ -43,7 +51,7 @@ void json_arena_install(void)
 
 int json_arena_init(struct json_arena *a)
 {
-    a->used = 0;
+    a->used = a->spilled = 0;
     a->size = JSON_ARENA_BYTES;
     if (!(a->buf = aligned_alloc(ALIGN, a->size)))
         return -ENOMEM;
@@ -54,12 +62,12 @@ void json_arena_close(struct json_arena *a)
 {
     free(a->buf);
     a->buf = NULL;
-    a->size = a->used = 0;
+    a->size = a->used = a->spilled = 0;
 }
 
 void json_arena_begin(struct json_arena *a)
 {
-    a->used = 0;
+    a->used = a->spilled = 0;
     active = a;
 }
 

@@ -12,12 +12,15 @@
 
 #include <stddef.h>
 
+#include <jansson.h>
+
 #define JSON_ARENA_BYTES (256u << 10)
 
 struct json_arena {
     char *buf;
     size_t size;
     size_t used;
+    size_t spilled; /* allocations that went to malloc since json_arena_begin */
 };
 
 /* Installs the allocator in jansson (once, before any JSON is made). */
@@ -30,6 +33,14 @@ void json_arena_close(struct json_arena *a);
 /* Makes a the calling thread's arena; json_arena_end empties it and deactivates it. */
 void json_arena_begin(struct json_arena *a);
 void json_arena_end(void);
+
+/*
+ * Releases v (json_decref), a value made whole while the thread's arena is active and
+ * held by nothing else: when none of the arena's allocations went to malloc, v lies
+ * wholly in the arena and json_arena_end frees it in one step, so the walk over its
+ * members is skipped.
+ */
+void json_arena_release(json_t *v);
 
 /* Frees what jansson allocated (json_dumps's text): arena memory or malloc'd. */
 void json_arena_free(void *p);

@@ -108,7 +108,7 @@ void lorawan_handle(struct source *s, uplink_parse_fn parse, const char *topic,
     }
     json_decref(data);
 out:
-    json_decref(root);
+    json_arena_release(root);
 }
 
 static void on_message(struct mosquitto *mosq, void *data, const struct mosquitto_message *msg)

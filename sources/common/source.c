@@ -24,12 +24,12 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
+#include "cloudevent.h"
 #include "json_arena.h"
 #include "log.h"
 #include "schema.h"
 #include "topic.h"
 
-#define CE_SOURCE_MAX 255
 
 static int signal_fd = -1;
 static bool stdin_watched;
@@ -107,18 +107,44 @@ static void setup_signals(void)
     stdin_watched = fstat(STDIN_FILENO, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode));
 }
 
+/* Writes x as 16 lower-case hex digits. */
+static void hex64(char *out, unsigned long long x)
+{
+    static const char digits[] = "0123456789abcdef";
+
+    for (int i = 15; i >= 0; i--, x >>= 4)
+        out[i] = digits[x & 15];
+}
+
 void source_event_id(char out[SOURCE_ID_HEX + 1], const char *const *parts, int n)
 {
-    XXH3_state_t state;
+    char joined[1024];
+    size_t len = 0;
     XXH128_hash_t h;
+    int i;
 
-    XXH3_INITSTATE(&state);
-    XXH3_128bits_reset(&state);
-    for (int i = 0; i < n; i++)
-        XXH3_128bits_update(&state, parts[i], strlen(parts[i]) + 1);
-    h = XXH3_128bits_digest(&state);
-    snprintf(out, SOURCE_ID_HEX + 1, "%016llx%016llx", (unsigned long long)h.high64,
-             (unsigned long long)h.low64);
+    /* The parts joined in one buffer and hashed at once, the same digest as the
+     * streaming form below, which takes parts too long for the buffer. */
+    for (i = 0; i < n; i++) {
+        size_t k = strlen(parts[i]) + 1;
+        if (k > sizeof(joined) - len)
+            break;
+        memcpy(joined + len, parts[i], k);
+        len += k;
+    }
+    if (i == n) {
+        h = XXH3_128bits(joined, len);
+    } else {
+        XXH3_state_t state;
+        XXH3_INITSTATE(&state);
+        XXH3_128bits_reset(&state);
+        for (i = 0; i < n; i++)
+            XXH3_128bits_update(&state, parts[i], strlen(parts[i]) + 1);
+        h = XXH3_128bits_digest(&state);
+    }
+    hex64(out, (unsigned long long)h.high64);
+    hex64(out + 16, (unsigned long long)h.low64);
+    out[SOURCE_ID_HEX] = '\0';
 }
 
 void source_reject(struct source *s, enum source_reason reason, const char *detail,
@@ -134,9 +160,9 @@ int source_emit(struct source *s, const struct source_event *ev, const struct so
     const struct schema *schema;
     struct schema_error err;
     struct topic topic;
-    const char *why = NULL;
-    json_t *ce;
-    char *text;
+    const char *why = NULL, *text;
+    char *heap = NULL;
+    size_t len;
     int r;
 
     snprintf(topic_text, sizeof(topic_text), "%s/%s/%s", ev->municipality, ev->event_type,
@@ -162,18 +188,19 @@ int source_emit(struct source *s, const struct source_event *ev, const struct so
         source_reject(s, reason, detail, in);
         return -1 - (int)reason;
     }
-    ce = json_pack("{s:s, s:s, s:s#, s:s, s:s, s:s, s:s, s:O}", "specversion", "1.0", "id",
-                   ev->id, "source", ev->ce_source, (int)strnlen(ev->ce_source, CE_SOURCE_MAX),
-                   "type", ev->event_type, "subject", ev->subject, "time", ev->time,
-                   "datacontenttype", "application/json", "data", ev->data);
-    text = ce ? json_dumps(ce, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-    json_decref(ce);
-    if (!text) {
+    len = cloudevent_format(ev, s->ce_text, sizeof(s->ce_text));
+    text = s->ce_text;
+    if (len > sizeof(s->ce_text)) { /* rare: a larger text on the heap */
+        text = heap = malloc(len);
+        len = heap ? cloudevent_format(ev, heap, len) : 0;
+    }
+    if (len == 0) {
         log_error("source", "out of memory: event %s not published", ev->id);
+        free(heap);
         return -ENOMEM;
     }
-    r = publisher_publish(&s->pub, topic_text, text, strlen(text));
-    json_arena_free(text);
+    r = publisher_publish(&s->pub, topic_text, text, len);
+    free(heap);
     return r;
 }
 

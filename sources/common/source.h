@@ -24,6 +24,7 @@
 #include "source_metrics.h"
 
 #define SOURCE_ID_HEX 32
+#define SOURCE_CE_TEXT_MAX (16u << 10) /* bytes; a larger event's text goes on the heap */
 
 struct source {
     enum source_kind kind;
@@ -34,6 +35,7 @@ struct source {
     struct source_metrics m;
     struct deadletters dl;
     struct publisher pub;
+    char ce_text[SOURCE_CE_TEXT_MAX]; /* the event source_emit publishes (its thread's) */
 };
 
 /* One canonical event, ready for emit. Strings are borrowed; data is borrowed. */
@@ -74,7 +76,8 @@ void source_event_id(char out[SOURCE_ID_HEX + 1], const char *const *parts, int 
 /*
  * Validates ev->data against its type's schema and publishes the event. What fails
  * goes to the dead-letter stream with in's payload. Returns 0 when published, else
- * the reason's negative value - 1 (it has been dead-lettered).
+ * the reason's negative value - 1 (it has been dead-lettered). Called on the thread
+ * that publishes only (the text is made in s->ce_text).
  */
 int source_emit(struct source *s, const struct source_event *ev, const struct source_input *in);
 
