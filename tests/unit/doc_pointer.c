@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "doc_pointer.h"
+#include "yaml_loader.h"
 
 /* Copies the next reference token of a JSON pointer (at *p, after its '/') to tok,
  * unescaping ~1 and ~0, and moves *p past it. Returns false on a bad escape. */
@@ -142,7 +143,7 @@ json_t *doc_yaml_to_json(yaml_document_t *doc, yaml_node_t *node)
 
         if (node->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
             return json_string(s);
-        if (!*s || strcmp(s, "null") == 0 || strcmp(s, "~") == 0)
+        if (yaml_loader_is_null(node))
             return json_null();
         if (strcmp(s, "true") == 0 || strcmp(s, "false") == 0)
             return json_boolean(s[0] == 't');
