@@ -248,8 +248,8 @@ static bool key_is(const msgpack_object *key, const char *name)
            memcmp(key->via.str.ptr, name, n) == 0;
 }
 
-int envelope_decode(const char *buf, size_t len, msgpack_unpacked *unpacked,
-                    struct envelope_view *out, const char **why)
+/* Reads the fields of an unpacked envelope into *out. Returns 0, or -EINVAL with *why. */
+static int view_read(const msgpack_object *root, struct envelope_view *out, const char **why)
 {
     struct {
         const char *name;
@@ -262,19 +262,7 @@ int envelope_decode(const char *buf, size_t len, msgpack_unpacked *unpacked,
     };
     const size_t n_strings = sizeof(strings) / sizeof(strings[0]);
     unsigned seen = 0;
-    const msgpack_object *root;
-    size_t off = 0;
 
-    memset(out, 0, sizeof(*out));
-    if (envelope_check_bounds(buf, len, ENVELOPE_DATA_DEPTH_MAX + 1) < 0) {
-        *why = "not a single well-formed msgpack object";
-        return -EINVAL;
-    }
-    if (msgpack_unpack_next(unpacked, buf, len, &off) != MSGPACK_UNPACK_SUCCESS) {
-        *why = "msgpack does not unpack";
-        return -EINVAL;
-    }
-    root = &unpacked->data;
     if (root->type != MSGPACK_OBJECT_MAP) {
         *why = "envelope is not a map";
         return -EINVAL;
@@ -318,6 +306,43 @@ int envelope_decode(const char *buf, size_t len, msgpack_unpacked *unpacked,
         return -EINVAL;
     }
     return 0;
+}
+
+int envelope_decode(const char *buf, size_t len, msgpack_unpacked *unpacked,
+                    struct envelope_view *out, const char **why)
+{
+    size_t off = 0;
+
+    memset(out, 0, sizeof(*out));
+    if (envelope_check_bounds(buf, len, ENVELOPE_DATA_DEPTH_MAX + 1) < 0) {
+        *why = "not a single well-formed msgpack object";
+        return -EINVAL;
+    }
+    if (msgpack_unpack_next(unpacked, buf, len, &off) != MSGPACK_UNPACK_SUCCESS) {
+        *why = "msgpack does not unpack";
+        return -EINVAL;
+    }
+    return view_read(&unpacked->data, out, why);
+}
+
+int envelope_decode_zone(const char *buf, size_t len, msgpack_zone *zone,
+                         struct envelope_view *out, const char **why)
+{
+    msgpack_object root;
+    size_t off = 0;
+
+    memset(out, 0, sizeof(*out));
+    if (envelope_check_bounds(buf, len, ENVELOPE_DATA_DEPTH_MAX + 1) < 0) {
+        *why = "not a single well-formed msgpack object";
+        return -EINVAL;
+    }
+    /* The bounds check above admits exactly one object filling buf, so any result
+     * other than SUCCESS (EXTRA_BYTES included) is a failure of msgpack-c itself. */
+    if (msgpack_unpack(buf, len, &off, zone, &root) != MSGPACK_UNPACK_SUCCESS) {
+        *why = "msgpack does not unpack";
+        return -EINVAL;
+    }
+    return view_read(&root, out, why);
 }
 
 json_t *envelope_object_to_json(const msgpack_object *obj)

@@ -83,6 +83,14 @@ struct envelope_view {
 int envelope_decode(const char *buf, size_t len, msgpack_unpacked *unpacked,
                     struct envelope_view *out, const char **why);
 
+/*
+ * The same, with the objects allocated in *zone (owned by the caller, which may decode
+ * many envelopes into one zone and free them together): no allocation of a zone per
+ * envelope. *out points into buf and *zone; both must outlive it.
+ */
+int envelope_decode_zone(const char *buf, size_t len, msgpack_zone *zone,
+                         struct envelope_view *out, const char **why);
+
 /* Converts a decoded msgpack object to a new JSON value, or NULL (errno set). */
 json_t *envelope_object_to_json(const msgpack_object *obj);
 

@@ -316,6 +316,57 @@ static void pack_custom(msgpack_sbuffer *buf, int omit, int wrong, char wrong_ki
     }
 }
 
+/* Many envelopes decoded into one zone read as each alone does with envelope_decode,
+ * and each stays intact while the others are decoded after it. */
+static void envelope_decode_zone_many(void **state)
+{
+    enum { N = 300 };
+    static const char *const subjects[] = {"g-1", "a-much-longer-subject-over-31-bytes-here"};
+    msgpack_sbuffer bufs[N];
+    struct envelope_view views[N];
+    msgpack_zone zone;
+    const char *why;
+
+    (void)state;
+    assert_true(msgpack_zone_init(&zone, 512)); /* small chunks: many of them */
+    for (int i = 0; i < N; i++) {
+        char text[64];
+        json_t *data;
+        struct envelope env;
+
+        snprintf(text, sizeof(text), "{\"value\": %d, \"unit\": \"cm\", \"v\": [1, 2.5]}", i);
+        data = load_json(text);
+        env = sample_envelope(data);
+        env.subject = subjects[i % 2];
+        msgpack_sbuffer_init(&bufs[i]);
+        assert_int_equal(envelope_encode(&env, &bufs[i]), 0);
+        json_decref(data);
+        assert_int_equal(envelope_decode_zone(bufs[i].data, bufs[i].size, &zone, &views[i], &why),
+                         0);
+    }
+    for (int i = 0; i < N; i++) {
+        msgpack_unpacked unpacked;
+        struct envelope_view alone;
+        json_t *a, *b;
+
+        msgpack_unpacked_init(&unpacked);
+        assert_int_equal(envelope_decode(bufs[i].data, bufs[i].size, &unpacked, &alone, &why), 0);
+        assert_view_str(views[i].subject, subjects[i % 2]);
+        assert_int_equal(views[i].id.len, alone.id.len);
+        assert_memory_equal(views[i].id.ptr, alone.id.ptr, alone.id.len);
+        assert_int_equal(views[i].receivedtime_ns, alone.receivedtime_ns);
+        a = envelope_object_to_json(alone.data);
+        b = envelope_object_to_json(views[i].data);
+        assert_json_same(a, b);
+        assert_int_equal(json_integer_value(json_object_get(b, "value")), i);
+        json_decref(a);
+        json_decref(b);
+        msgpack_unpacked_destroy(&unpacked);
+        msgpack_sbuffer_destroy(&bufs[i]);
+    }
+    msgpack_zone_destroy(&zone);
+}
+
 static void envelope_decode_any_order_and_extra_fields(void **state)
 {
     msgpack_sbuffer buf;
@@ -523,6 +574,7 @@ int main(void)
         cmocka_unit_test(envelope_key_order),
         cmocka_unit_test(envelope_data_keeps_key_order),
         cmocka_unit_test(envelope_round_trip_deep_data),
+        cmocka_unit_test(envelope_decode_zone_many),
         cmocka_unit_test(envelope_decode_any_order_and_extra_fields),
         cmocka_unit_test(envelope_decode_missing_field),
         cmocka_unit_test(envelope_decode_wrong_field_type),
