@@ -149,6 +149,51 @@ static void envelope_encoding_is_stable(void **state)
     json_decref(data);
 }
 
+/* The encoder's bytes are those of msgpack-c's packer writing the same map field by
+ * field, for short and long strings alike (fixstr, str 8, str 16). */
+static void envelope_encoding_matches_msgpack_packer(void **state)
+{
+    json_t *data = load_json(rich_data);
+    struct envelope env = sample_envelope(data);
+    char long_source[300];
+    msgpack_sbuffer got, want;
+    msgpack_packer pk;
+
+    (void)state;
+    memset(long_source, 's', sizeof(long_source) - 1);
+    long_source[sizeof(long_source) - 1] = '\0';
+    for (int round = 0; round < 2; round++) {
+        const char *fields[][2] = {
+            {"specversion", "1.0"}, {"id", env.id}, {"source", env.source},
+            {"type", env.type}, {"subject", env.subject}, {"time", env.time},
+            {"municipality", env.municipality}, {"category", env.category},
+        };
+        msgpack_sbuffer_init(&got);
+        msgpack_sbuffer_init(&want);
+        msgpack_packer_init(&pk, &want, msgpack_sbuffer_write);
+        msgpack_pack_map(&pk, 10);
+        for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+            for (int k = 0; k < 2; k++) {
+                msgpack_pack_str(&pk, strlen(fields[i][k]));
+                msgpack_pack_str_body(&pk, fields[i][k], strlen(fields[i][k]));
+            }
+        }
+        msgpack_pack_str(&pk, 12);
+        msgpack_pack_str_body(&pk, "receivedtime", 12);
+        msgpack_pack_uint64(&pk, env.receivedtime_ns);
+        msgpack_pack_str(&pk, 4);
+        msgpack_pack_str_body(&pk, "data", 4);
+        assert_int_equal(envelope_pack_json(&pk, data), 0);
+        assert_int_equal(envelope_encode(&env, &got), 0);
+        assert_int_equal(got.size, want.size);
+        assert_memory_equal(got.data, want.data, want.size);
+        msgpack_sbuffer_destroy(&got);
+        msgpack_sbuffer_destroy(&want);
+        env.source = long_source; /* str 16 */
+    }
+    json_decref(data);
+}
+
 static void envelope_key_order(void **state)
 {
     json_t *data = load_json("{\"level_cm\": 412}");
@@ -571,6 +616,7 @@ int main(void)
         cmocka_unit_test(envelope_round_trip_every_field),
         cmocka_unit_test(envelope_round_trip_edges),
         cmocka_unit_test(envelope_encoding_is_stable),
+        cmocka_unit_test(envelope_encoding_matches_msgpack_packer),
         cmocka_unit_test(envelope_key_order),
         cmocka_unit_test(envelope_data_keeps_key_order),
         cmocka_unit_test(envelope_round_trip_deep_data),
