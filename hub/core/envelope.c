@@ -24,6 +24,7 @@
  */
 #include "envelope.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <string.h>
@@ -220,11 +221,12 @@ int envelope_check_bounds(const char *buf, size_t len, int max_depth)
                 {0xdc, 2, 'a'},  {0xdd, 4, 'a'},  {0xde, 2, 'm'},  {0xdf, 4, 'm'},
             };
             size_t i;
-            for (i = 0; i < sizeof(table) / sizeof(table[0]); i++)
-                if (table[i].code == b)
-                    break;
-            if (i == sizeof(table) / sizeof(table[0]))
-                return -EINVAL; /* 0xc1 is never used */
+            /* What is left is 0xc1 (never used) and 0xc4..0xdf, the table's codes in
+             * order: index it instead of searching it. */
+            if (b < table[0].code)
+                return -EINVAL;
+            i = (size_t)(b - table[0].code);
+            assert(i < sizeof(table) / sizeof(table[0]) && table[i].code == b);
             if (table[i].len_bytes < 0) {
                 body = (uint64_t)-table[i].len_bytes;
             } else {
