@@ -2,9 +2,9 @@
 """What a run of the fault matrix lost, where, and when; the table.
 
 Per phase (the events published from its start to its end): "lost", acknowledged by
-the broker and not in PostgreSQL; "re-sent", PUBACKs that said the broker did not take
-an event (Mosquitto 2.0.11 after its restart, faults.KNOWN), after which the publisher
-sent it again; "dup", events written twice to the Redis streams.
+the broker and not in PostgreSQL; "re-sent", events a PUBACK said the broker did not
+take (Mosquitto 2.0.11 after its restart, faults.KNOWN), which the publisher sent
+again (once or more); "dup", events written twice to the Redis streams.
 
 For every lost range the run also says when its events were handed to paho and
 acknowledged (seconds from the stream's start), whether the acknowledgements fell in a
@@ -52,7 +52,7 @@ def analyse(lay, pub, lost, dups, in_streams, phases):
     for p in phases:
         lo, hi = p["seq_lead"], p["seq_hi"]
         p["lost"] = sum(1 for q in lost if lo <= q < hi)
-        p["resent"] = sum(1 for q in refusals if lo <= q < hi)
+        p["resent"] = len({q for q in refusals if lo <= q < hi})
         p["dup"] = sum(1 for q in dups if lo <= q < hi)
     t0 = pub.sent_at[0] if pub.sent_at else 0
 
