@@ -144,6 +144,7 @@ static void worker_free(struct worker *w)
     if (w->redis)
         redisFree(w->redis);
     worker_history_free(w->history);
+    worker_reply_close(&w->read_replies);
     free(w->route_text);
     free(w);
 }

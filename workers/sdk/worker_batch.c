@@ -440,14 +440,16 @@ static int read_once(struct worker *w, int block_ms)
     /* The XACKs sent ahead answer first. */
     if (worker_link_drain(w) < 0)
         return -1;
-    if (redisGetReply(w->redis, (void **)&reply) != REDIS_OK || !reply) {
+    /* The reply's objects in the arena: seven an entry, all freed at once below. */
+    if (worker_reply_get(&w->read_replies, w->redis, &reply) < 0) {
+        worker_reply_reset(&w->read_replies);
         worker_link_failed(w, "XREADGROUP");
         return -1;
     }
     if (reply->type == REDIS_REPLY_ERROR && redis_master_lost(reply->str)) {
         /* Demoted by a failover: the next link goes to the new master. */
         log_warn(w->component, "redis %s:%d: %s", w->master.host, w->master.port, reply->str);
-        freeReplyObject(reply);
+        worker_reply_reset(&w->read_replies);
         worker_link_failed(w, "XREADGROUP");
         return -1;
     }
@@ -510,14 +512,14 @@ static int read_once(struct worker *w, int block_ms)
     }
     handle(w, items, (size_t)n);
     free(items);
-    freeReplyObject(reply);
+    worker_reply_reset(&w->read_replies);
     return n;
 bad:
     log_warn(w->component, "XREADGROUP: unexpected reply shape");
     worker_batch_failed(w, "XREADGROUP: unexpected reply");
 out:
     free(items);
-    freeReplyObject(reply);
+    worker_reply_reset(&w->read_replies);
     return -1;
 }
 

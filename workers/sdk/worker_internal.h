@@ -7,6 +7,7 @@
  *   worker_health.c   health, batch backoff, the status hash
  *   worker_streams.c  the route followed, the groups, the read cursors
  *   worker_link.c     the Redis link
+ *   worker_reply.c    replies in an arena (the reads')
  *   worker_stop.c     signals, the supervisor's pipe, the clock, sleeps
  */
 #ifndef RHEINHUB_WORKER_INTERNAL_H
@@ -18,6 +19,7 @@
 #include "redis_master.h"
 #include "worker.h"
 #include "worker_history.h"
+#include "worker_reply.h"
 #include "worker_route.h"
 
 #define WORKER_HISTORY_ENTRIES 4096
@@ -46,6 +48,7 @@ struct worker {
     redisContext *redis;               /* NULL while the link is down */
     struct redis_master master;        /* where the link goes (or went) */
     int unread_replies;                /* sent (XACKs) whose replies are not read yet */
+    struct worker_reply_arena read_replies; /* the XREADGROUP reply being handled */
 
     struct worker_route route;         /* followed now, when have_route */
     struct worker_route scratch;       /* the next route while it is parsed */
