@@ -42,6 +42,12 @@
 #define MISC_INTERVAL_MS 1000
 #define RECONNECT_MIN_MS 250
 #define RECONNECT_MAX_MS 10000
+/*
+ * With a shared subscription, Mosquitto 2.0.11 forgets it in a restart and drops what
+ * arrives until we subscribe again (docs/reliability.md, "The broker restart"): come
+ * back within a second of the broker, not up to ten.
+ */
+#define RECONNECT_MAX_SHARED_MS 1000
 #define RECEIVE_MAXIMUM 1000
 #define READ_BATCH_MAX 256
 #define LINGER_MS 2000
@@ -264,7 +270,9 @@ static void schedule_reconnect(struct mqtt_in *in, bool now)
 
     if (in->stopping)
         return;
-    delay = backoff_next(&in->backoff_ms, RECONNECT_MIN_MS, RECONNECT_MAX_MS);
+    delay = backoff_next(&in->backoff_ms, RECONNECT_MIN_MS,
+                         in->cfg->mqtt.shared_group[0] ? RECONNECT_MAX_SHARED_MS
+                                                       : RECONNECT_MAX_MS);
     uv_timer_start(&in->reconnect, on_reconnect_timer, now ? 0 : delay, 0);
 }
 
