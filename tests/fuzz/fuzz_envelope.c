@@ -6,7 +6,9 @@
  * strings lie inside the input's unpacked copy and whose data is a map that converts
  * to JSON, or is refused by the conversion with EINVAL (binary or extension values,
  * keys that are not strings). A decoded envelope encoded again decodes to the same
- * fields. A violation aborts, which libFuzzer reports as a crash.
+ * fields. envelope_decode_zone (the workers' batch path) decides every input as
+ * envelope_decode does, with the same fields. A violation aborts, which libFuzzer
+ * reports as a crash.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -81,15 +83,41 @@ static void round_trip(const struct envelope_view *v, json_t *data)
     free(category);
 }
 
+/* envelope_decode_zone decides as envelope_decode did (rc), with the same fields. */
+static void zone_agrees(const uint8_t *data, size_t size, int rc, const struct envelope_view *v)
+{
+    msgpack_zone zone;
+    struct envelope_view z;
+    const char *why = NULL;
+    int zrc;
+
+    if (!msgpack_zone_init(&zone, 2048))
+        fail("out of memory");
+    zrc = envelope_decode_zone((const char *)data, size, &zone, &z, &why);
+    if (zrc != rc)
+        fail("envelope_decode_zone and envelope_decode disagree");
+    if (rc == 0 && (!same(v->id, z.id) || !same(v->source, z.source) ||
+                    !same(v->type, z.type) || !same(v->subject, z.subject) ||
+                    !same(v->time, z.time) || !same(v->municipality, z.municipality) ||
+                    !same(v->category, z.category) || v->receivedtime_ns != z.receivedtime_ns ||
+                    !z.data || z.data->type != MSGPACK_OBJECT_MAP ||
+                    z.data->via.map.size != v->data->via.map.size))
+        fail("envelope_decode_zone decodes other fields");
+    msgpack_zone_destroy(&zone);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     msgpack_unpacked u;
     struct envelope_view v;
     const char *why = NULL;
     json_t *j;
+    int rc;
 
     msgpack_unpacked_init(&u);
-    if (envelope_decode((const char *)data, size, &u, &v, &why) != 0) {
+    rc = envelope_decode((const char *)data, size, &u, &v, &why);
+    zone_agrees(data, size, rc, &v);
+    if (rc != 0) {
         if (!why || !why[0])
             fail("refused without a reason");
         msgpack_unpacked_destroy(&u);
