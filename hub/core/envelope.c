@@ -24,14 +24,13 @@
  */
 #include "envelope.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <string.h>
 
 #define XXH_INLINE_ALL
 #include <xxhash.h>
-
-#define ENVELOPE_ENTRIES 10
 
 void event_id_compute(char out[EVENT_ID_HEX + 1], const struct topic *topic, const char *time,
                       const void *payload, size_t payload_len)
@@ -118,29 +117,47 @@ int envelope_pack_json(msgpack_packer *pk, const json_t *value)
     return r == 0 ? 0 : -ENOMEM;
 }
 
+/*
+ * The map header and the keys, as msgpack-c packs them (fixmap 0x8a; fixstr: 0xa0 |
+ * length, then the bytes), so that each costs one buffer write instead of two packer
+ * calls. "specversion" and its constant value "1.0" go with the header and the next
+ * key. A unit test compares the result with msgpack-c's own packing.
+ */
+#define PACKED(bytes) {bytes, sizeof(bytes) - 1}
+static const struct packed {
+    const char *bytes;
+    size_t len;
+} map_head = PACKED("\x8a" "\xab" "specversion" "\xa3" "1.0" "\xa2" "id"),
+  key_receivedtime = PACKED("\xac" "receivedtime"), key_data = PACKED("\xa4" "data"),
+  keys[] = {PACKED("\xa6" "source"), PACKED("\xa4" "type"), PACKED("\xa7" "subject"),
+            PACKED("\xa4" "time"), PACKED("\xac" "municipality"), PACKED("\xa8" "category")};
+
+static int put(msgpack_sbuffer *buf, const struct packed *p)
+{
+    return msgpack_sbuffer_write(buf, p->bytes, p->len) == 0 ? 0 : -ENOMEM;
+}
+
 int envelope_encode(const struct envelope *env, msgpack_sbuffer *buf)
 {
     msgpack_packer pk;
-    const char *strings[][2] = {
-        {"specversion", "1.0"},      {"id", env->id},
-        {"source", env->source},     {"type", env->type},
-        {"subject", env->subject},   {"time", env->time},
-        {"municipality", env->municipality}, {"category", env->category},
-    };
+    const char *values[] = {env->source, env->type, env->subject, env->time,
+                            env->municipality, env->category};
     int r;
 
+    _Static_assert(sizeof(keys) / sizeof(keys[0]) == sizeof(values) / sizeof(values[0]),
+                   "a value for every key");
     msgpack_packer_init(&pk, buf, msgpack_sbuffer_write);
-    if (msgpack_pack_map(&pk, ENVELOPE_ENTRIES) != 0)
-        return -ENOMEM;
-    for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++) {
-        if ((r = pack_cstr(&pk, strings[i][0])) < 0 || (r = pack_cstr(&pk, strings[i][1])) < 0)
+    if ((r = put(buf, &map_head)) < 0 || (r = pack_cstr(&pk, env->id)) < 0)
+        return r;
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        if ((r = put(buf, &keys[i])) < 0 || (r = pack_cstr(&pk, values[i])) < 0)
             return r;
     }
-    if ((r = pack_cstr(&pk, "receivedtime")) < 0)
+    if ((r = put(buf, &key_receivedtime)) < 0)
         return r;
     if (msgpack_pack_uint64(&pk, env->receivedtime_ns) != 0)
         return -ENOMEM;
-    if ((r = pack_cstr(&pk, "data")) < 0)
+    if ((r = put(buf, &key_data)) < 0)
         return r;
     return envelope_pack_json(&pk, env->data);
 }
@@ -204,11 +221,12 @@ int envelope_check_bounds(const char *buf, size_t len, int max_depth)
                 {0xdc, 2, 'a'},  {0xdd, 4, 'a'},  {0xde, 2, 'm'},  {0xdf, 4, 'm'},
             };
             size_t i;
-            for (i = 0; i < sizeof(table) / sizeof(table[0]); i++)
-                if (table[i].code == b)
-                    break;
-            if (i == sizeof(table) / sizeof(table[0]))
-                return -EINVAL; /* 0xc1 is never used */
+            /* What is left is 0xc1 (never used) and 0xc4..0xdf, the table's codes in
+             * order: index it instead of searching it. */
+            if (b < table[0].code)
+                return -EINVAL;
+            i = (size_t)(b - table[0].code);
+            assert(i < sizeof(table) / sizeof(table[0]) && table[i].code == b);
             if (table[i].len_bytes < 0) {
                 body = (uint64_t)-table[i].len_bytes;
             } else {
@@ -248,8 +266,8 @@ static bool key_is(const msgpack_object *key, const char *name)
            memcmp(key->via.str.ptr, name, n) == 0;
 }
 
-int envelope_decode(const char *buf, size_t len, msgpack_unpacked *unpacked,
-                    struct envelope_view *out, const char **why)
+/* Reads the fields of an unpacked envelope into *out. Returns 0, or -EINVAL with *why. */
+static int view_read(const msgpack_object *root, struct envelope_view *out, const char **why)
 {
     struct {
         const char *name;
@@ -262,19 +280,7 @@ int envelope_decode(const char *buf, size_t len, msgpack_unpacked *unpacked,
     };
     const size_t n_strings = sizeof(strings) / sizeof(strings[0]);
     unsigned seen = 0;
-    const msgpack_object *root;
-    size_t off = 0;
 
-    memset(out, 0, sizeof(*out));
-    if (envelope_check_bounds(buf, len, ENVELOPE_DATA_DEPTH_MAX + 1) < 0) {
-        *why = "not a single well-formed msgpack object";
-        return -EINVAL;
-    }
-    if (msgpack_unpack_next(unpacked, buf, len, &off) != MSGPACK_UNPACK_SUCCESS) {
-        *why = "msgpack does not unpack";
-        return -EINVAL;
-    }
-    root = &unpacked->data;
     if (root->type != MSGPACK_OBJECT_MAP) {
         *why = "envelope is not a map";
         return -EINVAL;
@@ -320,6 +326,56 @@ int envelope_decode(const char *buf, size_t len, msgpack_unpacked *unpacked,
     return 0;
 }
 
+int envelope_decode(const char *buf, size_t len, msgpack_unpacked *unpacked,
+                    struct envelope_view *out, const char **why)
+{
+    size_t off = 0;
+
+    memset(out, 0, sizeof(*out));
+    if (envelope_check_bounds(buf, len, ENVELOPE_DATA_DEPTH_MAX + 1) < 0) {
+        *why = "not a single well-formed msgpack object";
+        return -EINVAL;
+    }
+    if (msgpack_unpack_next(unpacked, buf, len, &off) != MSGPACK_UNPACK_SUCCESS) {
+        *why = "msgpack does not unpack";
+        return -EINVAL;
+    }
+    return view_read(&unpacked->data, out, why);
+}
+
+int envelope_decode_zone(const char *buf, size_t len, msgpack_zone *zone,
+                         struct envelope_view *out, const char **why)
+{
+    msgpack_object root;
+    size_t off = 0;
+
+    memset(out, 0, sizeof(*out));
+    if (envelope_check_bounds(buf, len, ENVELOPE_DATA_DEPTH_MAX + 1) < 0) {
+        *why = "not a single well-formed msgpack object";
+        return -EINVAL;
+    }
+    /* The bounds check above admits exactly one object filling buf, so any result
+     * other than SUCCESS (EXTRA_BYTES included) is a failure of msgpack-c itself. */
+    if (msgpack_unpack(buf, len, &off, zone, &root) != MSGPACK_UNPACK_SUCCESS) {
+        *why = "msgpack does not unpack";
+        return -EINVAL;
+    }
+    return view_read(&root, out, why);
+}
+
+/*
+ * jansson refuses a string or key that is not UTF-8, and a NaN or an infinity, with
+ * NULL and no errno; glibc's malloc sets ENOMEM when memory runs out. So a NULL with
+ * anything but ENOMEM in errno is the input's fault: EINVAL, and a caller never
+ * retries it as a memory shortage.
+ */
+static json_t *checked(json_t *v)
+{
+    if (!v && errno != ENOMEM)
+        errno = EINVAL;
+    return v;
+}
+
 json_t *envelope_object_to_json(const msgpack_object *obj)
 {
     json_t *v = NULL;
@@ -337,9 +393,11 @@ json_t *envelope_object_to_json(const msgpack_object *obj)
         return json_integer((json_int_t)obj->via.i64);
     case MSGPACK_OBJECT_FLOAT32:
     case MSGPACK_OBJECT_FLOAT64:
-        return json_real(obj->via.f64);
+        errno = 0;
+        return checked(json_real(obj->via.f64)); /* JSON has no NaN or infinity */
     case MSGPACK_OBJECT_STR:
-        return json_stringn(obj->via.str.ptr, obj->via.str.size);
+        errno = 0;
+        return checked(json_stringn(obj->via.str.ptr, obj->via.str.size));
     case MSGPACK_OBJECT_ARRAY:
         if (!(v = json_array()))
             return NULL;
@@ -359,10 +417,13 @@ json_t *envelope_object_to_json(const msgpack_object *obj)
                 errno = EINVAL;
                 goto err;
             }
-            item = envelope_object_to_json(&obj->via.map.ptr[i].val);
-            if (!item || json_object_setn_new(v, key->via.str.ptr, key->via.str.size,
-                                                      item) < 0)
+            if (!(item = envelope_object_to_json(&obj->via.map.ptr[i].val)))
                 goto err;
+            errno = 0;
+            if (json_object_setn_new(v, key->via.str.ptr, key->via.str.size, item) < 0) {
+                checked(NULL); /* a key that is not UTF-8 */
+                goto err;
+            }
         }
         return v;
     default:

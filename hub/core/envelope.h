@@ -83,7 +83,19 @@ struct envelope_view {
 int envelope_decode(const char *buf, size_t len, msgpack_unpacked *unpacked,
                     struct envelope_view *out, const char **why);
 
-/* Converts a decoded msgpack object to a new JSON value, or NULL (errno set). */
+/*
+ * The same, with the objects allocated in *zone (owned by the caller, which may decode
+ * many envelopes into one zone and free them together): no allocation of a zone per
+ * envelope. *out points into buf and *zone; both must outlive it.
+ */
+int envelope_decode_zone(const char *buf, size_t len, msgpack_zone *zone,
+                         struct envelope_view *out, const char **why);
+
+/*
+ * Converts a decoded msgpack object to a new JSON value, or NULL with errno EINVAL
+ * (a bin or ext value, a map key that is not a string, a string or key that is not
+ * UTF-8, a NaN or an infinity) or ENOMEM.
+ */
 json_t *envelope_object_to_json(const msgpack_object *obj);
 
 #endif

@@ -63,12 +63,14 @@ void assert_view_str(struct envelope_str s, const char *expected)
     free(copy);
 }
 
-/* Decodes buf, which must be refused with why_expected (NULL: any reason). */
+/* Decodes buf with both decoders, each of which must refuse it with why_expected (NULL:
+ * any reason, the same for both). */
 void expect_refused(const char *buf, size_t len, const char *why_expected)
 {
     msgpack_unpacked unpacked;
+    msgpack_zone zone;
     struct envelope_view view;
-    const char *why = NULL;
+    const char *why = NULL, *why_zone = NULL;
 
     msgpack_unpacked_init(&unpacked);
     assert_int_equal(envelope_decode(buf, len, &unpacked, &view, &why), -EINVAL);
@@ -76,4 +78,9 @@ void expect_refused(const char *buf, size_t len, const char *why_expected)
     if (why_expected)
         assert_string_equal(why, why_expected);
     msgpack_unpacked_destroy(&unpacked);
+    assert_true(msgpack_zone_init(&zone, 1024));
+    assert_int_equal(envelope_decode_zone(buf, len, &zone, &view, &why_zone), -EINVAL);
+    assert_non_null(why_zone);
+    assert_string_equal(why_zone, why);
+    msgpack_zone_destroy(&zone);
 }

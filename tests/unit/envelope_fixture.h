@@ -31,7 +31,8 @@ json_t *load_json(const char *text);
 void assert_json_same(const json_t *expected, const json_t *actual);
 /* Fails, printing both, unless the decoded string equals expected. */
 void assert_view_str(struct envelope_str s, const char *expected);
-/* Decodes buf, which must be refused with why_expected (NULL: any reason). */
+/* Decodes buf with envelope_decode and envelope_decode_zone, both of which must refuse
+ * it with why_expected (NULL: any reason, the same for both). */
 void expect_refused(const char *buf, size_t len, const char *why_expected);
 
 #endif

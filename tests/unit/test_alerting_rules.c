@@ -305,6 +305,42 @@ static void rules_match(void **state)
     rules_free(&r);
 }
 
+/* A pattern without a special character matches only itself, "*" every string (no
+ * flags: '/' and a leading '.' are ordinary), and the rest as fnmatch decides. */
+static void rules_match_literal_and_star(void **state)
+{
+    struct rules r;
+    char errors[1024];
+    const struct rule *x;
+    msgpack_sbuffer buf;
+    msgpack_unpacked u;
+    const msgpack_object *d;
+
+    (void)state;
+    assert_int_equal(load(&r,
+                          "rules:\n"
+                          "  - name: x\n"
+                          "    type: sensor.waterlevel\n"
+                          "    subject: \"g\\\\-1\"\n"
+                          "    field: value\n"
+                          "    above: 1\n",
+                          errors, sizeof(errors)),
+                     0);
+    x = &r.rules[0];
+    assert_string_equal(x->municipality, "*");
+    d = data_of("{\"value\":2}", &buf, &u);
+    assert_true(rule_matches(x, "linz", "sensor.waterlevel", "g-1", d));
+    assert_true(rule_matches(x, ".a/b", "sensor.waterlevel", "g-1", d));
+    assert_true(rule_matches(x, "", "sensor.waterlevel", "g-1", d));
+    assert_false(rule_matches(x, "linz", "sensor.waterlevel2", "g-1", d));
+    assert_false(rule_matches(x, "linz", "sensor.waterleve", "g-1", d));
+    assert_false(rule_matches(x, "linz", "Sensor.waterlevel", "g-1", d));
+    assert_false(rule_matches(x, "linz", "sensor.waterlevel", "g\\-1", d));
+    msgpack_unpacked_destroy(&u);
+    msgpack_sbuffer_destroy(&buf);
+    rules_free(&r);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
@@ -315,6 +351,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(rules_missing_file),
         cmocka_unit_test(rules_durations),
         cmocka_unit_test(rules_match),
+        cmocka_unit_test(rules_match_literal_and_star),
     };
 
     source_root = argc > 1 ? argv[1] : ".";

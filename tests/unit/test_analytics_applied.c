@@ -75,6 +75,30 @@ static void analytics_applied_batch(void **state)
     applied_close(&ap);
 }
 
+/* The largest and smallest ids are written in full decimal, as printf would write them. */
+static void analytics_applied_format_limits(void **state)
+{
+    struct applied ap;
+    char *field, *text;
+
+    (void)state;
+    applied_init(&ap);
+    applied_stream(&ap, S1, strlen(S1));
+    assert_int_equal(applied_add(&ap, 0, UINT64_MAX, UINT64_MAX), 0);
+    assert_int_equal(applied_add(&ap, 0, 0, 0), 0);
+    assert_int_equal(applied_add(&ap, 0, 1000000, 10), 0);
+    assert_int_equal(applied_format(&ap, &field, &text), 0);
+    assert_string_equal(field, S1 " 18446744073709551615-18446744073709551615");
+    assert_string_equal(text, S1 " 18446744073709551615-18446744073709551615\n" S1 " 0-0\n"
+                              S1 " 1000000-10\n");
+    free(text);
+    assert_int_equal(applied_commit(&ap, field), 0);
+    assert_true(applied_contains(&ap, 0, 0, 0));
+    assert_true(applied_contains(&ap, 0, 1000000, 10));
+    assert_true(applied_contains(&ap, 0, UINT64_MAX, UINT64_MAX));
+    applied_close(&ap);
+}
+
 static void analytics_applied_load(void **state)
 {
     struct applied ap, back;
@@ -168,6 +192,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(analytics_applied_ids),
         cmocka_unit_test(analytics_applied_batch),
+        cmocka_unit_test(analytics_applied_format_limits),
         cmocka_unit_test(analytics_applied_load),
         cmocka_unit_test(analytics_applied_prune),
     };

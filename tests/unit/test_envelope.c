@@ -149,6 +149,51 @@ static void envelope_encoding_is_stable(void **state)
     json_decref(data);
 }
 
+/* The encoder's bytes are those of msgpack-c's packer writing the same map field by
+ * field, for short and long strings alike (fixstr, str 8, str 16). */
+static void envelope_encoding_matches_msgpack_packer(void **state)
+{
+    json_t *data = load_json(rich_data);
+    struct envelope env = sample_envelope(data);
+    char long_source[300];
+    msgpack_sbuffer got, want;
+    msgpack_packer pk;
+
+    (void)state;
+    memset(long_source, 's', sizeof(long_source) - 1);
+    long_source[sizeof(long_source) - 1] = '\0';
+    for (int round = 0; round < 2; round++) {
+        const char *fields[][2] = {
+            {"specversion", "1.0"}, {"id", env.id}, {"source", env.source},
+            {"type", env.type}, {"subject", env.subject}, {"time", env.time},
+            {"municipality", env.municipality}, {"category", env.category},
+        };
+        msgpack_sbuffer_init(&got);
+        msgpack_sbuffer_init(&want);
+        msgpack_packer_init(&pk, &want, msgpack_sbuffer_write);
+        msgpack_pack_map(&pk, 10);
+        for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+            for (int k = 0; k < 2; k++) {
+                msgpack_pack_str(&pk, strlen(fields[i][k]));
+                msgpack_pack_str_body(&pk, fields[i][k], strlen(fields[i][k]));
+            }
+        }
+        msgpack_pack_str(&pk, 12);
+        msgpack_pack_str_body(&pk, "receivedtime", 12);
+        msgpack_pack_uint64(&pk, env.receivedtime_ns);
+        msgpack_pack_str(&pk, 4);
+        msgpack_pack_str_body(&pk, "data", 4);
+        assert_int_equal(envelope_pack_json(&pk, data), 0);
+        assert_int_equal(envelope_encode(&env, &got), 0);
+        assert_int_equal(got.size, want.size);
+        assert_memory_equal(got.data, want.data, want.size);
+        msgpack_sbuffer_destroy(&got);
+        msgpack_sbuffer_destroy(&want);
+        env.source = long_source; /* str 16 */
+    }
+    json_decref(data);
+}
+
 static void envelope_key_order(void **state)
 {
     json_t *data = load_json("{\"level_cm\": 412}");
@@ -314,6 +359,57 @@ static void pack_custom(msgpack_sbuffer *buf, int omit, int wrong, char wrong_ki
             msgpack_pack_nil(&pk);
         }
     }
+}
+
+/* Many envelopes decoded into one zone read as each alone does with envelope_decode,
+ * and each stays intact while the others are decoded after it. */
+static void envelope_decode_zone_many(void **state)
+{
+    enum { N = 300 };
+    static const char *const subjects[] = {"g-1", "a-much-longer-subject-over-31-bytes-here"};
+    msgpack_sbuffer bufs[N];
+    struct envelope_view views[N];
+    msgpack_zone zone;
+    const char *why;
+
+    (void)state;
+    assert_true(msgpack_zone_init(&zone, 512)); /* small chunks: many of them */
+    for (int i = 0; i < N; i++) {
+        char text[64];
+        json_t *data;
+        struct envelope env;
+
+        snprintf(text, sizeof(text), "{\"value\": %d, \"unit\": \"cm\", \"v\": [1, 2.5]}", i);
+        data = load_json(text);
+        env = sample_envelope(data);
+        env.subject = subjects[i % 2];
+        msgpack_sbuffer_init(&bufs[i]);
+        assert_int_equal(envelope_encode(&env, &bufs[i]), 0);
+        json_decref(data);
+        assert_int_equal(envelope_decode_zone(bufs[i].data, bufs[i].size, &zone, &views[i], &why),
+                         0);
+    }
+    for (int i = 0; i < N; i++) {
+        msgpack_unpacked unpacked;
+        struct envelope_view alone;
+        json_t *a, *b;
+
+        msgpack_unpacked_init(&unpacked);
+        assert_int_equal(envelope_decode(bufs[i].data, bufs[i].size, &unpacked, &alone, &why), 0);
+        assert_view_str(views[i].subject, subjects[i % 2]);
+        assert_int_equal(views[i].id.len, alone.id.len);
+        assert_memory_equal(views[i].id.ptr, alone.id.ptr, alone.id.len);
+        assert_int_equal(views[i].receivedtime_ns, alone.receivedtime_ns);
+        a = envelope_object_to_json(alone.data);
+        b = envelope_object_to_json(views[i].data);
+        assert_json_same(a, b);
+        assert_int_equal(json_integer_value(json_object_get(b, "value")), i);
+        json_decref(a);
+        json_decref(b);
+        msgpack_unpacked_destroy(&unpacked);
+        msgpack_sbuffer_destroy(&bufs[i]);
+    }
+    msgpack_zone_destroy(&zone);
 }
 
 static void envelope_decode_any_order_and_extra_fields(void **state)
@@ -520,9 +616,11 @@ int main(void)
         cmocka_unit_test(envelope_round_trip_every_field),
         cmocka_unit_test(envelope_round_trip_edges),
         cmocka_unit_test(envelope_encoding_is_stable),
+        cmocka_unit_test(envelope_encoding_matches_msgpack_packer),
         cmocka_unit_test(envelope_key_order),
         cmocka_unit_test(envelope_data_keeps_key_order),
         cmocka_unit_test(envelope_round_trip_deep_data),
+        cmocka_unit_test(envelope_decode_zone_many),
         cmocka_unit_test(envelope_decode_any_order_and_extra_fields),
         cmocka_unit_test(envelope_decode_missing_field),
         cmocka_unit_test(envelope_decode_wrong_field_type),

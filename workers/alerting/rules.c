@@ -642,11 +642,25 @@ const struct rule *rules_find(const struct rules *rules, const char *name)
 /* ------------------------------------------------------------------------------------------ */
 /* Matching */
 
+/*
+ * fnmatch(pattern, s, 0) == 0, without fnmatch's cost in the two common cases: "*"
+ * matches every string (no flags: '/' and a leading '.' are ordinary characters), and a
+ * pattern without a special character matches only itself.
+ */
+static bool glob_matches(const char *pattern, const char *s)
+{
+    if (pattern[0] == '*' && pattern[1] == '\0')
+        return true;
+    if (strpbrk(pattern, "*?[\\"))
+        return fnmatch(pattern, s, 0) == 0;
+    return strcmp(pattern, s) == 0;
+}
+
 bool rule_matches(const struct rule *r, const char *municipality, const char *type,
                   const char *subject, const msgpack_object *data)
 {
-    if (fnmatch(r->type, type, 0) != 0 || fnmatch(r->municipality, municipality, 0) != 0 ||
-        fnmatch(r->subject, subject, 0) != 0)
+    if (!glob_matches(r->type, type) || !glob_matches(r->municipality, municipality) ||
+        !glob_matches(r->subject, subject))
         return false;
     for (int i = 0; i < r->n_where; i++) {
         const msgpack_object *o = data ? value_lookup(data, r->where[i].path) : NULL;

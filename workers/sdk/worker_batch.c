@@ -23,6 +23,9 @@
 
 /* Reads in a row while they return entries, before the loop takes its turn. */
 #define READ_CHAIN_MAX 8
+/* Bytes per chunk of a read's msgpack zone: the decoded envelopes of about a hundred
+ * entries of a few hundred bytes each. */
+#define BATCH_ZONE_CHUNK (64 * 1024)
 
 enum source {
     FROM_NEW,     /* XREADGROUP ">": first delivery */
@@ -215,11 +218,10 @@ static void ack_items(struct worker *w, struct item *items, size_t n)
     w->unread_replies += (int)sent;
 }
 
-/* Frees what decoding an envelope that is not handed on left in *u, for the next one. */
-static void release(msgpack_unpacked *u, struct worker_event *ev)
+/* Clears an event slot that is not handed on, for the next entry (what its decoding
+ * took from the batch's zone stays there until the batch ends). */
+static void release(struct worker_event *ev)
 {
-    msgpack_unpacked_destroy(u);
-    msgpack_unpacked_init(u);
     memset(ev, 0, sizeof(*ev));
 }
 
@@ -305,7 +307,7 @@ static int run_batches(struct worker *w, struct item *items, size_t n_items,
 static void handle(struct worker *w, struct item *items, size_t n)
 {
     struct worker_event *events = NULL;
-    msgpack_unpacked *unpacked = NULL;
+    msgpack_zone zone; /* every envelope of the read: one allocation per chunk, not each */
     size_t n_events = 0;
     unsigned max = (unsigned)w->cfg.worker.max_deliveries;
 
@@ -313,15 +315,16 @@ static void handle(struct worker *w, struct item *items, size_t n)
         return;
     if (fetch_deliveries(w, items, n) < 0)
         return;
-    events = calloc(n, sizeof(*events));
-    unpacked = calloc(n, sizeof(*unpacked));
-    if (!events || !unpacked) {
+    if (!msgpack_zone_init(&zone, BATCH_ZONE_CHUNK)) {
+        log_error(w->component, "out of memory for a batch of %zu; trying again later", n);
+        worker_batch_failed(w, "out of memory");
+        return;
+    }
+    if (!(events = calloc(n, sizeof(*events)))) {
         log_error(w->component, "out of memory for a batch of %zu; trying again later", n);
         worker_batch_failed(w, "out of memory");
         goto out;
     }
-    for (size_t i = 0; i < n; i++)
-        msgpack_unpacked_init(&unpacked[i]);
     for (size_t i = 0; i < n && w->redis; i++) {
         struct item *it = &items[i];
         const redisReply *env;
@@ -338,10 +341,10 @@ static void handle(struct worker *w, struct item *items, size_t n)
             dead_letter(w, it, WORKER_DEADLETTER_POISON, "", "entry has no env field");
             continue;
         }
-        if (envelope_decode(env->str, env->len, &unpacked[n_events], &ev->env, &why) < 0) {
+        if (envelope_decode_zone(env->str, env->len, &zone, &ev->env, &why) < 0) {
             char detail[200];
             snprintf(detail, sizeof(detail), "envelope: %s", why);
-            release(&unpacked[n_events], ev);
+            release(ev);
             dead_letter(w, it, WORKER_DEADLETTER_POISON, "", detail);
             continue;
         }
@@ -356,13 +359,13 @@ static void handle(struct worker *w, struct item *items, size_t n)
                      : "delivered more than worker.max_deliveries times (no history here: "
                        "an earlier run or another consumer had it)");
             str_copy(topic, sizeof(topic), &ev->env.source);
-            release(&unpacked[n_events], ev);
+            release(ev);
             dead_letter(w, it, WORKER_DEADLETTER_WORKER_FAILED, topic, detail);
             continue;
         }
         if (!worker_route_match(&w->route, ev->env.municipality.ptr, ev->env.municipality.len,
                                 ev->env.subject.ptr, ev->env.subject.len)) {
-            release(&unpacked[n_events], ev);
+            release(ev);
             w->skipped++;
             it->ack = true;
             continue;
@@ -380,9 +383,7 @@ static void handle(struct worker *w, struct item *items, size_t n)
     if (w->redis)
         ack_items(w, items, n);
 out:
-    for (size_t i = 0; unpacked && i < n; i++)
-        msgpack_unpacked_destroy(&unpacked[i]);
-    free(unpacked);
+    msgpack_zone_destroy(&zone);
     free(events);
 }
 
