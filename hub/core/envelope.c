@@ -363,6 +363,19 @@ int envelope_decode_zone(const char *buf, size_t len, msgpack_zone *zone,
     return view_read(&root, out, why);
 }
 
+/*
+ * jansson refuses a string or key that is not UTF-8, and a NaN or an infinity, with
+ * NULL and no errno; glibc's malloc sets ENOMEM when memory runs out. So a NULL with
+ * anything but ENOMEM in errno is the input's fault: EINVAL, and a caller never
+ * retries it as a memory shortage.
+ */
+static json_t *checked(json_t *v)
+{
+    if (!v && errno != ENOMEM)
+        errno = EINVAL;
+    return v;
+}
+
 json_t *envelope_object_to_json(const msgpack_object *obj)
 {
     json_t *v = NULL;
@@ -380,9 +393,11 @@ json_t *envelope_object_to_json(const msgpack_object *obj)
         return json_integer((json_int_t)obj->via.i64);
     case MSGPACK_OBJECT_FLOAT32:
     case MSGPACK_OBJECT_FLOAT64:
-        return json_real(obj->via.f64);
+        errno = 0;
+        return checked(json_real(obj->via.f64)); /* JSON has no NaN or infinity */
     case MSGPACK_OBJECT_STR:
-        return json_stringn(obj->via.str.ptr, obj->via.str.size);
+        errno = 0;
+        return checked(json_stringn(obj->via.str.ptr, obj->via.str.size));
     case MSGPACK_OBJECT_ARRAY:
         if (!(v = json_array()))
             return NULL;
@@ -402,10 +417,13 @@ json_t *envelope_object_to_json(const msgpack_object *obj)
                 errno = EINVAL;
                 goto err;
             }
-            item = envelope_object_to_json(&obj->via.map.ptr[i].val);
-            if (!item || json_object_setn_new(v, key->via.str.ptr, key->via.str.size,
-                                                      item) < 0)
+            if (!(item = envelope_object_to_json(&obj->via.map.ptr[i].val)))
                 goto err;
+            errno = 0;
+            if (json_object_setn_new(v, key->via.str.ptr, key->via.str.size, item) < 0) {
+                checked(NULL); /* a key that is not UTF-8 */
+                goto err;
+            }
         }
         return v;
     default:

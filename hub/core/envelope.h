@@ -91,7 +91,11 @@ int envelope_decode(const char *buf, size_t len, msgpack_unpacked *unpacked,
 int envelope_decode_zone(const char *buf, size_t len, msgpack_zone *zone,
                          struct envelope_view *out, const char **why);
 
-/* Converts a decoded msgpack object to a new JSON value, or NULL (errno set). */
+/*
+ * Converts a decoded msgpack object to a new JSON value, or NULL with errno EINVAL
+ * (a bin or ext value, a map key that is not a string, a string or key that is not
+ * UTF-8, a NaN or an infinity) or ENOMEM.
+ */
 json_t *envelope_object_to_json(const msgpack_object *obj);
 
 #endif

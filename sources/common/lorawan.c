@@ -213,10 +213,10 @@ int lorawan_run(struct source *s, uplink_parse_fn parse)
     mosquitto_message_callback_set(mosq, on_message);
 
     /* Our broker first, so that the first uplinks have somewhere to go. */
-    mqtt_link_service(&s->pub.link, mqtt_link_now_ms());
+    publisher_service(&s->pub, mqtt_link_now_ms());
     while (!source_stopping()) {
         int64_t now = mqtt_link_now_ms();
-        mqtt_link_service(&s->pub.link, now);
+        publisher_service(&s->pub, now); /* and the re-sends of what our broker refused */
         mqtt_link_service(&up, now);
         /* Uplinks are read only while our broker takes them: else the network server's
          * session holds them. */

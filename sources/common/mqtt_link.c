@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include <mosquitto.h>
+#include <mqtt_protocol.h>
 
 #include "log.h"
 
@@ -30,7 +31,25 @@ void mqtt_link_init(struct mqtt_link *l, struct mosquitto *mosq, const char *nam
     l->host = host;
     l->port = port;
     l->keepalive_s = keepalive_s;
+    l->session_expiry_s = -1;
     l->backoff_s = RECONNECT_MIN_S;
+}
+
+/* One connection attempt (blocking): v5 with the session expiry, or 3.1.1. */
+static int connect_once(struct mqtt_link *l)
+{
+    mosquitto_property *props = NULL;
+    int rc;
+
+    if (l->session_expiry_s < 0)
+        return l->connected_once ? mosquitto_reconnect(l->mosq)
+                                 : mosquitto_connect(l->mosq, l->host, l->port, l->keepalive_s);
+    rc = mosquitto_property_add_int32(&props, MQTT_PROP_SESSION_EXPIRY_INTERVAL,
+                                      (uint32_t)l->session_expiry_s);
+    if (rc == MOSQ_ERR_SUCCESS)
+        rc = mosquitto_connect_bind_v5(l->mosq, l->host, l->port, l->keepalive_s, NULL, props);
+    mosquitto_property_free_all(&props);
+    return rc;
 }
 
 void mqtt_link_service(struct mqtt_link *l, int64_t now)
@@ -43,8 +62,7 @@ void mqtt_link_service(struct mqtt_link *l, int64_t now)
     }
     if (mosquitto_socket(l->mosq) >= 0 || now < l->retry_ms)
         return;
-    rc = l->connected_once ? mosquitto_reconnect(l->mosq)
-                           : mosquitto_connect(l->mosq, l->host, l->port, l->keepalive_s);
+    rc = connect_once(l);
     if (rc == MOSQ_ERR_SUCCESS) {
         l->connected_once = true;
         l->backoff_s = RECONNECT_MIN_S;

@@ -5,6 +5,10 @@
  * and the reads, writes and keepalive work after a poll. libmosquitto's own threaded
  * loop is not used: in 2.0.11 it never retries when the first connection attempt is
  * refused.
+ *
+ * An MQTT v5 link (session_expiry_s >= 0) connects with mosquitto_connect_bind_v5 every
+ * time: libmosquitto 2.0.11's mosquitto_reconnect sends no CONNECT properties, and
+ * without its session expiry interval a v5 session ends with the connection.
  */
 #ifndef RHEINHUB_MQTT_LINK_H
 #define RHEINHUB_MQTT_LINK_H
@@ -21,6 +25,7 @@ struct mqtt_link {
     const char *host;           /* borrowed */
     int port;
     int keepalive_s;
+    int session_expiry_s;       /* MQTT v5: sent with every CONNECT; -1: an MQTT 3.1.1 link */
     bool connected_once;        /* mosquitto_reconnect from now on */
     unsigned backoff_s;
     int64_t retry_ms;           /* no attempt before this (monotonic) */
@@ -30,6 +35,7 @@ struct mqtt_link {
 /* Monotonic clock in ms. */
 int64_t mqtt_link_now_ms(void);
 
+/* An MQTT 3.1.1 link; set session_expiry_s afterwards for a v5 one. */
 void mqtt_link_init(struct mqtt_link *l, struct mosquitto *mosq, const char *name,
                     const char *host, int port, int keepalive_s);
 

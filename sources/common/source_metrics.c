@@ -60,6 +60,21 @@ static void render_metrics(struct source_metrics *m, FILE *out)
            "Measurements not published again (published before).", atomic_load(&m->skipped));
     series(out, m, "rheinhub_source_queued", "gauge",
            "Events published and not yet acknowledged.", (uint64_t)atomic_load(&m->queued));
+    fprintf(out, "# HELP rheinhub_source_refused_total PUBACKs of our broker that refused an "
+                 "event (MQTT v5 reason code not 0), by reason code.\n"
+                 "# TYPE rheinhub_source_refused_total counter\n");
+    /* 0x10 (no matching subscribers, e.g. after a broker restart) always, others once seen. */
+    for (int rc = 1; rc < 256; rc++) {
+        uint64_t n = atomic_load(&m->refused[rc]);
+        if (n > 0 || rc == 0x10)
+            fprintf(out, "rheinhub_source_refused_total{source=\"%s\",reason_code=\"0x%02x\"} "
+                         "%llu\n", m->source, rc, (unsigned long long)n);
+    }
+    series(out, m, "rheinhub_source_resent_total", "counter",
+           "Events sent again after our broker refused them.", atomic_load(&m->resent));
+    series(out, m, "rheinhub_source_refused_pending", "gauge",
+           "Events our broker refused and has not yet taken.",
+           (uint64_t)atomic_load(&m->unsettled));
     series(out, m, "rheinhub_source_broker_up", "gauge", "Connected to our broker.",
            atomic_load(&m->broker_up));
     if (m->has_upstream)
@@ -107,6 +122,11 @@ static int render_health(struct source_metrics *m, FILE *out)
 
     if (!atomic_load(&m->broker_up)) {
         fprintf(out, "not connected to our broker\n");
+        problems++;
+    }
+    if (atomic_load(&m->unsettled) > 0) {
+        fprintf(out, "our broker refused %d events: sending them again\n",
+                atomic_load(&m->unsettled));
         problems++;
     }
     if (m->has_upstream && !atomic_load(&m->upstream_up)) {

@@ -35,6 +35,9 @@ struct source_metrics {
     atomic_uint_fast64_t deadletters[SOURCE_REASON_COUNT];
     atomic_uint_fast64_t deadletter_failures; /* could not be written to Redis */
     atomic_int queued;               /* published, not yet acknowledged */
+    atomic_uint_fast64_t refused[256]; /* PUBACKs refusing an event, by MQTT v5 reason code */
+    atomic_uint_fast64_t resent;     /* events sent again after a refusal */
+    atomic_int unsettled;            /* events refused and not yet taken */
     atomic_bool broker_up;           /* connected to our broker */
     atomic_bool upstream_up;         /* connected to the network server */
     bool has_upstream;               /* a network server source */

@@ -46,9 +46,9 @@ static void start_due(struct source *s, CURLM *multi, struct gauge *g, int n, in
     char url[1024];
 
     for (int i = 0; i < n; i++) {
-        /* No new request while sources.queue_max events wait for our broker. */
-        if (g[i].busy || g[i].due_ms > now ||
-            atomic_load(&s->m.queued) >= s->pub.queue_max)
+        /* No new request while sources.queue_max events wait for our broker, or events
+         * it refused wait to be taken. */
+        if (g[i].busy || g[i].due_ms > now || publisher_full(&s->pub))
             continue;
         gauge_url(&g[i], s, url, sizeof(url));
         if (fetch_start(&g[i].req, url, s->sf.api.timeout_s, s->sf.api.ca_file, g[i].etag,
@@ -112,7 +112,7 @@ static int run(struct source *s)
         struct pollfd pub;
         struct curl_waitfd extra;
 
-        mqtt_link_service(&s->pub.link, now);
+        publisher_service(&s->pub, now);
         start_due(s, multi, gauges, n, now);
         curl_multi_perform(multi, &running);
         finish_done(s, multi, gauges, n);

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -274,6 +275,26 @@ static void envelope_object_to_json_kinds(void **state)
         assert_int_equal(msgpack_unpack_next(&unpacked, buf.data, buf.size, &off),
                          MSGPACK_UNPACK_SUCCESS);
         errno = 0;
+        assert_null(envelope_object_to_json(&unpacked.data));
+        assert_int_equal(errno, EINVAL);
+        msgpack_unpacked_destroy(&unpacked);
+    }
+
+    /* Not UTF-8, as a value and as a key, and numbers JSON has not: EINVAL, whatever errno held before (callers
+     * retry ENOMEM, so a stale one would make them retry bad input for ever). */
+    msgpack_sbuffer_clear(&buf);
+    msgpack_pack_str_with_body(&pk, "\xc3\x28", 2);
+    msgpack_pack_map(&pk, 1);
+    msgpack_pack_str_with_body(&pk, "\xff", 1);
+    msgpack_pack_nil(&pk);
+    msgpack_pack_double(&pk, NAN);
+    msgpack_pack_double(&pk, -INFINITY);
+    off = 0;
+    for (int i = 0; i < 4; i++) {
+        msgpack_unpacked_init(&unpacked);
+        assert_int_equal(msgpack_unpack_next(&unpacked, buf.data, buf.size, &off),
+                         MSGPACK_UNPACK_SUCCESS);
+        errno = ENOMEM;
         assert_null(envelope_object_to_json(&unpacked.data));
         assert_int_equal(errno, EINVAL);
         msgpack_unpacked_destroy(&unpacked);

@@ -107,7 +107,8 @@ class Layout:
             self.proc(f"sentinel-{i + 1}", ["redis-server", conf, "--sentinel"], d).start()
         self.pg.start()
         harness.wait_until(lambda: self.master() is not None, 30, "the Sentinels name a master")
-        harness.wait_until(lambda: self.replica_ok(), 30, "the replica in sync")
+        harness.wait_until(lambda: self.replica_ok(), 60,
+                           "the replica in sync and known to every Sentinel")
 
     def sentinel_addrs(self):
         return [f"{ip}:{port}" for ip, port in zip(self.sentinel_hosts, self.sentinel_ports)]
@@ -132,8 +133,29 @@ class Layout:
                            socket_connect_timeout=timeout)
 
     def replica_ok(self):
+        """The master has its replica, and every Sentinel knows the two others and the
+        replica as a healthy candidate. Sentinel learns replicas from the master's INFO
+        every 10 s; a master killed before that leaves them nothing to promote
+        (-failover-abort-no-good-slave)."""
         info = self.redis().info("replication")
-        return info.get("connected_slaves", 0) >= 1
+        if info.get("connected_slaves", 0) < 1:
+            return False
+        import redis
+        master = self.master()
+        for ip, port in zip(self.sentinel_hosts, self.sentinel_ports):
+            try:
+                r = redis.Redis(host=ip, port=port, socket_timeout=1, socket_connect_timeout=1)
+                state = r.sentinel_master(MASTER_NAME)
+                replicas = r.sentinel_slaves(MASTER_NAME)
+            except Exception:
+                return False
+            if int(state.get("num-other-sentinels", 0)) != 2:
+                return False
+            if not any((x.get("ip"), int(x.get("port", 0))) != master and
+                       x.get("flags") == "slave" and x.get("master-link-status") == "ok"
+                       for x in replicas):
+                return False
+        return True
 
     # -- hubs and workers --
 
