@@ -109,7 +109,7 @@ static const struct key_spec keys[] = {
     STR_KEY(sources, client_id, KIND_STR),
     STR_KEY(sources, username, KIND_STR),
     STR_KEY(sources, password, KIND_STR),
-    INT_KEY(sources, queue_max, 1, 1000000),
+    INT_KEY(sources, queue_max, 1, 65535), /* the sources' outbox holds OUTBOX_MAX (65535) */
     STR_KEY(storage, backend, KIND_STR),
     STR_KEY(storage, sqlite_path, KIND_STR),
     INT_KEY(storage, busy_timeout_ms, 0, 600000),

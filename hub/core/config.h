@@ -137,7 +137,8 @@ struct hub_config {
         char client_id[CONFIG_NAME_MAX]; /* MQTT client id at our broker; "-<source>" appended */
         char username[CONFIG_NAME_MAX];  /* MQTT account of the sources; "": mqtt.username */
         char password[CONFIG_NAME_MAX];  /* with username */
-        int queue_max;          /* events a source holds for our broker before it stops reading */
+        int queue_max;          /* events a source holds for our broker before it stops reading;
+                                 * at most 65535, the outbox's OUTBOX_MAX */
     } sources;
     struct {
         char bind[64];           /* IP literal; loopback unless TLS is configured */

@@ -340,6 +340,8 @@ static void config_out_of_range(void **state)
     load_bad("ingest:\n  max_depth: 0\n", 1,
              "2: ingest.max_depth must be between 1 and 31, not 0\n");
     load_bad("http:\n  port: -1\n", 1, "2: http.port must be between 0 and 65535, not -1\n");
+    load_bad("sources:\n  queue_max: 65536\n", 1,
+             "2: sources.queue_max must be between 1 and 65535, not 65536\n");
     load_bad("shutdown:\n  drain_timeout_s: 3601\n", 1,
              "2: shutdown.drain_timeout_s must be between 0 and 3600, not 3601\n");
 }

@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <mosquitto.h>
 #include <mqtt_protocol.h>
@@ -566,6 +567,59 @@ static void publisher_queue_max_pauses_input(void **state)
     assert_true(publisher_ready(&pub));
 }
 
+/* Loads text as hub.yaml; returns config_load's result, its errors in err. */
+static int load_config(const char *text, struct hub_config *cfg, char *err, size_t size)
+{
+    char path[] = "/tmp/test_publisher_XXXXXX";
+    int fd = mkstemp(path), rc;
+    FILE *f, *errs = tmpfile();
+    size_t n;
+
+    assert_true(fd >= 0);
+    assert_non_null(f = fdopen(fd, "w"));
+    assert_non_null(errs);
+    fputs(text, f);
+    fclose(f);
+    rc = config_load(cfg, path, errs);
+    rewind(errs);
+    n = fread(err, 1, size - 1, errs);
+    err[n] = '\0';
+    fclose(errs);
+    unlink(path);
+    return rc;
+}
+
+/*
+ * The bound: the largest sources.queue_max hub.yaml accepts pauses input before the
+ * outbox is full, so that no event a source has read meets outbox_add's -ENOBUFS (the
+ * uplink is acknowledged upstream by then: it would be lost). At the bound the
+ * publisher is full and not ready, and every event holds its copy.
+ */
+static void publisher_queue_max_within_the_outbox(void **state)
+{
+    struct hub_config cfg;
+    char err[512];
+    unsigned n = 0;
+
+    assert_true(load_config("sources:\n  queue_max: 65536\n", &cfg, err, sizeof(err)) < 0);
+    assert_non_null(strstr(err, "sources.queue_max must be between 1 and 65535, not 65536"));
+    assert_int_equal(load_config("sources:\n  queue_max: 65535\n", &cfg, err, sizeof(err)), 0);
+    assert_int_equal(cfg.sources.queue_max, OUTBOX_MAX);
+    start(cfg.sources.queue_max);
+    while (publisher_ready(&pub)) {
+        assert_int_equal(publisher_publish(&pub, "linz/x/1", "p", 1), 0);
+        n++;
+    }
+    assert_int_equal(n, OUTBOX_MAX);
+    assert_int_equal(pub.out.count, OUTBOX_MAX);
+    assert_int_equal(atomic_load(&metrics.queued), OUTBOX_MAX);
+    assert_true(publisher_full(&pub));
+    puback(fake.sends[0].mid, 0);
+    assert_true(publisher_ready(&pub));
+    assert_int_equal(publisher_publish(&pub, "linz/x/1", "p", 1), 0);
+    assert_false(publisher_ready(&pub));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -578,6 +632,7 @@ int main(void)
         cmocka_unit_test_teardown(publisher_no_round_while_disconnected, teardown),
         cmocka_unit_test_teardown(publisher_failed_sends, teardown),
         cmocka_unit_test_teardown(publisher_queue_max_pauses_input, teardown),
+        cmocka_unit_test_teardown(publisher_queue_max_within_the_outbox, teardown),
     };
 
     log_set_level(LOG_LEVEL_ERROR);
