@@ -82,7 +82,6 @@ struct mqtt_in {
 };
 
 static void schedule_reconnect(struct mqtt_in *in, bool now);
-static void watch_library_log(struct mqtt_in *in, bool connecting);
 static void finish_stop(struct mqtt_in *in);
 
 static void on_handle_closed(uv_handle_t *h)
@@ -168,6 +167,29 @@ static void on_misc(uv_timer_t *t)
         return; /* calls without a socket fire on_disconnect again */
     mosquitto_loop_misc(in->mosq);
     update_poll(in);
+}
+
+static void on_log(struct mosquitto *mosq, void *obj, int level, const char *text)
+{
+    if (level & (MOSQ_LOG_ERR | MOSQ_LOG_WARNING))
+        log_warn("mqtt", "libmosquitto: %s", text);
+    else
+        log_debug("mqtt", "libmosquitto: %s", text);
+}
+
+/*
+ * libmosquitto formats every line it logs, debug lines included, into a fresh
+ * allocation whenever a log callback is set: two lines per received event (PUBLISH
+ * in, PUBACK out), about 5,000 instructions, a tenth of the hub's work per event.
+ * Its errors and warnings matter while a connection is made (TLS, CONNACK), so the
+ * callback is set from the connect until the broker accepts the session, and all the
+ * time only at debug level.
+ */
+static void watch_library_log(struct mqtt_in *in, bool connecting)
+{
+    bool want = connecting || log_enabled(LOG_LEVEL_DEBUG);
+
+    mosquitto_log_callback_set(in->mosq, want ? on_log : NULL);
 }
 
 static void do_connect(struct mqtt_in *in)
@@ -357,29 +379,6 @@ static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto
     in->on_message(in->data, msg->topic, msg->payload, (size_t)msg->payloadlen);
 }
 
-static void on_log(struct mosquitto *mosq, void *obj, int level, const char *text)
-{
-    if (level & (MOSQ_LOG_ERR | MOSQ_LOG_WARNING))
-        log_warn("mqtt", "libmosquitto: %s", text);
-    else
-        log_debug("mqtt", "libmosquitto: %s", text);
-}
-
-/*
- * libmosquitto formats every line it logs, debug lines included, into a fresh
- * allocation whenever a log callback is set: two lines per received event (PUBLISH
- * in, PUBACK out), about 5,000 instructions, a tenth of the hub's work per event.
- * Its errors and warnings matter while a connection is made (TLS, CONNACK), so the
- * callback is set from the connect until the broker accepts the session, and all the
- * time only at debug level.
- */
-static void watch_library_log(struct mqtt_in *in, bool connecting)
-{
-    bool want = connecting || log_enabled(LOG_LEVEL_DEBUG);
-
-    mosquitto_log_callback_set(in->mosq, want ? on_log : NULL);
-}
-
 struct mqtt_in *mqtt_in_new(uv_loop_t *loop, const struct hub_config *cfg, struct metrics *m,
                             mqtt_in_message_cb on_message_cb, void *data)
 {
@@ -415,7 +414,6 @@ struct mqtt_in *mqtt_in_new(uv_loop_t *loop, const struct hub_config *cfg, struc
     mosquitto_disconnect_v5_callback_set(in->mosq, on_disconnect);
     mosquitto_message_v5_callback_set(in->mosq, on_message);
     mosquitto_subscribe_v5_callback_set(in->mosq, on_subscribe);
-    watch_library_log(in, true);
 
     uv_timer_init(loop, &in->misc);
     uv_timer_init(loop, &in->reconnect);
