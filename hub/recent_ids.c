@@ -9,11 +9,13 @@
 
 #include <errno.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <hiredis/hiredis.h>
+#include <msgpack.h>
 
 struct recent_ids {
     recent_ids_id_cb on_id;
@@ -32,6 +34,26 @@ static void finish_if_done(struct recent_ids *load)
         return;
     load->on_done(load->data, load->failed ? -ECONNRESET : 0, load->ids, load->streams);
     free(load);
+}
+
+/* The ids of an entry of several events: `ids`, a msgpack array of strings. */
+static void take_ids(struct recent_ids *load, const char *buf, size_t len)
+{
+    msgpack_unpacked u;
+    size_t off = 0;
+
+    msgpack_unpacked_init(&u);
+    if (msgpack_unpack_next(&u, buf, len, &off) == MSGPACK_UNPACK_SUCCESS &&
+        u.data.type == MSGPACK_OBJECT_ARRAY) {
+        for (uint32_t i = 0; i < u.data.via.array.size; i++) {
+            const msgpack_object *o = &u.data.via.array.ptr[i];
+            if (o->type != MSGPACK_OBJECT_STR)
+                continue;
+            load->on_id(load->data, o->via.str.ptr, o->via.str.size);
+            load->ids++;
+        }
+    }
+    msgpack_unpacked_destroy(&u);
 }
 
 static void on_range(redisAsyncContext *ac, void *r, void *privdata)
@@ -53,10 +75,15 @@ static void on_range(redisAsyncContext *ac, void *r, void *privdata)
                 continue; /* a trimmed entry */
             for (size_t f = 0; f + 1 < fields->elements; f += 2) {
                 const redisReply *name = fields->element[f], *value = fields->element[f + 1];
-                if (name->type == REDIS_REPLY_STRING && name->len == 2 &&
-                    memcmp(name->str, "id", 2) == 0 && value->type == REDIS_REPLY_STRING) {
+                if (name->type != REDIS_REPLY_STRING || value->type != REDIS_REPLY_STRING)
+                    continue;
+                if (name->len == 2 && memcmp(name->str, "id", 2) == 0) {
                     load->on_id(load->data, value->str, value->len);
                     load->ids++;
+                    break;
+                }
+                if (name->len == 3 && memcmp(name->str, "ids", 3) == 0) {
+                    take_ids(load, value->str, value->len);
                     break;
                 }
             }

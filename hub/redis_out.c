@@ -13,6 +13,11 @@
  * Replies arrive in the order commands were sent, so in_flight is a FIFO whose head
  * is always the entry the next reply answers.
  *
+ * Events are not sent as they are added: a check handle sends what the loop turn
+ * queued after its I/O callbacks, the events of one stream gathered into entries of up
+ * to redis.entry_events_max (entry_pack.h). One reply then answers the whole pack: the
+ * pack's first item carries its size in batch, as an EVAL re-send's does.
+ *
  * In-doubt events are re-sent once a link is back, by a script that adds each one
  * only if no entry of the stream's recent tail carries its id (resend.h). For that
  * check to be final, the lost connection must not execute anything afterwards: the
@@ -31,6 +36,7 @@
 #include <hiredis/hiredis.h>
 
 #include "backoff.h"
+#include "entry_pack.h"
 #include "log.h"
 #include "recent_ids.h"
 #include "resend.h"
@@ -39,7 +45,11 @@
 #define RETRY_MIN_MS 100
 #define RETRY_MAX_MS 2000
 
+/* Items looked at for one pack's stream before it is sent as it is. */
+#define PACK_SCAN_MAX 1024
+
 static void pump(struct redis_out *out);
+static void pump_soon(struct redis_out *out);
 static void settled(struct redis_out *out, const struct out_item *it);
 
 static uint64_t now_ns(void)
@@ -59,7 +69,7 @@ int redis_out_add_event(struct redis_out *out, const char *key, const char *id, 
         return -ENOMEM;
     }
     out_list_push(&out->queue, it);
-    pump(out);
+    pump_soon(out);
     return 0;
 }
 
@@ -73,7 +83,7 @@ int redis_out_add_deadletter(struct redis_out *out, const char *topic, enum reje
     if (!it)
         return -ENOMEM;
     out_list_push(&out->queue, it);
-    pump(out);
+    pump_soon(out);
     return 0;
 }
 
@@ -279,30 +289,83 @@ static void on_wait(redisAsyncContext *ac, void *r, void *privdata)
     send_wait(out);
 }
 
-/* Sends what the in-flight cap allows, in queue order. */
+/*
+ * Sends one command for the items of pack: an entry of its own for one item (its
+ * command as queued), one XADD of them all for an event pack. Returns 0, or -1 with
+ * the items back at the front of the queue.
+ */
+static int send_pack(struct redis_out *out, struct out_list *pack)
+{
+    struct out_item *first = pack->head, *it;
+    uint64_t now = now_ns();
+    int r;
+
+    for (it = first; it; it = it->next) {
+        it->batch = 0;
+        it->resend = false;
+        it->sent_ns = now;
+        it->after_ms = out->last_confirmed_ms;
+    }
+    first->batch = (uint32_t)pack->len;
+    if (pack->len == 1) {
+        r = redisAsyncFormattedCommand(out->ac, on_reply, first, first->cmd, first->cmd_len);
+    } else {
+        size_t len;
+        char *cmd = entry_pack_command(pack, &len);
+        if (!cmd) {
+            log_error("redis", "out of memory packing %zu events; trying again", pack->len);
+            r = REDIS_ERR;
+        } else {
+            r = redisAsyncFormattedCommand(out->ac, on_reply, first, cmd, len);
+            free(cmd);
+        }
+    }
+    if (r != REDIS_OK) {
+        out_list_prepend(&out->queue, pack);
+        return -1;
+    }
+    while ((it = out_list_pop(pack)))
+        out_list_push(&out->in_flight, it);
+    out->unwaited++;
+    return 0;
+}
+
+/* Sends what the in-flight cap allows, in queue order per stream. */
 static void pump(struct redis_out *out)
 {
-    struct out_item *it;
+    size_t cap = (size_t)out->cfg->redis.max_in_flight;
+    size_t pack_max = (size_t)out->cfg->redis.entry_events_max;
 
-    while (out->state == LINK_READY && !out->retry_wait &&
-           out->in_flight.len < (size_t)out->cfg->redis.max_in_flight &&
-           out->acked.len < (size_t)out->cfg->ingest.queue_max &&
-           (it = out_list_pop(&out->queue))) {
-        it->batch = 1;
-        it->resend = false;
-        it->sent_ns = now_ns();
-        it->after_ms = out->last_confirmed_ms;
-        if (redisAsyncFormattedCommand(out->ac, on_reply, it, it->cmd, it->cmd_len) != REDIS_OK) {
-            struct out_list one = {0};
-            out_list_push(&one, it);
-            out_list_prepend(&out->queue, &one);
+    while (out->state == LINK_READY && !out->retry_wait && out->in_flight.len < cap &&
+           out->acked.len < (size_t)out->cfg->ingest.queue_max && out->queue.head) {
+        struct out_list pack = {0};
+        size_t room = cap - out->in_flight.len;
+
+        if (out->queue.head->is_event && pack_max > 1 && room > 1)
+            entry_pack_take(&out->queue, &pack, room < pack_max ? room : pack_max,
+                            PACK_SCAN_MAX);
+        else
+            out_list_push(&pack, out_list_pop(&out->queue));
+        if (send_pack(out, &pack) < 0)
             break;
-        }
-        out_list_push(&out->in_flight, it);
-        out->unwaited++;
     }
     send_wait(out);
     redis_out_finish(out);
+}
+
+static void on_pump(uv_check_t *h)
+{
+    struct redis_out *out = h->data;
+
+    uv_check_stop(h);
+    pump(out);
+}
+
+/* Sends what is queued once the loop turn's I/O callbacks have added to it. */
+static void pump_soon(struct redis_out *out)
+{
+    if (!out->closed_done && !uv_is_active((uv_handle_t *)&out->pump_check))
+        uv_check_start(&out->pump_check, on_pump);
 }
 
 /* An entry is settled (confirmed, or refused for good): the spool may go. */
@@ -399,7 +462,7 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata)
         else
             confirmed(out, it);
     }
-    pump(out);
+    pump_soon(out);
     out->cbs->progress(out->data);
 }
 
@@ -428,6 +491,9 @@ struct redis_out *redis_out_new(uv_loop_t *loop, const struct hub_config *cfg, s
         timers[i]->data = out;
         out->open_handles++;
     }
+    uv_check_init(loop, &out->pump_check);
+    out->pump_check.data = out;
+    out->open_handles++;
     uv_timer_start(&out->tick, redis_link_tick, (uint64_t)cfg->redis.ping_interval_ms,
                    (uint64_t)cfg->redis.ping_interval_ms);
     redis_link_set_state(out, LINK_DOWN);
@@ -470,6 +536,7 @@ static void close_handles(struct redis_out *out)
     uv_close((uv_handle_t *)&out->tick, on_handle_closed);
     uv_close((uv_handle_t *)&out->reconnect, on_handle_closed);
     uv_close((uv_handle_t *)&out->retry_timer, on_handle_closed);
+    uv_close((uv_handle_t *)&out->pump_check, on_handle_closed);
 }
 
 void redis_out_finish(struct redis_out *out)

@@ -53,6 +53,7 @@ struct redis_out {
     /* acked: written, awaiting WAIT's count of replicas (redis.min_replicas_ack) */
     struct out_list queue, retry, in_flight, in_doubt, acked;
     uv_timer_t tick, reconnect, retry_timer;
+    uv_check_t pump_check; /* sends what a loop turn queued, gathered per stream */
     int open_handles;
     char deadletter_key[128];
     char deadletter_maxlen[24];

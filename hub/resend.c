@@ -12,7 +12,10 @@
 
 #define RESEND_SCAN_LIMIT "100000"
 
-/* KEYS[1] stream; ARGV[1] lowest id to look at; ARGV[2] scan limit; then id, env pairs. */
+/*
+ * KEYS[1] stream; ARGV[1] lowest id to look at; ARGV[2] scan limit; then id, env pairs.
+ * An entry names its event in `id`, or its several events in `ids` (a msgpack array).
+ */
 static const char resend_script[] =
     "local seen = {}\n"
     "local tail = redis.call('XREVRANGE', KEYS[1], '+', ARGV[1], 'COUNT', ARGV[2])\n"
@@ -20,6 +23,13 @@ static const char resend_script[] =
     "  local f = e[2]\n"
     "  for i = 1, #f, 2 do\n"
     "    if f[i] == 'id' then seen[f[i + 1]] = true break end\n"
+    "    if f[i] == 'ids' then\n"
+    "      local ok, ids = pcall(cmsgpack.unpack, f[i + 1])\n"
+    "      if ok and type(ids) == 'table' then\n"
+    "        for _, id in ipairs(ids) do seen[id] = true end\n"
+    "      end\n"
+    "      break\n"
+    "    end\n"
     "  end\n"
     "end\n"
     "local added = 0\n"

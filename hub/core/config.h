@@ -13,6 +13,8 @@
 #include "log.h"
 
 #define CONFIG_NAME_MAX 128
+/* Events one stream entry may carry (redis.entry_events_max; schemas/envelope.md). */
+#define ENTRY_EVENTS_MAX 64
 #define CONFIG_SUBSCRIPTIONS_MAX 16
 #define CONFIG_WORKERS_MAX 16
 #define CONFIG_LIST_MAX 16
@@ -57,6 +59,7 @@ struct hub_config {
         int port;
         char password[CONFIG_NAME_MAX];
         int max_in_flight;
+        int entry_events_max;   /* events one stream entry carries at most (1: one each) */
         int stream_maxlen;      /* memory cap per stream; 0: none */
         int trim_interval_ms;
         int ping_interval_ms;
