@@ -51,6 +51,9 @@ void metrics_render(const struct metrics *m, const struct metrics_gauges *g, FIL
                 reject_reason_name((enum reject_reason)i), m->rejected[i]);
     counter(out, "rheinhub_deadletters_total", "Dead-letter entries written to Redis.",
             m->deadletters);
+    counter(out, "rheinhub_redis_entries_total",
+            "Stream entries written for events; each carries up to redis.entry_events_max.",
+            m->entries);
     counter(out, "rheinhub_events_resent_total",
             "Events in doubt after a lost Redis link, re-sent without duplicates.", m->resent);
     counter(out, "rheinhub_redis_errors_total", "Error replies from Redis.", m->redis_errors);

@@ -33,6 +33,7 @@ struct metrics {
     uint64_t mqtt_pauses;
     uint64_t redis_errors;  /* error replies from Redis */
     uint64_t resent;        /* in-doubt events re-sent after a reconnect */
+    uint64_t entries;       /* stream entries written for events (one or several each) */
     uint64_t xadd_latency_buckets[METRICS_N_BUCKETS];
     uint64_t xadd_latency_count;
     double xadd_latency_sum_s;

@@ -456,6 +456,8 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata)
     metrics_observe_xadd(out->m, now - first->sent_ns);
     if (first->resend)
         out->m->resent += n;
+    else if (first->is_event)
+        out->m->entries++;
     while ((it = out_list_pop(&done))) {
         if (out->cfg->redis.min_replicas_ack > 0)
             out_list_push(&out->acked, it); /* confirmed by the WAIT after it */

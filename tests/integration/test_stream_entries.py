@@ -71,6 +71,7 @@ def test_burst_packs_events_each_once(hub_factory, loadgen, redis_client, clock)
         last[e["subject"]] = e["time"]
     m = hub.metrics()
     assert m.get("rheinhub_events_accepted_total") == 20000
+    assert m.get("rheinhub_redis_entries_total") == len(sizes)
     hub.assert_clean()
 
 
