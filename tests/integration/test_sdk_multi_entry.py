@@ -51,6 +51,10 @@ def test_sdk_multi_entry_hands_every_event(sdk):
     wait_pending_zero(sdk, stream, KIND)
     assert sdk.ids(KIND) == set(expected)
     assert sdk.calls(KIND) == 5, "an event was handed twice"
+    # Batches of whole entries: cut before the entry that would pass batch_max, and the
+    # entry larger than batch_max alone.
+    batches = [int(b) for b in sdk.r.lrange(f"{sdk.prefix}test:{KIND}:batches", 0, -1)]
+    assert batches == [1, 3, 1], batches
     assert sdk.deadletters() == []
     harness.wait_until(lambda: sdk.status(KIND, sdk.consumer(1)).get("processed") == "5", 10,
                        "processed=5 (events, not entries) in the status hash")
