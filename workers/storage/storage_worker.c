@@ -11,7 +11,8 @@
  * in transactions of that size one after the other; a batch smaller than that
  * drained the streams, and the next read waits until commit_interval_ms after that
  * batch began, so that at a steady rate the events of that interval make one
- * transaction instead of many small ones. An event arriving while nothing is pending is read at once.
+ * transaction instead of many small ones. An event arriving while nothing is pending
+ * is read at once.
  *
  * A database that cannot take the batch (locked, file gone, server away) makes the
  * batch fail as a whole: nothing is acknowledged, the worker reports itself unhealthy
