@@ -172,10 +172,11 @@ static uint64_t read_be(const unsigned char *p, int n)
 }
 
 /*
- * Walks one msgpack object at *pos. Containers push their element count onto an
- * explicit stack, so that depth costs no C stack. Returns 0, or -EINVAL.
+ * Walks the first msgpack object of buf. Containers push their element count onto an
+ * explicit stack, so that depth costs no C stack. Returns 0 with the object's length
+ * in *object_len, or -EINVAL.
  */
-int envelope_check_bounds(const char *buf, size_t len, int max_depth)
+int envelope_measure(const char *buf, size_t len, int max_depth, size_t *object_len)
 {
     const unsigned char *p = (const unsigned char *)buf;
     uint64_t pending[64]; /* objects still to read at each open container level */
@@ -256,7 +257,17 @@ int envelope_check_bounds(const char *buf, size_t len, int max_depth)
             pending[++depth] = count;
         }
     }
-    return pos == len ? 0 : -EINVAL;
+    *object_len = pos;
+    return 0;
+}
+
+int envelope_check_bounds(const char *buf, size_t len, int max_depth)
+{
+    size_t object_len;
+
+    if (envelope_measure(buf, len, max_depth, &object_len) < 0)
+        return -EINVAL;
+    return object_len == len ? 0 : -EINVAL;
 }
 
 static bool key_is(const msgpack_object *key, const char *name)

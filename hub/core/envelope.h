@@ -63,6 +63,16 @@ int envelope_pack_json(msgpack_packer *pk, const json_t *value);
  */
 int envelope_check_bounds(const char *buf, size_t len, int max_depth);
 
+/*
+ * The same checks on the first msgpack object of buf, which may be followed by more
+ * bytes (a msgpack stream, such as the envelopes of one stream entry): its containers
+ * may declare no more elements than bytes remain in buf. Returns 0 with the object's
+ * length in *object_len (0 < *object_len <= len), or -EINVAL (buf empty, the object
+ * cut short, too deep, a forged size, the never-used byte 0xc1); *object_len is then
+ * unchanged. What follows the object is not looked at.
+ */
+int envelope_measure(const char *buf, size_t len, int max_depth, size_t *object_len);
+
 /* A decoded envelope. Strings point into the unpacked buffer and are not terminated. */
 struct envelope_str {
     const char *ptr;

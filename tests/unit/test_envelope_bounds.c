@@ -2,7 +2,8 @@
 /*
  * Unit tests of the bounds check that stands between untrusted bytes and
  * msgpack-c's allocator (every format family and size class, forged sizes, depth),
- * and of the conversion of msgpack objects to JSON.
+ * of the measure of the first object of a msgpack stream, and of the conversion of
+ * msgpack objects to JSON.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -207,6 +208,121 @@ static void envelope_check_bounds_depth(void **state)
     }
 }
 
+/* Every sample, followed by another object or by garbage, measures as itself. */
+static void envelope_measure_samples(void **state)
+{
+    static const unsigned char tails[][3] = {{0xc0}, {0x92, 0x01, 0x02}, {0xc1}, {0xff}};
+    struct sample samples[N_SAMPLES];
+    int n = make_samples(samples);
+
+    for (int i = 0; i < n; i++) {
+        const msgpack_sbuffer *b = &samples[i].buf;
+
+        print_message("%s, %zu bytes\n", samples[i].name, b->size);
+        for (size_t t = 0; t < sizeof(tails) / sizeof(tails[0]); t++) {
+            char *joined = malloc(b->size + sizeof(tails[t]));
+            size_t object_len = 0;
+
+            assert_non_null(joined);
+            memcpy(joined, b->data, b->size);
+            memcpy(joined + b->size, tails[t], sizeof(tails[t]));
+            assert_int_equal(envelope_measure(joined, b->size + sizeof(tails[t]), 2, &object_len),
+                             0);
+            assert_int_equal(object_len, b->size);
+            free(joined);
+        }
+        /* Alone, it measures as what it is; cut, it is refused. */
+        {
+            size_t object_len = 7;
+            assert_int_equal(envelope_measure(b->data, b->size, 2, &object_len), 0);
+            assert_int_equal(object_len, b->size);
+            object_len = 7;
+            assert_int_equal(envelope_measure(b->data, b->size - 1, 2, &object_len), -EINVAL);
+            assert_int_equal(object_len, 7);
+        }
+        msgpack_sbuffer_destroy(&samples[i].buf);
+    }
+}
+
+/* Packs a small envelope-like map whose string values carry tag. */
+static void pack_small_map(msgpack_packer *pk, const char *tag)
+{
+    msgpack_pack_map(pk, 2);
+    msgpack_pack_str_with_body(pk, "id", 2);
+    msgpack_pack_str_with_body(pk, tag, strlen(tag));
+    msgpack_pack_str_with_body(pk, "data", 4);
+    msgpack_pack_array(pk, 2);
+    msgpack_pack_int64(pk, 1);
+    msgpack_pack_str_with_body(pk, tag, strlen(tag));
+}
+
+static void envelope_measure_stream(void **state)
+{
+    msgpack_sbuffer buf;
+    msgpack_packer pk;
+    size_t first_len, second_len, object_len = 0;
+
+    msgpack_sbuffer_init(&buf);
+    msgpack_packer_init(&pk, &buf, msgpack_sbuffer_write);
+    pack_small_map(&pk, "first");
+    first_len = buf.size;
+    pack_small_map(&pk, "second, longer");
+    second_len = buf.size - first_len;
+
+    /* Two objects back to back: the first, then the second from where the first ends;
+     * check_bounds refuses the pair. */
+    assert_int_equal(envelope_measure(buf.data, buf.size, 4, &object_len), 0);
+    assert_int_equal(object_len, first_len);
+    assert_int_equal(envelope_measure(buf.data + first_len, buf.size - first_len, 4,
+                                      &object_len), 0);
+    assert_int_equal(object_len, second_len);
+    assert_int_equal(envelope_check_bounds(buf.data, buf.size, 4), -EINVAL);
+
+    /* The second cut anywhere: the first still measures, the rest is refused. */
+    for (size_t cut = 1; cut < second_len; cut++) {
+        object_len = 0;
+        assert_int_equal(envelope_measure(buf.data, first_len + cut, 4, &object_len), 0);
+        assert_int_equal(object_len, first_len);
+        object_len = 99;
+        assert_int_equal(envelope_measure(buf.data + first_len, cut, 4, &object_len), -EINVAL);
+        assert_int_equal(object_len, 99);
+    }
+
+    /* Garbage after the first: the first measures, the garbage does not. */
+    msgpack_sbuffer_clear(&buf);
+    pack_small_map(&pk, "first");
+    msgpack_sbuffer_write(&buf, "\xc1\xc1", 2);
+    assert_int_equal(envelope_measure(buf.data, buf.size, 4, &object_len), 0);
+    assert_int_equal(object_len, first_len);
+    assert_int_equal(envelope_measure(buf.data + first_len, 2, 4, &object_len), -EINVAL);
+
+    /* Depth counts per object, as in check_bounds. */
+    assert_int_equal(envelope_measure(buf.data, buf.size, 1, &object_len), -EINVAL);
+    msgpack_sbuffer_destroy(&buf);
+}
+
+static void envelope_measure_refused(void **state)
+{
+    size_t object_len = 5;
+
+    /* Nothing to measure. */
+    assert_int_equal(envelope_measure("", 0, 8, &object_len), -EINVAL);
+    assert_int_equal(object_len, 5);
+    /* A container may declare no more elements than bytes remain in buf, trailing
+     * ones included: 3 declared, 3 bytes after the header. */
+    assert_int_equal(envelope_measure("\x93\xc0\xc0\xc0", 4, 8, &object_len), 0);
+    assert_int_equal(object_len, 4);
+    assert_int_equal(envelope_measure("\x93\xc0\xc0", 3, 8, &object_len), -EINVAL);
+    assert_int_equal(envelope_measure("\xdd\xff\xff\xff\xff\xc0", 6, 8, &object_len),
+                     -EINVAL);
+    /* A forged string length reaching past the buffer, with more bytes after. */
+    assert_int_equal(envelope_measure("\xd9\x09" "abc\xc0\xc0", 7, 8, &object_len), -EINVAL);
+    assert_int_equal(envelope_measure("\xc1\xc0", 2, 8, &object_len), -EINVAL);
+    /* A single nil in front of anything. */
+    assert_int_equal(envelope_measure("\xc0\xc1\xff", 3, 8, &object_len), 0);
+    assert_int_equal(object_len, 1);
+}
+
 static void envelope_decode_too_deep(void **state)
 {
     msgpack_sbuffer buf;
@@ -309,6 +425,9 @@ int main(void)
         cmocka_unit_test(envelope_check_bounds_accepts_valid),
         cmocka_unit_test(envelope_check_bounds_forged),
         cmocka_unit_test(envelope_check_bounds_depth),
+        cmocka_unit_test(envelope_measure_samples),
+        cmocka_unit_test(envelope_measure_stream),
+        cmocka_unit_test(envelope_measure_refused),
         cmocka_unit_test(envelope_object_to_json_kinds),
     };
 

@@ -524,8 +524,9 @@ static int al_batch(struct worker *w, void *data, struct worker_event *events, s
             !copy_str(subject, sizeof(subject), &env->subject) ||
             !copy_str(municipality, sizeof(municipality), &env->municipality) ||
             times_parse(time, strlen(time), &ev.time_ns) < 0) {
-            log_debug(a->component, "%s %s: an envelope field is too long or the time is not "
-                      "RFC 3339; skipped", events[i].stream, events[i].entry_id);
+            log_debug(a->component, "%s %s event %u: an envelope field is too long or the "
+                      "time is not RFC 3339; skipped", events[i].stream, events[i].entry_id,
+                      events[i].entry_index);
             continue;
         }
         if ((r = engine_event(a->engine, &ev, now)) < 0) {

@@ -353,6 +353,8 @@ static int on_batch(struct worker *w, void *data, struct worker_event *events, s
     struct analytics *a = data;
     int64_t now, began_ms = mono_ms();
     size_t repeated = 0, counted = 0;
+    const struct worker_event *entry = NULL; /* the first event of the entry in hand */
+    bool entry_repeated = false;
     int r = 0;
 
     if (a->reload && (r = state_load(a)) < 0)
@@ -375,20 +377,33 @@ static int on_batch(struct worker *w, void *data, struct worker_event *events, s
             a->invalid_total++;
             continue;
         }
-        if ((stream = applied_stream(&a->applied, ev->stream, strlen(ev->stream))) < 0) {
-            r = stream;
-            break;
-        }
         /*
-         * A first delivery cannot have been counted; a later one may have been, by this
-         * process or the one before it, if the acknowledgement never happened.
+         * The records hold entries, and an entry may hold several events: the SDK hands
+         * all of an entry's events in one batch, in order, and this batch is stored in
+         * one transaction, so an entry is counted whole or not at all. Its first event
+         * decides for all of them, and records the entry once.
          */
-        if (ev->deliveries > 1 && applied_contains(&a->applied, (uint32_t)stream, ms, seq)) {
-            repeated++;
-            continue;
+        if (!entry || strcmp(entry->entry_id, ev->entry_id) != 0 ||
+            strcmp(entry->stream, ev->stream) != 0) {
+            entry = ev;
+            if ((stream = applied_stream(&a->applied, ev->stream, strlen(ev->stream))) < 0) {
+                r = stream;
+                break;
+            }
+            /*
+             * A first delivery cannot have been counted; a later one may have been, by
+             * this process or the one before it, if the acknowledgement never happened.
+             */
+            entry_repeated = ev->deliveries > 1 &&
+                             applied_contains(&a->applied, (uint32_t)stream, ms, seq);
+            if (entry_repeated)
+                repeated++;
+            else if ((r = applied_add(&a->applied, (uint32_t)stream, ms, seq)) < 0)
+                break;
         }
-        if ((r = applied_add(&a->applied, (uint32_t)stream, ms, seq)) < 0 ||
-            (r = count_event(a, ev, now)) < 0)
+        if (entry_repeated)
+            continue;
+        if ((r = count_event(a, ev, now)) < 0)
             break;
         counted++;
     }

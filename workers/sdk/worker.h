@@ -6,13 +6,16 @@
  * A worker kind (e.g. "storage") is a consumer group on every event stream its route
  * covers. The hub creates the groups and publishes the route as JSON in the key
  * <prefix>route:<kind>; the SDK follows it (routes change on the hub's SIGHUP), reads
- * first its own pending entries (id 0), then new ones (>), skips entries outside the
- * route's municipality and subject patterns (acknowledging them unseen), decodes the
- * envelope (an undecodable entry goes to the dead-letter stream as "poison"), hands
- * batches to the worker's callback, and acknowledges only what the callback did not
- * mark as failed. Failed entries are tried again after worker.retry_ms; after
- * worker.max_deliveries they go to the dead-letter stream with their history.
- * Entries a dead consumer left pending are claimed (XAUTOCLAIM) the same way.
+ * first its own pending entries (id 0), then new ones (>), splits each entry into its
+ * events (one, or 2 to 64 written together) and decodes their envelopes (an entry
+ * that does not split or decode goes to the dead-letter stream whole, as "poison"),
+ * skips events outside the route's municipality and subject patterns (unseen), hands
+ * batches of events to the worker's callback, and acknowledges an entry once all its
+ * events are done. An entry with a failed event stays pending and comes back whole
+ * after worker.retry_ms, its other events included (at least once); after
+ * worker.max_deliveries each failed event goes to the dead-letter stream with the
+ * entry's history, and the entry is acknowledged. Entries a dead consumer left
+ * pending are claimed (XAUTOCLAIM) the same way.
  *
  * Protocol details for workers in other languages: docs/workers.md.
  */
@@ -32,8 +35,16 @@
 
 struct worker_event {
     const char *stream;        /* the stream key, NUL-terminated */
-    const char *entry_id;      /* the stream entry id, NUL-terminated */
-    const char *raw;           /* the msgpack envelope as stored */
+    const char *entry_id;      /* the id of the stream entry holding the event, NUL-terminated */
+    /*
+     * The event's place in its entry, from 0 (always 0 in an entry of one event). The
+     * events of an entry the route takes are handed in order, all in one batch call,
+     * so (stream, entry_id) changes only between entries. An event the route skips is
+     * not handed and leaves a gap: the first handed event of an entry may have an
+     * index above 0.
+     */
+    unsigned entry_index;
+    const char *raw;           /* this event's msgpack envelope, as stored in the entry */
     size_t raw_len;
     struct envelope_view env;  /* decoded; strings point into raw storage, not terminated */
     unsigned deliveries;       /* 1 on the first delivery */
@@ -49,10 +60,15 @@ struct worker_def {
     /* After the configuration is read and Redis is reachable. Non-zero stops. */
     int (*start)(struct worker *w, void *data);
     /*
-     * A batch of events. Return 0 when handled: every event not marked failed is
-     * acknowledged. Return a negative errno when nothing could be done (a database
-     * away): nothing is acknowledged, the worker reports itself unhealthy, and the
-     * same entries come back after a backoff.
+     * A batch of events. Return 0 when handled: an entry whose events are all unmarked
+     * (or skipped by the route) is acknowledged; an entry with an event marked failed
+     * comes back whole, every event of it again. Return a negative errno when nothing
+     * could be done (a database away): nothing is acknowledged, the worker reports
+     * itself unhealthy, and the same entries come back after a backoff.
+     *
+     * A batch holds whole entries, never part of one: at most worker.batch_max events
+     * (worker_set_batch_max), cut before an entry that would take it past that, except
+     * an entry of more events than batch_max, which comes alone in a batch of its own.
      */
     int (*batch)(struct worker *w, void *data, struct worker_event *events, size_t n);
     /*
@@ -90,9 +106,9 @@ const char *worker_consumer(const struct worker *w);
 /* Reported in the worker's status key and so in the hub's /metrics. */
 void worker_set_health(struct worker *w, bool healthy, const char *detail);
 /*
- * Reads at most n entries per stream at a time from now on, instead of
- * worker.batch_max: for a worker kind with a batch size of its own (storage.batch_max).
- * n is clamped to 1..10000.
+ * Reads at most n entries per stream at a time from now on, and hands at most n events
+ * per batch (see batch above), instead of worker.batch_max: for a worker kind with a
+ * batch size of its own (storage.batch_max). n is clamped to 1..10000.
  */
 void worker_set_batch_max(struct worker *w, int n);
 /*

@@ -2,10 +2,11 @@
 /*
  * Reading a worker's entries and handing them to its callback: XREADGROUP (own
  * pending entries first, then new ones), XAUTOCLAIM (retries, and entries a dead
- * consumer left), delivery counts from XPENDING, the envelope decoded, the route's
- * patterns applied, dead letters written, and XACK for what is done, one command per
- * stream. The entries of one read are one unit: the hiredis reply that holds them
- * lives until they are acknowledged or left pending.
+ * consumer left), delivery counts from XPENDING, each entry split into its events
+ * (worker_entry.c), the route's patterns applied per event, dead letters written, and
+ * XACK for the entries whose events are all done, one command per stream. The
+ * entries of one read are one unit: the hiredis reply that holds them lives until
+ * they are acknowledged or left pending.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
 #include "redis_master.h"
 #include "worker_batch.h"
 #include "worker_deadletter.h"
+#include "worker_entry.h"
 #include "worker_health.h"
 #include "worker_internal.h"
 #include "worker_link.h"
@@ -41,22 +43,11 @@ struct item {
     enum source source;
     unsigned deliveries;
     bool ack;                     /* done: acknowledge */
-    struct worker_event *event;   /* handed to the callback; NULL otherwise */
+    unsigned n_split;             /* events the entry holds */
+    size_t first, n_events;       /* those handed to the callback: events[first..+n_events) */
 };
 
 /* ------------------------------------------------------------------------------------------ */
-
-/* The env field of an entry, or NULL. */
-static const redisReply *entry_env(const redisReply *fields)
-{
-    for (size_t i = 0; i + 1 < fields->elements; i += 2) {
-        const redisReply *k = fields->element[i], *v = fields->element[i + 1];
-        if (k->type == REDIS_REPLY_STRING && k->len == 3 && memcmp(k->str, "env", 3) == 0 &&
-            v->type == REDIS_REPLY_STRING)
-            return v;
-    }
-    return NULL;
-}
 
 /*
  * Appends the entries of one [[id, fields|nil], ...] reply array to items (room for
@@ -136,20 +127,22 @@ static int fetch_deliveries(struct worker *w, struct item *items, size_t n)
 }
 
 /*
- * Writes a dead letter for it and marks it for acknowledgement. Returns 0; -EIO when
- * Redis refused it (the entry stays pending, to be claimed again); -ENOTCONN.
+ * Writes a dead letter for the entry it, or for one of its events: payload is the
+ * entry's env field (NULL) or that event's envelope. Returns 0; -EIO when Redis refused
+ * it (the entry stays pending, to be claimed again); -ENOTCONN. The entry is marked
+ * for acknowledgement by done() once all its dead letters are written.
  */
 static int dead_letter(struct worker *w, struct item *it, enum worker_deadletter_reason reason,
-                       const char *topic, const char *detail)
+                       const char *topic, const char *detail, const struct worker_event *ev)
 {
-    const redisReply *env = it->fields ? entry_env(it->fields) : NULL;
+    const redisReply *env = it->fields && !ev ? worker_entry_env(it->fields) : NULL;
     char *history = worker_history_json(w->history, it->stream->key, it->id);
     struct worker_deadletter dl = {
         .reason = reason,
         .topic = topic,
         .detail = detail,
-        .payload = env ? env->str : "",
-        .payload_len = env ? env->len : 0,
+        .payload = ev ? ev->raw : env ? env->str : "",
+        .payload_len = ev ? ev->raw_len : env ? env->len : 0,
         .stream = it->stream->key,
         .entry_id = it->id,
         .group = w->kind,
@@ -172,14 +165,19 @@ static int dead_letter(struct worker *w, struct item *it, enum worker_deadletter
                  it->stream->key, it->id);
         return r;
     }
-    log_warn(w->component, "dead letter (%s) for %s %s after %u deliveries: %s",
-             worker_deadletter_reason_name(reason), it->stream->key, it->id, it->deliveries,
-             detail);
-    worker_history_remove(w->history, it->stream->key, it->id);
+    log_warn(w->component, "dead letter (%s) for %s %s (event %u) after %u deliveries: %s",
+             worker_deadletter_reason_name(reason), it->stream->key, it->id,
+             ev ? ev->entry_index : 0, it->deliveries, detail);
     w->deadlettered++;
-    it->ack = true;
     w->status_dirty = true;
     return 0;
+}
+
+/* The entry is done: acknowledge it, and forget its history. */
+static void done(struct worker *w, struct item *it)
+{
+    worker_history_remove(w->history, it->stream->key, it->id);
+    it->ack = true;
 }
 
 /*
@@ -218,13 +216,6 @@ static void ack_items(struct worker *w, struct item *items, size_t n)
     w->unread_replies += (int)sent;
 }
 
-/* Clears an event slot that is not handed on, for the next entry (what its decoding
- * took from the batch's zone stays there until the batch ends). */
-static void release(struct worker_event *ev)
-{
-    memset(ev, 0, sizeof(*ev));
-}
-
 static void str_copy(char *dst, size_t size, const struct envelope_str *s)
 {
     size_t n = s->len < size - 1 ? s->len : size - 1;
@@ -234,20 +225,106 @@ static void str_copy(char *dst, size_t size, const struct envelope_str *s)
 }
 
 /*
- * Hands the events to the callback, batch_max at a time, and marks what is done.
- * Returns 0, or -1 when processing must end here (a failed batch, a lost link).
+ * Writes a dead letter for each of the n events evs whose failed is set (all of them
+ * when all is true), detail being the event's error, or fixed_detail when given; the
+ * entry is done when every one was written. Returns 0, or -ENOTCONN.
  */
-static int run_batches(struct worker *w, struct item *items, size_t n_items,
-                       struct worker_event *events, size_t n_events)
+static int dead_letter_events(struct worker *w, struct item *it, struct worker_event *evs,
+                              size_t n, bool all, const char *fixed_detail)
 {
-    size_t max = (size_t)w->cfg.worker.batch_max;
+    bool refused = false;
 
-    for (size_t off = 0; off < n_events; off += max) {
-        size_t n = n_events - off < max ? n_events - off : max;
+    for (size_t e = 0; e < n; e++) {
+        char topic[512];
         int r;
 
-        if (off > 0 && (worker_stopping(w) || !w->redis))
+        if (!all && !evs[e].failed)
+            continue;
+        str_copy(topic, sizeof(topic), &evs[e].env.source);
+        r = dead_letter(w, it, WORKER_DEADLETTER_WORKER_FAILED, topic,
+                        fixed_detail ? fixed_detail : evs[e].error, &evs[e]);
+        if (r == -ENOTCONN)
+            return r;
+        refused |= r < 0;
+    }
+    if (!refused)
+        done(w, it);
+    return 0;
+}
+
+/*
+ * Counts the outcome of the events of entry it after the callback. The entry is done
+ * when none failed. Each failed event's error is added to the entry's history; once
+ * the entry reached max_deliveries, each failed event gets a dead letter and the entry
+ * is done; before, it stays pending and comes back whole. Returns 0, or -ENOTCONN.
+ */
+static int settle(struct worker *w, struct item *it, struct worker_event *evs)
+{
+    const char *first_error = NULL;
+    size_t n_failed = 0;
+
+    for (size_t e = 0; e < it->n_events; e++) {
+        struct worker_event *ev = &evs[e];
+        char record[WORKER_ERROR_MAX + 32];
+
+        if (!ev->failed) {
+            w->processed++;
+            continue;
+        }
+        ev->error[sizeof(ev->error) - 1] = '\0';
+        if (!ev->error[0])
+            snprintf(ev->error, sizeof(ev->error), "failed");
+        w->failed++;
+        if (n_failed++ == 0)
+            first_error = ev->error;
+        /* The history is the entry's: in an entry of several events, say whose error. */
+        if (it->n_split > 1)
+            snprintf(record, sizeof(record), "event %u: %s", ev->entry_index, ev->error);
+        else
+            snprintf(record, sizeof(record), "%s", ev->error);
+        if (worker_history_add(w->history, it->stream->key, it->id, record) < 0)
+            log_warn(w->component, "out of memory keeping the history of %s %s",
+                     it->stream->key, it->id);
+    }
+    if (n_failed == 0) {
+        done(w, it);
+        return 0;
+    }
+    w->status_dirty = true;
+    if (it->deliveries >= (unsigned)w->cfg.worker.max_deliveries)
+        return dead_letter_events(w, it, evs, it->n_events, false, NULL);
+    log_debug(w->component, "%s %s: %zu of %u events failed (delivery %u): %s", it->stream->key,
+              it->id, n_failed, it->n_split, it->deliveries, first_error);
+    return 0;
+}
+
+/*
+ * Hands the events to the callback in batches of whole entries (at most batch_max
+ * events, but an entry of more alone), and settles each entry. Returns 0, or -1 when
+ * processing must end here (a failed batch, a lost link).
+ */
+static int run_batches(struct worker *w, struct item *items, size_t n_items,
+                       struct worker_event *events)
+{
+    size_t max = (size_t)w->cfg.worker.batch_max, k = 0;
+    bool first = true;
+
+    for (;;) {
+        size_t from, off, n = 0;
+        int r;
+
+        while (k < n_items && items[k].n_events == 0)
+            k++;
+        if (k == n_items)
+            return 0;
+        /* The events of consecutive items are consecutive in events. */
+        from = k;
+        off = items[k].first;
+        while (k < n_items && (n == 0 || n + items[k].n_events <= max))
+            n += items[k++].n_events;
+        if (!first && (worker_stopping(w) || !w->redis))
             return -1; /* the rest stays pending: read again at the next start */
+        first = false;
         for (size_t i = off; i < off + n; i++) {
             events[i].failed = false;
             events[i].error[0] = '\0';
@@ -264,51 +341,23 @@ static int run_batches(struct worker *w, struct item *items, size_t n_items,
         if (!w->redis)
             return -1;
         worker_batch_succeeded(w);
-        for (size_t k = 0; k < n_items; k++) {
-            struct item *it = &items[k];
-            struct worker_event *ev = it->event;
-
-            if (!ev || ev < events + off || ev >= events + off + n)
-                continue;
-            if (!ev->failed) {
-                w->processed++;
-                worker_history_remove(w->history, it->stream->key, it->id);
-                it->ack = true;
-                continue;
-            }
-            ev->error[sizeof(ev->error) - 1] = '\0';
-            if (!ev->error[0])
-                snprintf(ev->error, sizeof(ev->error), "failed");
-            w->failed++;
-            w->status_dirty = true;
-            if (worker_history_add(w->history, it->stream->key, it->id, ev->error) < 0)
-                log_warn(w->component, "out of memory keeping the history of %s %s",
-                         it->stream->key, it->id);
-            if (it->deliveries >= (unsigned)w->cfg.worker.max_deliveries) {
-                char topic[512];
-                str_copy(topic, sizeof(topic), &ev->env.source);
-                if (dead_letter(w, it, WORKER_DEADLETTER_WORKER_FAILED, topic, ev->error) ==
-                    -ENOTCONN)
-                    return -1;
-            } else {
-                log_debug(w->component, "%s %s failed (delivery %u): %s", it->stream->key,
-                          it->id, it->deliveries, ev->error);
-            }
-        }
+        for (size_t i = from; i < k; i++)
+            if (items[i].n_events && settle(w, &items[i], events + items[i].first) < 0)
+                return -1;
     }
-    return 0;
 }
 
 /*
- * Handles the entries of one read: delivery counts, poison and exhausted entries to
- * the dead-letter stream, the route's patterns, the callback, and one XACK per
- * stream. items borrow from replies the caller frees afterwards.
+ * Handles the entries of one read: delivery counts, each entry split into its events,
+ * poison and exhausted entries to the dead-letter stream, the route's patterns, the
+ * callback, and one XACK per stream. items borrow from replies the caller frees
+ * afterwards.
  */
 static void handle(struct worker *w, struct item *items, size_t n)
 {
-    struct worker_event *events = NULL;
+    struct worker_event *events = NULL; /* handed to the callback, entry after entry */
     msgpack_zone zone; /* every envelope of the read: one allocation per chunk, not each */
-    size_t n_events = 0;
+    size_t n_events = 0, cap = 0;
     unsigned max = (unsigned)w->cfg.worker.max_deliveries;
 
     if (n == 0)
@@ -320,16 +369,12 @@ static void handle(struct worker *w, struct item *items, size_t n)
         worker_batch_failed(w, "out of memory");
         return;
     }
-    if (!(events = calloc(n, sizeof(*events)))) {
-        log_error(w->component, "out of memory for a batch of %zu; trying again later", n);
-        worker_batch_failed(w, "out of memory");
-        goto out;
-    }
     for (size_t i = 0; i < n && w->redis; i++) {
         struct item *it = &items[i];
-        const redisReply *env;
-        struct worker_event *ev = &events[n_events];
-        const char *why = NULL;
+        struct worker_event *evs;
+        char why[WORKER_DETAIL_MAX];
+        size_t kept = 0;
+        int got;
 
         if (!it->fields) {
             log_debug(w->component, "%s %s was trimmed before it was acknowledged",
@@ -337,52 +382,63 @@ static void handle(struct worker *w, struct item *items, size_t n)
             it->ack = true;
             continue;
         }
-        if (!(env = entry_env(it->fields))) {
-            dead_letter(w, it, WORKER_DEADLETTER_POISON, "", "entry has no env field");
+        /* Room for the largest entry after the events kept so far. */
+        if (cap - n_events < WORKER_ENTRY_EVENTS_MAX) {
+            size_t want = cap ? 2 * cap : n + WORKER_ENTRY_EVENTS_MAX;
+            struct worker_event *grown = realloc(events, want * sizeof(*events));
+            if (!grown) {
+                /* This entry and the rest stay pending, to be claimed again. */
+                log_error(w->component, "out of memory for the events of %zu entries", n);
+                break;
+            }
+            events = grown;
+            cap = want;
+        }
+        evs = events + n_events;
+        if ((got = worker_entry_split(it->fields, &zone, evs, why, sizeof(why))) < 0) {
+            if (dead_letter(w, it, WORKER_DEADLETTER_POISON, "", why, NULL) == 0)
+                done(w, it);
             continue;
         }
-        if (envelope_decode_zone(env->str, env->len, &zone, &ev->env, &why) < 0) {
-            char detail[200];
-            snprintf(detail, sizeof(detail), "envelope: %s", why);
-            release(ev);
-            dead_letter(w, it, WORKER_DEADLETTER_POISON, "", detail);
-            continue;
-        }
+        it->n_split = (unsigned)got;
         if (it->source == FROM_CLAIM && it->deliveries > max) {
-            char topic[512], detail[WORKER_DETAIL_MAX];
+            /* Retried by a consumer that died, or its dead letters were refused. */
+            char detail[WORKER_DETAIL_MAX];
             const char *last = NULL;
-            size_t kept = worker_history_count(w->history, it->stream->key, it->id);
+            size_t errors = worker_history_count(w->history, it->stream->key, it->id);
 
-            if (kept)
-                last = worker_history_error(w->history, it->stream->key, it->id, kept - 1);
+            if (errors)
+                last = worker_history_error(w->history, it->stream->key, it->id, errors - 1);
             snprintf(detail, sizeof(detail), "%s", last ? last
                      : "delivered more than worker.max_deliveries times (no history here: "
                        "an earlier run or another consumer had it)");
-            str_copy(topic, sizeof(topic), &ev->env.source);
-            release(ev);
-            dead_letter(w, it, WORKER_DEADLETTER_WORKER_FAILED, topic, detail);
+            dead_letter_events(w, it, evs, (size_t)got, true, detail);
             continue;
         }
-        if (!worker_route_match(&w->route, ev->env.municipality.ptr, ev->env.municipality.len,
-                                ev->env.subject.ptr, ev->env.subject.len)) {
-            release(ev);
-            w->skipped++;
-            it->ack = true;
-            continue;
+        for (int e = 0; e < got; e++) {
+            if (!worker_route_match(&w->route, evs[e].env.municipality.ptr,
+                                    evs[e].env.municipality.len, evs[e].env.subject.ptr,
+                                    evs[e].env.subject.len)) {
+                w->skipped++;
+                continue;
+            }
+            if (kept != (size_t)e)
+                evs[kept] = evs[e];
+            evs[kept].stream = it->stream->key;
+            evs[kept].entry_id = it->id;
+            evs[kept].deliveries = it->deliveries;
+            kept++;
         }
-        ev->stream = it->stream->key;
-        ev->entry_id = it->id;
-        ev->raw = env->str;
-        ev->raw_len = env->len;
-        ev->deliveries = it->deliveries;
-        it->event = ev;
-        n_events++;
+        it->first = n_events;
+        it->n_events = kept;
+        n_events += kept;
+        if (kept == 0)
+            it->ack = true; /* every event outside the route */
     }
     if (w->redis && n_events)
-        run_batches(w, items, n, events, n_events);
+        run_batches(w, items, n, events);
     if (w->redis)
         ack_items(w, items, n);
-out:
     msgpack_zone_destroy(&zone);
     free(events);
 }

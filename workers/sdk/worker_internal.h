@@ -3,7 +3,8 @@
  * The worker's state, which the SDK's files share. Not part of the SDK's interface.
  * The files are layered, each using only those below it:
  *   worker.c          the process and the loop
- *   worker_batch.c    reading, claiming, handing entries to the callback, XACK
+ *   worker_batch.c    reading, claiming, handing events to the callback, XACK
+ *   worker_entry.c    an entry split into its events, their envelopes decoded
  *   worker_health.c   health, batch backoff, the status hash
  *   worker_streams.c  the route followed, the groups, the read cursors
  *   worker_link.c     the Redis link
@@ -58,10 +59,10 @@ struct worker {
     size_t n_streams;
 
     struct worker_history *history;
-    uint64_t processed;                /* entries the callback handled, acknowledged */
-    uint64_t failed;                   /* entries the callback marked failed, each time */
-    uint64_t deadlettered;
-    uint64_t skipped;                  /* outside the route's patterns, acknowledged unseen */
+    uint64_t processed;                /* events the callback handled (not failed) */
+    uint64_t failed;                   /* events the callback marked failed, each time */
+    uint64_t deadlettered;             /* dead letters: one per poison entry, per failed event */
+    uint64_t skipped;                  /* events outside the route's patterns, unseen */
 
     bool user_unhealthy;               /* worker_set_health */
     char user_detail[WORKER_DETAIL_MAX];

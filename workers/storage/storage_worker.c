@@ -6,11 +6,13 @@
  * notices a database file removed under it, and deletes old events a little at a time.
  *
  * The commit policy is storage's own (storage.batch_max, storage.commit_interval_ms):
- * the SDK reads up to batch_max entries per stream, so a backlog goes in transactions
- * of that size one after the other; a batch smaller than that drained the streams, and
- * the next read waits until commit_interval_ms after that batch began, so that at a
- * steady rate the events of that interval make one transaction instead of many small
- * ones. An event arriving while nothing is pending is read at once.
+ * the SDK reads up to batch_max entries per stream and hands at most batch_max events
+ * per batch (more only for one entry of more events, never split), so a backlog goes
+ * in transactions of that size one after the other; a batch smaller than that
+ * drained the streams, and the next read waits until commit_interval_ms after that
+ * batch began, so that at a steady rate the events of that interval make one
+ * transaction instead of many small ones. An event arriving while nothing is pending
+ * is read at once.
  *
  * A database that cannot take the batch (locked, file gone, server away) makes the
  * batch fail as a whole: nothing is acknowledged, the worker reports itself unhealthy
@@ -209,8 +211,8 @@ static int sw_batch(struct worker *w, void *data, struct worker_event *events, s
             continue;
         events[i].failed = true;
         snprintf(events[i].error, sizeof(events[i].error), "%s", sw->rows[i].error);
-        log_debug(COMPONENT, "%s %s not stored: %s", events[i].stream, events[i].entry_id,
-                  sw->rows[i].error);
+        log_debug(COMPONENT, "%s %s event %u not stored: %s", events[i].stream,
+                  events[i].entry_id, events[i].entry_index, sw->rows[i].error);
     }
     sw->total.stored += counts.stored;
     sw->total.duplicates += counts.duplicates;

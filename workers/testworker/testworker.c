@@ -2,7 +2,8 @@
 /*
  * rheinhub-testworker: a worker for the tests. For every event it handles it adds
  * the event id to the set <prefix>test:<kind>:ids and increments <prefix>test:<kind>:calls,
- * so that a test sees what was processed and what was processed twice.
+ * so that a test sees what was processed and what was processed twice; the size of
+ * every batch goes to the list <prefix>test:<kind>:batches.
  *
  *   rheinhub-testworker -k KIND -c hub.yaml [-i N]
  *
@@ -31,6 +32,7 @@ struct testworker {
     long delay_ms;
     char ids_key[256];
     char calls_key[256];
+    char batches_key[256];
     char batch_errors_key[256];
 };
 
@@ -43,6 +45,8 @@ static int tw_start(struct worker *w, void *data)
              tw->kind);
     snprintf(tw->calls_key, sizeof(tw->calls_key), "%stest:%s:calls", cfg->redis.stream_prefix,
              tw->kind);
+    snprintf(tw->batches_key, sizeof(tw->batches_key), "%stest:%s:batches",
+             cfg->redis.stream_prefix, tw->kind);
     snprintf(tw->batch_errors_key, sizeof(tw->batch_errors_key), "%stest:%s:batch_errors",
              cfg->redis.stream_prefix, tw->kind);
     log_info(tw->kind, "test worker %s started as consumer %s (fail subject: %s, delay: %ld ms)",
@@ -76,6 +80,15 @@ static int tw_batch(struct worker *w, void *data, struct worker_event *events, s
         return -EIO;
     }
     worker_set_health(w, true, "");
+    {
+        char size[24];
+        const char *rpush[] = {"RPUSH", tw->batches_key, size};
+
+        snprintf(size, sizeof(size), "%zu", n);
+        if (redisAppendCommandArgv(c, 3, rpush, NULL) != REDIS_OK)
+            return -EIO;
+        sent++;
+    }
     for (size_t i = 0; i < n; i++) {
         struct worker_event *ev = &events[i];
         char subject[256];

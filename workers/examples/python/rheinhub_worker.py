@@ -11,10 +11,12 @@ the protocol of docs/workers.md:
 - reading: XREADGROUP GROUP <kind> <consumer> with id "0" per stream until its own
   pending entries are done (after a restart), then ">"; the consumer name is
   "<hostname>-<instance>";
-- each entry's `env` field is the msgpack envelope (schemas/envelope.md); an entry
-  without a valid envelope goes to the dead-letter stream as `poison`; an entry outside
-  the route's globs is acknowledged unseen; the rest is handled, then XACKed, one XACK
-  per stream;
+- an entry holds one event (fields `id`, `env`: one msgpack envelope, see
+  schemas/envelope.md) or several (fields `n`, `ids`, `env`: n envelopes back to back,
+  a msgpack stream); an entry whose `env` does not split into valid envelopes goes to
+  the dead-letter stream as `poison`; events outside the route's globs are skipped;
+  the rest is handled, and the entry XACKed once all its events are done, one XACK per
+  stream;
 - every retry_ms it runs XAUTOCLAIM, which takes over what a dead consumer left;
   entries delivered more than max_deliveries times go to the dead-letter stream;
 - the status hash <prefix>worker:<kind>:<consumer>, written every heartbeat;
@@ -47,6 +49,7 @@ import redis
 ENVELOPE_STRINGS = ("specversion", "id", "source", "type", "subject", "time",
                     "municipality", "category")
 PAYLOAD_MAX = 256  # bytes of a poison entry kept in its dead letter
+EVENTS_MAX = 64  # events in one entry at most
 
 
 def decode_envelope(raw):
@@ -55,6 +58,11 @@ def decode_envelope(raw):
         env = msgpack.unpackb(raw, raw=False, strict_map_key=False)
     except Exception as exc:  # noqa: BLE001 - any unpack error makes the entry poison
         raise ValueError(f"msgpack does not unpack: {exc}") from None
+    return check_envelope(env)
+
+
+def check_envelope(env):
+    """env itself when it is an envelope, or ValueError saying what is wrong."""
     if not isinstance(env, dict):
         raise ValueError("envelope is not a map")
     for key in ENVELOPE_STRINGS:
@@ -65,6 +73,40 @@ def decode_envelope(raw):
     if not isinstance(env.get("data"), dict):
         raise ValueError("envelope lacks the map data")
     return env
+
+
+def split_entry(fields):
+    """The events of an entry as [(envelope bytes, envelope dict)], or ValueError."""
+    if b"env" not in fields:
+        raise ValueError("entry has no env field")
+    raw = fields[b"env"]
+    if b"n" not in fields:  # one event: env is exactly one envelope
+        return [(raw, decode_envelope(raw))]
+    text = fields[b"n"]
+    if not (text.isdigit() and len(text) <= 2 and 1 <= int(text) <= EVENTS_MAX):
+        raise ValueError(f"entry's n is not a count from 1 to {EVENTS_MAX}")
+    n = int(text)
+    unpacker = msgpack.Unpacker(raw=False, strict_map_key=False)
+    unpacker.feed(raw)
+    events, pos = [], 0
+    try:
+        for obj in unpacker:  # stops at the end, or before an object cut short
+            end = unpacker.tell()
+            events.append((raw[pos:end], obj))
+            pos = end
+    except Exception as exc:  # noqa: BLE001 - any unpack error makes the entry poison
+        raise ValueError(f"envelope {len(events) + 1} of {n}: msgpack does not unpack: "
+                         f"{exc}") from None
+    if pos != len(raw):
+        raise ValueError(f"envelope {len(events) + 1} of {n}: cut short")
+    if len(events) != n:
+        raise ValueError(f"entry says n={n} but env holds {len(events)} envelopes")
+    for i, (_, env) in enumerate(events):
+        try:
+            check_envelope(env)
+        except ValueError as exc:
+            raise ValueError(f"envelope {i + 1} of {n}: {exc}") from None
+    return events
 
 
 def now_rfc3339():
@@ -138,8 +180,11 @@ class Worker:
             print(f"{env['type']} {env['municipality']}/{env['subject']} {env['time']} "
                   f"{env['id']}: {json.dumps(env['data'])}", flush=True)
 
-    def dead_letter(self, stream, entry_id, fields, reason, detail, topic, deliveries):
-        raw = fields.get(b"env", b"") if fields else b""
+    def dead_letter(self, stream, entry_id, fields, reason, detail, topic, deliveries,
+                    raw=None):
+        """raw: the failed event's envelope; None: the entry's whole env field."""
+        if raw is None:
+            raw = fields.get(b"env", b"") if fields else b""
         self.r.xadd(f"{self.prefix}deadletter", {
             "topic": topic, "reason": reason, "detail": detail, "payload": raw[:PAYLOAD_MAX],
             "size": len(raw), "time": now_rfc3339(), "stream": stream, "entry": entry_id,
@@ -157,9 +202,7 @@ class Worker:
                 continue
             fields = dict(zip(flat[::2], flat[1::2]))
             try:
-                if b"env" not in fields:
-                    raise ValueError("entry has no env field")
-                env = decode_envelope(fields[b"env"])
+                events = split_entry(fields)
             except ValueError as exc:
                 self.dead_letter(stream, entry_id, fields, "poison", str(exc), "", 1)
                 done.append(entry_id)
@@ -168,16 +211,19 @@ class Worker:
                 info = self.r.xpending_range(stream, self.kind, entry_id, entry_id, 1)
                 deliveries = info[0][3] if info else 1
                 if deliveries > self.max_deliveries:
-                    self.dead_letter(stream, entry_id, fields, "worker_failed",
-                                     "delivered more than max_deliveries times", env["source"],
-                                     deliveries)
+                    for raw, env in events:  # one dead letter per event
+                        self.dead_letter(stream, entry_id, fields, "worker_failed",
+                                         "delivered more than max_deliveries times",
+                                         env["source"], deliveries, raw)
                     done.append(entry_id)
                     continue
-            if not self.in_route(env):
-                self.counts["skipped"] += 1
-            else:
-                self.handle(stream, entry_id, env)
-                self.counts["processed"] += 1
+            # The handler never fails: every event is done, so the entry is.
+            for _, env in events:
+                if not self.in_route(env):
+                    self.counts["skipped"] += 1
+                else:
+                    self.handle(stream, entry_id, env)
+                    self.counts["processed"] += 1
             done.append(entry_id)
         return done
 
