@@ -558,10 +558,9 @@ def same(a, b, path="data"):
     return None if a == b else f"{path}: {a!r} != {b!r}"
 
 
-def read_stream(r, key, page=5000):
-    """All entries of a stream: [(entry_id, {field: value})], oldest first."""
+def read_stream(r, key, page=5000, start="-"):
+    """All entries of a stream from start on: [(entry_id, {field: value})], oldest first."""
     out = []
-    start = "-"
     while True:
         batch = r.xrange(key, min=start, max="+", count=page)
         if not batch:
@@ -673,9 +672,16 @@ def pack_entry(events):
             "env": b"".join(env for _, env in events)}
 
 
-def count_events(r, key):
-    """Events in a stream: the sum of its entries' counts (n, or 1)."""
-    return sum(entry_event_count(fields) for _, fields in read_stream(r, key))
+def count_events(r, key, start="-"):
+    """Events in a stream (from entry id start on, "(" before it to leave it out): the
+    sum of its entries' counts (n, or 1)."""
+    return sum(entry_event_count(fields) for _, fields in read_stream(r, key, start=start))
+
+
+def last_entry_id(r, key):
+    """The id of a stream's last entry, or "0-0" when it has none."""
+    last = r.xrevrange(key, max="+", min="-", count=1)
+    return last[0][0].decode() if last else "0-0"
 
 
 def events_at_least(r, key, n):

@@ -103,11 +103,11 @@ def test_storage_every_event_once_with_duplicates(hub_factory, stack, redis_clie
 
     # Redeliveries past the hub's own duplicate window (a bridge replay, a restarted
     # hub): the same envelopes, same ids, appended to the stream again.
-    entries = harness.read_stream(redis_client, WATERLEVEL)
-    assert len(entries) == n
+    events = harness.read_events(redis_client, WATERLEVEL)
+    assert len(events) == n
     pipe = redis_client.pipeline(transaction=False)
-    for _, fields in entries[::3]:
-        pipe.xadd(WATERLEVEL, {"id": fields[b"id"], "env": fields[b"env"]})
+    for ev in events[::3]:
+        pipe.xadd(WATERLEVEL, harness.pack_entry([(ev.event_id, ev.raw)]))
     pipe.execute()
     wait_group_done(redis_client, WATERLEVEL)
     assert db.count() == n
@@ -118,10 +118,8 @@ def test_storage_every_event_once_with_duplicates(hub_factory, stack, redis_clie
     out = run_query(hub.config_path, "--format", "jsonl").stdout.decode().splitlines()
     assert len(out) == n
     by_id = {}
-    for _, fields in entries:
-        env = harness.unpack_envelope(fields[b"env"])
-        env = harness.plain(env)
-        by_id[env["id"]] = env
+    for ev in events:
+        by_id[ev.env["id"]] = ev.env
     t_lo, now = clock
     seen = []
     for line in out:
