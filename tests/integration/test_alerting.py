@@ -215,7 +215,7 @@ def test_alerting_restart_keeps_state(hub_factory, stack, redis_client, watcher,
     assert acked["id"] == active["id"] and acked["acked_by"] == "Bauhof Bereitschaft"
     # The same condition again: an update of the open alert, not a new one.
     publish_levels(stack, "pegel-1", [710, 705])
-    wait_applied(redis_client, hub.stream("sensor.waterlevel"), 4)
+    wait_applied(redis_client, hub, hub.stream("sensor.waterlevel"), 4)
     # The new process may publish the open alert once more from the outbox (when the
     # broker's confirmation had not been written yet): the same alert, byte for byte.
     flood = watcher.alerts(TOPIC)
@@ -401,7 +401,7 @@ def test_alerting_killed_before_the_acknowledgement(hub_factory, stack, redis_cl
     stream = hub.stream("sensor.waterlevel")
     publish_levels(stack, "pegel-1", [700])
     active = watcher.wait_for(lambda a: a["state"] == "active", 20, "the alert")
-    wait_applied(redis_client, stream, 1)
+    wait_applied(redis_client, hub, stream, 1)
     redis_client.execute_command("ACL", "SETUSER", "default", "-xack")
     try:
         publish_levels(stack, "pegel-1", [720, 600])
