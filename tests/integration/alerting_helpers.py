@@ -228,11 +228,14 @@ def wait_idle(r, hub, timeout=20):
     harness.wait_until(done, timeout, "the alerting group to catch up")
 
 
-def wait_applied(r, stream, n, timeout=20):
-    """Waits until the alerting group has been handed at least n entries of stream and
-    has acknowledged all it was handed: the worker has applied them (it acknowledges
-    after its writes)."""
+def wait_applied(r, hub, stream, n, timeout=20):
+    """Waits until the hub has written at least n events (an entry may hold several) and
+    the alerting group has been handed every entry of stream and has acknowledged all
+    it was handed: the worker has applied them (it acknowledges after its writes)."""
     def done():
+        if (hub.metric("rheinhub_events_accepted_total") or 0) < n:
+            return False
         g = {g["name"]: g for g in r.xinfo_groups(stream)}.get(b"alerting")
-        return g is not None and (g.get("entries-read") or 0) >= n and g["pending"] == 0
-    harness.wait_until(done, timeout, f"the alerting group to apply {n} entries of {stream}")
+        return (g is not None and (g.get("entries-read") or 0) >= 1 and g["pending"] == 0
+                and g.get("lag") == 0)
+    harness.wait_until(done, timeout, f"the alerting group to apply {n} events of {stream}")

@@ -558,10 +558,9 @@ def same(a, b, path="data"):
     return None if a == b else f"{path}: {a!r} != {b!r}"
 
 
-def read_stream(r, key, page=5000):
-    """All entries of a stream: [(entry_id, {field: value})], oldest first."""
+def read_stream(r, key, page=5000, start="-"):
+    """All entries of a stream from start on: [(entry_id, {field: value})], oldest first."""
     out = []
-    start = "-"
     while True:
         batch = r.xrange(key, min=start, max="+", count=page)
         if not batch:
@@ -574,13 +573,138 @@ def read_stream(r, key, page=5000):
         start = f"{ms}-{int(seq) + 1}"
 
 
-class Event:
-    """One stream entry decoded: entry id, fields, envelope pairs and dict."""
+ENTRY_EVENTS_MAX = 64  # events in one entry of an event stream, at most
 
-    def __init__(self, entry_id, fields):
+
+def _field(fields, name):
+    """A field of an entry by name, whether the client gave bytes or str keys."""
+    value = fields.get(name.encode())
+    return fields.get(name) if value is None else value
+
+
+def _text(value):
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def entry_event_count(fields):
+    """How many events an event-stream entry says it holds: its n, or 1 without one."""
+    n = _field(fields, "n")
+    return 1 if n is None else int(n)
+
+
+def entry_events(fields):
+    """The events of one event-stream entry, in order: [(event id, envelope bytes)].
+
+    One event: fields `id` and `env`. Several (2 to 64): `n` (the count, decimal
+    text), `ids` (a msgpack array of the n event ids) and `env` (the n envelopes back
+    to back, a msgpack stream). The workers' own streams hold one event per entry.
+    Raises ValueError for an entry of neither form: no env, a count that does not
+    match, bytes left over, an envelope that is not a msgpack map.
+    """
+    import msgpack
+    raw = _field(fields, "env")
+    if raw is None:
+        raise ValueError("entry has no env field")
+    n_text = _field(fields, "n")
+    if n_text is None:
+        if _field(fields, "ids") is not None:
+            raise ValueError("entry has ids but no n")
+        want, event_ids = 1, [_text(_field(fields, "id"))]
+    else:
+        try:
+            want = int(_text(n_text), 10)
+        except ValueError:
+            raise ValueError(f"n {n_text!r} is not a number") from None
+        if not 2 <= want <= ENTRY_EVENTS_MAX:
+            raise ValueError(f"n {want} is not within 2..{ENTRY_EVENTS_MAX}")
+        if _field(fields, "id") is not None:
+            raise ValueError("entry has both id and n")
+        ids_raw = _field(fields, "ids")
+        if ids_raw is None:
+            raise ValueError("entry has n but no ids")
+        try:
+            event_ids = msgpack.unpackb(ids_raw, raw=False)
+        except Exception as exc:  # noqa: BLE001 - any unpack error is a bad entry
+            raise ValueError(f"ids does not unpack: {exc}") from None
+        if (not isinstance(event_ids, list) or len(event_ids) != want
+                or not all(isinstance(i, str) for i in event_ids)):
+            raise ValueError(f"ids is not an array of {want} strings: {event_ids!r}")
+    unpacker = msgpack.Unpacker(raw=False, strict_map_key=False)
+    unpacker.feed(raw)
+    envs, start = [], 0
+    while True:
+        try:
+            unpacker.skip()
+        except msgpack.OutOfData:
+            break
+        except Exception as exc:  # noqa: BLE001 - any unpack error is a bad entry
+            raise ValueError(f"env: msgpack does not unpack after {len(envs)} "
+                             f"envelopes: {type(exc).__name__} {exc}".rstrip()) from None
+        end = unpacker.tell()
+        envs.append(bytes(raw[start:end]))
+        start = end
+    if start != len(raw):
+        raise ValueError(f"env: {len(raw) - start} bytes left after {len(envs)} envelopes")
+    if len(envs) != want:
+        raise ValueError(f"env holds {len(envs)} envelopes, the entry says {want}")
+    for k, env in enumerate(envs):
+        if not (0x80 <= env[0] <= 0x8F or env[0] in (0xDE, 0xDF)):
+            raise ValueError(f"env: envelope {k} is not a map")
+    return list(zip(event_ids, envs))
+
+
+def entry_envelopes(fields):
+    """The envelopes of one event-stream entry as dicts, in order (see entry_events)."""
+    import msgpack
+    return [msgpack.unpackb(env, raw=False, strict_map_key=False)
+            for _, env in entry_events(fields)]
+
+
+def pack_entry(events):
+    """The fields of an event-stream entry holding events [(event id, envelope bytes)],
+    as the hub writes them: id and env for one, n, ids and env for several."""
+    import msgpack
+    events = list(events)
+    assert 1 <= len(events) <= ENTRY_EVENTS_MAX, len(events)
+    if len(events) == 1:
+        return {"id": events[0][0], "env": events[0][1]}
+    return {"n": str(len(events)), "ids": msgpack.packb([i for i, _ in events]),
+            "env": b"".join(env for _, env in events)}
+
+
+def count_events(r, key, start="-"):
+    """Events in a stream (from entry id start on, "(" before it to leave it out): the
+    sum of its entries' counts (n, or 1)."""
+    return sum(entry_event_count(fields) for _, fields in read_stream(r, key, start=start))
+
+
+def last_entry_id(r, key):
+    """The id of a stream's last entry, or "0-0" when it has none."""
+    last = r.xrevrange(key, max="+", min="-", count=1)
+    return last[0][0].decode() if last else "0-0"
+
+
+def events_at_least(r, key, n):
+    """Whether a stream holds at least n events (XLEN first: an entry holds one or more)."""
+    length = r.xlen(key)
+    return length >= n or (length > 0 and count_events(r, key) >= n)
+
+
+class Event:
+    """One event of a stream entry decoded: entry id, the entry's fields, the event's
+    id (from the entry), its index and the entry's count, its envelope bytes, pairs
+    and dict. An entry that does not decode is one Event with pairs None and problem
+    saying why."""
+
+    def __init__(self, entry_id, fields, *, event_id=None, raw=None, index=0, count=1,
+                 problem=None):
         self.entry_id = entry_id
         self.fields = fields
-        self.pairs = unpack_envelope(fields[b"env"]) if b"env" in fields else None
+        self.event_id = event_id
+        self.raw = raw
+        self.index, self.count = index, count
+        self.problem = problem
+        self.pairs = unpack_envelope(raw) if raw is not None else None
         self.env = plain(self.pairs) if isinstance(self.pairs, Map) else None
 
     @property
@@ -588,15 +712,29 @@ class Event:
         return [k for k, _ in self.pairs] if isinstance(self.pairs, Map) else None
 
 
+def entry_to_events(entry_id, fields):
+    """[Event] of one stream entry, one per event it holds."""
+    try:
+        events = entry_events(fields)
+    except ValueError as exc:
+        return [Event(entry_id, fields, problem=str(exc))]
+    return [Event(entry_id, fields, event_id=eid, raw=raw, index=k, count=len(events))
+            for k, (eid, raw) in enumerate(events)]
+
+
 def read_events(r, key):
-    return [Event(eid, fields) for eid, fields in read_stream(r, key)]
+    """Every event of a stream, oldest first, several per entry where the hub packed them."""
+    return [ev for eid, fields in read_stream(r, key) for ev in entry_to_events(eid, fields)]
 
 
 def envelope_problems(ev, *, topic, payload, mqtt_port, t_lo, t_hi):
     """What is wrong with one stream entry for an event published as (topic, payload)."""
     probs = []
-    if set(ev.fields) != {b"id", b"env"}:
-        probs.append(f"entry fields {sorted(ev.fields)} != [b'env', b'id']")
+    want_fields = {b"id", b"env"} if ev.count == 1 else {b"n", b"ids", b"env"}
+    if set(ev.fields) != want_fields:
+        probs.append(f"entry fields {sorted(ev.fields)} != {sorted(want_fields)}")
+    if ev.problem:
+        return probs + [f"entry does not decode: {ev.problem}"]
     if ev.env is None:
         return probs + [f"env is not a msgpack map: {ev.pairs!r}"]
     if ev.keys != ENVELOPE_KEYS:
@@ -619,8 +757,9 @@ def envelope_problems(ev, *, topic, payload, mqtt_port, t_lo, t_hi):
     eid = env.get("id")
     if not isinstance(eid, str) or not EVENT_ID_RE.match(eid):
         probs.append(f"id {eid!r} is not 32 lower-case hex characters")
-    elif ev.fields.get(b"id") != eid.encode():
-        probs.append(f"entry field id {ev.fields.get(b'id')!r} != envelope id {eid!r}")
+    elif ev.event_id != eid:
+        probs.append(f"the entry's id {ev.event_id!r} (event {ev.index} of {ev.count}) "
+                     f"!= envelope id {eid!r}")
     rt = env.get("receivedtime")
     if type(rt) is not int or not (t_lo <= rt <= t_hi):
         probs.append(f"receivedtime {rt!r} not an int within [{t_lo}, {t_hi}]")
@@ -640,6 +779,9 @@ class StreamCheck:
         self.problems = []
         category, etype = event_type.split(".")
         for ev in events:
+            if ev.problem:
+                self.problems.append(f"{ev.entry_id}: {ev.problem}")
+                continue
             subject = ev.env.get("subject") if ev.env else None
             if subject in ignore_subjects:
                 continue
@@ -662,7 +804,7 @@ class StreamCheck:
         self.unexpected = sorted(self.got - self.expected)
 
     def summary(self):
-        return (f"{len(self.seqs)} entries, {len(self.got)} distinct of {len(self.expected)}; "
+        return (f"{len(self.seqs)} events, {len(self.got)} distinct of {len(self.expected)}; "
                 f"missing {len(self.missing)} {ranges(self.missing)}; "
                 f"duplicated {len(self.duplicates)} {ranges(self.duplicates)}; "
                 f"unexpected {len(self.unexpected)} {ranges(self.unexpected)}")
@@ -776,7 +918,7 @@ def settle(hub, r, key, *, min_len=1, sentinel=None, timeout=90):
     With a sentinel (topic, payload), it is published now (after the streams ended);
     the broker delivers it after everything queued before it, so once its entry is in
     `key` and the hub's queue and in-flight count are zero, nothing earlier is still
-    on its way. Without one, waits for `min_len` entries and an idle hub. Returns the
+    on its way. Without one, waits for `min_len` events and an idle hub. Returns the
     stream's events (the caller asserts; a timeout here returns what is there).
     """
     if sentinel:
@@ -785,12 +927,13 @@ def settle(hub, r, key, *, min_len=1, sentinel=None, timeout=90):
 
     def sentinel_stored():
         entries = r.xrevrange(key, max="+", min="-", count=2000)
-        return any(Event(eid, f).env.get("subject") == sentinel_subject for eid, f in entries)
+        return any(ev.env and ev.env.get("subject") == sentinel_subject
+                   for eid, f in entries for ev in entry_to_events(eid, f))
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            if r.xlen(key) >= min_len and hub.running():
+            if events_at_least(r, key, min_len) and hub.running():
                 m = hub.metrics()
                 if (m.get("rheinhub_queue_length") == 0
                         and m.get("rheinhub_redis_in_flight") == 0

@@ -218,6 +218,24 @@ class SdkEnv:
         pipe.execute()
         return ids
 
+    def add_packed(self, stream, start, sizes, **kw):
+        """XADDs events from start on, sizes[i] of them in the i-th entry (one event:
+        id and env; several: n, ids and env, as the hub packs them under load).
+        Returns [(entry id, [event ids])]."""
+        out = []
+        n = start
+        for size in sizes:
+            events = [envelope(k, **kw) for k in range(n, n + size)]
+            n += size
+            entry_id = self.r.xadd(stream, harness.pack_entry(events)).decode()
+            out.append((entry_id, [eid for eid, _ in events]))
+        return out
+
+    def entries(self, stream):
+        """[(entry id, [(event id, envelope bytes)])] of a stream, oldest first."""
+        return [(eid.decode(), harness.entry_events(f))
+                for eid, f in harness.read_stream(self.r, stream)]
+
     # -- what the test worker recorded
 
     def ids(self, kind):

@@ -215,7 +215,7 @@ def test_alerting_restart_keeps_state(hub_factory, stack, redis_client, watcher,
     assert acked["id"] == active["id"] and acked["acked_by"] == "Bauhof Bereitschaft"
     # The same condition again: an update of the open alert, not a new one.
     publish_levels(stack, "pegel-1", [710, 705])
-    wait_applied(redis_client, hub.stream("sensor.waterlevel"), 4)
+    wait_applied(redis_client, hub, hub.stream("sensor.waterlevel"), 4)
     # The new process may publish the open alert once more from the outbox (when the
     # broker's confirmation had not been written yet): the same alert, byte for byte.
     flood = watcher.alerts(TOPIC)
@@ -243,10 +243,10 @@ def test_alerting_redelivery_raises_nothing_twice(hub_factory, stack, redis_clie
     publish_levels(stack, "pegel-1", [600])
     watcher.wait_for(lambda a: a["state"] == "cleared", 20, "the clear")
     stream = hub.stream("sensor.waterlevel")
-    entries = harness.read_stream(redis_client, stream)
-    assert len(entries) == 2
-    # The raising entry written again, as a second hub or a replayed spool might.
-    redis_client.xadd(stream, entries[0][1])
+    events = harness.read_events(redis_client, stream)
+    assert len(events) == 2
+    # The raising event written again, as a second hub or a replayed spool might.
+    redis_client.xadd(stream, harness.pack_entry([(events[0].event_id, events[0].raw)]))
     wait_stat(redis_client, "stale", 1)
     # Every entry handed to the group again.
     redis_client.xgroup_setid(stream, "alerting", "0")
@@ -276,13 +276,13 @@ def test_alerting_outbox_survives_a_crash(hub_factory, stack, redis_client, watc
     publish_levels(stack, "pegel-1", [600])
     wait_stat(redis_client, "events", 1)
     stream = hub.stream("sensor.waterlevel")
-    (_, fields), = harness.read_stream(redis_client, stream)
+    [first] = harness.read_events(redis_client, stream)
     stack.mosquitto.proc.send(signal.SIGSTOP)
     try:
         # Newer than the first event: older ones are ignored as out of order.
         t = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 2))
         redis_client.xadd(stream, {"id": "outbox-test-1",
-                                   "env": _entry_with(fields[b"env"], id="outbox-test-1", time=t,
+                                   "env": _entry_with(first.raw, id="outbox-test-1", time=t,
                                                       data={"time": t, "value": 900})})
         harness.wait_until(lambda: redis_client.hexists(OUTBOX, "linz/rhine-flood/pegel-1"),
                            20, "the change in the outbox")
@@ -401,7 +401,7 @@ def test_alerting_killed_before_the_acknowledgement(hub_factory, stack, redis_cl
     stream = hub.stream("sensor.waterlevel")
     publish_levels(stack, "pegel-1", [700])
     active = watcher.wait_for(lambda a: a["state"] == "active", 20, "the alert")
-    wait_applied(redis_client, stream, 1)
+    wait_applied(redis_client, hub, stream, 1)
     redis_client.execute_command("ACL", "SETUSER", "default", "-xack")
     try:
         publish_levels(stack, "pegel-1", [720, 600])

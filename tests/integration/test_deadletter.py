@@ -56,7 +56,8 @@ def test_bad_payloads_land_in_deadletter_with_reason(hub, redis_client, clock, s
     publish(stack.mqtt_port, [(topic, payload) for topic, payload, _ in BAD] + GOOD)
     total = len(BAD) + len(GOOD)
     harness.wait_until(lambda: hub.metric("rheinhub_events_received_total") >= total
-                       and redis_client.xlen(hub.stream("sensor.waterlevel")) >= len(GOOD)
+                       and harness.events_at_least(redis_client, hub.stream("sensor.waterlevel"),
+                                                   len(GOOD))
                        and redis_client.xlen(hub.deadletter) >= len(BAD),
                        30, "every message to be handled")
     harness.wait_until(lambda: hub.metric("rheinhub_queue_length") == 0

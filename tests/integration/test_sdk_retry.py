@@ -25,8 +25,8 @@ def test_sdk_retries_then_dead_letters_with_history(sdk):
     good = sdk.add(stream, 0, 30, subject="pegel-1")
     bad = sdk.add(stream, 30, 2, subject="bad-1")
     good += sdk.add(stream, 32, 30, subject="pegel-2")
-    entries = {f[b"id"].decode(): (eid.decode(), f[b"env"])
-               for eid, f in harness.read_stream(sdk.r, stream)}
+    entries = {event_id: (entry_id, env)
+               for entry_id, events in sdk.entries(stream) for event_id, env in events}
     w = sdk.worker(KIND, config=config, env={"RHEINHUB_TEST_FAIL_SUBJECT": "bad-*"})
     sdk.wait_ids(KIND, good, workers=[w])
     dls = harness.wait_until(lambda: sdk.deadletters() if len(sdk.deadletters()) >= 2 else None,

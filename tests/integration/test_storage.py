@@ -62,21 +62,37 @@ def wait_group_done(r, stream, timeout=60):
     harness.wait_until(done, timeout, f"the storage group to finish {stream}")
 
 
-def acked(r, stream):
-    """Entries of stream the storage group has acknowledged: read minus pending."""
-    g = {g["name"]: g for g in r.xinfo_groups(stream)}[b"storage"]
-    return (g["entries-read"] or 0) - g["pending"]
+def entry_key(entry_id):
+    ms, seq = (entry_id.decode() if isinstance(entry_id, bytes) else entry_id).split("-")
+    return int(ms), int(seq)
 
 
-def assert_nothing_acked_unstored(r, stored, db=None, retries=1.5):
+def acked_events(r, hub, stream):
+    """Events of stream the storage group has acknowledged: the events the hub wrote
+    minus those in entries the group has not acknowledged (pending or not yet read; an
+    entry may hold several events). Those entries are all still in the stream: it is
+    trimmed only to what every group acknowledged."""
+    while True:
+        written = hub.metric("rheinhub_events_accepted_total") or 0
+        g = {g["name"]: g for g in r.xinfo_groups(stream)}[b"storage"]
+        last = entry_key(g["last-delivered-id"])
+        held = {p["message_id"] for p in r.xpending_range(stream, "storage", "-", "+", 1000000)}
+        unacked = sum(harness.entry_event_count(f) for eid, f in harness.read_stream(r, stream)
+                      if eid in held or entry_key(eid) > last)
+        if (hub.metric("rheinhub_events_accepted_total") or 0) == written:
+            return written - unacked
+
+
+def assert_nothing_acked_unstored(r, hub, stored, db=None, retries=1.5):
     """The group holds entries it could not store and has acknowledged only the stored
-    ones (the count of rows when db can be read), also over the retries of the next
+    events (the count of rows when db can be read), also over the retries of the next
     seconds."""
     harness.wait_until(lambda: pending(r, WATERLEVEL) > 0, 20, "a batch read and held")
     end = time.monotonic() + retries
     while True:
         assert pending(r, WATERLEVEL) > 0
-        assert acked(r, WATERLEVEL) == stored, (acked(r, WATERLEVEL), stored)
+        got = acked_events(r, hub, WATERLEVEL)
+        assert got == stored, (got, stored)
         if db is not None:
             assert db.count() == stored
         if time.monotonic() >= end:
@@ -103,11 +119,11 @@ def test_storage_every_event_once_with_duplicates(hub_factory, stack, redis_clie
 
     # Redeliveries past the hub's own duplicate window (a bridge replay, a restarted
     # hub): the same envelopes, same ids, appended to the stream again.
-    entries = harness.read_stream(redis_client, WATERLEVEL)
-    assert len(entries) == n
+    events = harness.read_events(redis_client, WATERLEVEL)
+    assert len(events) == n
     pipe = redis_client.pipeline(transaction=False)
-    for _, fields in entries[::3]:
-        pipe.xadd(WATERLEVEL, {"id": fields[b"id"], "env": fields[b"env"]})
+    for ev in events[::3]:
+        pipe.xadd(WATERLEVEL, harness.pack_entry([(ev.event_id, ev.raw)]))
     pipe.execute()
     wait_group_done(redis_client, WATERLEVEL)
     assert db.count() == n
@@ -118,10 +134,8 @@ def test_storage_every_event_once_with_duplicates(hub_factory, stack, redis_clie
     out = run_query(hub.config_path, "--format", "jsonl").stdout.decode().splitlines()
     assert len(out) == n
     by_id = {}
-    for _, fields in entries:
-        env = harness.unpack_envelope(fields[b"env"])
-        env = harness.plain(env)
-        by_id[env["id"]] = env
+    for ev in events:
+        by_id[ev.env["id"]] = ev.env
     t_lo, now = clock
     seen = []
     for line in out:
@@ -260,7 +274,7 @@ def test_storage_locked_database_retries_and_catches_up(hub_factory, stack, redi
         harness.wait_until(lambda: consumer_healthy(hub) == 0, 20,
                            "rheinhub_worker_consumer_healthy 0 in /metrics")
         assert "database is locked" in hub.log_path.read_text()
-        assert_nothing_acked_unstored(redis_client, 100, sqlite_db)
+        assert_nothing_acked_unstored(redis_client, hub, 100, sqlite_db)
     finally:
         locker.rollback()
         locker.close()
@@ -289,7 +303,7 @@ def test_storage_database_file_gone_and_back(hub_factory, stack, redis_client, s
     loadgen(n=200, offset=100).start().wait()
     # (What was committed is in the WAL next to where the file was: SQLite does not
     # checkpoint into a file that was moved, so only Redis can be asked here.)
-    assert_nothing_acked_unstored(redis_client, 100)
+    assert_nothing_acked_unstored(redis_client, hub, 100)
     assert not sqlite_db.path.exists(), "the worker made a new, empty database"
 
     # Back where it was: the worker opens it again and stores what waited.
@@ -315,7 +329,7 @@ def test_storage_postgres_stopped_and_back(hub_factory, stack, redis_client, pos
     wait_status(redis_client, "unhealthy")
     harness.wait_until(lambda: consumer_healthy(hub) == 0, 20, "unhealthy in /metrics")
     assert "database unavailable: postgresql" in hub.log_path.read_text()
-    assert_nothing_acked_unstored(redis_client, 100)  # psql cannot count while it is down
+    assert_nothing_acked_unstored(redis_client, hub, 100)  # psql cannot count while it is down
 
     postgres.start()
     wait_count(postgres, 300, hub=hub)

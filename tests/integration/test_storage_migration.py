@@ -82,9 +82,12 @@ def cloudevent(event_id, time):
                        "data": {"time": time, "value": 1, "unit": "cm"}}).encode()
 
 
-def group_done(r, stream):
+def group_done(r, hub, stream):
+    """Both events written (in one entry or two) and acknowledged by the storage group."""
+    if (hub.metric("rheinhub_events_accepted_total") or 0) < 2:
+        return False
     g = {g["name"]: g for g in r.xinfo_groups(stream)}[b"storage"]
-    return g["pending"] == 0 and g.get("lag", 1) == 0 and g["entries-read"] == 2
+    return g["pending"] == 0 and g.get("lag", 1) == 0 and g["entries-read"] in (1, 2)
 
 
 def schema_state(db):
@@ -113,7 +116,7 @@ def test_sqlite_v1_database_migrated_on_start(hub_factory, stack, tmp_path):
     wait_count(db, n + 1, timeout=60, hub=hub)
     r = stack.redis.client()
     try:
-        harness.wait_until(lambda: group_done(r, hub.stream("sensor.waterlevel")), 30,
+        harness.wait_until(lambda: group_done(r, hub, hub.stream("sensor.waterlevel")), 30,
                            "the storage group to acknowledge both events")
     finally:
         r.close()
@@ -244,7 +247,7 @@ def test_postgres_v1_database_migrated_on_start(hub_factory, stack, postgres):
     wait_count(postgres, n + 1, timeout=60, hub=hub)
     r = stack.redis.client()
     try:
-        harness.wait_until(lambda: group_done(r, hub.stream("sensor.waterlevel")), 30,
+        harness.wait_until(lambda: group_done(r, hub, hub.stream("sensor.waterlevel")), 30,
                            "the storage group to acknowledge both events")
     finally:
         r.close()

@@ -64,9 +64,11 @@ def test_two_hubs_and_two_consumers_share_the_load(hub_factory, stack, redis_cli
     lg.wait()
     harness.wait_until(lambda: processed(redis_client)[0] == n, 60, "every event processed")
     stream = a.stream("sensor.waterlevel")
-    # Entries ever added: the hub trims what the group acknowledged (every 5 s), so not XLEN.
-    assert redis_client.xinfo_stream(stream)["entries-added"] == n
+    # Entries ever added (the hub trims what the group acknowledged every 5 s, so not
+    # XLEN): one per event, or fewer where the hub wrote several events in one entry.
+    assert 0 < redis_client.xinfo_stream(stream)["entries-added"] <= n
     ids, calls = processed(redis_client)
+    assert ids == n, f"{n - ids} events not processed"
     assert calls == n, f"{calls - n} events processed twice"
     got_a = a.metric("rheinhub_events_accepted_total")
     got_b = b.metric("rheinhub_events_accepted_total")

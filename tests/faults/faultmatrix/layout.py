@@ -256,8 +256,8 @@ class Layout:
         return seqs, dups
 
     def stream_seqs(self):
-        """(every sequence number in the event streams, those written more than once)."""
-        import msgpack
+        """(every sequence number in the event streams, those written more than once);
+        an entry holds one event or several (harness.entry_envelopes)."""
         r = self.redis(timeout=30)
         seen, dups = set(), []
         for t in TYPES:
@@ -269,11 +269,11 @@ class Layout:
                 if not batch:
                     break
                 for entry_id, fields in batch:
-                    env = msgpack.unpackb(fields[b"env"], raw=False, strict_map_key=False)
-                    seq = int(env["data"]["fw"][4:])
-                    if seq in seen:
-                        dups.append(seq)
-                    seen.add(seq)
+                    for env in harness.entry_envelopes(fields):
+                        seq = int(env["data"]["fw"][4:])
+                        if seq in seen:
+                            dups.append(seq)
+                        seen.add(seq)
                 last = batch[-1][0].decode()
         return seen, dups
 

@@ -11,20 +11,29 @@ the protocol of docs/workers.md:
 - reading: XREADGROUP GROUP <kind> <consumer> with id "0" per stream until its own
   pending entries are done (after a restart), then ">"; the consumer name is
   "<hostname>-<instance>";
-- an entry holds one event (fields `id`, `env`: one msgpack envelope, see
-  schemas/envelope.md) or several (fields `n`, `ids`, `env`: n envelopes back to back,
-  a msgpack stream); an entry whose `env` does not split into valid envelopes goes to
-  the dead-letter stream as `poison`; events outside the route's globs are skipped;
-  the rest is handled, and the entry XACKed once all its events are done, one XACK per
-  stream;
-- every retry_ms it runs XAUTOCLAIM, which takes over what a dead consumer left;
-  entries delivered more than max_deliveries times go to the dead-letter stream;
+- an entry holds one event (fields `id` and `env`, the msgpack envelope of
+  schemas/envelope.md) or several (fields `n`, the count; `ids`, a msgpack array of
+  the event ids; `env`, the n envelopes back to back, read as a msgpack stream);
+  decode_entry() turns either into its list of envelopes. An entry that does not
+  decode (no env, a count that does not match, bytes left over, an envelope that is
+  not one) goes to the dead-letter stream as `poison`; an event outside the route's
+  globs is skipped unseen; the rest is handled. An entry is XACKed (one XACK per
+  stream and batch) when every event in it is done;
+- an event whose handler fails leaves its entry pending, and the worker remembers
+  which of the entry's events are done, so that a retry handles only the others;
+- every retry_ms it runs XAUTOCLAIM, which brings back failed entries and takes over
+  what a dead consumer left; when an entry has been delivered max_deliveries times,
+  each of its events still failing goes to the dead-letter stream (`worker_failed`,
+  with its envelope and its errors), and the entry is acknowledged;
 - the status hash <prefix>worker:<kind>:<consumer>, written every heartbeat;
 - SIGTERM or SIGINT, or the end of stdin when it is a pipe (the hub's supervisor),
   finish the current batch and exit 0.
 
-Its handler never fails, so it has no failure history: a worker whose handler can
-fail leaves the entry pending (no XACK) and lets XAUTOCLAIM bring it back.
+Its own handler fails only in tests: with RHEINHUB_TEST_FAIL_SUBJECT=<glob> in the
+environment, events whose subject matches fail with "test failure", as they do in
+the C test worker. Put your own work in Worker.handle(); raising there fails the
+event. Delivery is at least once: an event may be handled again after a crash or by
+another consumer.
 
     rheinhub_worker.py -H 127.0.0.1 -p 6379 -k KIND [-i N] [--prefix rheinhub:] [--record]
 
@@ -48,8 +57,63 @@ import redis
 
 ENVELOPE_STRINGS = ("specversion", "id", "source", "type", "subject", "time",
                     "municipality", "category")
-PAYLOAD_MAX = 256  # bytes of a poison entry kept in its dead letter
-EVENTS_MAX = 64  # events in one entry at most
+PAYLOAD_MAX = 256  # bytes of a poison entry or a failed envelope kept in its dead letter
+PARTIAL_MAX = 10000  # pending entries whose done events are remembered
+
+
+EVENTS_MAX = 64  # events in one entry, at most
+
+
+def split_entry(fields):
+    """The envelopes of one entry as msgpack bytes, in order; ValueError if it is poison.
+
+    fields has bytes keys (redis-py's XREADGROUP reply). One event: `env` is one
+    envelope. Several: `n` is their count, `ids` their event ids, `env` the envelopes
+    one after the other, a msgpack stream (msgpack.unpackb would raise ExtraData).
+    """
+    raw = fields.get(b"env")
+    if raw is None:
+        raise ValueError("entry has no env field")
+    want = 1
+    if b"n" in fields:
+        try:
+            want = int(fields[b"n"].decode("ascii"), 10)
+        except (UnicodeDecodeError, ValueError):
+            raise ValueError(f"n {fields[b'n'][:32]!r} is not a count") from None
+        if not 2 <= want <= EVENTS_MAX:
+            raise ValueError(f"n {want} is not within 2..{EVENTS_MAX}")
+        try:
+            ids = msgpack.unpackb(fields.get(b"ids", b""), raw=False)
+        except Exception as exc:  # noqa: BLE001 - any unpack error makes the entry poison
+            raise ValueError(f"ids does not unpack: {type(exc).__name__} {exc}") from None
+        if not isinstance(ids, list) or len(ids) != want:
+            raise ValueError(f"ids is not an array of {want} event ids")
+    unpacker = msgpack.Unpacker(raw=False, strict_map_key=False)
+    unpacker.feed(raw)
+    pieces, start = [], 0
+    while True:
+        try:
+            unpacker.skip()
+        except msgpack.OutOfData:
+            break
+        except Exception as exc:  # noqa: BLE001 - any unpack error makes the entry poison
+            raise ValueError(f"msgpack does not unpack: {type(exc).__name__} {exc}") from None
+        end = unpacker.tell()
+        pieces.append(raw[start:end])
+        start = end
+        if len(pieces) > want:
+            break
+    if len(pieces) != want:
+        raise ValueError(f"env holds more than {want} envelopes" if len(pieces) > want
+                         else f"env holds {len(pieces)} envelopes, the entry says {want}")
+    if start != len(raw):
+        raise ValueError(f"{len(raw) - start} bytes left after the envelopes")
+    return pieces
+
+
+def decode_entry(fields):
+    """The envelopes of one entry as dicts, in order; ValueError if it is poison."""
+    return [decode_envelope(raw) for raw in split_entry(fields)]
 
 
 def decode_envelope(raw):
@@ -58,11 +122,6 @@ def decode_envelope(raw):
         env = msgpack.unpackb(raw, raw=False, strict_map_key=False)
     except Exception as exc:  # noqa: BLE001 - any unpack error makes the entry poison
         raise ValueError(f"msgpack does not unpack: {exc}") from None
-    return check_envelope(env)
-
-
-def check_envelope(env):
-    """env itself when it is an envelope, or ValueError saying what is wrong."""
     if not isinstance(env, dict):
         raise ValueError("envelope is not a map")
     for key in ENVELOPE_STRINGS:
@@ -73,40 +132,6 @@ def check_envelope(env):
     if not isinstance(env.get("data"), dict):
         raise ValueError("envelope lacks the map data")
     return env
-
-
-def split_entry(fields):
-    """The events of an entry as [(envelope bytes, envelope dict)], or ValueError."""
-    if b"env" not in fields:
-        raise ValueError("entry has no env field")
-    raw = fields[b"env"]
-    if b"n" not in fields:  # one event: env is exactly one envelope
-        return [(raw, decode_envelope(raw))]
-    text = fields[b"n"]
-    if not (text.isdigit() and len(text) <= 2 and 1 <= int(text) <= EVENTS_MAX):
-        raise ValueError(f"entry's n is not a count from 1 to {EVENTS_MAX}")
-    n = int(text)
-    unpacker = msgpack.Unpacker(raw=False, strict_map_key=False)
-    unpacker.feed(raw)
-    events, pos = [], 0
-    try:
-        for obj in unpacker:  # stops at the end, or before an object cut short
-            end = unpacker.tell()
-            events.append((raw[pos:end], obj))
-            pos = end
-    except Exception as exc:  # noqa: BLE001 - any unpack error makes the entry poison
-        raise ValueError(f"envelope {len(events) + 1} of {n}: msgpack does not unpack: "
-                         f"{exc}") from None
-    if pos != len(raw):
-        raise ValueError(f"envelope {len(events) + 1} of {n}: cut short")
-    if len(events) != n:
-        raise ValueError(f"entry says n={n} but env holds {len(events)} envelopes")
-    for i, (_, env) in enumerate(events):
-        try:
-            check_envelope(env)
-        except ValueError as exc:
-            raise ValueError(f"envelope {i + 1} of {n}: {exc}") from None
-    return events
 
 
 def now_rfc3339():
@@ -134,6 +159,10 @@ class Worker:
         self.cursors = {}  # stream -> "0"-style id while reading own pending entries, or ">"
         self.claim_cursors = {}
         self.counts = {"processed": 0, "failed": 0, "deadlettered": 0, "skipped": 0}
+        self.fail_subject = os.environ.get("RHEINHUB_TEST_FAIL_SUBJECT") or None
+        # (stream, entry id) -> {event index: its errors, or None once done} of the
+        # entries left pending after a failure; the oldest go beyond PARTIAL_MAX.
+        self.partial = {}
         self.stop = False
 
     # -- the route
@@ -170,7 +199,10 @@ class Worker:
     # -- entries
 
     def handle(self, stream, entry_id, env):
-        """The worker's own work. Must be idempotent: delivery is at least once."""
+        """The worker's own work. Must be idempotent: delivery is at least once.
+        Raising fails the event: its entry stays pending and comes back."""
+        if self.fail_subject and fnmatch.fnmatchcase(env["subject"], self.fail_subject):
+            raise RuntimeError("test failure")
         if self.record:
             pipe = self.r.pipeline(transaction=False)
             pipe.sadd(f"{self.prefix}test:{self.kind}:ids", env["id"])
@@ -180,17 +212,19 @@ class Worker:
             print(f"{env['type']} {env['municipality']}/{env['subject']} {env['time']} "
                   f"{env['id']}: {json.dumps(env['data'])}", flush=True)
 
-    def dead_letter(self, stream, entry_id, fields, reason, detail, topic, deliveries,
-                    raw=None):
-        """raw: the failed event's envelope; None: the entry's whole env field."""
-        if raw is None:
-            raw = fields.get(b"env", b"") if fields else b""
+    def dead_letter(self, stream, entry_id, raw, reason, detail, topic, deliveries,
+                    history=()):
+        """One dead letter: raw is the entry's env (poison) or the event's envelope."""
         self.r.xadd(f"{self.prefix}deadletter", {
             "topic": topic, "reason": reason, "detail": detail, "payload": raw[:PAYLOAD_MAX],
             "size": len(raw), "time": now_rfc3339(), "stream": stream, "entry": entry_id,
             "group": self.kind, "consumer": self.consumer, "deliveries": deliveries,
-            "history": "[]"}, maxlen=100000, approximate=True)
+            "history": json.dumps(list(history))}, maxlen=100000, approximate=True)
         self.counts["deadlettered"] += 1
+
+    def deliveries(self, stream, entry_id):
+        info = self.r.xpending_range(stream, self.kind, entry_id, entry_id, 1)
+        return info[0][3] if info else 1
 
     def process(self, stream, entries, claimed=False):
         """Handles [[id, [field, value, ...] or None], ...]; returns the ids to XACK."""
@@ -198,34 +232,63 @@ class Worker:
         for entry_id, flat in entries:
             entry_id = entry_id.decode()
             if flat is None:  # trimmed before it was acknowledged
+                self.partial.pop((stream, entry_id), None)
                 done.append(entry_id)
                 continue
             fields = dict(zip(flat[::2], flat[1::2]))
             try:
-                events = split_entry(fields)
+                raws = split_entry(fields)
+                envs = [decode_envelope(raw) for raw in raws]
             except ValueError as exc:
-                self.dead_letter(stream, entry_id, fields, "poison", str(exc), "", 1)
+                self.dead_letter(stream, entry_id, fields.get(b"env", b""), "poison", str(exc),
+                                 "", 1)
                 done.append(entry_id)
                 continue
-            if claimed:
-                info = self.r.xpending_range(stream, self.kind, entry_id, entry_id, 1)
-                deliveries = info[0][3] if info else 1
-                if deliveries > self.max_deliveries:
-                    for raw, env in events:  # one dead letter per event
-                        self.dead_letter(stream, entry_id, fields, "worker_failed",
-                                         "delivered more than max_deliveries times",
-                                         env["source"], deliveries, raw)
-                    done.append(entry_id)
-                    continue
-            # The handler never fails: every event is done, so the entry is.
-            for _, env in events:
-                if not self.in_route(env):
-                    self.counts["skipped"] += 1
-                else:
-                    self.handle(stream, entry_id, env)
-                    self.counts["processed"] += 1
-            done.append(entry_id)
+            if self.process_entry(stream, entry_id, raws, envs, claimed):
+                done.append(entry_id)
         return done
+
+    def process_entry(self, stream, entry_id, raws, envs, claimed):
+        """Handles the events of one entry; True when the entry is to be acknowledged."""
+        key = (stream, entry_id)
+        state = self.partial.pop(key, None) or {k: [] for k in range(len(envs))}
+        if claimed:
+            deliveries = self.deliveries(stream, entry_id)
+            if deliveries > self.max_deliveries:  # its consumers kept dying on it
+                for k, errors in state.items():
+                    if errors is not None:
+                        self.dead_letter(stream, entry_id, raws[k], "worker_failed",
+                                         "delivered more than max_deliveries times",
+                                         envs[k]["source"], deliveries, errors)
+                return True
+        for k, env in enumerate(envs):
+            if state[k] is None:  # done on an earlier delivery
+                continue
+            if not self.in_route(env):
+                self.counts["skipped"] += 1
+                state[k] = None
+                continue
+            try:
+                self.handle(stream, entry_id, env)
+            except Exception as exc:  # noqa: BLE001 - any failure leaves the event to retry
+                self.counts["failed"] += 1
+                state[k].append(str(exc) or type(exc).__name__)
+                continue
+            self.counts["processed"] += 1
+            state[k] = None
+        failing = [k for k, errors in state.items() if errors is not None]
+        if not failing:
+            return True
+        deliveries = self.deliveries(stream, entry_id)
+        if deliveries >= self.max_deliveries:
+            for k in failing:
+                self.dead_letter(stream, entry_id, raws[k], "worker_failed", state[k][-1],
+                                 envs[k]["source"], deliveries, state[k])
+            return True
+        self.partial[key] = state
+        while len(self.partial) > PARTIAL_MAX:
+            del self.partial[next(iter(self.partial))]
+        return False
 
     def ack(self, stream, ids):
         if ids:
