@@ -53,7 +53,7 @@ def wait_for_events(hub, r, key, n, timeout=120):
 
 @pytest.mark.slow
 def test_burst_packs_events_each_once(hub_factory, loadgen, redis_client, clock):
-    hub = hub_factory()
+    hub = hub_factory(redis={"entry_events_max": 64})
     t_lo, now = clock
     lg = loadgen(n=20000, rate=0, qos=1, subjects=10, prefix="gauge-")
     lg.start().wait(timeout=180)
@@ -77,7 +77,7 @@ def test_burst_packs_events_each_once(hub_factory, loadgen, redis_client, clock)
 
 @pytest.mark.slow
 def test_entry_events_max_1_writes_one_entry_per_event(hub_factory, loadgen, redis_client):
-    hub = hub_factory(redis={"entry_events_max": 1})
+    hub = hub_factory()  # the default, 1
     lg = loadgen(n=3000, rate=0, qos=1, subjects=5, prefix="gauge-")
     lg.start().wait(timeout=120)
     sizes, ids, _ = wait_for_events(hub, redis_client, hub.stream(STREAM), 3000)
