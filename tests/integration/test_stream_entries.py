@@ -12,20 +12,16 @@ STREAM = "sensor.waterlevel"
 
 
 def decode(fields):
-    unpacker = msgpack.Unpacker(raw=False, strict_map_key=False)
-    unpacker.feed(fields[b"env"])
-    envs = list(unpacker)
-    assert envs and all(isinstance(e, dict) for e in envs), f"env holds {envs!r}"
-    if b"n" in fields:
-        assert set(fields) == {b"n", b"ids", b"env"}, f"fields {sorted(fields)}"
-        n = int(fields[b"n"])
-        ids = msgpack.unpackb(fields[b"ids"], raw=False)
-        assert 2 <= n <= 64, f"n = {n}"
-        assert len(envs) == n, f"n = {n} but env holds {len(envs)} envelopes"
-    else:
-        assert set(fields) == {b"id", b"env"}, f"fields {sorted(fields)}"
-        assert len(envs) == 1, f"one-event entry holds {len(envs)} envelopes"
-        ids = [fields[b"id"].decode()]
+    """(ids, envelopes) of one entry, through the harness's reader of both layouts."""
+    multi = b"n" in fields
+    assert set(fields) == ({b"n", b"ids", b"env"} if multi else {b"id", b"env"}), \
+        f"fields {sorted(fields)}"
+    events = harness.entry_events(fields)
+    assert multi or len(events) == 1, f"one-event entry holds {len(events)} envelopes"
+    envs = [msgpack.unpackb(raw, raw=False, strict_map_key=False) for _, raw in events]
+    assert all(isinstance(e, dict) for e in envs), f"env holds {envs!r}"
+    assert 1 <= len(envs) <= 64, f"{len(envs)} envelopes in one entry"
+    ids = [eid for eid, _ in events]
     assert ids == [e["id"] for e in envs], "ids and the envelopes' ids differ"
     return ids, envs
 
