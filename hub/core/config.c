@@ -168,7 +168,7 @@ void config_defaults(struct hub_config *cfg)
     strcpy(cfg->redis.host, "127.0.0.1");
     cfg->redis.port = 6379;
     cfg->redis.max_in_flight = 1024;
-    cfg->redis.entry_events_max = 1; /* several per entry: opt-in, docs/performance.md */
+    cfg->redis.entry_events_max = ENTRY_EVENTS_MAX;
     cfg->redis.ping_interval_ms = 1000;
     strcpy(cfg->redis.master_name, "rheinhub");
     cfg->redis.wait_timeout_ms = 1000;

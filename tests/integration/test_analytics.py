@@ -259,9 +259,10 @@ def test_restart_mid_window_emits_the_same(hub_factory, stack, redis_client, tmp
     # The lost batch comes back (as one or more batches, read again or claimed): none of
     # it is counted again.
     after = log[m.end():]
-    again = sum(int(n) for n in re.findall(r"(\d+) redelivered entries were counted before",
+    again = sum(int(n) for n in re.findall(r"(\d+) redelivered events \(\d+ entries\) were "
+                                           r"counted before",
                                            after))
-    assert again >= crashed_batch, f"{again} of {crashed_batch} entries came back"
+    assert again >= crashed_batch, f"{again} of {crashed_batch} events came back"
     # Each crash after closing: the next process finds the closed windows in the outbox.
     closes = list(re.finditer(r"crash file says close \((\d+)\)", log))
     assert len(closes) == 2, closes

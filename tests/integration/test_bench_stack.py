@@ -24,7 +24,8 @@ def test_bench_stack_short_run_prints_every_process():
     assert header in text, text
     figures = text.split(header, 1)[1].splitlines()[1].split()
     assert len(figures) == 8 and all(re.fullmatch(r"\d+\.\d", f) for f in figures), figures
-    # Every event was an XADD of the hub and was read by three groups.
+    # Every event was in an XADD of the hub, which carries at most 64 events
+    # (redis.entry_events_max), and was read by three groups.
     xadd = re.search(r"^xadd\s+\S+\s+(\d+\.\d+)\s", text, re.M)
-    assert xadd and float(xadd.group(1)) >= 1.0, text
+    assert xadd and float(xadd.group(1)) >= 1 / 64, text
     assert re.search(r"^xreadgroup\s", text, re.M), text

@@ -149,7 +149,7 @@ def test_trimming_keeps_what_a_group_has_not_acknowledged(hub_factory, stack, re
 
 
 def test_memory_cap_counts_what_it_drops(hub_factory, stack, redis_client):
-    hub = hub_factory(redis={"trim_interval_ms": 200, "stream_maxlen": 1000},
+    hub = hub_factory(redis={"trim_interval_ms": 200, "stream_maxlen": 20},
                       workers=[{"name": "never", "types": ["sensor.waterlevel"], "instances": 0}])
     stream = hub.stream("sensor.waterlevel")
     publish(stack.mqtt_port, [(f"linz/sensor/waterlevel/g{k % 5}",
@@ -158,8 +158,12 @@ def test_memory_cap_counts_what_it_drops(hub_factory, stack, redis_client):
     harness.wait_until(lambda: hub.metric("rheinhub_events_accepted_total") == 5000, 30, "ingest")
     harness.wait_until(lambda: hub.metric("rheinhub_stream_dropped_total", stream=stream) > 0,
                        10, "the cap to act")
+    # The cap counts entries: what is left and what was dropped are every entry written.
+    harness.wait_until(lambda: hub.metric("rheinhub_queue_length") == 0
+                       and hub.metric("rheinhub_redis_in_flight") == 0, 10, "every entry confirmed")
     dropped = hub.metric("rheinhub_stream_dropped_total", stream=stream)
-    assert harness.count_events(redis_client, stream) + dropped == 5000
+    written = hub.metric("rheinhub_redis_entries_total")
+    assert redis_client.xlen(stream) + dropped == written
     assert "memory cap: dropped" in hub.log_path.read_text()
 
 

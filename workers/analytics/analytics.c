@@ -352,7 +352,7 @@ static int on_batch(struct worker *w, void *data, struct worker_event *events, s
 {
     struct analytics *a = data;
     int64_t now, began_ms = mono_ms();
-    size_t repeated = 0, counted = 0;
+    size_t repeated = 0, repeated_events = 0, counted = 0;
     const struct worker_event *entry = NULL; /* the first event of the entry in hand */
     bool entry_repeated = false;
     int r = 0;
@@ -401,8 +401,10 @@ static int on_batch(struct worker *w, void *data, struct worker_event *events, s
             else if ((r = applied_add(&a->applied, (uint32_t)stream, ms, seq)) < 0)
                 break;
         }
-        if (entry_repeated)
+        if (entry_repeated) {
+            repeated_events++;
             continue;
+        }
         if ((r = count_event(a, ev, now)) < 0)
             break;
         counted++;
@@ -418,7 +420,8 @@ static int on_batch(struct worker *w, void *data, struct worker_event *events, s
         return r < 0 ? r : -EIO;
     }
     if (repeated)
-        log_info(a->component, "%zu redelivered entries were counted before: not again", repeated);
+        log_info(a->component, "%zu redelivered events (%zu entries) were counted before: "
+                 "not again", repeated_events, repeated);
     worker_set_health(w, true, "");
     crash_point(a, "batch", counted);
     if (n < ANALYTICS_BATCH_MAX)
