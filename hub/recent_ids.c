@@ -1,9 +1,14 @@
 // SPDX-License-Identifier: MIT
 /*
- * SCAN ... TYPE stream, then one XREVRANGE per key, all pipelined on the caller's
+ * SCAN ... TYPE stream, then one script call per key, all pipelined on the caller's
  * link. The load counts its outstanding replies and ends when the scan cursor is
  * back at 0 and nothing is outstanding; a lost link fails every reply, which ends
  * it too, with an error.
+ *
+ * The script reads the stream's tail page by page inside Redis and returns only the
+ * `id` or `ids` field of each entry: an entry of several events carries all their
+ * envelopes, and a plain XREVRANGE of as many entries as events wanted would bring a
+ * reply up to 64 times the size the preload needs into the hub's memory.
  */
 #include "recent_ids.h"
 
@@ -22,11 +27,40 @@ struct recent_ids {
     recent_ids_done_cb on_done;
     void *data;
     char pattern[192];
-    char count[16];
+    char count[16]; /* events wanted per stream, decimal */
     int outstanding;
     bool failed, scan_done;
     size_t ids, streams;
 };
+
+/*
+ * KEYS[1] stream; ARGV[1] events wanted. From the newest entry back, until that many
+ * events or the stream's start: each entry's `id` or `ids` field, as name, value.
+ */
+static const char tail_ids_script[] =
+    "local want = tonumber(ARGV[1])\n"
+    "local out, n, last = {}, 0, '+'\n"
+    "while n < want do\n"
+    "  local page = redis.call('XREVRANGE', KEYS[1], last, '-', 'COUNT', 100)\n"
+    "  for _, e in ipairs(page) do\n"
+    "    local f, k = e[2], 1\n"
+    "    if type(f) == 'table' then\n"
+    "      for i = 1, #f, 2 do\n"
+    "        if f[i] == 'n' then k = tonumber(f[i + 1]) or 1 end\n"
+    "        if f[i] == 'id' or f[i] == 'ids' then\n"
+    "          out[#out + 1] = f[i]\n"
+    "          out[#out + 1] = f[i + 1]\n"
+    "          break\n"
+    "        end\n"
+    "      end\n"
+    "    end\n"
+    "    n = n + k\n"
+    "    last = '(' .. e[1]\n"
+    "    if n >= want then break end\n"
+    "  end\n"
+    "  if #page < 100 then break end\n"
+    "end\n"
+    "return out\n";
 
 static void finish_if_done(struct recent_ids *load)
 {
@@ -65,27 +99,15 @@ static void on_range(redisAsyncContext *ac, void *r, void *privdata)
     if (!reply || reply->type == REDIS_REPLY_ERROR) {
         load->failed = true;
     } else if (reply->type == REDIS_REPLY_ARRAY) {
-        for (size_t i = 0; i < reply->elements; i++) {
-            const redisReply *entry = reply->element[i];
-            const redisReply *fields;
-            if (entry->type != REDIS_REPLY_ARRAY || entry->elements != 2)
+        for (size_t i = 0; i + 1 < reply->elements; i += 2) {
+            const redisReply *name = reply->element[i], *value = reply->element[i + 1];
+            if (name->type != REDIS_REPLY_STRING || value->type != REDIS_REPLY_STRING)
                 continue;
-            fields = entry->element[1];
-            if (fields->type != REDIS_REPLY_ARRAY)
-                continue; /* a trimmed entry */
-            for (size_t f = 0; f + 1 < fields->elements; f += 2) {
-                const redisReply *name = fields->element[f], *value = fields->element[f + 1];
-                if (name->type != REDIS_REPLY_STRING || value->type != REDIS_REPLY_STRING)
-                    continue;
-                if (name->len == 2 && memcmp(name->str, "id", 2) == 0) {
-                    load->on_id(load->data, value->str, value->len);
-                    load->ids++;
-                    break;
-                }
-                if (name->len == 3 && memcmp(name->str, "ids", 3) == 0) {
-                    take_ids(load, value->str, value->len);
-                    break;
-                }
+            if (name->len == 2 && memcmp(name->str, "id", 2) == 0) {
+                load->on_id(load->data, value->str, value->len);
+                load->ids++;
+            } else if (name->len == 3 && memcmp(name->str, "ids", 3) == 0) {
+                take_ids(load, value->str, value->len);
             }
         }
     }
@@ -113,7 +135,7 @@ static void on_scan(redisAsyncContext *ac, void *r, void *privdata)
         const redisReply *key = keys->element[i];
         if (key->type != REDIS_REPLY_STRING)
             continue;
-        if (redisAsyncCommand(ac, on_range, load, "XREVRANGE %b + - COUNT %s", key->str,
+        if (redisAsyncCommand(ac, on_range, load, "EVAL %s 1 %b %s", tail_ids_script, key->str,
                               key->len, load->count) != REDIS_OK) {
             load->failed = true;
             break;

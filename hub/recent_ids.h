@@ -20,8 +20,8 @@ typedef void (*recent_ids_id_cb)(void *data, const char *id, size_t len);
 typedef void (*recent_ids_done_cb)(void *data, int status, size_t ids, size_t streams);
 
 /*
- * Scans ac for stream keys matching pattern and reads the ids of the newest
- * per_stream entries of each. Exactly one done call follows a 0 return.
+ * Scans ac for stream keys matching pattern and reads the ids of each one's newest
+ * per_stream events (whole entries: a few more when an entry holds several). Exactly one done call follows a 0 return.
  * Returns 0, or -ENOMEM.
  */
 int recent_ids_load(redisAsyncContext *ac, const char *pattern, unsigned per_stream,

@@ -3,6 +3,9 @@
 (redis.entry_events_max), each event exactly once, and the layout of
 schemas/envelope.md: one event is `id` + `env`, several are `n` + `ids` + `env`."""
 
+import json
+import re
+
 import msgpack
 import pytest
 
@@ -88,3 +91,35 @@ def test_entry_events_max_bounds(hub_factory, loadgen, redis_client):
     sizes, ids, _ = wait_for_events(hub, redis_client, hub.stream(STREAM), 4000)
     assert max(sizes) <= 4
     assert len(set(ids)) == 4000 == sum(sizes)
+
+
+def test_preload_remembers_events_not_entries(hub_factory, redis_client, stack):
+    """At start the hub remembers the ids of the newest ingest.dedupe_preload events of a
+    stream, whole entries back to that many: not that many entries, which at 64 events
+    each would bring up to 64 times the envelopes into its memory. A CloudEvent whose id
+    is among them is dropped as a duplicate; one older than them is taken."""
+    key = "rheinhub:events:sensor.waterlevel"
+    for e in range(20):  # 20 entries of 50 events, ce-0 .. ce-999, oldest first
+        redis_client.xadd(key, harness.pack_entry(
+            (f"ce-{k}", msgpack.packb({"id": f"ce-{k}"})) for k in range(e * 50, e * 50 + 50)))
+    hub = hub_factory(ingest={"dedupe_preload": 120})
+    log = harness.wait_until(
+        lambda: re.search(r"remembered (\d+) recent event ids from (\d+) streams",
+                          hub.log_path.read_text()), 20, "the preload")
+    assert log.groups() == ("150", "1"), log.group(0)  # the newest three entries
+    topic = "linz/sensor/waterlevel/rhein-pegel-3"
+    data = {"time": "2026-11-26T07:00:00.25Z", "value": 412, "unit": "cm"}
+
+    def cloudevent(event_id):
+        return json.dumps({"specversion": "1.0", "id": event_id, "source": "urn:linz:pegel",
+                           "type": "sensor.waterlevel", "data": data}).encode()
+
+    harness.publish(stack.mqtt_port, [(topic, cloudevent("ce-999")), (topic, cloudevent("ce-850")),
+                                      (topic, cloudevent("ce-849"))])
+    harness.wait_until(lambda: hub.metric("rheinhub_events_received_total") == 3
+                       and hub.metric("rheinhub_queue_length") == 0
+                       and hub.metric("rheinhub_redis_in_flight") == 0, 20, "3 events handled")
+    assert hub.metric("rheinhub_events_duplicate_total") == 2
+    assert hub.metric("rheinhub_events_accepted_total") == 1
+    newest = harness.entry_events(redis_client.xrevrange(key, count=1)[0][1])
+    assert [i for i, _ in newest] == ["ce-849"]
