@@ -273,3 +273,66 @@ def test_analytics_counts_each_event_of_a_redelivered_entry_once(stack, redis_cl
             assert w.wait(30) == 0, harness.tail(log_path, 30)
     report = harness.sanitizer_report(log_path)
     assert report is None, report
+
+
+def read_counts(monitor_lines, kind):
+    """The COUNT of every XREADGROUP of group kind in MONITOR's output, in order."""
+    counts = []
+    for line in monitor_lines:
+        args = re.findall(r'"((?:[^"\\]|\\.)*)"', line)
+        if len(args) > 5 and args[0].upper() == "XREADGROUP" and args[2] == kind \
+                and args[4].upper() == "COUNT":
+            counts.append(int(args[5]))
+    return counts
+
+
+def test_sdk_read_count_follows_the_events_per_entry(sdk):
+    """batch_max counts events: a backlog of 8-event entries is read 32 / 8 = 4 entries
+    at a time once a read has shown their size (the first read asks for
+    min(batch_max, 64) entries), and a read of 1-event entries brings COUNT back to
+    batch_max."""
+    import socket
+    import threading
+
+    config = sdk.config(batch_max=32)
+    stream = sdk.route(KIND, ["sensor.waterlevel"])[0]
+    packed = sdk.add_packed(stream, 0, [8] * 20)
+    lines = []
+    mon = socket.create_connection(("127.0.0.1", int(sdk.redis.port)))
+    mon.sendall(b"MONITOR\r\n")
+
+    def listen():
+        buf = b""
+        while True:
+            try:
+                data = mon.recv(65536)
+            except OSError:
+                return
+            if not data:
+                return
+            buf += data
+            *done, buf = buf.split(b"\r\n")
+            lines.extend(d.decode(errors="replace") for d in done)
+    t = threading.Thread(target=listen, daemon=True)
+    t.start()
+    try:
+        w = sdk.worker(KIND, config=config)
+        sdk.wait_ids(KIND, [e for _, ids in packed for e in ids], workers=[w])
+        wait_pending_zero(sdk, stream, KIND)
+        single = sdk.add(stream, 1000, 3)
+        sdk.wait_ids(KIND, single, workers=[w])
+        # One more entry after the single ones were read: asked for with COUNT 32.
+        last = sdk.add(stream, 2000, 1)
+        sdk.wait_ids(KIND, last, workers=[w])
+        harness.wait_until(lambda: read_counts(lines, KIND)[-1:] == [32], 10,
+                           "a read of COUNT 32 after the 1-event entries")
+    finally:
+        mon.close()
+        t.join(5)
+    counts = read_counts(lines, KIND)
+    assert counts[0] == 32, counts  # min(batch_max, 64) before any entry was seen
+    assert 4 in counts, counts
+    assert counts.index(4) < len(counts) - 1 and counts[-1] == 32, counts
+    assert sdk.calls(KIND) == 160 + 3 + 1
+    w.term()
+    sdk.assert_clean(w)

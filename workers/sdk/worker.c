@@ -282,6 +282,7 @@ const char *worker_consumer(const struct worker *w)
 void worker_set_batch_max(struct worker *w, int n)
 {
     w->cfg.worker.batch_max = n < 1 ? 1 : n > 10000 ? 10000 : n;
+    w->read_entries = 0; /* learnt again from the next read */
 }
 
 void worker_delay_read(struct worker *w, int ms)

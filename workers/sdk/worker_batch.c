@@ -25,6 +25,8 @@
 
 /* Reads in a row while they return entries, before the loop takes its turn. */
 #define READ_CHAIN_MAX 8
+/* Entries asked for before a read has shown how many events an entry holds. */
+#define FIRST_READ_ENTRIES 64
 /* Bytes per chunk of a read's msgpack zone: the decoded envelopes of about a hundred
  * entries of a few hundred bytes each. */
 #define BATCH_ZONE_CHUNK (64 * 1024)
@@ -48,6 +50,36 @@ struct item {
 };
 
 /* ------------------------------------------------------------------------------------------ */
+
+/*
+ * The COUNT of a read, in entries: batch_max counts events, and an entry holds one or
+ * several. Until a read has returned entries, at most FIRST_READ_ENTRIES; then
+ * batch_max divided by the widest entry of the last read that returned any, so that a
+ * backlog of wide entries is not read (and held in memory) many batches at a time.
+ */
+static int read_count(const struct worker *w)
+{
+    int max = w->cfg.worker.batch_max;
+
+    if (w->read_entries > 0)
+        return w->read_entries;
+    return max < FIRST_READ_ENTRIES ? max : FIRST_READ_ENTRIES;
+}
+
+/* Sets the next reads' COUNT from the widest entry of the items just split. */
+static void learn_read_count(struct worker *w, const struct item *items, size_t n)
+{
+    unsigned widest = 0;
+    int count;
+
+    for (size_t i = 0; i < n; i++)
+        if (items[i].n_split > widest)
+            widest = items[i].n_split;
+    if (widest == 0)
+        return;
+    count = w->cfg.worker.batch_max / (int)widest;
+    w->read_entries = count < 1 ? 1 : count;
+}
 
 /*
  * Appends the entries of one [[id, fields|nil], ...] reply array to items (room for
@@ -435,6 +467,7 @@ static void handle(struct worker *w, struct item *items, size_t n)
         if (kept == 0)
             it->ack = true; /* every event outside the route */
     }
+    learn_read_count(w, items, n); /* entries left unsplit count 0 */
     if (w->redis && n_events)
         run_batches(w, items, n, events);
     if (w->redis)
@@ -468,7 +501,7 @@ static int read_once(struct worker *w, int block_ms)
         return -1;
     if (!(argv = malloc((9 + 2 * n_ready) * sizeof(*argv))))
         return -1;
-    snprintf(count, sizeof(count), "%d", w->cfg.worker.batch_max);
+    snprintf(count, sizeof(count), "%d", read_count(w));
     snprintf(block, sizeof(block), "%d", block_ms);
     argv[argc++] = "XREADGROUP";
     argv[argc++] = "GROUP";
@@ -614,7 +647,7 @@ void worker_claim(struct worker *w)
     w->next_claim_ms = now + (interval < 50 ? 50 : interval);
     w->claim_more = false;
     snprintf(min_idle, sizeof(min_idle), "%d", w->cfg.worker.retry_ms);
-    snprintf(count, sizeof(count), "%d", w->cfg.worker.batch_max);
+    snprintf(count, sizeof(count), "%d", read_count(w));
     for (size_t i = 0; i < w->n_streams && w->redis; i++) {
         struct worker_stream *ws = &w->streams[i];
         const char *argv[] = {"XAUTOCLAIM", ws->key, w->kind, w->consumer, min_idle,

@@ -78,6 +78,7 @@ struct worker {
     int64_t route_wait_logged_ms;
     int batch_backoff_ms, connect_backoff_ms;
     bool claim_more;                   /* the last XAUTOCLAIM round did not reach the end */
+    int read_entries;                  /* COUNT of the next reads; 0: none returned yet */
 
     bool stdin_watched;                /* stdin is the supervisor's pipe: EOF stops */
     bool stop;
