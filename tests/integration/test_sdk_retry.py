@@ -8,6 +8,7 @@ consumer left pending are claimed by another consumer of the group.
 """
 
 import json
+import signal
 
 import msgpack
 
@@ -115,14 +116,24 @@ def test_sdk_claims_entries_a_dead_consumer_left(sdk):
     stream = sdk.route(KIND, ["sensor.waterlevel"])[0]
     ids = sdk.add(stream, 0, 400)
     a = sdk.worker(KIND, config=config, instance=1, env={"RHEINHUB_TEST_DELAY_MS": "400"})
-    harness.wait_until(lambda: sdk.pending(stream, KIND) > 0 and sdk.calls(KIND) >= 40, 30,
-                       "consumer A in the middle of a batch")
-    a.kill()
     consumer_a = sdk.consumer(1)
 
     def held_by_a():
         return sum(c["pending"] for c in sdk.r.xinfo_consumers(stream, KIND)
                    if c["name"].decode() == consumer_a)
+
+    def stopped_holding():
+        # Frozen, A cannot acknowledge between the look and the kill; between two
+        # batches (acknowledged, the next not read yet) it holds nothing: go on.
+        if sdk.calls(KIND) < 40:
+            return False
+        a.send(signal.SIGSTOP)
+        if held_by_a() > 0:
+            return True
+        a.send(signal.SIGCONT)
+        return False
+    harness.wait_until(stopped_holding, 30, "consumer A in the middle of a batch")
+    a.kill()
     assert held_by_a() > 0, "consumer A held nothing when it was killed"
 
     b = sdk.worker(KIND, config=config, instance=2)
