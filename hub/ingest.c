@@ -16,6 +16,7 @@
 #include "catalog.h"
 #include "cloudevent.h"
 #include "envelope.h"
+#include "json_arena.h"
 #include "json_member.h"
 #include "log.h"
 #include "rfc3339.h"
@@ -29,6 +30,12 @@ int ingest_init(struct ingest *ing, const struct hub_config *cfg, struct metrics
     ing->out = out;
     if (!(ing->seen = idset_new((size_t)cfg->ingest.dedupe_window)))
         return -ENOMEM;
+    if (json_arena_init(&ing->arena) < 0) {
+        idset_free(ing->seen);
+        ing->seen = NULL;
+        return -ENOMEM;
+    }
+    json_arena_install(); /* before the first payload; what was made before is malloc's */
     msgpack_sbuffer_init(&ing->buf);
     if (cfg->mqtt.source[0])
         snprintf(ing->source_prefix, sizeof(ing->source_prefix), "mqtt://%s/", cfg->mqtt.source);
@@ -49,6 +56,7 @@ void ingest_close(struct ingest *ing)
     idset_free(ing->seen);
     ing->seen = NULL;
     msgpack_sbuffer_destroy(&ing->buf);
+    json_arena_close(&ing->arena);
 }
 
 int ingest_json_depth(const char *text, size_t len, int limit)
@@ -175,6 +183,8 @@ void ingest_message(struct ingest *ing, const char *topic_text, const void *payl
         reject(ing, topic_text, REJECT_TOO_DEEP, detail, payload, len);
         return;
     }
+    /* Every JSON value from here on is the payload's, released at out. */
+    json_arena_begin(&ing->arena);
     root = json_loadb(payload, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
     if (!root) {
         enum reject_reason reason = json_error_code(&jerr) == json_error_invalid_utf8
@@ -183,7 +193,7 @@ void ingest_message(struct ingest *ing, const char *topic_text, const void *payl
         snprintf(detail, sizeof(detail), "line %d, column %d: %s", jerr.line, jerr.column,
                  jerr.text);
         reject(ing, topic_text, reason, detail, payload, len);
-        return;
+        goto out;
     }
     if (!json_is_object(root)) {
         snprintf(detail, sizeof(detail), "payload is %s; an event is a JSON object",
@@ -250,5 +260,6 @@ void ingest_message(struct ingest *ing, const char *topic_text, const void *payl
         redis_out_add_event(ing->out, key, id, ing->buf.data, ing->buf.size, topic_text) < 0)
         log_error("ingest", "out of memory: event %s from %s not queued", id, topic_text);
 out:
-    json_decref(root);
+    json_arena_release(root);
+    json_arena_end();
 }

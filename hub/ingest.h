@@ -14,6 +14,7 @@
 
 #include "config.h"
 #include "idset.h"
+#include "json_arena.h"
 #include "metrics.h"
 #include "redis_out.h"
 #include "reject.h"
@@ -35,6 +36,7 @@ struct ingest {
     struct redis_out *out;
     struct idset *seen;
     msgpack_sbuffer buf;
+    struct json_arena arena; /* the payload's JSON values, freed at once after each */
     char source_prefix[272]; /* "mqtt://<authority>/", authority up to 255 */
     size_t source_prefix_len;
     char key_prefix[96];     /* "<stream prefix>events:" */

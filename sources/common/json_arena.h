@@ -2,7 +2,8 @@
 /*
  * A per-thread bump allocator for jansson while one message is handled: a TTN uplink
  * is some sixty JSON values and a dozen hash tables, each a malloc and a free, which
- * cost as much as the parsing itself. While an arena is active on a thread, jansson's
+ * cost as much as the parsing itself; an event's payload in the hub a dozen or more
+ * (the object, its hash table, each key and value, the lexer's buffers). While an arena is active on a thread, jansson's
  * allocations on that thread come from it (malloc when it is full) and its frees of
  * arena memory do nothing; json_arena_end makes it empty again. Every JSON value made
  * while the arena is active must be released before json_arena_end.
@@ -23,7 +24,8 @@ struct json_arena {
     size_t spilled; /* allocations that went to malloc since json_arena_begin */
 };
 
-/* Installs the allocator in jansson (once, before any JSON is made). */
+/* Installs the allocator in jansson (once; JSON made before it was malloc's and is
+ * freed with free()). */
 void json_arena_install(void);
 
 /* Allocates the arena's buffer. Returns 0 or -ENOMEM. */

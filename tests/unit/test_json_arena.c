@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Unit tests of the sources' per-uplink JSON arena: values parsed while it is active
+ * Unit tests of the per-message JSON arena (the hub's payloads, the sources' uplinks): values parsed while it is active
  * come from it, JSON made before or after it from malloc, both freed the right way
  * (AddressSanitizer checks), and a document larger than the arena still parses.
  */
