@@ -15,14 +15,15 @@
  *
  * Segment layout (integers big-endian):
  *
- *   "RHJRNL1\n"
- *   records:  tag u8 | body length u32 | body | FNV-1a 32 of the body u32
+ *   "RHJRNL2\n"
+ *   records:  tag u8 | body length u32 | body | low 32 bits of XXH3-64 of the body u32
  *     'E' event:  seq u64 | after_ms u64 | len u32 key | len u32 id | len u32 topic |
  *                 len u32 env   (after_ms: newest stream time Redis had confirmed)
  *     'D' done:   seq u64 lo | seq u64 hi   (every seq in lo..hi is in Redis)
  *
  * A record cut short or failing its checksum ends the segment (a crash in the middle
- * of a write); what came before it counts.
+ * of a write); what came before it counts. Segments of version 1 ("RHJRNL1\n", an
+ * older hub's, the same records with the FNV-1a 32 checksum) are taken over too.
  */
 #ifndef RHEINHUB_JOURNAL_H
 #define RHEINHUB_JOURNAL_H

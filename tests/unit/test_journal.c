@@ -3,6 +3,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -218,6 +219,79 @@ static void journal_folder_is_locked(void **state)
     journal_close(j);
 }
 
+/* Big-endian u32 and u64 into a byte buffer, as the journal writes them. */
+static unsigned char *be(unsigned char *p, uint64_t v, int bytes)
+{
+    for (int i = bytes - 1; i >= 0; i--)
+        *p++ = (unsigned char)(v >> (8 * i));
+    return p;
+}
+
+static unsigned char *field(unsigned char *p, const char *s, size_t len)
+{
+    p = be(p, len, 4);
+    memcpy(p, s, len);
+    return p + len;
+}
+
+/* A segment an older hub wrote ("RHJRNL1\n", FNV-1a checksums), after a crash: its
+ * events not marked done are taken over by this version. */
+static void journal_takes_over_a_version_1_segment(void **state)
+{
+    struct out_list leftover = {0};
+    unsigned char rec[256], *p, *body;
+    uint32_t h = 2166136261u;
+    char path[128];
+    struct journal *j;
+    FILE *f;
+
+    for (int k = 0; k < 2; k++) {
+        char id[8];
+        snprintf(id, sizeof(id), "id-%d", k);
+        p = rec;
+        *p++ = 'E';
+        p += 4; /* body length, below */
+        body = p;
+        p = be(p, (uint64_t)k + 1, 8);
+        p = be(p, 500, 8);
+        p = field(p, "p:events:sensor.x", 17);
+        p = field(p, id, strlen(id));
+        p = field(p, "linz/sensor/x/a", 15);
+        p = field(p, "env\0", 4);
+        be(rec + 1, (uint64_t)(p - body), 4);
+        h = 2166136261u;
+        for (unsigned char *b = body; b < p; b++)
+            h = (h ^ *b) * 16777619u;
+        p = be(p, h, 4);
+        snprintf(path, sizeof(path), "%s/journal-1.log", dir);
+        f = fopen(path, k == 0 ? "wb" : "ab");
+        assert_non_null(f);
+        if (k == 0)
+            assert_int_equal(fwrite("RHJRNL1\n", 1, 8, f), 8);
+        assert_int_equal(fwrite(rec, 1, (size_t)(p - rec), f), (size_t)(p - rec));
+        fclose(f);
+    }
+    /* A record whose checksum is wrong ends the segment, in version 1 too. */
+    f = fopen(path, "ab");
+    rec[p - rec - 1] ^= 1;
+    assert_int_equal(fwrite(rec, 1, (size_t)(p - rec), f), (size_t)(p - rec));
+    fclose(f);
+
+    j = open_journal(&leftover, 1 << 20);
+    assert_int_equal(leftover.len, 2);
+    assert_string_equal(leftover.head->id, "id-0");
+    assert_string_equal(leftover.tail->id, "id-1");
+    assert_int_equal(leftover.tail->after_ms, 500);
+    assert_int_equal(leftover.tail->env_len, 4);
+    assert_memory_equal(leftover.tail->env, "env\0", 4);
+    assert_string_equal(leftover.tail->topic, "linz/sensor/x/a");
+    for (struct out_item *it = leftover.head; it; it = it->next)
+        journal_done(j, it->jseq);
+    journal_close(j);
+    assert_int_equal(count_segments(), 0);
+    out_list_free(&leftover);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -227,6 +301,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(journal_segments_roll_and_go_when_done, setup, teardown),
         cmocka_unit_test_setup_teardown(journal_full_at_max_bytes, setup, teardown),
         cmocka_unit_test_setup_teardown(journal_folder_is_locked, setup, teardown),
+        cmocka_unit_test_setup_teardown(journal_takes_over_a_version_1_segment, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
