@@ -68,8 +68,9 @@ printf 'build: %s (%s), commit %s%s\n' "$BUILD_DIR" "$buildtype" \
     "${BENCH_STORAGE_BIN:+, storage worker $BENCH_STORAGE_BIN}"
 printf 'storage.batch_max: %s, storage.commit_interval_ms: %s\n' "${BATCH_MAX:-default}" \
     "${COMMIT_MS:-default}"
-printf 'command: BENCH_EVENTS=%s BENCH_QOS="%s" BENCH_BACKLOG=%s%s%s%s %s\n' "$EVENTS" \
-    "${QOS_LEVELS[*]}" "$BACKLOG" "${BATCH_MAX:+ BENCH_BATCH_MAX=$BATCH_MAX}" \
+printf 'command: BENCH_EVENTS=%s BENCH_QOS="%s" BENCH_BACKENDS="%s" BENCH_BACKLOG=%s%s%s%s%s %s\n' \
+    "$EVENTS" "${QOS_LEVELS[*]:-none}" "${BACKENDS[*]}" "$BACKLOG" \
+    "${BENCH_PACK:+ BENCH_PACK=$BENCH_PACK}" "${BATCH_MAX:+ BENCH_BATCH_MAX=$BATCH_MAX}" \
     "${COMMIT_MS:+ BENCH_COMMIT_MS=$COMMIT_MS}" \
     "$( ((PG_INSTANCES == 1)) || echo " BENCH_PG_INSTANCES=$PG_INSTANCES")" "$0"
 
