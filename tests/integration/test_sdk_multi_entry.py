@@ -289,8 +289,9 @@ def read_counts(monitor_lines, kind):
 def test_sdk_read_count_follows_the_events_per_entry(sdk):
     """batch_max counts events: a backlog of 8-event entries is read 32 / 8 = 4 entries
     at a time once a read has shown their size (the first read asks for
-    min(batch_max, 64) entries), and a read of 1-event entries brings COUNT back to
-    batch_max."""
+    min(batch_max, 64) entries), a read of 1-event entries brings COUNT back to
+    batch_max, and after a read of entries of mixed sizes (one of 16 events, fifteen of
+    one) COUNT follows their mean, 32 * 16 / 31 = 16, not the widest (32 / 16 = 2)."""
     import socket
     import threading
 
@@ -326,13 +327,24 @@ def test_sdk_read_count_follows_the_events_per_entry(sdk):
         sdk.wait_ids(KIND, last, workers=[w])
         harness.wait_until(lambda: read_counts(lines, KIND)[-1:] == [32], 10,
                            "a read of COUNT 32 after the 1-event entries")
+        # Added in one transaction, so that the blocked read returns all sixteen.
+        mixed = [[envelope(n) for n in range(3000, 3016)]] + \
+            [[envelope(n)] for n in range(3016, 3031)]
+        pipe = sdk.r.pipeline(transaction=True)
+        for events in mixed:
+            pipe.xadd(stream, harness.pack_entry(events))
+        pipe.execute()
+        sdk.wait_ids(KIND, [eid for events in mixed for eid, _ in events], workers=[w])
+        harness.wait_until(lambda: read_counts(lines, KIND)[-1:] == [16], 10,
+                           "a read of COUNT 16 after the mixed entries")
     finally:
         mon.close()
         t.join(5)
     counts = read_counts(lines, KIND)
     assert counts[0] == 32, counts  # min(batch_max, 64) before any entry was seen
     assert 4 in counts, counts
-    assert counts.index(4) < len(counts) - 1 and counts[-1] == 32, counts
-    assert sdk.calls(KIND) == 160 + 3 + 1
+    assert counts.index(4) < counts.index(32, counts.index(4)), counts
+    assert counts[-1] == 16 and 2 not in counts, counts
+    assert sdk.calls(KIND) == 160 + 3 + 1 + 31
     w.term()
     sdk.assert_clean(w)

@@ -54,8 +54,9 @@ struct item {
 /*
  * The COUNT of a read, in entries: batch_max counts events, and an entry holds one or
  * several. Until a read has returned entries, at most FIRST_READ_ENTRIES; then
- * batch_max divided by the widest entry of the last read that returned any, so that a
- * backlog of wide entries is not read (and held in memory) many batches at a time.
+ * batch_max divided by the events per entry of the last read that returned any, so
+ * that a backlog of wide entries is not read (and held in memory) many batches at a
+ * time, and a read of entries of mixed sizes still fills about one batch.
  */
 static int read_count(const struct worker *w)
 {
@@ -66,19 +67,20 @@ static int read_count(const struct worker *w)
     return max < FIRST_READ_ENTRIES ? max : FIRST_READ_ENTRIES;
 }
 
-/* Sets the next reads' COUNT from the widest entry of the items just split. */
+/* Sets the next reads' COUNT from the events per entry of the items just split. */
 static void learn_read_count(struct worker *w, const struct item *items, size_t n)
 {
-    unsigned widest = 0;
-    int count;
+    size_t entries = 0, events = 0, count;
 
     for (size_t i = 0; i < n; i++)
-        if (items[i].n_split > widest)
-            widest = items[i].n_split;
-    if (widest == 0)
+        if (items[i].n_split) {
+            entries++;
+            events += items[i].n_split;
+        }
+    if (entries == 0)
         return;
-    count = w->cfg.worker.batch_max / (int)widest;
-    w->read_entries = count < 1 ? 1 : count;
+    count = (size_t)w->cfg.worker.batch_max * entries / events;
+    w->read_entries = count < 1 ? 1 : (int)count;
 }
 
 /*
