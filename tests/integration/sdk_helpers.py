@@ -281,6 +281,27 @@ class SdkEnv:
             w.start()
         return w
 
+    def storage_worker(self, db_path, worker=None, storage=None):
+        """rheinhub-storage on an SQLite file, started; worker= and storage= update its
+        sections of the hub.yaml it is given."""
+        binary = harness.build_dir() / "workers" / "storage" / "rheinhub-storage"
+        assert binary.exists(), f"storage worker not built: {binary}"
+        config = self.tmp / "storage.yaml"
+        config.write_text(harness.to_yaml({
+            "redis": {"host": "127.0.0.1", "port": self.redis.port},
+            "worker": {"batch_max": 256, "block_ms": 200, "retry_ms": 500,
+                       "max_deliveries": 5, "heartbeat_ms": 200, **(worker or {})},
+            "storage": {"backend": "sqlite", "sqlite_path": str(db_path),
+                        "busy_timeout_ms": 500, "commit_interval_ms": 50, **(storage or {})},
+            "log": {"level": "info"},
+        }))
+        w = WorkerProc("storage", [binary, "-c", config], self.tmp / "storage.log",
+                       harness.sanitizer_env())
+        self.workers.append(w)
+        self._logs().append(("storage", w.log_path))
+        w.start()
+        return w
+
     def consumer(self, instance=1):
         return f"{os.uname().nodename}-{instance}"
 
@@ -323,6 +344,20 @@ def sdk(tmp_path, request):
 def wait_pending_zero(env, stream, kind, timeout=20):
     harness.wait_until(lambda: env.pending(stream, kind) == 0, timeout,
                        f"no pending entries of {kind} on {stream}")
+
+
+def stored_ids(db_path):
+    """The ids in an SQLite events table, or None while it cannot be read yet."""
+    import sqlite3
+    if not Path(db_path).exists():
+        return None
+    con = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=10)
+    try:
+        return {row[0] for row in con.execute("SELECT id FROM events")}
+    except sqlite3.OperationalError:
+        return None
+    finally:
+        con.close()
 
 
 def elapsed(t0):

@@ -19,7 +19,7 @@ import sqlite3
 import msgpack
 
 import harness
-from sdk_helpers import WorkerProc, envelope, sdk, wait_pending_zero  # noqa: F401 - the fixture
+from sdk_helpers import WorkerProc, envelope, sdk, stored_ids, wait_pending_zero  # noqa: F401 - the fixture
 
 KIND = "tw"
 
@@ -145,18 +145,7 @@ def test_sdk_multi_entry_wrong_n_is_one_poison_dead_letter(sdk):
 def test_storage_stores_every_event_of_multi_entries_once(sdk):
     """Entries of 3, 64 and 2 events, one of them delivered twice (claimed from a
     consumer that read it and died): each event one row."""
-    binary = harness.build_dir() / "workers" / "storage" / "rheinhub-storage"
-    assert binary.exists(), f"storage worker not built: {binary}"
     db_path = sdk.tmp / "events.db"
-    config = sdk.tmp / "storage.yaml"
-    config.write_text(harness.to_yaml({
-        "redis": {"host": "127.0.0.1", "port": sdk.redis.port},
-        "worker": {"batch_max": 16, "block_ms": 200, "retry_ms": 500, "max_deliveries": 5,
-                   "heartbeat_ms": 200},
-        "storage": {"backend": "sqlite", "sqlite_path": str(db_path), "busy_timeout_ms": 500,
-                    "commit_interval_ms": 50},
-        "log": {"level": "info"},
-    }))
     stream = sdk.route("storage", ["sensor.waterlevel"])[0]
     _, first = add_multi(sdk.r, stream, 0, 3)
     # A consumer that reads the first entry and dies: it stays pending, to be claimed.
@@ -167,23 +156,11 @@ def test_storage_stores_every_event_of_multi_entries_once(sdk):
     expected = {eid for eid, _ in first + big + last} | set(single)
     assert len(expected) == 70
 
-    w = WorkerProc("storage", [binary, "-c", config], sdk.tmp / "storage.log",
-                   harness.sanitizer_env())
-    sdk.workers.append(w)
-    sdk._logs().append(("storage", w.log_path))
-    w.start()
+    w = sdk.storage_worker(db_path, worker={"batch_max": 16})
 
     def stored():
         assert w.running(), harness.tail(w.log_path, 30)
-        if not db_path.exists():
-            return None
-        con = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=10)
-        try:
-            return {row[0] for row in con.execute("SELECT id FROM events")}
-        except sqlite3.OperationalError:
-            return None
-        finally:
-            con.close()
+        return stored_ids(db_path)
     harness.wait_until(lambda: stored() == expected, 30, "70 events stored")
     wait_pending_zero(sdk, stream, "storage")
     con = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=10)
@@ -274,77 +251,3 @@ def test_analytics_counts_each_event_of_a_redelivered_entry_once(stack, redis_cl
     report = harness.sanitizer_report(log_path)
     assert report is None, report
 
-
-def read_counts(monitor_lines, kind):
-    """The COUNT of every XREADGROUP of group kind in MONITOR's output, in order."""
-    counts = []
-    for line in monitor_lines:
-        args = re.findall(r'"((?:[^"\\]|\\.)*)"', line)
-        if len(args) > 5 and args[0].upper() == "XREADGROUP" and args[2] == kind \
-                and args[4].upper() == "COUNT":
-            counts.append(int(args[5]))
-    return counts
-
-
-def test_sdk_read_count_follows_the_events_per_entry(sdk):
-    """batch_max counts events: a backlog of 8-event entries is read 32 / 8 = 4 entries
-    at a time once a read has shown their size (the first read asks for
-    min(batch_max, 64) entries), a read of 1-event entries brings COUNT back to
-    batch_max, and after a read of entries of mixed sizes (one of 16 events, fifteen of
-    one) COUNT follows their mean, 32 * 16 / 31 = 16, not the widest (32 / 16 = 2)."""
-    import socket
-    import threading
-
-    config = sdk.config(batch_max=32)
-    stream = sdk.route(KIND, ["sensor.waterlevel"])[0]
-    packed = sdk.add_packed(stream, 0, [8] * 20)
-    lines = []
-    mon = socket.create_connection(("127.0.0.1", int(sdk.redis.port)))
-    mon.sendall(b"MONITOR\r\n")
-
-    def listen():
-        buf = b""
-        while True:
-            try:
-                data = mon.recv(65536)
-            except OSError:
-                return
-            if not data:
-                return
-            buf += data
-            *done, buf = buf.split(b"\r\n")
-            lines.extend(d.decode(errors="replace") for d in done)
-    t = threading.Thread(target=listen, daemon=True)
-    t.start()
-    try:
-        w = sdk.worker(KIND, config=config)
-        sdk.wait_ids(KIND, [e for _, ids in packed for e in ids], workers=[w])
-        wait_pending_zero(sdk, stream, KIND)
-        single = sdk.add(stream, 1000, 3)
-        sdk.wait_ids(KIND, single, workers=[w])
-        # One more entry after the single ones were read: asked for with COUNT 32.
-        last = sdk.add(stream, 2000, 1)
-        sdk.wait_ids(KIND, last, workers=[w])
-        harness.wait_until(lambda: read_counts(lines, KIND)[-1:] == [32], 10,
-                           "a read of COUNT 32 after the 1-event entries")
-        # Added in one transaction, so that the blocked read returns all sixteen.
-        mixed = [[envelope(n) for n in range(3000, 3016)]] + \
-            [[envelope(n)] for n in range(3016, 3031)]
-        pipe = sdk.r.pipeline(transaction=True)
-        for events in mixed:
-            pipe.xadd(stream, harness.pack_entry(events))
-        pipe.execute()
-        sdk.wait_ids(KIND, [eid for events in mixed for eid, _ in events], workers=[w])
-        harness.wait_until(lambda: read_counts(lines, KIND)[-1:] == [16], 10,
-                           "a read of COUNT 16 after the mixed entries")
-    finally:
-        mon.close()
-        t.join(5)
-    counts = read_counts(lines, KIND)
-    assert counts[0] == 32, counts  # min(batch_max, 64) before any entry was seen
-    assert 4 in counts, counts
-    assert counts.index(4) < counts.index(32, counts.index(4)), counts
-    assert counts[-1] == 16 and 2 not in counts, counts
-    assert sdk.calls(KIND) == 160 + 3 + 1 + 31
-    w.term()
-    sdk.assert_clean(w)

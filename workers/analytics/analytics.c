@@ -424,7 +424,7 @@ static int on_batch(struct worker *w, void *data, struct worker_event *events, s
                  "not again", repeated_events, repeated);
     worker_set_health(w, true, "");
     crash_point(a, "batch", counted);
-    if (n < ANALYTICS_BATCH_MAX)
+    if (worker_read_drained(w))
         worker_delay_read(w, (int)(began_ms + ANALYTICS_BATCH_INTERVAL_MS - mono_ms()));
     return 0;
 }

@@ -285,6 +285,11 @@ void worker_set_batch_max(struct worker *w, int n)
     w->read_entries = 0; /* learnt again from the next read */
 }
 
+bool worker_read_drained(const struct worker *w)
+{
+    return w->read_drained;
+}
+
 void worker_delay_read(struct worker *w, int ms)
 {
     int64_t until = worker_now_ms() + (ms > 0 ? ms : 0);

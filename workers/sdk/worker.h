@@ -116,6 +116,13 @@ void worker_set_batch_max(struct worker *w, int n);
  * entries gather into one larger batch. Stopping and ticks are not held up.
  */
 void worker_delay_read(struct worker *w, int ms);
+/*
+ * In a batch callback: whether the read that brought the batch got fewer entries than
+ * it asked for from each of its streams, so that they held nothing more then. A worker
+ * that lets entries gather (worker_delay_read) waits only after such a read; the
+ * number of events in a batch does not tell, since an entry holds one or several.
+ */
+bool worker_read_drained(const struct worker *w);
 /* Ends the run loop after the current batch (as SIGTERM does). */
 void worker_request_stop(struct worker *w);
 

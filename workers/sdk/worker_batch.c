@@ -56,7 +56,10 @@ struct item {
  * several. Until a read has returned entries, at most FIRST_READ_ENTRIES; then
  * batch_max divided by the events per entry of the last read that returned any, so
  * that a backlog of wide entries is not read (and held in memory) many batches at a
- * time, and a read of entries of mixed sizes still fills about one batch.
+ * time, and a read of entries of mixed sizes still fills about one batch. It grows
+ * at most to twice what the last read returned (or FIRST_READ_ENTRIES): after reads of
+ * one narrow entry at a time, a backlog of wide ones (the database was away, the hub
+ * packs under load) is first read a few entries at a time, not batch_max of them.
  */
 static int read_count(const struct worker *w)
 {
@@ -70,7 +73,7 @@ static int read_count(const struct worker *w)
 /* Sets the next reads' COUNT from the events per entry of the items just split. */
 static void learn_read_count(struct worker *w, const struct item *items, size_t n)
 {
-    size_t entries = 0, events = 0, count;
+    size_t entries = 0, events = 0, count, grow;
 
     for (size_t i = 0; i < n; i++)
         if (items[i].n_split) {
@@ -80,6 +83,9 @@ static void learn_read_count(struct worker *w, const struct item *items, size_t 
     if (entries == 0)
         return;
     count = (size_t)w->cfg.worker.batch_max * entries / events;
+    grow = 2 * entries > FIRST_READ_ENTRIES ? 2 * entries : FIRST_READ_ENTRIES;
+    if (count > grow)
+        count = grow;
     w->read_entries = count < 1 ? 1 : (int)count;
 }
 
@@ -488,7 +494,8 @@ static void handle(struct worker *w, struct item *items, size_t n)
 static int read_once(struct worker *w, int block_ms)
 {
     size_t n_ready = 0, cap = 0;
-    bool any_history = false;
+    bool any_history = false, drained = true;
+    int asked = read_count(w);
     const char **argv;
     char count[16], block[16];
     int argc = 0, n = 0;
@@ -503,7 +510,7 @@ static int read_once(struct worker *w, int block_ms)
         return -1;
     if (!(argv = malloc((9 + 2 * n_ready) * sizeof(*argv))))
         return -1;
-    snprintf(count, sizeof(count), "%d", read_count(w));
+    snprintf(count, sizeof(count), "%d", asked);
     snprintf(block, sizeof(block), "%d", block_ms);
     argv[argc++] = "XREADGROUP";
     argv[argc++] = "GROUP";
@@ -590,6 +597,8 @@ static int read_once(struct worker *w, int block_ms)
         }
         if ((got = collect(ws, entries, ws->history ? FROM_HISTORY : FROM_NEW, items + n)) < 0)
             goto bad;
+        if (got >= asked)
+            drained = false; /* the stream may hold more */
         if (ws->history) {
             if (got == 0) {
                 ws->history = false;
@@ -601,6 +610,7 @@ static int read_once(struct worker *w, int block_ms)
         }
         n += got;
     }
+    w->read_drained = drained;
     handle(w, items, (size_t)n);
     free(items);
     worker_reply_reset(&w->read_replies);
@@ -703,6 +713,7 @@ void worker_claim(struct worker *w)
     }
     if (n)
         log_debug(w->component, "claimed %zu idle pending entries", n);
+    w->read_drained = true; /* retries: no reason to read new entries sooner */
     handle(w, items, n);
 out:
     free(items);

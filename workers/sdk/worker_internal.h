@@ -79,6 +79,7 @@ struct worker {
     int batch_backoff_ms, connect_backoff_ms;
     bool claim_more;                   /* the last XAUTOCLAIM round did not reach the end */
     int read_entries;                  /* COUNT of the next reads; 0: none returned yet */
+    bool read_drained;                 /* the read in hand got less than COUNT from each stream */
 
     bool stdin_watched;                /* stdin is the supervisor's pipe: EOF stops */
     bool stop;

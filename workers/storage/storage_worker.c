@@ -6,12 +6,12 @@
  * notices a database file removed under it, and deletes old events a little at a time.
  *
  * The commit policy is storage's own (storage.batch_max, storage.commit_interval_ms):
- * the SDK reads up to batch_max entries per stream and hands at most batch_max events
- * per batch (more only for one entry of more events, never split), so a backlog goes
- * in transactions of that size one after the other; a batch smaller than that
- * drained the streams, and the next read waits until commit_interval_ms after that
- * batch began, so that at a steady rate the events of that interval make one
- * transaction instead of many small ones. An event arriving while nothing is pending
+ * the SDK reads about batch_max events' worth of entries and hands at most batch_max
+ * events per batch (more only for one entry of more events, never split), so a
+ * backlog goes in transactions of that size one after the other; after a read that
+ * drained the streams (worker_read_drained) the next read waits until
+ * commit_interval_ms after that batch began, so that at a steady rate the events of
+ * that interval make one transaction instead of many small ones. An event arriving while nothing is pending
  * is read at once.
  *
  * A database that cannot take the batch (locked, file gone, server away) makes the
@@ -56,7 +56,6 @@ struct storage_worker {
     struct row *rows;
     size_t rows_cap;
     int64_t next_open_ms, next_check_ms, next_retention_ms, next_report_ms;
-    size_t batch_max;           /* storage.batch_max: a smaller batch drained the streams */
     int reopen_backoff_ms;
     struct store_counts total;  /* since the last report */
     uint64_t batches;           /* transactions committed since the last report */
@@ -159,7 +158,6 @@ static int sw_start(struct worker *w, void *data)
     }
     sw->reopen_backoff_ms = REOPEN_MIN_MS;
     sw->next_report_ms = now_ms() + REPORT_INTERVAL_MS;
-    sw->batch_max = (size_t)sw->cfg->storage.batch_max;
     worker_set_batch_max(w, sw->cfg->storage.batch_max);
     /* A schema newer than this build stops the worker: it would write it wrongly. */
     if ((r = open_store(sw, w)) == -EINVAL)
@@ -220,7 +218,7 @@ static int sw_batch(struct worker *w, void *data, struct worker_event *events, s
     sw->batches++;
     if (sw->away)
         set_back(sw, w);
-    if (n < sw->batch_max && sw->cfg->storage.commit_interval_ms > 0)
+    if (worker_read_drained(w) && sw->cfg->storage.commit_interval_ms > 0)
         worker_delay_read(w, (int)(began + sw->cfg->storage.commit_interval_ms - now_ms()));
 out:
     for (size_t i = 0; i < built; i++)
