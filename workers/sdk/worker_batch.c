@@ -21,12 +21,11 @@
 #include "worker_health.h"
 #include "worker_internal.h"
 #include "worker_link.h"
+#include "worker_read_count.h"
 #include "worker_stop.h"
 
 /* Reads in a row while they return entries, before the loop takes its turn. */
 #define READ_CHAIN_MAX 8
-/* Entries asked for before a read has shown how many events an entry holds. */
-#define FIRST_READ_ENTRIES 64
 /* Bytes per chunk of a read's msgpack zone: the decoded envelopes of about a hundred
  * entries of a few hundred bytes each. */
 #define BATCH_ZONE_CHUNK (64 * 1024)
@@ -50,44 +49,6 @@ struct item {
 };
 
 /* ------------------------------------------------------------------------------------------ */
-
-/*
- * The COUNT of a read, in entries: batch_max counts events, and an entry holds one or
- * several. Until a read has returned entries, at most FIRST_READ_ENTRIES; then
- * batch_max divided by the events per entry of the last read that returned any, so
- * that a backlog of wide entries is not read (and held in memory) many batches at a
- * time, and a read of entries of mixed sizes still fills about one batch. It grows
- * at most to twice what the last read returned (or FIRST_READ_ENTRIES): after reads of
- * one narrow entry at a time, a backlog of wide ones (the database was away, the hub
- * packs under load) is first read a few entries at a time, not batch_max of them.
- */
-static int read_count(const struct worker *w)
-{
-    int max = w->cfg.worker.batch_max;
-
-    if (w->read_entries > 0)
-        return w->read_entries;
-    return max < FIRST_READ_ENTRIES ? max : FIRST_READ_ENTRIES;
-}
-
-/* Sets the next reads' COUNT from the events per entry of the items just split. */
-static void learn_read_count(struct worker *w, const struct item *items, size_t n)
-{
-    size_t entries = 0, events = 0, count, grow;
-
-    for (size_t i = 0; i < n; i++)
-        if (items[i].n_split) {
-            entries++;
-            events += items[i].n_split;
-        }
-    if (entries == 0)
-        return;
-    count = (size_t)w->cfg.worker.batch_max * entries / events;
-    grow = 2 * entries > FIRST_READ_ENTRIES ? 2 * entries : FIRST_READ_ENTRIES;
-    if (count > grow)
-        count = grow;
-    w->read_entries = count < 1 ? 1 : (int)count;
-}
 
 /*
  * Appends the entries of one [[id, fields|nil], ...] reply array to items (room for
@@ -397,7 +358,7 @@ static void handle(struct worker *w, struct item *items, size_t n)
 {
     struct worker_event *events = NULL; /* handed to the callback, entry after entry */
     msgpack_zone zone; /* every envelope of the read: one allocation per chunk, not each */
-    size_t n_events = 0, cap = 0;
+    size_t n_events = 0, cap = 0, split_entries = 0, split_events = 0;
     unsigned max = (unsigned)w->cfg.worker.max_deliveries;
 
     if (n == 0)
@@ -441,6 +402,10 @@ static void handle(struct worker *w, struct item *items, size_t n)
             continue;
         }
         it->n_split = (unsigned)got;
+        if (got > 0) { /* what the next read's COUNT follows */
+            split_entries++;
+            split_events += (size_t)got;
+        }
         if (it->source == FROM_CLAIM && it->deliveries > max) {
             /* Retried by a consumer that died, or its dead letters were refused. */
             char detail[WORKER_DETAIL_MAX];
@@ -475,7 +440,7 @@ static void handle(struct worker *w, struct item *items, size_t n)
         if (kept == 0)
             it->ack = true; /* every event outside the route */
     }
-    learn_read_count(w, items, n); /* entries left unsplit count 0 */
+    worker_read_count_learn(w, split_entries, split_events);
     if (w->redis && n_events)
         run_batches(w, items, n, events);
     if (w->redis)
@@ -495,7 +460,7 @@ static int read_once(struct worker *w, int block_ms)
 {
     size_t n_ready = 0, cap = 0;
     bool any_history = false, drained = true;
-    int asked = read_count(w);
+    int asked = worker_read_count(w);
     const char **argv;
     char count[16], block[16];
     int argc = 0, n = 0;
@@ -659,7 +624,7 @@ void worker_claim(struct worker *w)
     w->next_claim_ms = now + (interval < 50 ? 50 : interval);
     w->claim_more = false;
     snprintf(min_idle, sizeof(min_idle), "%d", w->cfg.worker.retry_ms);
-    snprintf(count, sizeof(count), "%d", read_count(w));
+    snprintf(count, sizeof(count), "%d", worker_read_count(w));
     for (size_t i = 0; i < w->n_streams && w->redis; i++) {
         struct worker_stream *ws = &w->streams[i];
         const char *argv[] = {"XAUTOCLAIM", ws->key, w->kind, w->consumer, min_idle,
