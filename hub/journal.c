@@ -2,7 +2,7 @@
 /*
  * The crash journal (format and contract in journal.h): a write buffer filled per
  * MQTT read pass, the segment files it goes to, the done marks, and the take-over of
- * an earlier run's segments at start.
+ * an earlier run's segments at start (journal_load.c reads them).
  */
 #include "journal.h"
 
@@ -17,26 +17,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <xxhash.h>
-
+#include "journal_format.h"
+#include "journal_load.h"
 #include "log.h"
-
-#define JOURNAL_MAGIC "RHJRNL2\n"    /* written: XXH3 checksums */
-#define JOURNAL_MAGIC_V1 "RHJRNL1\n" /* read too: FNV-1a checksums, an older hub's */
-#define JOURNAL_MAGIC_LEN 8
-#define RECORD_BODY_MAX (64u << 20)
-#define EVENT_FIXED (8 + 8 + 4 * 4)
-#define DONE_BODY (8 + 8)
 
 struct segment {
     unsigned index;
     uint64_t first_seq, last_seq; /* events of this run in it; last < first: none */
     size_t outstanding;           /* events in it not done yet */
     size_t bytes;                 /* written to the file */
-};
-
-struct seq_range {
-    uint64_t lo, hi;
 };
 
 struct journal {
@@ -57,45 +46,6 @@ struct journal {
     size_t n_done, cap_done;
     bool blocked, need_sync;
 };
-
-static void put_u32(char *p, uint32_t v)
-{
-    p[0] = (char)(v >> 24), p[1] = (char)(v >> 16), p[2] = (char)(v >> 8), p[3] = (char)v;
-}
-
-static void put_u64(char *p, uint64_t v)
-{
-    put_u32(p, (uint32_t)(v >> 32));
-    put_u32(p + 4, (uint32_t)v);
-}
-
-static uint32_t get_u32(const unsigned char *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static uint64_t get_u64(const unsigned char *p)
-{
-    return (uint64_t)get_u32(p) << 32 | get_u32(p + 4);
-}
-
-/* The checksum of a version 1 segment's records: a byte at a time, 7 times the cost
- * of body_sum on an event's record. */
-static uint32_t fnv1a(const void *data, size_t len)
-{
-    const unsigned char *p = data;
-    uint32_t h = 2166136261u;
-
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ p[i]) * 16777619u;
-    return h;
-}
-
-/* The checksum of a record's body: the low 32 bits of its XXH3 64-bit hash. */
-static uint32_t body_sum(const void *data, size_t len)
-{
-    return (uint32_t)XXH3_64bits(data, len);
-}
 
 static void segment_path(const struct journal *j, unsigned index, char *path, size_t size)
 {
@@ -124,25 +74,25 @@ static char *record_begin(struct journal *j, char tag, size_t body_len)
 {
     char *p;
 
-    if (reserve(j, 1 + 4 + body_len + 4) < 0)
+    if (reserve(j, JOURNAL_RECORD_HEAD + body_len + JOURNAL_RECORD_SUM) < 0)
         return NULL;
     p = j->buf + j->len;
     p[0] = tag;
-    put_u32(p + 1, (uint32_t)body_len);
-    return p + 5;
+    journal_put_u32(p + 1, (uint32_t)body_len);
+    return p + JOURNAL_RECORD_HEAD;
 }
 
 static void record_end(struct journal *j, size_t body_len)
 {
-    char *body = j->buf + j->len + 5;
+    char *body = j->buf + j->len + JOURNAL_RECORD_HEAD;
 
-    put_u32(body + body_len, body_sum(body, body_len));
-    j->len += 1 + 4 + body_len + 4;
+    journal_put_u32(body + body_len, journal_sum(body, body_len));
+    j->len += JOURNAL_RECORD_HEAD + body_len + JOURNAL_RECORD_SUM;
 }
 
 static char *put_field(char *p, const char *s, size_t len)
 {
-    put_u32(p, (uint32_t)len);
+    journal_put_u32(p, (uint32_t)len);
     memcpy(p + 4, s, len);
     return p + 4 + len;
 }
@@ -150,15 +100,15 @@ static char *put_field(char *p, const char *s, size_t len)
 int journal_append(struct journal *j, struct out_item *it, uint64_t after_ms)
 {
     size_t key_len = strlen(it->key), id_len = strlen(it->id), topic_len = strlen(it->topic);
-    size_t body_len = EVENT_FIXED + key_len + id_len + topic_len + it->env_len;
+    size_t body_len = JOURNAL_EVENT_FIXED + key_len + id_len + topic_len + it->env_len;
     struct segment *active = &j->segs[j->n_segs - 1];
     char *p = record_begin(j, 'E', body_len);
 
     if (!p)
         return -ENOMEM;
     it->jseq = j->next_seq++;
-    put_u64(p, it->jseq);
-    put_u64(p + 8, after_ms);
+    journal_put_u64(p, it->jseq);
+    journal_put_u64(p + 8, after_ms);
     p = put_field(p + 16, it->key, key_len);
     p = put_field(p, it->id, id_len);
     p = put_field(p, it->topic, topic_len);
@@ -213,12 +163,12 @@ static void encode_done(struct journal *j)
     size_t i;
 
     for (i = 0; i < j->n_done; i++) {
-        char *p = record_begin(j, 'D', DONE_BODY);
+        char *p = record_begin(j, 'D', JOURNAL_DONE_BODY);
         if (!p)
             break;
-        put_u64(p, j->done[i].lo);
-        put_u64(p + 8, j->done[i].hi);
-        record_end(j, DONE_BODY);
+        journal_put_u64(p, j->done[i].lo);
+        journal_put_u64(p + 8, j->done[i].hi);
+        record_end(j, JOURNAL_DONE_BODY);
     }
     if (i > 0 && i < j->n_done)
         memmove(j->done, j->done + i, (j->n_done - i) * sizeof(*j->done));
@@ -396,164 +346,6 @@ bool journal_full(const struct journal *j)
     return journal_bytes(j) >= j->opt.max_bytes;
 }
 
-/* ---- taking over an earlier run's segments ---- */
-
-struct loaded {
-    struct out_list events;   /* jseq: the seq of the earlier run */
-    struct seq_range *done;
-    size_t n_done, cap_done;
-    uint64_t max_seq;
-};
-
-static int take_event(struct loaded *l, const unsigned char *b, size_t len)
-{
-    const unsigned char *p = b + 16, *end = b + len;
-    const char *field[4];
-    size_t flen[4];
-    struct out_item *it;
-    char *copies[3];
-
-    if (len < EVENT_FIXED)
-        return -EINVAL;
-    for (int i = 0; i < 4; i++) {
-        if (end - p < 4 || (size_t)(end - p - 4) < get_u32(p))
-            return -EINVAL;
-        flen[i] = get_u32(p);
-        field[i] = (const char *)p + 4;
-        p += 4 + flen[i];
-    }
-    for (int i = 0; i < 3; i++) {
-        if (!(copies[i] = strndup(field[i], flen[i]))) {
-            free(copies[0]);
-            free(copies[1]);
-            return -ENOMEM;
-        }
-    }
-    it = out_item_event_new(copies[0], copies[1], field[3], flen[3], copies[2]);
-    for (int i = 0; i < 3; i++)
-        free(copies[i]);
-    if (!it)
-        return -ENOMEM;
-    it->jseq = get_u64(b);
-    it->after_ms = get_u64(b + 8);
-    if (it->jseq > l->max_seq)
-        l->max_seq = it->jseq;
-    out_list_push(&l->events, it);
-    return 0;
-}
-
-static int take_done(struct loaded *l, const unsigned char *b, size_t len)
-{
-    if (len != DONE_BODY)
-        return -EINVAL;
-    if (l->n_done == l->cap_done) {
-        size_t cap = l->cap_done ? l->cap_done * 2 : 256;
-        struct seq_range *d = realloc(l->done, cap * sizeof(*d));
-        if (!d)
-            return -ENOMEM;
-        l->done = d;
-        l->cap_done = cap;
-    }
-    l->done[l->n_done].lo = get_u64(b);
-    l->done[l->n_done].hi = get_u64(b + 8);
-    if (l->done[l->n_done].hi > l->max_seq)
-        l->max_seq = l->done[l->n_done].hi;
-    l->n_done++;
-    return 0;
-}
-
-/* Reads one segment's records into l. A torn tail ends it quietly; -ENOMEM is fatal. */
-static int load_segment(struct loaded *l, const char *path)
-{
-    FILE *f = fopen(path, "rbe");
-    char magic[JOURNAL_MAGIC_LEN];
-    unsigned char head[5], *body = NULL;
-    uint32_t (*sum_of)(const void *, size_t) = NULL;
-    size_t cap = 0;
-    int r = 0;
-
-    if (!f)
-        return errno == ENOENT ? 0 : -errno;
-    if (fread(magic, 1, sizeof(magic), f) == sizeof(magic)) {
-        if (memcmp(magic, JOURNAL_MAGIC, JOURNAL_MAGIC_LEN) == 0)
-            sum_of = body_sum;
-        else if (memcmp(magic, JOURNAL_MAGIC_V1, JOURNAL_MAGIC_LEN) == 0)
-            sum_of = fnv1a;
-    }
-    if (!sum_of)
-        goto out;
-    while (fread(head, 1, 5, f) == 5) {
-        uint32_t len = get_u32(head + 1);
-        unsigned char sum[4];
-
-        if ((head[0] != 'E' && head[0] != 'D') || len > RECORD_BODY_MAX)
-            break;
-        if (len > cap) {
-            unsigned char *b = realloc(body, len);
-            if (!b) {
-                r = -ENOMEM;
-                break;
-            }
-            body = b;
-            cap = len;
-        }
-        if (fread(body, 1, len, f) != len || fread(sum, 1, 4, f) != 4 ||
-            get_u32(sum) != sum_of(body, len))
-            break;
-        r = head[0] == 'E' ? take_event(l, body, len) : take_done(l, body, len);
-        if (r == -EINVAL) {
-            r = 0;
-            break;
-        }
-        if (r < 0)
-            break;
-    }
-out:
-    free(body);
-    fclose(f);
-    return r;
-}
-
-static int range_cmp(const void *a, const void *b)
-{
-    const struct seq_range *x = a, *y = b;
-
-    return x->lo < y->lo ? -1 : x->lo > y->lo;
-}
-
-/* Sorts and merges the done ranges; then a seq is done when the range before it covers it. */
-static void merge_done(struct loaded *l)
-{
-    size_t n = 0;
-
-    if (l->n_done == 0)
-        return;
-    qsort(l->done, l->n_done, sizeof(*l->done), range_cmp);
-    for (size_t i = 0; i < l->n_done; i++) {
-        if (n > 0 && l->done[i].lo <= l->done[n - 1].hi + 1) {
-            if (l->done[i].hi > l->done[n - 1].hi)
-                l->done[n - 1].hi = l->done[i].hi;
-        } else {
-            l->done[n++] = l->done[i];
-        }
-    }
-    l->n_done = n;
-}
-
-static bool is_done(const struct loaded *l, uint64_t seq)
-{
-    size_t lo = 0, hi = l->n_done;
-
-    while (lo < hi) { /* first range with lo > seq */
-        size_t mid = (lo + hi) / 2;
-        if (l->done[mid].lo <= seq)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo > 0 && l->done[lo - 1].hi >= seq;
-}
-
 static int index_cmp(const void *a, const void *b)
 {
     const struct segment *x = a, *y = b;
@@ -617,7 +409,7 @@ static int lock_dir(struct journal *j)
 /* Loads the old segments; the events not done go to leftover, journaled again. */
 static int take_over(struct journal *j, struct out_list *leftover)
 {
-    struct loaded l = {0};
+    struct journal_loaded l = {0};
     struct out_item *it;
     unsigned next_index = 1;
     size_t n = 0;
@@ -626,15 +418,15 @@ static int take_over(struct journal *j, struct out_list *leftover)
     for (size_t i = 0; i < j->n_segs && r >= 0; i++) {
         char path[PATH_MAX + 32];
         segment_path(j, j->segs[i].index, path, sizeof(path));
-        r = load_segment(&l, path);
+        r = journal_load_segment(&l, path);
         next_index = j->segs[i].index + 1;
     }
     j->next_seq = l.max_seq + 1;
     if (r >= 0)
         r = open_segment(j, next_index);
-    merge_done(&l);
+    journal_loaded_merge(&l);
     while (r >= 0 && (it = out_list_pop(&l.events))) {
-        if (is_done(&l, it->jseq)) {
+        if (journal_loaded_is_done(&l, it->jseq)) {
             free(it);
             continue;
         }
@@ -645,8 +437,7 @@ static int take_over(struct journal *j, struct out_list *leftover)
         out_list_push(leftover, it);
         n++;
     }
-    out_list_free(&l.events);
-    free(l.done);
+    journal_loaded_free(&l);
     if (r < 0)
         return r;
     if (n > 0)
