@@ -18,6 +18,7 @@
 #include "clock.h"
 #include "close.h"
 #include "crash.h"
+#include "instance.h"
 #include "log.h"
 #include "state.h"
 #include "window.h"

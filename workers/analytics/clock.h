@@ -8,7 +8,7 @@
 
 #include <stdint.h>
 
-#include "analytics.h"
+#include "instance.h"
 
 /* Now in ns since the epoch; never earlier than an earlier reading (a->now_ns). */
 int64_t clock_now(struct analytics *a);

@@ -17,7 +17,6 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
-#include "analytics.h"
 #include "close.h"
 #include "crash.h"
 #include "envelope.h"

@@ -3,7 +3,7 @@
 #ifndef RHEINHUB_ANALYTICS_CLOSE_H
 #define RHEINHUB_ANALYTICS_CLOSE_H
 
-#include "analytics.h"
+#include "instance.h"
 
 /* The aggregate id of a window: XXH3-128 of its names and start, 32 hex digits. */
 void close_aggregate_id(char out[ANALYTICS_ID_HEX + 1], const struct acc *acc);

@@ -5,7 +5,7 @@
 
 #include <stddef.h>
 
-#include "analytics.h"
+#include "instance.h"
 
 /*
  * Test aid: SIGKILLs the process when the crash file (RHEINHUB_ANALYTICS_CRASH_FILE)

@@ -7,7 +7,7 @@
 #ifndef RHEINHUB_ANALYTICS_STATE_H
 #define RHEINHUB_ANALYTICS_STATE_H
 
-#include "analytics.h"
+#include "instance.h"
 
 int state_lock(struct analytics *a);
 int state_lock_refresh(struct analytics *a);
