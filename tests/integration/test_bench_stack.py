@@ -4,6 +4,7 @@ local stack (deploy/local/run), stores every event and prints its table."""
 
 import os
 import re
+import shutil
 import subprocess
 
 import harness
@@ -29,3 +30,15 @@ def test_bench_stack_short_run_prints_every_process():
     xadd = re.search(r"^xadd\s+\S+\s+(\d+\.\d+)\s", text, re.M)
     assert xadd and float(xadd.group(1)) >= 1 / 64, text
     assert re.search(r"^xreadgroup\s", text, re.M), text
+    # Where perf counts the system-call tracepoint, the kernel table is there, and the
+    # broker read every event from the generator and wrote it to the hub: at least two
+    # system calls per event of its own, the hub at least one (its MQTT read).
+    perf = subprocess.run(["perf", "stat", "-x,", "-e", "raw_syscalls:sys_enter", "true"],
+                          capture_output=True, text=True) if shutil.which("perf") else None
+    if perf is None or perf.returncode != 0 or "<not" in perf.stderr:
+        return
+    calls = re.search(r"^system calls\s+(\d+\.\d\d)\s+\S+\s+(\d+\.\d\d)\s", text, re.M)
+    assert calls, text
+    assert float(calls.group(1)) >= 2 and float(calls.group(2)) >= 1, calls.group(0)
+    assert re.search(r"^context switches(\s+\d+\.\d\d){7}$", text, re.M), text
+    assert re.search(r"^page faults(\s+\d+\.\d\d){7}$", text, re.M), text
