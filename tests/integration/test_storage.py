@@ -160,6 +160,49 @@ def test_storage_every_event_once_with_duplicates(hub_factory, stack, redis_clie
         assert [k // 1000 for k in seen] == sorted(k // 1000 for k in seen)
 
 
+def test_storage_batches_of_stored_and_new_events_keep_the_new_once(hub_factory, stack,
+                                                                    redis_client, db, loadgen):
+    """Entries that mix events already stored with new ones (a redelivery that overlaps
+    fresh data): PostgreSQL's straight COPY refuses such a batch and it goes the careful
+    way, so every new event is a row once and no stored one twice; entries of new events
+    only, after them, are stored too (the straight path again)."""
+    import msgpack
+
+    hub = make_hub(hub_factory, db, redis={"trim_interval_ms": 3600000})
+    n = 400
+    loadgen(n=n, subjects=10).start().wait()
+    wait_count(db, n, hub=hub)
+    events = harness.read_events(redis_client, WATERLEVEL)
+    assert len(events) == n
+
+    def renamed(ev, new_id):
+        env = msgpack.unpackb(ev.raw, raw=False)
+        env["id"] = new_id
+        return new_id, msgpack.packb(env)
+
+    pipe = redis_client.pipeline(transaction=False)
+    mixed = 0
+    for i in range(0, 200, 4):  # 50 entries: 4 stored events, then 4 new ones
+        old = [(ev.event_id, ev.raw) for ev in events[i:i + 4]]
+        new = [renamed(ev, f"mixed-{i + k}") for k, ev in enumerate(events[i:i + 4])]
+        pipe.xadd(WATERLEVEL, harness.pack_entry(old + new))
+        mixed += len(new)
+    pipe.execute()
+    wait_group_done(redis_client, WATERLEVEL)
+    assert db.count() == n + mixed
+    assert db.distinct_ids() == n + mixed
+
+    fresh = 0
+    for i in range(200, 400, 8):  # 25 entries of new events only
+        redis_client.xadd(WATERLEVEL, harness.pack_entry(
+            [renamed(ev, f"fresh-{i + k}") for k, ev in enumerate(events[i:i + 8])]))
+        fresh += 8
+        wait_group_done(redis_client, WATERLEVEL)  # one batch each
+    assert db.count() == n + mixed + fresh
+    assert db.distinct_ids() == n + mixed + fresh
+    assert not deadletters(redis_client), deadletters(redis_client)
+
+
 @pytest.mark.slow
 def test_storage_single_event_is_stored_promptly(hub_factory, stack, redis_client, db):
     """At a low rate nothing waits for a batch to fill: one event, then another right

@@ -1,11 +1,19 @@
 // SPDX-License-Identifier: MIT
 /*
- * The bulk path of events into PostgreSQL: the batch's rows in one COPY ... FROM STDIN
- * (FORMAT binary) into a temporary table of this session, then one INSERT INTO events
- * SELECT ... ON CONFLICT (time_utc, id) DO NOTHING, in the batch's transaction. The
- * server parses no SQL per row and no text for times and numbers; the temporary table
- * empties itself at each commit (ON COMMIT DELETE ROWS). A row the server refuses fails
- * the statement; the caller then stores the batch row by row (store_pg.c).
+ * The bulk path of events into PostgreSQL, in the batch's transaction. The server parses
+ * no SQL per row and no text for times and numbers.
+ *
+ * First the batch's rows go in one COPY ... FROM STDIN (FORMAT binary) straight into
+ * events, behind a savepoint. A batch holds an event that is already stored only after
+ * a redelivery (a worker that died, a hub that re-sent what Redis may not have had), so
+ * this usually succeeds. When the key (time_utc, id) refuses a row, the savepoint is
+ * rolled back and the same data goes the careful way: COPY into a temporary table of
+ * this session (which empties itself at each commit, ON COMMIT DELETE ROWS), then one
+ * INSERT INTO events SELECT ... ON CONFLICT (time_utc, id) DO NOTHING. After such a
+ * batch the next PG_COPY_CAREFUL_BATCHES batches go the careful way at once, so that a
+ * stream of redeliveries is not written twice. A row the server refuses for its data
+ * fails the statement either way; the caller then stores the batch row by row
+ * (store_pg.c).
  *
  * The binary COPY layout (PostgreSQL's docs, "COPY", Binary Format), all big-endian:
  *
@@ -96,13 +104,18 @@ static int put_event(struct pg_store *s, const struct row *row)
     return 0;
 }
 
-/* Sends the buffer as the data of COPY events_in. Returns 0, or an errno with *res set. */
-static int send_copy(struct pg_store *s, PGresult **res)
+#define COPY_COLUMNS "(id, municipality, category, type, subject, time, time_utc, received," \
+                     " source, data) FROM STDIN (FORMAT binary)"
+
+/*
+ * Sends the buffer as the data of the COPY statement sql. Returns the rows copied, or a
+ * negative errno with *res the failed result (-EPROTO) or NULL.
+ */
+static long send_copy(struct pg_store *s, const char *sql, PGresult **res)
 {
-    PGresult *start = PQexec(s->conn, "COPY events_in (id, municipality, category, type,"
-                                      " subject, time, time_utc, received, source, data)"
-                                      " FROM STDIN (FORMAT binary)");
+    PGresult *start = PQexec(s->conn, sql);
     PGresult *last = NULL, *r;
+    long got;
 
     if (PQresultStatus(start) != PGRES_COPY_IN) {
         pg_store_set_error(s, "starting COPY", start);
@@ -127,13 +140,44 @@ static int send_copy(struct pg_store *s, PGresult **res)
         *res = last;
         return -EPROTO;
     }
+    got = strtol(PQcmdTuples(last), NULL, 10);
     PQclear(last);
+    return got;
+}
+
+static bool key_refused(const PGresult *res)
+{
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+
+    return state && strcmp(state, "23505") == 0; /* unique_violation */
+}
+
+/*
+ * COPY straight into events behind a savepoint. Returns the rows copied; 0 with the
+ * savepoint rolled back when the key refused a row (nothing of the batch is in events
+ * then); or a negative errno with *res as for send_copy.
+ */
+static long copy_direct(struct pg_store *s, PGresult **res)
+{
+    long got;
+    int r;
+
+    if ((r = pg_store_exec(s, "SAVEPOINT bulk", "setting a savepoint")) < 0)
+        return r;
+    got = send_copy(s, "COPY events " COPY_COLUMNS, res);
+    if (got >= 0 || !key_refused(*res))
+        return got; /* the savepoint is released at the commit */
+    PQclear(*res);
+    *res = NULL;
+    if ((r = pg_store_exec(s, "ROLLBACK TO SAVEPOINT bulk", "rolling back the COPY")) < 0)
+        return r;
     return 0;
 }
 
 long pg_copy_events(struct pg_store *s, struct row *rows, size_t n, PGresult **res)
 {
     long got;
+    size_t events = 0;
     int r;
 
     *res = NULL;
@@ -142,9 +186,20 @@ long pg_copy_events(struct pg_store *s, struct row *rows, size_t n, PGresult **r
         goto nomem;
     put(s, header, sizeof(header));
     for (size_t i = 0; i < n; i++)
-        if (!rows[i].failed && rows[i].table == STORE_EVENTS && (r = put_event(s, &rows[i])) < 0)
-            goto nomem;
+        if (!rows[i].failed && rows[i].table == STORE_EVENTS) {
+            if ((r = put_event(s, &rows[i])) < 0)
+                goto nomem;
+            events++;
+        }
     put_be(s, 0xffff, 2);
+    if (s->careful_batches > 0) {
+        s->careful_batches--;
+    } else {
+        got = copy_direct(s, res);
+        if (got < 0 || (size_t)got == events)
+            return got;
+        s->careful_batches = PG_COPY_CAREFUL_BATCHES;
+    }
     if (!s->copy_ready) {
         if ((r = pg_store_exec(s, "CREATE TEMPORARY TABLE IF NOT EXISTS events_in"
                                   " (LIKE events) ON COMMIT DELETE ROWS",
@@ -152,8 +207,8 @@ long pg_copy_events(struct pg_store *s, struct row *rows, size_t n, PGresult **r
             return r;
         s->copy_ready = true;
     }
-    if ((r = send_copy(s, res)) < 0)
-        return r;
+    if ((got = send_copy(s, "COPY events_in " COPY_COLUMNS, res)) < 0)
+        return got;
     *res = PQexec(s->conn, "INSERT INTO events SELECT id, municipality, category, type, subject,"
                            " time, time_utc, received, source, data FROM events_in"
                            " ON CONFLICT (time_utc, id) DO NOTHING");

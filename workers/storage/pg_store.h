@@ -44,6 +44,7 @@ struct pg_store {
     char *copy;              /* the COPY data of one batch (pg_copy.c) */
     size_t copy_len, copy_cap;
     bool copy_ready;         /* the temporary table of this session exists */
+    int careful_batches;     /* batches left that skip the straight COPY (pg_copy.c) */
     int retention_days;      /* for which months get a partition of their own */
     /* Months (year * 12 + month - 1) known to have their partition, sorted. */
     int32_t months[PG_MONTHS_MAX];
@@ -116,10 +117,13 @@ int pg_partitions_retention(struct pg_store *s, int64_t before_ns, int max_rows,
 
 /* ---- pg_copy.c */
 
+/* After a batch whose straight COPY the key refused, this many go the careful way. */
+#define PG_COPY_CAREFUL_BATCHES 16
+
 /*
- * Writes the events among rows (not failed) with one COPY into a temporary table and one
- * INSERT ... SELECT ... ON CONFLICT DO NOTHING into events, inside the caller's
- * transaction. Returns the rows inserted (>= 0), or a negative errno with *res the
+ * Writes the events among rows (not failed) inside the caller's transaction: one COPY
+ * straight into events, or, when an event is already there, one COPY into a temporary
+ * table and one INSERT ... SELECT ... ON CONFLICT DO NOTHING into events (pg_copy.c). Returns the rows inserted (>= 0), or a negative errno with *res the
  * failed result when the server refused the statement (the caller inspects and clears
  * it), NULL otherwise.
  */
