@@ -48,7 +48,14 @@ static void *run(void *arg)
             break;
         c->due = false;
         pthread_mutex_unlock(&c->lock);
-        int rc = sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+        int log_pages = 0;
+        int rc = sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log_pages,
+                                           NULL);
+        if (rc == SQLITE_OK && log_pages < 0 && !c->warned) {
+            log_warn(COMPONENT, "sqlite: the checkpoint's connection is not in WAL mode; "
+                     "the writer checkpoints itself at %d pages", WAL_MAX_PAGES);
+            c->warned = true;
+        }
         if (rc != SQLITE_OK && rc != SQLITE_BUSY && !c->warned) {
             log_warn(COMPONENT, "sqlite: WAL checkpoint: %s", sqlite3_errmsg(c->db));
             c->warned = true;
@@ -93,6 +100,13 @@ struct sqlite_checkpointer *sqlite_checkpointer_new(sqlite3 *writer, const char 
         goto err;
     }
     sqlite3_busy_timeout(c->db, busy_timeout_ms);
+    /* A connection opens the WAL at its first read; until then a checkpoint on it does
+     * nothing at all (and says so only by a log size of -1). */
+    if (sqlite3_exec(c->db, "SELECT 1 FROM sqlite_master LIMIT 1", NULL, NULL, NULL) !=
+        SQLITE_OK) {
+        errno = EIO;
+        goto err;
+    }
     if ((r = pthread_mutex_init(&c->lock, NULL)) != 0) {
         errno = r;
         goto err;
