@@ -145,16 +145,8 @@ void journal_done(struct journal *j, uint64_t seq)
         last->hi = seq;
         return;
     }
-    if (j->n_done == j->cap_done) {
-        size_t cap = j->cap_done ? j->cap_done * 2 : 256;
-        struct seq_range *d = realloc(j->done, cap * sizeof(*d));
-        if (!d)
-            return; /* the mark is lost: the event is only re-sent in vain after a crash */
-        j->done = d;
-        j->cap_done = cap;
-    }
-    j->done[j->n_done].lo = j->done[j->n_done].hi = seq;
-    j->n_done++;
+    /* On -ENOMEM the mark is lost: the event is only re-sent in vain after a crash. */
+    (void)journal_ranges_push(&j->done, &j->n_done, &j->cap_done, seq, seq);
 }
 
 /* Moves the done marks into the write buffer, behind the events they follow. */

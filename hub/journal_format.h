@@ -7,8 +7,10 @@
 #ifndef RHEINHUB_JOURNAL_FORMAT_H
 #define RHEINHUB_JOURNAL_FORMAT_H
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #include <xxhash.h>
 
@@ -25,6 +27,25 @@
 struct seq_range {
     uint64_t lo, hi;
 };
+
+/* Appends lo..hi to the array *v of *n ranges (room for *cap), growing it by doubling.
+ * Returns 0, or -ENOMEM with the array as it was. */
+static inline int journal_ranges_push(struct seq_range **v, size_t *n, size_t *cap,
+                                      uint64_t lo, uint64_t hi)
+{
+    if (*n == *cap) {
+        size_t more = *cap ? *cap * 2 : 256;
+        struct seq_range *d = realloc(*v, more * sizeof(*d));
+        if (!d)
+            return -ENOMEM;
+        *v = d;
+        *cap = more;
+    }
+    (*v)[*n].lo = lo;
+    (*v)[*n].hi = hi;
+    (*n)++;
+    return 0;
+}
 
 static inline void journal_put_u32(char *p, uint32_t v)
 {

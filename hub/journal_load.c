@@ -50,21 +50,16 @@ static int take_event(struct journal_loaded *l, const unsigned char *b, size_t l
 
 static int take_done(struct journal_loaded *l, const unsigned char *b, size_t len)
 {
+    uint64_t lo, hi;
+
     if (len != JOURNAL_DONE_BODY)
         return -EINVAL;
-    if (l->n_done == l->cap_done) {
-        size_t cap = l->cap_done ? l->cap_done * 2 : 256;
-        struct seq_range *d = realloc(l->done, cap * sizeof(*d));
-        if (!d)
-            return -ENOMEM;
-        l->done = d;
-        l->cap_done = cap;
-    }
-    l->done[l->n_done].lo = journal_get_u64(b);
-    l->done[l->n_done].hi = journal_get_u64(b + 8);
-    if (l->done[l->n_done].hi > l->max_seq)
-        l->max_seq = l->done[l->n_done].hi;
-    l->n_done++;
+    lo = journal_get_u64(b);
+    hi = journal_get_u64(b + 8);
+    if (journal_ranges_push(&l->done, &l->n_done, &l->cap_done, lo, hi) < 0)
+        return -ENOMEM;
+    if (hi > l->max_seq)
+        l->max_seq = hi;
     return 0;
 }
 
