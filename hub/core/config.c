@@ -202,7 +202,7 @@ void config_defaults(struct hub_config *cfg)
     strcpy(cfg->storage.backend, "sqlite");
     strcpy(cfg->storage.sqlite_path, "rheinhub.db");
     cfg->storage.busy_timeout_ms = 1000;
-    cfg->storage.batch_max = 1024;
+    cfg->storage.batch_max = 4096;
     cfg->storage.commit_interval_ms = 50;
     strcpy(cfg->sources.client_id, "rheinhub-source");
     cfg->sources.queue_max = 1000;

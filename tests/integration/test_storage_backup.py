@@ -125,8 +125,8 @@ def test_postgresql_route_pg_dump_and_pg_restore(hub_factory, stack, postgres, t
     subprocess.run(["pg_dump", *conn, "-Fc", "-f", str(dump), "postgres"], check=True,
                    capture_output=True, timeout=120)
     hub.term()
-    subprocess.run(["createdb", *conn, "rheinhub_restored"], check=True, capture_output=True,
-                   timeout=60)
+    subprocess.run(["createdb", *conn, "-T", "template0", "--locale=C", "-E", "UTF8",
+                    "rheinhub_restored"], check=True, capture_output=True, timeout=60)
     r = subprocess.run(["pg_restore", *conn, "-d", "rheinhub_restored", str(dump)],
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
