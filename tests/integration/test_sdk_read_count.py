@@ -2,7 +2,8 @@
 """How many entries the worker SDK asks for in a read, now that an entry holds one event
 or several (docs/workers.md, "Reading"), watched through Redis's MONITOR: batch_max
 counts events, a read's COUNT follows the mean events per entry of the last read and
-grows at most to twice what that read returned; and a worker that lets entries gather
+grows at most to twice what that read returned, and a read asks for at most about 8 MiB
+of envelopes; and a worker that lets entries gather
 (storage's commit interval) waits only after a read that drained the streams, however
 few events its batches held.
 """
@@ -126,6 +127,27 @@ def test_sdk_read_count_grows_at_most_twice_what_the_last_read_got(sdk):
     batches = [int(b) for b in sdk.r.lrange(f"{sdk.prefix}test:{KIND}:batches", 0, -1)]
     assert max(batches) <= 256, batches
     assert sdk.calls(KIND) == 3 + 400
+    w.term()
+    sdk.assert_clean(w)
+
+
+def test_sdk_read_count_holds_a_read_to_about_8_mib_of_envelopes(sdk):
+    """batch_max counts events, and events may be large: 100 entries of one event of
+    256 KiB each are read 64 at a time first (before the size is known), then at most
+    8 MiB / 256 KiB = 31 at a time, not twice the 64 the first read got."""
+    config = sdk.config(batch_max=256)
+    stream = sdk.route(KIND, ["sensor.waterlevel"])[0]
+    big = {"value": 1, "note": "x" * 262144}
+    with monitor(sdk.redis.port) as lines:
+        ids = sdk.add(stream, 0, 100, data=big)
+        w = sdk.worker(KIND, config=config)
+        sdk.wait_ids(KIND, ids, workers=[w])
+        wait_pending_zero(sdk, stream, KIND)
+    counts = read_counts(lines, KIND)
+    assert 31 in counts, counts
+    learnt = counts.index(31)  # the reads before it: the pending history and the first
+    assert set(counts[:learnt]) == {64} and max(counts[learnt:]) == 31, counts
+    assert sdk.calls(KIND) == 100
     w.term()
     sdk.assert_clean(w)
 

@@ -358,7 +358,7 @@ static void handle(struct worker *w, struct item *items, size_t n)
 {
     struct worker_event *events = NULL; /* handed to the callback, entry after entry */
     msgpack_zone zone; /* every envelope of the read: one allocation per chunk, not each */
-    size_t n_events = 0, cap = 0, split_entries = 0, split_events = 0;
+    size_t n_events = 0, cap = 0, split_entries = 0, split_events = 0, split_bytes = 0;
     unsigned max = (unsigned)w->cfg.worker.max_deliveries;
 
     if (n == 0)
@@ -405,6 +405,8 @@ static void handle(struct worker *w, struct item *items, size_t n)
         if (got > 0) { /* what the next read's COUNT follows */
             split_entries++;
             split_events += (size_t)got;
+            for (int e = 0; e < got; e++)
+                split_bytes += evs[e].raw_len;
         }
         if (it->source == FROM_CLAIM && it->deliveries > max) {
             /* Retried by a consumer that died, or its dead letters were refused. */
@@ -440,7 +442,7 @@ static void handle(struct worker *w, struct item *items, size_t n)
         if (kept == 0)
             it->ack = true; /* every event outside the route */
     }
-    worker_read_count_learn(w, split_entries, split_events);
+    worker_read_count_learn(w, split_entries, split_events, split_bytes);
     if (w->redis && n_events)
         run_batches(w, items, n, events);
     if (w->redis)

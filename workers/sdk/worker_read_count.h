@@ -13,7 +13,10 @@ struct worker;
 /* The COUNT of the next XREADGROUP or XAUTOCLAIM, in entries. */
 int worker_read_count(const struct worker *w);
 
-/* Learns from a read that split entries entries into events events (0, 0: nothing). */
-void worker_read_count_learn(struct worker *w, size_t entries, size_t events);
+/*
+ * Learns from a read that split entries entries of bytes envelope bytes into events
+ * events (0, 0, 0: nothing).
+ */
+void worker_read_count_learn(struct worker *w, size_t entries, size_t events, size_t bytes);
 
 #endif
