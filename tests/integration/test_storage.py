@@ -382,6 +382,28 @@ def test_storage_postgres_stopped_and_back(hub_factory, stack, redis_client, pos
     assert postgres.count() == 300 and postgres.distinct_ids() == 300
 
 
+def test_storage_postgres_notes_a_database_that_compares_text_by_locale(hub_factory, stack,
+                                                                        postgres):
+    """The worker says once, at info, when the database's collation is not C, and says
+    nothing on a C database (the fixture's)."""
+    note = "compares text by the locale C.UTF-8"
+    hub = make_hub(hub_factory, postgres)
+    publish(stack.mqtt_port, [("linz/sensor/waterlevel/c-1", loadgen_payload(1))], qos=1)
+    wait_count(postgres, 1, hub=hub)
+    hub.term()
+    assert "compares text by" not in hub.log_path.read_text()
+
+    postgres._as_postgres(["createdb", "-h", "127.0.0.1", "-p", postgres.port, "-U", "postgres",
+                           "-T", "template0", "--locale=C.UTF-8", "-E", "UTF8", "rh_locale"])
+    storage = postgres.storage_section()
+    storage["postgres_conninfo"] = postgres.conninfo.replace("dbname=postgres",
+                                                             "dbname=rh_locale")
+    hub = storage_hub(hub_factory, storage, redis=dict(FAST_METRICS))
+    publish(stack.mqtt_port, [("linz/sensor/waterlevel/c-2", loadgen_payload(2))], qos=1)
+    harness.wait_until(lambda: note in hub.log_path.read_text(), 30, "the collation note")
+    assert hub.log_path.read_text().count(note) == 1
+
+
 def test_storage_check_option(tmp_path):
     from storage_helpers import require_binary
     good = tmp_path / "good.yaml"

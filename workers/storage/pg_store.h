@@ -99,6 +99,13 @@ int pg_schema_version(struct pg_store *s, bool *has_table);
 int pg_schema_migrate(struct pg_store *s);
 
 /*
+ * Logs once per process, at info, when the database's text comparisons go through a
+ * locale (any collation but C or POSIX, or ICU): its indexes on text cost the server
+ * more per event (docs/storage.md, "The database's collation"). Never fails.
+ */
+void pg_schema_collation_note(struct pg_store *s);
+
+/*
  * Makes sure the monthly partitions of the events in rows exist (a month outside the
  * range that gets partitions of its own goes to the default partition). Returns 0, or
  * a negative errno (nothing of the batch is written yet).

@@ -362,6 +362,8 @@ int store_pg_open(struct store **out, const struct hub_config *cfg, enum store_m
         }
     } else if ((r = pg_schema_migrate(s)) < 0 || (r = pg_partitions_prepare(s)) < 0) {
         goto err;
+    } else {
+        pg_schema_collation_note(s);
     }
     *out = &s->base;
     return 0;
