@@ -16,7 +16,10 @@
  * Events are not sent as they are added: a check handle sends what the loop turn
  * queued after its I/O callbacks, the events of one stream gathered into entries of up
  * to redis.entry_events_max (entry_pack.h). One reply then answers the whole pack: the
- * pack's first item carries its size in batch, as an EVAL re-send's does.
+ * pack's first item carries its size in batch, as an EVAL re-send's does. Under load
+ * (a turn queued two items or more, fewer than a full entry) the queue waits up to
+ * redis.entry_linger_ms for the next turns to add to it: fewer, larger entries, which
+ * cost Redis and every group's reader less per event.
  *
  * In-doubt events are re-sent once a link is back, by a script that adds each one
  * only if no entry of the stream's recent tail carries its id (resend.h). For that
@@ -336,6 +339,7 @@ static void pump(struct redis_out *out)
     size_t cap = (size_t)out->cfg->redis.max_in_flight;
     size_t pack_max = (size_t)out->cfg->redis.entry_events_max;
 
+    uv_timer_stop(&out->linger); /* what it waited for goes now */
     while (out->state == LINK_READY && !out->retry_wait && out->in_flight.len < cap &&
            out->acked.len < (size_t)out->cfg->ingest.queue_max && out->queue.head) {
         struct out_list pack = {0};
@@ -353,12 +357,28 @@ static void pump(struct redis_out *out)
     redis_out_finish(out);
 }
 
+static void on_linger(uv_timer_t *t)
+{
+    pump(t->data);
+}
+
+/* Whether what is queued waits for more: under load, short of a full entry, not closing. */
+static bool lingers(const struct redis_out *out)
+{
+    return out->cfg->redis.entry_linger_ms > 0 && !out->closing && out->queue.len >= 2 &&
+           out->queue.len < (size_t)out->cfg->redis.entry_events_max;
+}
+
 static void on_pump(uv_check_t *h)
 {
     struct redis_out *out = h->data;
 
     uv_check_stop(h);
-    pump(out);
+    if (!lingers(out)) {
+        pump(out);
+    } else if (!uv_is_active((uv_handle_t *)&out->linger)) {
+        uv_timer_start(&out->linger, on_linger, (uint64_t)out->cfg->redis.entry_linger_ms, 0);
+    }
 }
 
 /* Sends what is queued once the loop turn's I/O callbacks have added to it. */
@@ -472,7 +492,7 @@ struct redis_out *redis_out_new(uv_loop_t *loop, const struct hub_config *cfg, s
                                 const struct redis_out_cbs *cbs, void *data)
 {
     struct redis_out *out = calloc(1, sizeof(*out));
-    uv_timer_t *timers[3];
+    uv_timer_t *timers[4];
 
     if (!out)
         return NULL;
@@ -488,7 +508,8 @@ struct redis_out *redis_out_new(uv_loop_t *loop, const struct hub_config *cfg, s
     timers[0] = &out->tick;
     timers[1] = &out->reconnect;
     timers[2] = &out->retry_timer;
-    for (int i = 0; i < 3; i++) {
+    timers[3] = &out->linger;
+    for (int i = 0; i < 4; i++) {
         uv_timer_init(loop, timers[i]);
         timers[i]->data = out;
         out->open_handles++;
@@ -539,6 +560,7 @@ static void close_handles(struct redis_out *out)
     uv_close((uv_handle_t *)&out->reconnect, on_handle_closed);
     uv_close((uv_handle_t *)&out->retry_timer, on_handle_closed);
     uv_close((uv_handle_t *)&out->pump_check, on_handle_closed);
+    uv_close((uv_handle_t *)&out->linger, on_handle_closed);
 }
 
 void redis_out_finish(struct redis_out *out)

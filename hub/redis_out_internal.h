@@ -54,6 +54,7 @@ struct redis_out {
     struct out_list queue, retry, in_flight, in_doubt, acked;
     uv_timer_t tick, reconnect, retry_timer;
     uv_check_t pump_check; /* sends what a loop turn queued, gathered per stream */
+    uv_timer_t linger;     /* or, under load, redis.entry_linger_ms later */
     int open_handles;
     char deadletter_key[128];
     char deadletter_maxlen[24];

@@ -61,6 +61,7 @@ static const struct key_spec keys[] = {
     STR_KEY(redis, password, KIND_STR),
     INT_KEY(redis, max_in_flight, 1, 4096),
     INT_KEY(redis, entry_events_max, 1, ENTRY_EVENTS_MAX),
+    INT_KEY(redis, entry_linger_ms, 0, 100),
     INT_KEY(redis, stream_maxlen, 0, 1000000000),
     INT_KEY(redis, trim_interval_ms, 100, 3600000),
     INT_KEY(redis, ping_interval_ms, 50, 60000),
@@ -169,6 +170,7 @@ void config_defaults(struct hub_config *cfg)
     cfg->redis.port = 6379;
     cfg->redis.max_in_flight = 1024;
     cfg->redis.entry_events_max = ENTRY_EVENTS_MAX;
+    cfg->redis.entry_linger_ms = 1;
     cfg->redis.ping_interval_ms = 1000;
     strcpy(cfg->redis.master_name, "rheinhub");
     cfg->redis.wait_timeout_ms = 1000;

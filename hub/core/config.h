@@ -60,6 +60,7 @@ struct hub_config {
         char password[CONFIG_NAME_MAX];
         int max_in_flight;
         int entry_events_max;   /* events one stream entry carries at most (1: one each) */
+        int entry_linger_ms;    /* a loop turn's events wait this long for more; 0: none */
         int stream_maxlen;      /* memory cap per stream; 0: none */
         int trim_interval_ms;
         int ping_interval_ms;

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: MIT
 """The hub's stream entries: several events of one stream per entry under load
-(redis.entry_events_max), each event exactly once, and the layout of
+(redis.entry_events_max, redis.entry_linger_ms), each event exactly once, and the layout of
 schemas/envelope.md: one event is `id` + `env`, several are `n` + `ids` + `env`."""
 
 import json
@@ -91,6 +91,28 @@ def test_entry_events_max_bounds(hub_factory, loadgen, redis_client):
     sizes, ids, _ = wait_for_events(hub, redis_client, hub.stream(STREAM), 4000)
     assert max(sizes) <= 4
     assert len(set(ids)) == 4000 == sum(sizes)
+
+
+def test_entry_linger_gathers_a_steady_stream_into_fewer_entries(hub_factory, loadgen,
+                                                                 redis_client):
+    """redis.entry_linger_ms: at 10,000 events/s a loop turn queues a few events; with
+    0 they go as they are, with 20 the next turns' events join them (up to 64 per
+    entry). Each event is in the stream once either way."""
+    means = {}
+    for k, linger in enumerate((0, 20)):
+        hub = hub_factory(name=f"hub-{linger}", redis={"entry_linger_ms": linger})
+        key = hub.stream(STREAM)
+        lg = loadgen(n=5000, rate=10000, qos=1, subjects=5, prefix="gauge-", offset=k * 5000)
+        lg.start().wait(timeout=120)
+        sizes, ids, _ = wait_for_events(hub, redis_client, key, 5000)
+        assert len(set(ids)) == 5000 == sum(sizes) and max(sizes) <= 64
+        means[linger] = sum(sizes) / len(sizes)
+        hub.term()
+        hub.assert_clean()
+        redis_client.delete(key)
+    print(f"events per entry at 10,000/s: {means[0]:.1f} without linger, "
+          f"{means[20]:.1f} with 20 ms")
+    assert means[20] >= 8 and means[20] >= 2 * means[0], means
 
 
 def test_preload_remembers_events_not_entries(hub_factory, redis_client, stack):
