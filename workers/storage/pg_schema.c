@@ -460,16 +460,15 @@ void pg_schema_collation_note(struct pg_store *s)
     res = PQexec(s->conn, sql);
     if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
         const char *collate = PQgetvalue(res, 0, 0), *provider = PQgetvalue(res, 0, 1);
+        bool icu = strcmp(provider, "i") == 0;
         bool bytes = strcmp(provider, "b") == 0 ||
-                     (strcmp(provider, "c") == 0 &&
-                      (strcmp(collate, "C") == 0 || strcmp(collate, "POSIX") == 0));
+                     (!icu && (strcmp(collate, "C") == 0 || strcmp(collate, "POSIX") == 0));
 
         if (!bytes)
             log_info(COMPONENT, "postgresql: the database compares text by %s%s: its indexes "
                                 "on text cost the server about 12 %% more per event than with "
                                 "the C collation (docs/storage.md, \"The database's collation\")",
-                     strcmp(provider, "i") == 0 ? "an ICU locale" : "the locale ",
-                     strcmp(provider, "i") == 0 ? "" : collate);
+                     icu ? "an ICU locale" : "the locale ", icu ? "" : collate);
         told = true;
     }
     PQclear(res);
