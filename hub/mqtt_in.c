@@ -20,7 +20,8 @@
  * only written by mosquitto_loop_write, never from inside loop_read. After each read
  * pass the flush hook runs (the hub writes its crash journal there) and only when it
  * succeeds are the pass's acknowledgements written; when it fails they are held, and
- * reading stops, until mqtt_in_release.
+ * reading stops, until mqtt_in_release. A pass's acknowledgements are written corked,
+ * so that they leave as one TCP segment.
  */
 #include "mqtt_in.h"
 
@@ -29,6 +30,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -51,6 +54,7 @@
 #define RECEIVE_MAXIMUM 1000
 #define READ_BATCH_MAX 256
 #define LINGER_MS 2000
+#define CORK_MIN_ACKS 2 /* a pass's acknowledgements are corked from this many on */
 
 enum mqtt_state { MQ_DOWN, MQ_PROBING, MQ_CONNECTING, MQ_UP };
 
@@ -124,6 +128,17 @@ static void update_poll(struct mqtt_in *in)
         uv_poll_stop(in->poll);
 }
 
+/*
+ * libmosquitto writes each queued packet with a write of its own. A read pass's
+ * PUBACKs (4 bytes each) would each go out as a TCP segment, and on loopback each
+ * segment runs the broker's receive path and wakes it, charged to our write. Corked,
+ * the pass's acknowledgements leave as one segment when the cork is pulled.
+ */
+static void set_cork(struct mqtt_in *in, int on)
+{
+    (void)setsockopt(mosquitto_socket(in->mosq), IPPROTO_TCP, TCP_CORK, &on, sizeof(on));
+}
+
 static void on_poll(uv_poll_t *handle, int status, int events)
 {
     struct mqtt_in *in = handle->data;
@@ -152,9 +167,15 @@ static void on_poll(uv_poll_t *handle, int status, int events)
     /* The pass's acknowledgements go now, not a loop turn later. */
     if (((events & UV_WRITABLE) || in->m->received != first) && !in->held &&
         mosquitto_want_write(in->mosq)) {
+        bool cork = in->m->received - first >= CORK_MIN_ACKS;
+
+        if (cork)
+            set_cork(in, 1);
         mosquitto_loop_write(in->mosq, 1);
         if (in->poll != handle)
             return;
+        if (cork)
+            set_cork(in, 0);
     }
     update_poll(in);
 }
