@@ -13,7 +13,8 @@ import harness
 def test_bench_stack_short_run_prints_every_process():
     """2,000 events through the local stack as deploy/local/run starts it: the script
     exits 0 and reports a rate, the ratio to the bare subscriber, the CPU time per event
-    of all six processes and the Redis commands that cost most."""
+    of all six processes, the broker's own cost per message in the bare run, and the
+    Redis commands that cost most."""
     env = dict(os.environ, BENCH_EVENTS="2000", RUNS="1", BUILD_DIR=str(harness.build_dir()))
     out = subprocess.run([str(harness.REPO / "tests/bench/bench_stack")], env=env,
                          capture_output=True, text=True, timeout=600)
@@ -25,6 +26,9 @@ def test_bench_stack_short_run_prints_every_process():
     assert header in text, text
     figures = text.split(header, 1)[1].splitlines()[1].split()
     assert len(figures) == 8 and all(re.fullmatch(r"\d+\.\d", f) for f in figures), figures
+    alone = re.search(r"^mosquitto alone \(the ceiling run\): (\d+\.\d) us per message; "
+                      r"the stack's total is (\d+\.\d) times that$", text, re.M)
+    assert alone, text
     # Every event was in an XADD of the hub, which carries at most 64 events
     # (redis.entry_events_max), and was read by three groups.
     xadd = re.search(r"^xadd\s+\S+\s+(\d+\.\d+)\s", text, re.M)
