@@ -357,16 +357,23 @@ int envelope_decode(const char *buf, size_t len, msgpack_unpacked *unpacked,
 int envelope_decode_zone(const char *buf, size_t len, msgpack_zone *zone,
                          struct envelope_view *out, const char **why)
 {
-    msgpack_object root;
-    size_t off = 0;
-
     memset(out, 0, sizeof(*out));
     if (envelope_check_bounds(buf, len, ENVELOPE_DATA_DEPTH_MAX + 1) < 0) {
         *why = "not a single well-formed msgpack object";
         return -EINVAL;
     }
-    /* The bounds check above admits exactly one object filling buf, so any result
-     * other than SUCCESS (EXTRA_BYTES included) is a failure of msgpack-c itself. */
+    return envelope_decode_measured(buf, len, zone, out, why);
+}
+
+int envelope_decode_measured(const char *buf, size_t len, msgpack_zone *zone,
+                             struct envelope_view *out, const char **why)
+{
+    msgpack_object root;
+    size_t off = 0;
+
+    memset(out, 0, sizeof(*out));
+    /* Measured: exactly one object fills buf, so any result other than SUCCESS
+     * (EXTRA_BYTES included) is a failure of msgpack-c itself. */
     if (msgpack_unpack(buf, len, &off, zone, &root) != MSGPACK_UNPACK_SUCCESS) {
         *why = "msgpack does not unpack";
         return -EINVAL;

@@ -102,6 +102,15 @@ int envelope_decode_zone(const char *buf, size_t len, msgpack_zone *zone,
                          struct envelope_view *out, const char **why);
 
 /*
+ * envelope_decode_zone for len bytes that envelope_measure (max_depth
+ * ENVELOPE_DATA_DEPTH_MAX + 1) found to be one whole object: the same decoding, without
+ * walking the bytes a second time. Whatever admits an object there admits it here, so
+ * only a measured object may be passed.
+ */
+int envelope_decode_measured(const char *buf, size_t len, msgpack_zone *zone,
+                             struct envelope_view *out, const char **why);
+
+/*
  * Converts a decoded msgpack object to a new JSON value, or NULL with errno EINVAL
  * (a bin or ext value, a map key that is not a string, a string or key that is not
  * UTF-8, a NaN or an infinity) or ENOMEM.

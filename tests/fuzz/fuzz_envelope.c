@@ -7,7 +7,8 @@
  * to JSON, or is refused by the conversion with EINVAL (binary or extension values,
  * keys that are not strings). A decoded envelope encoded again decodes to the same
  * fields. envelope_decode_zone (the workers' batch path) decides every input as
- * envelope_decode does, with the same fields. A violation aborts, which libFuzzer
+ * envelope_decode does, with the same fields, and envelope_decode_measured decides the
+ * input's first object as envelope_decode_zone does. A violation aborts, which libFuzzer
  * reports as a crash.
  */
 #include <errno.h>
@@ -106,6 +107,35 @@ static void zone_agrees(const uint8_t *data, size_t size, int rc, const struct e
     msgpack_zone_destroy(&zone);
 }
 
+/*
+ * The input's first object, as envelope_measure finds it (a stream entry's envelopes
+ * are split so): envelope_decode_measured decides it as envelope_decode_zone does.
+ */
+static void measured_agrees(const uint8_t *data, size_t size)
+{
+    msgpack_zone zone;
+    struct envelope_view a, b;
+    const char *why_a = NULL, *why_b = NULL;
+    size_t len;
+    int ra, rb;
+
+    if (envelope_measure((const char *)data, size, ENVELOPE_DATA_DEPTH_MAX + 1, &len) < 0)
+        return;
+    if (!msgpack_zone_init(&zone, 2048))
+        fail("out of memory");
+    ra = envelope_decode_zone((const char *)data, len, &zone, &a, &why_a);
+    rb = envelope_decode_measured((const char *)data, len, &zone, &b, &why_b);
+    if (ra != rb)
+        fail("envelope_decode_measured and envelope_decode_zone disagree");
+    if (ra == 0 && (!same(a.id, b.id) || !same(a.source, b.source) || !same(a.type, b.type) ||
+                    !same(a.subject, b.subject) || !same(a.time, b.time) ||
+                    !same(a.municipality, b.municipality) || !same(a.category, b.category) ||
+                    a.receivedtime_ns != b.receivedtime_ns || !b.data ||
+                    b.data->via.map.size != a.data->via.map.size))
+        fail("envelope_decode_measured decodes other fields");
+    msgpack_zone_destroy(&zone);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     msgpack_unpacked u;
@@ -117,6 +147,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     msgpack_unpacked_init(&u);
     rc = envelope_decode((const char *)data, size, &u, &v, &why);
     zone_agrees(data, size, rc, &v);
+    measured_agrees(data, size);
     if (rc != 0) {
         if (!why || !why[0])
             fail("refused without a reason");

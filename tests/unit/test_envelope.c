@@ -361,6 +361,46 @@ static void pack_custom(msgpack_sbuffer *buf, int omit, int wrong, char wrong_ki
     }
 }
 
+/* The first of two envelopes in one buffer, measured, decodes with
+ * envelope_decode_measured as its bytes alone do with envelope_decode_zone; a measured
+ * object that is no envelope is refused with the same reason. */
+static void envelope_decode_measured_first_of_two(void **state)
+{
+    msgpack_sbuffer buf;
+    msgpack_zone zone;
+    struct envelope_view a, b;
+    struct envelope env;
+    const char *why_a = NULL, *why_b = NULL;
+    json_t *data = load_json("{\"value\": 512, \"unit\": \"cm\"}");
+    size_t len;
+
+    (void)state;
+    assert_true(msgpack_zone_init(&zone, 512));
+    msgpack_sbuffer_init(&buf);
+    env = sample_envelope(data);
+    assert_int_equal(envelope_encode(&env, &buf), 0);
+    env.subject = "second";
+    assert_int_equal(envelope_encode(&env, &buf), 0);
+    assert_int_equal(envelope_measure(buf.data, buf.size, ENVELOPE_DATA_DEPTH_MAX + 1, &len), 0);
+    assert_true(len < buf.size);
+    assert_int_equal(envelope_decode_measured(buf.data, len, &zone, &b, &why_b), 0);
+    assert_int_equal(envelope_decode_zone(buf.data, len, &zone, &a, &why_a), 0);
+    assert_int_equal(b.subject.len, a.subject.len);
+    assert_memory_equal(b.subject.ptr, a.subject.ptr, a.subject.len);
+    assert_int_equal(b.id.len, a.id.len);
+    assert_memory_equal(b.id.ptr, a.id.ptr, a.id.len);
+    assert_int_equal(b.receivedtime_ns, a.receivedtime_ns);
+    assert_int_equal(b.data->via.map.size, 2);
+
+    assert_int_equal(envelope_measure("\x81\xa1k\xc0", 4, ENVELOPE_DATA_DEPTH_MAX + 1, &len), 0);
+    assert_int_equal(envelope_decode_measured("\x81\xa1k\xc0", len, &zone, &b, &why_b),
+                     -EINVAL);
+    assert_string_equal(why_b, "envelope lacks a required field");
+    json_decref(data);
+    msgpack_sbuffer_destroy(&buf);
+    msgpack_zone_destroy(&zone);
+}
+
 /* Many envelopes decoded into one zone read as each alone does with envelope_decode,
  * and each stays intact while the others are decoded after it. */
 static void envelope_decode_zone_many(void **state)
@@ -621,6 +661,7 @@ int main(void)
         cmocka_unit_test(envelope_data_keeps_key_order),
         cmocka_unit_test(envelope_round_trip_deep_data),
         cmocka_unit_test(envelope_decode_zone_many),
+        cmocka_unit_test(envelope_decode_measured_first_of_two),
         cmocka_unit_test(envelope_decode_any_order_and_extra_fields),
         cmocka_unit_test(envelope_decode_missing_field),
         cmocka_unit_test(envelope_decode_wrong_field_type),

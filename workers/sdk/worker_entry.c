@@ -49,12 +49,17 @@ static int parse_count(const redisReply *v, unsigned *count)
     return 0;
 }
 
-/* Decodes one envelope of the entry into *ev. Returns 0, or -EINVAL with *reason. */
-static int decode_one(const char *raw, size_t raw_len, unsigned index, msgpack_zone *zone,
-                      struct worker_event *ev, const char **reason)
+/*
+ * Decodes one envelope of the entry into *ev; measured: raw_len is what
+ * envelope_measure found, so the bytes are not walked again. Returns 0, or -EINVAL
+ * with *reason.
+ */
+static int decode_one(const char *raw, size_t raw_len, bool measured, unsigned index,
+                      msgpack_zone *zone, struct worker_event *ev, const char **reason)
 {
     memset(ev, 0, sizeof(*ev));
-    if (envelope_decode_zone(raw, raw_len, zone, &ev->env, reason) < 0)
+    if ((measured ? envelope_decode_measured(raw, raw_len, zone, &ev->env, reason)
+                  : envelope_decode_zone(raw, raw_len, zone, &ev->env, reason)) < 0)
         return -EINVAL;
     ev->raw = raw;
     ev->raw_len = raw_len;
@@ -95,7 +100,7 @@ int worker_entry_split(const redisReply *fields, msgpack_zone *zone, struct work
     }
     if (!n_field) {
         /* One event: env is exactly one envelope, as before entries carried several. */
-        if (decode_one(env->str, env->len, 0, zone, &events[0], &reason) < 0) {
+        if (decode_one(env->str, env->len, false, 0, zone, &events[0], &reason) < 0) {
             snprintf(why, why_size, "envelope: %s", reason);
             return -EINVAL;
         }
@@ -125,7 +130,8 @@ int worker_entry_split(const redisReply *fields, msgpack_zone *zone, struct work
                      count + 1, n);
             return -EINVAL;
         }
-        if (decode_one(env->str + pos, object_len, count, zone, &events[count], &reason) < 0) {
+        if (decode_one(env->str + pos, object_len, true, count, zone, &events[count],
+                       &reason) < 0) {
             snprintf(why, why_size, "envelope %u of %u: %s", count + 1, n, reason);
             return -EINVAL;
         }
