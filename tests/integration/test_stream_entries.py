@@ -95,14 +95,16 @@ def test_entry_events_max_bounds(hub_factory, loadgen, redis_client):
 
 def test_entry_linger_gathers_a_steady_stream_into_fewer_entries(hub_factory, loadgen,
                                                                  redis_client):
-    """redis.entry_linger_ms: at 10,000 events/s a loop turn queues a few events; with
+    """redis.entry_linger_ms: at 5,000 events/s a loop turn queues a few events; with
     0 they go as they are, with 20 the next turns' events join them (up to 64 per
-    entry). Each event is in the stream once either way."""
+    entry). Each event is in the stream once either way. (At 10,000/s a loaded machine
+    starves the sanitized hub so that its turns fill whole entries without a linger.)"""
+    rate = 5000
     means = {}
     for k, linger in enumerate((0, 20)):
         hub = hub_factory(name=f"hub-{linger}", redis={"entry_linger_ms": linger})
         key = hub.stream(STREAM)
-        lg = loadgen(n=5000, rate=10000, qos=1, subjects=5, prefix="gauge-", offset=k * 5000)
+        lg = loadgen(n=5000, rate=rate, qos=1, subjects=5, prefix="gauge-", offset=k * 5000)
         lg.start().wait(timeout=120)
         sizes, ids, _ = wait_for_events(hub, redis_client, key, 5000)
         assert len(set(ids)) == 5000 == sum(sizes) and max(sizes) <= 64
@@ -110,7 +112,7 @@ def test_entry_linger_gathers_a_steady_stream_into_fewer_entries(hub_factory, lo
         hub.term()
         hub.assert_clean()
         redis_client.delete(key)
-    print(f"events per entry at 10,000/s: {means[0]:.1f} without linger, "
+    print(f"events per entry at {rate:,}/s: {means[0]:.1f} without linger, "
           f"{means[20]:.1f} with 20 ms")
     assert means[20] >= 8 and means[20] >= 2 * means[0], means
 
