@@ -43,16 +43,31 @@ if ((RETENTION > 0)); then
         printf '%-12s  %14s  %18s\n' "$old" "${RET_DELETED[$old]}" "${RET_WORST[$old]}"
     done
 fi
-printf '\nCPU time per event, microseconds (from /proc/PID/stat, %s ticks/s)\n' "$CLK_TCK"
-printf '%-4s  %-10s  %7s  %7s  %7s  %7s  %8s  %7s\n' qos run hub broker redis worker \
-    postgres counter
+# The CPU time per event of one run's processes, the counter left out ("-": none).
+run_total() {
+    awk 'BEGIN { for (i = 1; i < ARGC; i++) if (ARGV[i] != "-") t += ARGV[i];
+                 printf "%.1f", t }' "$@"
+}
+printf '\nCPU time per event, microseconds (from /proc/PID/stat, %s ticks/s); by CPU: the\n' \
+    "$CLK_TCK"
+printf "hub run's total over this run's, the ratio to expect when both keep the CPUs busy\n"
+printf '%-4s  %-10s  %7s  %7s  %7s  %7s  %8s  %7s  %7s  %6s\n' qos run hub broker redis worker \
+    postgres counter total "by CPU"
 for qos in "${QOS_LEVELS[@]}"; do
     for b in hub "${BACKENDS[@]}"; do
         [[ ${RATE[$b,$qos]:--} != - ]] || continue
-        printf '%-4s  %-10s  %7s  %7s  %7s  %7s  %8s  %7s\n' "$qos" "$b" \
+        total=$(run_total "${CPU[$b,$qos,hub]:--}" "${CPU[$b,$qos,broker]:--}" \
+            "${CPU[$b,$qos,redis]:--}" "${CPU[$b,$qos,worker]:--}" "${CPU[$b,$qos,postgres]:--}")
+        by_cpu=-
+        [[ $b == hub || -z ${hub_total:-} ]] ||
+            by_cpu=$(ratio "$hub_total" "$total")
+        [[ $b != hub ]] || hub_total=$total
+        printf '%-4s  %-10s  %7s  %7s  %7s  %7s  %8s  %7s  %7s  %6s\n' "$qos" "$b" \
             "${CPU[$b,$qos,hub]:--}" "${CPU[$b,$qos,broker]:--}" "${CPU[$b,$qos,redis]:--}" \
-            "${CPU[$b,$qos,worker]:--}" "${CPU[$b,$qos,postgres]:--}" "${CPU[$b,$qos,count]:--}"
+            "${CPU[$b,$qos,worker]:--}" "${CPU[$b,$qos,postgres]:--}" "${CPU[$b,$qos,count]:--}" \
+            "$total" "$by_cpu"
     done
+    hub_total=
 done
 printf '\nmachine: %s CPUs, %s, %s, load average %s\n' "$(nproc)" "${cpu_model:-unknown CPU}" \
     "$(uname -sr)" "$(cut -d' ' -f1-3 /proc/loadavg)"
