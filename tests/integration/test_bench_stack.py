@@ -34,6 +34,8 @@ def test_bench_stack_short_run_prints_every_process():
     xadd = re.search(r"^xadd\s+\S+\s+(\d+\.\d+)\s", text, re.M)
     assert xadd and float(xadd.group(1)) >= 1 / 64, text
     assert re.search(r"^xreadgroup\s", text, re.M), text
+    assert re.search(r"Redis's CPU \d+\.\d us/event, of which its forked children \d+\.\d "
+                     r"and commands \d+\.\d\)", text), text
     # Where perf counts the system-call tracepoint, the kernel table is there, and the
     # broker read every event from the generator and wrote it to the hub: at least two
     # system calls per event of its own, the hub at least one (its MQTT read).
