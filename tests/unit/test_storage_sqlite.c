@@ -27,7 +27,7 @@
 #include "sqlite_store.h"
 #include "store.h"
 
-#define N_MAX 64
+#define N_MAX (2 * SQLITE_EVENTS_PER_INSERT + 16)
 
 struct fixture {
     char dir[PATH_MAX];
@@ -373,6 +373,64 @@ static void storage_sqlite_refused_row_is_marked_and_rest_stored(void **state)
     assert_int_equal(scalar(f, "SELECT count(*) FROM events"), 2);
 }
 
+/* Event k's time: the same k, the same time, so that it is the same event again. */
+static const char *time_of(int k, char buf[32])
+{
+    snprintf(buf, 32, "2026-11-26T06:%02d:%02dZ", k / 60, k % 60);
+    return buf;
+}
+
+/*
+ * Events go in statements of SQLITE_EVENTS_PER_INSERT rows: the duplicates in such a
+ * statement (of earlier batches and of its own rows) are counted, and a row SQLite
+ * refuses there fails alone while the others of its statement are stored (the
+ * statement is undone and its rows written one by one).
+ */
+static void storage_sqlite_events_in_statements_of_many(void **state)
+{
+    struct fixture *f = *state;
+    struct store *s = open_store(f, STORE_CREATE);
+    struct store_counts c;
+    struct row *bad = NULL;
+    const int chunk = SQLITE_EVENTS_PER_INSERT, n = 2 * chunk + 5, bad_at = chunk + 8;
+    char id[32], t[32];
+
+    exec_sql(f, "CREATE TRIGGER refuse BEFORE INSERT ON events WHEN NEW.subject = 'bad'"
+                " BEGIN SELECT RAISE(ABORT, 'refused by the test'); END");
+    for (int k = 0; k < chunk; k++) {
+        snprintf(id, sizeof(id), "a-%d", k);
+        add_event(f, id, "p1", time_of(k, t));
+    }
+    assert_int_equal(store_write(s, f->rows, f->n, &c), 0);
+    assert_int_equal(c.stored, chunk);
+    assert_int_equal(c.duplicates, 0);
+    rows_clear(f);
+
+    /* Ten of those again in the first statement and one of its own events twice (row
+     * 11 is row 10 again); a refused row in the second statement. */
+    for (int k = 0; k < n; k++) {
+        struct row *row;
+        int same = k == 11 ? 10 : k;
+        snprintf(id, sizeof(id), k < 10 ? "a-%d" : "b-%d", same);
+        row = add_event(f, id, k == bad_at ? "bad" : "p1", time_of(same, t));
+        if (k == bad_at)
+            bad = row;
+    }
+    assert_int_equal(store_write(s, f->rows, f->n, &c), 0);
+    assert_int_equal(c.stored, n - 11 - 1);
+    assert_int_equal(c.duplicates, 11);
+    assert_int_equal(c.failed, 1);
+    assert_true(bad->failed);
+    assert_non_null(strstr(bad->error, "refused by the test"));
+    for (int k = 0; k < n; k++)
+        assert_true(f->rows[k].failed == (k == bad_at));
+    rows_clear(f);
+    store_close(s);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM events"), chunk + n - 11 - 1);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM events WHERE subject = 'bad'"), 0);
+    assert_int_equal(scalar(f, "SELECT count(DISTINCT id) FROM events"), chunk + n - 11 - 1);
+}
+
 static void storage_sqlite_locked_fails_the_batch(void **state)
 {
     struct fixture *f = *state;
@@ -644,6 +702,7 @@ int main(void)
         T(storage_sqlite_same_id_other_time_is_another_row),
         T(storage_sqlite_migrates_version_1),
         T(storage_sqlite_refused_row_is_marked_and_rest_stored),
+        T(storage_sqlite_events_in_statements_of_many),
         T(storage_sqlite_locked_fails_the_batch),
         T(storage_sqlite_notices_the_file_gone_or_replaced),
         T(storage_sqlite_refuses_a_newer_schema),

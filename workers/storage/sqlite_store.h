@@ -26,6 +26,13 @@
 
 struct sqlite_checkpointer;
 
+/*
+ * Events one INSERT statement takes: a statement opens its table's and its indexes'
+ * cursors once, however many rows it writes, so a batch's events go in statements of
+ * this many (the rest one by one).
+ */
+#define SQLITE_EVENTS_PER_INSERT 32
+
 struct sqlite_store {
     struct store base;
     sqlite3 *db;
@@ -34,6 +41,7 @@ struct sqlite_store {
     ino_t ino;
     sqlite3_stmt *begin, *commit, *rollback;
     sqlite3_stmt *insert[STORE_TABLE_COUNT];
+    sqlite3_stmt *insert_events; /* SQLITE_EVENTS_PER_INSERT events in one statement */
     sqlite3_stmt *retention;
     struct sqlite_checkpointer *checkpointer; /* NULL: SQLite's own autocheckpoint */
 };

@@ -2,9 +2,11 @@
 /*
  * The SQLite backend's connection and writes: one database file in WAL mode, the
  * schema created and migrated on open (sqlite_schema.c), one write transaction per
- * batch with prepared statements, an event already stored ignored (ON CONFLICT DO
- * NOTHING on its key, (time_ns, id), only, so that any other refusal is reported per
- * row), and retention in small deletes. Queries: sqlite_query.c.
+ * batch with prepared statements, the events in statements of
+ * SQLITE_EVENTS_PER_INSERT rows (a refused row: that statement again row by row), an
+ * event already stored ignored (ON CONFLICT DO NOTHING on its key, (time_ns, id), only,
+ * so that any other refusal is reported per row), and retention in small deletes.
+ * Queries: sqlite_query.c.
  *
  * Why synchronous=NORMAL: in WAL mode a commit then appends to the WAL without an
  * fsync; the WAL is synced at each checkpoint. A crash of the worker (SIGKILL) loses
@@ -29,10 +31,14 @@
 
 #define CACHE_KIB 8192 /* page cache per connection: the indexes' last pages are the hot part */
 
+#define EVENT_COLUMNS 10
+#define EVENTS_INSERT "INSERT INTO events (id, municipality, category, type, subject, time," \
+                      " time_ns, received, source, data) VALUES "
+#define EVENT_VALUES "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+#define EVENTS_CONFLICT " ON CONFLICT (time_ns, id) DO NOTHING"
+
 static const char *const insert_sql[STORE_TABLE_COUNT] = {
-    [STORE_EVENTS] = "INSERT INTO events (id, municipality, category, type, subject, time,"
-                     " time_ns, received, source, data)"
-                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (time_ns, id) DO NOTHING",
+    [STORE_EVENTS] = EVENTS_INSERT EVENT_VALUES EVENTS_CONFLICT,
     [STORE_ALERTS] = "INSERT INTO alerts (change_id, id, rule, severity, state, municipality,"
                      " type, subject, value, threshold, message, event_id, event_time,"
                      " raised_at, updated_at, updated_ns, acked_by, cleared_at, received, data)"
@@ -112,6 +118,21 @@ static int prepare(struct sqlite_store *s, const char *sql, sqlite3_stmt **stmt)
     return rc == SQLITE_OK ? 0 : sqlite_store_fail(s, rc, "preparing a statement");
 }
 
+/* The INSERT of SQLITE_EVENTS_PER_INSERT events. */
+static int prepare_insert_events(struct sqlite_store *s)
+{
+    char sql[sizeof(EVENTS_INSERT) + SQLITE_EVENTS_PER_INSERT * sizeof(EVENT_VALUES ", ") +
+             sizeof(EVENTS_CONFLICT)];
+    size_t len = 0;
+
+    len += (size_t)snprintf(sql + len, sizeof(sql) - len, "%s", EVENTS_INSERT);
+    for (int i = 0; i < SQLITE_EVENTS_PER_INSERT; i++)
+        len += (size_t)snprintf(sql + len, sizeof(sql) - len, "%s%s", i ? ", " : "",
+                                EVENT_VALUES);
+    snprintf(sql + len, sizeof(sql) - len, "%s", EVENTS_CONFLICT);
+    return prepare(s, sql, &s->insert_events);
+}
+
 static void sqlite_close(struct store *base)
 {
     struct sqlite_store *s = (struct sqlite_store *)base;
@@ -122,6 +143,7 @@ static void sqlite_close(struct store *base)
     sqlite3_finalize(s->rollback);
     for (int i = 0; i < STORE_TABLE_COUNT; i++)
         sqlite3_finalize(s->insert[i]);
+    sqlite3_finalize(s->insert_events);
     sqlite3_finalize(s->retention);
     sqlite3_close(s->db); /* the last connection checkpoints the WAL into the file */
     free(s);
@@ -140,7 +162,7 @@ int sqlite_store_open(struct store **out, const struct hub_config *cfg, const ch
     struct sqlite_store *s = calloc(1, sizeof(*s));
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
     struct stat st;
-    char pragmas[160];
+    char pragmas[200];
     int rc, r;
 
     if (!s) {
@@ -183,11 +205,17 @@ int sqlite_store_open(struct store **out, const struct hub_config *cfg, const ch
         *out = &s->base;
         return 0;
     }
-    /* WAL: readers (queries) never block the writer, and a commit is an append. */
+    /*
+     * WAL: readers (queries) never block the writer, and a commit is an append.
+     * temp_store = MEMORY: a statement of many events keeps the pages it changes in a
+     * statement journal, so that SQLite can undo it alone; in a temporary file that
+     * cost a write per page (drain of 1,000,000: 86,097 events/s instead of 124,373).
+     */
     snprintf(pragmas, sizeof(pragmas),
              "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; "
              "PRAGMA cache_size = -%d; PRAGMA wal_autocheckpoint = %d; "
-             "PRAGMA foreign_keys = OFF", CACHE_KIB, SQLITE_CHECKPOINT_PAGES);
+             "PRAGMA foreign_keys = OFF; PRAGMA temp_store = MEMORY", CACHE_KIB,
+             SQLITE_CHECKPOINT_PAGES);
     if ((r = sqlite_store_exec(s, pragmas, "setting WAL mode")) < 0 ||
         (r = sqlite_schema_migrate(s, progress, arg)) < 0)
         goto err;
@@ -200,6 +228,8 @@ int sqlite_store_open(struct store **out, const struct hub_config *cfg, const ch
     for (int i = 0; i < STORE_TABLE_COUNT; i++)
         if ((r = prepare(s, insert_sql[i], &s->insert[i])) < 0)
             goto err;
+    if ((r = prepare_insert_events(s)) < 0)
+        goto err;
     if (stat(path, &st) < 0) {
         r = -errno;
         snprintf(s->base.error, sizeof(s->base.error), "sqlite %s: %s", path, strerror(errno));
@@ -255,9 +285,10 @@ static void bind_json(sqlite3_stmt *stmt, int i, const json_t *v)
     }
 }
 
-static void bind_row(sqlite3_stmt *stmt, const struct row *row)
+/* Binds row's values to stmt's parameters from first on. */
+static void bind_row(sqlite3_stmt *stmt, const struct row *row, int first)
 {
-    int i = 1;
+    int i = first;
 
     switch (row->table) {
     case STORE_EVENTS: {
@@ -337,44 +368,97 @@ static int sqlite_check(struct store *base)
     return 0;
 }
 
+/* Inserts one row. Returns 0 (stored, a duplicate, or refused: row->failed), or < 0. */
+static int write_one(struct sqlite_store *s, struct row *row, struct store_counts *counts)
+{
+    sqlite3_stmt *stmt;
+    int rc;
+
+    if (row->failed) {
+        counts->failed++;
+        return 0;
+    }
+    stmt = s->insert[row->table];
+    bind_row(stmt, row, 1);
+    rc = sqlite3_step(stmt);
+    sqlite3_reset(stmt);
+    if (rc == SQLITE_DONE) {
+        if (sqlite3_changes(s->db) > 0)
+            counts->stored++;
+        else
+            counts->duplicates++;
+    } else if (rc_row_error(rc)) {
+        row->failed = true;
+        snprintf(row->error, sizeof(row->error), "sqlite refused the row: %s",
+                 sqlite3_errmsg(s->db));
+        counts->failed++;
+    } else {
+        return sqlite_store_fail(s, rc, "inserting");
+    }
+    return 0;
+}
+
+/* Whether rows[0..SQLITE_EVENTS_PER_INSERT) are all events still to be written. */
+static bool events_ahead(const struct row *rows, size_t left)
+{
+    if (left < SQLITE_EVENTS_PER_INSERT)
+        return false;
+    for (size_t i = 0; i < SQLITE_EVENTS_PER_INSERT; i++)
+        if (rows[i].table != STORE_EVENTS || rows[i].failed)
+            return false;
+    return true;
+}
+
+/*
+ * Inserts SQLITE_EVENTS_PER_INSERT events with one statement. Returns 1 when done, 0
+ * when SQLite refused a row (the statement is undone: the caller writes them one by
+ * one, so that only that row fails), or < 0.
+ */
+static int write_events(struct sqlite_store *s, struct row *rows, struct store_counts *counts)
+{
+    int rc, stored;
+
+    for (int i = 0; i < SQLITE_EVENTS_PER_INSERT; i++)
+        bind_row(s->insert_events, &rows[i], 1 + i * EVENT_COLUMNS);
+    rc = sqlite3_step(s->insert_events);
+    sqlite3_reset(s->insert_events);
+    if (rc == SQLITE_DONE) {
+        stored = sqlite3_changes(s->db);
+        counts->stored += (size_t)stored;
+        counts->duplicates += (size_t)(SQLITE_EVENTS_PER_INSERT - stored);
+        return 1;
+    }
+    return rc_row_error(rc) ? 0 : sqlite_store_fail(s, rc, "inserting");
+}
+
 static int sqlite_write(struct store *base, struct row *rows, size_t n,
                         struct store_counts *counts)
 {
     struct sqlite_store *s = (struct sqlite_store *)base;
-    int r, rc;
+    size_t i = 0;
+    int r;
 
     /* A file removed under an open connection would take the writes with it. */
     if ((r = sqlite_check(base)) < 0)
         return r;
     if ((r = step_done(s, s->begin, "beginning a transaction")) < 0)
         return r;
-    for (size_t i = 0; i < n; i++) {
-        struct row *row = &rows[i];
-        sqlite3_stmt *stmt;
+    while (i < n) {
+        size_t k = 1;
 
-        if (row->failed) {
-            counts->failed++;
-            continue;
+        if (events_ahead(rows + i, n - i)) {
+            k = SQLITE_EVENTS_PER_INSERT;
+            if ((r = write_events(s, rows + i, counts)) < 0)
+                goto err;
+            if (r > 0) {
+                i += k;
+                continue;
+            }
         }
-        stmt = s->insert[row->table];
-        bind_row(stmt, row);
-        rc = sqlite3_step(stmt);
-        if (rc == SQLITE_DONE) {
-            if (sqlite3_changes(s->db) > 0)
-                counts->stored++;
-            else
-                counts->duplicates++;
-        } else if (rc_row_error(rc)) {
-            row->failed = true;
-            snprintf(row->error, sizeof(row->error), "sqlite refused the row: %s",
-                     sqlite3_errmsg(s->db));
-            counts->failed++;
-        } else {
-            r = sqlite_store_fail(s, rc, "inserting");
-            sqlite3_reset(stmt);
-            goto err;
-        }
-        sqlite3_reset(stmt);
+        for (size_t j = i; j < i + k; j++)
+            if ((r = write_one(s, &rows[j], counts)) < 0)
+                goto err;
+        i += k;
     }
     if ((r = step_done(s, s->commit, "committing")) < 0)
         goto err;
@@ -386,6 +470,7 @@ out:
     /* The rows' text goes when the caller clears them: let no statement point at it. */
     for (int t = 0; t < STORE_TABLE_COUNT; t++)
         sqlite3_clear_bindings(s->insert[t]);
+    sqlite3_clear_bindings(s->insert_events);
     return r;
 }
 
