@@ -410,13 +410,13 @@ static bool events_ahead(const struct row *rows, size_t left)
 }
 
 /*
- * Inserts SQLITE_EVENTS_PER_INSERT events with one statement. Returns 1 when done, 0
- * when SQLite refused a row (the statement is undone: the caller writes them one by
- * one, so that only that row fails), or < 0.
+ * Inserts SQLITE_EVENTS_PER_INSERT events with one statement. A row SQLite refuses
+ * undoes the statement; its rows are then written one by one, so that only that row
+ * fails. Returns 0, or < 0.
  */
 static int write_events(struct sqlite_store *s, struct row *rows, struct store_counts *counts)
 {
-    int rc, stored;
+    int rc, r, stored;
 
     for (int i = 0; i < SQLITE_EVENTS_PER_INSERT; i++)
         bind_row(s->insert_events, &rows[i], 1 + i * EVENT_COLUMNS);
@@ -426,16 +426,21 @@ static int write_events(struct sqlite_store *s, struct row *rows, struct store_c
         stored = sqlite3_changes(s->db);
         counts->stored += (size_t)stored;
         counts->duplicates += (size_t)(SQLITE_EVENTS_PER_INSERT - stored);
-        return 1;
+        return 0;
     }
-    return rc_row_error(rc) ? 0 : sqlite_store_fail(s, rc, "inserting");
+    if (!rc_row_error(rc))
+        return sqlite_store_fail(s, rc, "inserting");
+    for (int i = 0; i < SQLITE_EVENTS_PER_INSERT; i++)
+        if ((r = write_one(s, &rows[i], counts)) < 0)
+            return r;
+    return 0;
 }
 
 static int sqlite_write(struct store *base, struct row *rows, size_t n,
                         struct store_counts *counts)
 {
     struct sqlite_store *s = (struct sqlite_store *)base;
-    size_t i = 0;
+    size_t step;
     int r;
 
     /* A file removed under an open connection would take the writes with it. */
@@ -443,22 +448,11 @@ static int sqlite_write(struct store *base, struct row *rows, size_t n,
         return r;
     if ((r = step_done(s, s->begin, "beginning a transaction")) < 0)
         return r;
-    while (i < n) {
-        size_t k = 1;
-
-        if (events_ahead(rows + i, n - i)) {
-            k = SQLITE_EVENTS_PER_INSERT;
-            if ((r = write_events(s, rows + i, counts)) < 0)
-                goto err;
-            if (r > 0) {
-                i += k;
-                continue;
-            }
-        }
-        for (size_t j = i; j < i + k; j++)
-            if ((r = write_one(s, &rows[j], counts)) < 0)
-                goto err;
-        i += k;
+    for (size_t i = 0; i < n; i += step) {
+        step = events_ahead(rows + i, n - i) ? SQLITE_EVENTS_PER_INSERT : 1;
+        r = step > 1 ? write_events(s, rows + i, counts) : write_one(s, &rows[i], counts);
+        if (r < 0)
+            goto err;
     }
     if ((r = step_done(s, s->commit, "committing")) < 0)
         goto err;
