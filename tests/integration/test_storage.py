@@ -246,7 +246,9 @@ def test_storage_sigkill_mid_batch_stores_everything_once(hub_factory, stack, re
     hub = make_hub(hub_factory, db)
     n = 20000
     harness.wait_until(lambda: worker_pid(redis_client), 30, "the storage worker's status")
-    lg = loadgen(n=n, subjects=16).start()  # as fast as it goes: the worker has a backlog
+    # Published over about 5 s, so that no worker, however fast, stores everything before
+    # the third kill; each read still takes a batch of a few hundred events.
+    lg = loadgen(n=n, rate=4000, subjects=16).start()
     kills, mid_batch = 0, 0
     for threshold in (2000, 7000, 12000):
         pid = worker_pid(redis_client)
