@@ -45,7 +45,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from faultmatrix import faults, log, phase, report, scale
+from faultmatrix import ensure_built, faults, log, phase, report, scale
 from faultmatrix.layout import WORKER_KINDS, Layout, Supervisor
 from faultmatrix.stream import Publisher
 
@@ -65,6 +65,7 @@ def main():
     rate = args.rate or (500 if args.short else 2000)
     settle_s = 60 if args.short else 120
     failed = False
+    ensure_built()
     for run in range(1, args.runs + 1):
         root = Path(tempfile.mkdtemp(prefix="rheinhub-faults."))
         lay = Layout(root, rate)

@@ -10,6 +10,7 @@
 """
 
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -20,12 +21,26 @@ sys.path.insert(0, str(ROOT / "tests" / "integration"))
 import harness  # noqa: E402
 import storage_helpers  # noqa: E402
 
-__all__ = ["ROOT", "harness", "storage_helpers", "build_dir", "log"]
+__all__ = ["ROOT", "harness", "storage_helpers", "build_dir", "ensure_built", "log"]
 
 
 def build_dir():
     env = os.environ.get("RHEINHUB_FAULTS_BUILD")
     return Path(env) if env else ROOT / "build"
+
+
+def ensure_built():
+    """Configures the plain build (<repo>/build, as ./tests/run makes it) when it is
+    missing and brings it up to date, so that the matrix runs on a fresh clone too.
+    A folder named by RHEINHUB_FAULTS_BUILD must already be configured."""
+    d = build_dir()
+    if not (d / "build.ninja").exists():
+        if os.environ.get("RHEINHUB_FAULTS_BUILD"):
+            sys.exit(f"RHEINHUB_FAULTS_BUILD={d}: not a configured meson build folder")
+        log(f"configuring {d}")
+        subprocess.run(["meson", "setup", str(d), str(ROOT)], check=True, stdout=sys.stderr)
+    log(f"building in {d}")
+    subprocess.run(["ninja", "-C", str(d)], check=True, stdout=sys.stderr)
 
 
 def log(msg):
