@@ -96,6 +96,20 @@ def build_dir():
     return REPO / "build-asan"
 
 
+def meson_build(folder, setup_args=(), targets=(), say=None):
+    """Configures FOLDER (meson setup with SETUP_ARGS) when it has no build.ninja, then
+    brings TARGETS (every target when none) up to date with ninja; their output goes to
+    stderr. SAY, when given, is told what happens. CalledProcessError on a failure."""
+    folder = Path(folder)
+    say = say or (lambda msg: None)
+    if not (folder / "build.ninja").exists():
+        say(f"configuring {folder}" + (f" ({' '.join(setup_args)})" if setup_args else ""))
+        subprocess.run(["meson", "setup", str(folder), str(REPO), *setup_args], check=True,
+                       stdout=sys.stderr)
+    say(f"building in {folder}")
+    subprocess.run(["ninja", "-C", str(folder), *targets], check=True, stdout=sys.stderr)
+
+
 def hub_binary():
     return build_dir() / "hub" / "rheinhub"
 

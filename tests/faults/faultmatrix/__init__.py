@@ -10,7 +10,6 @@
 """
 
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -34,13 +33,9 @@ def ensure_built():
     missing and brings it up to date, so that the matrix runs on a fresh clone too.
     A folder named by RHEINHUB_FAULTS_BUILD must already be configured."""
     d = build_dir()
-    if not (d / "build.ninja").exists():
-        if os.environ.get("RHEINHUB_FAULTS_BUILD"):
-            sys.exit(f"RHEINHUB_FAULTS_BUILD={d}: not a configured meson build folder")
-        log(f"configuring {d}")
-        subprocess.run(["meson", "setup", str(d), str(ROOT)], check=True, stdout=sys.stderr)
-    log(f"building in {d}")
-    subprocess.run(["ninja", "-C", str(d)], check=True, stdout=sys.stderr)
+    if os.environ.get("RHEINHUB_FAULTS_BUILD") and not (d / "build.ninja").exists():
+        sys.exit(f"RHEINHUB_FAULTS_BUILD={d}: not a configured meson build folder")
+    harness.meson_build(d, say=log)
 
 
 def log(msg):
