@@ -489,34 +489,17 @@ static void resolve_relative(char *dir, size_t size, const char *config_path)
 int config_load(struct hub_config *cfg, const char *path, FILE *err)
 {
     struct loader l = {.y = {.path = path, .err = err}, .cfg = cfg};
-    yaml_parser_t parser;
     yaml_document_t doc;
     yaml_node_t *root;
-    FILE *f;
+    int r;
 
     config_defaults(cfg);
-    if (!(f = fopen(path, "rb"))) {
-        int e = errno;
-        fprintf(err, "%s: cannot open: %s\n", path, strerror(e));
-        return -e;
-    }
-    if (!yaml_parser_initialize(&parser)) {
-        fclose(f);
-        fprintf(err, "%s: out of memory\n", path);
-        return -ENOMEM;
-    }
-    yaml_parser_set_input_file(&parser, f);
-    if (yaml_loader_parse(&l.y, &parser, &doc) < 0) {
-        yaml_parser_delete(&parser);
-        fclose(f);
-        return -1;
-    }
+    if ((r = yaml_loader_read_file(&l.y, NULL, &doc)) < 0)
+        return r;
     root = yaml_document_get_root_node(&doc);
     if (root)
         load_root(&l, root);
     yaml_document_delete(&doc);
-    yaml_parser_delete(&parser);
-    fclose(f);
     if (l.y.errors == 0) {
         resolve_relative(cfg->schemas.dir, sizeof(cfg->schemas.dir), path);
         resolve_relative(cfg->alerting.rules_file, sizeof(cfg->alerting.rules_file), path);

@@ -2,12 +2,14 @@
 /* The parts every YAML loader shares: parsing, counted reports, scalars (yaml_loader.h). */
 #include "yaml_loader.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <string.h>
 
 #include "yaml_report.h"
 
-int yaml_loader_parse(struct yaml_loader *l, yaml_parser_t *parser, yaml_document_t *doc)
+/* Reads the parser's next document into doc; a syntax error is reported and counted. */
+static int parse(struct yaml_loader *l, yaml_parser_t *parser, yaml_document_t *doc)
 {
     if (!yaml_parser_load(parser, doc)) {
         l->errors++;
@@ -20,6 +22,51 @@ int yaml_loader_parse(struct yaml_loader *l, yaml_parser_t *parser, yaml_documen
     }
     l->doc = doc;
     return 0;
+}
+
+static int out_of_memory(const struct yaml_loader *l)
+{
+    if (l->err)
+        fprintf(l->err, "%s: out of memory\n", l->path);
+    return -ENOMEM;
+}
+
+int yaml_loader_read_file(struct yaml_loader *l, const char *what, yaml_document_t *doc)
+{
+    yaml_parser_t parser;
+    FILE *f;
+    int r;
+
+    if (!(f = fopen(l->path, "rb"))) {
+        int e = errno;
+        if (l->err)
+            fprintf(l->err, "%s: cannot open%s%s: %s\n", l->path, what ? " " : "",
+                    what ? what : "", strerror(e));
+        return -e;
+    }
+    if (!yaml_parser_initialize(&parser)) {
+        fclose(f);
+        return out_of_memory(l);
+    }
+    yaml_parser_set_input_file(&parser, f);
+    r = parse(l, &parser, doc);
+    yaml_parser_delete(&parser);
+    fclose(f);
+    return r;
+}
+
+int yaml_loader_read_text(struct yaml_loader *l, const char *text, size_t len,
+                          yaml_document_t *doc)
+{
+    yaml_parser_t parser;
+    int r;
+
+    if (!yaml_parser_initialize(&parser))
+        return out_of_memory(l);
+    yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+    r = parse(l, &parser, doc);
+    yaml_parser_delete(&parser);
+    return r;
 }
 
 void yaml_loader_report(struct yaml_loader *l, const yaml_node_t *node, const char *fmt, ...)

@@ -10,6 +10,7 @@
 #define RHEINHUB_YAML_LOADER_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 
 #include <yaml.h>
@@ -18,15 +19,23 @@ struct yaml_loader {
     const char *path;     /* the file as messages name it */
     FILE *err;            /* where reports go; NULL: they are only counted */
     int errors;           /* reports so far */
-    yaml_document_t *doc; /* borrowed; set by yaml_loader_parse */
+    yaml_document_t *doc; /* borrowed; set by yaml_loader_read_file or _read_text */
 };
 
 /*
- * Reads the parser's next document into doc and points l->doc at it. A syntax error is
- * reported as "path:line: problem context" and counted; returns 0, or -1 with nothing
- * in doc to delete. On success the caller deletes doc (yaml_document_delete).
+ * Reads the first document of the file l->path into doc and points l->doc at it; the file
+ * is closed again before it returns. Returns 0, and the caller deletes doc
+ * (yaml_document_delete); or, with nothing in doc to delete:
+ *   -1       a syntax error, reported as "path:line: problem context" and counted;
+ *   -errno   the file cannot be opened: "path: cannot open <what>: reason" (what NULL:
+ *            "path: cannot open: reason"), not counted;
+ *   -ENOMEM  libyaml has no memory: "path: out of memory".
  */
-int yaml_loader_parse(struct yaml_loader *l, yaml_parser_t *parser, yaml_document_t *doc);
+int yaml_loader_read_file(struct yaml_loader *l, const char *what, yaml_document_t *doc);
+
+/* The same for len bytes of YAML text in memory, l->path naming them in reports. */
+int yaml_loader_read_text(struct yaml_loader *l, const char *text, size_t len,
+                          yaml_document_t *doc);
 
 /* Reports "path:line: <fmt ...>" for node (line 1 when NULL) and counts it. */
 void yaml_loader_report(struct yaml_loader *l, const yaml_node_t *node, const char *fmt, ...)

@@ -305,29 +305,14 @@ void source_file_close(struct source_file *sf)
 int source_file_load(struct source_file *sf, enum source_kind kind, const char *path, FILE *err)
 {
     struct source_loader l = {.y = {.path = path, .err = err}, .sf = sf};
-    yaml_parser_t parser;
     yaml_document_t doc;
     yaml_node_t *root;
-    FILE *f;
+    int r;
 
     defaults(sf, kind);
     snprintf(sf->path, sizeof(sf->path), "%s", path);
-    if (!(f = fopen(path, "rb"))) {
-        int e = errno;
-        fprintf(err, "%s: cannot open: %s\n", path, strerror(e));
-        return -e;
-    }
-    if (!yaml_parser_initialize(&parser)) {
-        fclose(f);
-        fprintf(err, "%s: out of memory\n", path);
-        return -ENOMEM;
-    }
-    yaml_parser_set_input_file(&parser, f);
-    if (yaml_loader_parse(&l.y, &parser, &doc) < 0) {
-        yaml_parser_delete(&parser);
-        fclose(f);
-        return -1;
-    }
+    if ((r = yaml_loader_read_file(&l.y, NULL, &doc)) < 0)
+        return r;
     root = yaml_document_get_root_node(&doc);
     if (!root || yaml_loader_is_null(root))
         yaml_loader_report(&l.y, root, "the file is empty");
@@ -337,8 +322,6 @@ int source_file_load(struct source_file *sf, enum source_kind kind, const char *
             check_complete(&l, root);
     }
     yaml_document_delete(&doc);
-    yaml_parser_delete(&parser);
-    fclose(f);
     if (l.y.errors) {
         source_file_close(sf);
         return -l.y.errors;

@@ -185,7 +185,7 @@ static void analytics_windows_empty_and_missing(void **state)
     err = open_memstream(&errors, &len);
     assert_true(windows_file_load(&wf, "/nonexistent/windows.yaml", err) < 0);
     fclose(err);
-    assert_non_null(strstr(errors, "/nonexistent/windows.yaml: cannot read the windows file"));
+    assert_non_null(strstr(errors, "/nonexistent/windows.yaml: cannot open the windows file"));
     free(errors);
 }
 

@@ -565,61 +565,43 @@ static void load_root(struct yaml_loader *l, const yaml_node_t *root, struct rul
     }
 }
 
-static int load(struct rules *out, const char *name, yaml_parser_t *parser, FILE *err)
+/* Loads the rules of the document l read, and deletes the document. */
+static int load(struct rules *out, struct yaml_loader *l, yaml_document_t *doc)
 {
-    struct yaml_loader l = {.path = name, .err = err};
-    yaml_document_t doc;
-
-    if (yaml_loader_parse(&l, parser, &doc) < 0)
-        return -1;
-    load_root(&l, yaml_document_get_root_node(&doc), out);
-    yaml_document_delete(&doc);
-    if (l.errors) {
+    load_root(l, yaml_document_get_root_node(doc), out);
+    yaml_document_delete(doc);
+    if (l->errors) {
         rules_free(out);
-        return -l.errors;
+        return -l->errors;
     }
     return 0;
 }
 
 int rules_load(struct rules *out, const char *path, FILE *err)
 {
-    yaml_parser_t parser;
-    FILE *f;
+    struct yaml_loader l = {.path = path, .err = err};
+    yaml_document_t doc;
+
     int r;
 
     memset(out, 0, sizeof(*out));
-    if (!(f = fopen(path, "rb"))) {
-        int e = errno;
-        fprintf(err, "%s: cannot open the rules file: %s\n", path, strerror(e));
-        return -e;
-    }
-    if (!yaml_parser_initialize(&parser)) {
-        fclose(f);
-        fprintf(err, "%s: out of memory\n", path);
-        return -ENOMEM;
-    }
-    yaml_parser_set_input_file(&parser, f);
-    r = load(out, path, &parser, err);
-    yaml_parser_delete(&parser);
-    fclose(f);
-    return r;
+    if ((r = yaml_loader_read_file(&l, "the rules file", &doc)) < 0)
+        return r;
+    return load(out, &l, &doc);
 }
 
 int rules_load_buffer(struct rules *out, const char *name, const char *text, size_t len,
                       FILE *err)
 {
-    yaml_parser_t parser;
+    struct yaml_loader l = {.path = name, .err = err};
+    yaml_document_t doc;
+
     int r;
 
     memset(out, 0, sizeof(*out));
-    if (!yaml_parser_initialize(&parser)) {
-        fprintf(err, "%s: out of memory\n", name);
-        return -ENOMEM;
-    }
-    yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
-    r = load(out, name, &parser, err);
-    yaml_parser_delete(&parser);
-    return r;
+    if ((r = yaml_loader_read_text(&l, text, len, &doc)) < 0)
+        return r;
+    return load(out, &l, &doc);
 }
 
 void rules_free(struct rules *rules)

@@ -178,34 +178,17 @@ static void load_root(struct yaml_loader *l, struct windows_file *wf, yaml_node_
 int windows_file_load(struct windows_file *wf, const char *path, FILE *err)
 {
     struct yaml_loader l = {.path = path, .err = err};
-    yaml_parser_t parser;
     yaml_document_t doc;
     yaml_node_t *root;
-    FILE *f;
+    int r;
 
     windows_file_defaults(wf);
-    if (!(f = fopen(path, "rb"))) {
-        int e = errno;
-        if (err)
-            fprintf(err, "%s: cannot read the windows file: %s\n", path, strerror(e));
-        return -e;
-    }
-    if (!yaml_parser_initialize(&parser)) {
-        fclose(f);
-        return -ENOMEM;
-    }
-    yaml_parser_set_input_file(&parser, f);
-    if (yaml_loader_parse(&l, &parser, &doc) < 0) {
-        yaml_parser_delete(&parser);
-        fclose(f);
-        return -1;
-    }
+    if ((r = yaml_loader_read_file(&l, "the windows file", &doc)) < 0)
+        return r;
     root = yaml_document_get_root_node(&doc);
     if (root && !yaml_loader_is_null(root))
         load_root(&l, wf, root);
     yaml_document_delete(&doc);
-    yaml_parser_delete(&parser);
-    fclose(f);
     return l.errors ? -l.errors : 0;
 }
 
