@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* RFC 3339 full-date, full-time and date-time checks, without allocation. */
+/* RFC 3339 full-date, full-time and date-time checks and conversions, without allocation. */
 #include "rfc3339.h"
 
 #include <errno.h>
@@ -143,6 +143,46 @@ int rfc3339_split(const char *s, size_t n, int64_t *seconds, int64_t *frac_ns)
     *seconds -= (int64_t)offset_min * 60;
     *frac_ns = frac;
     return 0;
+}
+
+#define NS_PER_S 1000000000LL
+
+int rfc3339_to_ns(const char *s, size_t n, int64_t *ns)
+{
+    int64_t seconds, frac;
+
+    if (rfc3339_split(s, n, &seconds, &frac) < 0)
+        return -EINVAL;
+    if (seconds < 0 && frac > 0) { /* so that the product stays in range down to INT64_MIN */
+        seconds++;
+        frac -= NS_PER_S;
+    }
+    if (__builtin_mul_overflow(seconds, NS_PER_S, ns) || __builtin_add_overflow(*ns, frac, ns)) {
+        *ns = seconds < 0 ? INT64_MIN : INT64_MAX;
+        return -ERANGE;
+    }
+    return 0;
+}
+
+void rfc3339_civil_from_ns(int64_t ns, struct rfc3339_civil *c)
+{
+    int64_t seconds = ns / NS_PER_S, frac = ns % NS_PER_S, days, sod;
+
+    if (frac < 0) { /* floor, so that the fraction is never negative */
+        frac += NS_PER_S;
+        seconds--;
+    }
+    days = seconds / 86400;
+    sod = seconds % 86400;
+    if (sod < 0) {
+        sod += 86400;
+        days--;
+    }
+    rfc3339_civil_from_days(days, &c->year, &c->month, &c->day);
+    c->hour = (int)(sod / 3600);
+    c->minute = (int)(sod / 60 % 60);
+    c->second = (int)(sod % 60);
+    c->frac_ns = (int32_t)frac;
 }
 
 void rfc3339_now_ms(char *buf, size_t size)

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * RFC 3339 date-time checking (section 5.6, "date-time"), as JSON Schema's
- * "date-time" format and the envelope's time require it.
+ * "date-time" format and the envelope's time require it, and the one conversion of such
+ * times to nanoseconds since the epoch and back that the workers share.
  */
 #ifndef RHEINHUB_RFC3339_H
 #define RHEINHUB_RFC3339_H
@@ -27,6 +28,24 @@ bool rfc3339_time_valid(const char *s, size_t n);
  * when s is not a valid date-time.
  */
 int rfc3339_split(const char *s, size_t n, int64_t *seconds, int64_t *frac_ns);
+
+/*
+ * The valid RFC 3339 date-time s[0..n) as ns since 1970-01-01T00:00:00Z (rfc3339_split's
+ * rules). Returns 0; -EINVAL when s is not a valid date-time; -ERANGE when the time lies
+ * outside what 64 bits of ns hold (before 1677-09-21, after 2262-04-11), with *ns
+ * saturated to INT64_MIN or INT64_MAX, so that it still sorts first or last.
+ */
+int rfc3339_to_ns(const char *s, size_t n, int64_t *ns);
+
+/* A UTC date and time of day, as rfc3339_civil_from_ns gives it. */
+struct rfc3339_civil {
+    int64_t year;
+    int month, day, hour, minute, second; /* 1-12, 1-31, 0-23, 0-59, 0-59 */
+    int32_t frac_ns;                      /* 0 to 999,999,999, before 1970 too */
+};
+
+/* The UTC date and time of ns since 1970-01-01T00:00:00Z (any int64, rounded down). */
+void rfc3339_civil_from_ns(int64_t ns, struct rfc3339_civil *c);
 
 /* Days since 1970-01-01 of a proleptic Gregorian date, and back (H. Hinnant's algorithms). */
 int64_t rfc3339_days_from_civil(int64_t y, int m, int d);

@@ -367,15 +367,23 @@ static void times_parsing(void **state)
     assert_int_equal(b, -NS_PER_S);
     assert_int_equal(times_parse("2026-11-26 06:00:00Z", 20, &b), -EINVAL);
     assert_int_equal(times_parse("2026-02-30T06:00:00Z", 20, &b), -EINVAL);
+    /* Valid RFC 3339, but beyond int64 nanoseconds: refused, not wrapped around. */
+    assert_int_equal(times_parse("9999-12-31T23:59:59Z", 20, &b), -ERANGE);
+    assert_int_equal(times_parse("0001-01-01T00:00:00Z", 20, &b), -ERANGE);
+    assert_int_equal(times_parse("2262-04-11T23:47:16.854775807Z", 30, &b), 0);
+    assert_int_equal(b, INT64_MAX);
     times_format_ms(a + 412 * NS_PER_MS + 999999, text);
     assert_string_equal(text, "2026-11-26T06:00:00.412Z");
-    /* Before 1970 and at both ends of int64 nanoseconds, as snprintf wrote them. */
+    /* Before 1970 and at both ends of int64 nanoseconds: the milliseconds rounded down,
+     * before 1970 too (INT64_MIN is ...43.145224192). */
     times_format_ms(-NS_PER_MS, text);
+    assert_string_equal(text, "1969-12-31T23:59:59.999Z");
+    times_format_ms(-1, text);
     assert_string_equal(text, "1969-12-31T23:59:59.999Z");
     times_format_ms(0, text);
     assert_string_equal(text, "1970-01-01T00:00:00.000Z");
     times_format_ms(INT64_MIN, text);
-    assert_string_equal(text, "1677-09-21T00:12:43.146Z");
+    assert_string_equal(text, "1677-09-21T00:12:43.145Z");
     times_format_ms(INT64_MAX, text);
     assert_string_equal(text, "2262-04-11T23:47:16.854Z");
 }

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
 /* Unit tests for the RFC 3339 date-time checks (hub/core/rfc3339.c). */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -72,12 +74,56 @@ static void rfc3339_date_and_time(void **state)
     assert_false(rfc3339_time_valid("06:00:00", 8));
 }
 
+static void rfc3339_nanoseconds(void **state)
+{
+    const char *max = "2262-04-11T23:47:16.854775807Z", *min = "1677-09-21T00:12:43.145224192Z";
+    struct rfc3339_civil c;
+    int64_t ns;
+
+    (void)state;
+    assert_int_equal(rfc3339_to_ns("1970-01-01T00:00:00Z", 20, &ns), 0);
+    assert_int_equal(ns, 0);
+    assert_int_equal(rfc3339_to_ns("1970-01-01T01:00:00.000000001+01:00", 35, &ns), 0);
+    assert_int_equal(ns, 1);
+    assert_int_equal(rfc3339_to_ns("1969-12-31T23:59:59.999999999Z", 30, &ns), 0);
+    assert_int_equal(ns, -1);
+    assert_int_equal(rfc3339_to_ns("2016-12-31T23:59:60Z", 20, &ns), 0);
+    assert_int_equal(ns, 1483228800LL * 1000000000LL);
+    assert_int_equal(rfc3339_to_ns("2026-11-26T06:00:00", 19, &ns), -EINVAL);
+    /* Both ends of int64 ns, and one ns beyond each: saturated and said so. */
+    assert_int_equal(rfc3339_to_ns(max, strlen(max), &ns), 0);
+    assert_int_equal(ns, INT64_MAX);
+    assert_int_equal(rfc3339_to_ns(min, strlen(min), &ns), 0);
+    assert_int_equal(ns, INT64_MIN);
+    assert_int_equal(rfc3339_to_ns("2262-04-11T23:47:16.854775808Z", 30, &ns), -ERANGE);
+    assert_int_equal(ns, INT64_MAX);
+    assert_int_equal(rfc3339_to_ns("1677-09-21T00:12:43.145224191Z", 30, &ns), -ERANGE);
+    assert_int_equal(ns, INT64_MIN);
+    assert_int_equal(rfc3339_to_ns("9999-12-31T23:59:59Z", 20, &ns), -ERANGE);
+    assert_int_equal(ns, INT64_MAX);
+
+    /* And back: rounded down, before 1970 too. */
+    rfc3339_civil_from_ns(-1, &c);
+    assert_true(c.year == 1969 && c.month == 12 && c.day == 31 && c.hour == 23 &&
+                c.minute == 59 && c.second == 59 && c.frac_ns == 999999999);
+    rfc3339_civil_from_ns(INT64_MIN, &c);
+    assert_true(c.year == 1677 && c.month == 9 && c.day == 21 && c.hour == 0 &&
+                c.minute == 12 && c.second == 43 && c.frac_ns == 145224192);
+    rfc3339_civil_from_ns(INT64_MAX, &c);
+    assert_true(c.year == 2262 && c.month == 4 && c.day == 11 && c.hour == 23 &&
+                c.minute == 47 && c.second == 16 && c.frac_ns == 854775807);
+    rfc3339_civil_from_ns(1795672800LL * 1000000000LL, &c); /* 2026-11-26T06:00:00Z */
+    assert_true(c.year == 2026 && c.month == 11 && c.day == 26 && c.hour == 6 &&
+                c.minute == 0 && c.second == 0 && c.frac_ns == 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(rfc3339_valid_forms),
         cmocka_unit_test(rfc3339_invalid_forms),
         cmocka_unit_test(rfc3339_date_and_time),
+        cmocka_unit_test(rfc3339_nanoseconds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * RFC 3339 times and rule durations (times.h). Date arithmetic is the proleptic
- * Gregorian calendar of RFC 3339, done on integers (days from the civil date).
+ * RFC 3339 times and rule durations (times.h). The calendar arithmetic is core's
+ * (rfc3339.h), shared with storage and analytics.
  */
 #include "times.h"
 
@@ -15,55 +15,9 @@
 
 #define DURATION_MAX_NS (365LL * 86400 * NS_PER_S)
 
-static int digits(const char *s, int n)
-{
-    int v = 0;
-
-    for (int i = 0; i < n; i++)
-        v = v * 10 + (s[i] - '0');
-    return v;
-}
-
-/* Days since 1970-01-01 of a civil date (H. Hinnant's algorithm). */
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-    int64_t era, yoe, doy, doe;
-
-    y -= m <= 2;
-    era = (y >= 0 ? y : y - 399) / 400;
-    yoe = y - era * 400;
-    doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
 int times_parse(const char *s, size_t n, int64_t *ns)
 {
-    int64_t days, secs, frac = 0;
-    size_t pos = 19;
-    int sec;
-
-    if (!rfc3339_date_time_valid(s, n))
-        return -EINVAL;
-    /* YYYY-MM-DDThh:mm:ss */
-    days = days_from_civil(digits(s, 4), digits(s + 5, 2), digits(s + 8, 2));
-    sec = digits(s + 17, 2);
-    if (sec == 60)
-        sec = 59;
-    secs = days * 86400 + digits(s + 11, 2) * 3600 + digits(s + 14, 2) * 60 + sec;
-    if (pos < n && s[pos] == '.') {
-        int64_t scale = 100000000;
-        for (pos++; pos < n && s[pos] >= '0' && s[pos] <= '9'; pos++) {
-            frac += (s[pos] - '0') * scale;
-            scale /= 10;
-        }
-    }
-    if (pos < n && (s[pos] == '+' || s[pos] == '-')) {
-        int off = digits(s + pos + 1, 2) * 3600 + digits(s + pos + 4, 2) * 60;
-        secs -= s[pos] == '+' ? off : -off;
-    }
-    *ns = secs * NS_PER_S + frac;
-    return 0;
+    return rfc3339_to_ns(s, n, ns);
 }
 
 /* v (0 <= v < 10^n) in n decimal digits with leading zeros, as "%0nd" writes it. */
@@ -77,31 +31,25 @@ static void put_digits(char *out, int v, int n)
 
 void times_format_ms(int64_t ns, char out[TIMES_TEXT_MAX])
 {
-    time_t secs = (time_t)(ns / NS_PER_S);
-    int64_t ms = (ns % NS_PER_S) / NS_PER_MS;
-    struct tm tm;
+    struct rfc3339_civil c;
 
-    if (ms < 0) {
-        secs--;
-        ms += 1000;
-    }
-    gmtime_r(&secs, &tm);
+    rfc3339_civil_from_ns(ns, &c);
     /* "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ" without snprintf, which cost 3,500
      * instructions a call (every alert change formats several). int64 nanoseconds reach
      * from 1677 to 2262: the year always has four digits. */
-    put_digits(out, tm.tm_year + 1900, 4);
+    put_digits(out, (int)c.year, 4);
     out[4] = '-';
-    put_digits(out + 5, tm.tm_mon + 1, 2);
+    put_digits(out + 5, c.month, 2);
     out[7] = '-';
-    put_digits(out + 8, tm.tm_mday, 2);
+    put_digits(out + 8, c.day, 2);
     out[10] = 'T';
-    put_digits(out + 11, tm.tm_hour, 2);
+    put_digits(out + 11, c.hour, 2);
     out[13] = ':';
-    put_digits(out + 14, tm.tm_min, 2);
+    put_digits(out + 14, c.minute, 2);
     out[16] = ':';
-    put_digits(out + 17, tm.tm_sec, 2);
+    put_digits(out + 17, c.second, 2);
     out[19] = '.';
-    put_digits(out + 20, (int)ms, 3);
+    put_digits(out + 20, (int)(c.frac_ns / 1000000), 3);
     out[23] = 'Z';
     out[24] = '\0';
 }

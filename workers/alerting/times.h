@@ -17,8 +17,9 @@
 
 /*
  * Parses an RFC 3339 date-time (any fraction, "Z" or an offset) in s[0..n) to ns since
- * the epoch, UTC; fractions beyond nanoseconds are cut. A leap second counts as :59.
- * Returns 0, or -EINVAL.
+ * the epoch, UTC; fractions beyond nanoseconds are cut, and a leap second counts as the
+ * first second of the next minute (rfc3339_to_ns). Returns 0; -EINVAL, or -ERANGE for a
+ * time before 1677-09-21 or after 2262-04-11, which 64 bits of ns do not hold.
  */
 int times_parse(const char *s, size_t n, int64_t *ns);
 

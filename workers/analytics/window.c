@@ -50,40 +50,22 @@ void window_length_format(int64_t seconds, char out[WINDOW_TEXT_MAX])
 
 int window_time_parse(const char *s, size_t n, int64_t *ns)
 {
-    int64_t seconds, frac, out;
-
-    if (rfc3339_split(s, n, &seconds, &frac) < 0)
-        return -EINVAL;
-    if (__builtin_mul_overflow(seconds, WINDOW_NS_PER_S, &out) ||
-        __builtin_add_overflow(out, frac, &out))
-        return -ERANGE;
-    *ns = out;
-    return 0;
+    return rfc3339_to_ns(s, n, ns);
 }
 
 void window_time_format(int64_t ns, char out[WINDOW_TIME_MAX])
 {
-    int64_t seconds = ns / WINDOW_NS_PER_S, frac = ns % WINDOW_NS_PER_S, days, sod, year;
-    int month, day, len;
+    struct rfc3339_civil c;
+    int len;
 
-    if (frac < 0) { /* floor, so that the fraction is never negative */
-        frac += WINDOW_NS_PER_S;
-        seconds--;
-    }
-    days = seconds / 86400;
-    sod = seconds % 86400;
-    if (sod < 0) {
-        sod += 86400;
-        days--;
-    }
-    rfc3339_civil_from_days(days, &year, &month, &day);
-    len = snprintf(out, WINDOW_TIME_MAX, "%04lld-%02d-%02dT%02d:%02d:%02d", (long long)year, month,
-                   day, (int)(sod / 3600), (int)(sod / 60 % 60), (int)(sod % 60));
-    if (frac) {
+    rfc3339_civil_from_ns(ns, &c);
+    len = snprintf(out, WINDOW_TIME_MAX, "%04lld-%02d-%02dT%02d:%02d:%02d", (long long)c.year,
+                   c.month, c.day, c.hour, c.minute, c.second);
+    if (c.frac_ns) {
         char f[11];
         int k = 9;
 
-        snprintf(f, sizeof(f), ".%09lld", (long long)frac);
+        snprintf(f, sizeof(f), ".%09d", (int)c.frac_ns);
         while (f[k] == '0')
             k--;
         f[k + 1] = '\0';
