@@ -18,7 +18,7 @@ import harness
 from alerting_helpers import (OUTBOX, TRACKS, AlertWatcher, ack, alerting_hub, event_topic,
                               mosquitto_pub, publish_levels, require_binary, retained_alert,
                               stat, stats, status, stream_alerts, validate_alert, wait_applied,
-                              wait_idle, wait_stat, worker_pid, write_rules)
+                              wait_idle, wait_stat, waterlevel, worker_pid, write_rules)
 
 FLOOD = """\
 rules:
@@ -255,6 +255,24 @@ def test_alerting_redelivery_raises_nothing_twice(hub_factory, stack, redis_clie
     assert [a["state"] for a in watcher.alerts(TOPIC)] == ["active", "cleared"]
     assert [d["state"] for e, d in stream_alerts(redis_client)] == ["active", "cleared"]
     assert stat(redis_client, "raised") == 1
+
+
+def test_alerting_skips_a_time_beyond_int64_nanoseconds(hub_factory, stack, redis_client,
+                                                         watcher, tmp_path):
+    """Valid RFC 3339 times that 64 bits of nanoseconds do not hold (years 9999 and 1) are
+    skipped and counted: they raise nothing, and the next event raises as it should."""
+    hub = alerting_hub(hub_factory, write_rules(tmp_path, FLOOD))
+    pid = worker_pid(redis_client)
+    harness.publish(stack.mqtt_port, [
+        (event_topic("pegel-1"), waterlevel(712, "9999-12-31T23:59:59Z")),
+        (event_topic("pegel-1"), waterlevel(850, "0001-01-01T00:00:00Z"))])
+    wait_stat(redis_client, "skipped", 2)
+    wait_idle(redis_client, hub)
+    assert watcher.alerts(TOPIC) == [] and stat(redis_client, "events") == 0
+    publish_levels(stack, "pegel-1", [712])
+    active = watcher.wait_for(lambda a: a["state"] == "active", 20, "the alert")
+    assert active["value"] == 712 and active["severity"] == "warning"
+    assert wait_stat(redis_client, "raised", 1) == 1 and worker_pid(redis_client) == pid
 
 
 def _entry_with(env_bytes, **changes):

@@ -61,6 +61,7 @@
     X(EVENTS, "events")                                                                            \
     X(STALE, "stale")                                                                              \
     X(NO_VALUE, "no_value")                                                                        \
+    X(SKIPPED, "skipped")                                                                          \
     X(RAISED, "raised")                                                                            \
     X(SEVERITY, "severity_raised")                                                                 \
     X(ESCALATED, "escalated")                                                                      \
@@ -499,6 +500,14 @@ static bool copy_str(char *dst, size_t size, const struct envelope_str *s)
     return true;
 }
 
+/* An event the rules cannot look at: counted, and logged with its reason. */
+static void skip(struct alerting *a, const struct worker_event *ev, const char *why)
+{
+    a->stats[STAT_SKIPPED]++;
+    log_debug(a->component, "%s %s event %u skipped: %s", ev->stream, ev->entry_id,
+              ev->entry_index, why);
+}
+
 static int al_batch(struct worker *w, void *data, struct worker_event *events, size_t n)
 {
     struct alerting *a = data;
@@ -522,11 +531,13 @@ static int al_batch(struct worker *w, void *data, struct worker_event *events, s
             continue; /* the workers' own streams (alerts, aggregates) are not events */
         if (!copy_str(id, sizeof(id), &env->id) || !copy_str(time, sizeof(time), &env->time) ||
             !copy_str(subject, sizeof(subject), &env->subject) ||
-            !copy_str(municipality, sizeof(municipality), &env->municipality) ||
-            times_parse(time, strlen(time), &ev.time_ns) < 0) {
-            log_debug(a->component, "%s %s event %u: an envelope field is too long or the "
-                      "time is not RFC 3339; skipped", events[i].stream, events[i].entry_id,
-                      events[i].entry_index);
+            !copy_str(municipality, sizeof(municipality), &env->municipality)) {
+            skip(a, &events[i], "an envelope field is too long");
+            continue;
+        }
+        if ((r = times_parse(time, strlen(time), &ev.time_ns)) < 0) {
+            skip(a, &events[i], r == -ERANGE ? "its time is before 1677-09-21 or after 2262-04-11"
+                                              : "its time is not RFC 3339");
             continue;
         }
         if ((r = engine_event(a->engine, &ev, now)) < 0) {
