@@ -104,6 +104,23 @@ def test_storage_query_jsonl_and_csv_keep_awkward_text(hub_factory, stack, db):
         assert json.loads(rec[8])["description"] == DESCRIPTIONS[k]
 
 
+def test_storage_query_times_beyond_int64_nanoseconds(hub_factory, stack, db):
+    """Valid RFC 3339 times that 64 bits of nanoseconds do not hold (years 1 and 9999) are
+    stored as they were sent and sort first and last; a bound in year 9000 finds the one
+    after it."""
+    hub = make_hub(hub_factory, db)
+    times = ["9999-12-31T23:59:59Z", "2026-11-26T06:00:00Z", "0001-01-01T00:00:00Z"]
+    publish(stack.mqtt_port, [("linz/sensor/waterlevel/pegel-1", waterlevel(t, 400 + k))
+                              for k, t in enumerate(times)])
+    wait_count(db, len(times), hub=hub)
+    rows = jsonl(hub.config_path, "--type", "sensor.waterlevel")
+    assert [r["time"] for r in rows] == [times[2], times[1], times[0]]
+    assert [r["data"]["value"] for r in rows] == [402, 401, 400]
+    late = jsonl(hub.config_path, "--since", "9000-01-01")
+    assert [r["time"] for r in late] == [times[0]]
+    assert hub.running()
+
+
 def test_storage_query_filters(hub_factory, stack, db):
     hub = make_hub(hub_factory, db)
     msgs, expected = [], []
