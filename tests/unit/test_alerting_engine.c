@@ -190,6 +190,23 @@ static void engine_rate(void **state)
     teardown_fixture(f);
 }
 
+/* Event times at both ends of int64 ns: the rate window's arithmetic does not overflow. */
+static void engine_rate_at_the_ends_of_time(void **state)
+{
+    struct fixture *f = setup(rising, "sensor.waterlevel");
+    int64_t first = INT64_MIN + 1; /* 1677-09-21T00:12:43.145224193Z */
+
+    (void)state;
+    feed_at(f, "pegel-1", first, t0, "{\"value\":500}");
+    feed_at(f, "pegel-1", first + 20 * MIN, t0, "{\"value\":510}");
+    expect_none(f, "+10 cm in 20 minutes");
+    feed_at(f, "pegel-1", first + 40 * MIN, t0, "{\"value\":540}");
+    expect_one(f, ENGINE_RAISED, NULL, "+40 cm in 40 minutes");
+    feed_at(f, "pegel-1", INT64_MAX, t0, "{\"value\":900}");
+    expect_one(f, ENGINE_CLEARED, NULL, "centuries later: no reference in the window");
+    teardown_fixture(f);
+}
+
 /* A falling rate with below. */
 static void engine_rate_falling(void **state)
 {
@@ -290,6 +307,7 @@ int main(void)
         cmocka_unit_test(engine_duration),
         cmocka_unit_test(engine_rate),
         cmocka_unit_test(engine_rate_falling),
+        cmocka_unit_test(engine_rate_at_the_ends_of_time),
         cmocka_unit_test(engine_equality),
         cmocka_unit_test(engine_silence),
     };

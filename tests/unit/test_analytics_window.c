@@ -172,6 +172,11 @@ static void analytics_window_start(void **state)
     /* a UTC day: 23:30 at +01:00 is still the 25th in UTC */
     assert_int_equal(window_start(parse("2026-11-26T00:30:00+01:00"), 86400),
                      parse("2026-11-25T00:00:00Z"));
+    /* at the ends of int64 ns: a window that would begin before the earliest time held
+     * begins there */
+    assert_int_equal(window_start(INT64_MIN + 1, 86400), INT64_MIN);
+    assert_int_equal(window_start(INT64_MIN, 60), INT64_MIN);
+    assert_int_equal(window_start(INT64_MAX, 60), INT64_MAX - INT64_MAX % (60 * NS));
     /* before 1970 the start is the floor, not the truncation toward zero */
     assert_int_equal(window_start(-1, 60), -60 * NS);
     assert_int_equal(window_start(-60 * NS, 60), -60 * NS);

@@ -395,6 +395,14 @@ static void level_of(const struct rule *r, double x, enum severity *sev, struct 
  * sample within the window (0 for the first). Samples closer than window/STEPS to the
  * newest kept are not kept, so that the window needs at most STEPS + 1 of them.
  */
+/* later - earlier for two event times (later >= earlier), INT64_MAX where it overflows. */
+static int64_t ns_since(int64_t later, int64_t earlier)
+{
+    int64_t d;
+
+    return __builtin_sub_overflow(later, earlier, &d) ? INT64_MAX : d;
+}
+
 static void rate_update(struct track *t, int64_t time_ns, const struct value *x,
                         struct value *delta)
 {
@@ -402,7 +410,9 @@ static void rate_update(struct track *t, int64_t time_ns, const struct value *x,
     struct value ref;
     int drop = 0;
 
-    while (drop < t->n_samples && t->samples[drop].time_ns < time_ns - window)
+    /* Samples are older than time_ns (apply() refuses the rest), so the difference is
+     * positive; it saturates rather than overflow across the whole int64 range. */
+    while (drop < t->n_samples && ns_since(time_ns, t->samples[drop].time_ns) > window)
         drop++;
     if (drop) {
         memmove(t->samples, t->samples + drop, (size_t)(t->n_samples - drop) * sizeof(*t->samples));
@@ -417,7 +427,7 @@ static void rate_update(struct track *t, int64_t time_ns, const struct value *x,
     }
     if (value_subtract(x, &ref, delta) < 0)
         value_set_int(delta, 0);
-    if (t->n_samples == 0 || time_ns - t->samples[t->n_samples - 1].time_ns >= step) {
+    if (t->n_samples == 0 || ns_since(time_ns, t->samples[t->n_samples - 1].time_ns) >= step) {
         struct engine_sample *s;
         if (t->n_samples == ENGINE_RATE_SAMPLES) {
             memmove(t->samples, t->samples + 1, (ENGINE_RATE_SAMPLES - 1) * sizeof(*t->samples));

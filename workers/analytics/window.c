@@ -76,9 +76,11 @@ void window_time_format(int64_t ns, char out[WINDOW_TIME_MAX])
 
 int64_t window_start(int64_t t_ns, int64_t length_s)
 {
-    int64_t w = length_s * WINDOW_NS_PER_S, q = t_ns / w;
+    int64_t w = length_s * WINDOW_NS_PER_S, q = t_ns / w, start;
 
     if (t_ns % w < 0)
         q--;
-    return q * w;
+    if (__builtin_mul_overflow(q, w, &start))
+        return INT64_MIN; /* t_ns lies in the first, partial window that int64 ns hold */
+    return start;
 }

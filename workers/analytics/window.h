@@ -47,7 +47,10 @@ int window_time_parse(const char *s, size_t n, int64_t *ns);
  */
 void window_time_format(int64_t ns, char out[WINDOW_TIME_MAX]);
 
-/* Start (ns) of the window of length_s seconds that holds t_ns: the floor, also before 1970. */
+/*
+ * Start (ns) of the window of length_s seconds that holds t_ns: the floor, also before
+ * 1970; INT64_MIN for the first, partial window, whose start int64 ns do not hold.
+ */
 int64_t window_start(int64_t t_ns, int64_t length_s);
 
 #endif
