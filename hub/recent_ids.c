@@ -22,6 +22,8 @@
 #include <hiredis/hiredis.h>
 #include <msgpack.h>
 
+#include "envelope.h"
+
 struct recent_ids {
     recent_ids_id_cb on_id;
     recent_ids_done_cb on_done;
@@ -76,6 +78,10 @@ static void take_ids(struct recent_ids *load, const char *buf, size_t len)
     msgpack_unpacked u;
     size_t off = 0;
 
+    /* Anything may have written the entry: no forged array size may make msgpack-c
+     * allocate (an array of strings is one deep). */
+    if (envelope_check_bounds(buf, len, 1) < 0)
+        return;
     msgpack_unpacked_init(&u);
     if (msgpack_unpack_next(&u, buf, len, &off) == MSGPACK_UNPACK_SUCCESS &&
         u.data.type == MSGPACK_OBJECT_ARRAY) {

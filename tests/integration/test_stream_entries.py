@@ -156,3 +156,21 @@ def test_preload_remembers_events_not_entries(hub_factory, redis_client, stack):
     assert hub.metric("rheinhub_events_accepted_total") == 1
     newest = harness.entry_events(redis_client.xrevrange(key, count=1)[0][1])
     assert [i for i, _ in newest] == ["ce-849"]
+
+
+def test_preload_skips_an_entry_with_forged_ids(hub_factory, redis_client):
+    """An entry whose ids field declares an array of four billion elements (written by
+    anything but the hub) is passed over by the preload without allocating for it; the
+    entries around it are remembered and the hub runs."""
+    key = "rheinhub:events:sensor.waterlevel"
+    redis_client.xadd(key, harness.pack_entry(
+        (f"ok-{k}", msgpack.packb({"id": f"ok-{k}"})) for k in range(3)))
+    redis_client.xadd(key, {"n": "2", "ids": b"\xdd\xff\xff\xff\xf0\xa1a", "env": b"\x80\x80"})
+    redis_client.xadd(key, harness.pack_entry(
+        (f"ok-{k}", msgpack.packb({"id": f"ok-{k}"})) for k in range(3, 5)))
+    hub = hub_factory()
+    log = harness.wait_until(
+        lambda: re.search(r"remembered (\d+) recent event ids from (\d+) streams",
+                          hub.log_path.read_text()), 20, "the preload")
+    assert log.groups() == ("5", "1"), log.group(0)
+    assert hub.running()

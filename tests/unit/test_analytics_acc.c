@@ -303,6 +303,10 @@ static void analytics_acc_unpack_refuses_damage(void **state)
     assert_int_equal(acc_unpack(b, copy, buf.size), -EINVAL);
     assert_int_equal(acc_unpack(b, "\x93\x01\x02\x03", 4), -EINVAL);
     assert_int_equal(acc_unpack(b, "\xc0", 1), -EINVAL);
+    /* A forged container size is refused before msgpack-c allocates for it (here an
+     * array of 3.7 billion elements: 89 GB, which AddressSanitizer would abort on). */
+    assert_int_equal(acc_unpack(b, "\xdd\xdd\xdd\xdd\xdd\x01", 6), -EINVAL);
+    assert_int_equal(acc_unpack(b, "\x95\x01\x05\x01\xdd\xff\xff\xff\xff\x90", 10), -EINVAL);
     free(copy);
     msgpack_sbuffer_destroy(&buf);
     acc_free(a);

@@ -9,9 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "envelope.h"
 #include "window.h"
 
 #define ACC_PACK_VERSION 1
+/* [version, count, subjects, numbers, [[name, [[value, n], ...]], ...]]: five deep */
+#define ACC_PACK_DEPTH 5
 
 /* ------------------------------------------------------------------------------------------ */
 /* Statistics */
@@ -507,6 +510,9 @@ int acc_unpack(struct acc *a, const char *buf, size_t len)
     int r;
 
     acc_clear(a);
+    /* The state comes from Redis: no forged container size may make msgpack-c allocate. */
+    if (envelope_check_bounds(buf, len, ACC_PACK_DEPTH) < 0)
+        return -EINVAL;
     msgpack_unpacked_init(&u);
     if (msgpack_unpack_next(&u, buf, len, &off) != MSGPACK_UNPACK_SUCCESS || off != len)
         r = -EINVAL;
