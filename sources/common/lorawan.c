@@ -37,16 +37,63 @@ struct lorawan {
 };
 
 
+int lorawan_event(const struct source_file *sf, uplink_parse_fn parse, const json_t *root,
+                  struct uplink *up, char subject[TOPIC_SUBJECT_MAX + 1], struct source_event *ev,
+                  char *detail)
+{
+    const struct device_rule *rule;
+    enum source_reason reason;
+    json_t *data;
+    int r;
+
+    memset(up, 0, sizeof(*up));
+    if (!json_is_object(root)) {
+        snprintf(detail, MAPPING_DETAIL_MAX, "the message is not a JSON object");
+        return SOURCE_REASON_BAD_FORMAT;
+    }
+    if ((r = parse(root, up, detail)) != 0)
+        return r;
+    if (!(rule = mapping_find(sf, up->device, up->dev_eui))) {
+        snprintf(detail, MAPPING_DETAIL_MAX, "no device rule matches device %s (DevEUI %s)",
+                 up->device, up->dev_eui ? up->dev_eui : "-");
+        return SOURCE_REASON_UNKNOWN_DEVICE;
+    }
+    if (!up->decoded) {
+        snprintf(detail, MAPPING_DETAIL_MAX, "device %s: the uplink has no decoded payload "
+                 "(set up a payload formatter or codec at the network server)", up->device);
+        return SOURCE_REASON_NO_DECODED_PAYLOAD;
+    }
+    if (mapping_subject(rule, up->device, up->dev_eui, subject, TOPIC_SUBJECT_MAX + 1) < 0) {
+        snprintf(detail, MAPPING_DETAIL_MAX, "device %s: subject template \"%s\" gives no "
+                 "valid subject ([A-Za-z0-9._-]{1,128})", up->device, rule->subject);
+        return SOURCE_REASON_BAD_SUBJECT;
+    }
+    if (!(data = mapping_apply(rule, up->decoded, up->time, &up->radio, &reason, detail))) {
+        char why[MAPPING_DETAIL_MAX];
+        snprintf(why, sizeof(why), "%s", detail);
+        snprintf(detail, MAPPING_DETAIL_MAX, "device %s, rule of line %d: %s", up->device,
+                 rule->line, why);
+        return (int)reason;
+    }
+    *ev = (struct source_event){.municipality = rule->municipality,
+                                .event_type = rule->event_type,
+                                .subject = subject,
+                                .id = up->id,
+                                .time = up->time,
+                                .ce_source = up->ce_source,
+                                .data = data};
+    return 0;
+}
+
 void lorawan_handle(struct source *s, uplink_parse_fn parse, const char *topic,
                     const void *payload, size_t len)
 {
     struct source_input in = {.topic = topic, .payload = payload, .len = len};
     char detail[MAPPING_DETAIL_MAX], subject[TOPIC_SUBJECT_MAX + 1];
-    const struct device_rule *rule;
-    enum source_reason reason;
+    struct source_event ev;
     struct uplink up;
     json_error_t jerr;
-    json_t *root, *data;
+    json_t *root;
     int r;
 
     atomic_fetch_add(&s->m.received, 1);
@@ -62,52 +109,12 @@ void lorawan_handle(struct source *s, uplink_parse_fn parse, const char *topic,
         source_reject(s, SOURCE_REASON_BAD_JSON, detail, &in);
         return;
     }
-    memset(&up, 0, sizeof(up));
-    if (!json_is_object(root)) {
-        source_reject(s, SOURCE_REASON_BAD_FORMAT, "the message is not a JSON object", &in);
-        goto out;
-    }
-    if ((r = parse(root, &up, detail)) != 0) {
+    if ((r = lorawan_event(&s->sf, parse, root, &up, subject, &ev, detail)) != 0) {
         source_reject(s, (enum source_reason)r, detail, &in);
-        goto out;
-    }
-    if (!(rule = mapping_find(&s->sf, up.device, up.dev_eui))) {
-        snprintf(detail, sizeof(detail), "no device rule matches device %s (DevEUI %s)",
-                 up.device, up.dev_eui ? up.dev_eui : "-");
-        source_reject(s, SOURCE_REASON_UNKNOWN_DEVICE, detail, &in);
-        goto out;
-    }
-    if (!up.decoded) {
-        snprintf(detail, sizeof(detail), "device %s: the uplink has no decoded payload (set "
-                 "up a payload formatter or codec at the network server)", up.device);
-        source_reject(s, SOURCE_REASON_NO_DECODED_PAYLOAD, detail, &in);
-        goto out;
-    }
-    if (mapping_subject(rule, up.device, up.dev_eui, subject, sizeof(subject)) < 0) {
-        snprintf(detail, sizeof(detail), "device %s: subject template \"%s\" gives no valid "
-                 "subject ([A-Za-z0-9._-]{1,128})", up.device, rule->subject);
-        source_reject(s, SOURCE_REASON_BAD_SUBJECT, detail, &in);
-        goto out;
-    }
-    if (!(data = mapping_apply(rule, up.decoded, up.time, &up.radio, &reason, detail))) {
-        char full[MAPPING_DETAIL_MAX + 160];
-        snprintf(full, sizeof(full), "device %s, rule of line %d: %s", up.device, rule->line,
-                 detail);
-        source_reject(s, reason, full, &in);
-        goto out;
-    }
-    {
-        struct source_event ev = {.municipality = rule->municipality,
-                                  .event_type = rule->event_type,
-                                  .subject = subject,
-                                  .id = up.id,
-                                  .time = up.time,
-                                  .ce_source = up.ce_source,
-                                  .data = data};
+    } else {
         source_emit(s, &ev, &in);
+        json_decref(ev.data);
     }
-    json_decref(data);
-out:
     json_arena_release(root);
 }
 

@@ -12,6 +12,7 @@
 
 #include "mapping.h"
 #include "source.h"
+#include "topic.h"
 
 #define UPLINK_TIME_MAX 64
 #define UPLINK_SOURCE_MAX 256
@@ -32,6 +33,17 @@ struct uplink {
  * filled. up->decoded NULL with 0 means no decoded payload (a dead letter too).
  */
 typedef int (*uplink_parse_fn)(const json_t *root, struct uplink *up, char *detail);
+
+/*
+ * The event of one uplink message (root, its JSON): reads it with parse into up, finds
+ * its device rule, makes its subject (into subject) and its data. Returns 0 with ev
+ * filled (ev->data a new reference for the caller; the strings borrow from up, subject,
+ * the rule and root), or a source_reason (none of them 0: too_large is not one this step
+ * gives) with detail[MAPPING_DETAIL_MAX] filled.
+ */
+int lorawan_event(const struct source_file *sf, uplink_parse_fn parse, const json_t *root,
+                  struct uplink *up, char subject[TOPIC_SUBJECT_MAX + 1], struct source_event *ev,
+                  char *detail);
 
 /* Runs a network server source until a stop is asked for. */
 int lorawan_run(struct source *s, uplink_parse_fn parse);

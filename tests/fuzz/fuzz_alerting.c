@@ -29,6 +29,7 @@
 #include "engine.h"
 #include "rfc3339.h"
 #include "rules.h"
+#include "fuzz_common.h"
 #include "schema.h"
 #include "state.h"
 #include "times.h"
@@ -61,7 +62,6 @@ static const char *const subjects[] = {"pegel-1", "pegel-2", "bin-1", "light-1"}
 static const char *const texts[] = {"fault", "ok", "", "ü"};
 
 static struct rules rules;
-static struct schema_registry *registry; /* held for the whole run, as the schema is */
 static struct schema *alert_schema;
 
 static void fail(const char *what, const char *detail)
@@ -72,18 +72,9 @@ static void fail(const char *what, const char *detail)
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-    const char *path = FUZZ_REPO "/schemas/alert.schema.json";
-    json_error_t jerr;
-    json_t *doc = json_load_file(path, 0, &jerr);
-    char err[512];
-
     (void)argc;
     (void)argv;
-    registry = schema_registry_new();
-    if (!registry || !doc ||
-        !(alert_schema = schema_compile(registry, doc, path, err, sizeof(err))))
-        fail("cannot compile the alert schema", doc ? err : jerr.text);
-    json_decref(doc);
+    alert_schema = fuzz_schema_file(FUZZ_REPO "/schemas/alert.schema.json");
     if (rules_load_buffer(&rules, "fuzz.yaml", rules_text, strlen(rules_text), stderr) != 0)
         fail("the rules do not load", NULL);
     return 0;

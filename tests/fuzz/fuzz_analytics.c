@@ -25,6 +25,7 @@
 #include <msgpack.h>
 
 #include "acc.h"
+#include "fuzz_common.h"
 #include "schema.h"
 
 #ifndef FUZZ_REPO
@@ -39,7 +40,6 @@
 static const char *const names[] = {"value", "battery", "trend", "unit", "Bad-Name", ""};
 static const char *const texts[] = {"cm", "m", "", "ü", "_other", "true"};
 
-static struct schema_registry *registry; /* held for the whole run, as the schema is */
 static struct schema *aggregate_schema;
 
 static void fail(const char *what, const char *detail)
@@ -50,18 +50,9 @@ static void fail(const char *what, const char *detail)
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-    const char *path = FUZZ_REPO "/schemas/aggregate.schema.json";
-    json_error_t jerr;
-    json_t *doc = json_load_file(path, 0, &jerr);
-    char err[512];
-
     (void)argc;
     (void)argv;
-    registry = schema_registry_new();
-    if (!registry || !doc ||
-        !(aggregate_schema = schema_compile(registry, doc, path, err, sizeof(err))))
-        fail("cannot compile the aggregate schema", doc ? err : jerr.text);
-    json_decref(doc);
+    aggregate_schema = fuzz_schema_file(FUZZ_REPO "/schemas/aggregate.schema.json");
     return 0;
 }
 

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
- * What both fuzz targets check after each validation: that quiet validation
- * (max_errors 0) and recording validation agree, and that every recorded error is
- * well formed. A violation aborts, which libFuzzer reports as a crash.
+ * What the fuzz targets share: the check after each validation, that quiet validation
+ * (max_errors 0) and recording validation agree and that every recorded error is well
+ * formed (a violation aborts, which libFuzzer reports as a crash); and a contract
+ * schema compiled from its file, for the targets that check their output against one.
  */
 #ifndef RHEINHUB_FUZZ_COMMON_H
 #define RHEINHUB_FUZZ_COMMON_H
@@ -38,6 +39,28 @@ static inline void fuzz_check_validation(const struct schema *s, const json_t *v
             abort();
         }
     }
+}
+
+/*
+ * The schema in the file at path, compiled with a registry that stays for the whole run
+ * (as the schema must); exits with the reason when it does not compile.
+ */
+static inline struct schema *fuzz_schema_file(const char *path)
+{
+    static struct schema_registry *registry;
+    struct schema *s = NULL;
+    json_error_t jerr;
+    json_t *doc = json_load_file(path, 0, &jerr);
+    char err[512];
+
+    if (!registry)
+        registry = schema_registry_new();
+    if (!registry || !doc || !(s = schema_compile(registry, doc, path, err, sizeof(err)))) {
+        fprintf(stderr, "%s: %s\n", path, doc ? err : jerr.text);
+        exit(1);
+    }
+    json_decref(doc);
+    return s;
 }
 
 #endif

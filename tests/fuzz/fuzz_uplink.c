@@ -4,10 +4,10 @@
  * integrators and their payload formatters control, through the sources' path to a
  * canonical event (sources/common/lorawan.c, lorawan_handle, without the MQTT client):
  * the TTN v3 reader when the first byte is odd, else the ChirpStack v4 reader, then the
- * device rules of sources/linz/ (ttn.yaml, chirpstack.yaml), the subject, the mapping
- * and the event type's schema.
+ * device rules of sources/linz/ (ttn.yaml, chirpstack.yaml), the subject and the mapping
+ * (lorawan_event), and the event type's schema.
  *
- * Every input is refused with a reason or becomes an event. An event's time must be an
+ * Every input is refused with a reason and its detail, or becomes an event. An event's time must be an
  * RFC 3339 date-time and its subject a valid topic level (the hub refuses anything
  * else), and its CloudEvent text, which cloudevent_format writes partly by hand for
  * speed, must be JSON equal to the CloudEvent jansson builds (cloudevent_new). A
@@ -24,7 +24,6 @@
 #include "chirpstack_uplink.h"
 #include "common/cloudevent.h" /* the sources', not the hub's of the same name */
 #include "lorawan.h"
-#include "mapping.h"
 #include "rfc3339.h"
 #include "schema.h"
 #include "source_file.h"
@@ -89,43 +88,35 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const struct source_file *sf = size && data[0] & 1 ? &ttn : &chirpstack;
     uplink_parse_fn parse = sf == &ttn ? ttn_uplink_parse : chirpstack_uplink_parse;
     char detail[MAPPING_DETAIL_MAX], subject[TOPIC_SUBJECT_MAX + 1];
-    const struct device_rule *rule;
     const struct schema *schema;
-    enum source_reason reason;
+    struct source_event ev;
     struct uplink up;
-    json_t *root, *event_data;
+    json_t *root;
+    int r;
 
     if (size == 0 || size - 1 > (size_t)sf->server.max_payload_bytes)
         return 0;
     if (!(root = json_loadb((const char *)data + 1, size - 1, JSON_REJECT_DUPLICATES, NULL)))
         return 0;
-    memset(&up, 0, sizeof(up));
-    if (!json_is_object(root) || parse(root, &up, detail) != 0 ||
-        !(rule = mapping_find(sf, up.device, up.dev_eui)) || !up.decoded ||
-        mapping_subject(rule, up.device, up.dev_eui, subject, sizeof(subject)) < 0 ||
-        !(event_data = mapping_apply(rule, up.decoded, up.time, &up.radio, &reason, detail))) {
+    if ((r = lorawan_event(sf, parse, root, &up, subject, &ev, detail)) != 0) {
+        if (r <= 0 || r >= SOURCE_REASON_COUNT || strnlen(detail, MAPPING_DETAIL_MAX) == 0 ||
+            strnlen(detail, MAPPING_DETAIL_MAX) == MAPPING_DETAIL_MAX)
+            fail("a refusal without a reason", NULL);
         json_decref(root);
         return 0;
     }
-    if (!(schema = catalog_find(catalog, rule->event_type)))
-        fail("no schema for a rule's event type", rule->event_type);
-    if (schema_validate(schema, event_data, NULL, 0) == 0) {
-        struct source_event ev = {.municipality = rule->municipality,
-                                  .event_type = rule->event_type,
-                                  .subject = subject,
-                                  .id = up.id,
-                                  .time = up.time,
-                                  .ce_source = up.ce_source,
-                                  .data = event_data};
-
-        if (!rfc3339_date_time_valid(up.time, strlen(up.time)))
-            fail("an event's time is not RFC 3339", up.time);
+    /* What source_emit checks next: the event type's schema. */
+    if (!(schema = catalog_find(catalog, ev.event_type)))
+        fail("no schema for a rule's event type", ev.event_type);
+    if (schema_validate(schema, ev.data, NULL, 0) == 0) {
+        if (!rfc3339_date_time_valid(ev.time, strlen(ev.time)))
+            fail("an event's time is not RFC 3339", ev.time);
         if (strspn(subject, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") !=
                 strlen(subject) || subject[0] == '\0')
             fail("an event's subject is not a topic level", subject);
         check_cloudevent(&ev);
     }
-    json_decref(event_data);
+    json_decref(ev.data);
     json_decref(root);
     return 0;
 }
