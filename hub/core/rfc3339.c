@@ -164,17 +164,12 @@ int rfc3339_to_ns(const char *s, size_t n, int64_t *ns)
     return 0;
 }
 
-void rfc3339_civil_from_ns(int64_t ns, struct rfc3339_civil *c)
+/* The civil fields of seconds since the epoch and frac_ns (0 to 999,999,999) more. */
+static void civil_from_seconds(int64_t seconds, int32_t frac_ns, struct rfc3339_civil *c)
 {
-    int64_t seconds = ns / NS_PER_S, frac = ns % NS_PER_S, days, sod;
+    int64_t days = seconds / 86400, sod = seconds % 86400;
 
-    if (frac < 0) { /* floor, so that the fraction is never negative */
-        frac += NS_PER_S;
-        seconds--;
-    }
-    days = seconds / 86400;
-    sod = seconds % 86400;
-    if (sod < 0) {
+    if (sod < 0) { /* floor, also before 1970 */
         sod += 86400;
         days--;
     }
@@ -182,7 +177,57 @@ void rfc3339_civil_from_ns(int64_t ns, struct rfc3339_civil *c)
     c->hour = (int)(sod / 3600);
     c->minute = (int)(sod / 60 % 60);
     c->second = (int)(sod % 60);
-    c->frac_ns = (int32_t)frac;
+    c->frac_ns = frac_ns;
+}
+
+/* ns as whole seconds and a fraction of 0 to 999,999,999 ns: the floor, also before 1970. */
+static int64_t split_ns(int64_t ns, int32_t *frac_ns)
+{
+    int64_t seconds = ns / NS_PER_S, frac = ns % NS_PER_S;
+
+    if (frac < 0) {
+        frac += NS_PER_S;
+        seconds--;
+    }
+    *frac_ns = (int32_t)frac;
+    return seconds;
+}
+
+void rfc3339_civil_from_ns(int64_t ns, struct rfc3339_civil *c)
+{
+    int32_t frac;
+    int64_t seconds = split_ns(ns, &frac);
+
+    civil_from_seconds(seconds, frac, c);
+}
+
+void rfc3339_format_utc(int64_t seconds, int32_t frac_ns, char out[RFC3339_UTC_MAX])
+{
+    struct rfc3339_civil c;
+    int len;
+
+    civil_from_seconds(seconds, frac_ns, &c);
+    len = snprintf(out, RFC3339_UTC_MAX, "%04lld-%02d-%02dT%02d:%02d:%02d", (long long)c.year,
+                   c.month, c.day, c.hour, c.minute, c.second);
+    if (frac_ns > 0) {
+        char f[11];
+        int k = 9;
+
+        snprintf(f, sizeof(f), ".%09d", (int)frac_ns);
+        while (f[k] == '0')
+            k--;
+        f[k + 1] = '\0';
+        len += snprintf(out + len, (size_t)(RFC3339_UTC_MAX - len), "%s", f);
+    }
+    snprintf(out + len, (size_t)(RFC3339_UTC_MAX - len), "Z");
+}
+
+void rfc3339_format_ns(int64_t ns, char out[RFC3339_UTC_MAX])
+{
+    int32_t frac;
+    int64_t seconds = split_ns(ns, &frac);
+
+    rfc3339_format_utc(seconds, frac, out);
 }
 
 void rfc3339_now_ms(char *buf, size_t size)

@@ -47,6 +47,20 @@ struct rfc3339_civil {
 /* The UTC date and time of ns since 1970-01-01T00:00:00Z (any int64, rounded down). */
 void rfc3339_civil_from_ns(int64_t ns, struct rfc3339_civil *c);
 
+/* The longest text rfc3339_format_utc writes, and its NUL. */
+#define RFC3339_UTC_MAX 48
+
+/*
+ * Writes seconds since 1970-01-01T00:00:00Z and frac_ns more (0 to 999,999,999) as an
+ * RFC 3339 UTC date-time: "YYYY-MM-DDTHH:MM:SSZ" for whole seconds, else with the
+ * fraction's trailing zeros dropped (".5Z", ".123456789Z"). A year before 1 or after
+ * 9999 has no RFC 3339 form; it is written with its sign and digits as they are.
+ */
+void rfc3339_format_utc(int64_t seconds, int32_t frac_ns, char out[RFC3339_UTC_MAX]);
+
+/* The same for ns since 1970-01-01T00:00:00Z (any int64, rounded down). */
+void rfc3339_format_ns(int64_t ns, char out[RFC3339_UTC_MAX]);
+
 /* Days since 1970-01-01 of a proleptic Gregorian date, and back (H. Hinnant's algorithms). */
 int64_t rfc3339_days_from_civil(int64_t y, int m, int d);
 void rfc3339_civil_from_days(int64_t z, int64_t *y, int *m, int *d);

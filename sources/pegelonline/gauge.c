@@ -69,25 +69,6 @@ void gauge_url(const struct gauge *g, const struct source *s, char *out, size_t 
                  station);
 }
 
-/* "YYYY-MM-DDTHH:MM:SS[.fraction]Z" of UTC seconds and ns. */
-static void utc_text(int64_t secs, int64_t ns, char *out, size_t size)
-{
-    time_t t = (time_t)secs;
-    struct tm tm;
-    size_t n;
-
-    gmtime_r(&t, &tm);
-    n = strftime(out, size, "%Y-%m-%dT%H:%M:%S", &tm);
-    if (ns > 0) {
-        char frac[16];
-        int len = snprintf(frac, sizeof(frac), "%09lld", (long long)ns);
-        while (len > 0 && frac[len - 1] == '0')
-            frac[--len] = '\0';
-        n += (size_t)snprintf(out + n, size - n, ".%s", frac);
-    }
-    snprintf(out + n, size - n, "Z");
-}
-
 static void fail(struct gauge *g, struct source *s, int64_t now_ms, long retry_after_s,
                  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
@@ -166,7 +147,7 @@ static int by_time(const void *a, const void *b)
 static void publish_reading(struct gauge *g, struct source *s, const struct reading *rd)
 {
     struct source_input in = {.topic = g->req.url, .payload = g->req.body, .len = g->req.len};
-    char time_text[48], ce_source[700];
+    char time_text[RFC3339_UTC_MAX], ce_source[700];
     char id[SOURCE_ID_HEX + 1];
     const json_t *v;
     json_t *data;
@@ -177,7 +158,7 @@ static void publish_reading(struct gauge *g, struct source *s, const struct read
         atomic_fetch_add(&s->m.skipped, 1);
         return;
     }
-    utc_text(rd->s, rd->ns, time_text, sizeof(time_text));
+    rfc3339_format_utc(rd->s, (int32_t)rd->ns, time_text);
     v = json_object_get(rd->obj, "value");
     x = json_number_value(v);
     /* 452.0 is written 452: PEGELONLINE gives whole centimetres as reals. */

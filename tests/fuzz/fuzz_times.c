@@ -5,7 +5,7 @@
  *
  * The input as text: rfc3339_to_ns accepts exactly what rfc3339_date_time_valid
  * accepts; a time it converts comes back from rfc3339_civil_from_ns, written out with
- * nine digits of fraction, as the same ns; one out of range is saturated. The input's
+ * nine digits of fraction, and from rfc3339_format_ns as the same ns; one out of range is saturated. The input's
  * first 8 bytes as an int64 ns: its civil date and time are in range and convert back,
  * the analytics window that holds it starts at a multiple of the window's length at or
  * before it and less than one length earlier (or at INT64_MIN for the first, partial
@@ -34,7 +34,7 @@ static void fail(const char *what, int64_t ns)
 static void round_trip(int64_t ns)
 {
     struct rfc3339_civil c;
-    char text[48];
+    char text[48], formatted[RFC3339_UTC_MAX];
     int64_t back;
     int n;
 
@@ -47,6 +47,9 @@ static void round_trip(int64_t ns)
                  c.month, c.day, c.hour, c.minute, c.second, (int)c.frac_ns);
     if (rfc3339_to_ns(text, (size_t)n, &back) != 0 || back != ns)
         fail("the civil time does not parse back to the same ns", ns);
+    rfc3339_format_ns(ns, formatted);
+    if (rfc3339_to_ns(formatted, strlen(formatted), &back) != 0 || back != ns)
+        fail("rfc3339_format_ns does not parse back to the same ns", ns);
 }
 
 static void windows(int64_t ns)

@@ -78,6 +78,7 @@ static void rfc3339_nanoseconds(void **state)
 {
     const char *max = "2262-04-11T23:47:16.854775807Z", *min = "1677-09-21T00:12:43.145224192Z";
     struct rfc3339_civil c;
+    char text[RFC3339_UTC_MAX];
     int64_t ns;
 
     (void)state;
@@ -112,6 +113,19 @@ static void rfc3339_nanoseconds(void **state)
     rfc3339_civil_from_ns(INT64_MAX, &c);
     assert_true(c.year == 2262 && c.month == 4 && c.day == 11 && c.hour == 23 &&
                 c.minute == 47 && c.second == 16 && c.frac_ns == 854775807);
+    /* As text: whole seconds without a fraction, trailing zeros dropped, four-digit years. */
+    rfc3339_format_utc(0, 0, text);
+    assert_string_equal(text, "1970-01-01T00:00:00Z");
+    rfc3339_format_utc(-1, 500000000, text);
+    assert_string_equal(text, "1969-12-31T23:59:59.5Z");
+    rfc3339_format_utc(-30610224000LL, 1, text); /* the hub accepts years before 1000 */
+    assert_string_equal(text, "1000-01-01T00:00:00.000000001Z");
+    rfc3339_format_utc(-30610224001LL, 0, text);
+    assert_string_equal(text, "0999-12-31T23:59:59Z");
+    rfc3339_format_ns(INT64_MIN, text);
+    assert_string_equal(text, "1677-09-21T00:12:43.145224192Z");
+    rfc3339_format_ns(-1, text);
+    assert_string_equal(text, "1969-12-31T23:59:59.999999999Z");
     rfc3339_civil_from_ns(1795672800LL * 1000000000LL, &c); /* 2026-11-26T06:00:00Z */
     assert_true(c.year == 2026 && c.month == 11 && c.day == 26 && c.hour == 6 &&
                 c.minute == 0 && c.second == 0 && c.frac_ns == 0);

@@ -55,23 +55,7 @@ int window_time_parse(const char *s, size_t n, int64_t *ns)
 
 void window_time_format(int64_t ns, char out[WINDOW_TIME_MAX])
 {
-    struct rfc3339_civil c;
-    int len;
-
-    rfc3339_civil_from_ns(ns, &c);
-    len = snprintf(out, WINDOW_TIME_MAX, "%04lld-%02d-%02dT%02d:%02d:%02d", (long long)c.year,
-                   c.month, c.day, c.hour, c.minute, c.second);
-    if (c.frac_ns) {
-        char f[11];
-        int k = 9;
-
-        snprintf(f, sizeof(f), ".%09d", (int)c.frac_ns);
-        while (f[k] == '0')
-            k--;
-        f[k + 1] = '\0';
-        len += snprintf(out + len, (size_t)(WINDOW_TIME_MAX - len), "%s", f);
-    }
-    snprintf(out + len, (size_t)(WINDOW_TIME_MAX - len), "Z");
+    rfc3339_format_ns(ns, out);
 }
 
 int64_t window_start(int64_t t_ns, int64_t length_s)

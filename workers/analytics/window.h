@@ -11,13 +11,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "rfc3339.h"
+
 #define WINDOW_NS_PER_S 1000000000LL
 /* Longest window: 31 days, so that a month-long window per subject is the most held. */
 #define WINDOW_LENGTH_MAX_S (31LL * 86400)
 /* "99999d" and its NUL. */
 #define WINDOW_TEXT_MAX 8
 /* "YYYY-MM-DDTHH:MM:SS.fffffffffZ" and its NUL. */
-#define WINDOW_TIME_MAX 32
+#define WINDOW_TIME_MAX RFC3339_UTC_MAX
 
 /*
  * Parses a window length: a count 1..99999 without leading zeros and a unit s, m, h
