@@ -18,7 +18,6 @@
 #include "gauge.h"
 
 #include <errno.h>
-#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,15 +26,10 @@
 
 #include "log.h"
 #include "mapping.h"
+#include "measurement.h"
 #include "rfc3339.h"
 
 #define BACKOFF_BASE_MAX_S 15
-
-/* One measurement as read: its UTC time and the JSON object it came from. */
-struct reading {
-    int64_t s, ns;
-    const json_t *obj;
-};
 
 /* Percent-encodes everything but unreserved characters (a station name like KÖLN). */
 static void url_escape(const char *in, char *out, size_t size)
@@ -110,75 +104,24 @@ static void reject_once(struct gauge *g, struct source *s, enum source_reason re
     source_reject(s, reason, detail, &in);
 }
 
-/* Reads time and value of one measurement object. Returns 0 or a reason with detail. */
-static int read_measurement(const json_t *obj, struct reading *out, char *detail, size_t size)
-{
-    const json_t *ts = json_object_get(obj, "timestamp"), *value = json_object_get(obj, "value");
-
-    if (!json_is_object(obj)) {
-        snprintf(detail, size, "a measurement is not a JSON object");
-        return SOURCE_REASON_BAD_FORMAT;
-    }
-    if (!json_is_string(ts) ||
-        rfc3339_split(json_string_value(ts), json_string_length(ts), &out->s, &out->ns) < 0) {
-        snprintf(detail, size, "timestamp is %s, not an RFC 3339 time with offset",
-                 json_is_string(ts) ? json_string_value(ts) : "missing or not a string");
-        return SOURCE_REASON_BAD_TIME;
-    }
-    if (!json_is_number(value)) {
-        snprintf(detail, size, "value of %s is %s, not a number", json_string_value(ts),
-                 !value ? "missing" : json_is_string(value) ? "a string" : "not a number");
-        return value ? SOURCE_REASON_BAD_FIELD_TYPE : SOURCE_REASON_MISSING_FIELD;
-    }
-    out->obj = obj;
-    return 0;
-}
-
-static int by_time(const void *a, const void *b)
-{
-    const struct reading *x = a, *y = b;
-
-    if (x->s != y->s)
-        return x->s < y->s ? -1 : 1;
-    return x->ns < y->ns ? -1 : x->ns > y->ns;
-}
-
-/* Publishes one reading newer than the newest published; the state fields with it. */
-static void publish_reading(struct gauge *g, struct source *s, const struct reading *rd)
+/* Publishes one measurement newer than the newest published; the state fields with it. */
+static void publish(struct gauge *g, struct source *s, const struct measurement *m)
 {
     struct source_input in = {.topic = g->req.url, .payload = g->req.body, .len = g->req.len};
     char time_text[RFC3339_UTC_MAX], ce_source[700];
     char id[SOURCE_ID_HEX + 1];
-    const json_t *v;
     json_t *data;
-    double x;
 
     atomic_fetch_add(&s->m.received, 1);
-    if (rd->s < g->newest_s || (rd->s == g->newest_s && rd->ns <= g->newest_ns)) {
+    if (m->s < g->newest_s || (m->s == g->newest_s && m->ns <= g->newest_ns)) {
         atomic_fetch_add(&s->m.skipped, 1);
         return;
     }
-    rfc3339_format_utc(rd->s, (int32_t)rd->ns, time_text);
-    v = json_object_get(rd->obj, "value");
-    x = json_number_value(v);
-    /* 452.0 is written 452: PEGELONLINE gives whole centimetres as reals. */
-    data = json_pack("{s:s, s:o, s:s}", "time", time_text, "value",
-                     x == floor(x) && fabs(x) < 1e15 ? json_integer((json_int_t)x) : json_real(x),
-                     "unit", "cm");
-    if (!data) {
+    if (!(data = measurement_data(m, time_text))) {
         log_error("pegelonline", "out of memory: %s %s not published", g->st->station,
                   time_text);
         return;
     }
-    v = json_object_get(rd->obj, "trend");
-    if (json_is_integer(v) && json_integer_value(v) >= -1 && json_integer_value(v) <= 1)
-        json_object_set(data, "trend", (json_t *)v);
-    v = json_object_get(rd->obj, "stateMnwMhw");
-    if (json_is_string(v))
-        json_object_set(data, "state_mnw_mhw", (json_t *)v);
-    v = json_object_get(rd->obj, "stateNswHsw");
-    if (json_is_string(v))
-        json_object_set(data, "state_nsw_hsw", (json_t *)v);
     {
         const char *parts[] = {"pegelonline", g->st->station, time_text};
         source_event_id(id, parts, 3);
@@ -197,46 +140,25 @@ static void publish_reading(struct gauge *g, struct source *s, const struct read
         source_emit(s, &ev, &in);
     }
     json_decref(data);
-    g->newest_s = rd->s;
-    g->newest_ns = rd->ns;
+    g->newest_s = m->s;
+    g->newest_ns = m->ns;
     g->dirty = true;
 }
 
-/* The readings of a 200 answer, oldest first. Returns 0 or a reason with detail. */
+/* Publishes the measurements of a 200 answer, oldest first. Returns 0 or a reason. */
 static int handle_body(struct gauge *g, struct source *s, const json_t *root, char *detail,
                        size_t size)
 {
-    struct reading *rd;
-    size_t n, i;
-    int r = 0;
+    struct measurement *m;
+    size_t n;
+    int r = measurements_read(root, g->backfill, &m, &n, detail, size);
 
-    if (!g->backfill) {
-        struct reading one;
-        if ((r = read_measurement(root, &one, detail, size)) != 0)
-            return r;
-        publish_reading(g, s, &one);
-        return 0;
-    }
-    if (!json_is_array(root)) {
-        snprintf(detail, size, "the measurements are not a JSON array");
-        return SOURCE_REASON_BAD_FORMAT;
-    }
-    n = json_array_size(root);
-    if (n == 0)
-        return 0;
-    if (!(rd = calloc(n, sizeof(*rd)))) {
-        snprintf(detail, size, "out of memory");
-        return SOURCE_REASON_BAD_FORMAT;
-    }
-    for (i = 0; i < n && r == 0; i++)
-        r = read_measurement(json_array_get(root, i), &rd[i], detail, size);
-    if (r == 0) {
-        qsort(rd, n, sizeof(*rd), by_time);
-        for (i = 0; i < n; i++)
-            publish_reading(g, s, &rd[i]);
-    }
-    free(rd);
-    return r;
+    if (r != 0)
+        return r;
+    for (size_t i = 0; i < n; i++)
+        publish(g, s, &m[i]);
+    free(m);
+    return 0;
 }
 
 void gauge_finish(struct gauge *g, struct source *s, int64_t now_ms)

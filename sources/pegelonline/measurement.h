@@ -1,0 +1,39 @@
+// SPDX-License-Identifier: MIT
+/*
+ * What a PEGELONLINE answer says, without I/O: its water level measurements (the
+ * current one, or with the gap fill a list), each with its time in UTC, and the data of
+ * the sensor.waterlevel event one of them becomes.
+ */
+#ifndef RHEINHUB_MEASUREMENT_H
+#define RHEINHUB_MEASUREMENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "rfc3339.h"
+
+/* One measurement as read: its UTC time and the JSON object it came from (borrowed). */
+struct measurement {
+    int64_t s, ns;
+    const json_t *obj;
+};
+
+/*
+ * The measurements of a 200 answer, root: one object, or with backfill an array of
+ * them. Returns 0 with *out (malloc'd, the caller frees; NULL when *n is 0) oldest
+ * first, or a source_reason with detail[size] filled (nothing to free).
+ */
+int measurements_read(const json_t *root, bool backfill, struct measurement **out, size_t *n,
+                      char *detail, size_t size);
+
+/*
+ * The event data of m: time (also written to time_text, UTC), value (an integer when
+ * whole: PEGELONLINE gives whole centimetres as reals), unit cm, and trend and the two
+ * states when the answer has them. A new object, or NULL without memory.
+ */
+json_t *measurement_data(const struct measurement *m, char time_text[RFC3339_UTC_MAX]);
+
+#endif
