@@ -64,19 +64,13 @@ static const char *const texts[] = {"fault", "ok", "", "ü"};
 static struct rules rules;
 static struct schema *alert_schema;
 
-static void fail(const char *what, const char *detail)
-{
-    fprintf(stderr, "fuzz_alerting: %s%s%s\n", what, detail ? ": " : "", detail ? detail : "");
-    abort();
-}
-
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
     alert_schema = fuzz_schema_file(FUZZ_REPO "/schemas/alert.schema.json");
     if (rules_load_buffer(&rules, "fuzz.yaml", rules_text, strlen(rules_text), stderr) != 0)
-        fail("the rules do not load", NULL);
+        fuzz_fail("the rules do not load", NULL);
     return 0;
 }
 
@@ -145,19 +139,19 @@ static void check_changes(struct engine *e)
         char why[256];
 
         if (!j)
-            fail("alert_to_json", NULL);
+            fuzz_fail("alert_to_json", NULL);
         if (schema_validate(alert_schema, j, NULL, 0) != 0) {
             char *text = json_dumps(j, JSON_COMPACT);
-            fail("an alert is not valid against alert.schema.json", text);
+            fuzz_fail("an alert is not valid against alert.schema.json", text);
         }
         if ((c[i].reason == ENGINE_RAISED && a->state != ALERT_ACTIVE) ||
             (c[i].reason == ENGINE_ACKNOWLEDGED && a->state != ALERT_ACKNOWLEDGED) ||
             (c[i].reason == ENGINE_CLEARED && a->state != ALERT_CLEARED))
-            fail("a change's state does not fit its reason", engine_reason_name(c[i].reason));
+            fuzz_fail("a change's state does not fit its reason", engine_reason_name(c[i].reason));
         if (alert_from_json(j, &back, why, sizeof(why)) != 0)
-            fail("an alert's JSON does not read back", why);
+            fuzz_fail("an alert's JSON does not read back", why);
         if (!(again = alert_to_json(&back)) || !json_equal(j, again))
-            fail("an alert's JSON reads back as another alert", a->id);
+            fuzz_fail("an alert's JSON reads back as another alert", a->id);
         json_decref(again);
         json_decref(j);
     }
@@ -173,7 +167,7 @@ static void check_state(const struct engine *e)
     size_t n;
 
     if (!fresh)
-        fail("out of memory", NULL);
+        fuzz_fail("out of memory", NULL);
     tracks = engine_tracks(e, &n);
     for (size_t i = 0; i < n; i++) {
         size_t len, len2;
@@ -181,13 +175,13 @@ static void check_state(const struct engine *e)
         struct track *t;
 
         if (!text)
-            fail("state_track_dumps", NULL);
+            fuzz_fail("state_track_dumps", NULL);
         if (state_track_load(fresh, text, len, why, sizeof(why)) != 0)
-            fail("a track's state does not load", why);
+            fuzz_fail("a track's state does not load", why);
         if (!(t = engine_track(fresh, tracks[i]->key)))
-            fail("a loaded track is missing", tracks[i]->key);
+            fuzz_fail("a loaded track is missing", tracks[i]->key);
         if (!(again = state_track_dumps(t, &len2)) || len != len2 || memcmp(text, again, len))
-            fail("a track's state loads as another state", text);
+            fuzz_fail("a track's state loads as another state", text);
         free(again);
         free(text);
     }
@@ -201,9 +195,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int event_no = 0;
 
     if (!e)
-        fail("out of memory", NULL);
+        fuzz_fail("out of memory", NULL);
     if (times_parse("2026-11-26T06:00:00Z", 20, &now) != 0)
-        fail("times_parse", NULL);
+        fuzz_fail("times_parse", NULL);
     event_ns = now;
     for (size_t off = 0; off + STEP <= size && off / STEP < STEPS_MAX; off += STEP) {
         const uint8_t *s = data + off;
@@ -235,12 +229,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             pack_data(&pk, type, s[4], b);
             msgpack_unpacked_init(&u);
             if (msgpack_unpack_next(&u, buf.data, buf.size, NULL) != MSGPACK_UNPACK_SUCCESS)
-                fail("msgpack", NULL);
+                fuzz_fail("msgpack", NULL);
             ev = (struct engine_event){.id = id, .type = types[type], .subject = subjects[subject],
                                        .municipality = "linz", .time = time,
                                        .time_ns = event_ns, .received_ns = now, .data = &u.data};
             if (engine_event(e, &ev, now) != 0)
-                fail("engine_event", NULL);
+                fuzz_fail("engine_event", NULL);
             msgpack_unpacked_destroy(&u);
             msgpack_sbuffer_destroy(&buf);
             break;
@@ -248,7 +242,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         case 2: /* the clock */
             now = saturated_add(now, (int64_t)(a % (4 * 3600000)) * 1000000);
             if (engine_tick(e, now, s[3] & 1) != 0)
-                fail("engine_tick", NULL);
+                fuzz_fail("engine_tick", NULL);
             break;
         default: { /* an acknowledgement of the type's level rule */
             char key[ENGINE_KEY_MAX];
@@ -257,7 +251,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             snprintf(key, sizeof(key), "linz/%s/%s", rule_of_type[type], subjects[subject]);
             r = engine_ack(e, key, s[3] & 1 ? "Bauhof" : "ü", now);
             if (r != 0 && r != -ENOENT && r != -EALREADY)
-                fail("engine_ack", NULL);
+                fuzz_fail("engine_ack", NULL);
         }
         }
         check_changes(e);

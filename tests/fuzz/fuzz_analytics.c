@@ -42,12 +42,6 @@ static const char *const texts[] = {"cm", "m", "", "ü", "_other", "true"};
 
 static struct schema *aggregate_schema;
 
-static void fail(const char *what, const char *detail)
-{
-    fprintf(stderr, "fuzz_analytics: %s%s%s\n", what, detail ? ": " : "", detail ? detail : "");
-    abort();
-}
-
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
@@ -63,20 +57,20 @@ static void check_round_trip(const struct acc *a, const msgpack_sbuffer *buf)
     msgpack_sbuffer again;
 
     if (!b)
-        fail("acc_new", NULL);
+        fuzz_fail("acc_new", NULL);
     msgpack_sbuffer_init(&again);
     if (acc_unpack(b, buf->data, buf->size) != 0)
-        fail("a packed window does not unpack", NULL);
+        fuzz_fail("a packed window does not unpack", NULL);
     if (acc_pack(b, &again) != 0)
-        fail("acc_pack", NULL);
+        fuzz_fail("acc_pack", NULL);
     if (again.size != buf->size || memcmp(again.data, buf->data, buf->size) != 0)
-        fail("a window packs to other bytes after a round trip", NULL);
+        fuzz_fail("a window packs to other bytes after a round trip", NULL);
     if (b->count != a->count || b->n_numbers != a->n_numbers ||
         b->n_categories != a->n_categories)
-        fail("a window unpacks to other counts", NULL);
+        fuzz_fail("a window unpacks to other counts", NULL);
     for (uint32_t i = 0; i < a->n_numbers; i++)
         if (memcmp(&a->numbers[i].st, &b->numbers[i].st, sizeof(a->numbers[i].st)) != 0)
-            fail("a statistic unpacks to other bits", a->numbers[i].name);
+            fuzz_fail("a statistic unpacks to other bits", a->numbers[i].name);
     msgpack_sbuffer_destroy(&again);
     acc_free(b);
 }
@@ -88,19 +82,19 @@ static void state(const uint8_t *data, size_t size)
     int r;
 
     if (!a)
-        fail("acc_new", NULL);
+        fuzz_fail("acc_new", NULL);
     r = acc_unpack(a, (const char *)data, size);
     if (r == 0) {
         msgpack_sbuffer_init(&buf);
         if (acc_pack(a, &buf) != 0)
-            fail("acc_pack", NULL);
+            fuzz_fail("acc_pack", NULL);
         check_round_trip(a, &buf);
         msgpack_sbuffer_destroy(&buf);
         json_decref(acc_to_json(a));
     } else if (r != -EINVAL) {
-        fail("acc_unpack gave neither 0 nor EINVAL", NULL);
+        fuzz_fail("acc_unpack gave neither 0 nor EINVAL", NULL);
     } else if (a->count || a->n_numbers || a->n_categories) {
-        fail("a refused state left the window not empty", NULL);
+        fuzz_fail("a refused state left the window not empty", NULL);
     }
     acc_free(a);
 }
@@ -112,7 +106,7 @@ static void events(const uint8_t *data, size_t size)
     json_t *j;
 
     if (!a)
-        fail("acc_new", NULL);
+        fuzz_fail("acc_new", NULL);
     for (size_t off = 0; off + STEP <= size && off / STEP < STEPS_MAX; off += STEP) {
         const uint8_t *s = data + off;
         const char *name = names[s[1] % 6];
@@ -133,18 +127,18 @@ static void events(const uint8_t *data, size_t size)
             r = acc_add_number(a, name, n, v, t_ns);
         }
         if (r != 0 && r != -EINVAL && r != -ENOSPC)
-            fail("adding a field failed", name);
+            fuzz_fail("adding a field failed", name);
     }
     if (!(j = acc_to_json(a)))
-        fail("acc_to_json", NULL);
+        fuzz_fail("acc_to_json", NULL);
     if (schema_validate(aggregate_schema, j, NULL, 0) != 0) {
         char *text = json_dumps(j, JSON_COMPACT);
-        fail("an aggregate is not valid against aggregate.schema.json", text);
+        fuzz_fail("an aggregate is not valid against aggregate.schema.json", text);
     }
     json_decref(j);
     msgpack_sbuffer_init(&buf);
     if (acc_pack(a, &buf) != 0)
-        fail("acc_pack", NULL);
+        fuzz_fail("acc_pack", NULL);
     check_round_trip(a, &buf);
     msgpack_sbuffer_destroy(&buf);
     acc_free(a);

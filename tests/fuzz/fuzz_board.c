@@ -21,6 +21,7 @@
 #include <jansson.h>
 
 #include "board.h"
+#include "fuzz_common.h"
 
 #define READ_MAX (4 * 1024 * 1024)
 
@@ -39,12 +40,6 @@ static const char *const topics[] = {
 
 static char *text; /* what a page read */
 
-static void fail(const char *what, const char *detail)
-{
-    fprintf(stderr, "fuzz_board: %s%s%s\n", what, detail ? ": " : "", detail ? detail : "");
-    abort();
-}
-
 static void no_op(void *conn)
 {
     (void)conn;
@@ -58,9 +53,9 @@ static size_t read_all(struct board *b, struct board_client *c)
 
     while ((k = board_read(b, c, text + n, READ_MAX - n)) > 0)
         if ((n += (size_t)k) == READ_MAX)
-            fail("a stream longer than the test reads", NULL);
+            fuzz_fail("a stream longer than the test reads", NULL);
     if (k < 0)
-        fail("a stream ended that nothing ended", NULL);
+        fuzz_fail("a stream ended that nothing ended", NULL);
     text[n] = '\0';
     return n;
 }
@@ -75,7 +70,7 @@ static json_t *check_sse(char *s)
         bool event = false;
 
         if (!end)
-            fail("a block without its empty line", s);
+            fuzz_fail("a block without its empty line", s);
         *end = '\0';
         for (line = s; line; line = next) {
             char *nl = strchr(line, '\n');
@@ -87,15 +82,15 @@ static json_t *check_sse(char *s)
             else if (strncmp(line, "event: ", 7) == 0 && !event)
                 event = true;
             else if (strcmp(line, "retry: 1000") != 0 && strcmp(line, ": ping") != 0)
-                fail("a line SSE does not expect", line);
+                fuzz_fail("a line SSE does not expect", line);
         }
         if (event != (data != NULL))
-            fail("an event without its data, or data without its event", s);
+            fuzz_fail("an event without its data, or data without its event", s);
         if (data) {
             json_error_t jerr;
             json_t *j = json_loads(data, JSON_REJECT_DUPLICATES, &jerr);
             if (!j)
-                fail("a data line that is not JSON", jerr.text);
+                fuzz_fail("a data line that is not JSON", jerr.text);
             if (!first)
                 first = j;
             else
@@ -111,7 +106,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     (void)argc;
     (void)argv;
     if (!(text = malloc(READ_MAX + 1)))
-        fail("out of memory", NULL);
+        fuzz_fail("out of memory", NULL);
     return 0;
 }
 
@@ -123,7 +118,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t off = 0;
 
     if (!b || !(early = board_attach(b, NULL, "early")))
-        fail("out of memory", NULL);
+        fuzz_fail("out of memory", NULL);
     for (int m = 0; m < 64 && off + 4 <= size; m++) {
         const char *topic = topics[data[off + 1] % (sizeof(topics) / sizeof(topics[0]))];
         size_t len = (size_t)(data[off + 2] | data[off + 3] << 8);
@@ -143,12 +138,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     read_all(b, early);
     json_decref(check_sse(text));
     if (!(late = board_attach(b, NULL, "late")))
-        fail("out of memory", NULL);
+        fuzz_fail("out of memory", NULL);
     read_all(b, late);
     if (!(snapshot = check_sse(text)) || !(held = board_alerts_json(b)))
-        fail("no snapshot", NULL);
+        fuzz_fail("no snapshot", NULL);
     if (!json_equal(snapshot, held))
-        fail("the snapshot is not the alerts the board holds", NULL);
+        fuzz_fail("the snapshot is not the alerts the board holds", NULL);
     json_decref(snapshot);
     json_decref(held);
     json_decref(board_gauges_json(b));

@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: MIT
 /*
- * What the fuzz targets share: the check after each validation, that quiet validation
- * (max_errors 0) and recording validation agree and that every recorded error is well
- * formed (a violation aborts, which libFuzzer reports as a crash); and a contract
- * schema compiled from its file, for the targets that check their output against one.
+ * What the fuzz targets share: how a violation is reported (fuzz_fail); the check after
+ * each validation, that quiet validation (max_errors 0) and recording validation agree
+ * and that every recorded error is well formed (a violation aborts, which libFuzzer
+ * reports as a crash); and a contract schema compiled from its file, for the targets
+ * that check their output against one.
  */
 #ifndef RHEINHUB_FUZZ_COMMON_H
 #define RHEINHUB_FUZZ_COMMON_H
 
+#include <errno.h> /* program_invocation_short_name */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +17,15 @@
 #include "schema.h"
 
 #define FUZZ_ERRORS_MAX 8
+
+/* Says which property an input violated ("fuzz_NAME: what: detail") and aborts, which
+ * libFuzzer reports as a crash and keeps the input of. detail may be NULL. */
+static inline void fuzz_fail(const char *what, const char *detail)
+{
+    fprintf(stderr, "%s: %s%s%s\n", program_invocation_short_name, what, detail ? ": " : "",
+            detail ? detail : "");
+    abort();
+}
 
 static inline void fuzz_check_validation(const struct schema *s, const json_t *v)
 {

@@ -27,6 +27,7 @@
 #include <jansson.h>
 
 #include "catalog.h"
+#include "fuzz_common.h"
 #include "chirpstack_uplink.h"
 #include "common/cloudevent.h" /* the sources', not the hub's of the same name */
 #include "lorawan.h"
@@ -44,12 +45,6 @@
 static struct source_file ttn, chirpstack, pegelonline;
 static struct catalog *catalog;
 
-static void fail(const char *what, const char *detail)
-{
-    fprintf(stderr, "fuzz_sources: %s%s%s\n", what, detail ? ": " : "", detail ? detail : "");
-    abort();
-}
-
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
@@ -59,9 +54,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
                          stderr) != 0 ||
         source_file_load(&pegelonline, SOURCE_PEGELONLINE,
                          FUZZ_REPO "/sources/linz/pegelonline.yaml", stderr) != 0)
-        fail("the source files do not load", NULL);
+        fuzz_fail("the source files do not load", NULL);
     if (!(catalog = catalog_load(FUZZ_REPO "/schemas", stderr)))
-        fail("the schemas do not load", NULL);
+        fuzz_fail("the schemas do not load", NULL);
     return 0;
 }
 
@@ -74,19 +69,19 @@ static void check_cloudevent(const struct source_event *ev)
     json_error_t jerr;
 
     if (!built)
-        fail("cloudevent_new refused an event cloudevent_format may write", ev->id);
+        fuzz_fail("cloudevent_new refused an event cloudevent_format may write", ev->id);
     if (len == 0)
-        fail("cloudevent_format refused an event cloudevent_new built", ev->id);
+        fuzz_fail("cloudevent_format refused an event cloudevent_new built", ev->id);
     if (len > sizeof(buf)) {
         json_decref(built);
         return; /* larger than the sources' own buffer: the heap path, the same code */
     }
     if (!(text = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr)))
-        fail("cloudevent_format wrote text that is not JSON", jerr.text);
+        fuzz_fail("cloudevent_format wrote text that is not JSON", jerr.text);
     if (!json_equal(text, built)) {
         char *a = json_dumps(built, JSON_COMPACT);
         fprintf(stderr, "built: %s\nwritten: %.*s\n", a ? a : "?", (int)len, buf);
-        fail("cloudevent_format and cloudevent_new disagree", ev->id);
+        fuzz_fail("cloudevent_format and cloudevent_new disagree", ev->id);
     }
     json_decref(text);
     json_decref(built);
@@ -98,14 +93,14 @@ static void check_event(const struct source_event *ev)
     const struct schema *schema = catalog_find(catalog, ev->event_type);
 
     if (!schema)
-        fail("no schema for a rule's event type", ev->event_type);
+        fuzz_fail("no schema for a rule's event type", ev->event_type);
     if (schema_validate(schema, ev->data, NULL, 0) != 0)
         return; /* dead-lettered with the schema's reason */
     if (!rfc3339_date_time_valid(ev->time, strlen(ev->time)))
-        fail("an event's time is not RFC 3339", ev->time);
+        fuzz_fail("an event's time is not RFC 3339", ev->time);
     if (strspn(ev->subject, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") !=
             strlen(ev->subject) || ev->subject[0] == '\0')
-        fail("an event's subject is not a topic level", ev->subject);
+        fuzz_fail("an event's subject is not a topic level", ev->subject);
     check_cloudevent(ev);
 }
 
@@ -113,7 +108,7 @@ static void refused(int r, const char *detail)
 {
     if (r <= 0 || r >= SOURCE_REASON_COUNT || strnlen(detail, MAPPING_DETAIL_MAX) == 0 ||
         strnlen(detail, MAPPING_DETAIL_MAX) == MAPPING_DETAIL_MAX)
-        fail("a refusal without a reason", NULL);
+        fuzz_fail("a refusal without a reason", NULL);
 }
 
 static void uplink(const struct source_file *sf, uplink_parse_fn parse, const json_t *root)
@@ -153,12 +148,12 @@ static void answer(const json_t *root, bool backfill)
         int64_t s, ns;
 
         if (i > 0 && (m[i].s < m[i - 1].s || (m[i].s == m[i - 1].s && m[i].ns < m[i - 1].ns)))
-            fail("measurements not oldest first", NULL);
+            fuzz_fail("measurements not oldest first", NULL);
         if (!(ev.data = measurement_data(&m[i], time_text)))
-            fail("out of memory", NULL);
+            fuzz_fail("out of memory", NULL);
         if (rfc3339_split(time_text, strlen(time_text), &s, &ns) != 0 || s != m[i].s ||
             ns != m[i].ns)
-            fail("a measurement's UTC time is another instant", time_text);
+            fuzz_fail("a measurement's UTC time is another instant", time_text);
         check_event(&ev);
         json_decref(ev.data);
     }

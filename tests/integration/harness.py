@@ -2,10 +2,9 @@
 """Harness for rheinhub's integration tests.
 
 Owns the throwaway servers (mosquitto, redis-server) and the hub process that the
-tests drive, the Prometheus text parser, and a fallback publisher with the load
-generator's command line and payload format, used while `rheinhub-loadgen` is not
-built. Run as a script (`python3 harness.py -H 127.0.0.1 -p PORT -n COUNT ...`) it is
-that publisher. The readers that turn Redis stream entries back into envelopes are in
+tests drive, the Prometheus text parser, and the load generator runs: `rheinhub-loadgen`,
+or while it is not built the fallback publisher py_loadgen.py with the same command line
+and payloads. The readers that turn Redis stream entries back into envelopes are in
 harness_streams.py; every name of it is re-exported here.
 
 Everything here listens on 127.0.0.1 only, on ports the kernel hands out, and every
@@ -26,6 +25,7 @@ import time
 import uuid
 from pathlib import Path
 
+import py_loadgen
 from harness_streams import (  # noqa: F401 - re-exported: harness.NAME in the tests
     ENTRY_EVENTS_MAX, ENVELOPE_KEYS, EVENT_ID_RE, Event, LOADGEN_TIME_RE, Map, StreamCheck,
     count_events, entry_envelopes, entry_event_count, entry_events, entry_to_events,
@@ -521,19 +521,8 @@ class Hub:
 
 def mqtt_client(port, client_id=None):
     """A connected paho client (MQTT 3.1.1, clean session, TCP_NODELAY), loop running."""
-    import paho.mqtt.client as mqtt
-    c = mqtt.Client(client_id=client_id or f"it-pub-{uuid.uuid4().hex[:10]}",
-                    clean_session=True, protocol=mqtt.MQTTv311)
-    c.on_socket_open = lambda client, userdata, sock: sock.setsockopt(
-        socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    c.max_inflight_messages_set(1000)
-    c.max_queued_messages_set(0)
-    connected = threading.Event()
-    c.on_connect = lambda client, userdata, flags, rc: connected.set() if rc == 0 else None
-    c.connect("127.0.0.1", port, keepalive=60)
-    c.loop_start()
-    if not connected.wait(10):
-        c.loop_stop()
+    c = py_loadgen.mqtt_connect("127.0.0.1", port, client_id or f"it-pub-{uuid.uuid4().hex[:10]}")
+    if c is None:
         raise AssertionError(f"no CONNACK from the broker on port {port}")
     return c
 
@@ -567,7 +556,8 @@ class Loadgen:
                 "-o", offset, "-i", f"it-{name}-{uuid.uuid4().hex[:10]}"]
         binary = loadgen_binary()
         self.native = binary.exists() and os.environ.get("RHEINHUB_PY_LOADGEN") != "1"
-        argv = ([binary] if self.native else [sys.executable, Path(__file__).resolve()]) + args
+        argv = ([binary] if self.native else [sys.executable, Path(py_loadgen.__file__).resolve()])
+        argv += args
         self.proc = Proc(name, argv, stack.tmp / f"{name}.log", env=sanitizer_env())
 
     @property
@@ -631,73 +621,3 @@ def settle(hub, r, key, *, min_len=1, sentinel=None, timeout=90):
             pass
         time.sleep(0.05)
     return read_events(r, key)
-
-
-# ---------------------------------------------------------------------------
-# Fallback load generator (the command line of tests/bench/rheinhub-loadgen)
-
-
-def loadgen_main(argv):
-    import argparse
-    import paho.mqtt.client as mqtt
-
-    ap = argparse.ArgumentParser(add_help=False)
-    ap.add_argument("-H", dest="host", default="127.0.0.1")
-    ap.add_argument("-p", dest="port", type=int, default=1883)
-    ap.add_argument("-n", dest="count", type=int, default=1000)
-    ap.add_argument("-r", dest="rate", type=float, default=0)
-    ap.add_argument("-q", dest="qos", type=int, default=1)
-    ap.add_argument("-m", dest="municipality", default="linz")
-    ap.add_argument("-T", dest="type", default="sensor.waterlevel")
-    ap.add_argument("-s", dest="subjects", type=int, default=1)
-    ap.add_argument("-S", dest="prefix", default="s")
-    ap.add_argument("-o", dest="offset", type=int, default=0)
-    ap.add_argument("-i", dest="client_id", default=f"loadgen-{os.getpid()}")
-    a = ap.parse_args(argv)
-    category, etype = a.type.split(".", 1)
-
-    done = threading.Event()
-    acked = [0]
-
-    def on_publish(client, userdata, mid):
-        acked[0] += 1
-        if acked[0] >= a.count:
-            done.set()
-
-    c = mqtt.Client(client_id=a.client_id, clean_session=True, protocol=mqtt.MQTTv311)
-    c.on_socket_open = lambda client, userdata, sock: sock.setsockopt(
-        socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    c.on_publish = on_publish
-    c.max_inflight_messages_set(1000)
-    c.max_queued_messages_set(0)
-    connected = threading.Event()
-    c.on_connect = lambda client, userdata, flags, rc: connected.set() if rc == 0 else None
-    c.connect(a.host, a.port, keepalive=60)
-    c.loop_start()
-    if not connected.wait(10):
-        print("loadgen: no CONNACK", file=sys.stderr)
-        return 1
-    if a.count == 0:
-        done.set()
-    t0 = time.monotonic()
-    for i in range(a.count):
-        k = a.offset + i
-        if a.rate > 0:
-            ahead = t0 + i / a.rate - time.monotonic()
-            if ahead > 0.002:
-                time.sleep(ahead)
-        topic = f"{a.municipality}/{category}/{etype}/{a.prefix}{k % a.subjects}"
-        info = c.publish(topic, loadgen_payload(k), qos=a.qos)
-        if info.rc != 0:
-            print(f"loadgen: publish {k} failed: rc {info.rc}", file=sys.stderr)
-            return 1
-    ok = done.wait(max(60.0, a.count / 1000.0))
-    elapsed = time.monotonic() - t0
-    print(f"loadgen: {acked[0]}/{a.count} acked in {elapsed:.2f} s", file=sys.stderr)
-    c.disconnect()
-    c.loop_stop()
-    return 0 if ok else 1
-
-
-if __name__ == "__main__":
-    sys.exit(loadgen_main(sys.argv[1:]))
