@@ -16,17 +16,24 @@
 #include "accounts.h"
 #include "deadletters.h"
 #include "log.h"
+#include "text.h"
 
 #define USER_MAX 128
 #define PASSWORD_MAX 512
 #define COMMENT_MAX 500   /* characters of an acknowledgement's comment */
 #define TOPIC_MAX 400
 
+/*
+ * An error reply. The message may echo a request's bytes or be cut to fit a buffer,
+ * so it goes through text_json: jansson refuses a string that is not UTF-8, and the
+ * reply would be a 500 "out of memory" instead of the reason.
+ */
 static void error(struct api_reply *r, int status, const char *code, const char *message)
 {
     r->status = status;
     json_decref(r->body);
-    r->body = json_pack("{s:s,s:s}", "error", code, "message", message);
+    r->body = json_pack("{s:s,s:o*}", "error", code, "message",
+                        text_json(message, strlen(message)));
 }
 
 static void ok(struct api_reply *r, json_t *body)
@@ -183,7 +190,7 @@ static bool need_csrf(struct console *c, const struct api_request *req, struct a
 static void ack(struct console *c, const struct api_request *req, const struct session_info *info,
                 struct api_reply *reply)
 {
-    json_t *body = parse_body(req, reply), *payload = NULL;
+    json_t *body = parse_body(req, reply), *payload = NULL, *given;
     const char *topic, *comment;
     char ack_topic[TOPIC_MAX + 8], *text = NULL;
     enum operator_result res;
@@ -191,10 +198,9 @@ static void ack(struct console *c, const struct api_request *req, const struct s
     if (!body)
         return;
     topic = json_string_value(json_object_get(body, "topic"));
-    comment = json_string_value(json_object_get(body, "comment"));
-    if (!comment)
-        comment = "";
-    if (!topic || strlen(topic) > TOPIC_MAX || utf8_chars(comment) > COMMENT_MAX) {
+    given = json_object_get(body, "comment"); /* optional, but a string when given */
+    comment = given ? json_string_value(given) : "";
+    if (!topic || strlen(topic) > TOPIC_MAX || !comment || utf8_chars(comment) > COMMENT_MAX) {
         error(reply, 400, "bad_request", "topic (an alert) and a comment of up to 500 characters");
         goto out;
     }

@@ -17,58 +17,7 @@
 #include <hiredis/hiredis.h>
 
 #include "redis_master.h"
-
-/* Length of the valid UTF-8 sequence at p (1..4), or 0. */
-static size_t utf8_len(const unsigned char *p, size_t left)
-{
-    size_t n;
-
-    if (p[0] < 0x80)
-        return 1;
-    if ((p[0] & 0xe0) == 0xc0 && p[0] >= 0xc2)
-        n = 2;
-    else if ((p[0] & 0xf0) == 0xe0)
-        n = 3;
-    else if ((p[0] & 0xf8) == 0xf0 && p[0] <= 0xf4)
-        n = 4;
-    else
-        return 0;
-    if (n > left)
-        return 0;
-    for (size_t i = 1; i < n; i++)
-        if ((p[i] & 0xc0) != 0x80)
-            return 0;
-    /* No overlong forms, no UTF-16 surrogates, nothing past U+10FFFF (RFC 3629). */
-    if ((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] >= 0xa0) ||
-        (p[0] == 0xf0 && p[1] < 0x90) || (p[0] == 0xf4 && p[1] >= 0x90))
-        return 0;
-    return n;
-}
-
-json_t *deadletters_text(const char *p, size_t len)
-{
-    const unsigned char *u = (const unsigned char *)p;
-    char *buf = malloc(len * 4 + 1);
-    size_t o = 0;
-    json_t *s;
-
-    if (!buf)
-        return NULL;
-    for (size_t i = 0; i < len;) {
-        size_t n = utf8_len(u + i, len - i);
-        if (n == 0 || (n == 1 && u[i] < 0x20 && u[i] != '\n' && u[i] != '\t')) {
-            o += (size_t)sprintf(buf + o, "\\x%02x", u[i]);
-            i++;
-        } else {
-            memcpy(buf + o, u + i, n);
-            o += n;
-            i += n;
-        }
-    }
-    s = json_stringn(buf, o);
-    free(buf);
-    return s;
-}
+#include "text.h"
 
 static bool starts_with(const redisReply *r, const char *prefix)
 {
@@ -91,7 +40,7 @@ static json_t *entry_json(const redisReply *e)
     fields = e->element[1];
     if (!(o = json_object()))
         return NULL;
-    json_object_set_new(o, "id", deadletters_text(e->element[0]->str, e->element[0]->len));
+    json_object_set_new(o, "id", text_json(e->element[0]->str, e->element[0]->len));
     for (size_t i = 0; i + 1 < fields->elements; i += 2) {
         const redisReply *k = fields->element[i], *v = fields->element[i + 1];
         char key[32];
@@ -105,13 +54,13 @@ static json_t *entry_json(const redisReply *e)
             /* Cut at a character boundary, so that a cut sequence shows as text. */
             while (n > 0 && n < v->len && ((unsigned char)v->str[n] & 0xc0) == 0x80)
                 n--;
-            json_object_set_new(o, "payload", deadletters_text(v->str, n));
+            json_object_set_new(o, "payload", text_json(v->str, n));
             json_object_set_new(o, "payload_cut", json_boolean(n < v->len));
             continue;
         }
         for (size_t j = 0; j < sizeof(keep) / sizeof(keep[0]); j++)
             if (strcmp(key, keep[j]) == 0)
-                json_object_set_new(o, key, deadletters_text(v->str, v->len));
+                json_object_set_new(o, key, text_json(v->str, v->len));
     }
     return o;
 }

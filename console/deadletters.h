@@ -26,7 +26,4 @@
 int deadletters_read(const struct hub_config *cfg, const char *prefix, int limit, json_t **out,
                      char *err, size_t err_size);
 
-/* Text for bytes that may not be UTF-8: invalid bytes and controls become "\xNN". */
-json_t *deadletters_text(const char *p, size_t len);
-
 #endif

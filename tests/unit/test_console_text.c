@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * Unit tests of how the console shows a rejected payload: valid UTF-8 kept as it is,
- * invalid bytes, cut sequences and control characters as \xNN, newlines and tabs kept.
+ * Unit tests of how the console shows bytes that may not be UTF-8 (a rejected payload,
+ * an argument echoed in an error): valid UTF-8 kept as it is, invalid bytes, cut
+ * sequences and control characters as \xNN, newlines and tabs kept.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,18 +12,18 @@
 
 #include <string.h>
 
-#include "deadletters.h"
+#include "text.h"
 
 static void expect(const char *in, size_t len, const char *out)
 {
-    json_t *s = deadletters_text(in, len);
+    json_t *s = text_json(in, len);
 
     assert_non_null(s);
     assert_string_equal(json_string_value(s), out);
     json_decref(s);
 }
 
-static void deadletters_text_is_always_utf8(void **state)
+static void text_json_is_always_utf8(void **state)
 {
     (void)state;
     expect("not json", 8, "not json");
@@ -41,7 +42,7 @@ static void deadletters_text_is_always_utf8(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(deadletters_text_is_always_utf8),
+        cmocka_unit_test(text_json_is_always_utf8),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
