@@ -24,7 +24,7 @@
 #include "log.h"
 
 #define BODY_MAX 16384           /* bytes of a POST body */
-#define CONNECTION_MEMORY 16384  /* per connection: request, headers, send buffer */
+#define CONNECTION_MEMORY 32768  /* per connection: request, headers, send buffer */
 #define CONNECTION_TIMEOUT_S 120 /* an idle connection that is not a suspended stream */
 #define STREAM_BLOCK 4096
 

@@ -1,0 +1,225 @@
+# SPDX-License-Identifier: MIT
+"""The operations console's HTTP API against bad input, without a browser.
+
+The same layout as test_console.py (a broker with an operator and a device account, a
+hub supervising alerting, storage and the console), driven with raw HTTP requests:
+bodies that are not JSON, not an object, of the wrong types, too long, binary or not
+UTF-8, nested deeper than any parser should follow; query arguments out of bounds;
+unknown paths and methods; headers too large. Each must get its clear refusal (status
+and, from the API, `{"error","message"}`), none may end a session, lock an address out
+or stop the console from serving the next request, and the sanitizers must report
+nothing (checked in the hub's log, where the console's lines go).
+"""
+
+import http.client
+import json
+import os
+import socket
+import uuid
+
+import pytest
+
+import console_helpers as ch
+import harness
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory):
+    if not ch.console_binary().exists():
+        pytest.fail(f"console not built: {ch.console_binary()}", pytrace=False)
+    tmp = tmp_path_factory.mktemp("console-api")
+    stack, broker_dir = ch.broker_with_accounts(tmp)
+    stack.start()
+    port = harness.free_port()
+    hub = ch.console_hub(stack, broker_dir, port)
+    try:
+        hub.start()
+        ch.wait_console(port, hub)
+        yield stack, hub, port
+    finally:
+        errors = harness.stop_hubs([hub])
+        stack.stop()
+        if errors:
+            pytest.fail("\n".join(errors), pytrace=False)
+
+
+def raw(port, method, path, body=b"", headers=None):
+    """(status, parsed JSON or text) of one request whose body is sent byte for byte."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        h = {"Content-Type": "application/json"}
+        h.update(headers or {})
+        conn.request(method, path, body=body if method == "POST" else None, headers=h)
+        resp = conn.getresponse()
+        text = resp.read()
+        try:
+            return resp.status, json.loads(text)
+        except ValueError:
+            return resp.status, text.decode("utf-8", "replace")
+    finally:
+        conn.close()
+
+
+def refused(reply, status, code):
+    """The API's refusal: the status, and a JSON body with its code and a message."""
+    got, body = reply
+    assert got == status, (got, body)
+    assert isinstance(body, dict) and body.get("error") == code, body
+    assert isinstance(body.get("message"), str) and body["message"], body
+
+
+def serving(port, cookie):
+    """The console still answers, and the session still stands."""
+    status, body = raw(port, "GET", "/api/session", headers={"Cookie": cookie})
+    assert status == 200 and body["user"] == ch.OPERATOR, (status, body)
+
+
+# Bodies that are not a JSON object, each a 400 bad_request from /api/login and /api/ack.
+NOT_AN_OBJECT = [
+    b"{",
+    b"not json",
+    b'{"user": "ops.anna", "password": "x"',         # cut off
+    b'["ops.anna", "x"]',
+    b'"ops.anna"',
+    b"42",
+    b"null",
+    b"\xff\xfe{\x00\x01\x02binary\x80\x81",
+    b'{"user": "\xff\xfe", "password": "x"}',        # not UTF-8
+    b'{"user": "ops.anna\x00", "password": "x"}',    # a NUL byte in a string
+    b"[" * 8000 + b"]" * 8000,                        # nesting no parser should follow
+    b'{"a":' * 2500 + b"1" + b"}" * 2500,
+    b"\x00" * 64,
+]
+
+
+def test_login_refuses_bodies_that_are_not_an_object(env):
+    _, _, port = env
+    for body in NOT_AN_OBJECT:
+        refused(raw(port, "POST", "/api/login", body), 400, "bad_request")
+
+
+def test_login_refuses_wrong_fields_without_locking_the_address_out(env):
+    _, _, port = env
+    for body in ({},
+                 {"user": ch.OPERATOR},
+                 {"password": ch.OPERATOR_PASSWORD},
+                 {"user": 42, "password": ch.OPERATOR_PASSWORD},
+                 {"user": ch.OPERATOR, "password": ["x"]},
+                 {"user": ch.OPERATOR, "password": ""},
+                 {"user": "", "password": "x"},
+                 {"user": "ops anna", "password": "x"},
+                 {"user": "../etc/passwd", "password": "x"},
+                 {"user": "ops.anna\u00e4", "password": "x"},
+                 {"user": "a" * 129, "password": "x"},
+                 {"user": ch.OPERATOR, "password": "x" * 513}):
+        refused(raw(port, "POST", "/api/login", json.dumps(body).encode()), 400, "bad_request")
+    # None of them reached the broker, so none counts as a failed login: the right
+    # password is taken at once (a failure would make this address wait a second).
+    cookie, _ = ch.api_login(port)
+    serving(port, cookie)
+
+
+def test_http_level_refusals(env):
+    _, _, port = env
+    big = json.dumps({"user": ch.OPERATOR, "password": "x" * 17000}).encode()
+    status, text = raw(port, "POST", "/api/login", big)
+    assert status == 413 and "too large" in text, (status, text)
+    status, text = raw(port, "POST", "/api/login", b'{"user":"a","password":"b"}',
+                       {"Content-Type": "text/plain"})
+    assert status == 415 and "application/json" in text, (status, text)
+    status, text = raw(port, "PUT", "/api/login")
+    assert status == 405, (status, text)
+    status, text = raw(port, "DELETE", "/index.html")
+    assert status == 405, (status, text)
+    refused(raw(port, "GET", "/api/no-such-request"), 401, "no_session")
+    status, text = raw(port, "GET", "/api/events")
+    assert status == 401, (status, text)
+    status, _ = raw(port, "GET", "/no/such/file")
+    assert status == 404
+    cookie, _ = ch.api_login(port)
+    refused(raw(port, "GET", "/api/no-such-request", headers={"Cookie": cookie}), 404, "not_found")
+    refused(raw(port, "POST", "/api/no-such-request", b"{}", {"Cookie": cookie}), 403, "csrf")
+    serving(port, cookie)
+
+
+def test_forged_and_oversized_sessions(env):
+    _, _, port = env
+    for cookie in ("rheinhub_console=" + "0" * 64,
+                   "rheinhub_console=",
+                   "rheinhub_console=" + "\u00ff".encode().decode("latin-1") * 10,
+                   "rheinhub_console=" + "a" * 4000,
+                   # Cookies of other services on the same host name, as a browser sends
+                   # them to every port: more than the 8 KiB common servers take.
+                   "grafana_session=" + "g" * 6000 + "; rheinhub_console=" + "1" * 64
+                   + "; other=" + "o" * 6000):
+        refused(raw(port, "GET", "/api/alerts", headers={"Cookie": cookie}), 401, "no_session")
+    # Headers beyond what a connection may hold, or 500 empty cookies (each a record in
+    # the HTTP server's memory of the connection): refused by the HTTP server.
+    for cookie in ("a=" + "b" * 40000, "x=" + ";" * 500):
+        status, _ = raw(port, "GET", "/api/alerts", headers={"Cookie": cookie})
+        assert status == 431, status
+    # A request cut off in its headers, then the connection closed; a TLS hello.
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        s.sendall(b"POST /api/login HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n")
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        s.sendall(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + os.urandom(200))
+    cookie, _ = ch.api_login(port)
+    serving(port, cookie)
+
+
+def test_ack_refuses_bad_bodies(env):
+    stack, _, port = env
+    cookie, csrf = ch.api_login(port)
+    auth = {"Cookie": cookie, "X-CSRF-Token": csrf}
+    gauge = "rhein-pegel-" + uuid.uuid4().hex[:6]
+    topic = f"linz/alerts/rhine-flood/{gauge}"
+    ch.publish(stack.mqtt_port, f"linz/sensor/waterlevel/{gauge}", ch.level(701))
+    harness.wait_until(lambda: any(a["topic"] == topic for a in raw(
+        port, "GET", "/api/alerts", headers={"Cookie": cookie})[1]["alerts"]), 10, "the alert")
+    for body in NOT_AN_OBJECT:
+        refused(raw(port, "POST", "/api/ack", body, auth), 400, "bad_request")
+    for body in ({},
+                 {"comment": "kein Thema"},
+                 {"topic": 7},
+                 {"topic": [topic]},
+                 {"topic": topic, "comment": 5},
+                 {"topic": topic, "comment": {"text": "x"}},
+                 {"topic": topic, "comment": "\u00e4" * 501},
+                 {"topic": "linz/alerts/" + "x" * 400}):
+        refused(raw(port, "POST", "/api/ack", json.dumps(body).encode(), auth), 400, "bad_request")
+    refused(raw(port, "POST", "/api/ack", json.dumps({"topic": topic + "-none"}).encode(), auth),
+            404, "no_alert")
+    # 500 characters of two bytes each are a comment, and the alert is still active:
+    # none of the refusals above acknowledged it.
+    assert next(a for a in raw(port, "GET", "/api/alerts", headers={"Cookie": cookie})[1]
+                ["alerts"] if a["topic"] == topic)["state"] == "active"
+    status, body = raw(port, "POST", "/api/ack",
+                       json.dumps({"topic": topic, "comment": "\u00e4" * 500}).encode(), auth)
+    assert status == 202 and body == {"sent": True}, (status, body)
+    serving(port, cookie)
+    ch.publish(stack.mqtt_port, f"linz/sensor/waterlevel/{gauge}", ch.level(400))
+
+
+def test_read_requests_refuse_bad_arguments(env):
+    _, _, port = env
+    cookie, _ = ch.api_login(port)
+    get = {"Cookie": cookie}
+    long_topic = "linz/alerts/rhine-flood/" + "x" * 400
+    refused(raw(port, "GET", "/api/alert", headers=get), 400, "bad_request")
+    refused(raw(port, "GET", "/api/alert?topic=linz/alerts/a/b", headers=get), 400, "bad_request")
+    refused(raw(port, "GET", f"/api/alert?topic={long_topic}&id=x", headers=get), 400, "bad_request")
+    refused(raw(port, "GET", "/api/alert?topic=linz/sensor/waterlevel/x&id=x", headers=get),
+            400, "bad_request")
+    refused(raw(port, "GET", "/api/alert?topic=%ff%fe%00&id=%00", headers=get), 400, "bad_request")
+    # An id that is not UTF-8, echoed in the reason (and cut to fit it): shown as \xNN.
+    reply = raw(port, "GET", "/api/alert?topic=linz/alerts/r/s&id=" + "%ff" * 300, headers=get)
+    refused(reply, 404, "no_history")
+    assert "\\xff\\xff" in reply[1]["message"], reply
+    refused(raw(port, "GET", "/api/series", headers=get), 400, "bad_request")
+    refused(raw(port, "GET", "/api/series?type=" + "t" * 129, headers=get), 400, "bad_request")
+    status, body = raw(port, "GET", "/api/series?type=%ff%00'%20OR%201=1", headers=get)
+    assert status == 200 and isinstance(body, (dict, list)), (status, body)
+    refused(raw(port, "GET", "/api/deadletters?prefix=" + "p" * 401, headers=get), 400, "bad_request")
+    status, body = raw(port, "GET", "/api/deadletters?prefix=%ff%fe*%00", headers=get)
+    assert status == 200, (status, body)
+    serving(port, cookie)
