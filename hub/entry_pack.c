@@ -87,3 +87,11 @@ out:
     msgpack_sbuffer_destroy(&ids);
     return cmd;
 }
+
+bool entry_pack_lingers(size_t queued, size_t events_max, uint64_t since_sent_ns,
+                        uint64_t linger_ns)
+{
+    if (linger_ns == 0 || queued == 0 || queued >= events_max)
+        return false;
+    return queued >= 2 || since_sent_ns < linger_ns;
+}

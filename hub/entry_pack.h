@@ -11,7 +11,9 @@
 #ifndef RHEINHUB_ENTRY_PACK_H
 #define RHEINHUB_ENTRY_PACK_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "out_item.h"
 
@@ -27,5 +29,14 @@ void entry_pack_take(struct out_list *src, struct out_list *pack, size_t max, si
  * allocation of *len bytes. NULL when out of memory.
  */
 char *entry_pack_command(const struct out_list *pack, size_t *len);
+
+/*
+ * Whether the queued items wait up to a linger (redis.entry_linger_ms, linger_ns > 0)
+ * for the next loop turns to add to their entries: under load and short of a full
+ * entry. Under load is two or more queued, or one queued less than a linger after the
+ * last entry went out (since_sent_ns ago); a lone event after a quiet spell goes at once.
+ */
+bool entry_pack_lingers(size_t queued, size_t events_max, uint64_t since_sent_ns,
+                        uint64_t linger_ns);
 
 #endif

@@ -17,9 +17,10 @@
  * queued after its I/O callbacks, the events of one stream gathered into entries of up
  * to redis.entry_events_max (entry_pack.h). One reply then answers the whole pack: the
  * pack's first item carries its size in batch, as an EVAL re-send's does. Under load
- * (a turn queued two items or more, fewer than a full entry) the queue waits up to
- * redis.entry_linger_ms for the next turns to add to it: fewer, larger entries, which
- * cost Redis and every group's reader less per event.
+ * (a turn queued two items or more, or one within a linger of the last entry sent;
+ * fewer than a full entry) the queue waits up to redis.entry_linger_ms for the next
+ * turns to add to it: fewer, larger entries, which cost Redis and every group's reader
+ * less per event.
  *
  * In-doubt events are re-sent once a link is back, by a script that adds each one
  * only if no entry of the stream's recent tail carries its id (resend.h). For that
@@ -352,6 +353,7 @@ static void pump(struct redis_out *out)
             out_list_push(&pack, out_list_pop(&out->queue));
         if (send_pack(out, &pack) < 0)
             break;
+        out->sent_ns = now_ns();
     }
     send_wait(out);
     redis_out_finish(out);
@@ -365,8 +367,10 @@ static void on_linger(uv_timer_t *t)
 /* Whether what is queued waits for more: under load, short of a full entry, not closing. */
 static bool lingers(const struct redis_out *out)
 {
-    return out->cfg->redis.entry_linger_ms > 0 && !out->closing && out->queue.len >= 2 &&
-           out->queue.len < (size_t)out->cfg->redis.entry_events_max;
+    return !out->closing &&
+           entry_pack_lingers(out->queue.len, (size_t)out->cfg->redis.entry_events_max,
+                              now_ns() - out->sent_ns,
+                              (uint64_t)out->cfg->redis.entry_linger_ms * 1000000u);
 }
 
 static void on_pump(uv_check_t *h)

@@ -55,6 +55,7 @@ struct redis_out {
     uv_timer_t tick, reconnect, retry_timer;
     uv_check_t pump_check; /* sends what a loop turn queued, gathered per stream */
     uv_timer_t linger;     /* or, under load, redis.entry_linger_ms later */
+    uint64_t sent_ns;      /* when an entry last went out (uv_hrtime), 0: never */
     int open_handles;
     char deadletter_key[128];
     char deadletter_maxlen[24];
