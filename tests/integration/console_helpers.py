@@ -8,13 +8,14 @@ Chromium sessions driven by Selenium (Debian's chromium, chromium-driver and
 python3-selenium).
 """
 
+import contextlib
 import getpass
 import http.client
 import json
-import os
 import subprocess
 import time
-from pathlib import Path
+
+import pytest
 
 import harness
 
@@ -73,6 +74,29 @@ def console_hub(stack, broker_dir, console_port, **extra):
     }
     overrides.update(extra)
     return harness.Hub(stack, name="hub", overrides=overrides)
+
+
+@contextlib.contextmanager
+def running_console(tmp):
+    """The broker with the accounts and a hub supervising alerting, storage and the
+    console, started and answering; yields (stack, hub, console port, the broker's
+    folder of accounts). Stops both after,
+    and fails the test on what the hub's log reports (the console's lines go there)."""
+    if not console_binary().exists():
+        pytest.fail(f"console not built: {console_binary()}", pytrace=False)
+    stack, broker_dir = broker_with_accounts(tmp)
+    stack.start()
+    port = harness.free_port()
+    hub = console_hub(stack, broker_dir, port)
+    try:
+        hub.start()
+        wait_console(port, hub)
+        yield stack, hub, port, broker_dir
+    finally:
+        errors = harness.stop_hubs([hub])
+        stack.stop()
+        if errors:
+            pytest.fail("\n".join(errors), pytrace=False)
 
 
 def request(port, method, path, body=None, headers=None, timeout=10):

@@ -52,27 +52,16 @@ class Env:
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
-    if not ch.console_binary().exists():
-        pytest.fail(f"console not built: {ch.console_binary()}", pytrace=False)
     tmp = tmp_path_factory.mktemp("console")
-    stack, broker_dir = ch.broker_with_accounts(tmp)
-    stack.start()
-    port = harness.free_port()
-    hub = ch.console_hub(stack, broker_dir, port)
     shots = ch.SCREENSHOTS if os.environ.get("RHEINHUB_CONSOLE_SCREENSHOTS") == "1" else tmp
     shots.mkdir(parents=True, exist_ok=True)
-    e = Env(stack, hub, port, shots, broker_dir)
-    try:
-        hub.start()
-        ch.wait_console(port, hub)
-        yield e
-    finally:
-        for b in e.browsers:
-            b.close()
-        errors = harness.stop_hubs([hub])
-        stack.stop()
-        if errors:
-            pytest.fail("\n".join(errors), pytrace=False)
+    with ch.running_console(tmp) as (stack, hub, port, broker_dir):
+        e = Env(stack, hub, port, shots, broker_dir)
+        try:
+            yield e
+        finally:
+            for b in e.browsers:
+                b.close()
 
 
 def wait(b, cond, timeout, what):

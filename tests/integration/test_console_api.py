@@ -25,22 +25,8 @@ import harness
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
-    if not ch.console_binary().exists():
-        pytest.fail(f"console not built: {ch.console_binary()}", pytrace=False)
-    tmp = tmp_path_factory.mktemp("console-api")
-    stack, broker_dir = ch.broker_with_accounts(tmp)
-    stack.start()
-    port = harness.free_port()
-    hub = ch.console_hub(stack, broker_dir, port)
-    try:
-        hub.start()
-        ch.wait_console(port, hub)
+    with ch.running_console(tmp_path_factory.mktemp("console-api")) as (stack, hub, port, _):
         yield stack, hub, port
-    finally:
-        errors = harness.stop_hubs([hub])
-        stack.stop()
-        if errors:
-            pytest.fail("\n".join(errors), pytrace=False)
 
 
 def raw(port, method, path, body=b"", headers=None):
