@@ -88,6 +88,7 @@ static int get_field(FILE *f, char **out, size_t *len)
         return n > SPOOL_FIELD_MAX ? -EINVAL : -ENOMEM;
     if (fread(*out, 1, n, f) != n) {
         free(*out);
+        *out = NULL; /* the caller frees what it was given */
         return -EINVAL;
     }
     (*out)[n] = '\0';
