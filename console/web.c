@@ -27,11 +27,15 @@
 #define CONNECTION_MEMORY 32768  /* per connection: request, headers, send buffer */
 #define CONNECTION_TIMEOUT_S 120 /* an idle connection that is not a suspended stream */
 #define STREAM_BLOCK 4096
+#define LOG_REPEAT_S 60          /* the same message of the HTTP server at most once per */
 
 struct web {
     struct MHD_Daemon *daemon;
     struct console *c;
     int port;
+    char last_log[512];        /* the HTTP server's last message, when, and its repeats */
+    time_t last_log_at;
+    unsigned log_repeats;
 };
 
 /* Per request: the POST body as it arrives. */
@@ -314,8 +318,15 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     }
 }
 
+/*
+ * libmicrohttpd's messages (its thread, or web_start's before it runs), each text at most
+ * once per LOG_REPEAT_S: a host that opens connections in a loop past the limits would
+ * otherwise write a line for each. The next line of that text says how many were left out.
+ */
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
+    struct web *w = cls;
+    struct timespec now;
     char line[512];
     size_t n;
 
@@ -323,7 +334,19 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
     n = strlen(line);
     while (n > 0 && line[n - 1] == '\n')
         line[--n] = '\0';
-    log_warn("http", "%s", line);
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (strcmp(line, w->last_log) == 0 && now.tv_sec - w->last_log_at < LOG_REPEAT_S) {
+        w->log_repeats++;
+        return;
+    }
+    if (strcmp(line, w->last_log) == 0 && w->log_repeats > 0)
+        log_warn("http", "%s (and %u times more in the %d s before)", line, w->log_repeats,
+                 LOG_REPEAT_S);
+    else
+        log_warn("http", "%s", line);
+    snprintf(w->last_log, sizeof(w->last_log), "%s", line);
+    w->last_log_at = now.tv_sec;
+    w->log_repeats = 0;
 }
 
 struct web *web_start(struct console *c, const char *cert_pem, const char *key_pem, char *err,
@@ -359,6 +382,7 @@ struct web *web_start(struct console *c, const char *cert_pem, const char *key_p
         flags, 0, NULL, NULL, on_request, w, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, w,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)c->cfg->console.max_clients,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)c->cfg->console.max_clients_per_address,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONNECTION_TIMEOUT_S,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, w,

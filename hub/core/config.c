@@ -131,6 +131,7 @@ static const struct key_spec keys[] = {
     INT_KEY(console, idle_timeout_s, 1, 86400),
     INT_KEY(console, max_sessions, 1, 1024),
     INT_KEY(console, max_clients, 4, 100000),
+    INT_KEY(console, max_clients_per_address, 0, 100000),
 };
 
 #define WORKER_STR(name)                                                                           \
@@ -216,6 +217,7 @@ void config_defaults(struct hub_config *cfg)
     cfg->console.idle_timeout_s = 1800;
     cfg->console.max_sessions = 64;
     cfg->console.max_clients = 1024;
+    cfg->console.max_clients_per_address = 128;
 }
 
 static void worker_defaults(struct worker_config *w)

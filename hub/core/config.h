@@ -157,6 +157,7 @@ struct hub_config {
         int idle_timeout_s;      /* an operator's session ends after this long without a request */
         int max_sessions;        /* operator sessions (each holds one MQTT connection) */
         int max_clients;         /* HTTP connections, live streams included */
+        int max_clients_per_address; /* of them from one address; 0: no limit of its own */
     } console;
 };
 

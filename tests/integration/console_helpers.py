@@ -55,8 +55,9 @@ def broker_with_accounts(tmp):
     return stack, broker_dir
 
 
-def console_hub(stack, broker_dir, console_port, **extra):
-    """A hub that supervises alerting, storage and the console (not started)."""
+def console_hub(stack, broker_dir, console_port, console=None, **extra):
+    """A hub that supervises alerting, storage and the console (not started); console:
+    more keys of its section."""
     workers = [
         {"name": "alerting", "command": str(harness.build_dir() / "workers" / "alerting" / "rheinhub-alerting"),
          "types": ["sensor.*", "service.*", "citizen.*"]},
@@ -70,14 +71,14 @@ def console_hub(stack, broker_dir, console_port, **extra):
         "alerting": {"rules_file": str(RULES), "check_interval_ms": 100},
         "storage": {"sqlite_path": str(stack.run_dir / "rheinhub.db")},
         "console": {"bind": "127.0.0.1", "port": console_port,
-                    "accounts_file": str(broker_dir / "accounts")},
+                    "accounts_file": str(broker_dir / "accounts"), **(console or {})},
     }
     overrides.update(extra)
     return harness.Hub(stack, name="hub", overrides=overrides)
 
 
 @contextlib.contextmanager
-def running_console(tmp):
+def running_console(tmp, console=None):
     """The broker with the accounts and a hub supervising alerting, storage and the
     console, started and answering; yields (stack, hub, console port, the broker's
     folder of accounts). Stops both after,
@@ -87,7 +88,7 @@ def running_console(tmp):
     stack, broker_dir = broker_with_accounts(tmp)
     stack.start()
     port = harness.free_port()
-    hub = console_hub(stack, broker_dir, port)
+    hub = console_hub(stack, broker_dir, port, console)
     try:
         hub.start()
         wait_console(port, hub)

@@ -5,7 +5,8 @@ The same layout as test_console.py (a broker with an operator and a device accou
 hub supervising alerting, storage and the console), driven with raw HTTP requests:
 bodies that are not JSON, not an object, of the wrong types, too long, binary or not
 UTF-8, nested deeper than any parser should follow; query arguments out of bounds;
-unknown paths and methods; headers too large. Each must get its clear refusal (status
+unknown paths and methods; headers too large; one address holding every connection it
+may open. Each must get its clear refusal (status
 and, from the API, `{"error","message"}`), none may end a session, lock an address out
 or stop the console from serving the next request, and the sanitizers must report
 nothing (checked in the hub's log, where the console's lines go).
@@ -23,9 +24,13 @@ import console_helpers as ch
 import harness
 
 
+PER_ADDRESS = 16  # console.max_clients_per_address of this module's console
+
+
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
-    with ch.running_console(tmp_path_factory.mktemp("console-api")) as (stack, hub, port, _):
+    with ch.running_console(tmp_path_factory.mktemp("console-api"),
+                            {"max_clients_per_address": PER_ADDRESS}) as (stack, hub, port, _):
         yield stack, hub, port
 
 
@@ -209,3 +214,48 @@ def test_read_requests_refuse_bad_arguments(env):
     status, body = raw(port, "GET", "/api/deadletters?prefix=%ff%fe*%00", headers=get)
     assert status == 200, (status, body)
     serving(port, cookie)
+
+
+def test_one_address_cannot_take_every_connection(env):
+    """A host that opens connections and holds them (a script gone wrong, or one that
+    sends its headers a byte a minute) gets console.max_clients_per_address of them;
+    the next ones it opens are closed at once, and operators on other addresses are
+    served meanwhile. 127.0.0.2 is the other host here: any 127.x address is loopback.
+    The HTTP server's message about it is logged once, not once per connection."""
+    _, hub, port = env
+    cookie, _ = ch.api_login(port)
+    held = []
+    try:
+        for _ in range(PER_ADDRESS):
+            s = socket.socket()
+            s.bind(("127.0.0.2", 0))
+            s.connect(("127.0.0.1", port))
+            s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n")  # and nothing more
+            held.append(s)
+        serving(port, cookie)  # from 127.0.0.1: not counted with them
+        for _ in range(5):
+            with socket.socket() as s:
+                s.bind(("127.0.0.2", 0))
+                s.settimeout(5)
+                s.connect(("127.0.0.1", port))
+                try:
+                    s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                    answer = s.recv(100)
+                except ConnectionResetError:
+                    answer = b""
+                assert answer == b"", f"connection {PER_ADDRESS + 1} from one address answered"
+    finally:
+        for s in held:
+            s.close()
+    # Once they are closed, that address is served again.
+    def served():
+        with socket.socket() as s:
+            s.bind(("127.0.0.2", 0))
+            s.settimeout(5)
+            s.connect(("127.0.0.1", port))
+            s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            return s.recv(12) == b"HTTP/1.1 200"
+    harness.wait_until(served, 10, "the address served again")
+    serving(port, cookie)
+    limit = hub.log_path.read_text(errors="replace").count("reached connection limit")
+    assert limit == 1, f"{limit} lines about the connection limit for 5 refused connections"
