@@ -33,9 +33,7 @@ struct web {
     struct MHD_Daemon *daemon;
     struct console *c;
     int port;
-    char last_log[512];        /* the HTTP server's last message, when, and its repeats */
-    time_t last_log_at;
-    unsigned log_repeats;
+    struct log_repeat log_repeat; /* the HTTP server's messages */
 };
 
 /* Per request: the POST body as it arrives. */
@@ -321,32 +319,18 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 /*
  * libmicrohttpd's messages (its thread, or web_start's before it runs), each text at most
  * once per LOG_REPEAT_S: a host that opens connections in a loop past the limits would
- * otherwise write a line for each. The next line of that text says how many were left out.
+ * otherwise write a line for each.
  */
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
     struct web *w = cls;
     struct timespec now;
     char line[512];
-    size_t n;
 
     vsnprintf(line, sizeof(line), fmt, ap);
-    n = strlen(line);
-    while (n > 0 && line[n - 1] == '\n')
-        line[--n] = '\0';
+    line[strcspn(line, "\n")] = '\0';
     clock_gettime(CLOCK_MONOTONIC, &now);
-    if (strcmp(line, w->last_log) == 0 && now.tv_sec - w->last_log_at < LOG_REPEAT_S) {
-        w->log_repeats++;
-        return;
-    }
-    if (strcmp(line, w->last_log) == 0 && w->log_repeats > 0)
-        log_warn("http", "%s (and %u times more in the %d s before)", line, w->log_repeats,
-                 LOG_REPEAT_S);
-    else
-        log_warn("http", "%s", line);
-    snprintf(w->last_log, sizeof(w->last_log), "%s", line);
-    w->last_log_at = now.tv_sec;
-    w->log_repeats = 0;
+    log_warn_repeat(&w->log_repeat, now.tv_sec, LOG_REPEAT_S, "http", line);
 }
 
 struct web *web_start(struct console *c, const char *cert_pem, const char *key_pem, char *err,

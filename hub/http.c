@@ -23,6 +23,7 @@ struct http_server {
     uv_poll_t poll;
     uv_timer_t timer;
     int open_handles;
+    struct log_repeat log_repeat; /* libmicrohttpd's messages */
 };
 
 static enum MHD_Result respond(struct MHD_Connection *conn, int status, const char *type,
@@ -101,13 +102,15 @@ static void run(struct http_server *srv)
 
 static void on_log(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 
+/* libmicrohttpd's messages, each text at most once a minute (one per connection else). */
 static void on_log(void *cls, const char *fmt, va_list ap)
 {
+    struct http_server *srv = cls;
     char line[256];
 
     vsnprintf(line, sizeof(line), fmt, ap);
     line[strcspn(line, "\n")] = '\0';
-    log_warn("http", "%s", line);
+    log_warn_repeat(&srv->log_repeat, (long long)(uv_hrtime() / 1000000000u), 60, "http", line);
 }
 
 struct http_server *http_server_new(uv_loop_t *loop, const char *bind, int port,
@@ -132,7 +135,7 @@ struct http_server *http_server_new(uv_loop_t *loop, const char *bind, int port,
     srv->routes = routes;
     srv->data = data;
     srv->daemon = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, on_request, srv,
-                                   MHD_OPTION_EXTERNAL_LOGGER, on_log, NULL,
+                                   MHD_OPTION_EXTERNAL_LOGGER, on_log, srv,
                                    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
                                    MHD_OPTION_CONNECTION_LIMIT, 64U,
                                    MHD_OPTION_CONNECTION_TIMEOUT, 10U,

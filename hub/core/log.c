@@ -109,3 +109,36 @@ void log_msg(enum log_level level, const char *component, const char *fmt, ...)
     /* One write per line; a short write to stderr is not worth retrying. */
     (void)!write(STDERR_FILENO, line, n);
 }
+
+void log_warn_repeat(struct log_repeat *r, long long now_s, long long window_s,
+                     const char *component, const char *line)
+{
+    size_t i, k;
+
+    for (i = 0; i < LOG_REPEAT_TEXTS; i++)
+        if (r->seen[i].text[0] && strncmp(line, r->seen[i].text, LOG_REPEAT_TEXT_MAX - 1) == 0)
+            break;
+    if (i == LOG_REPEAT_TEXTS) {
+        /* A new text: in an empty place, else in that of the text logged longest ago. */
+        for (i = 0, k = 0; k < LOG_REPEAT_TEXTS; k++) {
+            if (!r->seen[k].text[0]) {
+                i = k;
+                break;
+            }
+            if (r->seen[k].at_s < r->seen[i].at_s)
+                i = k;
+        }
+        snprintf(r->seen[i].text, sizeof(r->seen[i].text), "%s", line);
+        r->seen[i].skipped = 0;
+    } else if (now_s - r->seen[i].at_s < window_s) {
+        r->seen[i].skipped++;
+        return;
+    }
+    if (r->seen[i].skipped > 0)
+        log_warn(component, "%s (%u more like it in the %lld s before)", line,
+                 r->seen[i].skipped, window_s);
+    else
+        log_warn(component, "%s", line);
+    r->seen[i].at_s = now_s;
+    r->seen[i].skipped = 0;
+}

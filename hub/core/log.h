@@ -38,6 +38,27 @@ const char *log_level_name(enum log_level level);
 void log_msg(enum log_level level, const char *component, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/*
+ * The messages of a library that may repeat once per connection or request (an HTTP
+ * server's "connection limit reached"): one struct per caller, zeroed at start. A line
+ * whose text was logged less than window_s ago is counted instead of logged (at warn
+ * level); the next line of that text after the window says how many were left out.
+ * The last LOG_REPEAT_TEXTS texts are remembered. now_s: a monotonic clock's seconds.
+ */
+#define LOG_REPEAT_TEXTS 8
+#define LOG_REPEAT_TEXT_MAX 256
+
+struct log_repeat {
+    struct {
+        char text[LOG_REPEAT_TEXT_MAX];
+        long long at_s;    /* when it was last logged */
+        unsigned skipped;  /* since then */
+    } seen[LOG_REPEAT_TEXTS];
+};
+
+void log_warn_repeat(struct log_repeat *r, long long now_s, long long window_s,
+                     const char *component, const char *line);
+
 #define log_error(comp, ...) log_msg(LOG_LEVEL_ERROR, comp, __VA_ARGS__)
 #define log_warn(comp, ...) log_msg(LOG_LEVEL_WARN, comp, __VA_ARGS__)
 #define log_info(comp, ...) log_msg(LOG_LEVEL_INFO, comp, __VA_ARGS__)

@@ -189,13 +189,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     return r;
 }
 
+/* libmicrohttpd's messages, each text at most once a minute (one per connection else). */
 static void on_log(void *cls, const char *fmt, va_list ap)
 {
+    struct source_metrics *m = cls;
+    struct timespec now;
     char line[256];
 
     vsnprintf(line, sizeof(line), fmt, ap);
     line[strcspn(line, "\n")] = '\0';
-    log_warn("http", "%s", line);
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    log_warn_repeat(&m->log_repeat, now.tv_sec, 60, "http", line);
 }
 
 int source_metrics_serve(struct source_metrics *m, const char *bind, int port)
@@ -218,7 +222,7 @@ int source_metrics_serve(struct source_metrics *m, const char *bind, int port)
         return -EINVAL;
     }
     m->daemon = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, on_request, m,
-                                 MHD_OPTION_EXTERNAL_LOGGER, on_log, NULL,
+                                 MHD_OPTION_EXTERNAL_LOGGER, on_log, m,
                                  MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
                                  MHD_OPTION_CONNECTION_LIMIT, 16U,
                                  MHD_OPTION_CONNECTION_TIMEOUT, 10U, MHD_OPTION_END);

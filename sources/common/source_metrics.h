@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "log.h"
 #include "source_file.h"
 #include "source_reason.h"
 
@@ -45,6 +46,7 @@ struct source_metrics {
     int n_stations;
     pthread_mutex_t lock;
     struct MHD_Daemon *daemon;
+    struct log_repeat log_repeat;    /* libmicrohttpd's messages (its thread) */
 };
 
 void source_metrics_init(struct source_metrics *m, const char *source);

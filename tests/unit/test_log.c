@@ -193,6 +193,68 @@ static void log_long_message_cut(void **state)
     assert_int_equal(c.text[c.len - 1], '\n');
 }
 
+/* Lines of c->text that contain s. */
+static int lines_with(const struct capture *c, const char *s)
+{
+    int n = 0;
+
+    for (const char *p = c->text; (p = strstr(p, s)); p += strlen(s))
+        n++;
+    return n;
+}
+
+static void log_warn_repeat_counts_what_it_leaves_out(void **state)
+{
+    struct log_repeat r;
+    struct capture c;
+
+    memset(&r, 0, sizeof(r));
+    log_set_level(LOG_LEVEL_INFO);
+    capture_begin(&c);
+    for (int k = 0; k < 5; k++) /* five refused connections in the same second */
+        log_warn_repeat(&r, 100, 60, "http", "connection limit reached");
+    log_warn_repeat(&r, 101, 60, "http", "closed with incomplete request");
+    log_warn_repeat(&r, 102, 60, "http", "connection limit reached");
+    log_warn_repeat(&r, 160, 60, "http", "connection limit reached"); /* the window over */
+    log_warn_repeat(&r, 161, 60, "http", "connection limit reached");
+    log_warn_repeat(&r, 300, 60, "http", "connection limit reached");
+    capture_end(&c);
+    assert_int_equal(lines_with(&c, "http: connection limit reached\n"), 1);
+    assert_int_equal(lines_with(&c, "http: closed with incomplete request\n"), 1);
+    assert_int_equal(lines_with(&c, "http: connection limit reached (5 more like it in the "
+                                    "60 s before)\n"), 1);
+    assert_int_equal(lines_with(&c, "http: connection limit reached (1 more like it in the "
+                                    "60 s before)\n"), 1);
+    assert_int_equal(lines_with(&c, " warn  "), 4);
+}
+
+static void log_warn_repeat_remembers_several_texts(void **state)
+{
+    struct log_repeat r;
+    struct capture c;
+    char text[32];
+
+    memset(&r, 0, sizeof(r));
+    log_set_level(LOG_LEVEL_INFO);
+    capture_begin(&c);
+    for (int round = 0; round < 3; round++) /* texts taking turns, each logged once */
+        for (int k = 0; k < LOG_REPEAT_TEXTS; k++) {
+            snprintf(text, sizeof(text), "message %d", k);
+            log_warn_repeat(&r, 10 + round, 60, "http", text);
+        }
+    /* A text more than it remembers takes the place of one logged longest ago (message
+     * 0's); message 0, back, takes message 1's, and so on; message 7 is still known. */
+    log_warn_repeat(&r, 20, 60, "http", "message new");
+    log_warn_repeat(&r, 21, 60, "http", "message 0");
+    log_warn_repeat(&r, 22, 60, "http", "message 1");
+    log_warn_repeat(&r, 23, 60, "http", "message 7");
+    capture_end(&c);
+    assert_int_equal(lines_with(&c, " warn  "), LOG_REPEAT_TEXTS + 3);
+    assert_int_equal(lines_with(&c, "http: message 0\n"), 2);
+    assert_int_equal(lines_with(&c, "http: message 1\n"), 2);
+    assert_int_equal(lines_with(&c, "http: message 7\n"), 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -204,6 +266,8 @@ int main(void)
         cmocka_unit_test_teardown(log_level_column, restore_level),
         cmocka_unit_test_teardown(log_filtered_writes_nothing, restore_level),
         cmocka_unit_test_teardown(log_long_message_cut, restore_level),
+        cmocka_unit_test_teardown(log_warn_repeat_counts_what_it_leaves_out, restore_level),
+        cmocka_unit_test_teardown(log_warn_repeat_remembers_several_texts, restore_level),
     };
 
     return cmocka_run_group_tests_name("log", tests, NULL, NULL);
