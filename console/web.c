@@ -27,7 +27,6 @@
 #define CONNECTION_MEMORY 32768  /* per connection: request, headers, send buffer */
 #define CONNECTION_TIMEOUT_S 120 /* an idle connection that is not a suspended stream */
 #define STREAM_BLOCK 4096
-#define LOG_REPEAT_S 60          /* the same message of the HTTP server at most once per */
 
 struct web {
     struct MHD_Daemon *daemon;
@@ -318,8 +317,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 
 /*
  * libmicrohttpd's messages (its thread, or web_start's before it runs), each text at most
- * once per LOG_REPEAT_S: a host that opens connections in a loop past the limits would
- * otherwise write a line for each.
+ * once a minute: a host that opens connections in a loop past the limits would otherwise
+ * write a line for each.
  */
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
@@ -330,7 +329,7 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
     vsnprintf(line, sizeof(line), fmt, ap);
     line[strcspn(line, "\n")] = '\0';
     clock_gettime(CLOCK_MONOTONIC, &now);
-    log_warn_repeat(&w->log_repeat, now.tv_sec, LOG_REPEAT_S, "http", line);
+    log_warn_repeat(&w->log_repeat, now.tv_sec, LOG_REPEAT_WINDOW_S, "http", line);
 }
 
 struct web *web_start(struct console *c, const char *cert_pem, const char *key_pem, char *err,

@@ -110,7 +110,8 @@ static void on_log(void *cls, const char *fmt, va_list ap)
 
     vsnprintf(line, sizeof(line), fmt, ap);
     line[strcspn(line, "\n")] = '\0';
-    log_warn_repeat(&srv->log_repeat, (long long)(uv_hrtime() / 1000000000u), 60, "http", line);
+    log_warn_repeat(&srv->log_repeat, (long long)(uv_hrtime() / 1000000000u),
+                    LOG_REPEAT_WINDOW_S, "http", line);
 }
 
 struct http_server *http_server_new(uv_loop_t *loop, const char *bind, int port,

@@ -47,6 +47,7 @@ void log_msg(enum log_level level, const char *component, const char *fmt, ...)
  */
 #define LOG_REPEAT_TEXTS 8
 #define LOG_REPEAT_TEXT_MAX 256
+#define LOG_REPEAT_WINDOW_S 60 /* the window of the HTTP servers' messages */
 
 struct log_repeat {
     struct {

@@ -199,7 +199,7 @@ static void on_log(void *cls, const char *fmt, va_list ap)
     vsnprintf(line, sizeof(line), fmt, ap);
     line[strcspn(line, "\n")] = '\0';
     clock_gettime(CLOCK_MONOTONIC, &now);
-    log_warn_repeat(&m->log_repeat, now.tv_sec, 60, "http", line);
+    log_warn_repeat(&m->log_repeat, now.tv_sec, LOG_REPEAT_WINDOW_S, "http", line);
 }
 
 int source_metrics_serve(struct source_metrics *m, const char *bind, int port)
