@@ -20,6 +20,7 @@
 #include "json_member.h"
 #include "log.h"
 #include "rfc3339.h"
+#include "utf8.h"
 
 int ingest_init(struct ingest *ing, const struct hub_config *cfg, struct metrics *m,
                 struct redis_out *out)
@@ -83,9 +84,18 @@ int ingest_json_depth(const char *text, size_t len, int limit)
     return max;
 }
 
+/*
+ * Counts a rejected message and sends it to the dead letters. A detail that snprintf cut
+ * inside a character (a schema error quoting a key, jansson's text near a token) loses
+ * that character's bytes, so that the dead letter's detail is UTF-8 for whoever reads it.
+ */
 static void reject(struct ingest *ing, const char *topic, enum reject_reason reason,
-                   const char *detail, const void *payload, size_t len)
+                   const char *why, const void *payload, size_t len)
 {
+    char detail[INGEST_DETAIL_MAX];
+
+    snprintf(detail, sizeof(detail), "%.*s",
+             (int)utf8_cut(why, strnlen(why, sizeof(detail) - 1)), why);
     ing->m->rejected[reason]++;
     log_debug("ingest", "rejected %s (%s): %s", topic, reject_reason_name(reason), detail);
     if (redis_out_add_deadletter(ing->out, topic, reason, detail, payload, len) < 0)

@@ -549,6 +549,36 @@ static void ingest_schema_check(void **state)
     assert_int_equal(calls, 4);
 }
 
+/* A seam whose detail snprintf cut inside a character: "xy" and 300 "ä" make 602 bytes,
+ * of which the detail's 511 end in the first byte of an "ä". */
+static int check_cut(void *data, const struct topic *topic, const json_t *payload,
+                     char detail[INGEST_DETAIL_MAX])
+{
+    char text[2 + 600 + 1] = "xy";
+
+    for (int i = 0; i < 300; i++)
+        memcpy(text + 2 + 2 * i, "\xc3\xa4", 2);
+    text[602] = '\0';
+    snprintf(detail, INGEST_DETAIL_MAX, "%s", text);
+    return REJECT_SCHEMA;
+}
+
+static void ingest_detail_cut_inside_a_character(void **state)
+{
+    struct fixture *f = *state;
+    const char *d;
+
+    f->ing.check = check_cut;
+    rec_clear();
+    ingest_text(f, TOPIC, "{\"time\":\"" TIME "\",\"value\":1}");
+    assert_int_equal(rec.n_deadletters, 1);
+    d = rec.deadletters[0].detail;
+    /* The dangling first byte is gone: 2 + 254 whole "ä". */
+    assert_int_equal(strlen(d), 510);
+    assert_memory_equal(d, "xy", 2);
+    assert_memory_equal(d + 508, "\xc3\xa4", 2);
+}
+
 /* ---- ingest_message: duplicates --------------------------------------------------- */
 
 static void ingest_duplicate_dropped(void **state)
@@ -620,6 +650,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(ingest_bad_topic, setup, teardown),
         cmocka_unit_test_setup_teardown(ingest_not_json, setup, teardown),
         cmocka_unit_test_setup_teardown(ingest_bad_json_detail, setup, teardown),
+        cmocka_unit_test_setup_teardown(ingest_detail_cut_inside_a_character, setup, teardown),
         cmocka_unit_test_setup_teardown(ingest_binary_payload, setup, teardown),
         cmocka_unit_test_setup_teardown(ingest_not_object, setup, teardown),
         cmocka_unit_test_setup_teardown(ingest_scalar_not_object, setup, teardown),
