@@ -15,6 +15,7 @@
 
 #include "log.h"
 #include "rfc3339.h"
+#include "utf8.h"
 
 #define CONNECT_PAUSE_MS 5000
 #define REDIS_TIMEOUT_MS 2000
@@ -80,7 +81,7 @@ int deadletters_add(struct deadletters *d, enum source_reason reason, const char
         "time",    when,
         "source",  d->source,
     };
-    enum { ARGC = sizeof(argv) / sizeof(argv[0]), PAYLOAD = 13 };
+    enum { ARGC = sizeof(argv) / sizeof(argv[0]), DETAIL = 11, PAYLOAD = 13 };
     size_t lens[ARGC];
     redisReply *reply;
     int r = 0;
@@ -93,6 +94,7 @@ int deadletters_add(struct deadletters *d, enum source_reason reason, const char
     for (size_t i = 0; i < ARGC; i++)
         lens[i] = strlen(argv[i]);
     lens[PAYLOAD] = payload ? keep : 0;
+    lens[DETAIL] = utf8_cut(argv[DETAIL], lens[DETAIL]); /* a detail cut inside a character */
 
     pthread_mutex_lock(&d->lock);
     if (!d->c && connect_redis(d) < 0) {

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "topic.h"
+#include "utf8.h"
 
 const struct device_rule *mapping_find(const struct source_file *sf, const char *device,
                                        const char *dev_eui)
@@ -147,7 +148,7 @@ static json_t *field_value(const struct field_map *f, const json_t *decoded,
                            enum source_reason *reason, char *detail)
 {
     const json_t *v;
-    char text[64];
+    char text[sizeof(f->enums[0].from) + 1]; /* a value longer than any key matches none */
 
     if (f->constant)
         return json_incref(f->constant);
@@ -181,8 +182,8 @@ static json_t *field_value(const struct field_map *f, const json_t *decoded,
             if (strcmp(f->enums[i].from, text) == 0)
                 return json_incref(f->enums[i].to);
         *reason = SOURCE_REASON_UNMAPPED_VALUE;
-        snprintf(detail, MAPPING_DETAIL_MAX, "%s: %s is \"%.60s\", which its map does not list",
-                 f->name, f->from, text);
+        snprintf(detail, MAPPING_DETAIL_MAX, "%s: %s is \"%.*s\", which its map does not list",
+                 f->name, f->from, (int)utf8_cut(text, strnlen(text, 60)), text);
         return NULL;
     }
     if (json_is_object(v) || json_is_array(v)) {

@@ -262,6 +262,9 @@ static void mapping_fields(void **state)
                  "{\"time\":\"2026-11-26T06:00:00Z\",\"status\":\"closed\",\"total\":1}");
 }
 
+#define AE9 "\xc3\xa4\xc3\xa4\xc3\xa4\xc3\xa4\xc3\xa4\xc3\xa4\xc3\xa4\xc3\xa4\xc3\xa4" /* 9 "ä" */
+#define AE10 AE9 "\xc3\xa4"
+
 static void mapping_payloads_that_do_not_map(void **state)
 {
     expect_apply(0, "{\"battery_pct\":87}", NULL,
@@ -274,6 +277,11 @@ static void mapping_payloads_that_do_not_map(void **state)
                  "unmapped_value: status: occupied is \"maybe\", which its map does not list");
     expect_apply(1, "{\"occupied\":[true],\"spaces\":1}", NULL,
                  "bad_field_type: status: occupied is an array, not a value of its map");
+    /* The value is quoted up to 60 bytes, cut at a whole character: "x" and 29 of its 30
+     * "ä" (the 30th would end at byte 61). */
+    expect_apply(1, "{\"occupied\":\"x" AE10 AE10 AE10 "\",\"spaces\":1}", NULL,
+                 "unmapped_value: status: occupied is \"x" AE10 AE10 AE9
+                 "\", which its map does not list");
 }
 
 static void mapping_lookup_paths(void **state)
