@@ -11,6 +11,18 @@
 
 #include <string.h>
 
+#include "utf8.h"
+
+/* The length of the source member: a longer source is cut to CLOUDEVENT_SOURCE_MAX
+ * bytes at a whole character, so that a long source of non-ASCII text is shortened,
+ * not refused as text that is not UTF-8 (what the source itself is stays checked). */
+static size_t source_len(const char *s)
+{
+    size_t n = strnlen(s, CLOUDEVENT_SOURCE_MAX + 1);
+
+    return n <= CLOUDEVENT_SOURCE_MAX ? n : utf8_cut(s, CLOUDEVENT_SOURCE_MAX);
+}
+
 json_t *cloudevent_new(const struct source_event *ev)
 {
     json_t *ce = json_object();
@@ -20,7 +32,7 @@ json_t *cloudevent_new(const struct source_event *ev)
         json_object_set_new_nocheck(ce, "id", json_string(ev->id)) < 0 ||
         json_object_set_new_nocheck(
             ce, "source",
-            json_stringn(ev->ce_source, strnlen(ev->ce_source, CLOUDEVENT_SOURCE_MAX))) < 0 ||
+            json_stringn(ev->ce_source, source_len(ev->ce_source))) < 0 ||
         json_object_set_new_nocheck(ce, "type", json_string(ev->event_type)) < 0 ||
         json_object_set_new_nocheck(ce, "subject", json_string(ev->subject)) < 0 ||
         json_object_set_new_nocheck(ce, "time", json_string(ev->time)) < 0 ||
@@ -90,7 +102,7 @@ size_t cloudevent_format(const struct source_event *ev, char *buf, size_t size)
 
     if (!plain(ev->id) || !plain(ev->event_type) || !plain(ev->subject) || !plain(ev->time))
         return format_by_jansson(ev, buf, size);
-    source = json_stringn(ev->ce_source, strnlen(ev->ce_source, CLOUDEVENT_SOURCE_MAX));
+    source = json_stringn(ev->ce_source, source_len(ev->ce_source));
     if (!source)
         return 0;
     put_str(&o, "{\"specversion\":\"1.0\",\"id\":\"");

@@ -14,7 +14,8 @@
 
 #include "source.h"
 
-#define CLOUDEVENT_SOURCE_MAX 255 /* bytes of the source member; the rest is cut */
+/* Bytes of the source member; a longer source is cut there, at a whole character. */
+#define CLOUDEVENT_SOURCE_MAX 255
 #define CLOUDEVENT_DUMP_FLAGS (JSON_COMPACT | JSON_PRESERVE_ORDER)
 
 /* The event as a JSON object (a new reference; data is shared), or NULL when a string

@@ -109,6 +109,33 @@ static void cloudevent_long_source(void **state)
     json_decref(data);
 }
 
+/* A source whose cut at CLOUDEVENT_SOURCE_MAX falls inside a character (a ChirpStack
+ * applicationId or TTN application id of non-ASCII letters) loses that character, not
+ * the event. */
+static void cloudevent_long_source_cut_at_a_whole_character(void **state)
+{
+    json_t *data = data_of("{\"value\":1}");
+    char source[CLOUDEVENT_SOURCE_MAX + 2], buf[1024];
+    struct source_event ev = {.event_type = "sensor.soil", .subject = "s", .id = "00",
+                              .time = "2026-11-26T06:00:00Z", .ce_source = source,
+                              .data = data};
+    json_error_t e;
+    json_t *ce;
+    size_t n;
+
+    /* 254 bytes of "a", then an "\xc3\xa4" whose second byte would be the 256th */
+    memset(source, 'a', CLOUDEVENT_SOURCE_MAX - 1);
+    memcpy(source + CLOUDEVENT_SOURCE_MAX - 1, "\xc3\xa4", 3);
+    n = cloudevent_format(&ev, buf, sizeof(buf));
+    assert_true(n > 0 && n < sizeof(buf));
+    assert_non_null(ce = json_loadb(buf, n, 0, &e));
+    assert_int_equal(json_string_length(json_object_get(ce, "source")),
+                     CLOUDEVENT_SOURCE_MAX - 1);
+    json_decref(ce);
+    same_as_jansson(&ev);
+    json_decref(data);
+}
+
 static void cloudevent_small_buffer(void **state)
 {
     json_t *data = data_of("{\"value\":1,\"unit\":\"cm\"}");
@@ -152,6 +179,7 @@ int main(void)
         cmocka_unit_test(cloudevent_plain_event),
         cmocka_unit_test(cloudevent_members_that_need_escaping),
         cmocka_unit_test(cloudevent_long_source),
+        cmocka_unit_test(cloudevent_long_source_cut_at_a_whole_character),
         cmocka_unit_test(cloudevent_small_buffer),
         cmocka_unit_test(cloudevent_not_utf8),
     };
