@@ -142,13 +142,26 @@ static json_t *number(double x)
     return json_real(x);
 }
 
-/* One field's value (new reference), or NULL with *reason: absent and optional is NULL
- * with *reason = SOURCE_REASON_COUNT. */
+/* v as it is, or when jansson could not make it (NULL), reason SCHEMA with errno
+ * ENOMEM, as mapping_apply reports memory running out. */
+static json_t *made(json_t *v, enum source_reason *reason, char *detail)
+{
+    if (!v) {
+        *reason = SOURCE_REASON_SCHEMA;
+        snprintf(detail, MAPPING_DETAIL_MAX, "out of memory");
+        errno = ENOMEM;
+    }
+    return v;
+}
+
+/* One field's value (new reference), or NULL with *reason and detail set: absent and
+ * optional is NULL with *reason = SOURCE_REASON_COUNT. */
 static json_t *field_value(const struct field_map *f, const json_t *decoded,
                            enum source_reason *reason, char *detail)
 {
     const json_t *v;
     char text[sizeof(f->enums[0].from) + 1]; /* a value longer than any key matches none */
+    double x;
 
     if (f->constant)
         return json_incref(f->constant);
@@ -169,7 +182,16 @@ static json_t *field_value(const struct field_map *f, const json_t *decoded,
                      json_kind(v));
             return NULL;
         }
-        return number(json_number_value(v) * f->scale + f->offset);
+        /* JSON has no infinity: a result beyond a double's range has no value. */
+        x = json_number_value(v) * f->scale + f->offset;
+        if (!isfinite(x)) {
+            *reason = SOURCE_REASON_SCHEMA;
+            snprintf(detail, MAPPING_DETAIL_MAX, "%s: %s is %g, which scale %g and offset %g "
+                     "take beyond the range of a number", f->name, f->from,
+                     json_number_value(v), f->scale, f->offset);
+            return NULL;
+        }
+        return made(number(x), reason, detail);
     }
     if (f->n_enums) {
         if (!key_text(v, text, sizeof(text))) {
@@ -192,7 +214,7 @@ static json_t *field_value(const struct field_map *f, const json_t *decoded,
                  f->from, json_kind(v));
         return NULL;
     }
-    return json_deep_copy(v);
+    return made(json_deep_copy(v), reason, detail);
 }
 
 json_t *mapping_apply(const struct device_rule *r, const json_t *decoded, const char *time,

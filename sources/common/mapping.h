@@ -40,7 +40,8 @@ int mapping_subject(const struct device_rule *r, const char *device, const char 
 /*
  * The event's data: time, then each mapped field, then rssi and snr when the rule asks
  * for them. decoded is borrowed. Returns a new object, or NULL with *reason set and
- * detail[MAPPING_DETAIL_MAX] filled (reason SCHEMA with errno ENOMEM when memory ran out).
+ * detail[MAPPING_DETAIL_MAX] filled (reason SCHEMA when scale and offset take a number
+ * beyond a double's range, and with errno ENOMEM when memory ran out).
  */
 json_t *mapping_apply(const struct device_rule *r, const json_t *decoded, const char *time,
                       const struct radio *radio, enum source_reason *reason, char *detail);

@@ -284,6 +284,18 @@ static void mapping_payloads_that_do_not_map(void **state)
                  "\", which its map does not list");
 }
 
+/* A number that scale and offset take beyond a double's range has no JSON form: a
+ * dead letter naming the field and its value, not "out of memory". */
+static void mapping_scaled_out_of_range(void **state)
+{
+    expect_apply(1, "{\"occupied\":true,\"spaces\":1e308}", NULL,
+                 "schema: total: spaces is 1e+308, which scale 2 and offset 1 take beyond the "
+                 "range of a number");
+    expect_apply(1, "{\"occupied\":true,\"spaces\":-1.5e308}", NULL,
+                 "schema: total: spaces is -1.5e+308, which scale 2 and offset 1 take beyond the "
+                 "range of a number");
+}
+
 static void mapping_lookup_paths(void **state)
 {
     json_t *v = decoded("{\"a\":{\"b\":[10,{\"c\":3}]}}");
@@ -307,6 +319,7 @@ int main(void)
         cmocka_unit_test(mapping_subject_templates),
         cmocka_unit_test(mapping_fields),
         cmocka_unit_test(mapping_payloads_that_do_not_map),
+        cmocka_unit_test(mapping_scaled_out_of_range),
         cmocka_unit_test(mapping_lookup_paths),
     };
     return cmocka_run_group_tests_name("mapping", tests, NULL, NULL);
