@@ -23,6 +23,13 @@ static int read_one(const json_t *obj, struct measurement *out, char *detail, si
                  json_is_string(ts) ? json_string_value(ts) : "missing or not a string");
         return SOURCE_REASON_BAD_TIME;
     }
+    /* The event's time is the UTC text: an offset can take it out of RFC 3339's years. */
+    if (out->s < rfc3339_days_from_civil(0, 1, 1) * 86400 ||
+        out->s >= rfc3339_days_from_civil(10000, 1, 1) * 86400) {
+        snprintf(detail, size, "timestamp %s lies %s in UTC", json_string_value(ts),
+                 out->s < 0 ? "before year 0" : "after 9999");
+        return SOURCE_REASON_BAD_TIME;
+    }
     if (!json_is_number(value)) {
         snprintf(detail, size, "value of %s is %s, not a number", json_string_value(ts),
                  !value ? "missing" : json_is_string(value) ? "a string" : "not a number");
