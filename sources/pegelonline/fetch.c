@@ -2,7 +2,8 @@
 /*
  * A libcurl GET (fetch.h). The body is collected up to FETCH_BODY_MAX; beyond it the
  * transfer is stopped. Response headers are read case-insensitively; only the last
- * response's count (a 100 Continue or a redirect starts over).
+ * response's count (a 100 Continue or a redirect starts over). The waits an answer
+ * asks for (max-age, Retry-After) are taken up to FETCH_WAIT_MAX_S.
  */
 #include "fetch.h"
 
@@ -58,6 +59,25 @@ static bool header_value(const char *line, size_t n, const char *name, char *out
     return true;
 }
 
+/*
+ * Reads the seconds at p (decimal digits, as max-age and Retry-After give them) into
+ * *out, at most FETCH_WAIT_MAX_S: a larger number, however many digits, is taken as
+ * that, so that a wait in ms cannot overflow. Returns false when p starts with no digit.
+ */
+static bool seconds_value(const char *p, long *out, const char **end)
+{
+    long s = 0;
+
+    if (*p < '0' || *p > '9')
+        return false;
+    for (; *p >= '0' && *p <= '9'; p++)
+        if (s < FETCH_WAIT_MAX_S)
+            s = s * 10 + (*p - '0');
+    *out = s < FETCH_WAIT_MAX_S ? s : FETCH_WAIT_MAX_S;
+    *end = p;
+    return true;
+}
+
 static size_t on_header(char *data, size_t size, size_t n, void *user)
 {
     struct fetch *f = user;
@@ -75,15 +95,16 @@ static size_t on_header(char *data, size_t size, size_t n, void *user)
     else if (header_value(data, len, "Last-Modified", value, sizeof(value)))
         memcpy(f->last_modified, value, sizeof(value));
     else if (header_value(data, len, "Cache-Control", value, sizeof(value))) {
-        const char *p = strcasestr(value, "max-age=");
+        const char *p = strcasestr(value, "max-age="), *end;
+        long s;
         if (strcasestr(value, "no-store") || strcasestr(value, "no-cache"))
             f->max_age_s = 0;
-        else if (p)
-            f->max_age_s = strtol(p + 8, NULL, 10);
+        else if (p && seconds_value(p + 8, &s, &end))
+            f->max_age_s = s;
     } else if (header_value(data, len, "Retry-After", value, sizeof(value))) {
-        char *end;
-        long s = strtol(value, &end, 10);
-        if (end != value && *end == '\0' && s >= 0)
+        const char *end;
+        long s;
+        if (seconds_value(value, &s, &end) && *end == '\0')
             f->retry_after_s = s;
     }
     return len;

@@ -15,6 +15,7 @@
 
 #define FETCH_BODY_MAX (4u << 20) /* a day of 1-minute values is about 100 KiB */
 #define FETCH_VALIDATOR_MAX 256
+#define FETCH_WAIT_MAX_S 86400L /* the longest max-age or Retry-After taken: a day */
 
 struct fetch {
     CURL *easy;
@@ -27,8 +28,8 @@ struct fetch {
     CURLcode result;       /* CURLE_OK, or the transfer's error */
     char etag[FETCH_VALIDATOR_MAX];
     char last_modified[FETCH_VALIDATOR_MAX];
-    long max_age_s;        /* Cache-Control max-age, -1 when absent */
-    long retry_after_s;    /* Retry-After in seconds, -1 when absent */
+    long max_age_s;        /* Cache-Control max-age, -1 when absent; <= FETCH_WAIT_MAX_S */
+    long retry_after_s;    /* Retry-After in seconds, -1 when absent; <= FETCH_WAIT_MAX_S */
     char error[CURL_ERROR_SIZE];
 };
 

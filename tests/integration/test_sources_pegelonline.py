@@ -228,3 +228,30 @@ def test_measurements_published_while_our_broker_is_away(stack, hub, redis_clien
     assert src.metric("rheinhub_source_published_total") == 9
     assert [ev["time"] for ev in levels(r, hub, "pegel-andernach")] == MEASURED_UTC
     assert src.running()
+
+
+def test_huge_max_age_and_retry_after_are_capped(stack, hub, redis_client, pegel, sources):
+    """A Cache-Control max-age or a Retry-After too large for the source's clock (here
+    20 digits) is taken as a day: the gauge waits, it does not ask again at once and
+    over and over. ANDERNACH, asked every second, is the measure of "at once"."""
+    r = redis_client
+    huge = "99999999999999999999"
+    pegel.route("ANDERNACH", "measurements", [{"body": b"[]"}])
+    pegel.route("ANDERNACH", "current", [{"body": body("andernach-current.json")}])
+    pegel.route("OBERWINTER", "measurements", [{"body": b"[]"}])
+    pegel.route("OBERWINTER", "current", [{"body": body("oberwinter-current-flood.json"),
+                                           "headers": {"Cache-Control": f"max-age={huge}"}}])
+    pegel.route("BONN", "measurements", [{"status": 503, "body": b"",
+                                          "headers": {"Retry-After": huge}}])
+    port = harness.free_port()
+    src = sources(hub, pegel_file(pegel, port, [("ANDERNACH", "pegel-andernach"),
+                                                ("OBERWINTER", "pegel-oberwinter"),
+                                                ("BONN", "pegel-bonn")]))
+    src.start(port, healthy=False)
+    wait_until(lambda: len(levels(r, hub, "pegel-oberwinter")) == 1, 20, "OBERWINTER")
+    wait_until(lambda: pegel.count("ANDERNACH", "current") >= 4, 30,
+               "ANDERNACH asked for four times")
+    assert pegel.count("OBERWINTER", "current") == 1
+    assert pegel.count("BONN", "measurements") == 1
+    assert "next try in 86400 s" in src.log_path.read_text()
+    assert src.running()
