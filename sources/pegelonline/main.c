@@ -117,7 +117,9 @@ static int run(struct source *s)
         curl_multi_perform(multi, &running);
         finish_done(s, multi, gauges, n);
         save_if_delivered(s, gauges, n);
-        for (int i = 0; i < n; i++)
+        /* A gauge that is due waits while the publisher is full (start_due starts none):
+         * then the loop waits for our broker's PUBACKs, not for a due time in the past. */
+        for (int i = 0; i < n && !publisher_full(&s->pub); i++)
             if (!gauges[i].busy && gauges[i].due_ms < next)
                 next = gauges[i].due_ms;
         mqtt_link_after_poll(&s->pub.link, 0); /* what the answers published */

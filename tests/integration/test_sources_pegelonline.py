@@ -9,7 +9,10 @@ its reason, and the source still running.
 """
 
 import json
+import re
+import shutil
 import signal
+import subprocess
 
 import pytest
 
@@ -255,3 +258,52 @@ def test_huge_max_age_and_retry_after_are_capped(stack, hub, redis_client, pegel
     assert pegel.count("BONN", "measurements") == 1
     assert "next try in 86400 s" in src.log_path.read_text()
     assert src.running()
+
+
+def test_paused_input_waits_in_poll_not_in_a_busy_loop(stack, hub_factory, pegel, sources,
+                                                       tmp_path):
+    """While our broker refuses an event (no hub subscribes: reason code 0x10), the
+    source starts no request; a gauge that is due meanwhile must not make its loop
+    poll with a timeout of 0 over and over (one CPU at 100 %). The loop's polls are
+    read with strace: with input paused, curl_multi_poll's must wait (timeout > 0);
+    the stop check's poll of the signal fd is the only one with 0."""
+    if not shutil.which("strace"):
+        pytest.skip("strace is not installed")
+    hub = hub_factory(start=False)  # no subscriber: our broker refuses every event
+    pegel.route("ANDERNACH", "measurements", [{"body": b"[]"}])
+    pegel.route("ANDERNACH", "current", [{"body": body("andernach-current.json")}])
+    port = harness.free_port()
+    src = sources(hub, pegel_file(pegel, port, [("ANDERNACH", "pegel-andernach")]))
+    src.start(port, healthy=False)
+    wait_until(lambda: src.metric("rheinhub_source_refused_pending") == 1, 20,
+               "the event refused, input paused")
+    # interval_s 1: the gauge is due again a second after its answer, while paused
+    asked = pegel.count("ANDERNACH", "current")
+    trace = tmp_path / "poll.trace"
+    strace = subprocess.Popen(["strace", "-y", "-p", str(src.proc.popen.pid), "-e", "trace=poll",
+                               "-o", str(trace)], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    call = re.compile(r"^poll\(\[(.*)\], \d+, (-?\d+)\)")
+
+    def timeouts():
+        out = []
+        for line in trace.read_text().splitlines() if trace.exists() else []:
+            m = call.match(line)
+            if m and "signalfd" not in m.group(1):
+                out.append(int(m.group(2)))
+        return out
+    try:
+        wait_until(lambda: sum(1 for t in timeouts() if t > 0) >= 4, 20,
+                   "four polls that wait while input is paused")
+    except AssertionError:
+        spins = sum(1 for t in timeouts() if t == 0)
+        pytest.fail(f"no poll waited while input was paused: {spins} polls with timeout 0")
+    finally:
+        strace.terminate()
+        strace.wait(10)
+    assert pegel.count("ANDERNACH", "current") == asked  # paused: no new request
+    assert src.running()
+    hub.start()  # a subscriber: the refused event is taken, and input goes on
+    wait_until(lambda: src.metric("rheinhub_source_refused_pending") == 0, 30,
+               "the refused event taken")
+    wait_until(lambda: pegel.count("ANDERNACH", "current") > asked, 20, "input resumed")
