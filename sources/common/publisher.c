@@ -199,9 +199,10 @@ int publisher_publish(struct publisher *p, const char *topic, const char *payloa
 
 int publisher_drain(struct publisher *p, int timeout_ms)
 {
-    int64_t deadline = mqtt_link_now_ms() + timeout_ms;
-
-    while (atomic_load(&p->m->queued) > 0 && mqtt_link_now_ms() < deadline) {
+    /* The first drain of a stop sets its deadline; a later one waits no longer. */
+    if (p->drain_until_ms == 0)
+        p->drain_until_ms = mqtt_link_now_ms() + timeout_ms;
+    while (atomic_load(&p->m->queued) > 0 && mqtt_link_now_ms() < p->drain_until_ms) {
         struct pollfd fd;
         publisher_service(p, mqtt_link_now_ms());
         fd = mqtt_link_pollfd(&p->link, true);

@@ -41,6 +41,7 @@ struct publisher {
     struct outbox out;       /* every event not yet taken, with its copy */
     int64_t resend_ms;       /* the next round of re-sends (monotonic); 0: none due */
     int resend_delay_ms;     /* the wait before the next round: 200 ms doubling to 5 s */
+    int64_t drain_until_ms;  /* the stop's drain deadline (monotonic); 0: not draining */
     /* The refusal episode, from the first refusal until every refused event is taken;
      * logged once at each end. */
     bool refusing;
@@ -73,7 +74,8 @@ bool publisher_ready(const struct publisher *p);
 int publisher_publish(struct publisher *p, const char *topic, const char *payload, size_t len);
 
 /* Drives the link alone until our broker took every published event, at most
- * timeout_ms. Returns how many are left. */
+ * timeout_ms from the first call: a stop drains once, however many callers drain.
+ * Returns how many are left. */
 int publisher_drain(struct publisher *p, int timeout_ms);
 
 /* Disconnects and frees; what is still not taken is lost (logged with its count). */

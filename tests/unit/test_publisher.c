@@ -64,6 +64,7 @@ static struct {
 } fake;
 
 static int64_t now_ms;
+static int64_t clock_step_ms; /* how far each reading of the clock moves it on */
 
 static struct mosquitto *fake_mosq(void)
 {
@@ -169,6 +170,7 @@ const char *mosquitto_reason_string(int reason_code)
 
 int64_t mqtt_link_now_ms(void)
 {
+    now_ms += clock_step_ms;
     return now_ms;
 }
 
@@ -207,6 +209,7 @@ static void start(int queue_max)
     memset(&fake, 0, sizeof(fake));
     memset(&metrics, 0, sizeof(metrics));
     now_ms = 1000;
+    clock_step_ms = 0;
     config_defaults(&cfg);
     cfg.sources.queue_max = queue_max;
     assert_int_equal(publisher_start(&pub, &cfg, "ttn", &metrics), 0);
@@ -567,6 +570,25 @@ static void publisher_queue_max_pauses_input(void **state)
     assert_true(publisher_ready(&pub));
 }
 
+/* A stop drains once: the source's run and source_main both drain (PEGELONLINE saves
+ * its state after its own drain), and what is still not taken when the first drain's
+ * time is up must not hold the stop for shutdown.drain_timeout_s again. */
+static void publisher_drain_has_one_deadline_per_stop(void **state)
+{
+    int64_t end;
+
+    start(10);
+    publish(0); /* never acknowledged */
+    clock_step_ms = 100;
+    assert_int_equal(publisher_drain(&pub, 1000), 1);
+    end = now_ms;
+    assert_true(end >= 2000);
+    assert_int_equal(publisher_drain(&pub, 1000), 1);
+    if (now_ms - end > 300)
+        fail_msg("the second drain waited %lld ms more", (long long)(now_ms - end));
+    clock_step_ms = 0;
+}
+
 /* Loads text as hub.yaml; returns config_load's result, its errors in err. */
 static int load_config(const char *text, struct hub_config *cfg, char *err, size_t size)
 {
@@ -633,6 +655,7 @@ int main(void)
         cmocka_unit_test_teardown(publisher_failed_sends, teardown),
         cmocka_unit_test_teardown(publisher_queue_max_pauses_input, teardown),
         cmocka_unit_test_teardown(publisher_queue_max_within_the_outbox, teardown),
+        cmocka_unit_test_teardown(publisher_drain_has_one_deadline_per_stop, teardown),
     };
 
     log_set_level(LOG_LEVEL_ERROR);
