@@ -121,7 +121,13 @@ static bool key_text(const json_t *v, char *out, size_t size)
         snprintf(out, size, "%lld", (long long)json_integer_value(v));
         return true;
     case JSON_REAL:
-        snprintf(out, size, "%.17g", json_real_value(v));
+        /* The shortest text that reads back as the same double, as it was written in the
+         * payload and the map ("0.1", not "0.10000000000000001"); 17 digits always do. */
+        for (int digits = 1; digits <= 17; digits++) {
+            snprintf(out, size, "%.*g", digits, json_real_value(v));
+            if (strtod(out, NULL) == json_real_value(v))
+                break;
+        }
         return true;
     case JSON_TRUE:
         snprintf(out, size, "true");

@@ -296,6 +296,43 @@ static void mapping_scaled_out_of_range(void **state)
                  "range of a number");
 }
 
+/* A map keyed by a decimal ("0.1") matches the payload's 0.1: the key text of a real is
+ * its shortest form that reads back as the same number, not 17 digits
+ * ("0.10000000000000001"). */
+static void mapping_map_keyed_by_decimals(void **state)
+{
+    static const char file[] =
+        "server: {host: 127.0.0.1, username: linz-sensors@ttn, client_id: it}\n"
+        "municipality: linz\n"
+        "devices:\n"
+        "  - device: \"*\"\n"
+        "    type: sensor.soil\n"
+        "    fields:\n"
+        "      level: {from: gain, map: {\"0.1\": low, \"0.3\": mid, \"2.5\": high,\n"
+        "                               \"1e+100\": huge}}\n";
+    static const struct {
+        const char *payload, *level;
+    } cases[] = {{"{\"gain\":0.1}", "low"}, {"{\"gain\":0.3}", "mid"},
+                 {"{\"gain\":2.5}", "high"}, {"{\"gain\":1e100}", "huge"}};
+    struct source_file sf;
+    char *errors = NULL, detail[MAPPING_DETAIL_MAX];
+    enum source_reason reason;
+
+    assert_int_equal(load(file, SOURCE_TTN, &sf, &errors), 0);
+    free(errors);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        json_t *in = decoded(cases[i].payload);
+        json_t *data = mapping_apply(&sf.rules[0], in, "2026-11-26T06:00:00Z", NULL, &reason,
+                                     detail);
+        if (!data)
+            fail_msg("%s: %s: %s", cases[i].payload, source_reason_name(reason), detail);
+        assert_string_equal(json_string_value(json_object_get(data, "level")), cases[i].level);
+        json_decref(data);
+        json_decref(in);
+    }
+    source_file_close(&sf);
+}
+
 static void mapping_lookup_paths(void **state)
 {
     json_t *v = decoded("{\"a\":{\"b\":[10,{\"c\":3}]}}");
@@ -320,6 +357,7 @@ int main(void)
         cmocka_unit_test(mapping_fields),
         cmocka_unit_test(mapping_payloads_that_do_not_map),
         cmocka_unit_test(mapping_scaled_out_of_range),
+        cmocka_unit_test(mapping_map_keyed_by_decimals),
         cmocka_unit_test(mapping_lookup_paths),
     };
     return cmocka_run_group_tests_name("mapping", tests, NULL, NULL);
