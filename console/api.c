@@ -141,7 +141,7 @@ static void login(struct console *c, const struct api_request *req, struct api_r
         json_t *e;
         operator_close(link);
         throttle_succeeded(c->throttle, req->client);
-        if (r == -ENOENT || r == 0) {
+        if (r == -ESRCH || r == 0) {
             log_info("api", "login of %s (%s) refused: not an operator account", user,
                      r == 0 ? role : "not in the registry");
             error(reply, 403, "not_operator",

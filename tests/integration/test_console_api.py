@@ -259,3 +259,20 @@ def test_one_address_cannot_take_every_connection(env):
     serving(port, cookie)
     limit = hub.log_path.read_text(errors="replace").count("reached connection limit")
     assert limit == 1, f"{limit} lines about the connection limit for 5 refused connections"
+
+
+def test_login_without_the_account_registry(env):
+    """The registry gone from its place (moved, a wrong path, a rewrite that lost it):
+    the console cannot say who is an operator, and says that (503 no_registry), not that
+    the account is not an operator's. Once the file is back, the login is taken."""
+    stack, _, port = env
+    accounts = stack.tmp / "broker" / "accounts"
+    away = accounts.with_name("accounts.away")
+    login = json.dumps({"user": ch.OPERATOR, "password": ch.OPERATOR_PASSWORD}).encode()
+    accounts.rename(away)
+    try:
+        refused(raw(port, "POST", "/api/login", login), 503, "no_registry")
+    finally:
+        away.rename(accounts)
+    cookie, _ = ch.api_login(port)
+    serving(port, cookie)
