@@ -13,7 +13,7 @@ int accounts_role(const char *path, const char *name, char *role, size_t size)
 {
     FILE *f = fopen(path, "r");
     char line[4096];
-    int r = -ENOENT;
+    int r = -ESRCH;
 
     if (!f)
         return -errno;

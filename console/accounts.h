@@ -12,8 +12,9 @@
 
 /*
  * Writes the role of name in the registry at path into role (size bytes). Returns 0,
- * -ENOENT when the account is not listed, or another negative errno when the file
- * cannot be read.
+ * -ESRCH when the file does not list the account, or the negative errno of opening or
+ * reading the file (-ENOENT: there is no file), so that a missing registry is never
+ * taken for an account that is not in it.
  */
 int accounts_role(const char *path, const char *name, char *role, size_t size);
 

@@ -139,9 +139,10 @@ static void login(struct console *c, const struct api_request *req, struct api_r
     r = accounts_role(c->cfg->console.accounts_file, user, role, sizeof(role));
     if (r < 0 || strcmp(role, "operator") != 0) {
         json_t *e;
+        /* No success: a refused account's right password must not forgive the failed
+         * logins of this address (somebody guessing may know a device's password). */
         operator_close(link);
-        throttle_succeeded(c->throttle, req->client);
-        if (r == -ENOENT || r == 0) {
+        if (r == -ESRCH || r == 0) {
             log_info("api", "login of %s (%s) refused: not an operator account", user,
                      r == 0 ? role : "not in the registry");
             error(reply, 403, "not_operator",

@@ -45,6 +45,7 @@ struct board {
     json_t *alerts;      /* topic -> alert object (with "topic") */
     json_t *recent;      /* cleared alerts, newest first */
     json_t *gauges;      /* "m/type/subject" -> {municipality, type, subject, windows} */
+    size_t n_windows;    /* aggregates held over all gauges' windows */
     uint64_t dropped;    /* payloads not held: malformed, too large, over a cap */
 };
 
@@ -238,6 +239,7 @@ void board_aggregate(struct board *b, const char *topic, const void *payload, si
     char copy[512], key[512], *levels[6];
     json_t *agg = NULL, *gauge, *ev;
     json_error_t jerr;
+    bool held;
 
     if (strlen(topic) >= sizeof(copy) || len == 0)
         return;
@@ -254,14 +256,19 @@ void board_aggregate(struct board *b, const char *topic, const void *payload, si
     snprintf(key, sizeof(key), "%s/%s/%s", levels[0], levels[2], levels[3]);
     pthread_mutex_lock(&b->lock);
     gauge = json_object_get(b->gauges, key);
-    if (!gauge && json_object_size(b->gauges) < BOARD_GAUGES_MAX) {
+    /* The cap counts (subject, window) pairs: the window is a topic level too. */
+    held = gauge && json_object_get(json_object_get(gauge, "windows"), levels[4]);
+    if (!held && b->n_windows >= BOARD_GAUGES_MAX) {
+        gauge = NULL;
+    } else if (!gauge) {
         gauge = json_pack("{s:s,s:s,s:s,s:{}}", "municipality", levels[0], "type", levels[2],
                           "subject", levels[3], "windows");
-        if (gauge)
-            json_object_set_new(b->gauges, key, gauge);
+        if (gauge && json_object_set_new(b->gauges, key, gauge) < 0)
+            gauge = NULL; /* freed by json_object_set_new */
     }
-    if (gauge) {
-        json_object_set(json_object_get(gauge, "windows"), levels[4], agg);
+    if (gauge && json_object_set(json_object_get(gauge, "windows"), levels[4], agg) == 0) {
+        if (!held)
+            b->n_windows++;
         ev = json_pack("{s:s,s:s,s:s,s:s,s:O}", "municipality", levels[0], "type", levels[2],
                        "subject", levels[3], "window", levels[4], "aggregate", agg);
         if (ev)

@@ -23,7 +23,7 @@ struct console {
     bool tls;                 /* HTTPS: the cookie is Secure, HSTS is sent */
     struct board *board;
     struct sessions *sessions;
-    struct throttle *throttle; /* HTTP thread only */
+    struct throttle *throttle; /* the API's POST thread only (web.c) */
     struct files *files;
     struct history history;
 };

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * Login throttle (throttle.h). Entries are looked up linearly: THROTTLE_SLOTS short
- * strings are compared in microseconds, and only login requests ever do it. The HTTP
- * thread is its only user, so it has no lock.
+ * strings are compared in microseconds, and only login requests ever do it. The
+ * thread of the API's POST requests (web.c) is its only user, so it has no lock.
  */
 #include "throttle.h"
 

@@ -2,10 +2,15 @@
 /*
  * The HTTP server (web.h). libmicrohttpd runs one internal thread with epoll; the
  * page's files come from memory, /api/events is a Server-Sent-Events stream read from
- * the board, everything else under /api/ goes to api.c. A stream's connection is
- * suspended while the board has nothing for it and resumed by the MQTT thread when
- * something arrives; the board's lock orders the two (board.h). Every response
- * carries a strict Content-Security-Policy: the page loads only its own files.
+ * the board, everything else under /api/ goes to api.c on a lane of worker threads
+ * (jobs.h): its connection is suspended while the job runs and resumed with the reply,
+ * so that a request that waits (a login on a slow broker, a read of a locked table)
+ * never holds up this thread, the page or the live streams. POST requests (login,
+ * logout, acknowledge) share one thread, so the login throttle has a single user;
+ * reads have API_READ_THREADS. A stream's connection is suspended while the board has
+ * nothing for it and resumed by the MQTT thread when something arrives; the board's
+ * lock orders the two (board.h). Every response carries a strict
+ * Content-Security-Policy: the page loads only its own files.
  */
 #include "web.h"
 
@@ -21,25 +26,46 @@
 #include <microhttpd.h>
 
 #include "api.h"
+#include "jobs.h"
 #include "log.h"
 
 #define BODY_MAX 16384           /* bytes of a POST body */
 #define CONNECTION_MEMORY 32768  /* per connection: request, headers, send buffer */
 #define CONNECTION_TIMEOUT_S 120 /* an idle connection that is not a suspended stream */
 #define STREAM_BLOCK 4096
+#define API_READ_THREADS 3      /* GET requests of the API at once */
 
 struct web {
     struct MHD_Daemon *daemon;
     struct console *c;
     int port;
     struct log_repeat log_repeat; /* the HTTP server's messages */
+    struct jobs *posts;           /* login, logout, acknowledge: one thread */
+    struct jobs *reads;           /* the API's GET requests */
 };
 
-/* Per request: the POST body as it arrives. */
+enum request_state {
+    REQUEST_NEW,     /* headers or body arriving */
+    REQUEST_RUNNING, /* on a lane, its connection suspended */
+    REQUEST_DONE,    /* reply filled by the job; the connection resumed */
+};
+
+/*
+ * Per request: the POST body as it arrives, then the API job and its reply. The job
+ * thread writes req and reply before it resumes the connection; libmicrohttpd's
+ * resume takes a lock that the HTTP thread takes too before it calls on_request again.
+ */
 struct request {
+    struct job job;
+    struct web *w;
+    struct MHD_Connection *conn;
     char *body;
     size_t len;
     bool too_large;
+    enum request_state state;
+    char client[INET6_ADDRSTRLEN + 1];
+    struct api_request req;
+    struct api_reply reply; /* reply.body owned until sent */
 };
 
 /* One live stream: the response's reader callback data. */
@@ -204,26 +230,61 @@ static bool foreign_origin(struct web *w, struct MHD_Connection *conn)
     return strcmp(origin, expect) != 0;
 }
 
-static enum MHD_Result api(struct web *w, struct MHD_Connection *conn, const char *url,
-                           const char *method, struct request *rq)
+/* A job: the API request, on a lane's thread. */
+static void api_job(struct job *job)
 {
-    struct api_request req = {.method = method, .path = url + 4, .arg = query_arg, .conn = conn};
-    struct api_reply reply;
+    struct request *rq = (struct request *)job; /* job is the first member */
+
+    api_handle(rq->w->c, &rq->req, &rq->reply);
+    rq->state = REQUEST_DONE;
+    MHD_resume_connection(rq->conn);
+}
+
+/*
+ * Starts the API request on its lane and suspends the connection until the job has
+ * its reply. When the lane is stopping, the reply is a 503 of its own.
+ */
+static enum MHD_Result api_start(struct web *w, struct MHD_Connection *conn, const char *url,
+                                 const char *method, struct request *rq)
+{
+    bool post = strcmp(method, "POST") == 0;
+
+    rq->w = w;
+    rq->conn = conn;
+    rq->job.run = api_job;
+    client_address(conn, rq->client, sizeof(rq->client));
+    rq->req = (struct api_request){.method = method, .path = url + 4, .arg = query_arg,
+                                   .conn = conn, .client = rq->client};
+    rq->req.session = MHD_lookup_connection_value(conn, MHD_COOKIE_KIND, API_COOKIE);
+    rq->req.csrf = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-CSRF-Token");
+    if (rq->body) {
+        rq->req.body = rq->body;
+        rq->req.body_len = rq->len;
+    }
+    rq->state = REQUEST_RUNNING;
+    /* Suspended before it is queued: the job may resume it at once. */
+    MHD_suspend_connection(conn);
+    if (jobs_submit(post ? w->posts : w->reads, &rq->job) < 0) {
+        rq->reply.status = MHD_HTTP_SERVICE_UNAVAILABLE;
+        rq->reply.body = json_pack("{s:s,s:s}", "error", "stopping", "message",
+                                   "the console is stopping");
+        rq->state = REQUEST_DONE;
+        MHD_resume_connection(conn); /* on_request is called again and sends it */
+    }
+    return MHD_YES;
+}
+
+/* The job's reply as the response. */
+static enum MHD_Result api_reply(struct web *w, struct MHD_Connection *conn, struct request *rq)
+{
+    struct api_reply *reply = &rq->reply;
     struct MHD_Response *resp;
-    char client[INET6_ADDRSTRLEN + 1], retry[16], *text;
+    char retry[16], *text;
     enum MHD_Result r;
 
-    req.session = MHD_lookup_connection_value(conn, MHD_COOKIE_KIND, API_COOKIE);
-    req.csrf = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-CSRF-Token");
-    client_address(conn, client, sizeof(client));
-    req.client = client;
-    if (rq->body) {
-        req.body = rq->body;
-        req.body_len = rq->len;
-    }
-    api_handle(w->c, &req, &reply);
-    text = reply.body ? json_dumps(reply.body, JSON_COMPACT) : NULL;
-    json_decref(reply.body);
+    text = reply->body ? json_dumps(reply->body, JSON_COMPACT) : NULL;
+    json_decref(reply->body);
+    reply->body = NULL;
     if (!text)
         return send_text(w, conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
     resp = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
@@ -233,13 +294,13 @@ static enum MHD_Result api(struct web *w, struct MHD_Connection *conn, const cha
     }
     headers(w, resp, "application/json");
     MHD_add_response_header(resp, "Cache-Control", "no-store");
-    if (reply.cookie[0])
-        MHD_add_response_header(resp, "Set-Cookie", reply.cookie);
-    if (reply.retry_after_s > 0) {
-        snprintf(retry, sizeof(retry), "%d", reply.retry_after_s);
+    if (reply->cookie[0])
+        MHD_add_response_header(resp, "Set-Cookie", reply->cookie);
+    if (reply->retry_after_s > 0) {
+        snprintf(retry, sizeof(retry), "%d", reply->retry_after_s);
         MHD_add_response_header(resp, "Retry-After", retry);
     }
-    r = MHD_queue_response(conn, (unsigned)reply.status, resp);
+    r = MHD_queue_response(conn, (unsigned)reply->status, resp);
     MHD_destroy_response(resp);
     return r;
 }
@@ -259,6 +320,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         *con_cls = rq;
         return MHD_YES;
     }
+    if (rq->state == REQUEST_DONE)
+        return api_reply(w, conn, rq);
+    if (rq->state == REQUEST_RUNNING)
+        return MHD_YES; /* not reached while suspended; nothing to do */
     if (post && *upload_size > 0) {
         if (rq->len + *upload_size > BODY_MAX) {
             rq->too_large = true;
@@ -294,7 +359,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                 return send_text(w, conn, MHD_HTTP_UNAUTHORIZED, "not logged in\n");
             return open_stream(w, conn, token);
         }
-        return api(w, conn, url, method, rq);
+        return api_start(w, conn, url, method, rq);
     }
     if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
         return send_text(w, conn, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET\n");
@@ -309,6 +374,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     struct request *rq = *con_cls;
 
     if (rq) {
+        json_decref(rq->reply.body);
         free(rq->body);
         free(rq);
         *con_cls = NULL;
@@ -346,6 +412,12 @@ struct web *web_start(struct console *c, const char *cert_pem, const char *key_p
         return NULL;
     }
     w->c = c;
+    if (!(w->posts = jobs_new(1)) || !(w->reads = jobs_new(API_READ_THREADS))) {
+        snprintf(err, err_size, "cannot start the API's threads: %s", strerror(errno));
+        jobs_free(w->posts);
+        free(w);
+        return NULL;
+    }
     memset(&ss, 0, sizeof(ss));
     if (strchr(c->cfg->console.bind, ':')) {
         struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
@@ -374,6 +446,8 @@ struct web *web_start(struct console *c, const char *cert_pem, const char *key_p
     if (!w->daemon) {
         snprintf(err, err_size, "cannot listen on %s:%d%s", c->cfg->console.bind,
                  c->cfg->console.port, cert_pem ? " with TLS" : "");
+        jobs_free(w->posts);
+        jobs_free(w->reads);
         free(w);
         return NULL;
     }
@@ -391,7 +465,12 @@ void web_stop(struct web *w)
 {
     if (!w)
         return;
-    /* Suspended connections must be resumed before the daemon stops (microhttpd.h). */
+    /*
+     * Suspended connections must be resumed before the daemon stops (microhttpd.h):
+     * the lanes run what is queued, each job resuming its connection, and refuse more.
+     */
+    jobs_stop(w->posts);
+    jobs_stop(w->reads);
     board_wake_all(w->c->board);
     for (int i = 0; i < 100 && board_clients(w->c->board) > 0; i++) {
         struct timespec ts = {0, 10 * 1000000L};
@@ -399,5 +478,7 @@ void web_stop(struct web *w)
         board_wake_all(w->c->board);
     }
     MHD_stop_daemon(w->daemon);
+    jobs_free(w->posts);
+    jobs_free(w->reads);
     free(w);
 }

@@ -78,17 +78,18 @@ def console_hub(stack, broker_dir, console_port, console=None, **extra):
 
 
 @contextlib.contextmanager
-def running_console(tmp, console=None):
+def running_console(tmp, console=None, **extra):
     """The broker with the accounts and a hub supervising alerting, storage and the
     console, started and answering; yields (stack, hub, console port, the broker's
-    folder of accounts). Stops both after,
-    and fails the test on what the hub's log reports (the console's lines go there)."""
+    folder of accounts). extra: other sections of hub.yaml (storage=...). Stops both
+    after, and fails the test on what the hub's log reports (the console's lines go
+    there)."""
     if not console_binary().exists():
         pytest.fail(f"console not built: {console_binary()}", pytrace=False)
     stack, broker_dir = broker_with_accounts(tmp)
     stack.start()
     port = harness.free_port()
-    hub = console_hub(stack, broker_dir, port, console)
+    hub = console_hub(stack, broker_dir, port, console, **extra)
     try:
         hub.start()
         wait_console(port, hub)

@@ -259,3 +259,52 @@ def test_one_address_cannot_take_every_connection(env):
     serving(port, cookie)
     limit = hub.log_path.read_text(errors="replace").count("reached connection limit")
     assert limit == 1, f"{limit} lines about the connection limit for 5 refused connections"
+
+
+def test_login_without_the_account_registry(env):
+    """The registry gone from its place (moved, a wrong path, a rewrite that lost it):
+    the console cannot say who is an operator, and says that (503 no_registry), not that
+    the account is not an operator's. Once the file is back, the login is taken."""
+    stack, _, port = env
+    accounts = stack.tmp / "broker" / "accounts"
+    away = accounts.with_name("accounts.away")
+    login = json.dumps({"user": ch.OPERATOR, "password": ch.OPERATOR_PASSWORD}).encode()
+    accounts.rename(away)
+    try:
+        refused(raw(port, "POST", "/api/login", login), 503, "no_registry")
+    finally:
+        away.rename(accounts)
+    cookie, _ = ch.api_login(port)
+    serving(port, cookie)
+
+
+def login_from(port, source, user, password):
+    """(status, Retry-After or None, parsed body) of a login sent from address source."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10, source_address=(source, 0))
+    try:
+        conn.request("POST", "/api/login", body=json.dumps({"user": user, "password": password}),
+                     headers={"Content-Type": "application/json"})
+        resp = conn.getresponse()
+        return resp.status, resp.getheader("Retry-After"), json.loads(resp.read())
+    finally:
+        conn.close()
+
+
+def test_a_device_login_does_not_forgive_failed_ones(env):
+    """Somebody guessing an operator's password who also knows a device's (a sensor at
+    the riverbank holds it) must not reset the wait between guesses by logging in as
+    the device: that login is refused (not an operator) and is no success. After three
+    wrong passwords from one address, each followed by a device login, the fourth wrong
+    one makes the address wait 8 s, not the 1 s of a first failure."""
+    _, _, port = env
+    source = "127.0.0.3"  # its own address: the other tests are not throttled by this
+    for _ in range(3):
+        status, _, body = login_from(port, source, ch.OPERATOR, "wrong-password")
+        assert status == 401 and body["error"] == "login_failed", (status, body)
+        harness.wait_until(lambda: login_from(port, source, ch.DEVICE, ch.DEVICE_PASSWORD)[0] == 403,
+                           30, "the device login answered", interval=0.2)
+    status, _, body = login_from(port, source, ch.OPERATOR, "wrong-password")
+    assert status == 401, (status, body)
+    status, retry, body = login_from(port, source, ch.OPERATOR, "wrong-password")
+    assert status == 429 and body["error"] == "throttled", (status, body)
+    assert int(retry) >= 2, f"Retry-After {retry}: the device logins forgave the failures"

@@ -2,7 +2,8 @@
 /*
  * Unit tests of the console's registry look-up, on a file as deploy/broker/account
  * writes it: comments skipped, the role of a listed name, a missing name, a name that
- * is only a prefix of another, and an unreadable file.
+ * is only a prefix of another, and a missing file, which is told apart from a name
+ * that the file does not list.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -37,8 +38,8 @@ static void accounts_roles(void **state)
     assert_string_equal(role, "device");
     assert_int_equal(accounts_role(path, "linz-app", role, sizeof(role)), 0);
     assert_string_equal(role, "app");
-    assert_int_equal(accounts_role(path, "ops", role, sizeof(role)), -ENOENT);
-    assert_int_equal(accounts_role(path, "#", role, sizeof(role)), -ENOENT);
+    assert_int_equal(accounts_role(path, "ops", role, sizeof(role)), -ESRCH);
+    assert_int_equal(accounts_role(path, "#", role, sizeof(role)), -ESRCH);
     unlink(path);
     assert_int_equal(accounts_role(path, "ops.anna", role, sizeof(role)), -ENOENT);
 }

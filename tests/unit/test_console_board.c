@@ -139,6 +139,39 @@ static void board_aggregates(void **state)
     board_free(b);
 }
 
+/*
+ * BOARD_GAUGES_MAX bounds the (subject, window) aggregates held, not only the
+ * subjects: one subject's windows, each a topic level a publisher chooses, are
+ * counted too, so that a publisher looping over window names cannot grow the board.
+ */
+static void board_aggregate_windows_are_bounded(void **state)
+{
+    struct board *b = board_new(park, wake);
+    const char *agg = "{\"stats\":{\"value\":{\"last\":1}}}";
+    size_t held = 0, i;
+    json_t *g, *one;
+
+    (void)state;
+    for (int k = 0; k < BOARD_GAUGES_MAX + 10; k++) {
+        char topic[96];
+        snprintf(topic, sizeof(topic), "linz/analytics/sensor.waterlevel/g1/w%d", k);
+        board_aggregate(b, topic, agg, strlen(agg));
+    }
+    board_aggregate(b, "linz/analytics/sensor.waterlevel/g2/1h", agg, strlen(agg));
+    g = board_gauges_json(b);
+    json_array_foreach(g, i, one)
+        held += json_object_size(json_object_get(one, "windows"));
+    assert_int_equal(held, BOARD_GAUGES_MAX);
+    /* a window already held is still updated */
+    board_aggregate(b, "linz/analytics/sensor.waterlevel/g1/w0", "{\"n\":2}", 7);
+    json_decref(g);
+    g = board_gauges_json(b);
+    one = json_object_get(json_object_get(json_array_get(g, 0), "windows"), "w0");
+    assert_int_equal(json_integer_value(json_object_get(one, "n")), 2);
+    json_decref(g);
+    board_free(b);
+}
+
 static void board_stream_reads_parks_and_wakes(void **state)
 {
     struct board *b = board_new(park, wake);
@@ -213,6 +246,7 @@ int main(void)
         cmocka_unit_test(board_alerts_and_recent),
         cmocka_unit_test(board_recent_is_bounded),
         cmocka_unit_test(board_aggregates),
+        cmocka_unit_test(board_aggregate_windows_are_bounded),
         cmocka_unit_test(board_stream_reads_parks_and_wakes),
         cmocka_unit_test(board_slow_stream_is_ended),
     };
