@@ -14,7 +14,7 @@ RHEINHUB_RUN_PACKAGES=(mosquitto mosquitto-clients redis-server redis-tools curl
     openssl sqlite3)
 RHEINHUB_TEST_PACKAGES=(python3 python3-pytest python3-redis python3-msgpack
     python3-paho-mqtt python3-yaml clang libclang-rt-14-dev valgrind json-schema-test-suite
-    postgresql chromium chromium-driver python3-selenium faketime linux-perf)
+    postgresql chromium chromium-driver python3-selenium faketime linux-perf strace)
 # Building and checking the .debs, the units and the monitoring rules (tests/run package,
 # tests/integration/test_monitoring.py).
 RHEINHUB_PACKAGING_PACKAGES=(dpkg-dev debhelper lintian systemd iproute2 util-linux
