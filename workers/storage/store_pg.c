@@ -235,8 +235,11 @@ static int pg_write(struct store *base, struct row *rows, size_t n, struct store
     }
     if (tables_used == 0)
         return 0;
-    if (per_table[STORE_EVENTS] && (r = pg_partitions_ensure(s, rows, n)) < 0)
-        return r;
+    if (per_table[STORE_EVENTS]) {
+        pg_partitions_ahead(s);
+        if ((r = pg_partitions_ensure(s, rows, n)) < 0)
+            return r;
+    }
     if ((r = pg_store_exec(s, "BEGIN", "beginning a transaction")) < 0)
         return r;
     for (int t = 0; t < STORE_TABLE_COUNT; t++) {
@@ -360,9 +363,10 @@ int store_pg_open(struct store **out, const struct hub_config *cfg, enum store_m
             r = -EINVAL;
             goto err;
         }
-    } else if ((r = pg_schema_migrate(s)) < 0 || (r = pg_partitions_prepare(s)) < 0) {
+    } else if ((r = pg_schema_migrate(s)) < 0) {
         goto err;
     } else {
+        pg_partitions_ahead(s);
         pg_schema_collation_note(s);
     }
     *out = &s->base;
