@@ -450,3 +450,39 @@ def test_alerting_killed_before_the_acknowledgement(hub_factory, stack, redis_cl
     assert [a["state"] for a in alerts][:2] == ["active", "cleared"], alerts
     assert all(a == alerts[1] for a in alerts[2:]), alerts
     assert [d["state"] for e, d in stream_alerts(redis_client)] == ["active", "cleared"]
+
+
+def test_alerting_retained_ack_acknowledges_no_later_alert(hub_factory, stack, redis_client,
+                                                           watcher, tmp_path):
+    """An acknowledgement published with the retain flag (an MQTT tool's checkbox) counts
+    once, when it is sent. The broker keeps it and hands it over again at every
+    subscription of the worker (a restart, a reconnect): there it is refused, so that it
+    does not acknowledge the next flood's alert of the same gauge, which nobody saw."""
+    alerting_hub(hub_factory, write_rules(tmp_path, FLOOD))
+    pid = worker_pid(redis_client)
+    publish_levels(stack, "pegel-1", [700])
+    first = watcher.wait_for(lambda a: a["state"] == "active", 20, "the first alert")
+    subprocess.run(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(stack.mqtt_port), "-q", "1",
+                    "-r", "-t", TOPIC + "/ack", "-m", '{"by":"Bauhof Bereitschaft"}'],
+                   check=True, timeout=10)
+    watcher.wait_for(lambda a: a["state"] == "acknowledged", 20, "the acknowledgement")
+    publish_levels(stack, "pegel-1", [600])
+    watcher.wait_for(lambda a: a["state"] == "cleared", 20, "the clear")
+    # The next flood: a new alert, which nobody has acknowledged.
+    publish_levels(stack, "pegel-1", [720])
+    second = watcher.wait_for(lambda a: a["state"] == "active" and a["id"] != first["id"], 20,
+                              "the second alert")
+    wait_stat(redis_client, "raised", 2)  # the counters of this process written
+    os.kill(pid, signal.SIGKILL)
+    harness.wait_until(lambda: status(redis_client).get("pid") not in (None, str(pid)), 30,
+                       "the supervisor to restart the worker")
+    # The restarted worker subscribes again and is handed the retained acknowledgement.
+    harness.wait_until(lambda: stat(redis_client, "acks_invalid") + stat(redis_client,
+                                                                         "acknowledged") >= 2,
+                       30, "the retained acknowledgement handed to the new process")
+    assert stat(redis_client, "acks_invalid") == 1, stats(redis_client)
+    assert stat(redis_client, "acknowledged") == 1, stats(redis_client)
+    alert, _ = retained_alert(stack, TOPIC)
+    assert alert["id"] == second["id"] and alert["state"] == "active", alert
+    assert [d["state"] for e, d in stream_alerts(redis_client)] == [
+        "active", "acknowledged", "cleared", "active"]

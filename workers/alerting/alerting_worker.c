@@ -376,8 +376,13 @@ static void take_acks(struct alerting *a)
     for (size_t i = 0; i < n; i++) {
         const char *why = NULL;
 
-        if (ack_parse(msgs[i].topic, msgs[i].payload, msgs[i].len, &a->acks[a->n_acks],
-                      &why) < 0) {
+        /* A retained acknowledgement comes again at every subscription (a restart, a
+         * reconnect): it would acknowledge whatever alert the topic has by then. */
+        if (msgs[i].retained)
+            why = "it is a retained message, handed over again at every subscription; "
+                  "publish acknowledgements without the retain flag";
+        if (why || ack_parse(msgs[i].topic, msgs[i].payload, msgs[i].len, &a->acks[a->n_acks],
+                             &why) < 0) {
             log_warn(a->component, "acknowledgement on %s refused: %s", msgs[i].topic, why);
             a->stats[STAT_ACKS_INVALID]++;
         } else {

@@ -128,6 +128,7 @@ static void on_message(struct mosquitto *mosq, void *data, const struct mosquitt
     }
     m.topic = strdup(msg->topic);
     m.len = msg->payloadlen > 0 ? (size_t)msg->payloadlen : 0;
+    m.retained = msg->retain;
     m.payload = malloc(m.len + 1);
     if (!m.topic || !m.payload) {
         mqtt_link_message_free(&m);

@@ -37,6 +37,7 @@ struct mqtt_link_message {
     char *topic;
     char *payload;
     size_t len;
+    bool retained; /* from the broker's retained store at a subscription, not sent now */
 };
 
 struct mqtt_link;
