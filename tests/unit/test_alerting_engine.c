@@ -298,6 +298,36 @@ static void engine_silence(void **state)
     teardown_fixture(f);
 }
 
+/*
+ * A device whose clock went back (reset by a power cut) goes on reporting: its events
+ * are older than the last one applied, and they arrive. It is not silent; when it was,
+ * its next event ends the silence; a redelivered event changes nothing.
+ */
+static void engine_silence_of_a_clock_set_back(void **state)
+{
+    struct fixture *f = setup(silence, "sensor.waterlevel");
+    const int64_t day = 24 * 60 * MIN, back = t0 - day;
+    struct engine_change c;
+
+    (void)state;
+    feed_at(f, "pegel", t0, t0, "{\"value\":500,\"unit\":\"cm\"}");
+    for (int m = 5; m <= 40; m += 5)
+        feed_at(f, "pegel", back + m * MIN, t0 + m * MIN, "{\"value\":500,\"unit\":\"cm\"}");
+    tick(f, t0 + 45 * MIN, true);
+    expect_none(f, "45 minutes on, the last event 5 minutes ago (its clock a day back)");
+    tick(f, t0 + 70 * MIN, true);
+    expect_one(f, ENGINE_RAISED, &c, "30 minutes after the last event");
+    feed_at(f, "pegel", back + 41 * MIN, t0 + 75 * MIN, "{\"value\":500,\"unit\":\"cm\"}");
+    expect_one(f, ENGINE_CLEARED, &c, "an event again, its clock still a day back");
+    assert_int_equal(c.alert.value.i, 35 * 60);
+    event_no--;
+    feed_at(f, "pegel", back + 41 * MIN, t0 + 75 * MIN, "{\"value\":500,\"unit\":\"cm\"}");
+    expect_none(f, "the same event delivered again");
+    tick(f, t0 + 80 * MIN, true);
+    expect_none(f, "5 minutes after the last event");
+    teardown_fixture(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -310,6 +340,7 @@ int main(void)
         cmocka_unit_test(engine_rate_at_the_ends_of_time),
         cmocka_unit_test(engine_equality),
         cmocka_unit_test(engine_silence),
+        cmocka_unit_test(engine_silence_of_a_clock_set_back),
     };
 
     return cmocka_run_group_tests_name("alerting_engine", tests, NULL, NULL);

@@ -494,7 +494,13 @@ static int apply(struct engine *e, struct track *t, const struct engine_event *e
     struct value x;
     double d;
 
-    if (t->has_event && ev->time_ns <= t->time_ns) {
+    /*
+     * Redeliveries and late events are not applied twice. Levels go by event time;
+     * silence by the hub's receive time: an event that arrives shows its subject alive,
+     * also when the device's clock went back (a redelivery arrived no later than before).
+     */
+    if (t->has_event && (r->kind == RULE_SILENCE ? ev->received_ns <= t->seen_ns
+                                                 : ev->time_ns <= t->time_ns)) {
         e->stats.stale++;
         return 0;
     }
