@@ -363,3 +363,43 @@ def test_broker_away_aggregates_wait_in_the_outbox(hub_factory, stack, redis_cli
     finally:
         sub.stop()
     ah.compare(got, expected, "the retained aggregates")
+
+
+def test_clock_set_back_over_a_restart_reopens_no_window(hub_factory, stack, redis_client,
+                                                         clock_file):
+    """The clock never goes back, also over a restart: a worker that closed a window and
+    is started again while the host's clock runs behind where it was (set back by NTP
+    after a reboot) takes a later event of that window for late, instead of opening the
+    window again and publishing its aggregate a second time, with other figures under
+    the same id."""
+    def level(second, value):
+        return {"topic": "linz/sensor/waterlevel/pegel-1",
+                "payload": {"time": f"2026-11-26T06:00:{second:02d}Z", "value": value,
+                            "unit": "cm"}}
+    r = redis_client
+    ah.write_clock(clock_file, "2026-11-26T06:00:30Z")
+    hub = start(hub_factory)
+    collector = ah.Collector(stack.mqtt_port)
+    try:
+        # 06:02:00 is the end of the minute 06:00 plus the lateness: the 1m windows close.
+        ah.replay(hub, r, [level(5, 400), {"clock": "2026-11-26T06:02:00Z"}], clock_file)
+        stream_key = f"{hub.prefix}events:rheinhub.aggregate"
+        harness.wait_until(lambda: r.exists(stream_key) and r.xlen(stream_key) == 2, 30,
+                           "the two 1m aggregates (pegel-1 and _all) on the stream")
+        ah.write_clock(clock_file, "2026-11-26T06:00:40Z")  # the host's clock set back
+        ah.kill_worker(r, hub.prefix)
+        ah.worker_pid(r, hub.prefix)
+        ah.replay(hub, r, [level(10, 401)], clock_file)  # stored before it is acknowledged
+        late = r.hget(f"{hub.prefix}analytics:late", "sensor.waterlevel/1m")
+        reopened = [k.decode() for k in r.hkeys(f"{hub.prefix}analytics:windows")
+                    if b"/1m/" in k]
+        assert late == b"1" and reopened == [], (late, reopened)
+        ah.write_clock(clock_file, "2026-11-26T06:03:00Z")
+        harness.wait_until(lambda: int(ah.worker_status(r, hub.prefix).get("late", 0)) == 1, 30,
+                           "the worker's status to count the late event")
+        minute = [env["data"] for _, env, _ in ah.emitted_stream(r, hub.prefix)
+                  if env["data"]["window"] == "1m"]
+        assert len(minute) == 2 and all(a["count"] == 1 for a in minute), minute
+        ah.emitted_mqtt(collector.snapshot())  # each window's payload the same every time
+    finally:
+        collector.stop()

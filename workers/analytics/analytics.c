@@ -468,6 +468,7 @@ static int on_start(struct worker *w, void *data)
     key_init(a, a->late_key, "late");
     key_init(a, a->outbox_key, "outbox");
     key_init(a, a->lock_key, "lock");
+    key_init(a, a->clock_key, "clock");
     snprintf(a->status_key, sizeof(a->status_key), "%sworker:%s:%s", cfg->redis.stream_prefix,
              ANALYTICS_KIND, worker_consumer(w));
     snprintf(a->aggregate_stream, sizeof(a->aggregate_stream), "%sevents:rheinhub.aggregate",

@@ -5,10 +5,13 @@
  */
 #include "clock.h"
 
+#include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "window.h"
 
 static int64_t wall_ns(void)
@@ -50,3 +53,29 @@ int64_t clock_now(struct analytics *a)
     return a->now_ns;
 }
 
+int clock_restore(struct analytics *a)
+{
+    redisContext *c = worker_redis(a->w);
+    redisReply *reply;
+    char *end;
+    long long ns;
+
+    if (!c || !(reply = redisCommand(c, "GET %s", a->clock_key)))
+        return -EIO;
+    if (reply->type == REDIS_REPLY_STRING) {
+        errno = 0;
+        ns = strtoll(reply->str, &end, 10);
+        if (errno || end == reply->str || *end || ns < 0)
+            log_error(a->component, "%s: \"%s\" is not a time in ns: left out", a->clock_key,
+                      reply->str);
+        else if (ns > a->now_ns)
+            a->now_ns = ns;
+    } else if (reply->type != REDIS_REPLY_NIL) {
+        log_warn(a->component, "GET %s: %s", a->clock_key,
+                 reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
+        freeReplyObject(reply);
+        return -EIO;
+    }
+    freeReplyObject(reply);
+    return 0;
+}

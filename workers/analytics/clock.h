@@ -13,4 +13,13 @@
 /* Now in ns since the epoch; never earlier than an earlier reading (a->now_ns). */
 int64_t clock_now(struct analytics *a);
 
+/*
+ * Takes the clock of the last close from Redis (a->clock_key, written with every close)
+ * as the earliest reading, so that a new process whose host clock runs behind it (set
+ * back while the worker was down) does not open a window that was closed and
+ * published. Returns 0 (also when the key is missing or does not parse: logged), or
+ * -EIO when Redis did not answer.
+ */
+int clock_restore(struct analytics *a);
+
 #endif

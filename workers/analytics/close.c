@@ -161,6 +161,7 @@ static int close_chunk(struct analytics *a, struct acc **list, size_t n)
     size_t env_off[CLOSE_CHUNK], env_len[CLOSE_CHUNK];
     redisContext *c = worker_redis(a->w);
     msgpack_sbuffer env;
+    char clock[24];
     int64_t received = wall_ns();
     size_t sent = 0;
     int r = 0;
@@ -177,6 +178,11 @@ static int close_chunk(struct analytics *a, struct acc **list, size_t n)
         env_len[i] = env.size - env_off[i];
     }
     if (redisAppendCommand(c, "MULTI") != REDIS_OK)
+        goto link;
+    sent++;
+    /* The clock that closed them: a later process starts no earlier (clock_restore). */
+    snprintf(clock, sizeof(clock), "%" PRId64, a->now_ns);
+    if (redisAppendCommand(c, "SET %s %s", a->clock_key, clock) != REDIS_OK)
         goto link;
     sent++;
     for (size_t i = 0; i < n; i++) {

@@ -58,12 +58,13 @@ struct analytics {
     char late_key[ANALYTICS_KEY_MAX];      /* hash: late counter -> count */
     char outbox_key[ANALYTICS_KEY_MAX];    /* hash: aggregate id -> "<topic>\n<payload>" */
     char lock_key[ANALYTICS_KEY_MAX];      /* string: the consumer that runs */
+    char clock_key[ANALYTICS_KEY_MAX];     /* string: the clock (ns) at the last close */
     char status_key[ANALYTICS_KEY_MAX + 128]; /* the SDK's status hash, extra fields */
     char aggregate_stream[ANALYTICS_KEY_MAX];
 
     /* The clock */
     const char *clock_file;  /* test aid: read "now" from this file */
-    int64_t now_ns;          /* the last reading; never goes back */
+    int64_t now_ns;          /* the last reading; never goes back, also over a restart */
     int64_t next_close_ns;   /* earliest end + lateness of the open windows */
     int64_t next_check_ms, next_prune_ms, next_status_ms, next_lock_ms, next_log_ms;
 

@@ -23,6 +23,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 #include "state.h"
 
@@ -371,7 +372,7 @@ int state_load(struct analytics *a)
     if ((r = scan_hash(a, a->windows_key, load_window)) < 0 ||
         (r = scan_hash(a, a->applied_key, load_applied)) < 0 ||
         (r = scan_hash(a, a->late_key, load_late)) < 0 ||
-        (r = scan_hash(a, a->outbox_key, load_outbox)) < 0) {
+        (r = scan_hash(a, a->outbox_key, load_outbox)) < 0 || (r = clock_restore(a)) < 0) {
         state_clear(a);
         a->reload = true;
         return r;
