@@ -282,6 +282,40 @@ static void engine_many_subjects(void **state)
     teardown_fixture(f);
 }
 
+/*
+ * A backlog applied at one instant (a batch after an outage): every change of an alert
+ * is published a millisecond after the one before at least, so that subscribers who
+ * tell changes apart by (id, state, updated_at) see each, and an alert raised again
+ * after its clear is a new alert with a new id.
+ */
+static void engine_changes_at_one_instant(void **state)
+{
+    struct fixture *f = setup(flood, "sensor.waterlevel");
+    const int64_t batch = t0 + 180 * MIN; /* the worker's clock for the whole batch */
+    const char *json[] = {"{\"value\":700,\"unit\":\"cm\"}", "{\"value\":820,\"unit\":\"cm\"}",
+                          "{\"value\":600,\"unit\":\"cm\"}", "{\"value\":700,\"unit\":\"cm\"}"};
+    const enum engine_reason want[] = {ENGINE_RAISED, ENGINE_SEVERITY, ENGINE_CLEARED,
+                                       ENGINE_RAISED};
+    struct engine_change c[4];
+
+    (void)state;
+    for (int i = 0; i < 4; i++) {
+        feed_at(f, "pegel-1", t0 + i * 30 * MIN, batch, json[i]);
+        expect_one(f, want[i], &c[i], json[i]);
+    }
+    for (int i = 1; i < 4; i++)
+        if (c[i].alert.updated_ns / NS_PER_MS <= c[i - 1].alert.updated_ns / NS_PER_MS)
+            fail_msg("change %d (%s) at %lld ms, not after change %d at %lld ms", i,
+                     engine_reason_name(c[i].reason),
+                     (long long)(c[i].alert.updated_ns / NS_PER_MS), i - 1,
+                     (long long)(c[i - 1].alert.updated_ns / NS_PER_MS));
+    assert_string_equal(c[0].alert.id, c[2].alert.id);
+    if (strcmp(c[3].alert.id, c[0].alert.id) == 0)
+        fail_msg("the alert raised again has the id of the one cleared: %s", c[3].alert.id);
+    assert_true(c[3].alert.raised_ns > c[2].alert.cleared_ns);
+    teardown_fixture(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -289,6 +323,7 @@ int main(void)
         cmocka_unit_test(engine_escalation),
         cmocka_unit_test(engine_renotify),
         cmocka_unit_test(engine_redelivery_is_a_no_op),
+        cmocka_unit_test(engine_changes_at_one_instant),
         cmocka_unit_test(engine_state_survives_a_restart),
         cmocka_unit_test(engine_state_of_a_removed_rule),
         cmocka_unit_test(engine_many_subjects),

@@ -314,11 +314,29 @@ static void copy_event(struct alert *a, const struct track *t)
     copy(a->type, sizeof(a->type), t->type);
 }
 
+/*
+ * The time of a change of t's alert, or of its next alert: now, but at least one
+ * millisecond (the precision of the published times) after the alert's last time, so
+ * that subscribers tell every change apart by (id, state, updated_at), and an alert
+ * raised again after its clear has another id, also when a backlog is applied at one
+ * instant or the clock stepped back.
+ */
+static int64_t change_time(const struct track *t, int64_t now)
+{
+    int64_t next;
+
+    if (!t->alert)
+        return now;
+    next = (t->alert->updated_ns / NS_PER_MS + 1) * NS_PER_MS;
+    return now >= next ? now : next;
+}
+
 /* Raises a new alert on t from what its last event (or the clock) found. */
 static int raise_alert(struct engine *e, struct track *t, int64_t now, const msgpack_object *data)
 {
     struct alert *a = t->alert;
 
+    now = change_time(t, now);
     if (!a && !(a = t->alert = malloc(sizeof(*a))))
         return -ENOMEM;
     memset(a, 0, sizeof(*a));
@@ -342,6 +360,7 @@ static int clear_alert(struct engine *e, struct track *t, const struct value *va
 {
     struct alert *a = t->alert;
 
+    now = change_time(t, now);
     a->state = ALERT_CLEARED;
     a->value = *value;
     copy_event(a, t);
@@ -361,6 +380,7 @@ int engine_ack(struct engine *e, const char *key, const char *by, int64_t now_ns
     a = t->alert;
     if (a->state != ALERT_ACTIVE)
         return -EALREADY;
+    now_ns = change_time(t, now_ns);
     a->state = ALERT_ACKNOWLEDGED;
     len = value_utf8_prefix(by, strlen(by), sizeof(a->acked_by) - 1, ALERT_BY_CHARS);
     memcpy(a->acked_by, by, len);
@@ -457,13 +477,16 @@ static int evaluate(struct engine *e, struct track *t, bool holds, bool clears,
         /* A repeat while open updates the alert; only a higher severity is news. */
         a->value = t->tested;
         copy_event(a, t);
-        a->updated_ns = now;
         if (holds && t->severity > a->severity) {
+            now = change_time(t, now);
+            a->updated_ns = now;
             a->severity = t->severity;
             a->threshold = t->threshold;
             render_message(t, ev->data);
             return emit(e, t, ENGINE_SEVERITY, now);
         }
+        if (now > a->updated_ns) /* carried by the next publication; never back */
+            a->updated_ns = now;
         return 0;
     }
     if (!holds) {
@@ -589,10 +612,11 @@ static int tick_track(struct engine *e, struct track *t, int64_t now, bool detec
     if (a && a->state == ALERT_ACTIVE) {
         if (r->escalate_ns && a->severity < SEVERITY_CRITICAL &&
             now - t->escalated_ns >= r->escalate_ns) {
+            int64_t at = change_time(t, now);
             a->severity++;
-            a->updated_ns = now;
-            t->escalated_ns = now;
-            return emit(e, t, ENGINE_ESCALATED, now);
+            a->updated_ns = at;
+            t->escalated_ns = at;
+            return emit(e, t, ENGINE_ESCALATED, at);
         }
         if (r->renotify_ns && now - t->notified_ns >= r->renotify_ns)
             return emit(e, t, ENGINE_RENOTIFIED, now);
