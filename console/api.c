@@ -157,6 +157,14 @@ static void login(struct console *c, const struct api_request *req, struct api_r
         goto out;
     }
     throttle_succeeded(c->throttle, req->client);
+    /* A page that logs in again (a reload, a kiosk, a script) gives up the session its
+     * cookie names: its cookie is replaced, so that session could only idle out, and
+     * each such login would hold one more place and one more broker connection. */
+    if (sessions_close(c->sessions, req->session) == 0) {
+        board_end_session(c->board, req->session);
+        log_info("api", "an earlier session from %s ended by a new login of %s", req->client,
+                 user);
+    }
     if ((r = sessions_open(c->sessions, user, link, &info)) < 0) {
         error(reply, 503, "too_many_sessions", "too many open sessions; try again later");
         goto out;

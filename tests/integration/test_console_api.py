@@ -308,3 +308,53 @@ def test_a_device_login_does_not_forgive_failed_ones(env):
     status, retry, body = login_from(port, source, ch.OPERATOR, "wrong-password")
     assert status == 429 and body["error"] == "throttled", (status, body)
     assert int(retry) >= 2, f"Retry-After {retry}: the device logins forgave the failures"
+
+
+def read_stream_to_end(port, cookie, started):
+    """Opens the live stream with cookie, calls started() once its snapshot has come,
+    then reads until the console ends the stream. Returns what came after the snapshot
+    (pings at most). The socket's own timeout (60 s) fails a stream that never ends."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    try:
+        conn.request("GET", "/api/events", headers={"Cookie": cookie})
+        resp = conn.getresponse()
+        assert resp.status == 200, resp.status
+        first = resp.readline()
+        while b"event: snapshot" not in first:
+            first = resp.readline()
+        resp.readline()  # its data line
+        started()
+        return resp.read()
+    finally:
+        conn.close()
+
+
+def test_logging_in_again_ends_the_earlier_session(tmp_path):
+    """A page that logs in again while it holds a session (a kiosk that reloads, a
+    script, another tab) ends that session, its MQTT link and its live streams first:
+    six logins on one cookie take one place in a table of three, the earlier cookies
+    are refused, and another operator still gets in."""
+    with ch.running_console(tmp_path, {"max_sessions": 3}) as (_, _, port, _):
+        cookie, _ = ch.api_login(port)
+        first = cookie
+        for _ in range(5):
+            status, headers, body = ch.request(
+                port, "POST", "/api/login", {"user": ch.OPERATOR, "password": ch.OPERATOR_PASSWORD},
+                {"Cookie": cookie})
+            assert status == 200, f"a login on a valid cookie answered {status}: {body}"
+            cookie = headers["set-cookie"].split(";")[0]
+        refused(raw(port, "GET", "/api/session", headers={"Cookie": first}), 401, "no_session")
+        serving(port, cookie)
+        # The live stream of a session ends when that session is replaced.
+        def replace():
+            nonlocal cookie
+            status, headers, _ = ch.request(
+                port, "POST", "/api/login", {"user": ch.OPERATOR, "password": ch.OPERATOR_PASSWORD},
+                {"Cookie": cookie})
+            assert status == 200, status
+            cookie = headers["set-cookie"].split(";")[0]
+        rest = read_stream_to_end(port, cookie, replace)
+        assert b"event:" not in rest, rest
+        others = [ch.api_login(port)[0] for _ in range(2)]
+        for c in others + [cookie]:
+            serving(port, c)
