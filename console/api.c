@@ -236,8 +236,19 @@ static void ack(struct console *c, const struct api_request *req, const struct s
     case OPERATOR_REFUSED:
         error(reply, 401, "no_session", "the session has ended");
         break;
+    case OPERATOR_UNREACHABLE:
+        error(reply, 503, "broker_unreachable",
+              "no connection to the broker; the acknowledgement was not sent");
+        break;
+    case OPERATOR_UNCONFIRMED:
+        /* Sent or queued, so it may still arrive: the page must not call it failed. */
+        log_warn("api", "%s acknowledged %s: not confirmed by the broker in time", info->user,
+                 topic);
+        error(reply, 504, "unconfirmed",
+              "the broker has not confirmed the acknowledgement yet; it may still arrive");
+        break;
     default:
-        error(reply, 503, "broker_unreachable", "the broker did not confirm the acknowledgement");
+        error(reply, 500, "internal", "the acknowledgement was not sent");
         break;
     }
 out:
@@ -382,8 +393,9 @@ void api_handle(struct console *c, const struct api_request *req, struct api_rep
     if (!need_session(c, req, true, &info, reply))
         return;
     if (strcmp(req->path, "/session") == 0)
-        ok(reply, json_pack("{s:s,s:s,s:i}", "user", info.user, "csrf", info.csrf,
-                            "idle_timeout_s", c->cfg->console.idle_timeout_s));
+        ok(reply, json_pack("{s:s,s:s,s:i,s:b}", "user", info.user, "csrf", info.csrf,
+                            "idle_timeout_s", c->cfg->console.idle_timeout_s, "broker",
+                            info.broker));
     else if (strcmp(req->path, "/alerts") == 0)
         ok(reply, board_alerts_json(c->board));
     else if (strcmp(req->path, "/alert") == 0)

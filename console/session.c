@@ -147,8 +147,10 @@ bool sessions_get(struct sessions *s, const char *token, bool touch, struct sess
     if (sl && now_ms() - sl->last_ms <= s->idle_ms && operator_alive(sl->link)) {
         if (touch)
             sl->last_ms = now_ms();
-        if (info)
+        if (info) {
             *info = sl->info;
+            info->broker = operator_connected(sl->link);
+        }
         ok = true;
     }
     pthread_mutex_unlock(&s->lock);

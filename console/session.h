@@ -24,6 +24,7 @@ struct session_info {
     char token[SESSION_TOKEN_LEN + 1];
     char csrf[SESSION_TOKEN_LEN + 1];
     char user[SESSION_USER_MAX];
+    bool broker; /* its MQTT link is connected now (sessions_get) */
 };
 
 struct sessions *sessions_new(int max, int idle_timeout_s);
