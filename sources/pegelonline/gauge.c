@@ -145,13 +145,31 @@ static void publish(struct gauge *g, struct source *s, const struct measurement 
     g->dirty = true;
 }
 
+struct gap_fill {
+    struct gauge *g;
+    struct source *s;
+};
+
+/* measurement_bad_cb: a measurement of the gap fill that cannot be read is a dead letter
+ * of its own, each time a gap fill reads it; the answer's others are published. */
+static void reject_measurement(void *data, int reason, const char *detail)
+{
+    struct gap_fill *fill = data;
+    struct fetch *f = &fill->g->req;
+    struct source_input in = {.topic = f->url, .payload = f->body, .len = f->len};
+
+    atomic_fetch_add(&fill->s->m.received, 1);
+    source_reject(fill->s, (enum source_reason)reason, detail, &in);
+}
+
 /* Publishes the measurements of a 200 answer, oldest first. Returns 0 or a reason. */
 static int handle_body(struct gauge *g, struct source *s, const json_t *root, char *detail,
                        size_t size)
 {
+    struct gap_fill fill = {.g = g, .s = s};
     struct measurement *m;
     size_t n;
-    int r = measurements_read(root, g->backfill, &m, &n, detail, size);
+    int r = measurements_read(root, g->backfill, &m, &n, reject_measurement, &fill, detail, size);
 
     if (r != 0)
         return r;
@@ -210,11 +228,6 @@ void gauge_finish(struct gauge *g, struct source *s, int64_t now_ms)
             snprintf(g->last_modified, sizeof(g->last_modified), "%s", f->last_modified);
         }
     }
-    if (g->failures)
-        log_info("pegelonline", "%s: answering again after %d failures", g->st->station,
-                 g->failures);
-    g->failures = 0;
-    g->last_dead_letter = -1;
     atomic_store(&ss->up, true);
     atomic_store(&ss->last_ok_s, (int_fast64_t)time(NULL));
     if (g->backfill) {
@@ -222,6 +235,14 @@ void gauge_finish(struct gauge *g, struct source *s, int64_t now_ms)
         g->due_ms = now_ms; /* the current measurement right after the gap fill */
         return;
     }
+    /* Only the current measurement's answer ends a run of failures: a gap fill that
+     * leaves out a bad value must not forgive the bad current measurement that made
+     * the gauge fill the gap, or the two would alternate without backoff. */
+    if (g->failures)
+        log_info("pegelonline", "%s: answering again after %d failures", g->st->station,
+                 g->failures);
+    g->failures = 0;
+    g->last_dead_letter = -1;
     wait_s = s->sf.api.interval_s;
     if (f->max_age_s > wait_s)
         wait_s = f->max_age_s; /* not before the answer expires (Cache-Control) */

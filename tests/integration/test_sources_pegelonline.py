@@ -307,3 +307,29 @@ def test_paused_input_waits_in_poll_not_in_a_busy_loop(stack, hub_factory, pegel
     wait_until(lambda: src.metric("rheinhub_source_refused_pending") == 0, 30,
                "the refused event taken")
     wait_until(lambda: pegel.count("ANDERNACH", "current") > asked, 20, "input resumed")
+
+
+def test_one_bad_measurement_of_the_gap_fill_holds_up_no_other(stack, hub, redis_client, pegel,
+                                                               sources):
+    """A gap fill whose fourth value is a string: that measurement is a dead letter
+    bad_field_type naming its time, and the day's eight others are published. The
+    gauge is up: the API answered."""
+    r = redis_client
+    measured = json.loads(body("andernach-measurements.json"))
+    measured[3]["value"] = "n/a"
+    pegel.route("ANDERNACH", "measurements", [{"body": json.dumps(measured).encode()}])
+    pegel.route("ANDERNACH", "current", [{"body": body("andernach-current.json")}])
+    port = harness.free_port()
+    src = sources(hub, pegel_file(pegel, port, [("ANDERNACH", "pegel-andernach")]))
+    src.start(port, healthy=False)
+    wait_until(lambda: len(levels(r, hub, "pegel-andernach")) == 8, 20,
+               "the eight good measurements of the gap fill")
+    wait_until(lambda: pegel.count("ANDERNACH", "current") >= 2, 20, "the current one, twice")
+    assert [ev["time"] for ev in levels(r, hub, "pegel-andernach")] == \
+        MEASURED_UTC[:3] + MEASURED_UTC[4:]
+    dls = deadletters(r, hub, "pegelonline")
+    assert [d["reason"] for d in dls] == ["bad_field_type"], dls
+    assert "value of 2026-11-26T05:45:00+01:00 is a string" in dls[0]["detail"], dls
+    assert dls[0]["topic"].endswith("/stations/ANDERNACH/W/measurements.json?start=P1D")
+    assert src.metric("rheinhub_source_station_up", station="ANDERNACH") == 1
+    assert src.healthz()[0] == 200
