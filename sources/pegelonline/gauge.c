@@ -203,6 +203,9 @@ void gauge_finish(struct gauge *g, struct source *s, int64_t now_ms)
     }
     if (f->status == 304) {
         atomic_fetch_add(&ss->not_modified, 1);
+    } else if (f->status != 200 && f->location[0]) {
+        fail(g, s, now_ms, f->retry_after_s, "HTTP %ld, moved to %s", f->status, f->location);
+        return;
     } else if (f->status != 200) {
         fail(g, s, now_ms, f->retry_after_s, "HTTP %ld", f->status);
         return;

@@ -350,3 +350,19 @@ def test_station_names_are_escaped_in_metric_labels(stack, hub, pegel, sources):
     assert 'station="AN\\"DER\\\\NACH\\nX"' in text
     for line in text.splitlines():
         assert line.startswith("#") or harness.Metrics.LINE_RE.match(line), line
+
+
+def test_redirect_names_its_location(stack, hub, redis_client, pegel, sources):
+    """PEGELONLINE answering 301 (the API moved): the gauge is down, and /healthz and
+    the log name where it moved to, so that the operator can set api.base_url."""
+    moved = "https://api.example.invalid/rest-api/v3/stations/ANDERNACH/W/measurements.json"
+    pegel.route("ANDERNACH", "measurements", [{"status": 301, "headers": {"Location": moved}}])
+    port = harness.free_port()
+    src = sources(hub, pegel_file(pegel, port, [("ANDERNACH", "pegel-andernach")]))
+    src.start(port, healthy=False)
+    wait_until(lambda: src.metric("rheinhub_source_station_errors_total",
+                                  station="ANDERNACH") >= 1, 20, "the 301 answered")
+    status, text = src.healthz()
+    assert status == 503 and f"station ANDERNACH: HTTP 301, moved to {moved}" in text, text
+    assert f"HTTP 301, moved to {moved}" in src.log_path.read_text()
+    assert pegel.count("ANDERNACH", "current") == 0  # not followed
