@@ -104,8 +104,34 @@ static void reject_once(struct gauge *g, struct source *s, enum source_reason re
     source_reject(s, reason, detail, &in);
 }
 
-/* Publishes one measurement newer than the newest published; the state fields with it. */
-static void publish(struct gauge *g, struct source *s, const struct measurement *m)
+/*
+ * Dead-letters m, more than MEASUREMENT_FUTURE_MAX_S ahead of our clock now_s (UTC
+ * seconds), once: a later poll or gap fill that reads it again adds no dead letter.
+ */
+static void reject_future(struct gauge *g, struct source *s, const struct measurement *m,
+                          int64_t now_s)
+{
+    struct source_input in = {.topic = g->req.url, .payload = g->req.body, .len = g->req.len};
+    char detail[MAPPING_DETAIL_MAX];
+
+    if (m->s < g->future_s || (m->s == g->future_s && m->ns <= g->future_ns))
+        return;
+    g->future_s = m->s;
+    g->future_ns = m->ns;
+    snprintf(detail, sizeof(detail),
+             "timestamp %s lies %lld s ahead of our clock (at most %d s): not published, "
+             "and later measurements are not held back by it",
+             json_string_value(json_object_get(m->obj, "timestamp")), (long long)(m->s - now_s),
+             MEASUREMENT_FUTURE_MAX_S);
+    source_reject(s, SOURCE_REASON_FUTURE_TIME, detail, &in);
+}
+
+/*
+ * Publishes one measurement newer than the newest published; the state fields with it.
+ * One more than MEASUREMENT_FUTURE_MAX_S ahead of our clock now_s is a dead letter.
+ */
+static void publish(struct gauge *g, struct source *s, const struct measurement *m,
+                    int64_t now_s)
 {
     struct source_input in = {.topic = g->req.url, .payload = g->req.body, .len = g->req.len};
     char time_text[RFC3339_UTC_MAX], ce_source[700];
@@ -113,6 +139,10 @@ static void publish(struct gauge *g, struct source *s, const struct measurement 
     json_t *data;
 
     atomic_fetch_add(&s->m.received, 1);
+    if (m->s > now_s + MEASUREMENT_FUTURE_MAX_S) {
+        reject_future(g, s, m, now_s);
+        return;
+    }
     if (m->s < g->newest_s || (m->s == g->newest_s && m->ns <= g->newest_ns)) {
         atomic_fetch_add(&s->m.skipped, 1);
         return;
@@ -174,7 +204,7 @@ static int handle_body(struct gauge *g, struct source *s, const json_t *root, ch
     if (r != 0)
         return r;
     for (size_t i = 0; i < n; i++)
-        publish(g, s, &m[i]);
+        publish(g, s, &m[i], (int64_t)time(NULL));
     free(m);
     return 0;
 }

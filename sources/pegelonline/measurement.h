@@ -15,6 +15,14 @@
 
 #include "rfc3339.h"
 
+/*
+ * A measurement more than this ahead of our clock is not published: a dead letter
+ * future_time that does not become the gauge's newest (a gauge's clock gone wrong would
+ * otherwise hide every later measurement). An hour, as the analytics worker's
+ * ANALYTICS_FUTURE_MAX_S: an event further ahead would not be aggregated either.
+ */
+#define MEASUREMENT_FUTURE_MAX_S 3600
+
 /* One measurement as read: its UTC time and the JSON object it came from (borrowed). */
 struct measurement {
     int64_t s, ns;

@@ -366,3 +366,35 @@ def test_redirect_names_its_location(stack, hub, redis_client, pegel, sources):
     assert status == 503 and f"station ANDERNACH: HTTP 301, moved to {moved}" in text, text
     assert f"HTTP 301, moved to {moved}" in src.log_path.read_text()
     assert pegel.count("ANDERNACH", "current") == 0  # not followed
+
+
+def test_measurement_far_ahead_of_our_clock_hides_no_later_one(stack, hub, redis_client, pegel,
+                                                              sources, tmp_path):
+    """A measurement more than an hour ahead of our clock (a gauge's clock gone wrong:
+    2099) is a dead letter future_time, once, and does not become the gauge's newest:
+    the later real measurement is published, and the state file keeps the real one."""
+    r = redis_client
+    measured = json.loads(body("andernach-measurements.json"))
+    measured.append({"timestamp": "2099-11-26T07:00:00+01:00", "value": 999.0})
+    future = json.dumps({"timestamp": "2099-11-26T07:15:00+01:00", "value": 998.0}).encode()
+    later = json.dumps({"timestamp": "2026-11-26T07:30:00+01:00", "value": 415.0}).encode()
+    pegel.route("ANDERNACH", "measurements", [{"body": json.dumps(measured).encode()}])
+    pegel.route("ANDERNACH", "current", [{"body": future}, {"body": future}, {"body": later}])
+    state = tmp_path / "pegelonline.state"
+    port = harness.free_port()
+    src = sources(hub, pegel_file(pegel, port, [("ANDERNACH", "pegel-andernach")], str(state)))
+    src.start(port, healthy=False)
+    wait_until(lambda: "2026-11-26T06:30:00Z" in
+               [ev["time"] for ev in levels(r, hub, "pegel-andernach")], 20,
+               "the later current measurement")
+    wait_until(lambda: state.exists() and "1795674600" in state.read_text(), 20,
+               "the state file at 2026-11-26T06:30:00Z")
+    assert [ev["time"] for ev in levels(r, hub, "pegel-andernach")] == \
+        MEASURED_UTC + ["2026-11-26T06:30:00Z"]
+    dls = deadletters(r, hub, "pegelonline")
+    assert [d["reason"] for d in dls] == ["future_time", "future_time"], dls  # not per poll
+    assert "2099-11-26T07:00:00+01:00" in dls[0]["detail"], dls
+    assert "ahead of our clock" in dls[0]["detail"], dls
+    assert "2099-11-26T07:15:00+01:00" in dls[1]["detail"], dls
+    assert src.metric("rheinhub_source_station_up", station="ANDERNACH") == 1
+    assert src.metric("rheinhub_source_deadletters_total", reason="future_time") == 2
