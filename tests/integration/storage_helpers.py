@@ -16,6 +16,8 @@ only when the server cannot be had on this machine (binaries or user missing).
 Fixtures (import them into a test module: `from storage_helpers import postgres  # noqa`):
 
     postgres    a running Postgres; .conninfo, .psql(sql), .stop(), .start()
+
+HeldTransaction(pg, sql) holds a transaction open with the locks sql took.
 """
 
 import glob
@@ -240,6 +242,31 @@ class Postgres:
     def distinct_ids(self, table="events"):
         key = "change_id" if table == "alerts" else "id"
         return self.scalar(f"SELECT count(DISTINCT {key}) FROM {table}")
+
+
+class HeldTransaction:
+    """A psql session that runs sql in a transaction and holds it open until closed:
+    the locks sql took stay held (an export reading events, LOCK TABLE ...)."""
+
+    def __init__(self, pg, sql):
+        self.proc = subprocess.Popen(
+            ["psql", "-h", "127.0.0.1", "-p", str(pg.port), "-U", "postgres", "-d", "postgres",
+             "-X", "-q", "-v", "ON_ERROR_STOP=1"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.proc.stdin.write(f"BEGIN;\n{sql};\n\\echo held\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        while line and line.strip() != "held" and self.proc.poll() is None:
+            line = self.proc.stdout.readline()  # the rows sql printed
+        assert line.strip() == "held", f"psql: {line}"
+
+    def holding(self):
+        return self.proc.poll() is None
+
+    def close(self):
+        self.proc.stdin.write("ROLLBACK;\n\\q\n")
+        self.proc.stdin.close()
+        self.proc.wait(30)
 
 
 def postgres_bindir():

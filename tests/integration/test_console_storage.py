@@ -7,32 +7,12 @@ administrator's VACUUM FULL, ALTER TABLE or a migration) must not hold up the re
 the console: the page, the session and the other requests are answered meanwhile.
 """
 
-import subprocess
 import threading
 
 import console_helpers as ch
 import harness
+from storage_helpers import HeldTransaction
 from storage_helpers import postgres  # noqa: F401 - fixture
-
-
-class TableLock:
-    """A psql session that holds an ACCESS EXCLUSIVE lock on a table until closed."""
-
-    def __init__(self, pg, table):
-        self.proc = subprocess.Popen(
-            ["psql", "-h", "127.0.0.1", "-p", str(pg.port), "-U", "postgres", "-d", "postgres",
-             "-X", "-q", "-v", "ON_ERROR_STOP=1"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        self.proc.stdin.write(f"BEGIN;\nLOCK TABLE {table} IN ACCESS EXCLUSIVE MODE;\n"
-                              "\\echo locked\n")
-        self.proc.stdin.flush()
-        line = self.proc.stdout.readline()
-        assert line.strip() == "locked", f"psql: {line}"
-
-    def close(self):
-        self.proc.stdin.write("ROLLBACK;\n\\q\n")
-        self.proc.stdin.close()
-        self.proc.wait(30)
 
 
 def waiting_for_lock(pg):
@@ -45,7 +25,7 @@ def test_a_waiting_database_read_does_not_hold_up_the_console(tmp_path, postgres
         harness.wait_until(lambda: pg.psql("SELECT 1 FROM alerts LIMIT 0", check=False)
                            .returncode == 0, 30, "the storage worker's tables")
         cookie, _ = ch.api_login(port)
-        lock = TableLock(pg, "alerts")
+        lock = HeldTransaction(pg, "LOCK TABLE alerts IN ACCESS EXCLUSIVE MODE")
         answers = []
         detail = threading.Thread(target=lambda: answers.append(ch.request(
             port, "GET", "/api/alert?topic=linz/alerts/rhine-flood/pegel-1&id=x",

@@ -18,8 +18,8 @@ import time
 
 import harness
 from harness import publish
-from storage_helpers import (SqliteDb, WORKER_SETTINGS, require_binary, storage_hub,
-                             wait_count, worker_pid)
+from storage_helpers import (HeldTransaction, SqliteDb, WORKER_SETTINGS, require_binary,
+                             storage_hub, wait_count, worker_pid)
 from storage_helpers import postgres  # noqa: F401 - fixture
 
 # The tables of schema version 1, as the previous rheinhub-storage created them.
@@ -274,3 +274,33 @@ def test_postgres_retention_drops_a_month_partition(hub_factory, stack, redis_cl
     wait_count(postgres, 1, timeout=30, hub=hub)
     assert postgres.scalar("SELECT count(*) FROM events WHERE id = 'ce-new'") == 1
     assert "retention: dropped the partition" in harness.tail(hub.log_path, 200)
+
+
+def test_postgres_retention_waits_for_a_reader_a_moment_only(hub_factory, stack, redis_client,
+                                                             postgres):
+    """Dropping a partition needs an ACCESS EXCLUSIVE lock on events, which an export
+    reading events holds off for as long as it runs. The drop waits a second at most
+    and is tried again later: meanwhile new events are stored, and once the reader is
+    done the partition goes."""
+    now = int(time.time())
+    hub = storage_hub(hub_factory, dict(postgres.storage_section(), retention_days=40))
+    part = time.strftime("events_p%Y_%m", time.gmtime(now - 80 * 86400))
+    publish(stack.mqtt_port, [("linz/sensor/waterlevel/p1",
+                                cloudevent("ce-old", iso(now - 80 * 86400)))])
+    wait_count(postgres, 1, timeout=60, hub=hub)
+    reader = HeldTransaction(postgres, "SELECT count(*) FROM events")
+    try:
+        # A restarted worker runs a retention step at once.
+        os.kill(worker_pid(redis_client), signal.SIGKILL)
+        publish(stack.mqtt_port, [("linz/sensor/waterlevel/p1", cloudevent("ce-new", iso(now)))])
+        wait_count(postgres, 2, timeout=30, hub=hub)
+        harness.wait_until(lambda: "lock timeout" in harness.tail(hub.log_path, 200), 30,
+                           f"retention to give up dropping {part} for now")
+        assert reader.holding()
+        assert postgres.scalar(f"SELECT (to_regclass('{part}') IS NOT NULL)::int") == 1
+    finally:
+        reader.close()
+    harness.wait_until(lambda: postgres.scalar(
+        f"SELECT (to_regclass('{part}') IS NULL)::int") == 1, 60,
+        f"retention to drop {part} once the reader is done")
+    assert postgres.scalar("SELECT count(*) FROM events WHERE id = 'ce-new'") == 1

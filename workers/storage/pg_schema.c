@@ -28,6 +28,7 @@
 #define PARTITION_LOCK 0x72686e7375LL  /* and of creating a partition */
 #define MONTHS_BACK_DEFAULT 120        /* without retention: partitions for 10 years back */
 #define MONTHS_AHEAD 2
+#define AHEAD_INTERVAL_S 60            /* pg_partitions_ahead looks this often */
 
 #define EVENTS_TABLE                                                                               \
     "CREATE TABLE events ("                                                                        \
@@ -192,15 +193,22 @@ int pg_partitions_ensure(struct pg_store *s, const struct row *rows, size_t n)
     return ensure_months(s, want, n_want);
 }
 
-int pg_partitions_prepare(struct pg_store *s)
+void pg_partitions_ahead(struct pg_store *s)
 {
     int32_t now = month_of_ns((int64_t)time(NULL) * 1000000000), want[2];
     int n_want = 0;
+    struct timespec ts;
 
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    if (ts.tv_sec < s->ahead_next_s)
+        return;
+    s->ahead_next_s = ts.tv_sec + AHEAD_INTERVAL_S;
     for (int32_t m = now; m <= now + 1; m++)
         if (!month_known(s, m) && month_partitioned(s, m))
             want[n_want++] = m;
-    return ensure_months(s, want, n_want);
+    if (ensure_months(s, want, n_want) < 0)
+        log_warn(COMPONENT, "%s; trying again in %d s (a batch of that month makes it)",
+                 s->base.error, AHEAD_INTERVAL_S);
 }
 
 /* Makes the partitions of the months in want (in one transaction). Returns 0, or an errno. */
@@ -215,7 +223,8 @@ static int ensure_months(struct pg_store *s, const int32_t *want, int n_want)
     snprintf(sql, sizeof(sql), "SELECT pg_advisory_xact_lock(%lld)", PARTITION_LOCK);
     if ((r = pg_store_exec(s, "BEGIN", "beginning a transaction")) < 0)
         return r;
-    if ((r = pg_store_exec(s, sql, "locking the partitions")) < 0)
+    if ((r = pg_store_exec(s, PG_DDL_LOCK_TIMEOUT, "creating a partition")) < 0 ||
+        (r = pg_store_exec(s, sql, "locking the partitions")) < 0)
         goto err;
     for (int k = 0; k < n_want; k++)
         if ((r = partition_create(s, want[k])) < 0)
@@ -272,6 +281,22 @@ static long long scalar_ll(struct pg_store *s, const char *sql, int n, const cha
     return v;
 }
 
+/* Runs one DDL statement in a transaction of its own, waiting PG_DDL_LOCK_TIMEOUT at most. */
+static int exec_ddl(struct pg_store *s, const char *sql, const char *what)
+{
+    int r;
+
+    if ((r = pg_store_exec(s, "BEGIN", "beginning a transaction")) < 0)
+        return r;
+    if ((r = pg_store_exec(s, PG_DDL_LOCK_TIMEOUT, what)) < 0 ||
+        (r = pg_store_exec(s, sql, what)) < 0) {
+        if (PQstatus(s->conn) == CONNECTION_OK)
+            PQclear(PQexec(s->conn, "ROLLBACK"));
+        return r;
+    }
+    return pg_store_exec(s, "COMMIT", what);
+}
+
 int pg_partitions_retention(struct pg_store *s, int64_t before_ns, int max_rows, int *deleted)
 {
     int32_t m = oldest_partition(s, deleted);
@@ -293,7 +318,7 @@ int pg_partitions_retention(struct pg_store *s, int64_t before_ns, int max_rows,
         if (err < 0)
             return err;
         snprintf(sql, sizeof(sql), "DROP TABLE events_p%04d_%02d", m / 12, m % 12 + 1);
-        if ((err = pg_store_exec(s, sql, "dropping a partition")) < 0)
+        if ((err = exec_ddl(s, sql, "dropping a partition")) < 0)
             return err;
         month_forget(s, m);
         log_info(COMPONENT, "retention: dropped the partition of %04d-%02d (%lld events)",

@@ -23,6 +23,13 @@
 
 #define PG_EPOCH_US 946684800000000LL /* 2000-01-01T00:00:00Z in µs since 1970 */
 #define PG_MONTHS_MAX 4096            /* months whose partition this connection has seen */
+/*
+ * Making or dropping a partition needs an ACCESS EXCLUSIVE lock on events, so it waits
+ * for every reader of events (an export, the console); and while it waits, every reader
+ * and writer of events queues behind it. It waits this long at most, then gives up
+ * (SQLSTATE 55P03) and is tried again later: a long export never holds up ingest.
+ */
+#define PG_DDL_LOCK_TIMEOUT "SET LOCAL lock_timeout = '1s'"
 
 /* The parameters of one statement. */
 struct pg_params {
@@ -49,6 +56,7 @@ struct pg_store {
     /* Months (year * 12 + month - 1) known to have their partition, sorted. */
     int32_t months[PG_MONTHS_MAX];
     int n_months;
+    int64_t ahead_next_s;    /* when pg_partitions_ahead looks next (CLOCK_MONOTONIC) */
 };
 
 /* Each table's columns (in the order of the row's parameters), their count and key. */
@@ -112,8 +120,13 @@ void pg_schema_collation_note(struct pg_store *s);
  */
 int pg_partitions_ensure(struct pg_store *s, const struct row *rows, size_t n);
 
-/* Makes the partitions of this month and the next, so that their first events wait for none. */
-int pg_partitions_prepare(struct pg_store *s);
+/*
+ * Makes the partitions of this month and the next ahead of their first events, so that
+ * a batch seldom has to make one. Looks at most once a minute; a partition it cannot
+ * make yet (a reader of events holds the lock it needs longer than PG_DDL_LOCK_TIMEOUT)
+ * is logged as a warning and tried again a minute later. Never fails.
+ */
+void pg_partitions_ahead(struct pg_store *s);
 
 /*
  * Drops the oldest monthly partition that ends at or before before_ns, if any, and

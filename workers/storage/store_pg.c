@@ -16,6 +16,12 @@
 #include "log.h"
 
 #define CONNECT_TIMEOUT "5" /* seconds; a conninfo's connect_timeout wins */
+/*
+ * A query (rheinhub-storage query, the console) of a table that someone holds locked
+ * (VACUUM FULL, ALTER TABLE, a migration) ends after this long with the server's
+ * reason, instead of waiting for as long as the lock is held.
+ */
+#define READ_LOCK_TIMEOUT "SET lock_timeout = '10s'"
 
 const struct pg_table pg_tables[STORE_TABLE_COUNT] = {
     [STORE_EVENTS] = {"id, municipality, category, type, subject, time, time_utc, received,"
@@ -235,8 +241,11 @@ static int pg_write(struct store *base, struct row *rows, size_t n, struct store
     }
     if (tables_used == 0)
         return 0;
-    if (per_table[STORE_EVENTS] && (r = pg_partitions_ensure(s, rows, n)) < 0)
-        return r;
+    if (per_table[STORE_EVENTS]) {
+        pg_partitions_ahead(s);
+        if ((r = pg_partitions_ensure(s, rows, n)) < 0)
+            return r;
+    }
     if ((r = pg_store_exec(s, "BEGIN", "beginning a transaction")) < 0)
         return r;
     for (int t = 0; t < STORE_TABLE_COUNT; t++) {
@@ -346,6 +355,7 @@ int store_pg_open(struct store **out, const struct hub_config *cfg, enum store_m
         int version;
         if ((r = pg_store_exec(s, "SET default_transaction_read_only = on",
                                "setting up the session")) < 0 ||
+            (r = pg_store_exec(s, READ_LOCK_TIMEOUT, "setting up the session")) < 0 ||
             (r = version = pg_schema_version(s, &has_table)) < 0)
             goto err;
         if (version != STORE_PG_SCHEMA_VERSION) {
@@ -360,9 +370,10 @@ int store_pg_open(struct store **out, const struct hub_config *cfg, enum store_m
             r = -EINVAL;
             goto err;
         }
-    } else if ((r = pg_schema_migrate(s)) < 0 || (r = pg_partitions_prepare(s)) < 0) {
+    } else if ((r = pg_schema_migrate(s)) < 0) {
         goto err;
     } else {
+        pg_partitions_ahead(s);
         pg_schema_collation_note(s);
     }
     *out = &s->base;
