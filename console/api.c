@@ -157,6 +157,14 @@ static void login(struct console *c, const struct api_request *req, struct api_r
         goto out;
     }
     throttle_succeeded(c->throttle, req->client);
+    /* A page that logs in again (a reload, a kiosk, a script) gives up the session its
+     * cookie names: its cookie is replaced, so that session could only idle out, and
+     * each such login would hold one more place and one more broker connection. */
+    if (sessions_close(c->sessions, req->session) == 0) {
+        board_end_session(c->board, req->session);
+        log_info("api", "an earlier session from %s ended by a new login of %s", req->client,
+                 user);
+    }
     if ((r = sessions_open(c->sessions, user, link, &info)) < 0) {
         error(reply, 503, "too_many_sessions", "too many open sessions; try again later");
         goto out;
@@ -228,8 +236,19 @@ static void ack(struct console *c, const struct api_request *req, const struct s
     case OPERATOR_REFUSED:
         error(reply, 401, "no_session", "the session has ended");
         break;
+    case OPERATOR_UNREACHABLE:
+        error(reply, 503, "broker_unreachable",
+              "no connection to the broker; the acknowledgement was not sent");
+        break;
+    case OPERATOR_UNCONFIRMED:
+        /* Sent or queued, so it may still arrive: the page must not call it failed. */
+        log_warn("api", "%s acknowledged %s: not confirmed by the broker in time", info->user,
+                 topic);
+        error(reply, 504, "unconfirmed",
+              "the broker has not confirmed the acknowledgement yet; it may still arrive");
+        break;
     default:
-        error(reply, 503, "broker_unreachable", "the broker did not confirm the acknowledgement");
+        error(reply, 500, "internal", "the acknowledgement was not sent");
         break;
     }
 out:
@@ -374,8 +393,9 @@ void api_handle(struct console *c, const struct api_request *req, struct api_rep
     if (!need_session(c, req, true, &info, reply))
         return;
     if (strcmp(req->path, "/session") == 0)
-        ok(reply, json_pack("{s:s,s:s,s:i}", "user", info.user, "csrf", info.csrf,
-                            "idle_timeout_s", c->cfg->console.idle_timeout_s));
+        ok(reply, json_pack("{s:s,s:s,s:i,s:b}", "user", info.user, "csrf", info.csrf,
+                            "idle_timeout_s", c->cfg->console.idle_timeout_s, "broker",
+                            info.broker));
     else if (strcmp(req->path, "/alerts") == 0)
         ok(reply, board_alerts_json(c->board));
     else if (strcmp(req->path, "/alert") == 0)

@@ -23,12 +23,23 @@ struct event {
     size_t len;
 };
 
+/*
+ * The first bytes of a stream: "retry: 1000\n" and the snapshot event. One copy per
+ * state of the alerts, shared by every stream that opened in that state, so that
+ * memory grows with the alerts and not with streams times alerts.
+ */
+struct snapshot {
+    int refs;           /* the board's cache and each stream still sending it; board lock */
+    size_t len;
+    char text[];
+};
+
 struct board_client {
     struct board_client *prev, *next;
     void *conn;
     char session[80];
-    char *head;          /* the snapshot, sent before the ring */
-    size_t head_len, head_off;
+    struct snapshot *head; /* sent before the ring; a reference until sent */
+    size_t head_off;
     uint64_t next_seq;   /* the ring event to send next */
     size_t off;          /* bytes of it already sent */
     bool parked;
@@ -44,6 +55,9 @@ struct board {
     size_t n_clients;
     json_t *alerts;      /* topic -> alert object (with "topic") */
     json_t *recent;      /* cleared alerts, newest first */
+    uint64_t version;    /* counts changes of alerts and recent */
+    struct snapshot *snap;   /* of alerts and recent at snap_version, or NULL */
+    uint64_t snap_version;
     json_t *gauges;      /* "m/type/subject" -> {municipality, type, subject, windows} */
     size_t n_windows;    /* aggregates held over all gauges' windows */
     uint64_t dropped;    /* payloads not held: malformed, too large, over a cap */
@@ -70,6 +84,13 @@ struct board *board_new(board_conn_cb park, board_conn_cb wake)
     return b;
 }
 
+/* Drops one reference. Lock held (or the board no longer shared). Accepts NULL. */
+static void snapshot_unref(struct snapshot *s)
+{
+    if (s && --s->refs == 0)
+        free(s);
+}
+
 void board_free(struct board *b)
 {
     if (!b)
@@ -77,9 +98,10 @@ void board_free(struct board *b)
     while (b->clients) {
         struct board_client *c = b->clients;
         b->clients = c->next;
-        free(c->head);
+        snapshot_unref(c->head);
         free(c);
     }
+    snapshot_unref(b->snap);
     for (size_t i = 0; i < BOARD_RING; i++)
         free(b->ring[i].text);
     json_decref(b->alerts);
@@ -204,6 +226,7 @@ void board_alert(struct board *b, const char *topic, const void *payload, size_t
         if (json_object_get(b->alerts, topic)) {
             json_t *gone = json_pack("{s:s}", "topic", topic);
             json_object_del(b->alerts, topic);
+            b->version++;
             if (gone)
                 append(b, "removed", gone);
             json_decref(gone);
@@ -228,6 +251,7 @@ void board_alert(struct board *b, const char *topic, const void *payload, size_t
         b->dropped++;
         goto out;
     }
+    b->version++;
     append(b, "alert", alert);
 out:
     pthread_mutex_unlock(&b->lock);
@@ -335,33 +359,47 @@ static json_t *alerts_json(struct board *b)
     return out;
 }
 
+/* The snapshot of the alerts now, built once per state. Lock held; NULL without memory. */
+static struct snapshot *current_snapshot(struct board *b)
+{
+    json_t *snap;
+    char *text = NULL;
+    size_t len = 0;
+    struct snapshot *s = NULL;
+
+    if (b->snap && b->snap_version == b->version)
+        return b->snap;
+    if (!(snap = alerts_json(b)))
+        return NULL;
+    text = event_text("snapshot", snap, &len);
+    json_decref(snap);
+    /* retry: 1 s, so that a page reconnects quickly after a console restart */
+    if (text && (s = malloc(sizeof(*s) + len + sizeof("retry: 1000\n")))) {
+        s->refs = 1;
+        s->len = (size_t)sprintf(s->text, "retry: 1000\n%s", text);
+        snapshot_unref(b->snap);
+        b->snap = s;
+        b->snap_version = b->version;
+    }
+    free(text);
+    return s;
+}
+
 struct board_client *board_attach(struct board *b, void *conn, const char *session)
 {
     struct board_client *c = calloc(1, sizeof(*c));
-    json_t *snap;
 
     if (!c)
         return NULL;
     c->conn = conn;
     snprintf(c->session, sizeof(c->session), "%s", session);
     pthread_mutex_lock(&b->lock);
-    snap = alerts_json(b);
-    /* retry: 1 s, so that a page reconnects quickly after a console restart */
-    if (snap) {
-        size_t len;
-        char *text = event_text("snapshot", snap, &len);
-        if (text && asprintf(&c->head, "retry: 1000\n%s", text) >= 0)
-            c->head_len = strlen(c->head);
-        else
-            c->head = NULL;
-        free(text);
-    }
-    json_decref(snap);
-    if (!c->head) {
+    if (!(c->head = current_snapshot(b))) {
         pthread_mutex_unlock(&b->lock);
         free(c);
         return NULL;
     }
+    c->head->refs++;
     c->next_seq = b->seq;
     c->next = b->clients;
     if (b->clients)
@@ -382,14 +420,14 @@ ssize_t board_read(struct board *b, struct board_client *c, char *buf, size_t ma
         return -1;
     }
     if (c->head) {
-        size_t k = c->head_len - c->head_off;
+        size_t k = c->head->len - c->head_off;
         if (k > max)
             k = max;
-        memcpy(buf, c->head + c->head_off, k);
+        memcpy(buf, c->head->text + c->head_off, k);
         c->head_off += k;
         n += k;
-        if (c->head_off == c->head_len) {
-            free(c->head);
+        if (c->head_off == c->head->len) {
+            snapshot_unref(c->head);
             c->head = NULL;
         }
     }
@@ -426,8 +464,8 @@ void board_detach(struct board *b, struct board_client *c)
     if (c->next)
         c->next->prev = c->prev;
     b->n_clients--;
+    snapshot_unref(c->head);
     pthread_mutex_unlock(&b->lock);
-    free(c->head);
     free(c);
 }
 

@@ -31,6 +31,7 @@ struct operator_link {
     pthread_cond_t cond;
     int connack;          /* -1 until the first CONNACK */
     bool alive;
+    bool connected;       /* between a CONNACK that took it and the next disconnect */
     struct pending pending[PENDING_MAX];
 };
 
@@ -42,12 +43,23 @@ static void on_connect(struct mosquitto *mosq, void *data, int rc, int flags,
     pthread_mutex_lock(&l->lock);
     if (l->connack < 0)
         l->connack = rc;
+    l->connected = rc == 0;
     if (rc != 0) {
         /* Refused (again): stop libmosquitto's reconnects, the session is over. */
         l->alive = false;
         mosquitto_disconnect(mosq);
     }
     pthread_cond_broadcast(&l->cond);
+    pthread_mutex_unlock(&l->lock);
+}
+
+static void on_disconnect(struct mosquitto *mosq, void *data, int rc,
+                          const mosquitto_property *props)
+{
+    struct operator_link *l = data;
+
+    pthread_mutex_lock(&l->lock);
+    l->connected = false;
     pthread_mutex_unlock(&l->lock);
 }
 
@@ -102,6 +114,7 @@ enum operator_result operator_connect(const char *host, int port, const char *cl
     mosquitto_int_option(l->mosq, MOSQ_OPT_TCP_NODELAY, 1);
     mosquitto_connect_v5_callback_set(l->mosq, on_connect);
     mosquitto_publish_v5_callback_set(l->mosq, on_publish);
+    mosquitto_disconnect_v5_callback_set(l->mosq, on_disconnect);
     mosquitto_reconnect_delay_set(l->mosq, 1, 30, true);
     if (mosquitto_username_pw_set(l->mosq, user, password) != MOSQ_ERR_SUCCESS)
         goto err;
@@ -147,17 +160,28 @@ enum operator_result operator_publish(struct operator_link *l, const char *topic
     for (int i = 0; i < PENDING_MAX && !slot; i++)
         if (l->pending[i].mid == 0)
             slot = &l->pending[i];
-    if (!slot || !l->alive) {
+    if (!slot) {
         pthread_mutex_unlock(&l->lock);
-        return slot ? OPERATOR_UNREACHABLE : OPERATOR_ERROR;
+        return OPERATOR_ERROR;
+    }
+    if (!l->alive || !l->connected) {
+        pthread_mutex_unlock(&l->lock);
+        return OPERATOR_UNREACHABLE;
     }
     /* Hold the lock across the publish: the PUBACK cannot be handled before the slot
      * knows its mid. */
     r = mosquitto_publish_v5(l->mosq, &mid, topic, (int)len, payload, 1, false, NULL);
+    if (r == MOSQ_ERR_NO_CONN) {
+        /* The link dropped before on_disconnect ran: libmosquitto has queued the
+         * message anyway and sends it after the reconnect. */
+        pthread_mutex_unlock(&l->lock);
+        log_warn("operator", "publish %s: queued while the broker is away", topic);
+        return OPERATOR_UNCONFIRMED;
+    }
     if (r != MOSQ_ERR_SUCCESS) {
         pthread_mutex_unlock(&l->lock);
         log_warn("operator", "publish %s: %s", topic, mosquitto_strerror(r));
-        return r == MOSQ_ERR_NO_CONN ? OPERATOR_UNREACHABLE : OPERATOR_ERROR;
+        return OPERATOR_ERROR;
     }
     slot->mid = mid;
     slot->reason = -1;
@@ -168,7 +192,7 @@ enum operator_result operator_publish(struct operator_link *l, const char *topic
     slot->mid = 0;
     pthread_mutex_unlock(&l->lock);
     if (reason < 0)
-        return OPERATOR_UNREACHABLE;
+        return OPERATOR_UNCONFIRMED;
     return reason >= 0x80 ? OPERATOR_DENIED : OPERATOR_OK;
 }
 
@@ -180,6 +204,16 @@ bool operator_alive(struct operator_link *l)
     alive = l->alive;
     pthread_mutex_unlock(&l->lock);
     return alive;
+}
+
+bool operator_connected(struct operator_link *l)
+{
+    bool connected;
+
+    pthread_mutex_lock(&l->lock);
+    connected = l->connected;
+    pthread_mutex_unlock(&l->lock);
+    return connected;
 }
 
 void operator_close(struct operator_link *l)

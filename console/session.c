@@ -147,8 +147,10 @@ bool sessions_get(struct sessions *s, const char *token, bool touch, struct sess
     if (sl && now_ms() - sl->last_ms <= s->idle_ms && operator_alive(sl->link)) {
         if (touch)
             sl->last_ms = now_ms();
-        if (info)
+        if (info) {
             *info = sl->info;
+            info->broker = operator_connected(sl->link);
+        }
         ok = true;
     }
     pthread_mutex_unlock(&s->lock);
@@ -207,18 +209,21 @@ enum operator_result sessions_publish(struct sessions *s, const char *token, con
     return r;
 }
 
-void sessions_close(struct sessions *s, const char *token)
+int sessions_close(struct sessions *s, const char *token)
 {
     struct slot *sl;
     struct operator_link *gone = NULL;
+    int r = -ENOENT;
 
     pthread_mutex_lock(&s->lock);
     if ((sl = find(s, token))) {
         sl->closing = true;
         gone = release(sl);
+        r = 0;
     }
     pthread_mutex_unlock(&s->lock);
     operator_close(gone);
+    return r;
 }
 
 int sessions_expire(struct sessions *s, void (*ended)(void *data, const char *token), void *data)

@@ -24,6 +24,7 @@ struct session_info {
     char token[SESSION_TOKEN_LEN + 1];
     char csrf[SESSION_TOKEN_LEN + 1];
     char user[SESSION_USER_MAX];
+    bool broker; /* its MQTT link is connected now (sessions_get) */
 };
 
 struct sessions *sessions_new(int max, int idle_timeout_s);
@@ -50,8 +51,8 @@ bool sessions_csrf_ok(struct sessions *s, const char *token, const char *csrf);
 enum operator_result sessions_publish(struct sessions *s, const char *token, const char *topic,
                                       const char *payload, size_t len);
 
-/* Ends one session. */
-void sessions_close(struct sessions *s, const char *token);
+/* Ends one session. Returns 0, or -ENOENT when token is no session's. */
+int sessions_close(struct sessions *s, const char *token);
 
 /*
  * Ends the sessions idle longer than the timeout or whose MQTT link is dead; calls

@@ -50,6 +50,29 @@ static void series(FILE *out, const struct source_metrics *m, const char *name, 
             name, m->source, (unsigned long long)value);
 }
 
+/*
+ * One station's sample, name{source="...",station="..."} value. The station comes from
+ * the source's file and may hold any character: in the label its backslash, double quote
+ * and line feed are escaped as the Prometheus text format says, so that it cannot end
+ * the label or the line.
+ */
+static void station_sample(FILE *out, const struct source_metrics *m, const char *name,
+                           int station, unsigned long long value)
+{
+    fprintf(out, "%s{source=\"%s\",station=\"", name, m->source);
+    for (const char *p = m->stations[station].station; *p; p++) {
+        if (*p == '\\')
+            fputs("\\\\", out);
+        else if (*p == '"')
+            fputs("\\\"", out);
+        else if (*p == '\n')
+            fputs("\\n", out);
+        else
+            fputc(*p, out);
+    }
+    fprintf(out, "\"} %llu\n", value);
+}
+
 static void render_metrics(struct source_metrics *m, FILE *out)
 {
     series(out, m, "rheinhub_source_received_total", "counter",
@@ -94,13 +117,12 @@ static void render_metrics(struct source_metrics *m, FILE *out)
     fprintf(out, "# HELP rheinhub_source_station_up The station's last request succeeded.\n"
                  "# TYPE rheinhub_source_station_up gauge\n");
     for (int i = 0; i < m->n_stations; i++)
-        fprintf(out, "rheinhub_source_station_up{source=\"%s\",station=\"%s\"} %d\n", m->source,
-                m->stations[i].station, atomic_load(&m->stations[i].up) ? 1 : 0);
+        station_sample(out, m, "rheinhub_source_station_up", i,
+                       atomic_load(&m->stations[i].up) ? 1 : 0);
 #define STATION_SERIES(field, name, help)                                                          \
     fprintf(out, "# HELP " name " " help "\n# TYPE " name " counter\n");                           \
     for (int i = 0; i < m->n_stations; i++)                                                        \
-        fprintf(out, name "{source=\"%s\",station=\"%s\"} %llu\n", m->source,                      \
-                m->stations[i].station, (unsigned long long)atomic_load(&m->stations[i].field));
+        station_sample(out, m, name, i, (unsigned long long)atomic_load(&m->stations[i].field));
     STATION_SERIES(requests, "rheinhub_source_station_requests_total", "HTTP requests made.")
     STATION_SERIES(errors, "rheinhub_source_station_errors_total",
                    "Requests that failed (network, timeout, HTTP status, body).")
@@ -110,9 +132,8 @@ static void render_metrics(struct source_metrics *m, FILE *out)
     fprintf(out, "# HELP rheinhub_source_station_last_ok_seconds Unix time of the last "
                  "success.\n# TYPE rheinhub_source_station_last_ok_seconds gauge\n");
     for (int i = 0; i < m->n_stations; i++)
-        fprintf(out, "rheinhub_source_station_last_ok_seconds{source=\"%s\",station=\"%s\"} "
-                     "%lld\n", m->source, m->stations[i].station,
-                (long long)atomic_load(&m->stations[i].last_ok_s));
+        station_sample(out, m, "rheinhub_source_station_last_ok_seconds", i,
+                       (unsigned long long)atomic_load(&m->stations[i].last_ok_s));
 }
 
 /* 200 "ok" when everything works, else 503 with one line per problem. */

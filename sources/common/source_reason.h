@@ -19,7 +19,8 @@
     X(BAD_TIME, "bad_time")                     /* no usable time */                              \
     X(BAD_SUBJECT, "bad_subject")               /* the subject is not [A-Za-z0-9._-]{1,128} */    \
     X(SCHEMA, "schema")                         /* the mapped event fails its type's schema */    \
-    X(UNKNOWN_STATION, "unknown_station")       /* PEGELONLINE answered 404 */
+    X(UNKNOWN_STATION, "unknown_station")       /* PEGELONLINE answered 404 */                   \
+    X(FUTURE_TIME, "future_time")               /* PEGELONLINE: ahead of our clock */
 
 enum source_reason {
 #define X(name, text) SOURCE_REASON_##name,

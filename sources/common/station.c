@@ -23,6 +23,20 @@ static bool subject_ok(const char *s)
     return true;
 }
 
+/*
+ * A name that goes into the API's URL path as it is and into the state file's lines
+ * and the /metrics labels: no path or query delimiters, no space, no control character.
+ */
+static bool station_name_ok(const char *name)
+{
+    if (!name[0])
+        return false;
+    for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+        if (*p < 0x20 || *p == 0x7f || strchr("/?#% ", *p))
+            return false;
+    return true;
+}
+
 void station_load_list(struct source_loader *l, const yaml_node_t *list)
 {
     if (list->type != YAML_SEQUENCE_NODE) {
@@ -63,9 +77,10 @@ void station_load_list(struct source_loader *l, const yaml_node_t *list)
                                    "unknown key '%s' in a station (station, subject, municipality)",
                                    name);
         }
-        if (!s->station[0] || strpbrk(s->station, "/?#% ")) {
+        if (!station_name_ok(s->station)) {
             yaml_loader_report(&l->y, item,
-                               "a station needs station: its PEGELONLINE UUID or name");
+                               "a station needs station: its PEGELONLINE UUID or name "
+                               "(no '/', '?', '#', '%%', space or control character)");
             continue;
         }
         if (!s->municipality[0])

@@ -157,6 +157,13 @@ void fetch_done(struct fetch *f, CURLcode result)
     f->result = result;
     if (result == CURLE_OK)
         curl_easy_getinfo(f->easy, CURLINFO_RESPONSE_CODE, &f->status);
+    /* The API moved (301, 308) or sends us elsewhere: say where, so that the operator
+     * can check it and set api.base_url. Following it unasked could leave https. */
+    if (result == CURLE_OK && f->status >= 300 && f->status < 400) {
+        char *target = NULL;
+        if (curl_easy_getinfo(f->easy, CURLINFO_REDIRECT_URL, &target) == CURLE_OK && target)
+            snprintf(f->location, sizeof(f->location), "%s", target);
+    }
     if (!f->error[0] && result != CURLE_OK)
         snprintf(f->error, sizeof(f->error), "%s", curl_easy_strerror(result));
     if (f->too_large)

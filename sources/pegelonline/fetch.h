@@ -30,18 +30,21 @@ struct fetch {
     char last_modified[FETCH_VALIDATOR_MAX];
     long max_age_s;        /* Cache-Control max-age, -1 when absent; <= FETCH_WAIT_MAX_S */
     long retry_after_s;    /* Retry-After in seconds, -1 when absent; <= FETCH_WAIT_MAX_S */
+    char location[1024];   /* a redirect's target (not followed), "" when none */
     char error[CURL_ERROR_SIZE];
 };
 
 /*
  * Prepares a GET of url with a timeout, the CA file (may be ""), and the validators of
- * an earlier answer (may be ""). Returns 0, or -ENOMEM. The caller adds f->easy to its
- * multi handle, and calls fetch_done when the transfer ends, fetch_close at the end.
+ * an earlier answer (may be ""). A redirect is not followed: its status ends the
+ * request, with its target in location. Returns 0, or -ENOMEM. The caller adds f->easy
+ * to its multi handle, and calls fetch_done when the transfer ends, fetch_close at the
+ * end.
  */
 int fetch_start(struct fetch *f, const char *url, int timeout_s, const char *ca_file,
                 const char *etag, const char *last_modified);
 
-/* Reads the status after the transfer ended with result. */
+/* Reads the status (and a redirect's target) after the transfer ended with result. */
 void fetch_done(struct fetch *f, CURLcode result);
 
 /* Frees the handle, the header list and the body. Accepts a closed fetch. */

@@ -104,8 +104,34 @@ static void reject_once(struct gauge *g, struct source *s, enum source_reason re
     source_reject(s, reason, detail, &in);
 }
 
-/* Publishes one measurement newer than the newest published; the state fields with it. */
-static void publish(struct gauge *g, struct source *s, const struct measurement *m)
+/*
+ * Dead-letters m, more than MEASUREMENT_FUTURE_MAX_S ahead of our clock now_s (UTC
+ * seconds), once: a later poll or gap fill that reads it again adds no dead letter.
+ */
+static void reject_future(struct gauge *g, struct source *s, const struct measurement *m,
+                          int64_t now_s)
+{
+    struct source_input in = {.topic = g->req.url, .payload = g->req.body, .len = g->req.len};
+    char detail[MAPPING_DETAIL_MAX];
+
+    if (m->s < g->future_s || (m->s == g->future_s && m->ns <= g->future_ns))
+        return;
+    g->future_s = m->s;
+    g->future_ns = m->ns;
+    snprintf(detail, sizeof(detail),
+             "timestamp %s lies %lld s ahead of our clock (at most %d s): not published, "
+             "and later measurements are not held back by it",
+             json_string_value(json_object_get(m->obj, "timestamp")), (long long)(m->s - now_s),
+             MEASUREMENT_FUTURE_MAX_S);
+    source_reject(s, SOURCE_REASON_FUTURE_TIME, detail, &in);
+}
+
+/*
+ * Publishes one measurement newer than the newest published; the state fields with it.
+ * One more than MEASUREMENT_FUTURE_MAX_S ahead of our clock now_s is a dead letter.
+ */
+static void publish(struct gauge *g, struct source *s, const struct measurement *m,
+                    int64_t now_s)
 {
     struct source_input in = {.topic = g->req.url, .payload = g->req.body, .len = g->req.len};
     char time_text[RFC3339_UTC_MAX], ce_source[700];
@@ -113,6 +139,10 @@ static void publish(struct gauge *g, struct source *s, const struct measurement 
     json_t *data;
 
     atomic_fetch_add(&s->m.received, 1);
+    if (m->s > now_s + MEASUREMENT_FUTURE_MAX_S) {
+        reject_future(g, s, m, now_s);
+        return;
+    }
     if (m->s < g->newest_s || (m->s == g->newest_s && m->ns <= g->newest_ns)) {
         atomic_fetch_add(&s->m.skipped, 1);
         return;
@@ -145,18 +175,36 @@ static void publish(struct gauge *g, struct source *s, const struct measurement 
     g->dirty = true;
 }
 
+struct gap_fill {
+    struct gauge *g;
+    struct source *s;
+};
+
+/* measurement_bad_cb: a measurement of the gap fill that cannot be read is a dead letter
+ * of its own, each time a gap fill reads it; the answer's others are published. */
+static void reject_measurement(void *data, int reason, const char *detail)
+{
+    struct gap_fill *fill = data;
+    struct fetch *f = &fill->g->req;
+    struct source_input in = {.topic = f->url, .payload = f->body, .len = f->len};
+
+    atomic_fetch_add(&fill->s->m.received, 1);
+    source_reject(fill->s, (enum source_reason)reason, detail, &in);
+}
+
 /* Publishes the measurements of a 200 answer, oldest first. Returns 0 or a reason. */
 static int handle_body(struct gauge *g, struct source *s, const json_t *root, char *detail,
                        size_t size)
 {
+    struct gap_fill fill = {.g = g, .s = s};
     struct measurement *m;
     size_t n;
-    int r = measurements_read(root, g->backfill, &m, &n, detail, size);
+    int r = measurements_read(root, g->backfill, &m, &n, reject_measurement, &fill, detail, size);
 
     if (r != 0)
         return r;
     for (size_t i = 0; i < n; i++)
-        publish(g, s, &m[i]);
+        publish(g, s, &m[i], (int64_t)time(NULL));
     free(m);
     return 0;
 }
@@ -185,6 +233,9 @@ void gauge_finish(struct gauge *g, struct source *s, int64_t now_ms)
     }
     if (f->status == 304) {
         atomic_fetch_add(&ss->not_modified, 1);
+    } else if (f->status != 200 && f->location[0]) {
+        fail(g, s, now_ms, f->retry_after_s, "HTTP %ld, moved to %s", f->status, f->location);
+        return;
     } else if (f->status != 200) {
         fail(g, s, now_ms, f->retry_after_s, "HTTP %ld", f->status);
         return;
@@ -210,11 +261,6 @@ void gauge_finish(struct gauge *g, struct source *s, int64_t now_ms)
             snprintf(g->last_modified, sizeof(g->last_modified), "%s", f->last_modified);
         }
     }
-    if (g->failures)
-        log_info("pegelonline", "%s: answering again after %d failures", g->st->station,
-                 g->failures);
-    g->failures = 0;
-    g->last_dead_letter = -1;
     atomic_store(&ss->up, true);
     atomic_store(&ss->last_ok_s, (int_fast64_t)time(NULL));
     if (g->backfill) {
@@ -222,6 +268,14 @@ void gauge_finish(struct gauge *g, struct source *s, int64_t now_ms)
         g->due_ms = now_ms; /* the current measurement right after the gap fill */
         return;
     }
+    /* Only the current measurement's answer ends a run of failures: a gap fill that
+     * leaves out a bad value must not forgive the bad current measurement that made
+     * the gauge fill the gap, or the two would alternate without backoff. */
+    if (g->failures)
+        log_info("pegelonline", "%s: answering again after %d failures", g->st->station,
+                 g->failures);
+    g->failures = 0;
+    g->last_dead_letter = -1;
     wait_s = s->sf.api.interval_s;
     if (f->max_age_s > wait_s)
         wait_s = f->max_age_s; /* not before the answer expires (Cache-Control) */

@@ -29,6 +29,8 @@ struct gauge {
     int64_t newest_s;           /* newest measurement published: UTC seconds ... */
     int64_t newest_ns;          /* ... and fraction; 0/0: none */
     bool dirty;                 /* newest changed since the state file was written */
+    int64_t future_s;           /* newest measurement dead-lettered as ahead of our clock: */
+    int64_t future_ns;          /* UTC seconds and fraction; 0/0: none */
 };
 
 /* The URL of the gauge's next request, for api.base_url. */

@@ -5,24 +5,58 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "log.h"
+#include "measurement.h"
+#include "rfc3339.h"
 
-int gauge_state_load(const char *path, struct gauge *g, int n)
+/*
+ * Reads the number at *p up to the character end (a tab or the line's end) into *out.
+ * Returns false when there is none, it is followed by anything else, or it does not fit.
+ */
+static bool read_number(char **p, char end, long long *out)
 {
-    char line[512], station[256];
+    char *stop;
+
+    errno = 0;
+    *out = strtoll(*p, &stop, 10);
+    if (stop == *p || errno != 0 || (*stop != end && !(end == '\n' && *stop == '\0')))
+        return false;
+    *p = stop + (*stop != '\0');
+    return true;
+}
+
+int gauge_state_load(const char *path, struct gauge *g, int n, int64_t now_s)
+{
+    const long long first_s = (long long)rfc3339_days_from_civil(0, 1, 1) * 86400;
+    char line[512];
     long long secs, ns;
+    int number = 0;
     FILE *f = fopen(path, "r");
 
     if (!f)
         return errno == ENOENT ? 0 : -errno;
     while (fgets(line, sizeof(line), f)) {
-        if (sscanf(line, "%255[^\t]\t%lld\t%lld", station, &secs, &ns) != 3)
+        char *tab = strchr(line, '\t'), *p;
+
+        number++;
+        if (!tab)
             continue;
+        *tab = '\0';
+        p = tab + 1;
+        /* A damaged or hand-edited line must not hide measurements: only a time that a
+         * measurement can have (measurement_read's bounds) is taken. */
+        if (!read_number(&p, '\t', &secs) || !read_number(&p, '\n', &ns) || ns < 0 ||
+            ns > 999999999 || secs < first_s || secs > now_s + MEASUREMENT_FUTURE_MAX_S) {
+            log_warn("pegelonline", "%s:%d: %s: not a time of a measurement; the gauge starts "
+                     "without one", path, number, line);
+            continue;
+        }
         for (int i = 0; i < n; i++)
-            if (strcmp(g[i].st->station, station) == 0) {
+            if (strcmp(g[i].st->station, line) == 0) {
                 g[i].newest_s = secs;
                 g[i].newest_ns = ns;
             }

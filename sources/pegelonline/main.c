@@ -103,7 +103,7 @@ static int run(struct source *s)
         gauges[i].due_ms = now_ms();
     }
     if (s->sf.api.state_file[0] &&
-        (r = gauge_state_load(s->sf.api.state_file, gauges, n)) < 0)
+        (r = gauge_state_load(s->sf.api.state_file, gauges, n, (int64_t)time(NULL))) < 0)
         log_warn("pegelonline", "cannot read %s (%s): the gap fill may publish again what "
                  "was published before (the hub stores it once)", s->sf.api.state_file,
                  strerror(-r));

@@ -49,11 +49,11 @@ static int by_time(const void *a, const void *b)
 }
 
 int measurements_read(const json_t *root, bool backfill, struct measurement **out, size_t *n,
-                      char *detail, size_t size)
+                      measurement_bad_cb *bad, void *data, char *detail, size_t size)
 {
-    size_t count = backfill ? json_array_size(root) : 1;
+    size_t count = backfill ? json_array_size(root) : 1, good = 0;
     struct measurement *m;
-    int r = 0;
+    int r;
 
     *out = NULL;
     *n = 0;
@@ -67,15 +67,26 @@ int measurements_read(const json_t *root, bool backfill, struct measurement **ou
         snprintf(detail, size, "out of memory");
         return SOURCE_REASON_BAD_FORMAT;
     }
-    for (size_t i = 0; i < count && r == 0; i++)
-        r = read_one(backfill ? json_array_get(root, i) : root, &m[i], detail, size);
-    if (r != 0) {
-        free(m);
-        return r;
+    if (!backfill) {
+        if ((r = read_one(root, &m[0], detail, size)) != 0) {
+            free(m);
+            return r;
+        }
+        good = 1;
     }
-    qsort(m, count, sizeof(*m), by_time);
+    for (size_t i = 0; backfill && i < count; i++) {
+        if ((r = read_one(json_array_get(root, i), &m[good], detail, size)) != 0)
+            bad(data, r, detail);
+        else
+            good++;
+    }
+    if (good == 0) {
+        free(m);
+        return 0;
+    }
+    qsort(m, good, sizeof(*m), by_time);
     *out = m;
-    *n = count;
+    *n = good;
     return 0;
 }
 

@@ -37,6 +37,7 @@ struct client {
     char buf[BUF_MAX];
     size_t len;
     bool snapshot;
+    bool in_snapshot;   /* the buffer holds the rest of a snapshot larger than it */
     long last_seq;      /* highest change seen */
 };
 
@@ -88,8 +89,10 @@ static void scan(struct client *c, int64_t t)
     c->buf[c->len] = '\0';
     while ((end = strstr(p, "\n\n"))) {
         *end = '\0';
-        if (strstr(p, "event: snapshot"))
+        if (c->in_snapshot || strstr(p, "event: snapshot")) {
             c->snapshot = true;
+            c->in_snapshot = false;
+        }
         else if (strstr(p, "event: alert")) {
             const char *m = strstr(p, "\"message\":\"bench ");
             if (m) {
@@ -123,8 +126,12 @@ static bool pump(int ep, int timeout_ms)
             if (k > 0) {
                 c->len += (size_t)k;
                 scan(c, t);
-                if (c->len >= BUF_MAX - 1) /* one event larger than the buffer: drop it */
+                if (c->len >= BUF_MAX - 1) { /* one event larger than the buffer: drop it */
+                    c->buf[c->len] = '\0';
+                    if (strstr(c->buf, "event: snapshot"))
+                        c->in_snapshot = true; /* it counts once its end has come */
                     c->len = 0;
+                }
                 continue;
             }
             if (k == 0 || (errno != EAGAIN && errno != EINTR)) {

@@ -308,3 +308,109 @@ def test_a_device_login_does_not_forgive_failed_ones(env):
     status, retry, body = login_from(port, source, ch.OPERATOR, "wrong-password")
     assert status == 429 and body["error"] == "throttled", (status, body)
     assert int(retry) >= 2, f"Retry-After {retry}: the device logins forgave the failures"
+
+
+def read_stream_to_end(port, cookie, started):
+    """Opens the live stream with cookie, calls started() once its snapshot has come,
+    then reads until the console ends the stream. Returns what came after the snapshot
+    (pings at most). The socket's own timeout (60 s) fails a stream that never ends."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    try:
+        conn.request("GET", "/api/events", headers={"Cookie": cookie})
+        resp = conn.getresponse()
+        assert resp.status == 200, resp.status
+        first = resp.readline()
+        while b"event: snapshot" not in first:
+            first = resp.readline()
+        resp.readline()  # its data line
+        started()
+        return resp.read()
+    finally:
+        conn.close()
+
+
+def test_logging_in_again_ends_the_earlier_session(tmp_path):
+    """A page that logs in again while it holds a session (a kiosk that reloads, a
+    script, another tab) ends that session, its MQTT link and its live streams first:
+    six logins on one cookie take one place in a table of three, the earlier cookies
+    are refused, and another operator still gets in."""
+    with ch.running_console(tmp_path, {"max_sessions": 3}) as (_, _, port, _):
+        cookie, _ = ch.api_login(port)
+        first = cookie
+        for _ in range(5):
+            status, headers, body = ch.request(
+                port, "POST", "/api/login", {"user": ch.OPERATOR, "password": ch.OPERATOR_PASSWORD},
+                {"Cookie": cookie})
+            assert status == 200, f"a login on a valid cookie answered {status}: {body}"
+            cookie = headers["set-cookie"].split(";")[0]
+        refused(raw(port, "GET", "/api/session", headers={"Cookie": first}), 401, "no_session")
+        serving(port, cookie)
+        # The live stream of a session ends when that session is replaced.
+        def replace():
+            nonlocal cookie
+            status, headers, _ = ch.request(
+                port, "POST", "/api/login", {"user": ch.OPERATOR, "password": ch.OPERATOR_PASSWORD},
+                {"Cookie": cookie})
+            assert status == 200, status
+            cookie = headers["set-cookie"].split(";")[0]
+        rest = read_stream_to_end(port, cookie, replace)
+        assert b"event:" not in rest, rest
+        others = [ch.api_login(port)[0] for _ in range(2)]
+        for c in others + [cookie]:
+            serving(port, c)
+
+
+def console_pid(hub):
+    """The pid of the rheinhub-console the hub supervises."""
+    for task in os.listdir(f"/proc/{hub.proc.pid}/task"):
+        with open(f"/proc/{hub.proc.pid}/task/{task}/children") as f:
+            for pid in f.read().split():
+                with open(f"/proc/{pid}/comm") as comm:
+                    if comm.read().strip().startswith("rheinhub-consol"):
+                        return int(pid)
+    raise AssertionError("no rheinhub-console under the hub")
+
+
+def rss_mib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    raise AssertionError(f"no VmRSS for {pid}")
+
+
+def test_streams_share_one_snapshot(tmp_path):
+    """Every live stream starts with the snapshot of all alerts. With 2,000 alerts
+    (about 400 bytes each) and 100 streams whose pages have not read it yet, the
+    console holds the snapshot once, not once per stream: its memory grows by far less
+    than 100 copies (80 MB) would take."""
+    with ch.running_console(tmp_path, {"max_clients_per_address": 0}) as (stack, hub, port, _):
+        cookie, _ = ch.api_login(port)
+        n = 2000
+        alert = {"rule": "rhine-flood", "municipality": "linz", "type": "sensor.waterlevel",
+                 "state": "active", "severity": "warning", "value": 701.5, "threshold": 700,
+                 "message": "Pegel über 700 cm: Hochwasserwarnung für den Rhein bei Linz, "
+                            "Deichwache verständigen", "raised_at": "2024-12-06T10:00:00Z",
+                 "updated_at": "2024-12-06T10:05:00Z", "acked_by": None}
+        harness.publish(stack.mqtt_port, [
+            (f"linz/alerts/rhine-flood/mem-pegel-{i:05d}",
+             json.dumps(dict(alert, id=f"mem-{i:05d}", subject=f"mem-pegel-{i:05d}")).encode())
+            for i in range(n)])
+        harness.wait_until(lambda: len(raw(port, "GET", "/api/alerts", headers={"Cookie": cookie})
+                                       [1]["alerts"]) >= n, 60, f"{n} alerts on the board")
+        pid = console_pid(hub)
+        before = rss_mib(pid)
+        streams = []
+        try:
+            for _ in range(100):
+                s = socket.create_connection(("127.0.0.1", port), timeout=30)
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+                s.sendall(f"GET /api/events HTTP/1.1\r\nHost: x\r\nCookie: {cookie}\r\n\r\n".encode())
+                streams.append(s)
+            for s in streams:  # each stream has its snapshot once its answer starts
+                assert s.recv(12) == b"HTTP/1.1 200"
+            grown = rss_mib(pid) - before
+        finally:
+            for s in streams:
+                s.close()
+        assert grown < 30, f"the console grew by {grown:.1f} MiB for 100 streams"

@@ -3,7 +3,7 @@
 plain build of rheinhub-source-ttn, published directly and through the source, all
 stored; the source's peak resident memory under 16 MiB. The throughput ratio is
 printed, not judged (it depends on what else runs on the machine; the full benchmark
-and its figures: docs/sources.md)."""
+and its figures: docs/sources-benchmark.md)."""
 
 import os
 import re

@@ -307,3 +307,94 @@ def test_paused_input_waits_in_poll_not_in_a_busy_loop(stack, hub_factory, pegel
     wait_until(lambda: src.metric("rheinhub_source_refused_pending") == 0, 30,
                "the refused event taken")
     wait_until(lambda: pegel.count("ANDERNACH", "current") > asked, 20, "input resumed")
+
+
+def test_one_bad_measurement_of_the_gap_fill_holds_up_no_other(stack, hub, redis_client, pegel,
+                                                               sources):
+    """A gap fill whose fourth value is a string: that measurement is a dead letter
+    bad_field_type naming its time, and the day's eight others are published. The
+    gauge is up: the API answered."""
+    r = redis_client
+    measured = json.loads(body("andernach-measurements.json"))
+    measured[3]["value"] = "n/a"
+    pegel.route("ANDERNACH", "measurements", [{"body": json.dumps(measured).encode()}])
+    pegel.route("ANDERNACH", "current", [{"body": body("andernach-current.json")}])
+    port = harness.free_port()
+    src = sources(hub, pegel_file(pegel, port, [("ANDERNACH", "pegel-andernach")]))
+    src.start(port, healthy=False)
+    wait_until(lambda: len(levels(r, hub, "pegel-andernach")) == 8, 20,
+               "the eight good measurements of the gap fill")
+    wait_until(lambda: pegel.count("ANDERNACH", "current") >= 2, 20, "the current one, twice")
+    assert [ev["time"] for ev in levels(r, hub, "pegel-andernach")] == \
+        MEASURED_UTC[:3] + MEASURED_UTC[4:]
+    dls = deadletters(r, hub, "pegelonline")
+    assert [d["reason"] for d in dls] == ["bad_field_type"], dls
+    assert "value of 2026-11-26T05:45:00+01:00 is a string" in dls[0]["detail"], dls
+    assert dls[0]["topic"].endswith("/stations/ANDERNACH/W/measurements.json?start=P1D")
+    assert src.metric("rheinhub_source_station_up", station="ANDERNACH") == 1
+    assert src.healthz()[0] == 200
+
+
+def test_station_names_are_escaped_in_metric_labels(stack, hub, pegel, sources):
+    """A station name with a quote, a backslash and a newline (YAML allows them) is a
+    label value escaped as the Prometheus text format says: \\", \\\\ and \\n."""
+    name = 'AN"DER\\NACH\nX'
+    port = harness.free_port()
+    src = sources(hub, pegel_file(pegel, port, [(json.dumps(name), "pegel-andernach")]))
+    src.start(port, healthy=False)
+    wait_until(lambda: src.metric("rheinhub_source_station_requests_total",
+                                  station='AN\\"DER\\\\NACH\\nX') >= 1, 20,
+               "the station's requests, its label escaped")
+    status, text = src.http_get("/metrics")
+    assert status == 200
+    assert 'station="AN\\"DER\\\\NACH\\nX"' in text
+    for line in text.splitlines():
+        assert line.startswith("#") or harness.Metrics.LINE_RE.match(line), line
+
+
+def test_redirect_names_its_location(stack, hub, redis_client, pegel, sources):
+    """PEGELONLINE answering 301 (the API moved): the gauge is down, and /healthz and
+    the log name where it moved to, so that the operator can set api.base_url."""
+    moved = "https://api.example.invalid/rest-api/v3/stations/ANDERNACH/W/measurements.json"
+    pegel.route("ANDERNACH", "measurements", [{"status": 301, "headers": {"Location": moved}}])
+    port = harness.free_port()
+    src = sources(hub, pegel_file(pegel, port, [("ANDERNACH", "pegel-andernach")]))
+    src.start(port, healthy=False)
+    wait_until(lambda: src.metric("rheinhub_source_station_errors_total",
+                                  station="ANDERNACH") >= 1, 20, "the 301 answered")
+    status, text = src.healthz()
+    assert status == 503 and f"station ANDERNACH: HTTP 301, moved to {moved}" in text, text
+    assert f"HTTP 301, moved to {moved}" in src.log_path.read_text()
+    assert pegel.count("ANDERNACH", "current") == 0  # not followed
+
+
+def test_measurement_far_ahead_of_our_clock_hides_no_later_one(stack, hub, redis_client, pegel,
+                                                              sources, tmp_path):
+    """A measurement more than an hour ahead of our clock (a gauge's clock gone wrong:
+    2099) is a dead letter future_time, once, and does not become the gauge's newest:
+    the later real measurement is published, and the state file keeps the real one."""
+    r = redis_client
+    measured = json.loads(body("andernach-measurements.json"))
+    measured.append({"timestamp": "2099-11-26T07:00:00+01:00", "value": 999.0})
+    future = json.dumps({"timestamp": "2099-11-26T07:15:00+01:00", "value": 998.0}).encode()
+    later = json.dumps({"timestamp": "2026-11-26T07:30:00+01:00", "value": 415.0}).encode()
+    pegel.route("ANDERNACH", "measurements", [{"body": json.dumps(measured).encode()}])
+    pegel.route("ANDERNACH", "current", [{"body": future}, {"body": future}, {"body": later}])
+    state = tmp_path / "pegelonline.state"
+    port = harness.free_port()
+    src = sources(hub, pegel_file(pegel, port, [("ANDERNACH", "pegel-andernach")], str(state)))
+    src.start(port, healthy=False)
+    wait_until(lambda: "2026-11-26T06:30:00Z" in
+               [ev["time"] for ev in levels(r, hub, "pegel-andernach")], 20,
+               "the later current measurement")
+    wait_until(lambda: state.exists() and "1795674600" in state.read_text(), 20,
+               "the state file at 2026-11-26T06:30:00Z")
+    assert [ev["time"] for ev in levels(r, hub, "pegel-andernach")] == \
+        MEASURED_UTC + ["2026-11-26T06:30:00Z"]
+    dls = deadletters(r, hub, "pegelonline")
+    assert [d["reason"] for d in dls] == ["future_time", "future_time"], dls  # not per poll
+    assert "2099-11-26T07:00:00+01:00" in dls[0]["detail"], dls
+    assert "ahead of our clock" in dls[0]["detail"], dls
+    assert "2099-11-26T07:15:00+01:00" in dls[1]["detail"], dls
+    assert src.metric("rheinhub_source_station_up", station="ANDERNACH") == 1
+    assert src.metric("rheinhub_source_deadletters_total", reason="future_time") == 2

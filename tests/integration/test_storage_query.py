@@ -12,6 +12,7 @@ import io
 import json
 import os
 import signal
+import subprocess
 import time
 from datetime import datetime, timedelta, timezone
 
@@ -20,7 +21,8 @@ import pytest
 
 import harness
 from harness import publish
-from storage_helpers import (PREFIX, SqliteDb, run_query, storage_hub, wait_count, worker_pid)
+from storage_helpers import (PREFIX, HeldTransaction, SqliteDb, run_query, storage_hub,
+                             wait_count, worker_pid)
 from storage_helpers import postgres  # noqa: F401 - fixture
 
 ALERTS = f"{PREFIX}events:rheinhub.alert"
@@ -274,3 +276,22 @@ def test_storage_postgres_refused_row_is_dead_lettered(hub_factory, stack, redis
     assert b"postgresql refused the row" in dl[b"detail"], dl
     assert postgres.scalar("SELECT count(*) FROM alerts WHERE change_id = 'c3'") == 0
     assert postgres.count("alerts") == 5
+
+
+def test_storage_postgres_query_of_a_locked_table_gives_up_with_the_reason(hub_factory, stack,
+                                                                           postgres):
+    """A query of a table that an administrator has locked (VACUUM FULL, ALTER TABLE)
+    waits a while, then ends with the reason, instead of hanging for as long as the lock
+    is held (the console's reads go the same way)."""
+    hub = make_hub(hub_factory, postgres)
+    harness.wait_until(lambda: postgres.psql("SELECT 1 FROM events LIMIT 0", check=False)
+                       .returncode == 0, 30, "the storage worker's tables")
+    lock = HeldTransaction(postgres, "LOCK TABLE events IN ACCESS EXCLUSIVE MODE")
+    try:
+        proc = run_query(hub.config_path, check=False, timeout=90)
+    except subprocess.TimeoutExpired:
+        pytest.fail("the query still waited for the lock after 90 s")
+    finally:
+        lock.close()
+    assert proc.returncode == 1, proc
+    assert b"lock timeout" in proc.stderr, proc.stderr

@@ -164,13 +164,16 @@ static void mapping_pegelonline_file(void **state)
         "stations:\n"
         "  - {station: ANDERNACH, subject: pegel-andernach}\n"
         "  - {station: \"a/b\", subject: x}\n"
-        "  - {station: BONN, subject: \"bad subject\"}\n";
+        "  - {station: BONN, subject: \"bad subject\"}\n"
+        "  - {station: \"KOBLENZ\\tMOSEL\", subject: pegel-koblenz}\n";
     struct source_file sf;
     char *errors = NULL;
 
-    assert_int_equal(load(text, SOURCE_PEGELONLINE, &sf, &errors), -2);
-    assert_non_null(strstr(errors, ":5: a station needs station: its PEGELONLINE UUID or name\n"));
+    assert_int_equal(load(text, SOURCE_PEGELONLINE, &sf, &errors), -3);
+    assert_non_null(strstr(errors, ":5: a station needs station: its PEGELONLINE UUID or name"));
     assert_non_null(strstr(errors, ":6: subject must match [A-Za-z0-9._-]{1,128}"));
+    /* a tab would split the state file's line of the station */
+    assert_non_null(strstr(errors, ":7: a station needs station:"));
     free(errors);
 }
 

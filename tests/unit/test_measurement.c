@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
  * Unit tests of a PEGELONLINE answer's measurements (measurement.h): times converted to
- * UTC and sorted, the reasons of answers that cannot be read, and times whose UTC form
- * has no RFC 3339 text (a year after 9999 or before 0).
+ * UTC and sorted, the reasons of answers that cannot be read, times whose UTC form has
+ * no RFC 3339 text (a year after 9999 or before 0), and a gap fill's bad measurements
+ * left out one by one.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,9 +19,19 @@
 #include "measurement.h"
 #include "source_reason.h"
 
+/* measurement_bad_cb: appends "<reason>: <detail>;" to the buffer in data. */
+static void note_bad(void *data, int reason, const char *detail)
+{
+    char *bad = data;
+    size_t len = strlen(bad);
+
+    snprintf(bad + len, 1024 - len, "%s: %s;", source_reason_name((enum source_reason)reason),
+             detail);
+}
+
 /* Reads text as an answer; returns 0 with the UTC times joined by spaces in out, or the
- * reason with its detail in out. */
-static int read_answer(const char *text, bool backfill, char *out, size_t size)
+ * reason with its detail in out. What the gap fill leaves out goes to bad[1024]. */
+static int read_answer_bad(const char *text, bool backfill, char *out, size_t size, char *bad)
 {
     json_error_t e;
     json_t *root = json_loads(text, 0, &e);
@@ -31,7 +42,8 @@ static int read_answer(const char *text, bool backfill, char *out, size_t size)
 
     if (!root)
         fail_msg("%s: %s", text, e.text);
-    r = measurements_read(root, backfill, &m, &n, detail, sizeof(detail));
+    bad[0] = '\0';
+    r = measurements_read(root, backfill, &m, &n, note_bad, bad, detail, sizeof(detail));
     out[0] = '\0';
     if (r != 0) {
         snprintf(out, size, "%s", detail);
@@ -45,6 +57,16 @@ static int read_answer(const char *text, bool backfill, char *out, size_t size)
         free(m);
     }
     json_decref(root);
+    return r;
+}
+
+/* As read_answer_bad, for answers with nothing to leave out. */
+static int read_answer(const char *text, bool backfill, char *out, size_t size)
+{
+    char bad[1024];
+    int r = read_answer_bad(text, backfill, out, size, bad);
+
+    assert_string_equal(bad, "");
     return r;
 }
 
@@ -71,15 +93,41 @@ static void measurement_times_in_utc_oldest_first(void **state)
  * hide every later measurement of the gauge). */
 static void measurement_utc_beyond_rfc3339_is_bad_time(void **state)
 {
-    char out[512];
+    char out[512], bad[1024];
 
     assert_int_equal(read_answer("{\"timestamp\":\"9999-12-31T23:30:00-01:00\",\"value\":400}",
                                  false, out, sizeof(out)), SOURCE_REASON_BAD_TIME);
     assert_string_equal(out, "timestamp 9999-12-31T23:30:00-01:00 lies after 9999 in UTC");
-    assert_int_equal(read_answer("[{\"timestamp\":\"2026-11-26T07:00:00+01:00\",\"value\":1},"
-                                 "{\"timestamp\":\"0000-01-01T00:30:00+01:00\",\"value\":2}]",
-                                 true, out, sizeof(out)), SOURCE_REASON_BAD_TIME);
-    assert_string_equal(out, "timestamp 0000-01-01T00:30:00+01:00 lies before year 0 in UTC");
+    assert_int_equal(read_answer_bad("[{\"timestamp\":\"2026-11-26T07:00:00+01:00\",\"value\":1},"
+                                     "{\"timestamp\":\"0000-01-01T00:30:00+01:00\",\"value\":2}]",
+                                     true, out, sizeof(out), bad), 0);
+    assert_string_equal(out, "2026-11-26T06:00:00Z");
+    assert_string_equal(bad, "bad_time: timestamp 0000-01-01T00:30:00+01:00 lies before year 0 "
+                             "in UTC;");
+}
+
+/* A gap fill with measurements that cannot be read: each is passed on with its reason,
+ * the others are read, oldest first. */
+static void measurement_gap_fill_leaves_out_only_the_bad_ones(void **state)
+{
+    char out[512], bad[1024];
+    const char *answer = "[{\"timestamp\":\"2026-11-26T07:15:00+01:00\",\"value\":3},"
+                         "{\"timestamp\":\"2026-11-26T07:00:00+01:00\",\"value\":\"x\"},"
+                         "{\"timestamp\":\"2026-11-26T07:30:00+01:00\"},"
+                         "[],"
+                         "{\"timestamp\":\"2026-11-26T06:45:00+01:00\",\"value\":1}]";
+
+    assert_int_equal(read_answer_bad(answer, true, out, sizeof(out), bad), 0);
+    assert_string_equal(out, "2026-11-26T05:45:00Z 2026-11-26T06:15:00Z");
+    assert_string_equal(bad, "bad_field_type: value of 2026-11-26T07:00:00+01:00 is a string, "
+                             "not a number;missing_field: value of 2026-11-26T07:30:00+01:00 is "
+                             "missing, not a number;bad_format: a measurement is not a JSON "
+                             "object;");
+    /* none good: nothing to publish, and no error for the answer */
+    assert_int_equal(read_answer_bad("[{\"timestamp\":\"x\",\"value\":1}]", true, out,
+                                     sizeof(out), bad), 0);
+    assert_string_equal(out, "");
+    assert_string_equal(bad, "bad_time: timestamp is x, not an RFC 3339 time with offset;");
 }
 
 static void measurement_answers_that_cannot_be_read(void **state)
@@ -101,6 +149,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(measurement_times_in_utc_oldest_first),
         cmocka_unit_test(measurement_utc_beyond_rfc3339_is_bad_time),
+        cmocka_unit_test(measurement_gap_fill_leaves_out_only_the_bad_ones),
         cmocka_unit_test(measurement_answers_that_cannot_be_read),
     };
 

@@ -16,6 +16,12 @@
 #include "log.h"
 
 #define CONNECT_TIMEOUT "5" /* seconds; a conninfo's connect_timeout wins */
+/*
+ * A query (rheinhub-storage query, the console) of a table that someone holds locked
+ * (VACUUM FULL, ALTER TABLE, a migration) ends after this long with the server's
+ * reason, instead of waiting for as long as the lock is held.
+ */
+#define READ_LOCK_TIMEOUT "SET lock_timeout = '10s'"
 
 const struct pg_table pg_tables[STORE_TABLE_COUNT] = {
     [STORE_EVENTS] = {"id, municipality, category, type, subject, time, time_utc, received,"
@@ -349,6 +355,7 @@ int store_pg_open(struct store **out, const struct hub_config *cfg, enum store_m
         int version;
         if ((r = pg_store_exec(s, "SET default_transaction_read_only = on",
                                "setting up the session")) < 0 ||
+            (r = pg_store_exec(s, READ_LOCK_TIMEOUT, "setting up the session")) < 0 ||
             (r = version = pg_schema_version(s, &has_table)) < 0)
             goto err;
         if (version != STORE_PG_SCHEMA_VERSION) {

@@ -1,0 +1,113 @@
+# SPDX-License-Identifier: MIT
+"""The operations console across an outage of the broker, without a browser.
+
+The layout of test_console.py (a broker with an operator and a device account, a hub
+supervising alerting, storage and the console); the broker is stopped and started again
+on its port, with its persistence file, as a restart or a crash of the broker does.
+What the page was told during the outage must be what happened, and what the board
+shows afterwards must be what the broker holds now.
+"""
+
+import json
+import queue
+import signal
+import uuid
+
+import paho.mqtt.client as mqtt
+
+import console_helpers as ch
+import harness
+
+
+def alerts(port, cookie):
+    status, _, body = ch.request(port, "GET", "/api/alerts", headers={"Cookie": cookie})
+    assert status == 200, (status, body)
+    return {a["topic"]: a for a in body["alerts"]}
+
+
+def raise_alert(stack, port, cookie):
+    """A new active rhine-flood alert of its own gauge; returns its topic."""
+    gauge = "rhein-pegel-" + uuid.uuid4().hex[:6]
+    topic = f"linz/alerts/rhine-flood/{gauge}"
+    ch.publish(stack.mqtt_port, f"linz/sensor/waterlevel/{gauge}", ch.level(701))
+    harness.wait_until(lambda: topic in alerts(port, cookie), 20, f"the alert {topic}")
+    return topic
+
+
+def ack(port, cookie, csrf, topic):
+    return ch.request(port, "POST", "/api/ack", {"topic": topic, "comment": "Deich geprüft"},
+                      {"Cookie": cookie, "X-CSRF-Token": csrf}, timeout=30)
+
+
+class AckWatcher:
+    """A persistent MQTT session (clean session false, QoS 1) on the acknowledgement
+    topics: the broker keeps what arrives while the watcher is away (its persistence
+    file holds the session over a restart) and hands it over in order."""
+
+    def __init__(self, port):
+        self.got = queue.Queue()
+        self.client = mqtt.Client(client_id="it-ack-" + uuid.uuid4().hex[:8],
+                                  clean_session=False, protocol=mqtt.MQTTv311)
+        self.client.on_connect = lambda c, u, f, rc: c.subscribe("linz/alerts/+/+/ack", qos=1)
+        self.client.on_message = lambda c, u, m: self.got.put(m.topic)
+        self.client.reconnect_delay_set(1, 2)
+        self.client.connect("127.0.0.1", port, keepalive=10)
+        self.client.loop_start()
+
+    def next(self, what):
+        try:
+            return self.got.get(timeout=60)
+        except queue.Empty:
+            raise AssertionError(f"no acknowledgement on the broker while waiting for {what}") from None
+
+    def close(self):
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+def broker_link(port, cookie):
+    """Whether the session's own MQTT link is connected, as /api/session says."""
+    status, _, body = ch.request(port, "GET", "/api/session", headers={"Cookie": cookie})
+    assert status == 200, (status, body)
+    return body.get("broker", False)
+
+
+def test_an_ack_is_withdrawn_or_said_to_be_on_its_way(tmp_path):
+    """An acknowledgement sent while the operator's session has no broker connection is
+    answered 503 and never sent, not even when the session reaches the broker again:
+    the page said it failed, so it must not go through behind the operator's back (and
+    twice when the operator tries again). One the broker does not confirm in time (a
+    hung broker) is answered 504 unconfirmed, and does arrive. The watcher sees the
+    acknowledgements in the order the operator's session sent them: one that went
+    through later comes before any that follows it."""
+    with ch.running_console(tmp_path) as (stack, _, port, _):
+        cookie, csrf = ch.api_login(port)
+        first = raise_alert(stack, port, cookie)
+        second = raise_alert(stack, port, cookie)
+        third = raise_alert(stack, port, cookie)
+        watcher = AckWatcher(stack.mqtt_port)
+        try:
+            harness.wait_until(lambda: watcher.client.is_connected(), 10, "the watcher")
+            stack.mosquitto.stop()
+            harness.wait_until(lambda: not broker_link(port, cookie), 30,
+                               "the session's link down")
+            status, _, body = ack(port, cookie, csrf, first)
+            assert status == 503 and body["error"] == "broker_unreachable", (status, body)
+            stack.mosquitto.start()
+            # The operator's session reconnects by itself (1 s, 2 s, 4 s, ...); until
+            # then each try is refused and sends nothing.
+            harness.wait_until(lambda: ack(port, cookie, csrf, second)[0] == 202, 60,
+                               "an acknowledgement taken after the outage", interval=0.5)
+            got = watcher.next(f"the acknowledgement of {second}")
+            assert got == second + "/ack", f"{got}: the acknowledgement refused with 503 went through"
+
+            stack.mosquitto.proc.send(signal.SIGSTOP)
+            try:
+                status, _, body = ack(port, cookie, csrf, third)
+            finally:
+                stack.mosquitto.proc.send(signal.SIGCONT)
+            assert status == 504 and body["error"] == "unconfirmed", (status, body)
+            got = watcher.next(f"the acknowledgement of {third}")
+            assert got == third + "/ack", got
+        finally:
+            watcher.close()
