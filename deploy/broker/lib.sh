@@ -24,7 +24,7 @@ BROKER_TEMPLATES=$BROKER_REPO/broker-config/production
 BRIDGE_TEMPLATES=$BROKER_REPO/broker-config/bridges
 
 # Roles an account can have; docs/broker.md has what each may do.
-BROKER_ROLES=(device app operator hub alerting analytics platform bridge)
+BROKER_ROLES=(device app operator hub alerting analytics source platform bridge)
 
 # broker_dir_default: the broker folder when -d is not given.
 broker_dir_default() {
@@ -193,9 +193,9 @@ role_grants() {
         printf 'topic read %s\n' '+/alerts/#' '+/analytics/#' "\$SYS/broker/connection/+/state"
         printf 'topic write %s\n' '+/alerts/+/+/ack'
         ;;
-    hub | alerting | analytics | platform)
-        # platform: the hub and the workers it supervises, when they share one
-        # hub.yaml and with it one MQTT account: what the three need together.
+    hub | alerting | analytics | source | platform)
+        # platform: the hub and the workers it supervises (the sources too), when they
+        # share one hub.yaml and with it one MQTT account: what they need together.
         if [[ $role == hub || $role == platform ]]; then
             printf 'topic read %s\n' '+/sensor/#' '+/service/#' '+/citizen/#'
         fi
@@ -205,6 +205,11 @@ role_grants() {
         fi
         if [[ $role == analytics || $role == platform ]]; then
             printf 'topic readwrite %s\n' '+/analytics/#'
+        fi
+        # source: the events of many devices, under their subjects, for this
+        # municipality only (a partner's come over its bridge).
+        if [[ $role == source || $role == platform ]]; then
+            printf 'topic write %s/%s/+/+\n' "$m" sensor "$m" service "$m" citizen
         fi
         ;;
     bridge)

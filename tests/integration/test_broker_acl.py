@@ -237,3 +237,44 @@ def test_broker_removed_account_is_refused_after_reload(linz):
             return "CONNACK 5" in exc.reason
     wait_until(refused, 10, "pegel-8 refused after removal and SIGHUP", interval=0.1)
     close(linz.client("pegel-7"))  # the others stay
+
+
+def test_broker_sources_publish_the_municipalitys_events(sites):
+    """The sources (docs/sources.md) publish the events of many devices under their
+    subjects, with hub.yaml's account (platform: sources.username "") or one of their
+    own (role source): this municipality's inbound topics, nothing else."""
+    site = sites("linz")
+    site.account("hub", "rheinhub", cert=False)
+    site.account("platform", "rheinhub-1", cert=False)
+    site.account("source", "sources", cert=False)
+    site.account("operator", "ops.watch", cert=False)
+    site.start()
+    events = site.watcher("rheinhub", ["#"])
+    alerts = site.watcher("ops.watch", ["+/alerts/#"])
+    try:
+        for name in ("rheinhub-1", "sources"):
+            src = site.client(name, tls=False)
+            try:
+                forbidden = ["kaiserslautern/sensor/waterlevel/andernach",  # another municipality
+                             "linz/sensor/waterlevel/andernach/extra"]     # below a subject
+                if name == "sources":  # platform: also the alerting worker's alerts
+                    forbidden.append("linz/alerts/rhine-flood/andernach")
+                for topic in forbidden:
+                    src.publish(topic, waterlevel(T0), qos=1).wait_for_publish(10)
+                own = [f"linz/sensor/waterlevel/{name}-andernach",
+                       f"linz/service/parking/{name}-bay-1", f"linz/citizen/report/{name}-r-1"]
+                for topic in own:
+                    src.publish(topic, waterlevel(T0), qos=1).wait_for_publish(10)
+                barrier(src)
+                events.sync()
+                alerts.sync()
+                got = events.topics() + alerts.topics()
+                assert got == own, f"{name}: {own} must arrive, and nothing else; got {got}"
+                for w in (events, alerts):
+                    with w.lock:
+                        w.messages.clear()
+            finally:
+                close(src)
+    finally:
+        events.close()
+        alerts.close()

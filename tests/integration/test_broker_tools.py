@@ -143,7 +143,8 @@ def test_broker_account_refuses(etc, args, stdin, message):
 
 def test_broker_acl_per_role(etc):
     for args in (["device", "pegel-7"], ["operator", "ops.anna"], ["hub", "rheinhub"],
-                 ["alerting", "alerting"], ["analytics", "analytics"], ["platform", "rheinhub-1"],
+                 ["alerting", "alerting"], ["analytics", "analytics"], ["source", "sources"],
+                 ["platform", "rheinhub-1"],
                  ["app", "linz-app", "citizen.report"],
                  ["bridge", "kaiserslautern", "in=kaiserslautern/sensor/#", "out=linz/alerts/#"]):
         tool("account", "-d", etc, "add", *args, stdin="pw\n")
@@ -168,8 +169,10 @@ def test_broker_acl_per_role(etc):
                                       "topic read +/citizen/#"]
     assert blocks["alerting"][3:] == ["topic readwrite +/alerts/+/+", "topic read +/alerts/+/+/ack"]
     assert blocks["analytics"][3:] == ["topic readwrite +/analytics/#"]
+    assert blocks["sources"][3:] == ["topic write linz/sensor/+/+", "topic write linz/service/+/+",
+                                     "topic write linz/citizen/+/+"]
     assert blocks["rheinhub-1"][3:] == (blocks["rheinhub"][3:] + blocks["alerting"][3:]
-                                        + blocks["analytics"][3:])
+                                        + blocks["analytics"][3:] + blocks["sources"][3:])
     assert blocks["linz-app"][3:] == ["topic write linz/citizen/report/+"]
     assert blocks["kaiserslautern"][3:] == ["topic write kaiserslautern/sensor/#",
                                             "topic read linz/alerts/#"]
