@@ -67,17 +67,22 @@ ensure_packages() {
 # they are, so a template can document its own placeholders. A placeholder without a
 # variable is an error. OUT is replaced atomically.
 render_template() {
-    local in=$1 out=$2 line name lineno=0
+    local in=$1 out=$2 line name done lineno=0
     [[ -r $in ]] || die "template not found: $in"
     {
         while IFS= read -r line || [[ -n $line ]]; do
             lineno=$((lineno + 1))
             if ! [[ $line =~ ^[[:space:]]*# ]]; then
+                # Left to right, each value copied as it is: a value is never searched
+                # for placeholders again (a password may hold '@', '&' or '\').
+                done=''
                 while [[ $line =~ @([A-Za-z_][A-Za-z0-9_]*)@ ]]; do
                     name=${BASH_REMATCH[1]}
                     [[ -v $name ]] || die "$in:$lineno: no value for @$name@"
-                    line=${line//"@$name@"/${!name}}
+                    done+=${line%%"@$name@"*}${!name}
+                    line=${line#*"@$name@"}
                 done
+                line=$done$line
             fi
             printf '%s\n' "$line"
         done <"$in"

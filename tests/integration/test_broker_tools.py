@@ -228,6 +228,17 @@ def test_broker_bridge_writes_a_durable_link(etc, tmp_path):
     assert "nothing to do" in tool("bridge", "-d", etc, "--remove", "kaiserslautern").stderr
 
 
+def test_broker_bridge_password_kept_as_written(etc, tmp_path):
+    """A partner's password may hold any printable character: '&' (which bash 5.2 puts
+    the matched placeholder in place of), '@NAME@' (another template placeholder)."""
+    desc = outgoing(tmp_path)
+    password = "s3&cret&&\\1 @HOST@@PORT@ @NONE@"
+    write(desc.parent / "password", password + "\n")
+    tool("bridge", "-d", etc, desc)
+    conf = (etc / "bridges" / "kaiserslautern.conf").read_text().splitlines()
+    assert f"remote_password {password}" in conf, [ln for ln in conf if "password" in ln]
+
+
 @pytest.mark.parametrize("over, message", [
     ({"in": "linz/sensor/#"}, "must lie under the partner's prefix kaiserslautern/"),
     ({"in": "+/sensor/#"}, "must lie under the partner's prefix"),
