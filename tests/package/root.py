@@ -13,6 +13,7 @@ namespace) exits, every process in there ends and the mounts go away.
 
     python3 root.py OVERLAY_DIR install DEB...      docs/operations.md: install, back up, restore
     python3 root.py OVERLAY_DIR production DEB...   accounts, certificates, TLS device
+    python3 root.py OVERLAY_DIR broker-data DEB...  the broker's persistence, default folder
     python3 root.py OVERLAY_DIR upgrade NEW_DEB -- DEB...
 
 Prints what it checks; exits 0 when every check passed, 1 with the reason when not.
@@ -426,6 +427,47 @@ def scenario_production(overlay, debs):
     prod.wait(30)
 
 
+def scenario_broker_data(overlay, debs):
+    """The production broker with configure's default persistence folder keeps what it
+    holds (retained alert states, queued messages) across its restart."""
+    dpkg_install(debs)
+    check_installed()
+    sh("rheinhub-broker configure --municipality linz")
+    sh("rheinhub-broker make-ca mqtt.linz.example 127.0.0.1")
+    sh("printf '%s\\n' hub-secret-1 | rheinhub-broker account add platform rheinhub")
+    env = Path("/etc/rheinhub/broker/broker.env").read_text()
+    data = Path(re.search(r"^DATA_DIR=(.*)$", env, re.M).group(1))
+    log(f"rheinhub-broker configure without --data: persistence in {data}")
+    login = "-h 127.0.0.1 -p 1883 -u rheinhub -P hub-secret-1"
+    topic = "linz/alerts/rhine-flood/pkg-gauge-1"
+
+    def broker():
+        proc = subprocess.Popen(["/usr/sbin/mosquitto", "-c", "/etc/rheinhub/broker/mosquitto.conf"],
+                                stdout=open(overlay / "mosquitto.log", "ab"),
+                                stderr=subprocess.STDOUT)
+        wait_until(lambda: socket.create_connection(("127.0.0.1", 1883), 1), 20,
+                   "the production broker")
+        return proc
+
+    def stop(proc):
+        proc.terminate()   # systemctl stop mosquitto: it saves its database on the way out
+        proc.wait(30)
+
+    prod = broker()
+    sh(f"mosquitto_pub {login} -q 1 -r -t {topic} -m '{{\"state\":\"active\"}}'")
+    stop(prod)
+    if not (data / "mosquitto.db").exists():
+        fail(f"the broker saved no {data / 'mosquitto.db'} (it runs as mosquitto):\n"
+             + (overlay / "mosquitto.log").read_text()[-1500:])
+    prod = broker()
+    got = run(["bash", "-c", f"mosquitto_sub {login} -C 1 -W 5 -t '{topic}'"], check=False)
+    stop(prod)
+    if '"state":"active"' not in got.stdout:
+        fail(f"the retained alert state is gone after the broker's restart: {got.stdout}"
+             f"{got.stderr}")
+    log(f"the broker saved {data / 'mosquitto.db'}; the retained alert state survives its restart")
+
+
 class Stream:
     """QoS 1 events at a steady rate from a thread; remembers what the broker acked."""
 
@@ -513,6 +555,8 @@ def main(argv):
         scenario_install(overlay, argv[3:])
     elif argv[2] == "production":
         scenario_production(overlay, argv[3:])
+    elif argv[2] == "broker-data":
+        scenario_broker_data(overlay, argv[3:])
     elif argv[2] == "upgrade":
         sep = argv.index("--")
         scenario_upgrade(overlay, argv[3], argv[sep + 1:])

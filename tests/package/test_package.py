@@ -117,6 +117,12 @@ def test_production_broker_accounts_certificates(tmp_path):
     print(out)
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="namespaces and dpkg -i need root")
+def test_production_broker_default_data_survives_restart(tmp_path):
+    out = in_root(tmp_path, "broker-data", *debs())
+    print(out)
+
+
 def repack_newer(src, dest_dir):
     """The same package as version <v>+upgrade1: a real dpkg upgrade path."""
     tree = dest_dir / "tree"
@@ -137,3 +143,4 @@ def test_upgrade_keeps_conffiles_and_every_event(tmp_path):
     new = repack_newer(deb("rheinhub"), tmp_path)
     out = in_root(tmp_path, "upgrade", new, "--", *debs())
     print(out)
+
