@@ -86,6 +86,15 @@ def test_broker_tools_second_run_changes_nothing(etc, tmp_path):
     assert "pegel-7" not in tool("account", "-d", etc, "list").stdout
 
 
+def test_broker_account_names_match_exactly(etc):
+    """A name is a name, not a pattern: the '.' of pegel.7 matches no other character, so
+    removing that account, which does not exist, does nothing (and pegel-7 stays)."""
+    tool("account", "-d", etc, "add", "device", "pegel-7", stdin="secret\n")
+    p = tool("account", "-d", etc, "remove", "device", "pegel.7")
+    assert "nothing to do" in p.stderr
+    assert "pegel-7:" in (etc / "passwd").read_text()
+
+
 def test_broker_make_ca_keys_names_and_purposes(etc):
     tool("make-ca", "-d", etc, "127.0.0.1", "localhost", "broker.linz.example")
     tool("make-ca", "-d", etc, "--client", "pegel-7")
