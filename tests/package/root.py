@@ -15,6 +15,7 @@ namespace) exits, every process in there ends and the mounts go away.
     python3 root.py OVERLAY_DIR production DEB...   accounts, certificates, TLS device
     python3 root.py OVERLAY_DIR broker-data DEB...  the broker's persistence, default folder
     python3 root.py OVERLAY_DIR upgrade NEW_DEB -- DEB...
+    python3 root.py OVERLAY_DIR worker-units NEW_DEB -- DEB...   rheinhub-worker@ instances
 
 Prints what it checks; exits 0 when every check passed, 1 with the reason when not.
 """
@@ -468,6 +469,74 @@ def scenario_broker_data(overlay, debs):
     log(f"the broker saved {data / 'mosquitto.db'}; the retained alert state survives its restart")
 
 
+FAKE_SYSTEMCTL = """\
+#!/usr/bin/python3
+# systemctl for the worker-units scenario: a booted system's units, as far as the
+# maintainer scripts ask. Active units are lines of ACTIVE; what a verb did to a unit
+# goes to LOG as "VERB UNIT".
+import fnmatch, sys
+ACTIVE, LOG = "/run/fake-systemd/active", "/run/fake-systemd/log"
+args = [a for a in sys.argv[1:] if not a.startswith("-")]
+if "--version" in sys.argv:
+    print("systemd 252 (252.0)")
+    sys.exit(0)
+if not args:
+    sys.exit(0)
+verb, names = args[0], args[1:]
+active = open(ACTIVE).read().split()
+match = [u for u in active if any(fnmatch.fnmatchcase(u, n) for n in names)]
+if verb == "is-enabled":
+    print("enabled")
+elif verb == "is-active":
+    sys.exit(0 if match and len(match) == len(names) else 3)
+elif verb == "list-units":
+    for u in match:
+        print(f"{u} loaded active running {u}")
+elif verb in ("start", "restart", "try-restart", "reload-or-restart", "stop"):
+    units = set(match) | {n for n in names if not any(c in n for c in "*?[")}
+    if verb == "try-restart":
+        units = set(match)
+    with open(LOG, "a") as log:
+        for u in sorted(units):
+            log.write(f"{'stop' if verb == 'stop' else 'restart'} {u}\\n")
+    active = [u for u in active if u not in units] + ([] if verb == "stop" else sorted(units))
+    open(ACTIVE, "w").write("\\n".join(active) + "\\n")
+"""
+
+
+def scenario_worker_units(overlay, new_deb, debs):
+    """A worker host (docs/operations.md, "Workers on other hosts"): an upgrade restarts
+    the running rheinhub-worker@ instances, as it restarts rheinhub.service, so that they
+    run the new binaries; removing the package stops them. systemd is not PID 1 here: a
+    stand-in systemctl answers the maintainer scripts and records what they do."""
+    dpkg_install(debs)
+    Path("/run/systemd/system").mkdir(parents=True)
+    Path("/run/fake-systemd").mkdir()
+    Path("/run/fake-systemd/active").write_text(
+        "rheinhub.service\nrheinhub-worker@storage.service\n")
+    Path("/run/fake-systemd/log").write_text("")
+    Path("/usr/bin/systemctl").write_text(FAKE_SYSTEMCTL)
+    os.chmod("/usr/bin/systemctl", 0o755)
+    # A server has no policy-rc.d; a build container's forbids every start (101).
+    Path("/usr/sbin/policy-rc.d").unlink(missing_ok=True)
+    dpkg_install([new_deb])
+    done = Path("/run/fake-systemd/log").read_text().splitlines()
+    log(f"systemctl after the upgrade: {done}")
+    for unit in ("rheinhub.service", "rheinhub-worker@storage.service"):
+        if f"restart {unit}" not in done:
+            fail(f"the upgrade did not restart {unit}, which goes on running the old "
+                 f"binary: {done}")
+    Path("/run/fake-systemd/log").write_text("")
+    run(["dpkg", "-r", "rheinhub-console", "rheinhub-sources", "rheinhub"])
+    done = Path("/run/fake-systemd/log").read_text().splitlines()
+    log(f"systemctl at the removal: {done}")
+    for unit in ("rheinhub.service", "rheinhub-worker@storage.service"):
+        if f"stop {unit}" not in done:
+            fail(f"removing the package left {unit} running: {done}")
+    log("the upgrade restarted rheinhub.service and rheinhub-worker@storage.service; "
+        "the removal stopped both")
+
+
 class Stream:
     """QoS 1 events at a steady rate from a thread; remembers what the broker acked."""
 
@@ -557,6 +626,9 @@ def main(argv):
         scenario_production(overlay, argv[3:])
     elif argv[2] == "broker-data":
         scenario_broker_data(overlay, argv[3:])
+    elif argv[2] == "worker-units":
+        sep = argv.index("--")
+        scenario_worker_units(overlay, argv[3], argv[sep + 1:])
     elif argv[2] == "upgrade":
         sep = argv.index("--")
         scenario_upgrade(overlay, argv[3], argv[sep + 1:])

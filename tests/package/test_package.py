@@ -144,3 +144,9 @@ def test_upgrade_keeps_conffiles_and_every_event(tmp_path):
     out = in_root(tmp_path, "upgrade", new, "--", *debs())
     print(out)
 
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="namespaces and dpkg -i need root")
+def test_upgrade_restarts_and_remove_stops_worker_instances(tmp_path):
+    new = repack_newer(deb("rheinhub"), tmp_path)
+    out = in_root(tmp_path, "worker-units", new, "--", *debs())
+    print(out)
