@@ -23,7 +23,8 @@
  * less per event.
  *
  * In-doubt events are re-sent once a link is back, by a script that adds each one
- * only if no entry of the stream's recent tail carries its id (resend.h). For that
+ * only if no entry of the stream's recent tail carries its id (resend.h); a re-send
+ * Redis refused with a transient error goes again when the back-off ends. For that
  * check to be final, the lost connection must not execute anything afterwards: the
  * link fences the lost ones before any data is sent (fence.h).
  */
@@ -221,12 +222,19 @@ void redis_out_link_lost(struct redis_out *out)
     out->unwaited = 0;
 }
 
+/*
+ * After a transient error reply (OOM, LOADING, ...): what it refused goes again. Plain
+ * entries wait in retry; refused re-sends wait in in_doubt, and go again through the
+ * add-if-absent script, since this link was fenced when it became READY.
+ */
 static void on_retry_timer(uv_timer_t *t)
 {
     struct redis_out *out = t->data;
 
     out->retry_wait = false;
     out_list_prepend(&out->queue, &out->retry);
+    if (out->state == LINK_READY)
+        resend_in_doubt(out);
     pump(out);
 }
 
