@@ -81,10 +81,13 @@ int redis_out_add_event(struct redis_out *out, const char *key, const char *id, 
 int redis_out_add_deadletter(struct redis_out *out, const char *topic, enum reject_reason reason,
                              const char *detail, const void *payload, size_t payload_len)
 {
-    struct out_item *it = out_item_deadletter_new(out->deadletter_key, out->deadletter_maxlen,
-                                                  topic, reject_reason_name(reason), detail,
-                                                  payload, payload_len);
+    char maxlen[24];
+    struct out_item *it;
 
+    /* Read at each entry: ingest.deadletter_maxlen is an ingest limit a reload changes. */
+    snprintf(maxlen, sizeof(maxlen), "%d", out->cfg->ingest.deadletter_maxlen);
+    it = out_item_deadletter_new(out->deadletter_key, maxlen, topic, reject_reason_name(reason),
+                                 detail, payload, payload_len);
     if (!it)
         return -ENOMEM;
     out_list_push(&out->queue, it);
@@ -515,8 +518,6 @@ struct redis_out *redis_out_new(uv_loop_t *loop, const struct hub_config *cfg, s
     out->data = data;
     snprintf(out->deadletter_key, sizeof(out->deadletter_key), "%sdeadletter",
              cfg->redis.stream_prefix);
-    snprintf(out->deadletter_maxlen, sizeof(out->deadletter_maxlen), "%d",
-             cfg->ingest.deadletter_maxlen);
     timers[0] = &out->tick;
     timers[1] = &out->reconnect;
     timers[2] = &out->retry_timer;
