@@ -230,3 +230,21 @@ def test_reload_applies_routes_and_refuses_a_broken_file(hub_factory, stack, red
     assert 0 < got < 4000
     last = read[0][1][-1][0]
     assert last == redis_client.xrevrange(stream, count=1)[0][0]
+
+
+def test_worker_status_is_found_among_many_other_keys(hub_factory, stack, redis_client):
+    """A Redis shared with other applications: the status hashes are found wherever
+    SCAN's cursor meets them, not only among the first keys it returns."""
+    import json
+    hub = hub_factory(redis={"trim_interval_ms": 200})
+    redis_client.eval("for i = 1, 100000 do redis.call('SET', 'other:' .. i, 'x') end", 0)
+    n = 40
+    for k in range(n):
+        redis_client.hset(f"{hub.prefix}worker:probe:c{k}",
+                          mapping={"state": "unhealthy", "detail": "test", "processed": 0})
+
+    def all_found():
+        return len(hub.metrics().series("rheinhub_worker_consumer_healthy")) == n
+    harness.wait_until(all_found, 30, f"the {n} status hashes in /metrics")
+    status, body = hub.http_get("/healthz")
+    assert json.loads(body)["unhealthy_consumers"] == n, body
