@@ -248,3 +248,61 @@ def test_worker_status_is_found_among_many_other_keys(hub_factory, stack, redis_
     harness.wait_until(all_found, 30, f"the {n} status hashes in /metrics")
     status, body = hub.http_get("/healthz")
     assert json.loads(body)["unhealthy_consumers"] == n, body
+
+
+# Fails at once, leaving a child that holds the hub's output pipes open (so the run's
+# pipes are still open when its exit is seen), unless the "healthy" mark exists: then
+# it runs until SIGTERM or the end of its input.
+HOLDING_WORKER = """#!/bin/sh
+echo $$ >> "{marks}/starts"
+if [ -e "{marks}/healthy" ]; then
+    echo $$ > "{marks}/running.pid"
+    trap 'exit 0' TERM
+    while read line; do :; done
+    exit 0
+fi
+sleep 120 &
+echo $! >> "{marks}/holders"
+exit 3
+"""
+
+
+def test_reload_restarts_a_worker_whose_output_pipes_are_still_open(hub_factory, stack):
+    marks = stack.tmp / "marks"
+    marks.mkdir()
+    script = stack.tmp / "holding-worker.sh"
+    script.write_text(HOLDING_WORKER.format(marks=marks))
+    script.chmod(script.stat().st_mode | stat.S_IXUSR)
+
+    def starts():
+        path = marks / "starts"
+        return len(path.read_text().split()) if path.exists() else 0
+
+    hub = hub_factory(workers=[{"name": "held", "command": str(script), "types": []}])
+    try:
+        # Given up on after five quick failures: a reload is another chance.
+        harness.wait_until(lambda: worker_states(hub).get("held-1") == "failed", 60,
+                           "held-1 to be given up on")
+        before = starts()
+        hub.proc.send(signal.SIGHUP)
+        harness.wait_until(lambda: starts() > before, 20,
+                           "held-1 to be started again after the reload")
+
+        # In backoff (its restart timer armed), a reload starts it at once.
+        backoff = "restarting held-1 in 4000 ms"
+        seen = hub.log_path.read_text().count(backoff)
+        harness.wait_until(lambda: hub.log_path.read_text().count(backoff) > seen, 30,
+                           "held-1 to be in backoff again")
+        (marks / "healthy").write_text("")
+        hub.proc.send(signal.SIGHUP)
+        harness.wait_until(lambda: (marks / "running.pid").exists(), 20,
+                           "held-1 to run after the reload")
+        harness.wait_until(lambda: worker_states(hub).get("held-1") == "running", 10,
+                           "held-1 reported running")
+    finally:
+        holders = marks / "holders"
+        for pid in (holders.read_text().split() if holders.exists() else []):
+            try:
+                os.kill(int(pid), signal.SIGTERM)
+            except ProcessLookupError:
+                pass
