@@ -20,7 +20,6 @@
 #include "log.h"
 #include "router.h"
 
-#define GROUPS_MAX 16
 #define CONSUMERS_MAX 64
 #define KEY_MAX 192
 
@@ -36,7 +35,10 @@ struct stream_stats {
     char key[KEY_MAX];
     uint64_t length;
     int n_groups;
-    struct group_stats groups[GROUPS_MAX];
+    /* Every group of the stream, as many as XINFO GROUPS lists: groups removed from the
+     * configuration stay in Redis, and a trim that left one out would cut what it has
+     * not read. */
+    struct group_stats *groups;
     int outstanding; /* replies this stream still waits for before trimming */
     bool failed;
 };
@@ -78,6 +80,8 @@ static void round_free(struct round *r)
 {
     if (!r)
         return;
+    for (size_t i = 0; r->stats && i < r->n; i++)
+        free(r->stats[i].groups);
     free(r->stats);
     free(r);
 }
@@ -251,7 +255,12 @@ static void on_groups(redisAsyncContext *ac, void *reply_, void *privdata)
         stream_reply_done(c);
         return;
     }
-    for (size_t i = 0; i < reply->elements && st->n_groups < GROUPS_MAX; i++) {
+    if (reply->elements > 0 && !(st->groups = calloc(reply->elements, sizeof(*st->groups)))) {
+        st->failed = true; /* no trim without every group's figures */
+        stream_reply_done(c);
+        return;
+    }
+    for (size_t i = 0; i < reply->elements; i++) {
         const redisReply *g = reply->element[i];
         struct group_stats *gs = &st->groups[st->n_groups];
         memset(gs, 0, sizeof(*gs));

@@ -148,6 +148,35 @@ def test_trimming_keeps_what_a_group_has_not_acknowledged(hub_factory, stack, re
     assert hub.metric("rheinhub_stream_dropped_total", stream=stream) == 0
 
 
+def test_trimming_keeps_what_the_17th_group_has_not_read(hub_factory, stack, redis_client):
+    """Groups removed from the configuration stay in Redis, so a stream can carry more
+    groups than the configuration has kinds: each of them keeps what it has not read."""
+    hub = hub_factory(redis={"trim_interval_ms": 200})
+    stream = hub.stream("sensor.waterlevel")
+    n = 1000
+    publish(stack.mqtt_port, [(f"linz/sensor/waterlevel/g{k % 5}",
+                               f'{{"time":"2026-11-26T07:32:00.{k:06d}Z","value":{k % 900},'
+                               f'"unit":"cm"}}'.encode()) for k in range(n)])
+    harness.wait_until(lambda: harness.count_events(redis_client, stream) == n, 30,
+                       "every event in the stream")
+    entries = redis_client.xlen(stream)
+    # The last group by name has read nothing yet; 16 more have read everything. It is
+    # made first, so that no round sees those 16 without it.
+    redis_client.xgroup_create(stream, "zz-lagging", id="0")
+    for g in range(16):
+        redis_client.xgroup_create(stream, f"g{g:02d}", id="$")
+
+    def round_with_the_groups():
+        pending = hub.metrics().series("rheinhub_group_pending")
+        return any(labels.get("group") == "g15" for labels, _ in pending)
+    # A published round has had its trims answered: what it trimmed is gone by now.
+    harness.wait_until(round_with_the_groups, 10, "a trim round that saw the groups")
+    assert redis_client.xlen(stream) == entries, "entries the 17th group had not read trimmed"
+    got = redis_client.xreadgroup("zz-lagging", "c1", {stream: ">"}, count=n)
+    assert sum(harness.entry_event_count(f) for _, f in got[0][1]) == n
+    assert hub.metric("rheinhub_group_lag", stream=stream, group="zz-lagging") >= 0
+
+
 def test_memory_cap_counts_what_it_drops(hub_factory, stack, redis_client):
     hub = hub_factory(redis={"trim_interval_ms": 200, "stream_maxlen": 20},
                       workers=[{"name": "never", "types": ["sensor.waterlevel"], "instances": 0}])
