@@ -45,6 +45,9 @@ struct journal {
     struct seq_range *done;   /* done marks not encoded into buf yet */
     size_t n_done, cap_done;
     bool blocked, need_sync;
+    /* The events taken over at start are in buf, not yet in the active segment: the old
+     * segments are all that holds them, and stay until the buffer is written. */
+    bool takeover_unwritten;
 };
 
 static void segment_path(const struct journal *j, unsigned index, char *path, size_t size)
@@ -205,7 +208,7 @@ static int open_segment(struct journal *j, unsigned index)
     return 0;
 }
 
-/* Removes the closed segments whose events are all done. */
+/* Removes the closed segments whose events are all done, once the take-over is written. */
 static void sweep(struct journal *j)
 {
     size_t kept = 0;
@@ -214,7 +217,7 @@ static void sweep(struct journal *j)
         struct segment *s = &j->segs[i];
         char path[PATH_MAX + 32];
 
-        if (i + 1 < j->n_segs && s->outstanding == 0) {
+        if (i + 1 < j->n_segs && s->outstanding == 0 && !j->takeover_unwritten) {
             segment_path(j, s->index, path, sizeof(path));
             if (unlink(path) == 0 || errno == ENOENT)
                 continue;
@@ -245,6 +248,7 @@ static int write_buffer(struct journal *j)
     j->buffered_events = j->buffered_outstanding = 0;
     j->buf_first_seq = 0;
     j->committed = active->bytes;
+    j->takeover_unwritten = false;
     if (j->opt.fsync && j->need_sync) {
         if (fdatasync(j->fd) < 0)
             return -errno;
@@ -429,6 +433,7 @@ static int take_over(struct journal *j, struct out_list *leftover)
         out_list_push(leftover, it);
         n++;
     }
+    j->takeover_unwritten = n > 0;
     journal_loaded_free(&l);
     if (r < 0)
         return r;

@@ -11,7 +11,8 @@
  * The journal is a folder of segment files journal-<n>.log; the newest one is
  * appended to, and a segment is removed once every event in it is done. At start the
  * events not marked done are taken over (to be re-sent through the add-if-absent
- * path), written to a fresh segment, and the old segments removed.
+ * path), written to a fresh segment, and the old segments removed once that write
+ * succeeded (on a full disk they stay, and hold those events, until it does).
  *
  * Segment layout (integers big-endian):
  *

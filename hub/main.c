@@ -124,6 +124,7 @@ static void gauges(struct hub *hub, struct metrics_gauges *g)
     redis_out_gauges(hub->redis, g);
     g->mqtt_connected = hub->mqtt && mqtt_in_connected(hub->mqtt);
     g->mqtt_paused = hub->mqtt && mqtt_in_paused(hub->mqtt);
+    g->mqtt_refused = hub->mqtt ? (uint64_t)mqtt_in_refused(hub->mqtt) : 0;
 }
 
 static int render_metrics(void *data, FILE *out)
@@ -145,7 +146,8 @@ static int render_health(void *data, FILE *out)
     bool ok;
 
     gauges(hub, &g);
-    ok = g.mqtt_connected && g.redis_connected && !hub->stopping &&
+    /* Connected is not enough: a refused filter's events never arrive. */
+    ok = g.mqtt_connected && g.mqtt_refused == 0 && g.redis_connected && !hub->stopping &&
          supervisor_failed(hub->supervisor) == 0;
     fprintf(out, "{\"status\":\"%s\",\"mqtt\":\"%s\",\"redis\":\"%s\",\"queued\":%llu,"
                  "\"workers\":",
@@ -153,6 +155,8 @@ static int render_health(void *data, FILE *out)
             g.mqtt_connected ? "up" : "down", g.redis_connected ? "up" : "down",
             (unsigned long long)g.queued);
     supervisor_render_health(hub->supervisor, out);
+    fputs(",\"subscriptions_refused\":", out);
+    mqtt_in_render_refused(hub->mqtt, out);
     fprintf(out, ",\"unhealthy_consumers\":%d}\n", streams_unhealthy_consumers(hub->streams));
     return ok ? 200 : 503;
 }

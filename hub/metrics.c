@@ -70,6 +70,12 @@ void metrics_render(const struct metrics *m, const struct metrics_gauges *g, FIL
     gauge(out, "rheinhub_journal_blocked", "1 while the crash journal cannot be written.",
           g->journal_blocked);
     gauge(out, "rheinhub_mqtt_connected", "1 while the MQTT session is up.", g->mqtt_connected);
+    gauge(out, "rheinhub_mqtt_subscriptions_refused",
+          "Topic filters not subscribed: refused at the last SUBACK, or not sent.",
+          g->mqtt_refused);
+    counter(out, "rheinhub_mqtt_subscription_refusals_total",
+            "Topic filters the broker refused, counted at each SUBACK.",
+            m->mqtt_subscriptions_refused);
     gauge(out, "rheinhub_redis_connected", "1 while the Redis link is up.", g->redis_connected);
     fprintf(out,
             "# HELP rheinhub_reconnects_total Connections re-established after a loss.\n"

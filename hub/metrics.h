@@ -31,6 +31,7 @@ struct metrics {
     uint64_t deadletters; /* dead-letter entries Redis confirmed */
     uint64_t mqtt_reconnects, redis_reconnects;
     uint64_t mqtt_pauses;
+    uint64_t mqtt_subscriptions_refused; /* topic filters a SUBACK refused, each time */
     uint64_t redis_errors;  /* error replies from Redis */
     uint64_t resent;        /* in-doubt events re-sent after a reconnect */
     uint64_t entries;       /* stream entries written for events (one or several each) */
@@ -42,6 +43,7 @@ struct metrics {
 struct metrics_gauges {
     uint64_t queued, in_flight, in_doubt;
     bool mqtt_connected, redis_connected, mqtt_paused;
+    uint64_t mqtt_refused;    /* topic filters not subscribed now */
     uint64_t journal_bytes;   /* the crash journal's segments and buffer */
     uint64_t journal_blocked; /* 1 while the journal cannot be written */
 };

@@ -83,6 +83,15 @@ struct mqtt_in {
     bool paused, stopping, ever_up;
     bool held; /* the flush hook failed: no acknowledgement and no reading until released */
     int open_handles;
+
+    /* The topic filters as sent (with $share/<group>/ when shared), and per filter why it
+     * is not subscribed: the broker's reason (SUBACK code >= 0x80) or the library's error
+     * (static text), NULL once a SUBACK granted it. Kept across reconnects until the
+     * next SUBACK, so that a refusal stays visible while the link is re-made. */
+    char filters[CONFIG_SUBSCRIPTIONS_MAX][CONFIG_NAME_MAX * 2];
+    int n_filters;
+    int subscribe_mid; /* of the SUBSCRIBE whose SUBACK is awaited */
+    const char *refused[CONFIG_SUBSCRIPTIONS_MAX];
 };
 
 static void schedule_reconnect(struct mqtt_in *in, bool now);
@@ -326,7 +335,6 @@ static void on_connect(struct mosquitto *mosq, void *obj, int rc, int flags,
 {
     struct mqtt_in *in = obj;
     char *subs[CONFIG_SUBSCRIPTIONS_MAX];
-    char filters[CONFIG_SUBSCRIPTIONS_MAX][CONFIG_NAME_MAX * 2];
     int n = in->cfg->mqtt.n_subscriptions;
 
     if (rc != 0) {
@@ -344,31 +352,48 @@ static void on_connect(struct mosquitto *mosq, void *obj, int rc, int flags,
              (flags & 1) ? "resumed" : "new");
     for (int i = 0; i < n; i++) {
         if (in->cfg->mqtt.shared_group[0])
-            snprintf(filters[i], sizeof(filters[i]), "$share/%s/%s", in->cfg->mqtt.shared_group,
-                     in->cfg->mqtt.subscriptions[i]);
+            snprintf(in->filters[i], sizeof(in->filters[i]), "$share/%s/%s",
+                     in->cfg->mqtt.shared_group, in->cfg->mqtt.subscriptions[i]);
         else
-            snprintf(filters[i], sizeof(filters[i]), "%s", in->cfg->mqtt.subscriptions[i]);
-        subs[i] = filters[i];
+            snprintf(in->filters[i], sizeof(in->filters[i]), "%s", in->cfg->mqtt.subscriptions[i]);
+        subs[i] = in->filters[i];
     }
-    rc = mosquitto_subscribe_multiple(mosq, NULL, n, subs, 1, 0, NULL);
-    if (rc != MOSQ_ERR_SUCCESS)
+    in->n_filters = n;
+    rc = mosquitto_subscribe_multiple(mosq, &in->subscribe_mid, n, subs, 1, 0, NULL);
+    if (rc != MOSQ_ERR_SUCCESS) {
+        /* Nothing was sent: no filter is subscribed on this connection's account. A
+         * reconnect tries again; meanwhile /healthz names the filters and the error. */
         log_error("mqtt", "cannot subscribe: %s", mosquitto_strerror(rc));
+        for (int i = 0; i < n; i++)
+            in->refused[i] = mosquitto_strerror(rc);
+    }
 }
 
 static void on_subscribe(struct mosquitto *mosq, void *obj, int mid, int qos_count,
                          const int *granted, const mosquitto_property *props)
 {
     struct mqtt_in *in = obj;
+    int n_granted = 0;
 
-    for (int i = 0; i < qos_count; i++) {
-        if (granted[i] >= 0x80)
-            log_error("mqtt", "broker refused the subscription to %s: %s",
-                      in->cfg->mqtt.subscriptions[i], mosquitto_reason_string(granted[i]));
-        else if (granted[i] < 1)
-            log_warn("mqtt", "subscription to %s granted at QoS %d only",
-                     in->cfg->mqtt.subscriptions[i], granted[i]);
+    if (mid != in->subscribe_mid)
+        return;
+    for (int i = 0; i < in->n_filters; i++) {
+        /* A SUBACK with fewer codes than filters leaves the rest unconfirmed. */
+        int code = i < qos_count ? granted[i] : MQTT_RC_UNSPECIFIED;
+
+        if (code >= 0x80) {
+            in->refused[i] = mosquitto_reason_string(code);
+            in->m->mqtt_subscriptions_refused++;
+            log_error("mqtt", "broker refused the subscription to %s: %s", in->filters[i],
+                      in->refused[i]);
+            continue;
+        }
+        in->refused[i] = NULL;
+        n_granted++;
+        if (code < 1)
+            log_warn("mqtt", "subscription to %s granted at QoS %d only", in->filters[i], code);
     }
-    log_info("mqtt", "subscribed to %d topic filters", qos_count);
+    log_info("mqtt", "subscribed to %d of %d topic filters", n_granted, in->n_filters);
 }
 
 static void on_disconnect(struct mosquitto *mosq, void *obj, int rc,
@@ -482,6 +507,49 @@ bool mqtt_in_paused(const struct mqtt_in *in)
 bool mqtt_in_connected(const struct mqtt_in *in)
 {
     return in->state == MQ_UP;
+}
+
+int mqtt_in_refused(const struct mqtt_in *in)
+{
+    int n = 0;
+
+    for (int i = 0; i < in->n_filters; i++)
+        n += in->refused[i] != NULL;
+    return n;
+}
+
+/* s as a JSON string: topic filters come from hub.yaml and may hold any byte. */
+static void put_json_string(FILE *out, const char *s)
+{
+    fputc('"', out);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+
+        if (c == '"' || c == '\\')
+            fprintf(out, "\\%c", c);
+        else if (c < 0x20)
+            fprintf(out, "\\u%04x", c);
+        else
+            fputc(c, out);
+    }
+    fputc('"', out);
+}
+
+void mqtt_in_render_refused(const struct mqtt_in *in, FILE *out)
+{
+    bool first = true;
+
+    fputc('{', out);
+    for (int i = 0; in && i < in->n_filters; i++) {
+        if (!in->refused[i])
+            continue;
+        fputs(first ? "" : ",", out);
+        put_json_string(out, in->filters[i]);
+        fputc(':', out);
+        put_json_string(out, in->refused[i]);
+        first = false;
+    }
+    fputc('}', out);
 }
 
 /* The last step of a stop: once the session and the linger are over, close the rest. */

@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include <uv.h>
 
@@ -43,6 +44,16 @@ void mqtt_in_release(struct mqtt_in *in);
 void mqtt_in_pause(struct mqtt_in *in, bool paused);
 bool mqtt_in_paused(const struct mqtt_in *in);
 bool mqtt_in_connected(const struct mqtt_in *in);
+
+/*
+ * Topic filters not subscribed: the broker refused them at the last SUBACK (e.g. its ACL
+ * does not let the account read them), or the SUBSCRIBE could not be sent. A later
+ * SUBACK that grants a filter clears it.
+ */
+int mqtt_in_refused(const struct mqtt_in *in);
+
+/* /healthz detail: a JSON object of each such filter to its reason; in may be NULL. */
+void mqtt_in_render_refused(const struct mqtt_in *in, FILE *out);
 
 /*
  * Stops reading, disconnects cleanly (the broker keeps the session and what is

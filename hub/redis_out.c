@@ -23,7 +23,8 @@
  * less per event.
  *
  * In-doubt events are re-sent once a link is back, by a script that adds each one
- * only if no entry of the stream's recent tail carries its id (resend.h). For that
+ * only if no entry of the stream's recent tail carries its id (resend.h); a re-send
+ * Redis refused with a transient error goes again when the back-off ends. For that
  * check to be final, the lost connection must not execute anything afterwards: the
  * link fences the lost ones before any data is sent (fence.h).
  */
@@ -80,10 +81,13 @@ int redis_out_add_event(struct redis_out *out, const char *key, const char *id, 
 int redis_out_add_deadletter(struct redis_out *out, const char *topic, enum reject_reason reason,
                              const char *detail, const void *payload, size_t payload_len)
 {
-    struct out_item *it = out_item_deadletter_new(out->deadletter_key, out->deadletter_maxlen,
-                                                  topic, reject_reason_name(reason), detail,
-                                                  payload, payload_len);
+    char maxlen[24];
+    struct out_item *it;
 
+    /* Read at each entry: ingest.deadletter_maxlen is an ingest limit a reload changes. */
+    snprintf(maxlen, sizeof(maxlen), "%d", out->cfg->ingest.deadletter_maxlen);
+    it = out_item_deadletter_new(out->deadletter_key, maxlen, topic, reject_reason_name(reason),
+                                 detail, payload, payload_len);
     if (!it)
         return -ENOMEM;
     out_list_push(&out->queue, it);
@@ -221,12 +225,19 @@ void redis_out_link_lost(struct redis_out *out)
     out->unwaited = 0;
 }
 
+/*
+ * After a transient error reply (OOM, LOADING, ...): what it refused goes again. Plain
+ * entries wait in retry; refused re-sends wait in in_doubt, and go again through the
+ * add-if-absent script, since this link was fenced when it became READY.
+ */
 static void on_retry_timer(uv_timer_t *t)
 {
     struct redis_out *out = t->data;
 
     out->retry_wait = false;
     out_list_prepend(&out->queue, &out->retry);
+    if (out->state == LINK_READY)
+        resend_in_doubt(out);
     pump(out);
 }
 
@@ -507,8 +518,6 @@ struct redis_out *redis_out_new(uv_loop_t *loop, const struct hub_config *cfg, s
     out->data = data;
     snprintf(out->deadletter_key, sizeof(out->deadletter_key), "%sdeadletter",
              cfg->redis.stream_prefix);
-    snprintf(out->deadletter_maxlen, sizeof(out->deadletter_maxlen), "%d",
-             cfg->ingest.deadletter_maxlen);
     timers[0] = &out->tick;
     timers[1] = &out->reconnect;
     timers[2] = &out->retry_timer;

@@ -58,7 +58,6 @@ struct redis_out {
     uint64_t sent_ns;      /* when an entry last went out (uv_hrtime), 0: never */
     int open_handles;
     char deadletter_key[128];
-    char deadletter_maxlen[24];
 };
 
 /* redis_link.c */

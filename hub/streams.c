@@ -2,7 +2,9 @@
 /*
  * One upkeep round is a tree of pipelined commands on the writer's link: per stream
  * XLEN and XINFO GROUPS, then XPENDING for each group with pending entries, then the
- * trims; and SCAN + HGETALL of the worker status hashes. A round object counts its
+ * trims; and SCAN + HGETALL of the worker status hashes (SCAN's cursor is followed,
+ * one reply after the other, until the whole keyspace is covered however many other
+ * keys a shared Redis holds; each step is one short command). A round object counts its
  * outstanding replies and publishes its figures when the last one is in; a lost
  * link fails every reply, and that round is dropped (nothing is trimmed on partial
  * knowledge).
@@ -20,7 +22,6 @@
 #include "log.h"
 #include "router.h"
 
-#define GROUPS_MAX 16
 #define CONSUMERS_MAX 64
 #define KEY_MAX 192
 
@@ -36,7 +37,10 @@ struct stream_stats {
     char key[KEY_MAX];
     uint64_t length;
     int n_groups;
-    struct group_stats groups[GROUPS_MAX];
+    /* Every group of the stream, as many as XINFO GROUPS lists: groups removed from the
+     * configuration stay in Redis, and a trim that left one out would cut what it has
+     * not read. */
+    struct group_stats *groups;
     int outstanding; /* replies this stream still waits for before trimming */
     bool failed;
 };
@@ -55,6 +59,7 @@ struct round {
     struct stream_stats *stats; /* n of them */
     struct consumer_status consumers[CONSUMERS_MAX];
     int n_consumers;
+    int n_status_asked; /* status hashes asked for: at most CONSUMERS_MAX */
 };
 
 struct totals {
@@ -78,6 +83,8 @@ static void round_free(struct round *r)
 {
     if (!r)
         return;
+    for (size_t i = 0; r->stats && i < r->n; i++)
+        free(r->stats[i].groups);
     free(r->stats);
     free(r);
 }
@@ -251,7 +258,12 @@ static void on_groups(redisAsyncContext *ac, void *reply_, void *privdata)
         stream_reply_done(c);
         return;
     }
-    for (size_t i = 0; i < reply->elements && st->n_groups < GROUPS_MAX; i++) {
+    if (reply->elements > 0 && !(st->groups = calloc(reply->elements, sizeof(*st->groups)))) {
+        st->failed = true; /* no trim without every group's figures */
+        stream_reply_done(c);
+        return;
+    }
+    for (size_t i = 0; i < reply->elements; i++) {
         const redisReply *g = reply->element[i];
         struct group_stats *gs = &st->groups[st->n_groups];
         memset(gs, 0, sizeof(*gs));
@@ -337,27 +349,61 @@ static void on_status(redisAsyncContext *ac, void *reply_, void *privdata)
     round_done(r);
 }
 
-/* Keys of the status hashes: the key itself is put in the hash reply by position. */
+static void on_scan_status(redisAsyncContext *ac, void *reply_, void *privdata);
+
+/*
+ * One step of the scan for the status hashes, from cursor ("0" to begin). Returns 0 when
+ * sent (the reply counts towards the round), -1 when the link cannot take it.
+ */
+static int send_status_scan(struct round *r, const char *cursor)
+{
+    char pattern[KEY_MAX];
+    const char *argv[] = {"SCAN", cursor, "MATCH", pattern, "COUNT", "1000", "TYPE", "hash"};
+    size_t lens[8];
+
+    snprintf(pattern, sizeof(pattern), "%sworker:*", r->owner->cfg->redis.stream_prefix);
+    for (int k = 0; k < 8; k++)
+        lens[k] = strlen(argv[k]);
+    if (redis_out_command(r->owner->out, on_scan_status, r, 8, argv, lens) < 0)
+        return -1;
+    r->outstanding++;
+    return 0;
+}
+
+/*
+ * A step's keys of status hashes: each is read with the key put in the hash reply, so
+ * that the reply says whose it is. Then the next step, until the cursor is back at 0
+ * or CONSUMERS_MAX hashes are asked for. A step that cannot be sent fails the round:
+ * a partial list of consumers is not published.
+ */
 static void on_scan_status(redisAsyncContext *ac, void *reply_, void *privdata)
 {
     struct round *r = privdata;
     redisReply *reply = reply_;
 
     if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 &&
+        reply->element[0]->type == REDIS_REPLY_STRING &&
         reply->element[1]->type == REDIS_REPLY_ARRAY && r->owner) {
-        const redisReply *keys = reply->element[1];
-        for (size_t i = 0; i < keys->elements && i < CONSUMERS_MAX; i++) {
+        const redisReply *cursor = reply->element[0], *keys = reply->element[1];
+        for (size_t i = 0; i < keys->elements && r->n_status_asked < CONSUMERS_MAX; i++) {
             const redisReply *k = keys->element[i];
-            /* HGETALL plus the key name, so that the reply says whose it is. */
             const char *argv[] = {"EVAL",
                                   "local h = redis.call('HGETALL', KEYS[1]) "
                                   "table.insert(h, 'key') table.insert(h, KEYS[1]) return h",
                                   "1", k->str};
             size_t lens[] = {4, strlen(argv[1]), 1, k->len};
-            if (k->type == REDIS_REPLY_STRING &&
-                redis_out_command(r->owner->out, on_status, r, 4, argv, lens) == 0)
-                r->outstanding++;
+            if (k->type != REDIS_REPLY_STRING)
+                continue;
+            if (redis_out_command(r->owner->out, on_status, r, 4, argv, lens) < 0) {
+                r->failed = true;
+                break;
+            }
+            r->outstanding++;
+            r->n_status_asked++;
         }
+        if (!r->failed && strcmp(cursor->str, "0") != 0 && r->n_status_asked < CONSUMERS_MAX &&
+            send_status_scan(r, cursor->str) < 0)
+            r->failed = true;
     } else if (!reply) {
         r->failed = true;
     }
@@ -368,7 +414,6 @@ static void start_round(struct streams *s)
 {
     const struct catalog *cat = *s->cat;
     struct round *r;
-    char pattern[KEY_MAX];
 
     if (s->busy || !redis_out_ready(s->out))
         return;
@@ -414,15 +459,8 @@ static void start_round(struct streams *s)
             }
         }
     }
-    snprintf(pattern, sizeof(pattern), "%sworker:*", s->cfg->redis.stream_prefix);
-    {
-        const char *argv[] = {"SCAN", "0", "MATCH", pattern, "COUNT", "1000", "TYPE", "hash"};
-        size_t lens[8];
-        for (int k = 0; k < 8; k++)
-            lens[k] = strlen(argv[k]);
-        if (redis_out_command(s->out, on_scan_status, r, 8, argv, lens) == 0)
-            r->outstanding++;
-    }
+    if (send_status_scan(r, "0") < 0)
+        r->failed = true;
     round_done(r); /* releases the hold */
 }
 

@@ -12,6 +12,7 @@
  */
 #include "supervisor.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
@@ -55,7 +56,8 @@ struct line_buf {
 struct instance;
 
 struct run {
-    struct instance *inst; /* NULL once the instance is gone */
+    struct instance *inst; /* NULL once the instance is gone or runs again */
+    char name[80];         /* the instance's, for the lines still read after that */
     uv_process_t proc;
     uv_pipe_t in, out, err;
     struct line_buf out_buf, err_buf;
@@ -106,7 +108,7 @@ static uint64_t now_ms(struct supervisor *sv)
  * Writes one captured line to the hub's log, prefixed by the instance name. A
  * journal priority "<N>" the worker put first (log.c) stays first.
  */
-static void emit_line(const struct instance *inst, const char *line, size_t len)
+static void emit_line(const struct run *run, const char *line, size_t len)
 {
     char out[LINE_MAX_BYTES + 100];
     size_t plen = 0;
@@ -115,7 +117,7 @@ static void emit_line(const struct instance *inst, const char *line, size_t len)
     if (len >= 3 && line[0] == '<' && line[1] >= '0' && line[1] <= '7' && line[2] == '>')
         plen = 3;
     n = snprintf(out, sizeof(out), "%.*s%s | %.*s\n", (int)plen, line,
-                 inst ? inst->name : "worker", (int)(len - plen), line + plen);
+                 run->name, (int)(len - plen), line + plen);
 
     if (n > 0)
         (void)!write(STDERR_FILENO, out, (size_t)n < sizeof(out) ? (size_t)n : sizeof(out) - 1);
@@ -127,13 +129,13 @@ static void flush_lines(struct run *run, struct line_buf *lb, bool all)
 
     for (size_t i = 0; i < lb->len; i++) {
         if (lb->data[i] == '\n') {
-            emit_line(run->inst, lb->data + start, i - start);
+            emit_line(run, lb->data + start, i - start);
             start = i + 1;
         }
     }
     if (all || (start == 0 && lb->len == sizeof(lb->data))) {
         if (lb->len > start)
-            emit_line(run->inst, lb->data + start, lb->len - start);
+            emit_line(run, lb->data + start, lb->len - start);
         start = lb->len;
     }
     memmove(lb->data, lb->data + start, lb->len - start);
@@ -253,7 +255,6 @@ static void on_exit_cb(uv_process_t *proc, int64_t status, int term_signal)
         inst->quick_failures = 0;
         inst->backoff_ms = 0;
         inst->restarts++;
-        inst->run = NULL;
         start_run(inst);
         return;
     }
@@ -279,6 +280,12 @@ static void on_exit_cb(uv_process_t *proc, int64_t status, int term_signal)
     uv_timer_start(&inst->restart_timer, on_restart_timer, inst->backoff_ms, 0);
 }
 
+/*
+ * Starts a process for inst, which has none alive. The last run may still be closing
+ * its pipes (a child of the worker can hold them open): it is let go, and frees
+ * itself when they are closed. When the process cannot be made, the instance goes
+ * to backoff (its restart timer armed) or, after repeated failures, to failed.
+ */
 static void start_run(struct instance *inst)
 {
     struct supervisor *sv = inst->sv;
@@ -291,11 +298,18 @@ static void start_run(struct instance *inst)
     uv_process_options_t opts;
     int argc = 0, r;
 
+    assert(!inst->run || inst->run->exited);
     if (!run) {
-        log_error("supervisor", "out of memory starting %s", inst->name);
+        log_error("supervisor", "out of memory starting %s; trying again in %d ms", inst->name,
+                  BACKOFF_MAX_MS);
+        inst->state = WORKER_BACKOFF;
+        uv_timer_start(&inst->restart_timer, on_restart_timer, BACKOFF_MAX_MS, 0);
         return;
     }
+    if (inst->run)
+        inst->run->inst = NULL;
     run->inst = inst;
+    snprintf(run->name, sizeof(run->name), "%s", inst->name);
     uv_pipe_init(sv->loop, &run->in, 0);
     uv_pipe_init(sv->loop, &run->out, 0);
     uv_pipe_init(sv->loop, &run->err, 0);
@@ -437,12 +451,12 @@ void supervisor_apply(struct supervisor *sv, const struct hub_config *cfg)
                     inst->restart_now = true;
                     terminate(inst);
                 } else if (inst->state == WORKER_FAILED || inst->state == WORKER_BACKOFF) {
-                    /* A reload is the operator's word to try again. */
+                    /* A reload is the operator's word to try again, at once: the
+                     * process has exited, even if its pipes are still closing. */
                     uv_timer_stop(&inst->restart_timer);
                     inst->quick_failures = 0;
                     inst->backoff_ms = 0;
-                    if (!inst->run)
-                        start_run(inst);
+                    start_run(inst);
                 }
                 continue;
             }

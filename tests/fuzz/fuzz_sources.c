@@ -126,6 +126,13 @@ static void uplink(const struct source_file *sf, uplink_parse_fn parse, const js
     json_decref(ev.data);
 }
 
+/* A measurement of the gap fill left out: it must say why, as a refusal does. */
+static void bad_measurement(void *data, int reason, const char *detail)
+{
+    (void)data;
+    refused(reason, detail);
+}
+
 static void answer(const json_t *root, bool backfill)
 {
     const struct station *st = &pegelonline.stations[0];
@@ -134,7 +141,8 @@ static void answer(const json_t *root, bool backfill)
     size_t n;
     int r;
 
-    if ((r = measurements_read(root, backfill, &m, &n, detail, sizeof(detail))) != 0) {
+    if ((r = measurements_read(root, backfill, &m, &n, bad_measurement, NULL, detail,
+                               sizeof(detail))) != 0) {
         refused(r, detail);
         return;
     }

@@ -2,6 +2,7 @@
 """Rejected messages go to the dead-letter stream with their reason; valid ones still flow."""
 
 import re
+import signal
 from collections import Counter
 
 import harness
@@ -105,3 +106,18 @@ def test_payload_limit_is_configurable(hub_factory, redis_client, stack):
     [ev] = read_events(redis_client, hub.stream("sensor.waterlevel"))
     assert ev.env["subject"] == "at-limit"
     assert hub.metric("rheinhub_events_rejected_total", reason="too_large") == 1
+
+
+def test_reload_applies_the_deadletter_bound(hub_factory, redis_client, stack):
+    """ingest.deadletter_maxlen is one of the ingest limits a reload applies at once."""
+    hub = hub_factory()
+    hub.config["ingest"]["deadletter_maxlen"] = 100
+    hub.config_path.write_text(harness.to_yaml(hub.config))
+    hub.proc.send(signal.SIGHUP)
+    harness.wait_until(lambda: "reload done" in hub.log_path.read_text(), 10, "the reload")
+    n = 1000
+    publish(stack.mqtt_port, [(f"linz/sensor/waterlevel/p{k}", b"not json {") for k in range(n)])
+    harness.wait_until(lambda: hub.metric("rheinhub_deadletters_total") == n, 30,
+                       f"{n} dead letters written")
+    # MAXLEN ~ trims whole nodes of 100 entries (stream-node-max-entries): about 100 stay.
+    assert redis_client.xlen(hub.deadletter) <= 300, redis_client.xlen(hub.deadletter)

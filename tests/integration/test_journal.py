@@ -7,7 +7,8 @@ import subprocess
 
 import pytest
 
-from harness import SENTINEL, SENTINEL_SUBJECT, ranges, settle, tail, wait_until
+from harness import SENTINEL, SENTINEL_SUBJECT, publish, ranges, settle, tail, wait_until
+from harness_streams import count_events
 
 STREAM = "sensor.waterlevel"
 
@@ -102,3 +103,39 @@ def test_journal_disk_full_pauses_input_and_loses_nothing(hub_factory, loadgen, 
         hub.term()
     finally:
         subprocess.run(["umount", "-l", str(disk)], capture_output=True)
+
+
+def test_journal_events_refused_for_memory_are_sent_once_redis_has_room(hub_factory,
+                                                                        redis_client, stack):
+    """Events a restart takes from the journal are re-sent as in doubt. When Redis
+    refuses that re-send for a while (maxmemory reached, or loading its data after a
+    restart), they are sent again once it takes writes, on the same link."""
+    folder = stack.tmp / "journal"
+    hub = hub_factory(journal={"dir": str(folder)})
+    stack.redis.shutdown()
+    wait_until(lambda: hub.metric("rheinhub_redis_connected") == 0, 10,
+               "the hub to notice that Redis is gone")
+    n = 5
+    publish(stack.mqtt_port, [
+        (f"linz/sensor/waterlevel/oom-{k}",
+         f'{{"time":"2026-11-26T06:0{k}:00Z","value":{400 + k},"unit":"cm"}}'.encode())
+        for k in range(n)])
+    wait_until(lambda: hub.metric("rheinhub_events_received_total") >= n, 15,
+               f"the hub to take the {n} events")
+    hub.kill()
+    assert segments(folder), "no journal segment after the kill"
+
+    stack.redis.start()
+    r = stack.redis.client()
+    r.config_set("maxmemory", 1)
+    hub.start()
+    wait_until(lambda: "refusing writes (OOM" in hub.log_path.read_text(), 15,
+               "Redis refusing the re-send for memory")
+    assert count_events(r, hub.stream(STREAM)) == 0
+    r.config_set("maxmemory", "2gb")
+    wait_until(lambda: count_events(r, hub.stream(STREAM)) >= n, 30,
+               f"the {n} journaled events in Redis once it has room")
+    wait_until(lambda: hub.metric("rheinhub_redis_in_doubt") == 0, 10, "nothing in doubt")
+    assert count_events(r, hub.stream(STREAM)) == n
+    hub.term()
+    assert segments(folder) == [], f"journal left after a clean stop: {segments(folder)}"

@@ -280,3 +280,29 @@ def test_sdk_hung_redis_does_not_hang_the_worker(sdk):
         assert time.monotonic() - t0 < 10
     finally:
         sdk.redis.proc.send(signal.SIGCONT)
+
+
+def test_sdk_recovers_from_a_failed_read_while_idle(sdk):
+    """A read that fails as a whole (a stream of the route deleted: NOGROUP) makes the
+    worker unhealthy; once reads work again it is healthy and claims again, though no
+    new entry arrives to make a batch succeed."""
+    a, b = sdk.route(KIND, ["sensor.waterlevel", "sensor.soil"])
+    w = sdk.worker(KIND, config=sdk.config(retry_ms=500))
+    ids = sdk.add(a, 0, 5)
+    sdk.wait_ids(KIND, ids, workers=[w])
+    sdk.r.delete(b)
+    sdk.wait_log(w, "XREADGROUP: ")
+    sdk.wait_log(w, f"created group {KIND} on {b}")
+
+    # An entry a dead consumer left, on a stream the route gains now: only a claim takes it.
+    c = sdk.stream("sensor.parking")
+    sdk.group(c, KIND)
+    left = sdk.add(c, 100, 1, event_type="sensor.parking")
+    sdk.r.xreadgroup(KIND, "gone-1", {c: ">"}, count=1)
+    assert sdk.pending(c, KIND) == 1
+    sdk.route(KIND, [a, b, c], version=2, create_groups=False)
+    sdk.wait_log(w, "version 2: 3 streams (1 new, 0 left)")
+    sdk.wait_ids(KIND, left, workers=[w], timeout=20)
+    wait_pending_zero(sdk, c, KIND)
+    harness.wait_until(lambda: sdk.status(KIND, sdk.consumer(1)).get("state") == "ok", 10,
+                       "ok again after the failed read")

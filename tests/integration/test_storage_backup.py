@@ -135,3 +135,32 @@ def test_postgresql_route_pg_dump_and_pg_restore(hub_factory, stack, postgres, t
                         "WHERE subject LIKE 'pg-%'"],
                        capture_output=True, text=True, timeout=60)
     assert q.stdout.strip() == "40|40", q.stdout + q.stderr
+
+
+def test_backup_gives_up_after_its_timeout_on_a_locked_database(tmp_path):
+    """A database another process keeps locked: the backup waits --timeout, then fails
+    with the reason, leaving no DEST and no temporary copy."""
+    db = tmp_path / "locked.db"
+    con = sqlite3.connect(db, isolation_level=None)
+    con.execute("PRAGMA journal_mode = WAL")
+    con.execute("CREATE TABLE t (x)")
+    con.execute("PRAGMA locking_mode = EXCLUSIVE")  # readers are shut out, WAL or not
+    con.execute("BEGIN EXCLUSIVE")
+    con.execute("INSERT INTO t VALUES (1)")
+    cfg = tmp_path / "hub.yaml"
+    cfg.write_text(f"storage:\n  sqlite_path: {db}\n")
+    dest = tmp_path / "copy.db"
+    try:
+        r = subprocess.run([str(require_binary()), "backup", "-c", str(cfg), "-t", "300",
+                            str(dest)], capture_output=True, text=True,
+                           env=harness.sanitizer_env(), timeout=60)
+    except subprocess.TimeoutExpired:
+        raise AssertionError("the backup still waited for the lock after 60 s, "
+                             "its --timeout being 300 ms") from None
+    finally:
+        con.execute("ROLLBACK")
+        con.close()
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "locked" in r.stderr, r.stderr
+    assert not dest.exists()
+    assert not list(tmp_path.glob("copy.db.tmp-*")), "the temporary copy was left behind"

@@ -148,6 +148,35 @@ def test_trimming_keeps_what_a_group_has_not_acknowledged(hub_factory, stack, re
     assert hub.metric("rheinhub_stream_dropped_total", stream=stream) == 0
 
 
+def test_trimming_keeps_what_the_17th_group_has_not_read(hub_factory, stack, redis_client):
+    """Groups removed from the configuration stay in Redis, so a stream can carry more
+    groups than the configuration has kinds: each of them keeps what it has not read."""
+    hub = hub_factory(redis={"trim_interval_ms": 200})
+    stream = hub.stream("sensor.waterlevel")
+    n = 1000
+    publish(stack.mqtt_port, [(f"linz/sensor/waterlevel/g{k % 5}",
+                               f'{{"time":"2026-11-26T07:32:00.{k:06d}Z","value":{k % 900},'
+                               f'"unit":"cm"}}'.encode()) for k in range(n)])
+    harness.wait_until(lambda: harness.count_events(redis_client, stream) == n, 30,
+                       "every event in the stream")
+    entries = redis_client.xlen(stream)
+    # The last group by name has read nothing yet; 16 more have read everything. It is
+    # made first, so that no round sees those 16 without it.
+    redis_client.xgroup_create(stream, "zz-lagging", id="0")
+    for g in range(16):
+        redis_client.xgroup_create(stream, f"g{g:02d}", id="$")
+
+    def round_with_the_groups():
+        pending = hub.metrics().series("rheinhub_group_pending")
+        return any(labels.get("group") == "g15" for labels, _ in pending)
+    # A published round has had its trims answered: what it trimmed is gone by now.
+    harness.wait_until(round_with_the_groups, 10, "a trim round that saw the groups")
+    assert redis_client.xlen(stream) == entries, "entries the 17th group had not read trimmed"
+    got = redis_client.xreadgroup("zz-lagging", "c1", {stream: ">"}, count=n)
+    assert sum(harness.entry_event_count(f) for _, f in got[0][1]) == n
+    assert hub.metric("rheinhub_group_lag", stream=stream, group="zz-lagging") >= 0
+
+
 def test_memory_cap_counts_what_it_drops(hub_factory, stack, redis_client):
     hub = hub_factory(redis={"trim_interval_ms": 200, "stream_maxlen": 20},
                       workers=[{"name": "never", "types": ["sensor.waterlevel"], "instances": 0}])
@@ -201,3 +230,79 @@ def test_reload_applies_routes_and_refuses_a_broken_file(hub_factory, stack, red
     assert 0 < got < 4000
     last = read[0][1][-1][0]
     assert last == redis_client.xrevrange(stream, count=1)[0][0]
+
+
+def test_worker_status_is_found_among_many_other_keys(hub_factory, stack, redis_client):
+    """A Redis shared with other applications: the status hashes are found wherever
+    SCAN's cursor meets them, not only among the first keys it returns."""
+    import json
+    hub = hub_factory(redis={"trim_interval_ms": 200})
+    redis_client.eval("for i = 1, 100000 do redis.call('SET', 'other:' .. i, 'x') end", 0)
+    n = 40
+    for k in range(n):
+        redis_client.hset(f"{hub.prefix}worker:probe:c{k}",
+                          mapping={"state": "unhealthy", "detail": "test", "processed": 0})
+
+    def all_found():
+        return len(hub.metrics().series("rheinhub_worker_consumer_healthy")) == n
+    harness.wait_until(all_found, 30, f"the {n} status hashes in /metrics")
+    status, body = hub.http_get("/healthz")
+    assert json.loads(body)["unhealthy_consumers"] == n, body
+
+
+# Fails at once, leaving a child that holds the hub's output pipes open (so the run's
+# pipes are still open when its exit is seen), unless the "healthy" mark exists: then
+# it runs until SIGTERM or the end of its input.
+HOLDING_WORKER = """#!/bin/sh
+echo $$ >> "{marks}/starts"
+if [ -e "{marks}/healthy" ]; then
+    echo $$ > "{marks}/running.pid"
+    trap 'exit 0' TERM
+    while read line; do :; done
+    exit 0
+fi
+sleep 120 &
+echo $! >> "{marks}/holders"
+exit 3
+"""
+
+
+def test_reload_restarts_a_worker_whose_output_pipes_are_still_open(hub_factory, stack):
+    marks = stack.tmp / "marks"
+    marks.mkdir()
+    script = stack.tmp / "holding-worker.sh"
+    script.write_text(HOLDING_WORKER.format(marks=marks))
+    script.chmod(script.stat().st_mode | stat.S_IXUSR)
+
+    def starts():
+        path = marks / "starts"
+        return len(path.read_text().split()) if path.exists() else 0
+
+    hub = hub_factory(workers=[{"name": "held", "command": str(script), "types": []}])
+    try:
+        # Given up on after five quick failures: a reload is another chance.
+        harness.wait_until(lambda: worker_states(hub).get("held-1") == "failed", 60,
+                           "held-1 to be given up on")
+        before = starts()
+        hub.proc.send(signal.SIGHUP)
+        harness.wait_until(lambda: starts() > before, 20,
+                           "held-1 to be started again after the reload")
+
+        # In backoff (its restart timer armed), a reload starts it at once.
+        backoff = "restarting held-1 in 4000 ms"
+        seen = hub.log_path.read_text().count(backoff)
+        harness.wait_until(lambda: hub.log_path.read_text().count(backoff) > seen, 30,
+                           "held-1 to be in backoff again")
+        (marks / "healthy").write_text("")
+        hub.proc.send(signal.SIGHUP)
+        harness.wait_until(lambda: (marks / "running.pid").exists(), 20,
+                           "held-1 to run after the reload")
+        harness.wait_until(lambda: worker_states(hub).get("held-1") == "running", 10,
+                           "held-1 reported running")
+    finally:
+        holders = marks / "holders"
+        for pid in (holders.read_text().split() if holders.exists() else []):
+            try:
+                os.kill(int(pid), signal.SIGTERM)
+            except ProcessLookupError:
+                pass

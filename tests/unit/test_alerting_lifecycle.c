@@ -101,6 +101,45 @@ static void engine_escalation(void **state)
     teardown_fixture(f);
 }
 
+/*
+ * The clock steps back an hour while an alert is active: escalation and reminders still
+ * come after their interval of elapsed time, not an hour late; published times never go
+ * back.
+ */
+static void engine_intervals_across_a_clock_step_back(void **state)
+{
+    struct fixture *f = setup(lifecycle, "sensor.waterlevel");
+    struct engine_change c;
+    int64_t back = 60 * MIN; /* clock time = elapsed time - back, after the step */
+
+    (void)state;
+    feed_value(f, "pegel-1", t0, 700);
+    expect_one(f, ENGINE_RAISED, NULL, "700 cm");
+    tick(f, t0 + 5 * MIN, true);
+    expect_none(f, "5 minutes");
+    /* The step, at once after that tick (the engine notices it at its next tick: an
+     * interval comes late by at most the time between two ticks). */
+    tick(f, t0 + 5 * MIN - back, true);
+    expect_none(f, "right after the step");
+    tick(f, t0 + 6 * MIN - back, true);
+    expect_none(f, "6 minutes");
+    tick(f, t0 + 10 * MIN - back - 1, true);
+    expect_none(f, "just before 10 minutes");
+    tick(f, t0 + 10 * MIN - back, true);
+    expect_one(f, ENGINE_ESCALATED, &c, "10 minutes after the raise, the step included");
+    assert_int_equal(c.alert.severity, SEVERITY_WARNING);
+    assert_true(c.alert.updated_ns > t0);
+    tick(f, t0 + 20 * MIN - back, true);
+    expect_one(f, ENGINE_ESCALATED, &c, "20 minutes");
+    assert_int_equal(c.alert.severity, SEVERITY_CRITICAL);
+    tick(f, t0 + 45 * MIN - back - 1, true);
+    expect_none(f, "just before 25 minutes after the last publication");
+    tick(f, t0 + 45 * MIN - back, true);
+    expect_one(f, ENGINE_RENOTIFIED, &c, "25 minutes after the last publication");
+    assert_true(c.alert.updated_ns > t0);
+    teardown_fixture(f);
+}
+
 /* renotify: the active alert is published again every interval, not more. */
 static void engine_renotify(void **state)
 {
@@ -322,6 +361,7 @@ int main(void)
         cmocka_unit_test(engine_acknowledgement),
         cmocka_unit_test(engine_escalation),
         cmocka_unit_test(engine_renotify),
+        cmocka_unit_test(engine_intervals_across_a_clock_step_back),
         cmocka_unit_test(engine_redelivery_is_a_no_op),
         cmocka_unit_test(engine_changes_at_one_instant),
         cmocka_unit_test(engine_state_survives_a_restart),

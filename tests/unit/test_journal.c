@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -396,6 +398,55 @@ static void journal_takes_over_a_version_1_segment(void **state)
     out_list_free(&leftover);
 }
 
+/* Files this process writes may grow to max bytes (a full disk); write() then fails. */
+static void limit_file_size(rlim_t max)
+{
+    struct rlimit rl;
+
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &rl), 0);
+    rl.rlim_cur = max;
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &rl), 0);
+}
+
+/*
+ * A start on a full disk: the events taken over cannot be written to the new segment.
+ * The old segment must stay until they are, or a second crash loses them.
+ */
+static void journal_take_over_on_a_full_disk_keeps_the_old_segment(void **state)
+{
+    struct out_list leftover = {0}, items = {0};
+    struct journal *j = open_journal(&leftover, 1 << 20);
+    struct out_item *it;
+
+    for (int k = 0; k < 3; k++) {
+        it = event(k);
+        assert_int_equal(journal_append(j, it, 0), 0);
+        out_list_push(&items, it);
+    }
+    assert_int_equal(journal_flush(j), 0);
+    crash(j);
+
+    signal(SIGXFSZ, SIG_IGN);
+    limit_file_size(16); /* the new segment takes its magic line, no record */
+    j = open_journal(&leftover, 1 << 20);
+    assert_int_equal(leftover.len, 3);
+    assert_true(journal_blocked(j));
+    crash(j); /* killed again before Redis confirmed them */
+    limit_file_size(RLIM_INFINITY);
+    out_list_free(&leftover);
+
+    j = open_journal(&leftover, 1 << 20);
+    assert_int_equal(leftover.len, 3);
+    assert_string_equal(leftover.head->id, "id-0");
+    assert_string_equal(leftover.tail->id, "id-2");
+    for (it = leftover.head; it; it = it->next)
+        journal_done(j, it->jseq);
+    journal_close(j);
+    assert_int_equal(count_segments(), 0);
+    out_list_free(&leftover);
+    out_list_free(&items);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -408,6 +459,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(journal_folder_is_locked, setup, teardown),
         cmocka_unit_test_setup_teardown(journal_takes_over_a_version_1_segment, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(journal_take_over_on_a_full_disk_keeps_the_old_segment,
+                                        setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -182,6 +182,31 @@ static void export_alerts(void **state)
     free(c.text);
 }
 
+/* A string with U+0000 (SQLite stores it, docs/storage.md): CSV prints its bytes. */
+static void export_alert_with_nul_as_csv(void **state)
+{
+    static const char doc[] =
+        "{\"id\":\"a1\",\"rule\":\"r\",\"severity\":null,\"state\":\"active\","
+        "\"municipality\":\"linz\",\"type\":\"sensor.soil\",\"subject\":\"s1\","
+        "\"value\":1,\"threshold\":2,\"message\":\"a\\u0000b\"}";
+    static const char want[] =
+        "id,rule,severity,state,municipality,type,subject,value,threshold,message,"
+        "event_id,event_time,raised_at,updated_at,acked_by,cleared_at\r\n"
+        "a1,r,,active,linz,sensor.soil,s1,1,2,a\0b,,,,,,\r\n";
+    struct export_value v = {doc, sizeof(doc) - 1};
+    struct capture c;
+    struct export x;
+
+    capture_open(&c);
+    export_init(&x, c.f, EXPORT_CSV, STORE_ALERTS);
+    assert_int_equal(export_row(&x, &v, 1), 0);
+    assert_int_equal(export_finish(&x), 0);
+    capture_close(&c);
+    assert_int_equal(c.len, sizeof(want) - 1);
+    assert_memory_equal(c.text, want, sizeof(want) - 1);
+    free(c.text);
+}
+
 static void export_aggregates_as_csv(void **state)
 {
     static const char doc[] =
@@ -228,6 +253,7 @@ int main(void)
         cmocka_unit_test(export_csv_quotes_line_breaks),
         cmocka_unit_test(export_empty_csv_has_a_header),
         cmocka_unit_test(export_alerts),
+        cmocka_unit_test(export_alert_with_nul_as_csv),
         cmocka_unit_test(export_aggregates_as_csv),
         cmocka_unit_test(export_refuses_bad_rows),
     };

@@ -28,6 +28,7 @@ struct engine {
     struct track **dirty;
     size_t n_dirty, cap_dirty;
     struct engine_stats stats;
+    int64_t clock_ns;          /* the latest now given to the engine; 0 before any */
 };
 
 static const char *const reason_names[] = {
@@ -264,7 +265,33 @@ static bool alert_open(const struct track *t)
     return t->alert && t->alert->state != ALERT_CLEARED;
 }
 
-/* Records a state change of t's alert. Returns 0, or -ENOMEM (the change is not made). */
+/*
+ * Notes the clock's now. When it is earlier than the engine saw before, the wall clock
+ * stepped back: the starts of the escalation and re-notification intervals of open
+ * alerts move back as much, so that those come after their interval of elapsed time
+ * and not as much later. (Published times never go back: change_time.)
+ */
+static void clock_seen(struct engine *e, int64_t now)
+{
+    if (e->clock_ns && now < e->clock_ns) {
+        int64_t back = e->clock_ns - now;
+
+        for (size_t i = 0; i < e->n_tracks; i++) {
+            struct track *t = e->all[i];
+            if (alert_open(t)) {
+                t->escalated_ns -= back;
+                t->notified_ns -= back;
+            }
+        }
+    }
+    e->clock_ns = now;
+}
+
+/*
+ * Records a state change of t's alert, published now by the clock (the start of the
+ * re-notification interval; the change's own time may be later, change_time). Returns 0,
+ * or -ENOMEM (the change is not made).
+ */
 static int emit(struct engine *e, struct track *t, enum engine_reason reason, int64_t now)
 {
     struct engine_change *c;
@@ -335,8 +362,8 @@ static int64_t change_time(const struct track *t, int64_t now)
 static int raise_alert(struct engine *e, struct track *t, int64_t now, const msgpack_object *data)
 {
     struct alert *a = t->alert;
+    int64_t at = change_time(t, now);
 
-    now = change_time(t, now);
     if (!a && !(a = t->alert = malloc(sizeof(*a))))
         return -ENOMEM;
     memset(a, 0, sizeof(*a));
@@ -348,7 +375,7 @@ static int raise_alert(struct engine *e, struct track *t, int64_t now, const msg
     a->state = ALERT_ACTIVE;
     a->value = t->tested;
     a->threshold = t->threshold;
-    a->raised_ns = a->updated_ns = now;
+    a->raised_ns = a->updated_ns = at;
     alert_make_id(a);
     render_message(t, data);
     t->pending = false;
@@ -375,17 +402,17 @@ int engine_ack(struct engine *e, const char *key, const char *by, int64_t now_ns
     struct alert *a;
     size_t len;
 
+    clock_seen(e, now_ns);
     if (!t || !t->alert)
         return -ENOENT;
     a = t->alert;
     if (a->state != ALERT_ACTIVE)
         return -EALREADY;
-    now_ns = change_time(t, now_ns);
     a->state = ALERT_ACKNOWLEDGED;
     len = value_utf8_prefix(by, strlen(by), sizeof(a->acked_by) - 1, ALERT_BY_CHARS);
     memcpy(a->acked_by, by, len);
     a->acked_by[len] = '\0';
-    a->updated_ns = now_ns;
+    a->updated_ns = change_time(t, now_ns);
     return emit(e, t, ENGINE_ACKNOWLEDGED, now_ns);
 }
 
@@ -478,8 +505,7 @@ static int evaluate(struct engine *e, struct track *t, bool holds, bool clears,
         a->value = t->tested;
         copy_event(a, t);
         if (holds && t->severity > a->severity) {
-            now = change_time(t, now);
-            a->updated_ns = now;
+            a->updated_ns = change_time(t, now);
             a->severity = t->severity;
             a->threshold = t->threshold;
             render_message(t, ev->data);
@@ -583,6 +609,7 @@ static int apply(struct engine *e, struct track *t, const struct engine_event *e
 
 int engine_event(struct engine *e, const struct engine_event *ev, int64_t now_ns)
 {
+    clock_seen(e, now_ns);
     for (size_t i = 0; i < e->rules->n; i++) {
         const struct rule *r = &e->rules->rules[i];
         struct track *t;
@@ -610,13 +637,18 @@ static int tick_track(struct engine *e, struct track *t, int64_t now, bool detec
     struct alert *a = t->alert;
 
     if (a && a->state == ALERT_ACTIVE) {
+        /* Started after now: the clock stepped back while the engine did not run (a
+         * restart); the interval starts again now rather than after the step. */
+        if (t->escalated_ns > now)
+            t->escalated_ns = now;
+        if (t->notified_ns > now)
+            t->notified_ns = now;
         if (r->escalate_ns && a->severity < SEVERITY_CRITICAL &&
             now - t->escalated_ns >= r->escalate_ns) {
-            int64_t at = change_time(t, now);
             a->severity++;
-            a->updated_ns = at;
-            t->escalated_ns = at;
-            return emit(e, t, ENGINE_ESCALATED, at);
+            a->updated_ns = change_time(t, now);
+            t->escalated_ns = now;
+            return emit(e, t, ENGINE_ESCALATED, now);
         }
         if (r->renotify_ns && now - t->notified_ns >= r->renotify_ns)
             return emit(e, t, ENGINE_RENOTIFIED, now);
@@ -641,6 +673,7 @@ static int tick_track(struct engine *e, struct track *t, int64_t now, bool detec
 
 int engine_tick(struct engine *e, int64_t now_ns, bool detect)
 {
+    clock_seen(e, now_ns);
     for (size_t i = 0; i < e->n_tracks; i++) {
         int r = tick_track(e, e->all[i], now_ns, detect);
         if (r < 0)

@@ -463,6 +463,7 @@ static int read_once(struct worker *w, int block_ms)
     size_t n_ready = 0, cap = 0;
     bool any_history = false, drained = true;
     int asked = worker_read_count(w);
+    unsigned long long failures = w->batch_failures;
     const char **argv;
     char count[16], block[16];
     int argc = 0, n = 0;
@@ -528,8 +529,10 @@ static int read_once(struct worker *w, int block_ms)
         w->next_route_ms = 0;
         goto out;
     }
-    if (reply->type == REDIS_REPLY_NIL) /* nothing new within block_ms */
+    if (reply->type == REDIS_REPLY_NIL) { /* nothing new within block_ms */
+        worker_read_settled(w, failures);
         goto out;
+    }
     if (reply->type != REDIS_REPLY_ARRAY)
         goto bad;
     for (size_t i = 0; i < reply->elements; i++) {
@@ -579,6 +582,8 @@ static int read_once(struct worker *w, int block_ms)
     }
     w->read_drained = drained;
     handle(w, items, (size_t)n);
+    if (w->redis)
+        worker_read_settled(w, failures);
     free(items);
     worker_reply_reset(&w->read_replies);
     return n;

@@ -30,6 +30,7 @@ void worker_batch_failed(struct worker *w, const char *detail)
     if (!w->batch_error || strcmp(w->batch_detail, detail) != 0)
         log_warn(w->component, "%s; trying again in %d ms", detail, w->batch_backoff_ms);
     w->batch_error = true;
+    w->batch_failures++;
     snprintf(w->batch_detail, sizeof(w->batch_detail), "%s", detail);
     w->next_read_ms = worker_now_ms() + w->batch_backoff_ms;
     w->batch_backoff_ms = worker_backoff_next(w->batch_backoff_ms);
@@ -46,6 +47,12 @@ void worker_batch_succeeded(struct worker *w)
     w->batch_error = false;
     w->batch_detail[0] = '\0';
     w->batch_backoff_ms = WORKER_BACKOFF_MIN_MS;
+}
+
+void worker_read_settled(struct worker *w, unsigned long long failures_before)
+{
+    if (w->batch_error && w->batch_failures == failures_before)
+        worker_batch_succeeded(w);
 }
 
 static bool healthy(const struct worker *w, const char **detail)

@@ -67,6 +67,7 @@ struct worker {
     bool user_unhealthy;               /* worker_set_health */
     char user_detail[WORKER_DETAIL_MAX];
     bool batch_error;                  /* the last batch (or read) failed as a whole */
+    unsigned long long batch_failures; /* reads and batches failed as a whole, in all */
     char batch_detail[WORKER_DETAIL_MAX];
     bool tick_error;
     char tick_detail[WORKER_DETAIL_MAX];

@@ -92,6 +92,7 @@ static int copy_database(const char *src_path, const char *tmp_path, int timeout
     sqlite3_backup *b;
     sqlite3_stmt *st = NULL;
     const char *check;
+    struct timespec t0;
     int rc, r = -1;
 
     rc = sqlite3_open_v2(src_path, &src, SQLITE_OPEN_READONLY, NULL);
@@ -111,14 +112,27 @@ static int copy_database(const char *src_path, const char *tmp_path, int timeout
         fprintf(stderr, PROG ": %s\n", sqlite3_errmsg(dst));
         goto out;
     }
-    /* One step of every page: a writer between steps would restart the copy forever. */
+    /*
+     * One step of every page: a writer between steps would restart the copy forever.
+     * A lock that another process holds (SQLITE_BUSY, SQLITE_LOCKED) is waited for until
+     * timeout_ms have passed since the first try, then the backup fails.
+     */
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     do {
         rc = sqlite3_backup_step(b, -1);
-        if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+        if ((rc == SQLITE_BUSY || rc == SQLITE_LOCKED) &&
+            seconds_since(&t0) * 1000 < timeout_ms)
             sqlite3_sleep(50);
+        else if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+            break;
     } while (rc == SQLITE_OK || rc == SQLITE_BUSY || rc == SQLITE_LOCKED);
     *pages = sqlite3_backup_pagecount(b);
     sqlite3_backup_finish(b);
+    if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) {
+        fprintf(stderr, PROG ": copying %s: %s; gave up after %d ms (--timeout)\n", src_path,
+                sqlite3_errstr(rc), timeout_ms);
+        goto out;
+    }
     if (rc != SQLITE_DONE) {
         fprintf(stderr, PROG ": copying %s: %s\n", src_path, sqlite3_errstr(rc));
         goto out;

@@ -196,7 +196,8 @@ static int document_row(struct export *x, const struct export_value *v)
         putc('\n', x->out);
         return 0;
     }
-    if (!(doc = json_loadb(v->ptr, v->len, 0, NULL)) || !json_is_object(doc)) {
+    /* A stored string may hold U+0000 (SQLite keeps it): its field then has that byte. */
+    if (!(doc = json_loadb(v->ptr, v->len, JSON_ALLOW_NUL, NULL)) || !json_is_object(doc)) {
         json_decref(doc);
         return -EINVAL;
     }
