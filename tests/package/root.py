@@ -301,6 +301,14 @@ def scenario_install(overlay, debs):
     wait_until(lambda: stored("rhein-pegel-1") == 1, 30, "the event in the installed database")
     check_query("rhein-pegel-1", 412)
     log(f"published linz/sensor/waterlevel/rhein-pegel-1; stored in {DB}; query shows it")
+    # The installed hub keeps a crash journal (a hub the watchdog kills loses nothing).
+    journal = Path("/var/lib/rheinhub/journal")
+    if not journal.is_dir() or not any(journal.iterdir()):
+        fail(f"no crash journal in {journal}: {sh('ls -la /var/lib/rheinhub')}")
+    st = journal.stat()
+    if pwd.getpwuid(st.st_uid).pw_name != "rheinhub" or st.st_mode & 0o777 != 0o700:
+        fail(f"{journal}: owner {st.st_uid}, mode {oct(st.st_mode & 0o777)}")
+    log(f"the hub journals into {journal} (rheinhub, 0700)")
 
     # Back up while it runs, lose the database, restore (docs/operations.md).
     sh("install -d -o rheinhub -g rheinhub -m 0750 /var/backups/rheinhub")
