@@ -145,6 +145,7 @@ static void on_connect(const redisAsyncContext *cac, int status)
     if (status != REDIS_OK) {
         log_warn("redis", "cannot connect to %s:%d: %s", out->master.host, out->master.port,
                  ac->errstr);
+        redis_master_skip(&out->master);
         link_down(out); /* hiredis frees the context after this returns */
         return;
     }
@@ -192,6 +193,7 @@ void redis_link_connect(struct redis_out *out)
                  ac ? ac->errstr : "out of memory");
         if (ac)
             redisAsyncFree(ac);
+        redis_master_skip(&out->master);
         link_down(out);
         return;
     }
@@ -233,6 +235,7 @@ void redis_link_tick(uv_timer_t *t)
         if (now - out->state_since_ns > limit) {
             snprintf(why, sizeof(why), "no answer within %d ms of connecting",
                      out->cfg->redis.liveness_timeout_ms);
+            redis_master_skip(&out->master);
             redis_link_drop(out, why);
         }
         return;

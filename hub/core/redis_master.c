@@ -142,6 +142,11 @@ int redis_master_check(redisContext *c, struct redis_master *m, char why[REDIS_M
     return r;
 }
 
+void redis_master_skip(struct redis_master *m)
+{
+    m->next_sentinel++;
+}
+
 bool redis_master_lost(const char *error)
 {
     return strncmp(error, "READONLY", 8) == 0 || strncmp(error, "MASTERDOWN", 10) == 0;
@@ -152,6 +157,7 @@ redisContext *redis_master_connect(const struct hub_config *cfg, struct redis_ma
 {
     struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
     redisContext *c;
+    int r;
 
     if (redis_master_find(cfg, m, timeout_ms, why) < 0)
         return NULL;
@@ -160,11 +166,13 @@ redisContext *redis_master_connect(const struct hub_config *cfg, struct redis_ma
         snprintf(why, REDIS_MASTER_WHY_MAX, "%s:%d: %s", m->host, m->port,
                  c ? c->errstr : "out of memory");
         redisFree(c);
+        redis_master_skip(m);
         return NULL;
     }
     if (redisSetTimeout(c, tv) != REDIS_OK) {
         snprintf(why, REDIS_MASTER_WHY_MAX, "%s:%d: %s", m->host, m->port, c->errstr);
         redisFree(c);
+        redis_master_skip(m);
         return NULL;
     }
     if (cfg->redis.password[0]) {
@@ -178,8 +186,11 @@ redisContext *redis_master_connect(const struct hub_config *cfg, struct redis_ma
         }
         freeReplyObject(reply);
     }
-    if (redis_master_check(c, m, why) < 0) {
+    r = redis_master_check(c, m, why);
+    if (r < 0) {
         redisFree(c);
+        if (r == -EIO)
+            redis_master_skip(m); /* no answer to ROLE; after -EROFS it moved on already */
         return NULL;
     }
     return c;

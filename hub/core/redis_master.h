@@ -57,6 +57,14 @@ int redis_master_check_reply(const redisReply *reply, struct redis_master *m,
 redisContext *redis_master_connect(const struct hub_config *cfg, struct redis_master *m,
                                    int timeout_ms, char why[REDIS_MASTER_WHY_MAX]);
 
+/*
+ * The master the last Sentinel named could not be reached (refused, timed out, no
+ * answer to the handshake): the next redis_master_find starts with the next Sentinel,
+ * so that one that names a dead master (it has not seen the failover) is not the only
+ * one asked.
+ */
+void redis_master_skip(struct redis_master *m);
+
 /* True for an error reply that means the server is no longer the master (READONLY...). */
 bool redis_master_lost(const char *error);
 

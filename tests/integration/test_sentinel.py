@@ -10,6 +10,7 @@ import pytest
 
 import harness
 from harness import SENTINEL, SENTINEL_SUBJECT, ranges, settle, wait_until
+from storage_helpers import SqliteDb, storage_hub, wait_count
 
 STREAM = "sensor.waterlevel"
 MASTER = "rheinhub"
@@ -161,3 +162,43 @@ def test_sentinel_failover_under_a_stream(hub_factory, sentinel_layout, stack, l
     assert not check.duplicates, check.summary()
     if acks:
         check.assert_exactly_once()
+
+
+def lone_sentinel(stack, name, master_port):
+    """A Sentinel that names 127.0.0.1:master_port as master "rheinhub" and, alone with
+    quorum 2, never fails over: what a Sentinel cut off from the others still answers."""
+    port = harness.free_port()
+    conf = stack.tmp / f"{name}.conf"
+    conf.write_text(f"port {port}\nbind 127.0.0.1\ndir {stack.tmp}\n"
+                    f"sentinel monitor {MASTER} 127.0.0.1 {master_port} 2\n")
+    proc = harness.Proc(name, ["redis-server", conf, "--sentinel"], stack.tmp / f"{name}.log")
+    proc.start()
+    return proc, f"127.0.0.1:{port}"
+
+
+def test_sentinel_stale_sentinel_naming_a_dead_master_is_passed_over(hub_factory, stack,
+                                                                     loadgen, clock):
+    # The first Sentinel in the list names a master that is gone (its old address, as a
+    # Sentinel partitioned from the others during a failover would): connecting there
+    # is refused. The hub must go on to the next Sentinel, not ask the stale one again
+    # forever. The storage worker (the worker SDK's link) likewise.
+    dead = harness.free_port()
+    stale, stale_addr = lone_sentinel(stack, "sentinel-stale", dead)
+    good, good_addr = lone_sentinel(stack, "sentinel-good", stack.redis_port)
+    db = SqliteDb(stack.tmp / "sentinel-storage.db")
+    try:
+        hub = storage_hub(hub_factory, db.storage_section(),
+                          redis={"sentinels": [stale_addr, good_addr], "master_name": MASTER})
+        lg = loadgen(n=200, rate=0).start()
+        lg.wait(timeout=120)
+        r = stack.redis.client()
+        events = settle(hub, r, hub.stream(STREAM), min_len=1, sentinel=SENTINEL)
+        lg.check(events, clock[0], clock[1](), ignore_subjects={SENTINEL_SUBJECT}) \
+            .assert_exactly_once()
+        text = hub.log_path.read_text()
+        assert f"cannot connect to 127.0.0.1:{dead}" in text, harness.tail(hub.log_path)
+        assert f"connected to 127.0.0.1:{stack.redis_port}" in text, harness.tail(hub.log_path)
+        wait_count(db, 200, hub=hub)
+    finally:
+        good.stop()
+        stale.stop()
