@@ -102,19 +102,24 @@ def sentinel_layout(stack):
     replica.proc.stop()
 
 
+def ingest_exactly_once(hub, stack, loadgen, clock, n):
+    """Publishes n events at full speed, asserts each is in the master's stream once, and
+    returns the hub's log."""
+    lg = loadgen(n=n, rate=0).start()
+    lg.wait(timeout=120)
+    events = settle(hub, stack.redis.client(), hub.stream(STREAM), min_len=1, sentinel=SENTINEL)
+    lg.check(events, clock[0], clock[1](), ignore_subjects={SENTINEL_SUBJECT}) \
+        .assert_exactly_once()
+    return hub.log_path.read_text()
+
+
 def test_sentinel_hub_finds_the_master_and_never_the_replica(hub_factory, sentinel_layout,
                                                             stack, loadgen, clock):
     replica, sentinels = sentinel_layout
     # redis.host points at the replica: with Sentinels configured it must not be used.
     hub = hub_factory(redis={"host": "127.0.0.1", "port": replica.port,
                              "sentinels": sentinels.addrs, "master_name": MASTER})
-    lg = loadgen(n=2000, rate=0).start()
-    lg.wait(timeout=120)
-    r = stack.redis.client()
-    events = settle(hub, r, hub.stream(STREAM), min_len=1, sentinel=SENTINEL)
-    lg.check(events, clock[0], clock[1](), ignore_subjects={SENTINEL_SUBJECT}) \
-        .assert_exactly_once()
-    text = hub.log_path.read_text()
+    text = ingest_exactly_once(hub, stack, loadgen, clock, 2000)
     assert f"connected to 127.0.0.1:{stack.redis_port}" in text, harness.tail(hub.log_path)
 
 
@@ -189,13 +194,7 @@ def test_sentinel_stale_sentinel_naming_a_dead_master_is_passed_over(hub_factory
     try:
         hub = storage_hub(hub_factory, db.storage_section(),
                           redis={"sentinels": [stale_addr, good_addr], "master_name": MASTER})
-        lg = loadgen(n=200, rate=0).start()
-        lg.wait(timeout=120)
-        r = stack.redis.client()
-        events = settle(hub, r, hub.stream(STREAM), min_len=1, sentinel=SENTINEL)
-        lg.check(events, clock[0], clock[1](), ignore_subjects={SENTINEL_SUBJECT}) \
-            .assert_exactly_once()
-        text = hub.log_path.read_text()
+        text = ingest_exactly_once(hub, stack, loadgen, clock, 200)
         assert f"cannot connect to 127.0.0.1:{dead}" in text, harness.tail(hub.log_path)
         assert f"connected to 127.0.0.1:{stack.redis_port}" in text, harness.tail(hub.log_path)
         wait_count(db, 200, hub=hub)
