@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "yaml_report.h"
@@ -31,27 +32,78 @@ static int out_of_memory(const struct yaml_loader *l)
     return -ENOMEM;
 }
 
-int yaml_loader_read_file(struct yaml_loader *l, const char *what, yaml_document_t *doc)
+/*
+ * The whole file into *text (malloc'd, the caller frees it), *len its size. Returns 0, or
+ * a negative errno reported as "path: cannot open|read <what>: reason".
+ */
+static int read_all(const struct yaml_loader *l, const char *what, char **text, size_t *len)
 {
-    yaml_parser_t parser;
+    size_t size = 0, cap = 4096;
+    char *buf = NULL;
+    const char *verb = "open";
     FILE *f;
-    int r;
+    int e = 0;
 
     if (!(f = fopen(l->path, "rb"))) {
-        int e = errno;
-        if (l->err)
-            fprintf(l->err, "%s: cannot open%s%s: %s\n", l->path, what ? " " : "",
-                    what ? what : "", strerror(e));
-        return -e;
+        e = errno;
+        goto err;
     }
-    if (!yaml_parser_initialize(&parser)) {
-        fclose(f);
-        return out_of_memory(l);
+    verb = "read";
+    for (;;) {
+        size_t n;
+        if (!buf || size == cap) {
+            char *more;
+            if (buf)
+                cap *= 2;
+            if (cap > YAML_LOADER_SIZE_MAX + 1)
+                cap = YAML_LOADER_SIZE_MAX + 1;
+            if (!(more = realloc(buf, cap))) {
+                e = ENOMEM;
+                goto err;
+            }
+            buf = more;
+        }
+        n = fread(buf + size, 1, cap - size, f);
+        size += n;
+        if (size > YAML_LOADER_SIZE_MAX) {
+            e = EFBIG;
+            goto err;
+        }
+        if (n == 0) {
+            if (ferror(f)) {
+                e = errno ? errno : EIO;
+                goto err;
+            }
+            break;
+        }
     }
-    yaml_parser_set_input_file(&parser, f);
-    r = parse(l, &parser, doc);
-    yaml_parser_delete(&parser);
     fclose(f);
+    *text = buf;
+    *len = size;
+    return 0;
+err:
+    if (f)
+        fclose(f);
+    free(buf);
+    if (l->err && e == EFBIG)
+        fprintf(l->err, "%s: cannot read%s%s: larger than %d bytes\n", l->path, what ? " " : "",
+                what ? what : "", YAML_LOADER_SIZE_MAX);
+    else if (l->err)
+        fprintf(l->err, "%s: cannot %s%s%s: %s\n", l->path, verb, what ? " " : "",
+                what ? what : "", strerror(e));
+    return -e;
+}
+
+int yaml_loader_read_file(struct yaml_loader *l, const char *what, yaml_document_t *doc)
+{
+    size_t len;
+    char *text;
+    int r;
+
+    if ((r = read_all(l, what, &text, &len)) < 0)
+        return r;
+    r = yaml_loader_read_text(l, text, len, doc);
+    free(text);
     return r;
 }
 

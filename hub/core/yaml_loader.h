@@ -22,13 +22,18 @@ struct yaml_loader {
     yaml_document_t *doc; /* borrowed; set by yaml_loader_read_file or _read_text */
 };
 
+/* The largest file a loader reads, in bytes: configuration files are a few KiB. */
+#define YAML_LOADER_SIZE_MAX (16 * 1024 * 1024)
+
 /*
  * Reads the first document of the file l->path into doc and points l->doc at it; the file
- * is closed again before it returns. Returns 0, and the caller deletes doc
- * (yaml_document_delete); or, with nothing in doc to delete:
+ * is read whole (at most YAML_LOADER_SIZE_MAX bytes) and closed before it returns.
+ * Returns 0, and the caller deletes doc (yaml_document_delete); or, with nothing in doc
+ * to delete:
  *   -1       a syntax error, reported as "path:line: problem context" and counted;
- *   -errno   the file cannot be opened: "path: cannot open <what>: reason" (what NULL:
- *            "path: cannot open: reason"), not counted;
+ *   -errno   the file cannot be opened or read (a folder: -EISDIR; too large: -EFBIG):
+ *            "path: cannot open|read <what>: reason" (what NULL: "path: cannot open:
+ *            reason"), not counted;
  *   -ENOMEM  libyaml has no memory: "path: out of memory".
  */
 int yaml_loader_read_file(struct yaml_loader *l, const char *what, yaml_document_t *doc);

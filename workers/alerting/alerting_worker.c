@@ -672,7 +672,8 @@ int alerting_worker_main(int argc, char **argv)
     if (config_load(&a.cfg, config, stderr) != 0)
         return 2;
     if ((r = rules_load(&a.rules, a.cfg.alerting.rules_file, stderr)) != 0) {
-        if (r < 0 && r > -1000 && r != -ENOENT && r != -EACCES)
+        /* A file that cannot be read (-errno) was reported already; else r counts errors. */
+        if (r < 0 && r > -1000 && r != -ENOENT && r != -EACCES && r != -EISDIR && r != -EFBIG)
             fprintf(stderr, "%s: %d error%s\n", a.cfg.alerting.rules_file, -r, r == -1 ? "" : "s");
         return 2;
     }

@@ -1,0 +1,108 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Unit tests of what every YAML loader shares (hub/core/yaml_loader.c): how a file
+ * that is not a configuration at all is refused, with "FILE:LINE: reason" or
+ * "FILE: reason", before any loader looks at its keys.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "yaml_loader.h"
+
+struct read {
+    int rc;
+    int errors;
+    char *err; /* what the loader wrote to its error stream */
+    yaml_document_t doc;
+};
+
+/* Reads path as a file, with what as the loaders name it. */
+static void read_file(struct read *r, const char *path, const char *what)
+{
+    struct yaml_loader l = {.path = path};
+    size_t err_len = 0;
+
+    l.err = open_memstream(&r->err, &err_len);
+    assert_non_null(l.err);
+    r->rc = yaml_loader_read_file(&l, what, &r->doc);
+    r->errors = l.errors;
+    assert_int_equal(fclose(l.err), 0);
+    if (r->rc == 0)
+        yaml_document_delete(&r->doc);
+}
+
+static const char *tmp_dir(void)
+{
+    const char *dir = getenv("TMPDIR");
+    return dir && *dir ? dir : "/tmp";
+}
+
+/* A folder given for the file: refused, naming the reason, not "input error". */
+static void yaml_loader_directory_refused(void **state)
+{
+    char dir[256], expected[512];
+    struct read r;
+
+    (void)state;
+    snprintf(dir, sizeof(dir), "%s/test_yaml_loader.XXXXXX", tmp_dir());
+    assert_non_null(mkdtemp(dir));
+    read_file(&r, dir, "the rules file");
+    assert_int_equal(rmdir(dir), 0);
+    snprintf(expected, sizeof(expected), "%s: cannot read the rules file: %s\n", dir,
+             strerror(EISDIR));
+    assert_string_equal(r.err, expected);
+    assert_int_equal(r.rc, -EISDIR);
+    assert_int_equal(r.errors, 0); /* like a file that cannot be opened */
+    free(r.err);
+
+    read_file(&r, "/", NULL);
+    snprintf(expected, sizeof(expected), "/: cannot read: %s\n", strerror(EISDIR));
+    assert_string_equal(r.err, expected);
+    assert_int_equal(r.rc, -EISDIR);
+    free(r.err);
+}
+
+/* A file past YAML_LOADER_SIZE_MAX is refused before it is parsed. */
+static void yaml_loader_too_large_refused(void **state)
+{
+    char path[256], expected[512];
+    struct read r;
+    FILE *f;
+    int fd;
+
+    (void)state;
+    snprintf(path, sizeof(path), "%s/test_yaml_loader.XXXXXX", tmp_dir());
+    assert_true((fd = mkstemp(path)) >= 0);
+    assert_non_null(f = fdopen(fd, "w"));
+    /* A comment line one byte past the bound. */
+    assert_true(fputc('#', f) != EOF);
+    for (int i = 0; i < YAML_LOADER_SIZE_MAX; i++)
+        assert_true(putc('x', f) != EOF);
+    assert_int_equal(fclose(f), 0);
+    read_file(&r, path, NULL);
+    unlink(path);
+    snprintf(expected, sizeof(expected), "%s: cannot read: larger than %d bytes\n", path,
+             YAML_LOADER_SIZE_MAX);
+    assert_string_equal(r.err, expected);
+    assert_int_equal(r.rc, -EFBIG);
+    free(r.err);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(yaml_loader_directory_refused),
+        cmocka_unit_test(yaml_loader_too_large_refused),
+    };
+
+    return cmocka_run_group_tests_name("yaml_loader", tests, NULL, NULL);
+}
