@@ -9,20 +9,67 @@
 
 #include "yaml_report.h"
 
+/* Reports the parser's syntax error as "path:line: problem context" and counts it. */
+static void report_syntax(struct yaml_loader *l, const yaml_parser_t *parser)
+{
+    l->errors++;
+    if (l->err)
+        fprintf(l->err, "%s:%lu: %s%s%s\n", l->path, (unsigned long)parser->problem_mark.line + 1,
+                parser->problem ? parser->problem : "YAML error", parser->context ? " " : "",
+                parser->context ? parser->context : "");
+}
+
 /* Reads the parser's next document into doc; a syntax error is reported and counted. */
 static int parse(struct yaml_loader *l, yaml_parser_t *parser, yaml_document_t *doc)
 {
     if (!yaml_parser_load(parser, doc)) {
-        l->errors++;
-        if (l->err)
-            fprintf(l->err, "%s:%lu: %s%s%s\n", l->path,
-                    (unsigned long)parser->problem_mark.line + 1,
-                    parser->problem ? parser->problem : "YAML error", parser->context ? " " : "",
-                    parser->context ? parser->context : "");
+        report_syntax(l, parser);
         return -1;
     }
     l->doc = doc;
     return 0;
+}
+
+/*
+ * Walks the text's events before the document is built: libyaml's scanner slows down
+ * with every level of nesting (a file of 200,000 '[' took minutes), so the walk stops
+ * at the first level past YAML_LOADER_DEPTH_MAX. Returns 0, or -1 with the error
+ * reported and counted.
+ */
+static int check_nesting(struct yaml_loader *l, const char *text, size_t len)
+{
+    yaml_parser_t parser;
+    int depth = 0, r = 0;
+
+    if (!yaml_parser_initialize(&parser))
+        return -ENOMEM;
+    yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+    for (;;) {
+        yaml_event_t ev;
+        yaml_event_type_t type;
+
+        if (!yaml_parser_parse(&parser, &ev)) {
+            report_syntax(l, &parser);
+            r = -1;
+            break;
+        }
+        type = ev.type;
+        if ((type == YAML_SEQUENCE_START_EVENT || type == YAML_MAPPING_START_EVENT) &&
+            ++depth > YAML_LOADER_DEPTH_MAX) {
+            l->errors++;
+            if (l->err)
+                fprintf(l->err, "%s:%lu: nested deeper than %d levels\n", l->path,
+                        (unsigned long)ev.start_mark.line + 1, YAML_LOADER_DEPTH_MAX);
+            r = -1;
+        } else if (type == YAML_SEQUENCE_END_EVENT || type == YAML_MAPPING_END_EVENT) {
+            depth--;
+        }
+        yaml_event_delete(&ev);
+        if (r < 0 || type == YAML_STREAM_END_EVENT)
+            break;
+    }
+    yaml_parser_delete(&parser);
+    return r;
 }
 
 static int out_of_memory(const struct yaml_loader *l)
@@ -113,6 +160,8 @@ int yaml_loader_read_text(struct yaml_loader *l, const char *text, size_t len,
     yaml_parser_t parser;
     int r;
 
+    if ((r = check_nesting(l, text, len)) < 0)
+        return r == -ENOMEM ? out_of_memory(l) : r;
     if (!yaml_parser_initialize(&parser))
         return out_of_memory(l);
     yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);

@@ -26,11 +26,19 @@ struct yaml_loader {
 #define YAML_LOADER_SIZE_MAX (16 * 1024 * 1024)
 
 /*
+ * The deepest nesting of mappings and sequences a file may have, the top level included:
+ * the deepest file rheinhub reads (a source's value map) has 6.
+ */
+#define YAML_LOADER_DEPTH_MAX 32
+
+/*
  * Reads the first document of the file l->path into doc and points l->doc at it; the file
  * is read whole (at most YAML_LOADER_SIZE_MAX bytes) and closed before it returns.
  * Returns 0, and the caller deletes doc (yaml_document_delete); or, with nothing in doc
  * to delete:
- *   -1       a syntax error, reported as "path:line: problem context" and counted;
+ *   -1       a syntax error, reported as "path:line: problem context", or nesting
+ *            deeper than YAML_LOADER_DEPTH_MAX: "path:line: nested deeper than 32
+ *            levels"; counted;
  *   -errno   the file cannot be opened or read (a folder: -EISDIR; too large: -EFBIG):
  *            "path: cannot open|read <what>: reason" (what NULL: "path: cannot open:
  *            reason"), not counted;

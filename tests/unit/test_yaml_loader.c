@@ -25,6 +25,21 @@ struct read {
     yaml_document_t doc;
 };
 
+/* Reads len bytes of text as the file "t.yaml"; the document is deleted on success. */
+static void read_text(struct read *r, const char *text, size_t len)
+{
+    struct yaml_loader l = {.path = "t.yaml"};
+    size_t err_len = 0;
+
+    l.err = open_memstream(&r->err, &err_len);
+    assert_non_null(l.err);
+    r->rc = yaml_loader_read_text(&l, text, len, &r->doc);
+    r->errors = l.errors;
+    assert_int_equal(fclose(l.err), 0);
+    if (r->rc == 0)
+        yaml_document_delete(&r->doc);
+}
+
 /* Reads path as a file, with what as the loaders name it. */
 static void read_file(struct read *r, const char *path, const char *what)
 {
@@ -97,11 +112,63 @@ static void yaml_loader_too_large_refused(void **state)
     free(r.err);
 }
 
+/* "a: " and depth '[' ... ']' pairs, on one line. */
+static char *nested(size_t depth, size_t *len)
+{
+    char *text = malloc(depth * 2 + 8);
+
+    assert_non_null(text);
+    memcpy(text, "a: ", 3);
+    memset(text + 3, '[', depth);
+    memset(text + 3 + depth, ']', depth);
+    memcpy(text + 3 + depth * 2, "\n", 2);
+    *len = depth * 2 + 4;
+    return text;
+}
+
+static void yaml_loader_nesting_within_bound(void **state)
+{
+    size_t len;
+    char *text = nested(YAML_LOADER_DEPTH_MAX - 1, &len); /* the root mapping is one level */
+    struct read r;
+
+    (void)state;
+    read_text(&r, text, len);
+    assert_string_equal(r.err, "");
+    assert_int_equal(r.rc, 0);
+    free(r.err);
+    free(text);
+}
+
+static void yaml_loader_nesting_too_deep(void **state)
+{
+    static const size_t depths[] = {YAML_LOADER_DEPTH_MAX, 100000};
+    char expected[128];
+
+    (void)state;
+    snprintf(expected, sizeof(expected), "t.yaml:1: nested deeper than %d levels\n",
+             YAML_LOADER_DEPTH_MAX);
+    for (size_t i = 0; i < sizeof(depths) / sizeof(depths[0]); i++) {
+        size_t len;
+        char *text = nested(depths[i], &len);
+        struct read r;
+
+        read_text(&r, text, len);
+        assert_string_equal(r.err, expected);
+        assert_int_equal(r.rc, -1);
+        assert_int_equal(r.errors, 1);
+        free(r.err);
+        free(text);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(yaml_loader_directory_refused),
         cmocka_unit_test(yaml_loader_too_large_refused),
+        cmocka_unit_test(yaml_loader_nesting_within_bound),
+        cmocka_unit_test(yaml_loader_nesting_too_deep),
     };
 
     return cmocka_run_group_tests_name("yaml_loader", tests, NULL, NULL);
