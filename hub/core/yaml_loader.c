@@ -33,13 +33,14 @@ static int parse(struct yaml_loader *l, yaml_parser_t *parser, yaml_document_t *
 /*
  * Walks the text's events before the document is built: libyaml's scanner slows down
  * with every level of nesting (a file of 200,000 '[' took minutes), so the walk stops
- * at the first level past YAML_LOADER_DEPTH_MAX. Returns 0, or -1 with the error
- * reported and counted.
+ * at the first level past YAML_LOADER_DEPTH_MAX. It also reads past the first
+ * document: libyaml's loader stops there, and a second one ("---" and more keys) would
+ * be left unread without a word. Returns 0, or -1 with the error reported and counted.
  */
-static int check_nesting(struct yaml_loader *l, const char *text, size_t len)
+static int check_events(struct yaml_loader *l, const char *text, size_t len)
 {
     yaml_parser_t parser;
-    int depth = 0, r = 0;
+    int depth = 0, documents = 0, r = 0;
 
     if (!yaml_parser_initialize(&parser))
         return -ENOMEM;
@@ -63,6 +64,12 @@ static int check_nesting(struct yaml_loader *l, const char *text, size_t len)
             r = -1;
         } else if (type == YAML_SEQUENCE_END_EVENT || type == YAML_MAPPING_END_EVENT) {
             depth--;
+        } else if (type == YAML_DOCUMENT_START_EVENT && ++documents > 1) {
+            l->errors++;
+            if (l->err)
+                fprintf(l->err, "%s:%lu: a second YAML document begins here; the file holds one\n",
+                        l->path, (unsigned long)ev.start_mark.line + 1);
+            r = -1;
         }
         yaml_event_delete(&ev);
         if (r < 0 || type == YAML_STREAM_END_EVENT)
@@ -160,7 +167,7 @@ int yaml_loader_read_text(struct yaml_loader *l, const char *text, size_t len,
     yaml_parser_t parser;
     int r;
 
-    if ((r = check_nesting(l, text, len)) < 0)
+    if ((r = check_events(l, text, len)) < 0)
         return r == -ENOMEM ? out_of_memory(l) : r;
     if (!yaml_parser_initialize(&parser))
         return out_of_memory(l);

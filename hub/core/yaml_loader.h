@@ -38,7 +38,7 @@ struct yaml_loader {
  * to delete:
  *   -1       a syntax error, reported as "path:line: problem context", or nesting
  *            deeper than YAML_LOADER_DEPTH_MAX: "path:line: nested deeper than 32
- *            levels"; counted;
+ *            levels", or a second document after the first; counted;
  *   -errno   the file cannot be opened or read (a folder: -EISDIR; too large: -EFBIG):
  *            "path: cannot open|read <what>: reason" (what NULL: "path: cannot open:
  *            reason"), not counted;

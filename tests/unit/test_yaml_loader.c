@@ -162,6 +162,50 @@ static void yaml_loader_nesting_too_deep(void **state)
     }
 }
 
+/* What follows a first document is not silently left unread. */
+static void yaml_loader_second_document_refused(void **state)
+{
+    static const struct {
+        const char *text;
+        const char *err;
+    } cases[] = {
+        {"mqtt:\n  port: 1883\n---\nmqtt:\n  port: 2\n",
+         "t.yaml:3: a second YAML document begins here; the file holds one\n"},
+        {"a: 1\n...\n---\nb: 2\n",
+         "t.yaml:3: a second YAML document begins here; the file holds one\n"},
+        {"a: 1\n...\n# the rest\nb: 2\n", "t.yaml:4: did not find expected <document start>\n"},
+        {"a: 1\n---\n[unclosed\n",
+         "t.yaml:2: a second YAML document begins here; the file holds one\n"},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct read r;
+
+        read_text(&r, cases[i].text, strlen(cases[i].text));
+        assert_string_equal(r.err, cases[i].err);
+        assert_int_equal(r.rc, -1);
+        free(r.err);
+    }
+}
+
+/* One document, with or without its markers, is read as before. */
+static void yaml_loader_one_document(void **state)
+{
+    static const char *const texts[] = {"a: 1\n", "---\na: 1\n", "---\na: 1\n...\n",
+                                        "# c\n---\na: 1\n...\n# end\n", ""};
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+        struct read r;
+
+        read_text(&r, texts[i], strlen(texts[i]));
+        assert_string_equal(r.err, "");
+        assert_int_equal(r.rc, 0);
+        free(r.err);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -169,6 +213,8 @@ int main(void)
         cmocka_unit_test(yaml_loader_too_large_refused),
         cmocka_unit_test(yaml_loader_nesting_within_bound),
         cmocka_unit_test(yaml_loader_nesting_too_deep),
+        cmocka_unit_test(yaml_loader_second_document_refused),
+        cmocka_unit_test(yaml_loader_one_document),
     };
 
     return cmocka_run_group_tests_name("yaml_loader", tests, NULL, NULL);
