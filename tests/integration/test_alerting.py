@@ -363,6 +363,21 @@ def test_alerting_check(tmp_path):
     assert p.returncode == 2
 
 
+def test_alerting_check_without_rules_file(tmp_path):
+    """alerting.rules_file has no default: a hub.yaml without it is refused, naming the key,
+    not an empty file name that cannot be opened."""
+    binary = require_binary()
+    hub_yaml = tmp_path / "hub.yaml"
+    (tmp_path / "alerting-rules.yaml").write_text("rules:\n")  # not taken without the key
+    for text in ("log:\n  level: info\n", "alerting:\n  check_interval_ms: 500\n"):
+        hub_yaml.write_text(text)
+        p = subprocess.run([str(binary), "--check", "-c", str(hub_yaml)], capture_output=True,
+                           timeout=20, env=harness.sanitizer_env())
+        err = p.stderr.decode()
+        assert p.returncode == 2, (p.returncode, err)
+        assert err == f"{hub_yaml}: alerting.rules_file is not set: the alert rules file\n", err
+
+
 def test_alerting_redis_restart(hub_factory, stack, redis_client, watcher, tmp_path):
     """Redis goes away and comes back (its data kept, as the shipped config does): the
     worker reconnects, its state is the one in Redis, the open alert is not raised again

@@ -671,6 +671,10 @@ int alerting_worker_main(int argc, char **argv)
         return worker_main(&def, argc, argv); /* prints the usage */
     if (config_load(&a.cfg, config, stderr) != 0)
         return 2;
+    if (!a.cfg.alerting.rules_file[0]) {
+        fprintf(stderr, "%s: alerting.rules_file is not set: the alert rules file\n", config);
+        return 2;
+    }
     if ((r = rules_load(&a.rules, a.cfg.alerting.rules_file, stderr)) != 0) {
         /* A file that cannot be read (-errno) was reported already; else r counts errors. */
         if (r < 0 && r > -1000 && r != -ENOENT && r != -EACCES && r != -EISDIR && r != -EFBIG)
