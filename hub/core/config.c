@@ -24,7 +24,8 @@
 #define RHEINHUB_SCHEMAS_DIR "schemas"
 #endif
 
-enum key_kind { KIND_INT, KIND_STR, KIND_IP, KIND_LEVEL, KIND_LIST };
+/* KIND_ADDRS: a list of "ip:port" (or "[ipv6]:port"), as the Sentinels are given. */
+enum key_kind { KIND_INT, KIND_STR, KIND_IP, KIND_LEVEL, KIND_LIST, KIND_ADDRS };
 
 struct key_spec {
     const char *section;
@@ -67,7 +68,7 @@ static const struct key_spec keys[] = {
     INT_KEY(redis, ping_interval_ms, 50, 60000),
     INT_KEY(redis, liveness_timeout_ms, 100, 600000),
     STR_KEY(redis, stream_prefix, KIND_STR),
-    {"redis", "sentinels", KIND_LIST, offsetof(struct hub_config, redis.sentinels),
+    {"redis", "sentinels", KIND_ADDRS, offsetof(struct hub_config, redis.sentinels),
      sizeof(((struct hub_config *)0)->redis.sentinels[0]), 0, CONFIG_LIST_MAX,
      offsetof(struct hub_config, redis.n_sentinels)},
     STR_KEY(redis, master_name, KIND_STR),
@@ -235,6 +236,31 @@ struct loader {
     struct hub_config *cfg;
 };
 
+/* Whether s is "ip:port" or "[ipv6]:port" with an IP literal and a port 1..65535. */
+static bool addr_ok(const char *s)
+{
+    const char *colon = strrchr(s, ':');
+    unsigned char addr[16];
+    char host[64], *end;
+    size_t len;
+    long port;
+
+    if (!colon || colon[1] < '0' || colon[1] > '9')
+        return false;
+    errno = 0;
+    port = strtol(colon + 1, &end, 10);
+    if (errno || *end || port < 1 || port > 65535)
+        return false;
+    len = (size_t)(colon - s);
+    if (len >= 2 && s[0] == '[' && s[len - 1] == ']')
+        s++, len -= 2;
+    if (len == 0 || len >= sizeof(host))
+        return false;
+    memcpy(host, s, len);
+    host[len] = '\0';
+    return inet_pton(AF_INET, host, addr) == 1 || inet_pton(AF_INET6, host, addr) == 1;
+}
+
 static bool copy_string(struct loader *l, const yaml_node_t *node, const struct key_spec *spec,
                         char *dst)
 {
@@ -300,8 +326,9 @@ static void set_value(struct loader *l, const yaml_node_t *node, const struct ke
             yaml_loader_report(&l->y, node, "%s.%s must be one of error, warn, info, debug",
                                spec->section, spec->key);
         return;
-    case KIND_LIST: {
-        int n = 0;
+    case KIND_LIST:
+    case KIND_ADDRS: {
+        int n = 0, errors = l->y.errors;
         if (node->type != YAML_SEQUENCE_NODE) {
             yaml_loader_report(&l->y, node, "%s.%s must be a list of strings", spec->section,
                                spec->key);
@@ -322,8 +349,13 @@ static void set_value(struct loader *l, const yaml_node_t *node, const struct ke
                                    spec->key);
                 return;
             }
+            if (spec->kind == KIND_ADDRS && !addr_ok(field + (size_t)n * spec->size))
+                yaml_loader_report(&l->y, item, "%s.%s: \"%s\" is not ip:port (no host names)",
+                                   spec->section, spec->key, yaml_loader_text(item));
             n++;
         }
+        if (l->y.errors != errors)
+            return;
         if (n < spec->min) {
             yaml_loader_report(&l->y, node, "%s.%s needs at least %ld entry", spec->section,
                                spec->key, spec->min);

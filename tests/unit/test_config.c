@@ -379,6 +379,31 @@ static void config_host_name_refused(void **state)
     assert_string_equal(cfg.http.bind, "::");
 }
 
+/* Sentinels, as the docs give them: "ip:port" each, IP literals as for redis.host. */
+static void config_sentinel_addresses(void **state)
+{
+    struct hub_config cfg;
+
+    load_bad("redis:\n"
+             "  sentinels:\n"
+             "    - 10.0.0.1:26379\n"
+             "    - sentinel-1:26379\n"
+             "    - 10.0.0.2\n"
+             "    - 10.0.0.3:0\n"
+             "    - 10.0.0.4:26379x\n"
+             "    - \"[fe80::1]:\"\n",
+             5,
+             "4: redis.sentinels: \"sentinel-1:26379\" is not ip:port (no host names)\n"
+             "5: redis.sentinels: \"10.0.0.2\" is not ip:port (no host names)\n"
+             "6: redis.sentinels: \"10.0.0.3:0\" is not ip:port (no host names)\n"
+             "7: redis.sentinels: \"10.0.0.4:26379x\" is not ip:port (no host names)\n"
+             "8: redis.sentinels: \"[fe80::1]:\" is not ip:port (no host names)\n");
+    load_good("redis:\n  sentinels: [\"10.0.0.1:26379\", \"[fe80::1]:26380\", \"::1:26381\"]\n",
+              &cfg);
+    assert_int_equal(cfg.redis.n_sentinels, 3);
+    assert_string_equal(cfg.redis.sentinels[1], "[fe80::1]:26380");
+}
+
 static void config_duplicate_key(void **state)
 {
     load_bad("mqtt:\n"
@@ -558,6 +583,7 @@ int main(void)
         cmocka_unit_test(config_out_of_range),
         cmocka_unit_test(config_range_edges_accepted),
         cmocka_unit_test(config_host_name_refused),
+        cmocka_unit_test(config_sentinel_addresses),
         cmocka_unit_test(config_duplicate_key),
         cmocka_unit_test(config_duplicate_section),
         cmocka_unit_test(config_string_limits),
