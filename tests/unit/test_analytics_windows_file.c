@@ -164,6 +164,36 @@ static void analytics_windows_errors(void **state)
     }
 }
 
+/* A key given twice is an error, not its last (or, for count, both) of the values. */
+static void analytics_windows_duplicate_keys(void **state)
+{
+    static const struct {
+        const char *text;
+        const char *errors;
+    } cases[] = {
+        {"default: [1h]\ndefault: [1d]\n", ":2: default is set twice\n"},
+        {"types:\n  a.b: {windows: [1h]}\ntypes:\n  c.d: {windows: [1d]}\n",
+         ":3: types is set twice\n"},
+        {"types:\n  sensor.soil:\n    windows: [1h]\n    windows: [1d]\n",
+         ":4: windows is set twice under type sensor.soil\n"},
+        {"types:\n  sensor.soil:\n    count: [a]\n    ignore: [b]\n    count: [c]\n",
+         ":5: count is set twice under type sensor.soil\n"},
+        {"types:\n  sensor.soil:\n    ignore: [a]\n    ignore: [b]\n",
+         ":4: ignore is set twice under type sensor.soil\n"},
+    };
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct windows_file wf;
+        char *errors = NULL;
+        int r = load_text(&wf, cases[i].text, &errors);
+
+        if (r >= 0 || strcmp(errors, cases[i].errors) != 0)
+            fail_msg("case %zu:\n%s\nreturned %d with errors\n%s\nexpected\n%s", i,
+                     cases[i].text, r, errors, cases[i].errors);
+        free(errors);
+    }
+}
+
 static void analytics_windows_empty_and_missing(void **state)
 {
     struct windows_file wf;
@@ -211,6 +241,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(analytics_windows_defaults),
         cmocka_unit_test(analytics_windows_rules),
         cmocka_unit_test(analytics_windows_errors),
+        cmocka_unit_test(analytics_windows_duplicate_keys),
         cmocka_unit_test(analytics_windows_empty_and_missing),
         cmocka_unit_test(analytics_windows_shipped_file),
     };

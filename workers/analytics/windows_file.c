@@ -132,6 +132,10 @@ static void load_rule(struct yaml_loader *l, struct windows_file *wf, yaml_node_
         yaml_node_t *k = yaml_loader_node(l, p->key), *v = yaml_loader_node(l, p->value);
         const char *name = yaml_loader_text(k);
 
+        if (yaml_loader_seen_before(l, value, p)) {
+            yaml_loader_report(l, k, "%s is set twice under type %s", name, pattern);
+            continue;
+        }
         if (strcmp(name, "windows") == 0)
             load_windows(l, v, rule->windows, &rule->n_windows);
         else if (strcmp(name, "count") == 0)
@@ -155,6 +159,10 @@ static void load_root(struct yaml_loader *l, struct windows_file *wf, yaml_node_
         yaml_node_t *k = yaml_loader_node(l, p->key), *v = yaml_loader_node(l, p->value);
         const char *name = yaml_loader_text(k);
 
+        if (yaml_loader_seen_before(l, root, p)) {
+            yaml_loader_report(l, k, "%s is set twice", name);
+            continue;
+        }
         if (strcmp(name, "default") == 0) {
             load_windows(l, v, wf->defaults, &wf->n_defaults);
         } else if (strcmp(name, "types") == 0) {
