@@ -182,6 +182,27 @@ static void rules_refusals_name_the_line(void **state)
     refused("", "rules.yaml:1: the rules file is empty");
 }
 
+/* A key given twice inside a rule's where or a level is an error, as in the rule itself. */
+static void rules_duplicate_nested_keys(void **state)
+{
+    (void)state;
+    refused("rules:\n"
+            "  - name: r\n"
+            "    type: sensor.waterlevel\n"
+            "    where: {unit: cm, unit: m}\n"
+            "    field: value\n"
+            "    above: 650\n",
+            "rules.yaml:4: where: unit is set twice");
+    refused("rules:\n"
+            "  - name: r\n"
+            "    type: sensor.waterlevel\n"
+            "    field: value\n"
+            "    above: 650\n"
+            "    levels:\n"
+            "      - {above: 800, severity: critical, severity: info}\n",
+            "rules.yaml:7: a level's severity is set twice");
+}
+
 static void rules_reports_every_error(void **state)
 {
     struct rules r;
@@ -347,6 +368,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(rules_shipped_demo),
         cmocka_unit_test(rules_defaults),
         cmocka_unit_test(rules_refusals_name_the_line),
+        cmocka_unit_test(rules_duplicate_nested_keys),
         cmocka_unit_test(rules_reports_every_error),
         cmocka_unit_test(rules_missing_file),
         cmocka_unit_test(rules_durations),

@@ -233,6 +233,10 @@ static void load_where(struct yaml_loader *l, const yaml_node_t *node, struct ru
                                "between the names of nested fields");
             continue;
         }
+        if (yaml_loader_seen_before(l, node, p)) {
+            yaml_loader_report(l, k, "where: %s is set twice", yaml_loader_text(k));
+            continue;
+        }
         snprintf(w->path, sizeof(w->path), "%s", yaml_loader_text(k));
         if (get_value(l, v, "a where value", &w->equals))
             r->n_where++;
@@ -269,6 +273,10 @@ static void load_levels(struct yaml_loader *l, const yaml_node_t *node, struct r
             const yaml_node_t *v = yaml_loader_node(l, p->value);
             const char *name = k->type == YAML_SCALAR_NODE ? yaml_loader_text(k) : "?";
 
+            if (strcmp(name, "severity") == 0 && yaml_loader_seen_before(l, item, p)) {
+                yaml_loader_report(l, k, "a level's severity is set twice");
+                continue;
+            }
             if (strcmp(name, "above") == 0 || strcmp(name, "below") == 0) {
                 if (have_at) {
                     yaml_loader_report(l, k, "a level has one of above or below");
