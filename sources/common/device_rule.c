@@ -71,6 +71,11 @@ static void load_enum_map(struct source_loader *l, const yaml_node_t *map, struc
         e = &f->enums[f->n_enums];
         if (!source_loader_string(l, k, "a map key", e->from, sizeof(e->from)))
             continue;
+        if (yaml_loader_seen_before(&l->y, map, p)) { /* "2" and 2 alike: they match alike */
+            yaml_loader_report(&l->y, k, "fields.%s.map: \"%s\" is listed twice", f->name,
+                               e->from);
+            continue;
+        }
         if (v->type != YAML_SCALAR_NODE) {
             yaml_loader_report(&l->y, v, "fields.%s.map values must be scalars", f->name);
             continue;
@@ -106,6 +111,10 @@ static void load_field(struct source_loader *l, const yaml_node_t *key, const ya
                           *v = yaml_loader_node(&l->y, p->value);
         const char *name = k->type == YAML_SCALAR_NODE ? yaml_loader_text(k) : "";
 
+        if (yaml_loader_seen_before(&l->y, value, p)) {
+            yaml_loader_report(&l->y, k, "fields.%s: %s is set twice", f->name, name);
+            continue;
+        }
         if (strcmp(name, "from") == 0) {
             source_loader_string(l, v, "from", f->from, sizeof(f->from));
         } else if (strcmp(name, "const") == 0) {

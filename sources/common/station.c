@@ -65,6 +65,10 @@ void station_load_list(struct source_loader *l, const yaml_node_t *list)
                               *v = yaml_loader_node(&l->y, p->value);
             const char *name = k->type == YAML_SCALAR_NODE ? yaml_loader_text(k) : "";
 
+            if (yaml_loader_seen_before(&l->y, item, p)) {
+                yaml_loader_report(&l->y, k, "%s is set twice in a station", name);
+                continue;
+            }
             if (strcmp(name, "station") == 0)
                 source_loader_string(l, v, "station", s->station, sizeof(s->station));
             else if (strcmp(name, "subject") == 0)

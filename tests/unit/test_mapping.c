@@ -177,6 +177,36 @@ static void mapping_pegelonline_file(void **state)
     free(errors);
 }
 
+/* A key given twice in a field, a value map or a station is an error with its line. */
+static void mapping_file_duplicate_keys(void **state)
+{
+    static const char ttn[] =
+        "server: {host: 127.0.0.1, username: a@ttn, client_id: it}\n"
+        "municipality: linz\n"
+        "devices:\n"
+        "  - device: \"x-*\"\n"
+        "    type: sensor.wastebin\n"
+        "    fields:\n"
+        "      fill: {from: a, from: b}\n"
+        "      fw: {const: \"1.0\", const: \"2.0\"}\n"
+        "      status: {from: s, map: {\"0\": ok, 0: full}}\n";
+    static const char pegel[] =
+        "municipality: linz\n"
+        "stations:\n"
+        "  - {station: BONN, subject: pegel-bonn, station: KOBLENZ}\n";
+    struct source_file sf;
+    char *errors = NULL;
+
+    assert_int_equal(load(ttn, SOURCE_TTN, &sf, &errors), -3);
+    assert_non_null(strstr(errors, ":7: fields.fill: from is set twice\n"));
+    assert_non_null(strstr(errors, ":8: fields.fw: const is set twice\n"));
+    assert_non_null(strstr(errors, ":9: fields.status.map: \"0\" is listed twice\n"));
+    free(errors);
+    assert_int_equal(load(pegel, SOURCE_PEGELONLINE, &sf, &errors), -1);
+    assert_non_null(strstr(errors, ":3: station is set twice in a station\n"));
+    free(errors);
+}
+
 static json_t *decoded(const char *text)
 {
     json_error_t e;
@@ -355,6 +385,7 @@ int main(void)
         cmocka_unit_test(mapping_file_errors_name_the_line),
         cmocka_unit_test(mapping_file_null_spellings),
         cmocka_unit_test(mapping_pegelonline_file),
+        cmocka_unit_test(mapping_file_duplicate_keys),
         cmocka_unit_test(mapping_find_by_device_or_eui),
         cmocka_unit_test(mapping_subject_templates),
         cmocka_unit_test(mapping_fields),
