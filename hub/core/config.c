@@ -504,6 +504,45 @@ static void load_root(struct loader *l, const yaml_node_t *root)
     }
 }
 
+/* The key node of section.key in the root mapping, or NULL when the file does not set it. */
+static const yaml_node_t *key_node(const struct loader *l, const yaml_node_t *root,
+                                   const char *section, const char *key)
+{
+    const yaml_node_t *map = NULL;
+
+    for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top;
+         p++)
+        if (strcmp(yaml_loader_text(yaml_loader_node(&l->y, p->key)), section) == 0)
+            map = yaml_loader_node(&l->y, p->value);
+    if (!map || map->type != YAML_MAPPING_NODE)
+        return NULL;
+    for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++)
+        if (strcmp(yaml_loader_text(yaml_loader_node(&l->y, p->key)), key) == 0)
+            return yaml_loader_node(&l->y, p->key);
+    return NULL;
+}
+
+/* What keys demand of each other, once every key is read (root: a mapping). */
+static void check_together(struct loader *l, const yaml_node_t *root)
+{
+    const struct hub_config *c = l->cfg;
+
+    /* The liveness check counts a WAIT as a reply that is late: the link would drop
+     * whenever the replicas are missing, instead of the input pausing. */
+    if (c->redis.min_replicas_ack > 0 &&
+        c->redis.wait_timeout_ms >= c->redis.liveness_timeout_ms) {
+        const yaml_node_t *at = key_node(l, root, "redis", "wait_timeout_ms");
+        if (!at)
+            at = key_node(l, root, "redis", "liveness_timeout_ms");
+        if (!at)
+            at = key_node(l, root, "redis", "min_replicas_ack");
+        yaml_loader_report(&l->y, at,
+                           "redis.wait_timeout_ms (%d) must be below redis.liveness_timeout_ms "
+                           "(%d): a WAIT that long is taken for a dead link",
+                           c->redis.wait_timeout_ms, c->redis.liveness_timeout_ms);
+    }
+}
+
 /* A relative folder in the file means relative to the file's own folder. */
 static void resolve_relative(char *dir, size_t size, const char *config_path)
 {
@@ -531,8 +570,11 @@ int config_load(struct hub_config *cfg, const char *path, FILE *err)
     if ((r = yaml_loader_read_file(&l.y, NULL, &doc)) < 0)
         return r;
     root = yaml_document_get_root_node(&doc);
-    if (root)
+    if (root) {
         load_root(&l, root);
+        if (l.y.errors == 0 && root->type == YAML_MAPPING_NODE)
+            check_together(&l, root);
+    }
     yaml_document_delete(&doc);
     if (l.y.errors == 0) {
         resolve_relative(cfg->schemas.dir, sizeof(cfg->schemas.dir), path);

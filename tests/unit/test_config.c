@@ -404,6 +404,21 @@ static void config_sentinel_addresses(void **state)
     assert_string_equal(cfg.redis.sentinels[1], "[fe80::1]:26380");
 }
 
+/* The docs: keep wait_timeout_ms below liveness_timeout_ms, or a WAIT drops the link. */
+static void config_wait_below_liveness(void **state)
+{
+    struct hub_config cfg;
+
+    load_bad("redis:\n  min_replicas_ack: 1\n  wait_timeout_ms: 5000\n", 1,
+             "3: redis.wait_timeout_ms (5000) must be below redis.liveness_timeout_ms (5000): "
+             "a WAIT that long is taken for a dead link\n");
+    load_bad("redis:\n  liveness_timeout_ms: 800\n  min_replicas_ack: 2\n", 1,
+             "2: redis.wait_timeout_ms (1000) must be below redis.liveness_timeout_ms (800): "
+             "a WAIT that long is taken for a dead link\n");
+    load_good("redis:\n  min_replicas_ack: 1\n  wait_timeout_ms: 4999\n", &cfg);
+    load_good("redis:\n  wait_timeout_ms: 60000\n", &cfg); /* no WAIT is sent */
+}
+
 static void config_duplicate_key(void **state)
 {
     load_bad("mqtt:\n"
@@ -584,6 +599,7 @@ int main(void)
         cmocka_unit_test(config_range_edges_accepted),
         cmocka_unit_test(config_host_name_refused),
         cmocka_unit_test(config_sentinel_addresses),
+        cmocka_unit_test(config_wait_below_liveness),
         cmocka_unit_test(config_duplicate_key),
         cmocka_unit_test(config_duplicate_section),
         cmocka_unit_test(config_string_limits),
