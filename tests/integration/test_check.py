@@ -108,3 +108,60 @@ def test_check_rejects_bad_file_with_line(hub_binary, tmp_path, name, text, line
     rc, err = run_check(hub_binary, path)
     assert rc == 2, f"--check exited {rc} for {name}: {err}"
     assert f"{path}:{line}:" in err, f"expected '{path}:{line}:' in stderr, got: {err!r}"
+
+
+# Every ```yaml block of the docs, run through the loader of its kind (the key it starts
+# with says which file it shows). A block may show part of hub.yaml or of a device rule
+# list; what it leaves out is what every such file needs (below), not what it shows.
+DOC_FILES = sorted((harness.REPO / "docs").glob("*.md")) + [harness.REPO / "README.md"]
+SOURCE_HEAD = "server: {host: 127.0.0.1, username: doc@ttn, client_id: doc}\nmunicipality: linz\n"
+
+
+def doc_examples():
+    for doc in DOC_FILES:
+        text = doc.read_text()
+        for m in re.finditer(r"^```yaml\n(.*?)^```", text, re.S | re.M):
+            line = text[:m.start()].count("\n") + 1
+            yield pytest.param(m.group(1), id=f"{doc.name}:{line}")
+
+
+def binary(name):
+    path = harness.build_dir() / name
+    if not path.exists():
+        pytest.fail(f"not built: {path}", pytrace=False)
+    return path
+
+
+@pytest.mark.parametrize("example", list(doc_examples()))
+def test_check_accepts_every_documented_yaml(hub_binary, tmp_path, example):
+    first = next(l for l in example.splitlines() if l.strip() and not l.lstrip().startswith("#"))
+    schemas = harness.REPO / "schemas"
+    hub_yaml = tmp_path / "hub.yaml"
+    example_file = tmp_path / "example.yaml"
+    rules = harness.REPO / "deploy" / "local" / "alerting-rules.yaml"
+    if first.startswith("rules:"):
+        example_file.write_text(example)
+        hub_yaml.write_text(f"alerting: {{rules_file: {example_file}}}\n")
+        cmd = [binary("workers/alerting/rheinhub-alerting")]
+    elif first.startswith("default:") or first.startswith("types:"):
+        example_file.write_text(example)
+        hub_yaml.write_text(f"alerting: {{rules_file: {rules}}}\n"
+                            f"analytics: {{windows_file: {example_file}}}\n")
+        cmd = [binary("workers/analytics/rheinhub-analytics")]
+    elif first.startswith("devices:"):
+        example_file.write_text(SOURCE_HEAD + example)
+        hub_yaml.write_text(f"schemas: {{dir: {schemas}}}\nsources: {{ttn: {example_file}}}\n")
+        cmd = [binary("sources/rheinhub-source-ttn")]
+    elif first.startswith("api:") or first.startswith("stations:"):
+        example_file.write_text(example)
+        hub_yaml.write_text(f"schemas: {{dir: {schemas}}}\n"
+                            f"sources: {{pegelonline: {example_file}}}\n")
+        cmd = [binary("sources/rheinhub-source-pegelonline")]
+    else:
+        hub_yaml.write_text(example)
+        cmd = [hub_binary]
+    import subprocess
+    res = subprocess.run(cmd + ["--check", "-c", str(hub_yaml)], stdin=subprocess.DEVNULL,
+                         capture_output=True, timeout=30, env=harness.sanitizer_env())
+    err = res.stderr.decode("utf-8", "replace")
+    assert res.returncode == 0, f"{cmd[0].name} --check refused the example ({res.returncode}):\n{err}"
