@@ -165,3 +165,26 @@ def test_check_accepts_every_documented_yaml(hub_binary, tmp_path, example):
                          capture_output=True, timeout=30, env=harness.sanitizer_env())
     err = res.stderr.decode("utf-8", "replace")
     assert res.returncode == 0, f"{cmd[0].name} --check refused the example ({res.returncode}):\n{err}"
+
+
+def installed_paths():
+    """Every path the Debian packages install (debian/*.install), as /usr/bin/..."""
+    paths = set()
+    for f in (harness.REPO / "debian").glob("*.install"):
+        for line in f.read_text().splitlines():
+            if line.strip():
+                paths.add("/" + line.split()[0])
+    return paths
+
+
+def test_documented_worker_commands_are_installed():
+    """A worker command the docs give as an absolute path is one the package installs:
+    copied into hub.yaml, it starts the worker."""
+    installed = installed_paths()
+    wrong = []
+    for doc in DOC_FILES:
+        text = doc.read_text()
+        for m in re.finditer(r"command: (/[^\s,}]+)", text):
+            if m.group(1) not in installed:
+                wrong.append(f"{doc.name}:{text[:m.start()].count(chr(10)) + 1}: {m.group(1)}")
+    assert not wrong, "commands the package does not install:\n" + "\n".join(wrong)
