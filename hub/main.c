@@ -431,15 +431,17 @@ static int run(struct hub *hub)
     uv_signal_start(&hub->sighup, on_signal, SIGHUP);
 
     log_info("hub", "%zu event types from %s", catalog_size(hub->catalog), hub->cfg.schemas.dir);
-    log_info("hub", "rheinhub %s started: Redis %s:%d first, then MQTT %s:%d; HTTP %s:%d",
-             RHEINHUB_VERSION,
+    log_info("hub",
+             "rheinhub %s, instance %s started: Redis %s:%d first, then MQTT %s:%d; HTTP %s:%d",
+             RHEINHUB_VERSION, hub->cfg.hub.instance,
              hub->cfg.redis.host, hub->cfg.redis.port, hub->cfg.mqtt.host, hub->cfg.mqtt.port,
              hub->cfg.http.bind, hub->cfg.http.port);
     r = uv_run(hub->loop, UV_RUN_DEFAULT);
     if (r != 0)
         log_warn("hub", "loop ended with active handles");
-    log_info("hub", "stopped: %llu received, %llu accepted, %llu duplicates",
-             (unsigned long long)hub->metrics.received, (unsigned long long)hub->metrics.accepted,
+    log_info("hub", "instance %s stopped: %llu received, %llu accepted, %llu duplicates",
+             hub->cfg.hub.instance, (unsigned long long)hub->metrics.received,
+             (unsigned long long)hub->metrics.accepted,
              (unsigned long long)hub->metrics.duplicates);
     return 0;
 }

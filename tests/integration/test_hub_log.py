@@ -32,3 +32,12 @@ def test_no_library_line_per_event_at_info_level(hub_factory, stack, redis_clien
     settle(hub, redis_client, hub.stream(STREAM), min_len=3)
     text = hub.log_path.read_text(errors="replace")
     assert "received PUBLISH" not in text and "sending PUBACK" not in text, text[-2000:]
+
+
+def test_start_line_names_the_instance(hub_factory):
+    """hub.instance is "the name used in logs" (docs/configuration.md): the start and stop
+    lines carry it, so that the logs of several hubs in one place tell them apart."""
+    hub = hub_factory(hub={"instance": "linz-north"})
+    text = hub.log_path.read_text(errors="replace")
+    started = [line for line in text.splitlines() if " started: " in line]
+    assert started and "instance linz-north" in started[0], text[-2000:]
