@@ -8,6 +8,7 @@
  */
 #include "source_file.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -28,7 +29,7 @@ const char *source_kind_name(enum source_kind kind)
     return kind_names[kind];
 }
 
-enum key_kind { KEY_INT, KEY_STR, KEY_BOOL, KEY_LIST };
+enum key_kind { KEY_INT, KEY_STR, KEY_IP, KEY_BOOL, KEY_LIST };
 
 struct key_spec {
     const char *section;
@@ -66,7 +67,8 @@ static const struct key_spec keys[] = {
     SF_INT(api, backoff_max_s, 1, 86400),
     SF_STR(api, ca_file),
     SF_STR(api, state_file),
-    SF_STR(http, bind),
+    {"http", "bind", KEY_IP, offsetof(struct source_file, http.bind),
+     sizeof(((struct source_file *)0)->http.bind), 0, 0, 0},
     SF_INT(http, port, 0, 65535),
 };
 
@@ -102,6 +104,18 @@ static void set_key(struct source_loader *l, const yaml_node_t *value, const str
     case KEY_STR:
         source_loader_string(l, value, what, field, k->size);
         return;
+    case KEY_IP: {
+        unsigned char addr[16];
+        const char *text = yaml_loader_text(value);
+        if (value->type != YAML_SCALAR_NODE || (inet_pton(AF_INET, text, addr) != 1 &&
+                                                inet_pton(AF_INET6, text, addr) != 1)) {
+            yaml_loader_report(&l->y, value, "%s must be an IPv4 or IPv6 address (no host names)",
+                               what);
+            return;
+        }
+        source_loader_string(l, value, what, field, k->size);
+        return;
+    }
     case KEY_BOOL:
         if (!source_loader_bool(value, (bool *)field))
             yaml_loader_report(&l->y, value, "%s must be true or false", what);

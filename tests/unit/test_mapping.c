@@ -207,6 +207,29 @@ static void mapping_file_duplicate_keys(void **state)
     free(errors);
 }
 
+/* http.bind is an IP literal: --check refuses what the source would refuse at start. */
+static void mapping_file_http_bind_is_an_address(void **state)
+{
+    static const char bad[] = "http: {bind: localhost, port: 9103}\n"
+                              "municipality: linz\n"
+                              "stations: [{station: BONN, subject: pegel-bonn}]\n";
+    static const char good[] = "http: {bind: \"::1\", port: 9103}\n"
+                               "municipality: linz\n"
+                               "stations: [{station: BONN, subject: pegel-bonn}]\n";
+    struct source_file sf;
+    char *errors = NULL;
+
+    assert_int_equal(load(bad, SOURCE_PEGELONLINE, &sf, &errors), -1);
+    assert_non_null(
+        strstr(errors, ":1: http.bind must be an IPv4 or IPv6 address (no host names)\n"));
+    free(errors);
+    assert_int_equal(load(good, SOURCE_PEGELONLINE, &sf, &errors), 0);
+    assert_string_equal(errors, "");
+    assert_string_equal(sf.http.bind, "::1");
+    source_file_close(&sf);
+    free(errors);
+}
+
 static json_t *decoded(const char *text)
 {
     json_error_t e;
@@ -386,6 +409,7 @@ int main(void)
         cmocka_unit_test(mapping_file_null_spellings),
         cmocka_unit_test(mapping_pegelonline_file),
         cmocka_unit_test(mapping_file_duplicate_keys),
+        cmocka_unit_test(mapping_file_http_bind_is_an_address),
         cmocka_unit_test(mapping_find_by_device_or_eui),
         cmocka_unit_test(mapping_subject_templates),
         cmocka_unit_test(mapping_fields),
