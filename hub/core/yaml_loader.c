@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,12 +34,17 @@ static int parse(struct yaml_loader *l, yaml_parser_t *parser, yaml_document_t *
 /*
  * Walks the text's events before the document is built: libyaml's scanner slows down
  * with every level of nesting (a file of 200,000 '[' took minutes), so the walk stops
- * at the first level past YAML_LOADER_DEPTH_MAX. It also reads past the first
+ * at the first level past YAML_LOADER_DEPTH_MAX. Collections are bounded too
+ * (YAML_LOADER_ENTRIES_MAX): the loaders compare each key with the keys before it, and
+ * 100,000 keys kept --check busy past two minutes. It also reads past the first
  * document: libyaml's loader stops there, and a second one ("---" and more keys) would
  * be left unread without a word. Returns 0, or -1 with the error reported and counted.
  */
 static int check_events(struct yaml_loader *l, const char *text, size_t len)
 {
+    /* entries[d]: nodes so far in the collection at depth d; in_map[d]: it is a mapping */
+    int entries[YAML_LOADER_DEPTH_MAX + 1] = {0};
+    bool in_map[YAML_LOADER_DEPTH_MAX + 1] = {false};
     yaml_parser_t parser;
     int depth = 0, documents = 0, r = 0;
 
@@ -46,8 +52,10 @@ static int check_events(struct yaml_loader *l, const char *text, size_t len)
         return -ENOMEM;
     yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
     for (;;) {
+        unsigned long line;
         yaml_event_t ev;
         yaml_event_type_t type;
+        bool start;
 
         if (!yaml_parser_parse(&parser, &ev)) {
             report_syntax(l, &parser);
@@ -55,23 +63,35 @@ static int check_events(struct yaml_loader *l, const char *text, size_t len)
             break;
         }
         type = ev.type;
-        if ((type == YAML_SEQUENCE_START_EVENT || type == YAML_MAPPING_START_EVENT) &&
-            ++depth > YAML_LOADER_DEPTH_MAX) {
+        line = (unsigned long)ev.start_mark.line + 1;
+        yaml_event_delete(&ev);
+        start = type == YAML_SEQUENCE_START_EVENT || type == YAML_MAPPING_START_EVENT;
+        if (depth > 0 && (start || type == YAML_SCALAR_EVENT || type == YAML_ALIAS_EVENT) &&
+            ++entries[depth] > (in_map[depth] ? 2 : 1) * YAML_LOADER_ENTRIES_MAX) {
             l->errors++;
             if (l->err)
-                fprintf(l->err, "%s:%lu: nested deeper than %d levels\n", l->path,
-                        (unsigned long)ev.start_mark.line + 1, YAML_LOADER_DEPTH_MAX);
+                fprintf(l->err, "%s:%lu: more than %d entries in one %s\n", l->path, line,
+                        YAML_LOADER_ENTRIES_MAX, in_map[depth] ? "mapping" : "list");
             r = -1;
+        } else if (start && depth == YAML_LOADER_DEPTH_MAX) {
+            l->errors++;
+            if (l->err)
+                fprintf(l->err, "%s:%lu: nested deeper than %d levels\n", l->path, line,
+                        YAML_LOADER_DEPTH_MAX);
+            r = -1;
+        } else if (start) {
+            depth++;
+            entries[depth] = 0;
+            in_map[depth] = type == YAML_MAPPING_START_EVENT;
         } else if (type == YAML_SEQUENCE_END_EVENT || type == YAML_MAPPING_END_EVENT) {
             depth--;
         } else if (type == YAML_DOCUMENT_START_EVENT && ++documents > 1) {
             l->errors++;
             if (l->err)
                 fprintf(l->err, "%s:%lu: a second YAML document begins here; the file holds one\n",
-                        l->path, (unsigned long)ev.start_mark.line + 1);
+                        l->path, line);
             r = -1;
         }
-        yaml_event_delete(&ev);
         if (r < 0 || type == YAML_STREAM_END_EVENT)
             break;
     }

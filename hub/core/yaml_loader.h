@@ -32,13 +32,20 @@ struct yaml_loader {
 #define YAML_LOADER_DEPTH_MAX 32
 
 /*
+ * The most entries one mapping (keys) or list (items) may have: the longest lists
+ * rheinhub reads (alert rules, device rules) hold 256.
+ */
+#define YAML_LOADER_ENTRIES_MAX 1024
+
+/*
  * Reads the first document of the file l->path into doc and points l->doc at it; the file
  * is read whole (at most YAML_LOADER_SIZE_MAX bytes) and closed before it returns.
  * Returns 0, and the caller deletes doc (yaml_document_delete); or, with nothing in doc
  * to delete:
  *   -1       a syntax error, reported as "path:line: problem context", or nesting
  *            deeper than YAML_LOADER_DEPTH_MAX: "path:line: nested deeper than 32
- *            levels", or a second document after the first; counted;
+ *            levels", a mapping or list of more than YAML_LOADER_ENTRIES_MAX entries,
+ *            or a second document after the first; counted;
  *   -errno   the file cannot be opened or read (a folder: -EISDIR; too large: -EFBIG):
  *            "path: cannot open|read <what>: reason" (what NULL: "path: cannot open:
  *            reason"), not counted;

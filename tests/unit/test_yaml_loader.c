@@ -162,6 +162,67 @@ static void yaml_loader_nesting_too_deep(void **state)
     }
 }
 
+/* A mapping of n keys "kI: 1" under "s:", one a line (line 2 holds k0). */
+static char *many_keys(size_t n, size_t *len)
+{
+    char *text = malloc(n * 16 + 8), *p = text;
+
+    assert_non_null(text);
+    p += sprintf(p, "s:\n");
+    for (size_t i = 0; i < n; i++)
+        p += sprintf(p, "  k%zu: 1\n", i);
+    *len = (size_t)(p - text);
+    return text;
+}
+
+/* A list of n items "- 1" (line I + 1 holds item I). */
+static char *many_items(size_t n, size_t *len)
+{
+    char *text = malloc(n * 4 + 1), *p = text;
+
+    assert_non_null(text);
+    for (size_t i = 0; i < n; i++)
+        p += sprintf(p, "- 1\n");
+    *len = (size_t)(p - text);
+    return text;
+}
+
+/* Collections past YAML_LOADER_ENTRIES_MAX are refused where the first entry too many is:
+ * the loaders' checks for repeated keys compare each key with those before it. */
+static void yaml_loader_entries_bound(void **state)
+{
+    char expected[128];
+    size_t len;
+    char *text;
+    struct read r;
+
+    (void)state;
+    text = many_keys(YAML_LOADER_ENTRIES_MAX, &len);
+    read_text(&r, text, len);
+    assert_string_equal(r.err, "");
+    assert_int_equal(r.rc, 0);
+    free(r.err);
+    free(text);
+
+    text = many_keys(100000, &len);
+    read_text(&r, text, len);
+    snprintf(expected, sizeof(expected), "t.yaml:%d: more than %d entries in one mapping\n",
+             YAML_LOADER_ENTRIES_MAX + 2, YAML_LOADER_ENTRIES_MAX);
+    assert_string_equal(r.err, expected);
+    assert_int_equal(r.rc, -1);
+    free(r.err);
+    free(text);
+
+    text = many_items(YAML_LOADER_ENTRIES_MAX + 1, &len);
+    read_text(&r, text, len);
+    snprintf(expected, sizeof(expected), "t.yaml:%d: more than %d entries in one list\n",
+             YAML_LOADER_ENTRIES_MAX + 1, YAML_LOADER_ENTRIES_MAX);
+    assert_string_equal(r.err, expected);
+    assert_int_equal(r.rc, -1);
+    free(r.err);
+    free(text);
+}
+
 /* What follows a first document is not silently left unread. */
 static void yaml_loader_second_document_refused(void **state)
 {
@@ -213,6 +274,7 @@ int main(void)
         cmocka_unit_test(yaml_loader_too_large_refused),
         cmocka_unit_test(yaml_loader_nesting_within_bound),
         cmocka_unit_test(yaml_loader_nesting_too_deep),
+        cmocka_unit_test(yaml_loader_entries_bound),
         cmocka_unit_test(yaml_loader_second_document_refused),
         cmocka_unit_test(yaml_loader_one_document),
     };
