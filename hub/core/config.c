@@ -527,6 +527,10 @@ static void check_together(struct loader *l, const yaml_node_t *root)
 {
     const struct hub_config *c = l->cfg;
 
+    if (!c->mqtt.client_id[0])
+        yaml_loader_report(&l->y, key_node(l, root, "mqtt", "client_id"),
+                           "mqtt.client_id must not be empty: it is the key of the hub's session "
+                           "at the broker");
     /* The liveness check counts a WAIT as a reply that is late: the link would drop
      * whenever the replicas are missing, instead of the input pausing. */
     if (c->redis.min_replicas_ack > 0 &&

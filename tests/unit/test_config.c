@@ -404,6 +404,18 @@ static void config_sentinel_addresses(void **state)
     assert_string_equal(cfg.redis.sentinels[1], "[fe80::1]:26380");
 }
 
+/* The hub's session at the broker needs its key: libmosquitto refuses an empty one. */
+static void config_empty_client_id(void **state)
+{
+    (void)state;
+    load_bad("mqtt:\n  client_id: \"\"\n", 1,
+             "2: mqtt.client_id must not be empty: it is the key of the hub's session at the "
+             "broker\n");
+    load_bad("mqtt:\n  port: 1883\n  client_id:\n", 1,
+             "3: mqtt.client_id must not be empty: it is the key of the hub's session at the "
+             "broker\n");
+}
+
 /* The docs: keep wait_timeout_ms below liveness_timeout_ms, or a WAIT drops the link. */
 static void config_wait_below_liveness(void **state)
 {
@@ -599,6 +611,7 @@ int main(void)
         cmocka_unit_test(config_range_edges_accepted),
         cmocka_unit_test(config_host_name_refused),
         cmocka_unit_test(config_sentinel_addresses),
+        cmocka_unit_test(config_empty_client_id),
         cmocka_unit_test(config_wait_below_liveness),
         cmocka_unit_test(config_duplicate_key),
         cmocka_unit_test(config_duplicate_section),
