@@ -29,7 +29,7 @@ const char *source_kind_name(enum source_kind kind)
     return kind_names[kind];
 }
 
-enum key_kind { KEY_INT, KEY_STR, KEY_IP, KEY_BOOL, KEY_LIST };
+enum key_kind { KEY_INT, KEY_STR, KEY_IP, KEY_PERIOD, KEY_BOOL, KEY_LIST };
 
 struct key_spec {
     const char *section;
@@ -63,7 +63,8 @@ static const struct key_spec keys[] = {
     SF_STR(api, base_url),
     SF_INT(api, interval_s, 1, 86400),
     SF_INT(api, timeout_s, 1, 600),
-    SF_STR(api, backfill),
+    {"api", "backfill", KEY_PERIOD, offsetof(struct source_file, api.backfill),
+     sizeof(((struct source_file *)0)->api.backfill), 0, 0, 0},
     SF_INT(api, backoff_max_s, 1, 86400),
     SF_STR(api, ca_file),
     SF_STR(api, state_file),
@@ -71,6 +72,41 @@ static const struct key_spec keys[] = {
      sizeof(((struct source_file *)0)->http.bind), 0, 0, 0},
     SF_INT(http, port, 0, 65535),
 };
+
+/*
+ * Whether s is an ISO 8601 period of whole numbers: P, then [nY][nM][nW][nD] and
+ * [T[nH][nM][nS]], in that order, at least one number, and one after a T. It goes
+ * into the request's URL as it is.
+ */
+static bool period_ok(const char *s)
+{
+    static const char date_units[] = "YMWD", time_units[] = "HMS";
+    const char *next = date_units;
+    bool any = false, any_time = false, in_time = false;
+
+    if (*s++ != 'P')
+        return false;
+    while (*s) {
+        const char *u;
+        if (*s == 'T' && !in_time) {
+            in_time = true;
+            next = time_units;
+            s++;
+            continue;
+        }
+        if (*s < '0' || *s > '9')
+            return false;
+        while (*s >= '0' && *s <= '9')
+            s++;
+        if (!*s || !(u = strchr(next, *s)))
+            return false; /* a number without its unit, or units out of order */
+        next = u + 1;
+        any = true;
+        any_time |= in_time;
+        s++;
+    }
+    return any && (!in_time || any_time);
+}
 
 static void set_key(struct source_loader *l, const yaml_node_t *value, const struct key_spec *k)
 {
@@ -102,6 +138,14 @@ static void set_key(struct source_loader *l, const yaml_node_t *value, const str
         return;
     }
     case KEY_STR:
+        source_loader_string(l, value, what, field, k->size);
+        return;
+    case KEY_PERIOD:
+        if (value->type != YAML_SCALAR_NODE || !period_ok(yaml_loader_text(value))) {
+            yaml_loader_report(&l->y, value,
+                               "%s must be an ISO 8601 period such as P1D or PT12H", what);
+            return;
+        }
         source_loader_string(l, value, what, field, k->size);
         return;
     case KEY_IP: {
@@ -274,9 +318,6 @@ static void check_complete(struct source_loader *l, const yaml_node_t *root)
         if (strncmp(sf->api.base_url, "http://", 7) != 0 &&
             strncmp(sf->api.base_url, "https://", 8) != 0)
             yaml_loader_report(&l->y, root, "api.base_url must start with http:// or https://");
-        if (sf->api.backfill[0] && sf->api.backfill[0] != 'P')
-            yaml_loader_report(&l->y, root,
-                               "api.backfill must be an ISO 8601 period such as P1D or PT12H");
         if (sf->n_stations == 0)
             yaml_loader_report(&l->y, root, "a pegelonline file needs stations");
         return;

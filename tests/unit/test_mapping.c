@@ -230,6 +230,38 @@ static void mapping_file_http_bind_is_an_address(void **state)
     free(errors);
 }
 
+/* api.backfill is pasted into the request's URL: only an ISO 8601 period goes there. */
+static void mapping_pegelonline_backfill_is_a_period(void **state)
+{
+    static const char *const good[] = {"P1D", "PT12H", "P1DT6H", "P2W", "PT90M", "P1Y2M3DT4H5M6S"};
+    static const char *const bad[] = {"P", "PT", "P1X", "P1D&start=x", "P1D T1H", "P-1D",
+                                      "PT1D", "P1H", "P1D#", "P1DT", "P1M1Y", "P 1D", ""};
+    char text[256];
+
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        struct source_file sf;
+        char *errors = NULL;
+
+        snprintf(text, sizeof(text), "api: {backfill: \"%s\"}\nmunicipality: linz\n"
+                 "stations: [{station: BONN, subject: pegel-bonn}]\n", good[i]);
+        if (load(text, SOURCE_PEGELONLINE, &sf, &errors) != 0)
+            fail_msg("backfill %s refused: %s", good[i], errors);
+        source_file_close(&sf);
+        free(errors);
+    }
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct source_file sf;
+        char *errors = NULL;
+
+        snprintf(text, sizeof(text), "api: {backfill: \"%s\"}\nmunicipality: linz\n"
+                 "stations: [{station: BONN, subject: pegel-bonn}]\n", bad[i]);
+        if (load(text, SOURCE_PEGELONLINE, &sf, &errors) != -1 ||
+            !strstr(errors, ":1: api.backfill must be an ISO 8601 period such as P1D or PT12H"))
+            fail_msg("backfill %s: %s", bad[i], errors);
+        free(errors);
+    }
+}
+
 static json_t *decoded(const char *text)
 {
     json_error_t e;
@@ -410,6 +442,7 @@ int main(void)
         cmocka_unit_test(mapping_pegelonline_file),
         cmocka_unit_test(mapping_file_duplicate_keys),
         cmocka_unit_test(mapping_file_http_bind_is_an_address),
+        cmocka_unit_test(mapping_pegelonline_backfill_is_a_period),
         cmocka_unit_test(mapping_find_by_device_or_eui),
         cmocka_unit_test(mapping_subject_templates),
         cmocka_unit_test(mapping_fields),
