@@ -18,14 +18,16 @@
 #include <yaml.h>
 
 #include "envelope.h"
+#include "topic.h"
 #include "yaml_loader.h"
 
 #ifndef RHEINHUB_SCHEMAS_DIR
 #define RHEINHUB_SCHEMAS_DIR "schemas"
 #endif
 
-/* KIND_ADDRS: a list of "ip:port" (or "[ipv6]:port"), as the Sentinels are given. */
-enum key_kind { KIND_INT, KIND_STR, KIND_IP, KIND_LEVEL, KIND_LIST, KIND_ADDRS };
+/* KIND_ADDRS: a list of "ip:port" (or "[ipv6]:port"), as the Sentinels are given;
+ * KIND_FILTERS: a list of MQTT topic filters. */
+enum key_kind { KIND_INT, KIND_STR, KIND_IP, KIND_LEVEL, KIND_LIST, KIND_ADDRS, KIND_FILTERS };
 
 struct key_spec {
     const char *section;
@@ -53,7 +55,7 @@ static const struct key_spec keys[] = {
     INT_KEY(mqtt, keepalive_s, 5, 3600),
     INT_KEY(mqtt, session_expiry_s, 0, INT_MAX),
     STR_KEY(mqtt, shared_group, KIND_STR),
-    {"mqtt", "subscriptions", KIND_LIST, offsetof(struct hub_config, mqtt.subscriptions),
+    {"mqtt", "subscriptions", KIND_FILTERS, offsetof(struct hub_config, mqtt.subscriptions),
      CONFIG_NAME_MAX, 1, CONFIG_SUBSCRIPTIONS_MAX,
      offsetof(struct hub_config, mqtt.n_subscriptions)},
     STR_KEY(mqtt, source, KIND_STR),
@@ -327,7 +329,8 @@ static void set_value(struct loader *l, const yaml_node_t *node, const struct ke
                                spec->section, spec->key);
         return;
     case KIND_LIST:
-    case KIND_ADDRS: {
+    case KIND_ADDRS:
+    case KIND_FILTERS: {
         int n = 0, errors = l->y.errors;
         if (node->type != YAML_SEQUENCE_NODE) {
             yaml_loader_report(&l->y, node, "%s.%s must be a list of strings", spec->section,
@@ -351,6 +354,11 @@ static void set_value(struct loader *l, const yaml_node_t *node, const struct ke
             }
             if (spec->kind == KIND_ADDRS && !addr_ok(field + (size_t)n * spec->size))
                 yaml_loader_report(&l->y, item, "%s.%s: \"%s\" is not ip:port (no host names)",
+                                   spec->section, spec->key, yaml_loader_text(item));
+            if (spec->kind == KIND_FILTERS && !topic_filter_ok(field + (size_t)n * spec->size))
+                yaml_loader_report(&l->y, item,
+                                   "%s.%s: \"%s\" is not an MQTT topic filter ('+' and '#' "
+                                   "stand alone in a level, '#' last)",
                                    spec->section, spec->key, yaml_loader_text(item));
             n++;
         }
@@ -527,6 +535,9 @@ static void check_together(struct loader *l, const yaml_node_t *root)
 {
     const struct hub_config *c = l->cfg;
 
+    if (strpbrk(c->mqtt.shared_group, "/+#"))
+        yaml_loader_report(&l->y, key_node(l, root, "mqtt", "shared_group"),
+                           "mqtt.shared_group must not hold '/', '+' or '#'");
     if (!c->mqtt.client_id[0])
         yaml_loader_report(&l->y, key_node(l, root, "mqtt", "client_id"),
                            "mqtt.client_id must not be empty: it is the key of the hub's session "

@@ -114,3 +114,18 @@ int topic_parse(const char *topic, struct topic *out, const char **why)
     strcat(out->event_type, out->type);
     return 0;
 }
+
+bool topic_filter_ok(const char *s)
+{
+    if (!*s)
+        return false;
+    for (const char *p = s; *p; p++) {
+        bool level_start = p == s || p[-1] == '/';
+        bool level_end = p[1] == '\0' || p[1] == '/';
+        if (*p == '+' && !(level_start && level_end))
+            return false;
+        if (*p == '#' && !(level_start && p[1] == '\0'))
+            return false;
+    }
+    return true;
+}

@@ -7,6 +7,8 @@
 #ifndef RHEINHUB_TOPIC_H
 #define RHEINHUB_TOPIC_H
 
+#include <stdbool.h>
+
 #define EVENT_CATEGORY_MAP(X)                                                                      \
     X(SENSOR, "sensor")                                                                            \
     X(SERVICE, "service")                                                                          \
@@ -40,5 +42,12 @@ struct topic {
 int topic_parse(const char *topic, struct topic *out, const char **why);
 
 const char *event_category_name(enum event_category category);
+
+/*
+ * Whether s is an MQTT topic filter a broker takes: not empty, '+' and '#' alone in
+ * their level, '#' only in the last one. (libmosquitto refuses a SUBSCRIBE with any
+ * other, every filter of it.)
+ */
+bool topic_filter_ok(const char *s);
 
 #endif

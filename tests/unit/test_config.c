@@ -404,6 +404,36 @@ static void config_sentinel_addresses(void **state)
     assert_string_equal(cfg.redis.sentinels[1], "[fe80::1]:26380");
 }
 
+/* One filter libmosquitto refuses takes every filter of the SUBSCRIBE with it. */
+static void config_subscriptions_are_topic_filters(void **state)
+{
+    struct hub_config cfg;
+
+    (void)state;
+    load_bad("mqtt:\n"
+             "  subscriptions:\n"
+             "    - \"+/sensor/#\"\n"
+             "    - \"a/#/b\"\n"
+             "    - \"+x/#\"\n"
+             "    - \"a/b#\"\n"
+             "    - \"a/+b\"\n",
+             4,
+             "4: mqtt.subscriptions: \"a/#/b\" is not an MQTT topic filter ('+' and '#' stand "
+             "alone in a level, '#' last)\n"
+             "5: mqtt.subscriptions: \"+x/#\" is not an MQTT topic filter ('+' and '#' stand "
+             "alone in a level, '#' last)\n"
+             "6: mqtt.subscriptions: \"a/b#\" is not an MQTT topic filter ('+' and '#' stand "
+             "alone in a level, '#' last)\n"
+             "7: mqtt.subscriptions: \"a/+b\" is not an MQTT topic filter ('+' and '#' stand "
+             "alone in a level, '#' last)\n");
+    load_bad("mqtt:\n  shared_group: \"a/b\"\n", 1,
+             "2: mqtt.shared_group must not hold '/', '+' or '#'\n");
+    load_good("mqtt:\n  subscriptions: [\"#\", \"+\", \"a/+/b/#\", \"/a//b/\"]\n"
+              "  shared_group: hubs-1\n",
+              &cfg);
+    assert_int_equal(cfg.mqtt.n_subscriptions, 4);
+}
+
 /* The hub's session at the broker needs its key: libmosquitto refuses an empty one. */
 static void config_empty_client_id(void **state)
 {
@@ -611,6 +641,7 @@ int main(void)
         cmocka_unit_test(config_range_edges_accepted),
         cmocka_unit_test(config_host_name_refused),
         cmocka_unit_test(config_sentinel_addresses),
+        cmocka_unit_test(config_subscriptions_are_topic_filters),
         cmocka_unit_test(config_empty_client_id),
         cmocka_unit_test(config_wait_below_liveness),
         cmocka_unit_test(config_duplicate_key),
