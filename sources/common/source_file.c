@@ -17,6 +17,7 @@
 #include <yaml.h>
 
 #include "source_loader.h"
+#include "topic.h"
 
 static const char *const kind_names[] = {
 #define X(name, text) text,
@@ -29,7 +30,8 @@ const char *source_kind_name(enum source_kind kind)
     return kind_names[kind];
 }
 
-enum key_kind { KEY_INT, KEY_STR, KEY_IP, KEY_PERIOD, KEY_BOOL, KEY_LIST };
+/* KEY_FILTERS: a list of MQTT topic filters (server.topics). */
+enum key_kind { KEY_INT, KEY_STR, KEY_IP, KEY_PERIOD, KEY_BOOL, KEY_FILTERS };
 
 struct key_spec {
     const char *section;
@@ -56,7 +58,7 @@ static const struct key_spec keys[] = {
     SF_STR(server, username),
     SF_STR(server, password),
     SF_STR(server, client_id),
-    {"server", "topics", KEY_LIST, offsetof(struct source_file, server.topics), 256, 1,
+    {"server", "topics", KEY_FILTERS, offsetof(struct source_file, server.topics), 256, 1,
      SOURCE_TOPICS_MAX, offsetof(struct source_file, server.n_topics)},
     SF_INT(server, keepalive_s, 5, 3600),
     SF_INT(server, max_payload_bytes, 256, 1048576),
@@ -164,7 +166,7 @@ static void set_key(struct source_loader *l, const yaml_node_t *value, const str
         if (!source_loader_bool(value, (bool *)field))
             yaml_loader_report(&l->y, value, "%s must be true or false", what);
         return;
-    case KEY_LIST: {
+    case KEY_FILTERS: {
         int n = 0;
         if (value->type != YAML_SEQUENCE_NODE) {
             yaml_loader_report(&l->y, value, "%s must be a list of strings", what);
@@ -180,6 +182,14 @@ static void set_key(struct source_loader *l, const yaml_node_t *value, const str
             if (!source_loader_string(l, yaml_loader_node(&l->y, *it), what,
                                       field + (size_t)n * k->size, k->size))
                 return;
+            /* Subscribed as they are: libmosquitto refuses a bad one. */
+            if (!topic_filter_ok(field + (size_t)n * k->size)) {
+                yaml_loader_report(&l->y, yaml_loader_node(&l->y, *it),
+                                   "%s: \"%s\" is not an MQTT topic filter ('+' and '#' stand "
+                                   "alone in a level, '#' last)",
+                                   what, field + (size_t)n * k->size);
+                return;
+            }
             n++;
         }
         if (n < k->min) {

@@ -230,6 +230,28 @@ static void mapping_file_http_bind_is_an_address(void **state)
     free(errors);
 }
 
+/* server.topics are subscribed as they are: one libmosquitto refuses is never read. */
+static void mapping_file_topics_are_filters(void **state)
+{
+    static const char text[] =
+        "server:\n"
+        "  host: 127.0.0.1\n"
+        "  client_id: it\n"
+        "  topics: [\"v3/app@ttn/devices/+/up\", \"v3/app@ttn/devices/#/up\"]\n"
+        "municipality: linz\n"
+        "devices:\n"
+        "  - {device: \"x-*\", type: sensor.soil, fields: {moisture: m}}\n";
+    struct source_file sf;
+    char *errors = NULL;
+
+    (void)state;
+    assert_int_equal(load(text, SOURCE_TTN, &sf, &errors), -1);
+    assert_non_null(strstr(errors, ":4: server.topics: \"v3/app@ttn/devices/#/up\" is not an "
+                                   "MQTT topic filter ('+' and '#' stand alone in a level, '#' "
+                                   "last)\n"));
+    free(errors);
+}
+
 /* api.backfill is pasted into the request's URL: only an ISO 8601 period goes there. */
 static void mapping_pegelonline_backfill_is_a_period(void **state)
 {
@@ -442,6 +464,7 @@ int main(void)
         cmocka_unit_test(mapping_pegelonline_file),
         cmocka_unit_test(mapping_file_duplicate_keys),
         cmocka_unit_test(mapping_file_http_bind_is_an_address),
+        cmocka_unit_test(mapping_file_topics_are_filters),
         cmocka_unit_test(mapping_pegelonline_backfill_is_a_period),
         cmocka_unit_test(mapping_find_by_device_or_eui),
         cmocka_unit_test(mapping_subject_templates),
