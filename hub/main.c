@@ -310,6 +310,19 @@ static void reload(struct hub *hub)
     KEEP(shutdown);
     KEEP(journal);
 #undef KEEP
+#define WORKERS_READ(section)                                                                      \
+    do {                                                                                           \
+        if (memcmp(&next->section, &hub->cfg.section, sizeof(next->section)) != 0)                 \
+            log_warn("hub", "reload: '%s' is read by the workers at their start: restart them "    \
+                     "to apply it", #section);                                                     \
+    } while (0)
+    WORKERS_READ(worker);
+    WORKERS_READ(storage);
+    WORKERS_READ(alerting);
+    WORKERS_READ(analytics);
+    WORKERS_READ(sources);
+    WORKERS_READ(console);
+#undef WORKERS_READ
     if (next->ingest.dedupe_window != hub->cfg.ingest.dedupe_window) {
         log_warn("hub", "reload: ingest.dedupe_window needs a restart; kept");
         next->ingest.dedupe_window = hub->cfg.ingest.dedupe_window;

@@ -232,6 +232,22 @@ def test_reload_applies_routes_and_refuses_a_broken_file(hub_factory, stack, red
     assert last == redis_client.xrevrange(stream, count=1)[0][0]
 
 
+def test_reload_names_sections_only_the_workers_read(hub_factory, stack, redis_client):
+    """A reload changes nothing of what workers read at their start (worker:, storage:,
+    alerting:, ...): the hub says so, naming the section, instead of staying silent."""
+    hub = hub_factory()
+    hub.config["storage"] = {"retention_days": 30}
+    hub.config["worker"] = {"batch_max": 64}
+    hub.config_path.write_text(harness.to_yaml(hub.config))
+    hub.proc.send(signal.SIGHUP)
+    harness.wait_until(lambda: "reload done" in hub.log_path.read_text(), 10, "the reload")
+    log = hub.log_path.read_text()
+    for section in ("storage", "worker"):
+        assert (f"reload: '{section}' is read by the workers at their start: restart them to "
+                "apply it") in log, log[-2000:]
+    assert "reload: 'alerting'" not in log
+
+
 def test_worker_status_is_found_among_many_other_keys(hub_factory, stack, redis_client):
     """A Redis shared with other applications: the status hashes are found wherever
     SCAN's cursor meets them, not only among the first keys it returns."""
