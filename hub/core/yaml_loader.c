@@ -33,12 +33,14 @@ static int parse(struct yaml_loader *l, yaml_parser_t *parser, yaml_document_t *
 
 /*
  * Walks the text's events before the document is built: libyaml's scanner slows down
- * with every level of nesting (a file of 200,000 '[' took minutes), so the walk stops
- * at the first level past YAML_LOADER_DEPTH_MAX. Collections are bounded too
+ * with every level of nesting (a file of 200,000 '[' took more than 20 s), so the walk
+ * stops at the first level past YAML_LOADER_DEPTH_MAX. Collections are bounded too
  * (YAML_LOADER_ENTRIES_MAX): the loaders compare each key with the keys before it, and
  * 100,000 keys kept --check busy past two minutes. It also reads past the first
  * document: libyaml's loader stops there, and a second one ("---" and more keys) would
- * be left unread without a word. Returns 0, or -1 with the error reported and counted.
+ * be left unread without a word. A scalar holding U+0000 is refused: the loaders copy
+ * values as C strings, which would end there. Returns 0, or -1 with the error reported
+ * and counted.
  */
 static int check_events(struct yaml_loader *l, const char *text, size_t len)
 {
@@ -55,7 +57,7 @@ static int check_events(struct yaml_loader *l, const char *text, size_t len)
         unsigned long line;
         yaml_event_t ev;
         yaml_event_type_t type;
-        bool start;
+        bool start, nul;
 
         if (!yaml_parser_parse(&parser, &ev)) {
             report_syntax(l, &parser);
@@ -64,7 +66,18 @@ static int check_events(struct yaml_loader *l, const char *text, size_t len)
         }
         type = ev.type;
         line = (unsigned long)ev.start_mark.line + 1;
+        nul = type == YAML_SCALAR_EVENT &&
+              memchr(ev.data.scalar.value, '\0', ev.data.scalar.length) != NULL;
         yaml_event_delete(&ev);
+        if (nul) {
+            /* "\0" in a quoted scalar: every loader copies values as C strings. */
+            l->errors++;
+            if (l->err)
+                fprintf(l->err, "%s:%lu: a value holds the character U+0000 (\"\\0\")\n",
+                        l->path, line);
+            r = -1;
+            break;
+        }
         start = type == YAML_SEQUENCE_START_EVENT || type == YAML_MAPPING_START_EVENT;
         if (depth > 0 && (start || type == YAML_SCALAR_EVENT || type == YAML_ALIAS_EVENT) &&
             ++entries[depth] > (in_map[depth] ? 2 : 1) * YAML_LOADER_ENTRIES_MAX) {

@@ -45,7 +45,7 @@ struct yaml_loader {
  *   -1       a syntax error, reported as "path:line: problem context", or nesting
  *            deeper than YAML_LOADER_DEPTH_MAX: "path:line: nested deeper than 32
  *            levels", a mapping or list of more than YAML_LOADER_ENTRIES_MAX entries,
- *            or a second document after the first; counted;
+ *            a second document after the first, or a value holding U+0000; counted;
  *   -errno   the file cannot be opened or read (a folder: -EISDIR; too large: -EFBIG):
  *            "path: cannot open|read <what>: reason" (what NULL: "path: cannot open:
  *            reason"), not counted;

@@ -250,6 +250,29 @@ static void yaml_loader_second_document_refused(void **state)
     }
 }
 
+/* A "\0" escape would cut the value short wherever it is used as a C string. */
+static void yaml_loader_nul_in_a_value_refused(void **state)
+{
+    static const struct {
+        const char *text;
+        const char *err;
+    } cases[] = {
+        {"mqtt:\n  client_id: \"abc\\0def\"\n",
+         "t.yaml:2: a value holds the character U+0000 (\"\\0\")\n"},
+        {"\"k\\0ey\": 1\n", "t.yaml:1: a value holds the character U+0000 (\"\\0\")\n"},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct read r;
+
+        read_text(&r, cases[i].text, strlen(cases[i].text));
+        assert_string_equal(r.err, cases[i].err);
+        assert_int_equal(r.rc, -1);
+        free(r.err);
+    }
+}
+
 /* One document, with or without its markers, is read as before. */
 static void yaml_loader_one_document(void **state)
 {
@@ -276,6 +299,7 @@ int main(void)
         cmocka_unit_test(yaml_loader_nesting_too_deep),
         cmocka_unit_test(yaml_loader_entries_bound),
         cmocka_unit_test(yaml_loader_second_document_refused),
+        cmocka_unit_test(yaml_loader_nul_in_a_value_refused),
         cmocka_unit_test(yaml_loader_one_document),
     };
 
