@@ -535,6 +535,11 @@ static void check_together(struct loader *l, const yaml_node_t *root)
 {
     const struct hub_config *c = l->cfg;
 
+    /* The prefix goes into SCAN MATCH patterns (recent event ids, worker status). */
+    if (strpbrk(c->redis.stream_prefix, "*?[]\\"))
+        yaml_loader_report(&l->y, key_node(l, root, "redis", "stream_prefix"),
+                           "redis.stream_prefix must not hold '*', '?', '[', ']' or '\\': SCAN "
+                           "MATCH would take them as a pattern");
     if (strpbrk(c->mqtt.shared_group, "/+#"))
         yaml_loader_report(&l->y, key_node(l, root, "mqtt", "shared_group"),
                            "mqtt.shared_group must not hold '/', '+' or '#'");

@@ -434,6 +434,21 @@ static void config_subscriptions_are_topic_filters(void **state)
     assert_int_equal(cfg.mqtt.n_subscriptions, 4);
 }
 
+/* The prefix goes into SCAN MATCH patterns (recent ids, worker status): no glob in it. */
+static void config_stream_prefix_no_glob(void **state)
+{
+    static const char *const bad[] = {"rh[1]:", "rh*:", "rh?:", "rh\\\\:", "rh]:"};
+    char text[128];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        snprintf(text, sizeof(text), "redis:\n  stream_prefix: \"%s\"\n", bad[i]);
+        load_bad(text, 1,
+                 "2: redis.stream_prefix must not hold '*', '?', '[', ']' or '\\': "
+                 "SCAN MATCH would take them as a pattern\n");
+    }
+}
+
 /* The hub's session at the broker needs its key: libmosquitto refuses an empty one. */
 static void config_empty_client_id(void **state)
 {
@@ -642,6 +657,7 @@ int main(void)
         cmocka_unit_test(config_host_name_refused),
         cmocka_unit_test(config_sentinel_addresses),
         cmocka_unit_test(config_subscriptions_are_topic_filters),
+        cmocka_unit_test(config_stream_prefix_no_glob),
         cmocka_unit_test(config_empty_client_id),
         cmocka_unit_test(config_wait_below_liveness),
         cmocka_unit_test(config_duplicate_key),
