@@ -204,6 +204,12 @@ int main(int argc, char **argv)
         goto out;
     }
     if (check) {
+        /* Read at each login; without it every login is refused as no_registry. */
+        if (access(cfg.console.accounts_file, R_OK) != 0) {
+            fprintf(stderr, "%s: console.accounts_file %s: %s\n", config_path,
+                    cfg.console.accounts_file, strerror(errno));
+            goto out;
+        }
         printf("%s: the console's configuration is fine\n", config_path);
         status = 0;
         goto out;

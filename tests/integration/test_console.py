@@ -513,6 +513,19 @@ def test_plain_http_only_on_loopback(env):
     assert "not a loopback address" in run.stderr, run.stderr
 
 
+def test_check_names_a_missing_accounts_file(tmp_path):
+    """--check refuses an accounts_file that cannot be read: with it, every login would
+    be answered 503 no_registry."""
+    path = tmp_path / "hub.yaml"
+    missing = tmp_path / "broker" / "accounts"
+    path.write_text(f"console:\n  accounts_file: {missing}\n  port: 0\n")
+    run = subprocess.run([str(ch.console_binary()), "--check", "-c", str(path)],
+                         capture_output=True, text=True, env=harness.sanitizer_env())
+    assert run.returncode != 0, run.stdout + run.stderr
+    assert f"{path}: console.accounts_file {missing}: No such file or directory" in run.stderr, \
+        run.stderr
+
+
 def test_bench_console_short():
     """The benchmark's short run: 50 streams, 10 changes; every change reaches every stream."""
     env = dict(os.environ, BENCH_CLIENTS="50", BENCH_ROUNDS="10", BENCH_INTERVAL_MS="50",
