@@ -563,20 +563,34 @@ static void check_together(struct loader *l, const yaml_node_t *root)
     }
 }
 
-/* A relative folder in the file means relative to the file's own folder. */
-static void resolve_relative(char *dir, size_t size, const char *config_path)
+/* A relative folder in the file means relative to the file's own folder. Returns 0, or
+ * -ENAMETOOLONG (dir unchanged) when the joined path does not fit in size bytes. */
+static int resolve_relative(char *dir, size_t size, const char *config_path)
 {
     const char *slash = strrchr(config_path, '/');
     char joined[2048];
+    int n;
 
-    if (dir[0] == '/' || dir[0] == '\0')
-        return;
-    if (slash)
-        snprintf(joined, sizeof(joined), "%.*s/%s", (int)(slash - config_path), config_path,
+    if (dir[0] == '/' || dir[0] == '\0' || !slash)
+        return 0;
+    n = snprintf(joined, sizeof(joined), "%.*s/%s", (int)(slash - config_path), config_path,
                  dir);
-    else
-        snprintf(joined, sizeof(joined), "%s", dir);
-    snprintf(dir, size, "%s", joined);
+    if (n < 0 || (size_t)n >= size || (size_t)n >= sizeof(joined))
+        return -ENAMETOOLONG;
+    memcpy(dir, joined, (size_t)n + 1);
+    return 0;
+}
+
+/* resolve_relative for section.key, reporting a path that would not fit. */
+static void resolve(struct loader *l, const yaml_node_t *root, const char *section,
+                    const char *key, char *dir, size_t size)
+{
+    if (resolve_relative(dir, size, l->y.path) < 0)
+        yaml_loader_report(&l->y,
+                           root->type == YAML_MAPPING_NODE ? key_node(l, root, section, key) : NULL,
+                           "%s.%s: the path taken from this file's folder is longer than %zu "
+                           "bytes",
+                           section, key, size - 1);
 }
 
 int config_load(struct hub_config *cfg, const char *path, FILE *err)
@@ -595,22 +609,25 @@ int config_load(struct hub_config *cfg, const char *path, FILE *err)
         if (l.y.errors == 0 && root->type == YAML_MAPPING_NODE)
             check_together(&l, root);
     }
-    yaml_document_delete(&doc);
-    if (l.y.errors == 0) {
-        resolve_relative(cfg->schemas.dir, sizeof(cfg->schemas.dir), path);
-        resolve_relative(cfg->alerting.rules_file, sizeof(cfg->alerting.rules_file), path);
-        resolve_relative(cfg->analytics.windows_file, sizeof(cfg->analytics.windows_file), path);
-        resolve_relative(cfg->journal.dir, sizeof(cfg->journal.dir), path);
-        resolve_relative(cfg->sources.ttn, sizeof(cfg->sources.ttn), path);
-        resolve_relative(cfg->sources.chirpstack, sizeof(cfg->sources.chirpstack), path);
-        resolve_relative(cfg->sources.pegelonline, sizeof(cfg->sources.pegelonline), path);
-        resolve_relative(cfg->console.files, sizeof(cfg->console.files), path);
-        resolve_relative(cfg->console.tls_cert, sizeof(cfg->console.tls_cert), path);
-        resolve_relative(cfg->console.tls_key, sizeof(cfg->console.tls_key), path);
-        resolve_relative(cfg->console.accounts_file, sizeof(cfg->console.accounts_file), path);
+#define RESOLVE(sec, key) resolve(&l, root, #sec, #key, cfg->sec.key, sizeof(cfg->sec.key))
+    if (root && l.y.errors == 0) {
+        RESOLVE(schemas, dir);
+        RESOLVE(alerting, rules_file);
+        RESOLVE(analytics, windows_file);
+        RESOLVE(journal, dir);
+        RESOLVE(sources, ttn);
+        RESOLVE(sources, chirpstack);
+        RESOLVE(sources, pegelonline);
+        RESOLVE(console, files);
+        RESOLVE(console, tls_cert);
+        RESOLVE(console, tls_key);
+        RESOLVE(console, accounts_file);
         for (int i = 0; i < cfg->n_workers; i++)
             if (strchr(cfg->workers[i].command, '/'))
-                resolve_relative(cfg->workers[i].command, sizeof(cfg->workers[i].command), path);
+                resolve(&l, root, "workers", "command", cfg->workers[i].command,
+                        sizeof(cfg->workers[i].command));
     }
+#undef RESOLVE
+    yaml_document_delete(&doc);
     return l.y.errors ? -l.y.errors : 0;
 }

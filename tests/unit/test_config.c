@@ -404,6 +404,24 @@ static void config_sentinel_addresses(void **state)
     assert_string_equal(cfg.redis.sentinels[1], "[fe80::1]:26380");
 }
 
+/* A relative path too long once the file's folder is put in front is an error, not cut. */
+static void config_relative_path_too_long(void **state)
+{
+    char text[1200], name[1021], expected[128];
+    struct loaded l;
+
+    (void)state;
+    memset(name, 'a', sizeof(name) - 1);
+    name[sizeof(name) - 1] = '\0';
+    snprintf(text, sizeof(text), "log:\n  level: info\nalerting:\n  rules_file: %s\n", name);
+    load_text(&l, text);
+    snprintf(expected, sizeof(expected), "%s:4: alerting.rules_file: the path taken from this "
+             "file's folder is longer than 1023 bytes\n", l.path);
+    assert_string_equal(l.err, expected);
+    assert_int_equal(l.rc, -1);
+    loaded_free(&l);
+}
+
 /* One filter libmosquitto refuses takes every filter of the SUBSCRIBE with it. */
 static void config_subscriptions_are_topic_filters(void **state)
 {
@@ -656,6 +674,7 @@ int main(void)
         cmocka_unit_test(config_range_edges_accepted),
         cmocka_unit_test(config_host_name_refused),
         cmocka_unit_test(config_sentinel_addresses),
+        cmocka_unit_test(config_relative_path_too_long),
         cmocka_unit_test(config_subscriptions_are_topic_filters),
         cmocka_unit_test(config_stream_prefix_no_glob),
         cmocka_unit_test(config_empty_client_id),
