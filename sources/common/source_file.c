@@ -303,16 +303,45 @@ static void load_root(struct source_loader *l, const yaml_node_t *root)
         station_load_list(l, stations);
 }
 
-/* A relative path in the file is taken from the file's own folder. */
-static void resolve_relative(char *p, size_t size, const char *file)
+/* A relative path in the file is taken from the file's own folder. Returns 0, or
+ * -ENAMETOOLONG (p unchanged) when the joined path does not fit in size bytes. */
+static int resolve_relative(char *p, size_t size, const char *file)
 {
     const char *slash = strrchr(file, '/');
     char joined[2100];
+    int n;
 
     if (!p[0] || p[0] == '/' || !slash)
+        return 0;
+    n = snprintf(joined, sizeof(joined), "%.*s/%s", (int)(slash - file), file, p);
+    if (n < 0 || (size_t)n >= size || (size_t)n >= sizeof(joined))
+        return -ENAMETOOLONG;
+    memcpy(p, joined, (size_t)n + 1);
+    return 0;
+}
+
+/* resolve_relative for section.key, reported at the key when the path does not fit. */
+static void resolve(struct source_loader *l, const yaml_node_t *root, const char *section,
+                    const char *key, char *p, size_t size)
+{
+    const yaml_node_t *at = root;
+
+    if (resolve_relative(p, size, l->y.path) == 0)
         return;
-    snprintf(joined, sizeof(joined), "%.*s/%s", (int)(slash - file), file, p);
-    snprintf(p, size, "%s", joined);
+    for (yaml_node_pair_t *s = root->data.mapping.pairs.start; s < root->data.mapping.pairs.top;
+         s++) {
+        const yaml_node_t *map = yaml_loader_node(&l->y, s->value);
+        if (strcmp(yaml_loader_text(yaml_loader_node(&l->y, s->key)), section) != 0 ||
+            map->type != YAML_MAPPING_NODE)
+            continue;
+        for (yaml_node_pair_t *k = map->data.mapping.pairs.start; k < map->data.mapping.pairs.top;
+             k++)
+            if (strcmp(yaml_loader_text(yaml_loader_node(&l->y, k->key)), key) == 0)
+                at = yaml_loader_node(&l->y, k->key);
+    }
+    yaml_loader_report(&l->y, at,
+                       "%s.%s: the path taken from this file's folder is longer than %zu bytes",
+                       section, key, size - 1);
 }
 
 /* What every file of its kind needs, once the keys are read. */
@@ -320,9 +349,9 @@ static void check_complete(struct source_loader *l, const yaml_node_t *root)
 {
     struct source_file *sf = l->sf;
 
-    resolve_relative(sf->server.ca_file, sizeof(sf->server.ca_file), l->y.path);
-    resolve_relative(sf->api.ca_file, sizeof(sf->api.ca_file), l->y.path);
-    resolve_relative(sf->api.state_file, sizeof(sf->api.state_file), l->y.path);
+    resolve(l, root, "server", "ca_file", sf->server.ca_file, sizeof(sf->server.ca_file));
+    resolve(l, root, "api", "ca_file", sf->api.ca_file, sizeof(sf->api.ca_file));
+    resolve(l, root, "api", "state_file", sf->api.state_file, sizeof(sf->api.state_file));
 
     if (sf->kind == SOURCE_PEGELONLINE) {
         if (strncmp(sf->api.base_url, "http://", 7) != 0 &&

@@ -252,6 +252,24 @@ static void mapping_file_topics_are_filters(void **state)
     free(errors);
 }
 
+/* A relative path too long once the file's folder is put in front is an error, not cut. */
+static void mapping_relative_path_too_long(void **state)
+{
+    char text[1300], name[1021];
+    struct source_file sf;
+    char *errors = NULL;
+
+    (void)state;
+    memset(name, 's', sizeof(name) - 1);
+    name[sizeof(name) - 1] = '\0';
+    snprintf(text, sizeof(text), "municipality: linz\napi:\n  state_file: %s\n"
+             "stations: [{station: BONN, subject: pegel-bonn}]\n", name);
+    assert_int_equal(load(text, SOURCE_PEGELONLINE, &sf, &errors), -1);
+    assert_non_null(strstr(errors, ":3: api.state_file: the path taken from this file's folder "
+                                   "is longer than 1023 bytes\n"));
+    free(errors);
+}
+
 /* api.backfill is pasted into the request's URL: only an ISO 8601 period goes there. */
 static void mapping_pegelonline_backfill_is_a_period(void **state)
 {
@@ -466,6 +484,7 @@ int main(void)
         cmocka_unit_test(mapping_file_http_bind_is_an_address),
         cmocka_unit_test(mapping_file_topics_are_filters),
         cmocka_unit_test(mapping_pegelonline_backfill_is_a_period),
+        cmocka_unit_test(mapping_relative_path_too_long),
         cmocka_unit_test(mapping_find_by_device_or_eui),
         cmocka_unit_test(mapping_subject_templates),
         cmocka_unit_test(mapping_fields),
