@@ -235,9 +235,17 @@ static void ack(struct console *c, const struct api_request *req, const struct s
               "alert_id must be an alert's id: 1 to 128 letters, digits, '.', '_', ':' or '-'");
         goto out;
     }
-    if (!board_has_alert(c->board, topic)) {
+    switch (board_alert_match(c->board, topic, alert_id)) {
+    case BOARD_ALERT_NONE:
         error(reply, 404, "no_alert", "no active alert on this topic");
         goto out;
+    case BOARD_ALERT_OTHER:
+        error(reply, 409, "alert_changed",
+              "the alert on this topic is no longer the one named: it cleared and another was "
+              "raised; nothing was sent");
+        goto out;
+    case BOARD_ALERT_HELD:
+        break;
     }
     snprintf(ack_topic, sizeof(ack_topic), "%s/ack", topic);
     payload = json_pack("{s:s,s:s,s:s*}", "by", info->user, "comment", comment, "alert_id",

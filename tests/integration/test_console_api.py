@@ -239,6 +239,34 @@ def test_ack_carries_the_alert_id(env):
         ch.publish(stack.mqtt_port, f"linz/sensor/waterlevel/{g}", ch.level(400))
 
 
+def test_ack_of_an_alert_the_board_no_longer_shows(env):
+    """An acknowledgement naming an alert other than the one on the board (it cleared,
+    the next was raised) is answered 409 and not published: the operator sees why."""
+    stack, _, port = env
+    cookie, csrf = ch.api_login(port)
+    auth = {"Cookie": cookie, "X-CSRF-Token": csrf}
+    gauge = "rhein-pegel-" + uuid.uuid4().hex[:6]
+    topic = f"linz/alerts/rhine-flood/{gauge}"
+    sub = subprocess.Popen(["mosquitto_sub", "-h", "127.0.0.1", "-p", str(stack.mqtt_port), "-v",
+                            "-t", topic + "/ack"], stdout=subprocess.PIPE, text=True)
+    try:
+        ch.publish(stack.mqtt_port, f"linz/sensor/waterlevel/{gauge}", ch.level(701))
+
+        def alert():
+            got = raw(port, "GET", "/api/alerts", headers={"Cookie": cookie})[1]["alerts"]
+            return next((a for a in got if a["topic"] == topic), None)
+        harness.wait_until(lambda: alert() is not None, 10, "the alert")
+        status, body = raw(port, "POST", "/api/ack", json.dumps(
+            {"topic": topic, "alert_id": alert()["id"] + "x"}).encode(), auth)
+        assert (status, body["error"]) == (409, "alert_changed"), (status, body)
+        assert alert()["state"] == "active"
+    finally:
+        sub.terminate()
+        lines = sub.communicate(timeout=10)[0].splitlines()
+    assert lines == [], "a refused acknowledgement was published"
+    ch.publish(stack.mqtt_port, f"linz/sensor/waterlevel/{gauge}", ch.level(400))
+
+
 def test_read_requests_refuse_bad_arguments(env):
     _, _, port = env
     cookie, _ = ch.api_login(port)
