@@ -22,6 +22,7 @@
 #define PASSWORD_MAX 512
 #define COMMENT_MAX 500   /* characters of an acknowledgement's comment */
 #define TOPIC_MAX 400
+#define ALERT_ID_MAX 128  /* characters of an alert's id (schemas/alert.schema.json) */
 
 /*
  * An error reply. The message may echo a request's bytes or be cut to fit a buffer,
@@ -51,18 +52,30 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* The account name alphabet of deploy/broker/account: [A-Za-z0-9._-]{1,128}. */
-static bool name_ok(const char *s)
+/* 1..max characters of letters, digits and the characters of punct. */
+static bool word_ok(const char *s, size_t max, const char *punct)
 {
     size_t n = strlen(s);
 
-    if (n == 0 || n > USER_MAX)
+    if (n == 0 || n > max)
         return false;
     for (; *s; s++)
         if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
-              *s == '.' || *s == '_' || *s == '-'))
+              strchr(punct, *s)))
             return false;
     return true;
+}
+
+/* The account name alphabet of deploy/broker/account: [A-Za-z0-9._-]{1,128}. */
+static bool name_ok(const char *s)
+{
+    return word_ok(s, USER_MAX, "._-");
+}
+
+/* An alert's id as schemas/alert.schema.json has it: [A-Za-z0-9._:-]{1,128}. */
+static bool alert_id_ok(const char *s)
+{
+    return word_ok(s, ALERT_ID_MAX, "._:-");
 }
 
 /* Characters (code points) of a UTF-8 string that jansson has checked. */
@@ -199,8 +212,8 @@ static bool need_csrf(struct console *c, const struct api_request *req, struct a
 static void ack(struct console *c, const struct api_request *req, const struct session_info *info,
                 struct api_reply *reply)
 {
-    json_t *body = parse_body(req, reply), *payload = NULL, *given;
-    const char *topic, *comment;
+    json_t *body = parse_body(req, reply), *payload = NULL, *given, *given_id;
+    const char *topic, *comment, *alert_id;
     char ack_topic[TOPIC_MAX + 8], *text = NULL;
     enum operator_result res;
 
@@ -209,16 +222,34 @@ static void ack(struct console *c, const struct api_request *req, const struct s
     topic = json_string_value(json_object_get(body, "topic"));
     given = json_object_get(body, "comment"); /* optional, but a string when given */
     comment = given ? json_string_value(given) : "";
+    /* Optional: the id of the alert the person saw, so that the alerting worker does not
+     * take the acknowledgement for the next alert of the topic. */
+    given_id = json_object_get(body, "alert_id");
+    alert_id = given_id ? json_string_value(given_id) : NULL;
     if (!topic || strlen(topic) > TOPIC_MAX || !comment || utf8_chars(comment) > COMMENT_MAX) {
         error(reply, 400, "bad_request", "topic (an alert) and a comment of up to 500 characters");
         goto out;
     }
-    if (!board_has_alert(c->board, topic)) {
-        error(reply, 404, "no_alert", "no active alert on this topic");
+    if (given_id && (!alert_id || !alert_id_ok(alert_id))) {
+        error(reply, 400, "bad_request",
+              "alert_id must be an alert's id: 1 to 128 letters, digits, '.', '_', ':' or '-'");
         goto out;
     }
+    switch (board_alert_match(c->board, topic, alert_id)) {
+    case BOARD_ALERT_NONE:
+        error(reply, 404, "no_alert", "no active alert on this topic");
+        goto out;
+    case BOARD_ALERT_OTHER:
+        error(reply, 409, "alert_changed",
+              "the alert on this topic is no longer the one named: it cleared and another was "
+              "raised; nothing was sent");
+        goto out;
+    case BOARD_ALERT_HELD:
+        break;
+    }
     snprintf(ack_topic, sizeof(ack_topic), "%s/ack", topic);
-    payload = json_pack("{s:s,s:s}", "by", info->user, "comment", comment);
+    payload = json_pack("{s:s,s:s,s:s*}", "by", info->user, "comment", comment, "alert_id",
+                        alert_id);
     if (!payload || !(text = json_dumps(payload, JSON_COMPACT))) {
         error(reply, 500, "internal", "out of memory");
         goto out;
@@ -226,7 +257,8 @@ static void ack(struct console *c, const struct api_request *req, const struct s
     res = sessions_publish(c->sessions, req->session, ack_topic, text, strlen(text));
     switch (res) {
     case OPERATOR_OK:
-        log_info("api", "%s acknowledged %s", info->user, topic);
+        log_info("api", "%s acknowledged %s%s%s", info->user, topic,
+                 alert_id ? ", alert " : "", alert_id ? alert_id : "");
         ok(reply, json_pack("{s:b}", "sent", 1));
         reply->status = 202;
         break;

@@ -469,14 +469,18 @@ void board_detach(struct board *b, struct board_client *c)
     free(c);
 }
 
-bool board_has_alert(struct board *b, const char *topic)
+enum board_alert_match board_alert_match(struct board *b, const char *topic, const char *alert_id)
 {
-    bool has;
+    enum board_alert_match m = BOARD_ALERT_NONE;
+    json_t *alert;
 
     pthread_mutex_lock(&b->lock);
-    has = json_object_get(b->alerts, topic) != NULL;
+    if ((alert = json_object_get(b->alerts, topic))) {
+        const char *id = json_string_value(json_object_get(alert, "id"));
+        m = !alert_id || (id && strcmp(id, alert_id) == 0) ? BOARD_ALERT_HELD : BOARD_ALERT_OTHER;
+    }
     pthread_mutex_unlock(&b->lock);
-    return has;
+    return m;
 }
 
 json_t *board_alert_copy(struct board *b, const char *topic)

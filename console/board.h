@@ -63,8 +63,13 @@ void board_detach(struct board *b, struct board_client *c);
 /* Wakes every parked client, so that it can be detached (shutdown). */
 void board_wake_all(struct board *b);
 
-/* Whether topic is an alert the board holds (acks go only to those). */
-bool board_has_alert(struct board *b, const char *topic);
+/*
+ * Whether topic is an alert the board holds (acks go only to those): BOARD_ALERT_NONE
+ * when it holds none; BOARD_ALERT_OTHER when alert_id (not NULL) is not the id of the
+ * one it holds (that one cleared, the next was raised); else BOARD_ALERT_HELD.
+ */
+enum board_alert_match { BOARD_ALERT_NONE, BOARD_ALERT_OTHER, BOARD_ALERT_HELD };
+enum board_alert_match board_alert_match(struct board *b, const char *topic, const char *alert_id);
 
 /* A copy of the alert at topic, or NULL. The caller owns it. */
 json_t *board_alert_copy(struct board *b, const char *topic);

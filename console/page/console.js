@@ -16,7 +16,7 @@
 
   const state = {
     lang: "de", user: null, csrf: null, source: null, view: "alerts",
-    alerts: new Map(), recent: [], ackTopic: null, audio: null,
+    alerts: new Map(), recent: [], ackTopic: null, ackId: null, audio: null,
   };
 
   // --- language, times ----------------------------------------------------------------
@@ -301,6 +301,7 @@
   // --- acknowledge -------------------------------------------------------------------------
   function openAck(a) {
     state.ackTopic = a.topic;
+    state.ackId = a.id;  // the alert the person sees: not the next one of this topic
     $("ack-what").textContent = a.message || a.topic;
     $("ack-comment").value = "";
     $("ack-error").textContent = "";
@@ -311,7 +312,8 @@
     ev.preventDefault();
     $("ack-send").disabled = true;
     try {
-      const r = await api("/ack", {method: "POST", body: {topic: state.ackTopic, comment: $("ack-comment").value}});
+      const r = await api("/ack", {method: "POST",
+        body: {topic: state.ackTopic, alert_id: state.ackId, comment: $("ack-comment").value}});
       if (!r.ok) { $("ack-error").textContent = errorText(r.body, r.status); return; }
       $("ack-dialog").close();
       say(t("ackSent"));

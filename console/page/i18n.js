@@ -51,6 +51,8 @@
       "The broker has not confirmed the acknowledgement yet; it may still arrive. The board shows it once it has: check there before you acknowledge again."],
     err_no_alert: ["Dieser Alarm ist nicht mehr aktiv.",
       "This alert is no longer active."],
+    err_alert_changed: ["Dieser Alarm wurde inzwischen aufgehoben und ein neuer ausgelöst; nichts wurde gesendet. Bitte den neuen Alarm prüfen.",
+      "This alert has cleared and a new one was raised meanwhile; nothing was sent. Please check the new alert."],
     err_storage: ["Die Datenbank ist nicht lesbar: {msg}",
       "The database cannot be read: {msg}"],
     err_redis: ["Redis ist nicht erreichbar: {msg}",

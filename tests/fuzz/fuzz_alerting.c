@@ -249,8 +249,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             int r;
 
             snprintf(key, sizeof(key), "linz/%s/%s", rule_of_type[type], subjects[subject]);
-            r = engine_ack(e, key, s[3] & 1 ? "Bauhof" : "ü", now);
-            if (r != 0 && r != -ENOENT && r != -EALREADY)
+            r = engine_ack(e, key, s[3] & 2 ? "linz:flood:a:1" : NULL, s[3] & 1 ? "Bauhof" : "ü",
+                           now);
+            if (r != 0 && r != -ENOENT && r != -EALREADY && r != -ESTALE)
                 fuzz_fail("engine_ack", NULL);
         }
         }

@@ -121,10 +121,13 @@ def mosquitto_pub(stack, topic, payload):
                     "-t", topic, "-m", payload], check=True, timeout=10)
 
 
-def ack(stack, municipality, rule, subject, by="Bauhof Bereitschaft", comment=None):
+def ack(stack, municipality, rule, subject, by="Bauhof Bereitschaft", comment=None,
+        alert_id=None):
     body = {"by": by}
     if comment is not None:
         body["comment"] = comment
+    if alert_id is not None:
+        body["alert_id"] = alert_id
     mosquitto_pub(stack, f"{municipality}/alerts/{rule}/{subject}/ack", json.dumps(body))
 
 

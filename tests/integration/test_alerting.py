@@ -111,6 +111,45 @@ def test_alerting_raise_acknowledge_clear(hub_factory, stack, redis_client, watc
         "events": 10}, counts
 
 
+def test_alerting_ack_names_its_alert(hub_factory, stack, redis_client, watcher, tmp_path):
+    """An acknowledgement that names an alert (alert_id) acknowledges that alert only: one
+    sent for an alert that has cleared while the next flood raised the next alert of the
+    same rule and gauge leaves that next alert active (logged with both ids, counted as
+    ignored); one with the next alert's id acknowledges it. A malformed alert_id is
+    refused as invalid."""
+    hub = alerting_hub(hub_factory, write_rules(tmp_path, FLOOD))
+    publish_levels(stack, "pegel-1", [700])
+    first = watcher.wait_for(lambda a: a["state"] == "active", 20, "the first alert")
+    publish_levels(stack, "pegel-1", [600])
+    watcher.wait_for(lambda a: a["state"] == "cleared", 20, "the first alert's clear")
+    publish_levels(stack, "pegel-1", [710])
+    second = watcher.wait_for(lambda a: a["state"] == "active" and a["id"] != first["id"], 20,
+                              "the second alert")
+
+    # The operator saw the first alert and acknowledges it: not the second one.
+    ack(stack, "linz", "rhine-flood", "pegel-1", by="Leitstelle", alert_id=first["id"])
+    wait_stat(redis_client, "acks_ignored", 1)
+    harness.wait_until(lambda: f"names alert {first['id']}, the current alert is {second['id']}"
+                       in hub.log_path.read_text(), 10, "the log line naming both ids")
+    for bad in ("", 7, None, "x" * 129, "linz/rhine-flood/pegel-1"):
+        mosquitto_pub(stack, TOPIC + "/ack", json.dumps({"by": "Leitstelle", "alert_id": bad}))
+    wait_stat(redis_client, "acks_invalid", 5)
+    harness.wait_until(lambda: "\"alert_id\" must be" in hub.log_path.read_text(), 10,
+                       "the reason of the refusal")
+    wait_idle(redis_client, hub)
+    alert, _ = retained_alert(stack, TOPIC)
+    assert alert["id"] == second["id"] and alert["state"] == "active", alert
+    assert stat(redis_client, "acknowledged") == 0
+
+    ack(stack, "linz", "rhine-flood", "pegel-1", alert_id=second["id"])
+    acked = watcher.wait_for(lambda a: a["state"] == "acknowledged", 20, "the acknowledgement")
+    assert acked["id"] == second["id"] and acked["acked_by"] == "Bauhof Bereitschaft"
+    assert [a["state"] for a in watcher.alerts(TOPIC)] == ["active", "cleared", "active",
+                                                           "acknowledged"]
+    wait_stat(redis_client, "acknowledged", 1)
+    assert stat(redis_client, "acks_ignored") == 1
+
+
 def test_alerting_critical_level_and_other_types(hub_factory, stack, redis_client, watcher,
                                                  tmp_path):
     """A level past 800 cm makes the open alert critical (one more message); equality

@@ -142,12 +142,29 @@ def test_broker_make_ca_keys_names_and_purposes(etc):
     (["add", "device", "pegel-9", "--keep-password"], "", "has no password yet"),
     (["add", "operator", "hub"], "pw\n", "exists with role hub"),
     (["remove", "device", "hub"], None, "has role hub, not device"),
+    # Named like a client id of the platform's processes on loopback: from outside, where
+    # the username is the client id, the account would take over that session.
+    (["add", "device", "rheinhub-hub"], "pw\n", "client id"),
+    (["add", "app", "rheinhub-alerting", "citizen.report"], "pw\n", "client id"),
+    (["add", "operator", "rheinhub-hub"], "pw\n", "client id"),
+    (["add", "device", "bridge-kaiserslautern"], "pw\n", "client id"),
+    (["add", "platform", "bridge-kaiserslautern"], "pw\n", "client id"),
 ])
 def test_broker_account_refuses(etc, args, stdin, message):
     tool("account", "-d", etc, "add", "hub", "hub", stdin="pw\n")
     before = state(etc)
     assert message in fails("account", "-d", etc, *args, stdin=stdin)
     assert state(etc) == before, "a refused command changed files"
+
+
+def test_broker_account_platform_names_kept(etc):
+    """The platform's own accounts may be named like their processes' client ids."""
+    tool("account", "-d", etc, "add", "operator", "rheinhub-console", stdin="pw\n")
+    tool("account", "-d", etc, "add", "hub", "rheinhub-hub", stdin="pw\n")
+    tool("account", "-d", etc, "add", "platform", "rheinhub", stdin="pw\n")
+    listed = tool("account", "-d", etc, "list").stdout
+    for name in ("rheinhub-console", "rheinhub-hub", "rheinhub"):
+        assert name in listed
 
 
 def test_broker_acl_per_role(etc):

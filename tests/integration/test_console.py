@@ -5,10 +5,11 @@ One broker with accounts made by `deploy/broker/account` (an operator, a device)
 hub supervising the alerting and storage workers and the console, and two browser
 windows for the whole module: an operator logs in on both, a water level published
 over MQTT appears as an alert without a reload, an acknowledgement made on one page
-shows on the other and on the broker under the operator's name, a lower level clears
-it. Then the refusals: a device account, a wrong password (and the throttle after
-it), a state change without the CSRF token; markup in an alert stays text; the page
-at 360 px. With RHEINHUB_CONSOLE_SCREENSHOTS=1 the screenshots go to docs/console/.
+shows on the other and on the broker under the operator's name (naming the alert it
+was made on), a lower level clears it. Then the refusals: a device account, a wrong
+password (and the throttle after it), a state change without the CSRF token; markup in
+an alert stays text; the page at 360 px. With RHEINHUB_CONSOLE_SCREENSHOTS=1 the
+screenshots go to docs/console/.
 """
 
 import json
@@ -157,7 +158,9 @@ def test_live_alert_ack_on_other_page_and_clear(env):
         elapsed = time.monotonic() - start
         print(f"\npublish to alert on the open page: {elapsed * 1000:.0f} ms")
         c = card(a.driver, topic)
-        assert c.get_attribute("data-state") == "active"
+        alert_id = c.get_attribute("data-id")
+        assert c.get_attribute("data-state") == "active" and alert_id.startswith(
+            f"linz:rhine-flood:{gauge}:"), alert_id
         assert "rhine-flood" in c.text and gauge in c.text and "700" in c.text
         assert "Warnung" in c.text, "severity is named in words, not only by colour"
         wait(b, lambda d: card(d, topic) is not None, 2, "the alert on page B")
@@ -184,7 +187,9 @@ def test_live_alert_ack_on_other_page_and_clear(env):
         sub.terminate()
         lines = sub.communicate(timeout=10)[0].splitlines()
         acks = [json.loads(line.split(" ", 1)[1]) for line in lines if line.startswith(topic + "/ack ")]
-        assert acks == [{"by": ch.OPERATOR, "comment": "Deich am Pegel geprüft"}], lines
+        # The page names the alert the operator saw: not the next one of this gauge.
+        assert acks == [{"by": ch.OPERATOR, "comment": "Deich am Pegel geprüft",
+                         "alert_id": alert_id}], lines
         env.shot(b, "acknowledged")
 
         # The alert's detail: history from the database, values as an SVG chart.

@@ -16,6 +16,7 @@ import http.client
 import json
 import os
 import socket
+import subprocess
 import uuid
 
 import pytest
@@ -176,7 +177,13 @@ def test_ack_refuses_bad_bodies(env):
                  {"topic": topic, "comment": 5},
                  {"topic": topic, "comment": {"text": "x"}},
                  {"topic": topic, "comment": "\u00e4" * 501},
-                 {"topic": "linz/alerts/" + "x" * 400}):
+                 {"topic": "linz/alerts/" + "x" * 400},
+                 {"topic": topic, "alert_id": ""},
+                 {"topic": topic, "alert_id": 7},
+                 {"topic": topic, "alert_id": None},
+                 {"topic": topic, "alert_id": ["linz:rhine-flood:x:1"]},
+                 {"topic": topic, "alert_id": "x" * 129},
+                 {"topic": topic, "alert_id": "linz/rhine-flood/x"}):
         refused(raw(port, "POST", "/api/ack", json.dumps(body).encode(), auth), 400, "bad_request")
     refused(raw(port, "POST", "/api/ack", json.dumps({"topic": topic + "-none"}).encode(), auth),
             404, "no_alert")
@@ -188,6 +195,75 @@ def test_ack_refuses_bad_bodies(env):
                        json.dumps({"topic": topic, "comment": "\u00e4" * 500}).encode(), auth)
     assert status == 202 and body == {"sent": True}, (status, body)
     serving(port, cookie)
+    ch.publish(stack.mqtt_port, f"linz/sensor/waterlevel/{gauge}", ch.level(400))
+
+
+def test_ack_carries_the_alert_id(env):
+    """The acknowledgement the console publishes names the alert the request names
+    (alert_id, the alert JSON's id), and the worker takes it; a request without one is
+    published without one, as before."""
+    stack, _, port = env
+    cookie, csrf = ch.api_login(port)
+    auth = {"Cookie": cookie, "X-CSRF-Token": csrf}
+    gauges = ["rhein-pegel-" + uuid.uuid4().hex[:6] for _ in range(2)]
+    topics = [f"linz/alerts/rhine-flood/{g}" for g in gauges]
+    sub = subprocess.Popen(["mosquitto_sub", "-h", "127.0.0.1", "-p", str(stack.mqtt_port), "-v",
+                            "-t", topics[0] + "/ack", "-t", topics[1] + "/ack"],
+                           stdout=subprocess.PIPE, text=True)
+    try:
+        for g in gauges:
+            ch.publish(stack.mqtt_port, f"linz/sensor/waterlevel/{g}", ch.level(701))
+
+        def alerts():
+            got = raw(port, "GET", "/api/alerts", headers={"Cookie": cookie})[1]["alerts"]
+            return {a["topic"]: a for a in got if a["topic"] in topics}
+        harness.wait_until(lambda: len(alerts()) == 2, 10, "the two alerts")
+        ids = [alerts()[t]["id"] for t in topics]
+        status, body = raw(port, "POST", "/api/ack", json.dumps(
+            {"topic": topics[0], "comment": "Deich geprüft", "alert_id": ids[0]}).encode(), auth)
+        assert status == 202, (status, body)
+        status, body = raw(port, "POST", "/api/ack", json.dumps({"topic": topics[1]}).encode(),
+                           auth)
+        assert status == 202, (status, body)
+        harness.wait_until(lambda: all(a["state"] == "acknowledged" for a in alerts().values()),
+                           10, "both alerts acknowledged")
+    finally:
+        sub.terminate()
+        lines = sub.communicate(timeout=10)[0].splitlines()
+    acks = {line.split(" ", 1)[0]: json.loads(line.split(" ", 1)[1]) for line in lines}
+    assert acks == {
+        topics[0] + "/ack": {"by": ch.OPERATOR, "comment": "Deich geprüft", "alert_id": ids[0]},
+        topics[1] + "/ack": {"by": ch.OPERATOR, "comment": ""}}, lines
+    serving(port, cookie)
+    for g in gauges:
+        ch.publish(stack.mqtt_port, f"linz/sensor/waterlevel/{g}", ch.level(400))
+
+
+def test_ack_of_an_alert_the_board_no_longer_shows(env):
+    """An acknowledgement naming an alert other than the one on the board (it cleared,
+    the next was raised) is answered 409 and not published: the operator sees why."""
+    stack, _, port = env
+    cookie, csrf = ch.api_login(port)
+    auth = {"Cookie": cookie, "X-CSRF-Token": csrf}
+    gauge = "rhein-pegel-" + uuid.uuid4().hex[:6]
+    topic = f"linz/alerts/rhine-flood/{gauge}"
+    sub = subprocess.Popen(["mosquitto_sub", "-h", "127.0.0.1", "-p", str(stack.mqtt_port), "-v",
+                            "-t", topic + "/ack"], stdout=subprocess.PIPE, text=True)
+    try:
+        ch.publish(stack.mqtt_port, f"linz/sensor/waterlevel/{gauge}", ch.level(701))
+
+        def alert():
+            got = raw(port, "GET", "/api/alerts", headers={"Cookie": cookie})[1]["alerts"]
+            return next((a for a in got if a["topic"] == topic), None)
+        harness.wait_until(lambda: alert() is not None, 10, "the alert")
+        status, body = raw(port, "POST", "/api/ack", json.dumps(
+            {"topic": topic, "alert_id": alert()["id"] + "x"}).encode(), auth)
+        assert (status, body["error"]) == (409, "alert_changed"), (status, body)
+        assert alert()["state"] == "active"
+    finally:
+        sub.terminate()
+        lines = sub.communicate(timeout=10)[0].splitlines()
+    assert lines == [], "a refused acknowledgement was published"
     ch.publish(stack.mqtt_port, f"linz/sensor/waterlevel/{gauge}", ch.level(400))
 
 

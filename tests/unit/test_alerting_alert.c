@@ -257,6 +257,8 @@ static void ack_examples(void **state)
             fail_msg("%s taken", e->d_name);
         if (r == 0)
             assert_string_equal(ack.key, "linz/rhine-flood/pegel-1");
+        if (strcmp(e->d_name, "valid-with-alert-id.json") == 0)
+            assert_string_equal(ack.alert_id, "linz:rhine-flood:pegel-1:1795672800412");
         free(text);
         seen++;
     }
@@ -286,6 +288,12 @@ static void ack_refusals(void **state)
         "{\"by\":\"a\",\"who\":\"b\"}",
         "{\"by\":\"a\"",
         "{\"by\":\"a\",\"comment\":null}",
+        "{\"by\":\"a\",\"alert_id\":\"\"}",
+        "{\"by\":\"a\",\"alert_id\":7}",
+        "{\"by\":\"a\",\"alert_id\":null}",
+        "{\"by\":\"a\",\"alert_id\":[\"linz:a:b:1\"]}",
+        "{\"by\":\"a\",\"alert_id\":\"linz/a/b\"}",
+        "{\"by\":\"a\",\"alert_id\":\"linz:a:b:1\\u0000\"}",
     };
     const char ok[] = "{\"by\":\"Bauhof\",\"comment\":\"Sandsäcke\"}";
 
@@ -316,6 +324,39 @@ static void ack_refusals(void **state)
     assert_int_equal(ack_parse("linz/alerts/a/b/ack", ok, strlen(ok), &ack, &why), 0);
     assert_string_equal(ack.by, "Bauhof");
     assert_string_equal(ack.comment, "Sandsäcke");
+    assert_string_equal(ack.alert_id, ""); /* none named: the current alert, whichever */
+}
+
+/* alert_id: an alert's id, 1..128 characters of [A-Za-z0-9._:-]; a refusal says so. */
+static void ack_alert_id(void **state)
+{
+    struct ack ack;
+    const char *why = NULL;
+    char payload[512], id[ALERT_ID_MAX + 1];
+
+    (void)state;
+    snprintf(payload, sizeof(payload), "{\"alert_id\":\"%s\",\"by\":\"Bauhof\"}",
+             "linz:rhine-flood:pegel-1:1795672800412");
+    assert_int_equal(ack_parse("linz/alerts/a/b/ack", payload, strlen(payload), &ack, &why), 0);
+    assert_string_equal(ack.alert_id, "linz:rhine-flood:pegel-1:1795672800412");
+    assert_string_equal(ack.by, "Bauhof");
+    memset(id, 'x', ALERT_ID_MAX - 1);
+    id[ALERT_ID_MAX - 1] = '\0';
+    snprintf(payload, sizeof(payload), "{\"by\":\"Bauhof\",\"alert_id\":\"%s\"}", id);
+    assert_int_equal(ack_parse("linz/alerts/a/b/ack", payload, strlen(payload), &ack, &why), 0);
+    assert_int_equal(strlen(ack.alert_id), ALERT_ID_MAX - 1);
+    strcat(id, "x"); /* 129 characters */
+    snprintf(payload, sizeof(payload), "{\"by\":\"Bauhof\",\"alert_id\":\"%s\"}", id);
+    why = NULL;
+    assert_int_equal(ack_parse("linz/alerts/a/b/ack", payload, strlen(payload), &ack, &why),
+                     -EINVAL);
+    assert_non_null(why);
+    assert_non_null(strstr(why, "\"alert_id\" must be"));
+    snprintf(payload, sizeof(payload), "{\"by\":\"Bauhof\",\"alert_id\":\"\"}");
+    why = NULL;
+    assert_int_equal(ack_parse("linz/alerts/a/b/ack", payload, strlen(payload), &ack, &why),
+                     -EINVAL);
+    assert_non_null(strstr(why, "\"alert_id\" must be"));
 }
 
 static void template_rendering(void **state)
@@ -423,6 +464,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(alert_envelope_for_storage),
         cmocka_unit_test(ack_examples),
         cmocka_unit_test(ack_refusals),
+        cmocka_unit_test(ack_alert_id),
         cmocka_unit_test(template_rendering),
         cmocka_unit_test(times_parsing),
         cmocka_unit_test(values),

@@ -35,16 +35,16 @@ static void engine_acknowledgement(void **state)
     struct engine_change c;
 
     (void)state;
-    assert_int_equal(engine_ack(f->e, "linz/rhine-flood/pegel-1", "Bauhof", t0), -ENOENT);
+    assert_int_equal(engine_ack(f->e, "linz/rhine-flood/pegel-1", NULL, "Bauhof", t0), -ENOENT);
     feed_value(f, "pegel-1", t0, 700);
     expect_one(f, ENGINE_RAISED, NULL, "700 cm");
-    assert_int_equal(engine_ack(f->e, "linz/rhine-flood/pegel-1", "Bauhof Bereitschaft", t0 + MIN),
-                     0);
+    assert_int_equal(
+        engine_ack(f->e, "linz/rhine-flood/pegel-1", NULL, "Bauhof Bereitschaft", t0 + MIN), 0);
     expect_one(f, ENGINE_ACKNOWLEDGED, &c, "the ack");
     assert_int_equal(c.alert.state, ALERT_ACKNOWLEDGED);
     assert_string_equal(c.alert.acked_by, "Bauhof Bereitschaft");
     assert_int_equal(c.alert.updated_ns, t0 + MIN);
-    assert_int_equal(engine_ack(f->e, "linz/rhine-flood/pegel-1", "someone", t0 + 2 * MIN),
+    assert_int_equal(engine_ack(f->e, "linz/rhine-flood/pegel-1", NULL, "someone", t0 + 2 * MIN),
                      -EALREADY);
     expect_none(f, "a second ack");
     /* Acknowledged: no escalation, no reminders. */
@@ -53,7 +53,7 @@ static void engine_acknowledgement(void **state)
     feed_value(f, "pegel-1", t0 + 61 * MIN, 600);
     expect_one(f, ENGINE_CLEARED, &c, "600 cm");
     assert_string_equal(c.alert.acked_by, "Bauhof Bereitschaft");
-    assert_int_equal(engine_ack(f->e, "linz/rhine-flood/pegel-1", "late", t0 + 62 * MIN),
+    assert_int_equal(engine_ack(f->e, "linz/rhine-flood/pegel-1", NULL, "late", t0 + 62 * MIN),
                      -EALREADY);
     /* A new alert after the clear is a new alert: another id, not acknowledged. */
     feed_value(f, "pegel-1", t0 + 70 * MIN, 660);
@@ -62,6 +62,46 @@ static void engine_acknowledgement(void **state)
     assert_int_equal(c.alert.cleared_ns, 0);
     assert_true(strstr(c.alert.id, "linz:rhine-flood:pegel-1:") == c.alert.id);
     assert_int_equal(c.seq, 4);
+    teardown_fixture(f);
+}
+
+/*
+ * An ack that names an alert (alert_id) takes that alert only: the id of an alert that
+ * has cleared does not acknowledge the next alert of that track; the next one's does.
+ */
+static void engine_ack_names_its_alert(void **state)
+{
+    struct fixture *f = setup(lifecycle, "sensor.waterlevel");
+    struct engine_change c;
+    char first[ALERT_ID_MAX], second[ALERT_ID_MAX];
+    const char *key = "linz/rhine-flood/pegel-1";
+
+    (void)state;
+    assert_int_equal(engine_ack(f->e, key, "linz:rhine-flood:pegel-1:1", "Bauhof", t0), -ENOENT);
+    feed_value(f, "pegel-1", t0, 700);
+    expect_one(f, ENGINE_RAISED, &c, "700 cm");
+    memcpy(first, c.alert.id, sizeof(first));
+    feed_value(f, "pegel-1", t0 + MIN, 600);
+    expect_one(f, ENGINE_CLEARED, NULL, "600 cm");
+    /* The first alert, cleared, named: not active any more. */
+    assert_int_equal(engine_ack(f->e, key, first, "Bauhof", t0 + 2 * MIN), -EALREADY);
+    feed_value(f, "pegel-1", t0 + 3 * MIN, 710);
+    expect_one(f, ENGINE_RAISED, &c, "710 cm, the next alert");
+    memcpy(second, c.alert.id, sizeof(second));
+    assert_string_not_equal(first, second);
+    assert_int_equal(engine_ack(f->e, key, first, "Bauhof", t0 + 4 * MIN), -ESTALE);
+    expect_none(f, "an ack of the first alert");
+    assert_int_equal(engine_track(f->e, key)->alert->state, ALERT_ACTIVE);
+    assert_string_equal(engine_track(f->e, key)->alert->acked_by, "");
+    assert_int_equal(engine_ack(f->e, key, second, "Leitstelle", t0 + 5 * MIN), 0);
+    expect_one(f, ENGINE_ACKNOWLEDGED, &c, "an ack of the second alert");
+    assert_string_equal(c.alert.id, second);
+    assert_string_equal(c.alert.acked_by, "Leitstelle");
+    /* Named or not, an acknowledged alert is not acknowledged again. */
+    assert_int_equal(engine_ack(f->e, key, second, "late", t0 + 6 * MIN), -EALREADY);
+    assert_int_equal(engine_ack(f->e, key, first, "late", t0 + 6 * MIN), -ESTALE);
+    assert_int_equal(engine_ack(f->e, key, "", "late", t0 + 6 * MIN), -EALREADY);
+    expect_none(f, "late acks");
     teardown_fixture(f);
 }
 
@@ -91,7 +131,8 @@ static void engine_escalation(void **state)
     /* An acknowledgement in time stops it. */
     f = setup(lifecycle, "sensor.waterlevel");
     feed_value(f, "pegel-1", t0, 700);
-    assert_int_equal(engine_ack(f->e, "linz/rhine-flood/pegel-1", "Bauhof", t0 + 9 * MIN), 0);
+    assert_int_equal(engine_ack(f->e, "linz/rhine-flood/pegel-1", NULL, "Bauhof", t0 + 9 * MIN),
+                     0);
     {
         struct engine_change two[2];
         assert_int_equal(take(f, two, 2), 2);
@@ -162,7 +203,7 @@ static void engine_renotify(void **state)
     expect_none(f, "119 minutes");
     tick(f, t0 + 120 * MIN, true);
     expect_one(f, ENGINE_RENOTIFIED, NULL, "two hours");
-    assert_int_equal(engine_ack(f->e, "linz/flood/pegel-1", "x", t0 + 121 * MIN), 0);
+    assert_int_equal(engine_ack(f->e, "linz/flood/pegel-1", NULL, "x", t0 + 121 * MIN), 0);
     take(f, &c, 1);
     tick(f, t0 + 300 * MIN, true);
     expect_none(f, "acknowledged: no more reminders");
@@ -252,7 +293,8 @@ static void engine_state_survives_a_restart(void **state)
     take(g, c, 8);
     assert_string_equal(engine_track(g->e, "linz/rhine-flood/pegel-1")->alert->id, first_id);
     /* The acknowledgement still works; escalation counts from the first raise. */
-    assert_int_equal(engine_ack(g->e, "linz/rhine-flood/pegel-1", "Bauhof", t0 + 26 * MIN), 0);
+    assert_int_equal(engine_ack(g->e, "linz/rhine-flood/pegel-1", NULL, "Bauhof", t0 + 26 * MIN),
+                     0);
     expect_one(g, ENGINE_ACKNOWLEDGED, &c[0], "the ack after the restart");
     assert_string_equal(c[0].alert.id, first_id);
     /* The duration runs on from before the restart; silence for every subject seen. */
@@ -313,10 +355,10 @@ static void engine_many_subjects(void **state)
         if (!t || strcmp(t->key, key) != 0)
             fail_msg("%s not found", key);
     }
-    assert_int_equal(engine_ack(f->e, "linz/rhine-flood/g4999", "x", t0 + MIN), 0);
-    assert_int_equal(engine_ack(f->e, "linz/rhine-flood/g4999", "x", t0 + MIN), -EALREADY);
-    assert_int_equal(engine_ack(f->e, "linz/rhine-flood/g4998", "x", t0 + MIN), -ENOENT);
-    assert_int_equal(engine_ack(f->e, "linz/rhine-flood/g5000", "x", t0 + MIN), -ENOENT);
+    assert_int_equal(engine_ack(f->e, "linz/rhine-flood/g4999", NULL, "x", t0 + MIN), 0);
+    assert_int_equal(engine_ack(f->e, "linz/rhine-flood/g4999", NULL, "x", t0 + MIN), -EALREADY);
+    assert_int_equal(engine_ack(f->e, "linz/rhine-flood/g4998", NULL, "x", t0 + MIN), -ENOENT);
+    assert_int_equal(engine_ack(f->e, "linz/rhine-flood/g5000", NULL, "x", t0 + MIN), -ENOENT);
     free(c);
     teardown_fixture(f);
 }
@@ -359,6 +401,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(engine_acknowledgement),
+        cmocka_unit_test(engine_ack_names_its_alert),
         cmocka_unit_test(engine_escalation),
         cmocka_unit_test(engine_renotify),
         cmocka_unit_test(engine_intervals_across_a_clock_step_back),

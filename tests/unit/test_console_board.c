@@ -70,8 +70,11 @@ static void board_alerts_and_recent(void **state)
     put(b, "linz/alerts/rhine-flood/g1/ack", "{\"by\":\"x\"}"); /* five levels: not an alert */
     put(b, "linz/alerts/rhine-flood/g2", "not json");
     put(b, "linz/alerts/rhine-flood/g3", "{\"no\":\"state\"}");
-    assert_true(board_has_alert(b, "linz/alerts/rhine-flood/g1"));
-    assert_false(board_has_alert(b, "linz/alerts/rhine-flood/g2"));
+    assert_int_equal(board_alert_match(b, "linz/alerts/rhine-flood/g1", NULL), BOARD_ALERT_HELD);
+    assert_int_equal(board_alert_match(b, "linz/alerts/rhine-flood/g1", "a1"), BOARD_ALERT_HELD);
+    assert_int_equal(board_alert_match(b, "linz/alerts/rhine-flood/g1", "a0"), BOARD_ALERT_OTHER);
+    assert_int_equal(board_alert_match(b, "linz/alerts/rhine-flood/g2", NULL), BOARD_ALERT_NONE);
+    assert_int_equal(board_alert_match(b, "linz/alerts/rhine-flood/g2", "a1"), BOARD_ALERT_NONE);
     j = board_alerts_json(b);
     assert_int_equal(json_array_size(json_object_get(j, "alerts")), 1);
     assert_string_equal(json_string_value(json_object_get(
@@ -82,7 +85,7 @@ static void board_alerts_and_recent(void **state)
     put(b, "linz/alerts/rhine-flood/g1", alert_json("cleared", "a1", "2026-12-04T10:00:00Z"));
     put(b, "linz/alerts/rhine-flood/g1", alert_json("cleared", "a1", "2026-12-04T10:00:00Z"));
     put(b, "linz/alerts/rhine-flood/g9", alert_json("cleared", "a9", "2026-12-04T11:00:00Z"));
-    assert_false(board_has_alert(b, "linz/alerts/rhine-flood/g1"));
+    assert_int_equal(board_alert_match(b, "linz/alerts/rhine-flood/g1", NULL), BOARD_ALERT_NONE);
     j = board_alerts_json(b);
     assert_int_equal(json_array_size(json_object_get(j, "alerts")), 0);
     assert_int_equal(json_array_size(json_object_get(j, "recent")), 2); /* once each */
@@ -91,9 +94,9 @@ static void board_alerts_and_recent(void **state)
     json_decref(j);
 
     put(b, "linz/alerts/rhine-flood/g4", alert_json("acknowledged", "a4", NULL));
-    assert_true(board_has_alert(b, "linz/alerts/rhine-flood/g4"));
+    assert_int_equal(board_alert_match(b, "linz/alerts/rhine-flood/g4", "a4"), BOARD_ALERT_HELD);
     board_alert(b, "linz/alerts/rhine-flood/g4", "", 0); /* the retained state removed */
-    assert_false(board_has_alert(b, "linz/alerts/rhine-flood/g4"));
+    assert_int_equal(board_alert_match(b, "linz/alerts/rhine-flood/g4", "a4"), BOARD_ALERT_NONE);
     board_free(b);
 }
 

@@ -2,7 +2,8 @@
 /*
  * Acknowledgement topics and payloads (ack.h), checked as schemas/ack.schema.json
  * says: an object with a string "by" of 1..128 characters, an optional string
- * "comment" of at most 2000 characters, and nothing else.
+ * "comment" of at most 2000 characters, an optional "alert_id" (an alert's id: 1..128
+ * characters of letters, digits, '.', '_', ':' and '-'), and nothing else.
  */
 #include "ack.h"
 
@@ -29,6 +30,20 @@ static bool level_ok(const char *s, size_t n, size_t max)
     for (size_t i = 0; i < n; i++)
         if (s[i] == '+' || s[i] == '#' || s[i] == '/' || s[i] == '\0')
             return false;
+    return true;
+}
+
+/* An alert's id as schemas/alert.schema.json has it: [A-Za-z0-9._:-]{1,128}. */
+static bool alert_id_ok(const char *s, size_t n)
+{
+    if (n == 0 || n >= ALERT_ID_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!(c >= 'a' && c <= 'z') && !(c >= 'A' && c <= 'Z') && !(c >= '0' && c <= '9') &&
+            !memchr("._:-", c, 4))
+            return false;
+    }
     return true;
 }
 
@@ -90,8 +105,16 @@ int ack_parse(const char *topic, const void *payload, size_t len, struct ack *ou
                 goto err;
             }
             memcpy(out->comment, json_string_value(value), n_bytes + 1);
+        } else if (strcmp(key, "alert_id") == 0) {
+            size_t n_bytes = json_string_length(value);
+            if (!json_is_string(value) || !alert_id_ok(json_string_value(value), n_bytes)) {
+                *why = "\"alert_id\" must be an alert's id: 1 to 128 letters, digits, '.', "
+                       "'_', ':' or '-'";
+                goto err;
+            }
+            memcpy(out->alert_id, json_string_value(value), n_bytes + 1);
         } else {
-            *why = "the payload has a member other than \"by\" and \"comment\"";
+            *why = "the payload has a member other than \"by\", \"comment\" and \"alert_id\"";
             goto err;
         }
     }

@@ -2,8 +2,8 @@
 /*
  * Acknowledgements from operations staff: MQTT messages on
  * <municipality>/alerts/<rule>/<subject>/ack with the payload of schemas/ack.schema.json,
- * {"by": "name", "comment": "..."}. Both are untrusted: anything else is refused with
- * a reason, for the log and the count of invalid acknowledgements.
+ * {"by": "name", "comment": "...", "alert_id": "..."}. Both are untrusted: anything else
+ * is refused with a reason, for the log and the count of invalid acknowledgements.
  */
 #ifndef RHEINHUB_ALERTING_ACK_H
 #define RHEINHUB_ALERTING_ACK_H
@@ -21,6 +21,7 @@ struct ack {
     char key[ENGINE_KEY_MAX];   /* the track: "<municipality>/<rule>/<subject>" */
     char by[ALERT_BY_MAX];
     char comment[4 * ACK_COMMENT_CHARS + 1];
+    char alert_id[ALERT_ID_MAX]; /* the alert the sender saw; "": none named, the current one */
 };
 
 /*

@@ -396,11 +396,16 @@ static void apply_acks(struct alerting *a, int64_t now)
 {
     for (size_t i = 0; i < a->n_acks; i++) {
         const struct ack *ack = &a->acks[i];
-        int r = engine_ack(a->engine, ack->key, ack->by, now);
+        int r = engine_ack(a->engine, ack->key, ack->alert_id, ack->by, now);
 
         if (r == 0) {
             log_info(a->component, "%s: acknowledged by %s%s%s", ack->key, ack->by,
                      ack->comment[0] ? ": " : "", ack->comment);
+        } else if (r == -ESTALE) { /* the alert the sender saw cleared; the next was raised */
+            log_info(a->component, "%s: acknowledgement by %s ignored: it names alert %s, the "
+                     "current alert is %s", ack->key, ack->by, ack->alert_id,
+                     engine_track(a->engine, ack->key)->alert->id);
+            a->stats[STAT_ACKS_IGNORED]++;
         } else {
             log_info(a->component, "%s: acknowledgement by %s ignored: %s", ack->key, ack->by,
                      r == -ENOENT ? "no alert" : "the alert is not active");

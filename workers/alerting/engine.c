@@ -396,7 +396,8 @@ static int clear_alert(struct engine *e, struct track *t, const struct value *va
     return emit(e, t, ENGINE_CLEARED, now);
 }
 
-int engine_ack(struct engine *e, const char *key, const char *by, int64_t now_ns)
+int engine_ack(struct engine *e, const char *key, const char *alert_id, const char *by,
+               int64_t now_ns)
 {
     struct track *t = engine_track(e, key);
     struct alert *a;
@@ -406,6 +407,8 @@ int engine_ack(struct engine *e, const char *key, const char *by, int64_t now_ns
     if (!t || !t->alert)
         return -ENOENT;
     a = t->alert;
+    if (alert_id && alert_id[0] && strcmp(alert_id, a->id) != 0)
+        return -ESTALE;
     if (a->state != ALERT_ACTIVE)
         return -EALREADY;
     a->state = ALERT_ACKNOWLEDGED;

@@ -133,10 +133,14 @@ int engine_tick(struct engine *e, int64_t now_ns, bool detect);
 
 /*
  * An acknowledgement of the alert of track key by whom (at most ALERT_BY_CHARS
- * characters are kept). Returns 0 when an active alert became acknowledged; -ENOENT
- * when the track has no alert; -EALREADY when its alert is acknowledged or cleared.
+ * characters are kept). alert_id, when not NULL or "", names the alert the sender saw:
+ * the track's alert must be that one. Returns 0 when an active alert became
+ * acknowledged; -ENOENT when the track has no alert; -ESTALE when its alert is not the
+ * one named (it cleared, the next was raised); -EALREADY when its alert is acknowledged
+ * or cleared.
  */
-int engine_ack(struct engine *e, const char *key, const char *by, int64_t now_ns);
+int engine_ack(struct engine *e, const char *key, const char *alert_id, const char *by,
+               int64_t now_ns);
 
 /* The changes recorded since the last engine_changes_clear, oldest first. */
 const struct engine_change *engine_changes(const struct engine *e, size_t *n);
