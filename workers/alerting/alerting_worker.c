@@ -91,7 +91,7 @@ static const char *const stat_names[] = {
 
 struct alerting {
     const char *component;
-    struct hub_config cfg;             /* as loaded by main, for the rules file */
+    const char *rules_file;            /* where the rules came from, for the log */
     struct rules rules;
     struct engine *engine;
     struct store_keys keys;
@@ -496,7 +496,7 @@ static int al_start(struct worker *w, void *data)
         log_warn(a->component, "loading the state from redis failed (%s); trying again",
                  strerror(-r));
     log_info(a->component, "%zu rules from %s; checks every %d ms", a->rules.n,
-             a->cfg.alerting.rules_file, cfg->alerting.check_interval_ms);
+             a->rules_file, cfg->alerting.check_interval_ms);
     return 0;
 }
 
@@ -637,26 +637,9 @@ static void al_stop(struct worker *w, void *data)
 }
 
 /* ------------------------------------------------------------------------------------------ */
-/* The command line */
+/* The process */
 
-/* The -c/--config argument and whether --check is there, without reordering argv. */
-static void scan_args(int argc, char **argv, const char **config, bool *check)
-{
-    for (int i = 1; i < argc; i++) {
-        if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) && i + 1 < argc)
-            *config = argv[++i];
-        else if (strncmp(argv[i], "--config=", 9) == 0)
-            *config = argv[i] + 9;
-        else if (strncmp(argv[i], "-c", 2) == 0 && argv[i][2])
-            *config = argv[i] + 2;
-        else if (strcmp(argv[i], "--check") == 0)
-            *check = true;
-        else if (strcmp(argv[i], "-i") == 0 || strcmp(argv[i], "--instance") == 0)
-            i++;
-    }
-}
-
-int alerting_worker_main(int argc, char **argv)
+int alerting_worker_run(struct rules *rules, const char *rules_file, int argc, char **argv)
 {
     static struct alerting a = {.component = KIND};
     struct worker_def def = {
@@ -667,32 +650,11 @@ int alerting_worker_main(int argc, char **argv)
         .stop = al_stop,
         .data = &a,
     };
-    const char *config = NULL;
-    bool check = false;
-    int r, status;
+    int status;
 
-    scan_args(argc, argv, &config, &check);
-    if (!config)
-        return worker_main(&def, argc, argv); /* prints the usage */
-    if (config_load(&a.cfg, config, stderr) != 0)
-        return 2;
-    if (!a.cfg.alerting.rules_file[0]) {
-        fprintf(stderr, "%s: alerting.rules_file is not set: the alert rules file\n", config);
-        return 2;
-    }
-    if ((r = rules_load(&a.rules, a.cfg.alerting.rules_file, stderr)) != 0) {
-        /* A file that cannot be read (-errno) was reported already; else r counts errors. */
-        if (r < 0 && r > -1000 && r != -ENOENT && r != -EACCES && r != -EISDIR && r != -EFBIG)
-            fprintf(stderr, "%s: %d error%s\n", a.cfg.alerting.rules_file, -r, r == -1 ? "" : "s");
-        return 2;
-    }
-    if (check) {
-        printf("%s: configuration is valid for worker kind %s\n", config, KIND);
-        printf("%s: %zu rule%s valid\n", a.cfg.alerting.rules_file, a.rules.n,
-               a.rules.n == 1 ? " is" : "s are");
-        rules_free(&a.rules);
-        return 0;
-    }
+    a.rules = *rules;
+    memset(rules, 0, sizeof(*rules));
+    a.rules_file = rules_file;
     status = worker_main(&def, argc, argv);
     engine_free(a.engine);
     free(a.mids);
