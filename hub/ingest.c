@@ -251,7 +251,8 @@ void ingest_message(struct ingest *ing, const char *topic_text, const void *payl
         event_id_compute(computed_id, &topic, time, payload, len);
         id = computed_id;
     }
-    if (!idset_add(ing->seen, id, strlen(id))) {
+    /* CloudEvents make source and id unique together: two publishers may both send 1. */
+    if (!idset_add_event(ing->seen, env.source, strlen(env.source), id, strlen(id))) {
         ing->m->duplicates++;
         goto out;
     }

@@ -179,11 +179,12 @@ static const struct http_route routes[] = {
     {NULL, NULL, NULL},
 };
 
-static void on_recent_id(void *data, const char *id, size_t len)
+static void on_recent_event(void *data, const char *source, size_t source_len, const char *id,
+                            size_t id_len)
 {
     struct hub *hub = data;
 
-    idset_add(hub->ingest.seen, id, len);
+    idset_add_event(hub->ingest.seen, source, source_len, id, id_len);
 }
 
 /* Redis is reachable and the recent ids are known: start taking events. */
@@ -213,7 +214,7 @@ static void on_redis_link_up(void *data)
 
 static const struct redis_out_cbs redis_cbs = {
     .progress = on_redis_progress,
-    .recent_id = on_recent_id,
+    .recent_event = on_recent_event,
     .ready = on_redis_ready,
     .link_up = on_redis_link_up,
 };

@@ -42,7 +42,7 @@ void metrics_render(const struct metrics *m, const struct metrics_gauges *g, FIL
             m->received);
     counter(out, "rheinhub_events_accepted_total", "Events written to Redis and confirmed.",
             m->accepted);
-    counter(out, "rheinhub_events_duplicate_total", "Events dropped as recently seen (same id).",
+    counter(out, "rheinhub_events_duplicate_total", "Events dropped as recently seen (same source and id).",
             m->duplicates);
     fprintf(out, "# HELP rheinhub_events_rejected_total Messages rejected, by reason.\n"
                  "# TYPE rheinhub_events_rejected_total counter\n");

@@ -6,26 +6,30 @@
  * it too, with an error.
  *
  * The script reads the stream's tail page by page inside Redis and returns only the
- * `id` or `ids` field of each entry: an entry of several events carries all their
- * envelopes, and a plain XREVRANGE of as many entries as events wanted would bring a
- * reply up to 64 times the size the preload needs into the hub's memory.
+ * source and id of each event: a plain XREVRANGE of as many entries as events wanted
+ * would bring a reply up to 64 times the size the preload needs into the hub's memory
+ * (an entry of several events carries all their envelopes). Each source is sent once,
+ * with the ids of its events, so that the reply is about as large as the ids alone.
+ *
+ * The source is inside the envelope. The hub writes every envelope with the same head,
+ * its keys in the order schemas/envelope.md lists (map header, specversion, id, source,
+ * ...), so the script looks for that head with each of the entry's ids, in order, and
+ * reads the source string after it. Unpacking all of `env` with Redis's cmsgpack, data
+ * and all, cost Redis more CPU (measured in docs/configuration.md); the script still does
+ * that for an entry whose envelopes do not start that way.
  */
 #include "recent_ids.h"
 
 #include <errno.h>
 #include <stdbool.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <hiredis/hiredis.h>
-#include <msgpack.h>
-
-#include "envelope.h"
 
 struct recent_ids {
-    recent_ids_id_cb on_id;
+    recent_ids_event_cb on_event;
     recent_ids_done_cb on_done;
     void *data;
     char pattern[192];
@@ -37,30 +41,96 @@ struct recent_ids {
 
 /*
  * KEYS[1] stream; ARGV[1] events wanted. From the newest entry back, until that many
- * events or the stream's start: each entry's `id` or `ids` field, as name, value.
+ * events or the stream's start, the source and id of each event of the entry; returned
+ * per source: source, count, its ids. by_layout reads them from the envelopes' heads (ids
+ * from `id` or `ids`); when an envelope does not start as the hub writes it, by_unpack
+ * takes every map of `env` that has a string source and id. Anything may have written an
+ * entry: a field cmsgpack cannot read gives nothing.
  */
-static const char tail_ids_script[] =
+static const char tail_events_script[] =
+    "local by_source, sources = {}, {}\n"
+    "local function take(source, id)\n"
+    "  local ids = by_source[source]\n"
+    "  if not ids then\n"
+    "    ids = {}\n"
+    "    by_source[source] = ids\n"
+    "    sources[#sources + 1] = source\n"
+    "  end\n"
+    "  ids[#ids + 1] = id\n"
+    "end\n"
+    "local HEAD = '\\138\\171specversion\\1631.0\\162id'\n"
+    "local function str_at(s, p)\n"
+    "  local b, n, q = s:byte(p), nil, nil\n"
+    "  if not b then return nil end\n"
+    "  if b >= 160 and b <= 191 then n, q = b - 160, p + 1\n"
+    "  elseif b == 217 and p + 1 <= #s then n, q = s:byte(p + 1), p + 2\n"
+    "  elseif b == 218 and p + 2 <= #s then n, q = s:byte(p + 1) * 256 + s:byte(p + 2), p + 3\n"
+    "  else return nil end\n"
+    "  if q + n - 1 > #s then return nil end\n"
+    "  return s:sub(q, q + n - 1), q + n\n"
+    "end\n"
+    "local function head_of(id)\n"
+    "  if type(id) ~= 'string' then return nil end\n"
+    "  if #id < 32 then return HEAD .. string.char(160 + #id) .. id end\n"
+    "  if #id < 256 then return HEAD .. '\\217' .. string.char(#id) .. id end\n"
+    "  return nil\n"
+    "end\n"
+    "local function by_layout(ids, env)\n"
+    "  local got, pos = {}, 1\n"
+    "  for _, id in ipairs(ids) do\n"
+    "    local head, s, e = head_of(id), nil, nil\n"
+    "    if head then s, e = env:find(head, pos, true) end\n"
+    "    if not s or env:sub(e + 1, e + 7) ~= '\\166source' then return false end\n"
+    "    local source, after = str_at(env, e + 8)\n"
+    "    if not source then return false end\n"
+    "    got[#got + 1] = source\n"
+    "    got[#got + 1] = id\n"
+    "    pos = after\n"
+    "  end\n"
+    "  for i = 1, #got, 2 do take(got[i], got[i + 1]) end\n"
+    "  return true\n"
+    "end\n"
+    "local function by_unpack(ok, ...)\n"
+    "  if not ok then return end\n"
+    "  local envs = {...}\n"
+    "  for j = 1, select('#', ...) do\n"
+    "    local m = envs[j]\n"
+    "    if type(m) == 'table' and type(m.source) == 'string' and type(m.id) == 'string' then\n"
+    "      take(m.source, m.id)\n"
+    "    end\n"
+    "  end\n"
+    "end\n"
     "local want = tonumber(ARGV[1])\n"
-    "local out, n, last = {}, 0, '+'\n"
+    "local n, last = 0, '+'\n"
     "while n < want do\n"
     "  local page = redis.call('XREVRANGE', KEYS[1], last, '-', 'COUNT', 100)\n"
     "  for _, e in ipairs(page) do\n"
-    "    local f, k = e[2], 1\n"
+    "    local f, k, ids, env = e[2], 1, nil, nil\n"
     "    if type(f) == 'table' then\n"
     "      for i = 1, #f, 2 do\n"
-    "        if f[i] == 'n' then k = tonumber(f[i + 1]) or 1 end\n"
-    "        if f[i] == 'id' or f[i] == 'ids' then\n"
-    "          out[#out + 1] = f[i]\n"
-    "          out[#out + 1] = f[i + 1]\n"
-    "          break\n"
-    "        end\n"
+    "        if f[i] == 'n' then k = tonumber(f[i + 1]) or 1\n"
+    "        elseif f[i] == 'id' then ids = {f[i + 1]}\n"
+    "        elseif f[i] == 'ids' then\n"
+    "          local ok, v = pcall(cmsgpack.unpack, f[i + 1])\n"
+    "          if ok and type(v) == 'table' then ids = v end\n"
+    "        elseif f[i] == 'env' then env = f[i + 1] end\n"
     "      end\n"
+    "    end\n"
+    "    if env and not (ids and by_layout(ids, env)) then\n"
+    "      by_unpack(pcall(cmsgpack.unpack, env))\n"
     "    end\n"
     "    n = n + k\n"
     "    last = '(' .. e[1]\n"
     "    if n >= want then break end\n"
     "  end\n"
     "  if #page < 100 then break end\n"
+    "end\n"
+    "local out = {}\n"
+    "for _, source in ipairs(sources) do\n"
+    "  local ids = by_source[source]\n"
+    "  out[#out + 1] = source\n"
+    "  out[#out + 1] = #ids\n"
+    "  for _, id in ipairs(ids) do out[#out + 1] = id end\n"
     "end\n"
     "return out\n";
 
@@ -72,28 +142,28 @@ static void finish_if_done(struct recent_ids *load)
     free(load);
 }
 
-/* The ids of an entry of several events: `ids`, a msgpack array of strings. */
-static void take_ids(struct recent_ids *load, const char *buf, size_t len)
+/*
+ * The script's reply: for each source, the source, the count of its ids, then the ids. A
+ * reply of any other shape ends the reading of that stream where it stops making sense.
+ */
+static void take_events(struct recent_ids *load, const redisReply *reply)
 {
-    msgpack_unpacked u;
-    size_t off = 0;
+    size_t i = 0;
 
-    /* Anything may have written the entry: no forged array size may make msgpack-c
-     * allocate (an array of strings is one deep). */
-    if (envelope_check_bounds(buf, len, 1) < 0)
-        return;
-    msgpack_unpacked_init(&u);
-    if (msgpack_unpack_next(&u, buf, len, &off) == MSGPACK_UNPACK_SUCCESS &&
-        u.data.type == MSGPACK_OBJECT_ARRAY) {
-        for (uint32_t i = 0; i < u.data.via.array.size; i++) {
-            const msgpack_object *o = &u.data.via.array.ptr[i];
-            if (o->type != MSGPACK_OBJECT_STR)
+    while (i + 1 < reply->elements) {
+        const redisReply *source = reply->element[i], *count = reply->element[i + 1];
+        if (source->type != REDIS_REPLY_STRING || count->type != REDIS_REPLY_INTEGER ||
+            count->integer < 0 || (unsigned long long)count->integer > reply->elements - i - 2)
+            return;
+        i += 2;
+        for (size_t end = i + (size_t)count->integer; i < end; i++) {
+            const redisReply *id = reply->element[i];
+            if (id->type != REDIS_REPLY_STRING)
                 continue;
-            load->on_id(load->data, o->via.str.ptr, o->via.str.size);
+            load->on_event(load->data, source->str, source->len, id->str, id->len);
             load->ids++;
         }
     }
-    msgpack_unpacked_destroy(&u);
 }
 
 static void on_range(redisAsyncContext *ac, void *r, void *privdata)
@@ -105,17 +175,7 @@ static void on_range(redisAsyncContext *ac, void *r, void *privdata)
     if (!reply || reply->type == REDIS_REPLY_ERROR) {
         load->failed = true;
     } else if (reply->type == REDIS_REPLY_ARRAY) {
-        for (size_t i = 0; i + 1 < reply->elements; i += 2) {
-            const redisReply *name = reply->element[i], *value = reply->element[i + 1];
-            if (name->type != REDIS_REPLY_STRING || value->type != REDIS_REPLY_STRING)
-                continue;
-            if (name->len == 2 && memcmp(name->str, "id", 2) == 0) {
-                load->on_id(load->data, value->str, value->len);
-                load->ids++;
-            } else if (name->len == 3 && memcmp(name->str, "ids", 3) == 0) {
-                take_ids(load, value->str, value->len);
-            }
-        }
+        take_events(load, reply);
     }
     finish_if_done(load);
 }
@@ -141,7 +201,7 @@ static void on_scan(redisAsyncContext *ac, void *r, void *privdata)
         const redisReply *key = keys->element[i];
         if (key->type != REDIS_REPLY_STRING)
             continue;
-        if (redisAsyncCommand(ac, on_range, load, "EVAL %s 1 %b %s", tail_ids_script, key->str,
+        if (redisAsyncCommand(ac, on_range, load, "EVAL %s 1 %b %s", tail_events_script, key->str,
                               key->len, load->count) != REDIS_OK) {
             load->failed = true;
             break;
@@ -168,13 +228,13 @@ static int scan_next(redisAsyncContext *ac, struct recent_ids *load, const char 
 }
 
 int recent_ids_load(redisAsyncContext *ac, const char *pattern, unsigned per_stream,
-                    recent_ids_id_cb on_id, recent_ids_done_cb on_done, void *data)
+                    recent_ids_event_cb on_event, recent_ids_done_cb on_done, void *data)
 {
     struct recent_ids *load = calloc(1, sizeof(*load));
 
     if (!load)
         return -ENOMEM;
-    load->on_id = on_id;
+    load->on_event = on_event;
     load->on_done = on_done;
     load->data = data;
     snprintf(load->pattern, sizeof(load->pattern), "%s", pattern);

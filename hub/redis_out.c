@@ -168,11 +168,12 @@ static void resend_in_doubt(struct redis_out *out)
     }
 }
 
-static void on_recent_id(void *data, const char *id, size_t len)
+static void on_recent_event(void *data, const char *source, size_t source_len, const char *id,
+                            size_t id_len)
 {
     struct redis_out *out = data;
 
-    out->cbs->recent_id(out->data, id, len);
+    out->cbs->recent_event(out->data, source, source_len, id, id_len);
 }
 
 static void on_preload_done(void *data, int status, size_t ids, size_t streams)
@@ -202,7 +203,7 @@ static void start_preload(struct redis_out *out)
     snprintf(pattern, sizeof(pattern), "%sevents:*", out->cfg->redis.stream_prefix);
     out->preloading = true;
     if (recent_ids_load(out->ac, pattern, (unsigned)out->cfg->ingest.dedupe_preload,
-                        on_recent_id, on_preload_done, out) < 0) {
+                        on_recent_event, on_preload_done, out) < 0) {
         out->preloading = false;
         log_error("redis", "out of memory reading recent ids; retrying with the next link");
     }

@@ -24,8 +24,9 @@ struct redis_out;
 struct redis_out_cbs {
     /* Entries left the queue: the owner may resume its input. */
     void (*progress)(void *data);
-    /* An event id found among the newest entries of a stream (borrowed). */
-    void (*recent_id)(void *data, const char *id, size_t len);
+    /* An event (its envelope's source and id) among the newest of a stream (borrowed). */
+    void (*recent_event)(void *data, const char *source, size_t source_len, const char *id,
+                         size_t id_len);
     /* Once, after the first connection has read the recent ids: input may start. */
     void (*ready)(void *data);
     /*

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * The recent-id set: ids are reduced to 128-bit XXH3 hashes, kept in an open
+ * The recent-id set: keys are reduced to 128-bit XXH3 hashes, kept in an open
  * addressing table (linear probing, backward-shift deletion, load at most 1/2) and
  * in a ring that records insertion order for eviction. Memory is fixed at creation:
  * 16 bytes per ring slot and 16 bytes per table slot.
@@ -103,9 +103,9 @@ static void table_remove(struct idset *set, const struct key *k)
     }
 }
 
-bool idset_add(struct idset *set, const char *id, size_t n)
+/* Adds the key of hash h; true when it was new. */
+static bool add_hash(struct idset *set, XXH128_hash_t h)
 {
-    XXH128_hash_t h = XXH3_128bits(id, n);
     struct key k = {h.high64, h.low64 | (h.high64 == 0)};
     size_t slot = find_slot(set, &k);
 
@@ -121,4 +121,22 @@ bool idset_add(struct idset *set, const char *id, size_t n)
     set->ring[(set->head + set->count) % set->capacity] = k;
     set->count++;
     return true;
+}
+
+bool idset_add(struct idset *set, const char *id, size_t n)
+{
+    return add_hash(set, XXH3_128bits(id, n));
+}
+
+bool idset_add_event(struct idset *set, const char *source, size_t source_len, const char *id,
+                     size_t id_len)
+{
+    XXH3_state_t state;
+
+    XXH3_INITSTATE(&state);
+    XXH3_128bits_reset(&state);
+    XXH3_128bits_update(&state, source, source_len);
+    XXH3_128bits_update(&state, "", 1);
+    XXH3_128bits_update(&state, id, id_len);
+    return add_hash(set, XXH3_128bits_digest(&state));
 }

@@ -6,6 +6,9 @@ attributes contradict the topic or its own data goes to the dead letters with it
 reason (type_mismatch, subject_mismatch, time_mismatch; bad_cloudevent for a
 datacontenttype that is not JSON), counted in /metrics; nothing is stored under
 either type. One test per attribute; schemas/envelope.md says what is checked.
+
+CloudEvents make source and id unique together: the hub tells duplicates by both, also
+after a restart (docs/configuration.md).
 """
 
 import json
@@ -102,3 +105,46 @@ def test_missing_type_is_a_bad_cloudevent(hub, redis_client, stack):
     dead, stored = run(hub, redis_client, stack, [json.dumps(ce).encode()])
     assert stored == [] and [d["reason"] for d in dead] == ["bad_cloudevent"]
     assert "type" in dead[0]["detail"]
+
+
+# Two publishers that number their events 1, 2, 3 ...: the same id, other sources.
+T_B = "2026-11-26T07:05:00.5+01:00"
+
+
+def from_source(source, t=T, event_id="1"):
+    return cloudevent(0, id=event_id, source=source, data={**DATA, "time": t})
+
+
+def stored_by_source(redis_client, hub):
+    return sorted((e.env["source"], e.env["id"], e.env["time"])
+                  for e in read_events(redis_client, hub.stream("sensor.waterlevel")))
+
+
+def test_same_id_from_two_sources_is_two_events(hub, redis_client, stack):
+    """CloudEvents make source and id unique together, not id alone: the event of a second
+    source with an id the first one used is an event of its own and is stored. The same
+    event sent again (same source, same id) is still dropped as a duplicate."""
+    a, b = from_source("urn:linz:pegel-a"), from_source("urn:linz:pegel-b", T_B)
+    dead, _ = run(hub, redis_client, stack, [a, b, a])
+    assert dead == []
+    assert stored_by_source(redis_client, hub) == [("urn:linz:pegel-a", "1", T),
+                                                   ("urn:linz:pegel-b", "1", T_B)]
+    assert hub.metric("rheinhub_events_accepted_total") == 2
+    assert hub.metric("rheinhub_events_duplicate_total") == 1
+
+
+def test_restart_remembers_source_and_id(hub_factory, redis_client, stack):
+    """After a restart the hub knows the stored events by source and id (the preload of
+    ingest.dedupe_preload): the broker's redelivery of a stored event is dropped, while
+    another source's event with that id is taken."""
+    hub = hub_factory()
+    a, b = from_source("urn:linz:pegel-a"), from_source("urn:linz:pegel-b", T_B)
+    run(hub, redis_client, stack, [a])
+    hub.term()
+    hub.start()
+    dead, _ = run(hub, redis_client, stack, [a, b])
+    assert dead == []
+    assert stored_by_source(redis_client, hub) == [("urn:linz:pegel-a", "1", T),
+                                                   ("urn:linz:pegel-b", "1", T_B)]
+    assert hub.metric("rheinhub_events_duplicate_total") == 1
+    assert hub.metric("rheinhub_events_accepted_total") == 1

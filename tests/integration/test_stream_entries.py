@@ -152,15 +152,30 @@ def test_entry_linger_gathers_lone_events_of_a_paced_stream(hub_factory, loadgen
     assert lingered >= 4 and lingered >= 2 * reference, sizes.runs
 
 
+def hub_envelope(event_id, source):
+    """An envelope as the hub writes it: its ten keys in the order of schemas/envelope.md."""
+    return msgpack.packb({"specversion": "1.0", "id": event_id, "source": source,
+                          "type": "sensor.waterlevel", "subject": "rhein-pegel-3",
+                          "time": "2026-11-26T07:00:00.25Z", "municipality": "linz",
+                          "category": "sensor", "receivedtime": 1764140400250000000,
+                          "data": {"time": "2026-11-26T07:00:00.25Z", "value": 412,
+                                   "unit": "cm"}})
+
+
 def test_preload_remembers_events_not_entries(hub_factory, redis_client, stack):
-    """At start the hub remembers the ids of the newest ingest.dedupe_preload events of a
-    stream, whole entries back to that many: not that many entries, which at 64 events
-    each would bring up to 64 times the envelopes into its memory. A CloudEvent whose id
-    is among them is dropped as a duplicate; one older than them is taken."""
+    """At start the hub remembers the source and id of the newest ingest.dedupe_preload
+    events of a stream, whole entries back to that many: not that many entries, which at
+    64 events each would bring up to 64 times the envelopes into its memory. A CloudEvent
+    whose source and id are among them is dropped as a duplicate; one older than them is
+    taken, and so is one of another source with an id among them. The envelopes are
+    written as the hub writes them (its ten keys in order), which the preload reads by
+    their head."""
     key = "rheinhub:events:sensor.waterlevel"
     for e in range(20):  # 20 entries of 50 events, ce-0 .. ce-999, oldest first
         redis_client.xadd(key, harness.pack_entry(
-            (f"ce-{k}", msgpack.packb({"id": f"ce-{k}"})) for k in range(e * 50, e * 50 + 50)))
+            (f"ce-{k}", hub_envelope(f"ce-{k}", "urn:linz:pegel"))
+            for k in range(e * 50, e * 50 + 50)))
+    last = redis_client.xrevrange(key, count=1)[0][0].decode()
     hub = hub_factory(ingest={"dedupe_preload": 120})
     log = harness.wait_until(
         lambda: re.search(r"remembered (\d+) recent event ids from (\d+) streams",
@@ -169,31 +184,39 @@ def test_preload_remembers_events_not_entries(hub_factory, redis_client, stack):
     topic = "linz/sensor/waterlevel/rhein-pegel-3"
     data = {"time": "2026-11-26T07:00:00.25Z", "value": 412, "unit": "cm"}
 
-    def cloudevent(event_id):
-        return json.dumps({"specversion": "1.0", "id": event_id, "source": "urn:linz:pegel",
+    def cloudevent(event_id, source="urn:linz:pegel"):
+        return json.dumps({"specversion": "1.0", "id": event_id, "source": source,
                            "type": "sensor.waterlevel", "data": data}).encode()
 
     harness.publish(stack.mqtt_port, [(topic, cloudevent("ce-999")), (topic, cloudevent("ce-850")),
-                                      (topic, cloudevent("ce-849"))])
-    harness.wait_until(lambda: hub.metric("rheinhub_events_received_total") == 3
+                                      (topic, cloudevent("ce-849")),
+                                      (topic, cloudevent("ce-999", "urn:kl:pegel"))])
+    harness.wait_until(lambda: hub.metric("rheinhub_events_received_total") == 4
                        and hub.metric("rheinhub_queue_length") == 0
-                       and hub.metric("rheinhub_redis_in_flight") == 0, 20, "3 events handled")
+                       and hub.metric("rheinhub_redis_in_flight") == 0, 20, "4 events handled")
     assert hub.metric("rheinhub_events_duplicate_total") == 2
-    assert hub.metric("rheinhub_events_accepted_total") == 1
-    newest = harness.entry_events(redis_client.xrevrange(key, count=1)[0][1])
-    assert [i for i, _ in newest] == ["ce-849"]
+    assert hub.metric("rheinhub_events_accepted_total") == 2
+    taken = [harness.entry_events(f) for _, f in redis_client.xrange(key, min="(" + last)]
+    taken = [msgpack.unpackb(env) for entry in taken for _, env in entry]
+    assert [(e["source"], e["id"]) for e in taken] == [("urn:linz:pegel", "ce-849"),
+                                                       ("urn:kl:pegel", "ce-999")]
 
 
 def test_preload_skips_an_entry_with_forged_ids(hub_factory, redis_client):
-    """An entry whose ids field declares an array of four billion elements (written by
-    anything but the hub) is passed over by the preload without allocating for it; the
-    entries around it are remembered and the hub runs."""
+    """An entry whose ids or env field declares an array of four billion elements (written
+    by anything but the hub) is passed over by the preload without allocating for it; the
+    entries around it are remembered and the hub runs. Their envelopes are maps of their
+    own key order, which the preload unpacks (not the hub's head)."""
     key = "rheinhub:events:sensor.waterlevel"
-    redis_client.xadd(key, harness.pack_entry(
-        (f"ok-{k}", msgpack.packb({"id": f"ok-{k}"})) for k in range(3)))
+
+    def envelope(event_id):
+        return msgpack.packb({"id": event_id, "source": "urn:linz:pegel"})
+    redis_client.xadd(key, harness.pack_entry((f"ok-{k}", envelope(f"ok-{k}")) for k in range(3)))
     redis_client.xadd(key, {"n": "2", "ids": b"\xdd\xff\xff\xff\xf0\xa1a", "env": b"\x80\x80"})
+    redis_client.xadd(key, {"n": "2", "ids": msgpack.packb(["x-1", "x-2"]),
+                            "env": b"\xdd\xff\xff\xff\xf0\xa1a"})
     redis_client.xadd(key, harness.pack_entry(
-        (f"ok-{k}", msgpack.packb({"id": f"ok-{k}"})) for k in range(3, 5)))
+        (f"ok-{k}", envelope(f"ok-{k}")) for k in range(3, 5)))
     hub = hub_factory()
     log = harness.wait_until(
         lambda: re.search(r"remembered (\d+) recent event ids from (\d+) streams",

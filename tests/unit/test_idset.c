@@ -3,7 +3,8 @@
  * Unit tests of the recent-id set: duplicates, eviction of the oldest id when full,
  * and a long run of random operations checked against a plain model (the last
  * `capacity` ids, in order), which exercises the table's backward-shift deletion on
- * every eviction, across the table's wrap-around.
+ * every eviction, across the table's wrap-around. Events are known by source and id
+ * together (idset_add_event).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -207,6 +208,56 @@ static void idset_random_capacity_not_power_of_two(void **state)
     run_model(777, 50000, 1001, 0x5851f42d4c957f2dULL);
 }
 
+static bool add_event(struct idset *set, const char *source, const char *id)
+{
+    return idset_add_event(set, source, strlen(source), id, strlen(id));
+}
+
+/* Two publishers that both number their events 1, 2, 3: the same id, two events. */
+static void idset_event_same_id_other_source(void **state)
+{
+    struct idset *set = idset_new(16);
+
+    assert_non_null(set);
+    assert_true(add_event(set, "urn:linz:pegel-a", "1"));
+    assert_true(add_event(set, "urn:linz:pegel-b", "1"));
+    assert_false(add_event(set, "urn:linz:pegel-a", "1"));
+    assert_false(add_event(set, "urn:linz:pegel-b", "1"));
+    assert_true(add_event(set, "urn:linz:pegel-a", "2"));
+    assert_int_equal(idset_size(set), 3);
+    idset_free(set);
+}
+
+/* The separator keeps where source ends: ("ab", "c") is not ("a", "bc"), nor "abc". */
+static void idset_event_separator(void **state)
+{
+    struct idset *set = idset_new(16);
+
+    assert_non_null(set);
+    assert_true(add_event(set, "ab", "c"));
+    assert_true(add_event(set, "a", "bc"));
+    assert_true(add_event(set, "", "abc"));
+    assert_true(add_event(set, "abc", ""));
+    assert_true(idset_add(set, "abc", 3));
+    assert_false(add_event(set, "a", "bc"));
+    assert_int_equal(idset_size(set), 5);
+    idset_free(set);
+}
+
+/* The key is that of source, one NUL, id: idset_add of those bytes finds it. */
+static void idset_event_key_is_source_nul_id(void **state)
+{
+    static const char joined[] = "mqtt://broker/linz/sensor/waterlevel/pegel-1\0ce-7";
+    struct idset *set = idset_new(16);
+
+    assert_non_null(set);
+    assert_true(add_event(set, "mqtt://broker/linz/sensor/waterlevel/pegel-1", "ce-7"));
+    assert_false(idset_add(set, joined, sizeof(joined) - 1));
+    assert_true(idset_add(set, joined, sizeof(joined) - 2)); /* one byte of id less */
+    assert_int_equal(idset_size(set), 2);
+    idset_free(set);
+}
+
 static void idset_free_null(void **state)
 {
     idset_free(NULL);
@@ -222,6 +273,9 @@ int main(void)
         cmocka_unit_test(idset_random_capacity_1000),
         cmocka_unit_test(idset_random_capacity_16),
         cmocka_unit_test(idset_random_capacity_not_power_of_two),
+        cmocka_unit_test(idset_event_same_id_other_source),
+        cmocka_unit_test(idset_event_separator),
+        cmocka_unit_test(idset_event_key_is_source_nul_id),
         cmocka_unit_test(idset_free_null),
     };
 

@@ -6,6 +6,7 @@
  * length, and a re-sent CloudEvent dropped by its id.
  */
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
@@ -260,19 +261,36 @@ static void ingest_cloudevent_bad_time(void **state)
                     REJECT_BAD_TIME, WHY_TIME);
 }
 
-static void ingest_duplicate_cloudevent_by_id(void **state)
+/* Whether the envelope of recorded event i has the msgpack bytes of source: key, str. */
+static bool event_has_source(int i, const char *source)
+{
+    char packed[64];
+    int n = snprintf(packed, sizeof(packed), "\xa6source%c%s", 0xa0 | (int)strlen(source), source);
+
+    return memmem(rec.events[i].env, rec.events[i].env_len, packed, (size_t)n) != NULL;
+}
+
+static void ingest_duplicate_cloudevent_by_source_and_id(void **state)
 {
     struct fixture *f = *state;
 
-    /* A CloudEvent is the same event when its id is, whatever else differs. */
+    /* A CloudEvent is the same event when its source and id are, whatever else differs;
+     * another source's event with that id is an event of its own (CloudEvents make the
+     * pair unique: two publishers may both number their events 1, 2, 3). */
     ingest_text(f, TOPIC,
                 "{\"specversion\":\"1.0\",\"type\":\"sensor.waterlevel\",\"id\":\"ev-9\","
                 "\"source\":\"/a\",\"time\":\"" TIME "\",\"data\":{\"v\":1}}");
     ingest_text(f, TOPIC,
                 "{\"specversion\":\"1.0\",\"type\":\"sensor.waterlevel\",\"id\":\"ev-9\","
-                "\"source\":\"/b\",\"time\":\"" TIME "\",\"data\":{\"v\":2}}");
-    assert_int_equal(rec.n_events, 1);
+                "\"source\":\"/a\",\"time\":\"" TIME "\",\"data\":{\"v\":2}}");
+    ingest_text(f, TOPIC,
+                "{\"specversion\":\"1.0\",\"type\":\"sensor.waterlevel\",\"id\":\"ev-9\","
+                "\"source\":\"/b\",\"time\":\"" TIME "\",\"data\":{\"v\":3}}");
+    assert_int_equal(rec.n_events, 2);
     assert_string_equal(rec.events[0].id, "ev-9");
+    assert_string_equal(rec.events[1].id, "ev-9");
+    assert_true(event_has_source(0, "/a"));
+    assert_true(event_has_source(1, "/b"));
     assert_int_equal(f->m.duplicates, 1);
 }
 
@@ -286,7 +304,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(ingest_cloudevent_attributes_that_agree, setup, teardown),
         cmocka_unit_test_setup_teardown(ingest_cloudevent_id_length, setup, teardown),
         cmocka_unit_test_setup_teardown(ingest_cloudevent_bad_time, setup, teardown),
-        cmocka_unit_test_setup_teardown(ingest_duplicate_cloudevent_by_id, setup, teardown),
+        cmocka_unit_test_setup_teardown(ingest_duplicate_cloudevent_by_source_and_id, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests_name("ingest_cloudevent", tests, NULL, NULL);
 }
