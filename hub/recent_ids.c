@@ -10,13 +10,7 @@
  * would bring a reply up to 64 times the size the preload needs into the hub's memory
  * (an entry of several events carries all their envelopes). Each source is sent once,
  * with the ids of its events, so that the reply is about as large as the ids alone.
- *
- * The source is inside the envelope. The hub writes every envelope with the same head,
- * its keys in the order schemas/envelope.md lists (map header, specversion, id, source,
- * ...), so the script looks for that head with each of the entry's ids, in order, and
- * reads the source string after it. Unpacking all of `env` with Redis's cmsgpack, data
- * and all, cost Redis more CPU (measured in docs/configuration.md); the script still does
- * that for an entry whose envelopes do not start that way.
+ * How it finds the source inside the envelopes: entry_lua.h.
  */
 #include "recent_ids.h"
 
@@ -27,6 +21,8 @@
 #include <string.h>
 
 #include <hiredis/hiredis.h>
+
+#include "entry_lua.h"
 
 struct recent_ids {
     recent_ids_event_cb on_event;
@@ -42,12 +38,10 @@ struct recent_ids {
 /*
  * KEYS[1] stream; ARGV[1] events wanted. From the newest entry back, until that many
  * events or the stream's start, the source and id of each event of the entry; returned
- * per source: source, count, its ids. by_layout reads them from the envelopes' heads (ids
- * from `id` or `ids`); when an envelope does not start as the hub writes it, by_unpack
- * takes every map of `env` that has a string source and id. Anything may have written an
- * entry: a field cmsgpack cannot read gives nothing.
+ * per source: source, count, its ids.
  */
 static const char tail_events_script[] =
+    ENTRY_EVENTS_LUA
     "local by_source, sources = {}, {}\n"
     "local function take(source, id)\n"
     "  local ids = by_source[source]\n"
@@ -58,68 +52,12 @@ static const char tail_events_script[] =
     "  end\n"
     "  ids[#ids + 1] = id\n"
     "end\n"
-    "local HEAD = '\\138\\171specversion\\1631.0\\162id'\n"
-    "local function str_at(s, p)\n"
-    "  local b, n, q = s:byte(p), nil, nil\n"
-    "  if not b then return nil end\n"
-    "  if b >= 160 and b <= 191 then n, q = b - 160, p + 1\n"
-    "  elseif b == 217 and p + 1 <= #s then n, q = s:byte(p + 1), p + 2\n"
-    "  elseif b == 218 and p + 2 <= #s then n, q = s:byte(p + 1) * 256 + s:byte(p + 2), p + 3\n"
-    "  else return nil end\n"
-    "  if q + n - 1 > #s then return nil end\n"
-    "  return s:sub(q, q + n - 1), q + n\n"
-    "end\n"
-    "local function head_of(id)\n"
-    "  if type(id) ~= 'string' then return nil end\n"
-    "  if #id < 32 then return HEAD .. string.char(160 + #id) .. id end\n"
-    "  if #id < 256 then return HEAD .. '\\217' .. string.char(#id) .. id end\n"
-    "  return nil\n"
-    "end\n"
-    "local function by_layout(ids, env)\n"
-    "  local got, pos = {}, 1\n"
-    "  for _, id in ipairs(ids) do\n"
-    "    local head, s, e = head_of(id), nil, nil\n"
-    "    if head then s, e = env:find(head, pos, true) end\n"
-    "    if not s or env:sub(e + 1, e + 7) ~= '\\166source' then return false end\n"
-    "    local source, after = str_at(env, e + 8)\n"
-    "    if not source then return false end\n"
-    "    got[#got + 1] = source\n"
-    "    got[#got + 1] = id\n"
-    "    pos = after\n"
-    "  end\n"
-    "  for i = 1, #got, 2 do take(got[i], got[i + 1]) end\n"
-    "  return true\n"
-    "end\n"
-    "local function by_unpack(ok, ...)\n"
-    "  if not ok then return end\n"
-    "  local envs = {...}\n"
-    "  for j = 1, select('#', ...) do\n"
-    "    local m = envs[j]\n"
-    "    if type(m) == 'table' and type(m.source) == 'string' and type(m.id) == 'string' then\n"
-    "      take(m.source, m.id)\n"
-    "    end\n"
-    "  end\n"
-    "end\n"
     "local want = tonumber(ARGV[1])\n"
     "local n, last = 0, '+'\n"
     "while n < want do\n"
     "  local page = redis.call('XREVRANGE', KEYS[1], last, '-', 'COUNT', 100)\n"
     "  for _, e in ipairs(page) do\n"
-    "    local f, k, ids, env = e[2], 1, nil, nil\n"
-    "    if type(f) == 'table' then\n"
-    "      for i = 1, #f, 2 do\n"
-    "        if f[i] == 'n' then k = tonumber(f[i + 1]) or 1\n"
-    "        elseif f[i] == 'id' then ids = {f[i + 1]}\n"
-    "        elseif f[i] == 'ids' then\n"
-    "          local ok, v = pcall(cmsgpack.unpack, f[i + 1])\n"
-    "          if ok and type(v) == 'table' then ids = v end\n"
-    "        elseif f[i] == 'env' then env = f[i + 1] end\n"
-    "      end\n"
-    "    end\n"
-    "    if env and not (ids and by_layout(ids, env)) then\n"
-    "      by_unpack(pcall(cmsgpack.unpack, env))\n"
-    "    end\n"
-    "    n = n + k\n"
+    "    n = n + entry_events(e[2], take)\n"
     "    last = '(' .. e[1]\n"
     "    if n >= want then break end\n"
     "  end\n"

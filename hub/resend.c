@@ -10,33 +10,50 @@
 #include <hiredis/hiredis.h>
 #include <uv.h>
 
+#include "entry_lua.h"
+
 #define RESEND_SCAN_LIMIT "100000"
 
 /*
  * KEYS[1] stream; ARGV[1] lowest id to look at; ARGV[2] scan limit; then id, env pairs.
- * An entry names its event in `id`, or its several events in `ids` (a msgpack array).
+ * An event is added unless an entry of the tail holds one of the same source and id.
+ * Only the tail's entries that hold one of the ids have their envelopes read for the
+ * source (entry_lua.h); the others cost what reading their `id` or `ids` costs. An
+ * envelope that does not give its source (the hub writes none such) is added.
  */
 static const char resend_script[] =
-    "local seen = {}\n"
-    "local tail = redis.call('XREVRANGE', KEYS[1], '+', ARGV[1], 'COUNT', ARGV[2])\n"
-    "for _, e in ipairs(tail) do\n"
-    "  local f = e[2]\n"
+    ENTRY_EVENTS_LUA
+    "local wanted, seen = {}, {}\n"
+    "for i = 3, #ARGV, 2 do wanted[ARGV[i]] = true end\n"
+    "local function holds_wanted(f)\n"
+    "  if type(f) ~= 'table' then return false end\n"
     "  for i = 1, #f, 2 do\n"
-    "    if f[i] == 'id' then seen[f[i + 1]] = true break end\n"
+    "    if f[i] == 'id' then return wanted[f[i + 1]] == true end\n"
     "    if f[i] == 'ids' then\n"
     "      local ok, ids = pcall(cmsgpack.unpack, f[i + 1])\n"
-    "      if ok and type(ids) == 'table' then\n"
-    "        for _, id in ipairs(ids) do seen[id] = true end\n"
+    "      if not ok or type(ids) ~= 'table' then return true end\n"
+    "      for _, id in ipairs(ids) do\n"
+    "        if wanted[id] then return true end\n"
     "      end\n"
-    "      break\n"
+    "      return false\n"
     "    end\n"
     "  end\n"
+    "  return true\n"
+    "end\n"
+    "local function see(source, id) seen[source .. '\\0' .. id] = true end\n"
+    "local tail = redis.call('XREVRANGE', KEYS[1], '+', ARGV[1], 'COUNT', ARGV[2])\n"
+    "for _, e in ipairs(tail) do\n"
+    "  if holds_wanted(e[2]) then entry_events(e[2], see) end\n"
     "end\n"
     "local added = 0\n"
     "for i = 3, #ARGV, 2 do\n"
-    "  if not seen[ARGV[i]] then\n"
+    "  local key = '\\0' .. ARGV[i]\n"
+    "  entry_events({'id', ARGV[i], 'env', ARGV[i + 1]}, function(source, id)\n"
+    "    key = source .. '\\0' .. id\n"
+    "  end)\n"
+    "  if not seen[key] then\n"
     "    redis.call('XADD', KEYS[1], '*', 'id', ARGV[i], 'env', ARGV[i + 1])\n"
-    "    seen[ARGV[i]] = true\n"
+    "    seen[key] = true\n"
     "    added = added + 1\n"
     "  end\n"
     "end\n"

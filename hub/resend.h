@@ -2,8 +2,8 @@
 /*
  * Re-sending events that may or may not be in Redis (their reply was lost with the
  * link, or they come from the spool or the journal of an earlier run). One script per
- * stream adds each event only if no entry of the stream's recent tail carries its id,
- * so that re-sending never writes an event twice.
+ * stream adds each event only if no entry of the stream's recent tail carries its source
+ * and id, so that re-sending never writes an event twice.
  */
 #ifndef RHEINHUB_RESEND_H
 #define RHEINHUB_RESEND_H
