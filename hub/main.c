@@ -292,6 +292,12 @@ static void reload(struct hub *hub)
         free(next);
         return;
     }
+    if (next->set_nothing) { /* every default: no workers, a loopback broker, ... */
+        log_error("hub", "reload: %s sets nothing (empty, or a file cut short?); keeping the "
+                  "running configuration", hub->config_path);
+        free(next);
+        return;
+    }
     if (!(cat = catalog_load(next->schemas.dir, stderr))) {
         log_error("hub", "reload: the schemas in %s have errors (above); keeping the running "
                   "configuration", next->schemas.dir);

@@ -604,6 +604,9 @@ int config_load(struct hub_config *cfg, const char *path, FILE *err)
     if ((r = yaml_loader_read_file(&l.y, NULL, &doc)) < 0)
         return r;
     root = yaml_document_get_root_node(&doc);
+    cfg->set_nothing = !root || yaml_loader_is_null(root) ||
+                       (root->type == YAML_MAPPING_NODE &&
+                        root->data.mapping.pairs.start == root->data.mapping.pairs.top);
     if (root) {
         load_root(&l, root);
         if (l.y.errors == 0 && root->type == YAML_MAPPING_NODE)

@@ -7,6 +7,7 @@
 #ifndef RHEINHUB_CONFIG_H
 #define RHEINHUB_CONFIG_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -102,6 +103,7 @@ struct hub_config {
     } log;
     struct worker_config workers[CONFIG_WORKERS_MAX];
     int n_workers;
+    bool set_nothing; /* the file set no key (empty, comments only, {}): all defaults */
     struct {
         int batch_max;       /* entries per callback */
         int block_ms;        /* how long one read waits for new entries */

@@ -232,6 +232,24 @@ def test_reload_applies_routes_and_refuses_a_broken_file(hub_factory, stack, red
     assert last == redis_client.xrevrange(stream, count=1)[0][0]
 
 
+def test_reload_refuses_an_empty_file(hub_factory, stack, redis_client):
+    """A hub.yaml cut to nothing (a full disk, a failed copy) would be every default:
+    no workers. A reload refuses it and keeps the running configuration and workers."""
+    hub = hub_factory(workers=[{"name": "first", "types": ["sensor.soil"], "instances": 0}])
+    for text in ("", "# nothing but a comment\n", "{}\n"):
+        hub.config_path.write_text(text)
+        before = hub.log_path.read_text().count("keeping the running configuration")
+        hub.proc.send(signal.SIGHUP)
+        harness.wait_until(
+            lambda: hub.log_path.read_text().count("keeping the running configuration") > before,
+            10, f"the reload of {text!r} to be refused")
+        log = hub.log_path.read_text()
+        assert "sets nothing" in log, log[-2000:]
+        assert "reload done" not in log, log[-2000:]
+    assert redis_client.exists(f"{hub.prefix}route:first")
+    assert hub.healthz() == 200
+
+
 def test_reload_names_sections_only_the_workers_read(hub_factory, stack, redis_client):
     """A reload changes nothing of what workers read at their start (worker:, storage:,
     alerting:, ...): the hub says so, naming the section, instead of staying silent."""
