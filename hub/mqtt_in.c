@@ -88,7 +88,7 @@ struct mqtt_in {
      * is not subscribed: the broker's reason (SUBACK code >= 0x80) or the library's error
      * (static text), NULL once a SUBACK granted it. Kept across reconnects until the
      * next SUBACK, so that a refusal stays visible while the link is re-made. */
-    char filters[CONFIG_SUBSCRIPTIONS_MAX][CONFIG_NAME_MAX * 2];
+    char filters[CONFIG_SUBSCRIPTIONS_MAX][sizeof("$share//") + 2 * (CONFIG_NAME_MAX - 1)];
     int n_filters;
     int subscribe_mid; /* of the SUBSCRIBE whose SUBACK is awaited */
     const char *refused[CONFIG_SUBSCRIPTIONS_MAX];

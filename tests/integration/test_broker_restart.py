@@ -11,6 +11,7 @@ restart"). The hubs are held with SIGSTOP while the broker restarts, so that the
 window without a subscription is certain and lasts until SIGCONT.
 """
 
+import json
 import signal
 import time
 
@@ -107,3 +108,19 @@ def test_shared_group_hub_is_back_within_a_second_of_the_broker(hub_factory, sta
     late = time.monotonic() - t0
     print(f"hub connected again {late:.2f} s after the broker's start")
     assert late < 3.0, f"the hub came back {late:.1f} s after the broker"
+
+
+def test_longest_shared_filter_is_subscribed_whole(hub_factory, stack, redis_client):
+    """mqtt.shared_group and a subscription may each be as long as a name may be (127
+    bytes): "$share/<group>/<filter>" is then 263 bytes, and it is subscribed whole, not
+    cut to another filter (which would take nothing of what the filter names)."""
+    subject = "g" * (127 - len("linz/sensor/waterlevel/"))
+    filter_ = f"linz/sensor/waterlevel/{subject}"
+    assert len(filter_) == 127
+    hub = hub_factory(mqtt={"shared_group": "h" * 127, "subscriptions": [filter_]})
+    wait_until(lambda: hub.metric("rheinhub_mqtt_connected") == 1, 15, "the hub connected")
+    harness.publish(stack.mqtt_port, [(filter_, json.dumps(
+        {"time": "2026-12-07T05:00:00Z", "value": 412, "unit": "cm"}).encode())])
+    wait_until(lambda: harness.count_events(redis_client, hub.stream("sensor.waterlevel")) == 1,
+               10, "the event under the longest filter")
+    assert hub.healthz() == 200
