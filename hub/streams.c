@@ -569,14 +569,16 @@ void streams_render(const struct streams *s, FILE *out)
     for (int i = 0; i < r->n_consumers; i++)
         fprintf(out, "rheinhub_worker_consumer_healthy{consumer=\"%s\"} %d\n",
                 r->consumers[i].key, strcmp(r->consumers[i].state, "ok") == 0);
-    fprintf(out, "# HELP rheinhub_worker_consumer_processed Events a worker consumer handled.\n"
-                 "# TYPE rheinhub_worker_consumer_processed gauge\n");
+    /* Counters of the worker's process: a restarted worker starts again from 0, which
+     * Prometheus's rate() takes as a counter reset. */
+    fprintf(out, "# HELP rheinhub_worker_consumer_processed_total Events a worker consumer "
+                 "handled.\n# TYPE rheinhub_worker_consumer_processed_total counter\n");
     for (int i = 0; i < r->n_consumers; i++)
-        fprintf(out, "rheinhub_worker_consumer_processed{consumer=\"%s\"} %" PRIu64 "\n",
+        fprintf(out, "rheinhub_worker_consumer_processed_total{consumer=\"%s\"} %" PRIu64 "\n",
                 r->consumers[i].key, r->consumers[i].processed);
-    fprintf(out, "# HELP rheinhub_worker_consumer_deadlettered Events a worker consumer gave "
-                 "up on.\n# TYPE rheinhub_worker_consumer_deadlettered gauge\n");
+    fprintf(out, "# HELP rheinhub_worker_consumer_deadlettered_total Events a worker consumer "
+                 "gave up on.\n# TYPE rheinhub_worker_consumer_deadlettered_total counter\n");
     for (int i = 0; i < r->n_consumers; i++)
-        fprintf(out, "rheinhub_worker_consumer_deadlettered{consumer=\"%s\"} %" PRIu64 "\n",
+        fprintf(out, "rheinhub_worker_consumer_deadlettered_total{consumer=\"%s\"} %" PRIu64 "\n",
                 r->consumers[i].key, r->consumers[i].deadlettered);
 }

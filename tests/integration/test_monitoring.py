@@ -5,6 +5,8 @@ the Grafana dashboard, against a running hub and a real Prometheus (Debian's).
 - promtool checks the rules and the configuration and runs the rules' unit tests.
 - Every query of the dashboard names only metrics that the hub's /metrics exports
   (a hub with its storage worker, after events went through).
+- Every rheinhub_ metric of the alert rules and the dashboard is exported with the labels
+  they name, and what they take a rate() or increase() of is a counter.
 - Prometheus scrapes that hub with the shipped rules loaded: the target is up, every
   rule evaluates without error, and every dashboard query returns series.
 """
@@ -18,6 +20,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+import yaml
 
 import harness
 from storage_helpers import SqliteDb, storage_hub, wait_count
@@ -58,6 +61,75 @@ def exported_names(text):
             if line and not line.startswith("#")}
 
 
+def rule_exprs():
+    doc = yaml.safe_load((PROM_DIR / "rheinhub-rules.yml").read_text())
+    return [r for g in doc["groups"] for r in g["rules"]]
+
+
+def exported_types(text):
+    """{name: TYPE} of the # TYPE lines; a histogram's series names map to it too."""
+    types = {}
+    for line in text.splitlines():
+        if line.startswith("# TYPE "):
+            _, _, name, kind = line.split(" ", 3)
+            types[name] = kind
+            if kind == "histogram":
+                for suffix in ("_bucket", "_sum", "_count"):
+                    types[name + suffix] = "counter"
+    return types
+
+
+def exported_labels(text):
+    """{name: set of label names} over every sample."""
+    labels = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        name = line.split("{")[0].split(" ")[0]
+        found = labels.setdefault(name, set())
+        if "{" in line:
+            found.update(re.findall(r'([a-zA-Z_]\w*)="', line.split("{", 1)[1].rsplit("}", 1)[0]))
+    return labels
+
+
+RATE_RE = re.compile(r"\b(?:rate|irate|increase)\((rheinhub_[a-z_]+)")
+SELECTOR_RE = re.compile(r"\b(rheinhub_[a-z_]+)\{([^}]*)\}")
+BY_RE = re.compile(r"\bby \(([^)]*)\)\s*\(?[a-z_]*\(?(rheinhub_[a-z_]+)")
+
+
+def test_rules_and_dashboard_use_exported_names_labels_and_types(monitored_hub):
+    text = monitored_hub.metrics().text
+    types, labels = exported_types(text), exported_labels(text)
+    exprs = [r["expr"] for r in rule_exprs()] + dashboard_queries()
+    used = 0
+    for expr in exprs:
+        for name in re.findall(r"\b(rheinhub_[a-z_]+)\b", expr):
+            assert name in types, f"{expr}: {name} has no # TYPE in the hub's /metrics"
+            used += 1
+        for name in RATE_RE.findall(expr):
+            assert types[name] == "counter", \
+                f"{expr}: rate/increase of {name}, exported as a {types[name]}"
+        for name, matchers in SELECTOR_RE.findall(expr):
+            for label in re.findall(r"([a-zA-Z_]\w*)\s*[=!]~?", matchers):
+                if label != "instance":  # Prometheus's own target label
+                    assert label in labels.get(name, set()), f"{expr}: {name} has no {label}"
+        for by, name in BY_RE.findall(expr):
+            for label in (x.strip() for x in by.split(",")):
+                if label not in ("le", "instance"):
+                    assert label in labels.get(name, set()), f"{expr}: {name} has no {label}"
+    assert used >= 25
+    # The rules' templates name labels of the series they fire on.
+    for rule in rule_exprs():
+        expr = rule["expr"]
+        names = set(re.findall(r"\b(rheinhub_[a-z_]+)\b", expr))
+        if not names:
+            continue
+        have = set.union(*(labels.get(n, set()) for n in names)) | {"instance", "job", "__name__"}
+        for text_ in rule.get("annotations", {}).values():
+            for label in re.findall(r"\$labels\.(\w+)", text_):
+                assert label in have, f"{rule['alert']}: $labels.{label} is on none of {names}"
+
+
 def concrete(expr):
     """A dashboard query as Prometheus can run it: Grafana's variables filled in."""
     return expr.replace("$__rate_interval", "15s").replace('"$instance"', '".*"')
@@ -82,7 +154,7 @@ def monitored_hub(hub_factory, stack, tmp_path):
          f'{{"time":"2026-12-04T09:00:{k:02d}Z","value":{300 + k},"unit":"cm"}}'.encode())
         for k in range(30)] + [("linz/sensor/waterlevel/mon-bad", b"not json")])
     wait_count(db, 30, hub=hub)
-    harness.wait_until(lambda: hub.metrics().series("rheinhub_worker_consumer_processed"), 30,
+    harness.wait_until(lambda: hub.metrics().series("rheinhub_worker_consumer_processed_total"), 30,
                        "the storage consumer's status in /metrics")
     return hub
 
