@@ -51,6 +51,28 @@ def test_promtool_check_and_test_rules():
     assert rules == tested, f"untested: {rules - tested}"
 
 
+def scrape_targets():
+    """{job: [host:port]} of the shipped prometheus.yml."""
+    doc = yaml.safe_load((PROM_DIR / "prometheus.yml").read_text())
+    return {c["job_name"]: [t for sc in c["static_configs"] for t in sc["targets"]]
+            for c in doc["scrape_configs"]}
+
+
+def test_prometheus_scrapes_every_shipped_metrics_port():
+    """The hub at the installed hub.yaml's http.port, and each source at the http.port of
+    its shipped mapping (sources/linz/, installed in /usr/share/rheinhub/sources/linz):
+    /metrics that nobody scrapes raises no alert."""
+    targets = {t for ts in scrape_targets().values() for t in ts}
+    template = (harness.REPO / "deploy" / "system" / "hub.yaml.in").read_text()
+    hub_yaml = yaml.safe_load(re.sub(r"@[A-Z]+@", "/x", template))
+    want = {f"{hub_yaml['http']['bind']}:{hub_yaml['http']['port']}"}
+    for f in sorted((harness.REPO / "sources" / "linz").glob("*.yaml")):
+        http = yaml.safe_load(f.read_text())["http"]
+        want.add(f"{http.get('bind', '127.0.0.1')}:{http['port']}")
+    assert len(want) == 4
+    assert want <= targets, f"not scraped: {sorted(want - targets)}"
+
+
 def dashboard_queries():
     dash = json.loads(DASHBOARD.read_text())
     return [t["expr"] for p in dash["panels"] for t in p["targets"]]
