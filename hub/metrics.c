@@ -24,6 +24,32 @@ void metrics_observe_xadd(struct metrics *m, uint64_t ns)
     m->xadd_latency_sum_s += s;
 }
 
+static void label_value(FILE *out, const char *v)
+{
+    for (; *v; v++) {
+        if (*v == '\\')
+            fputs("\\\\", out);
+        else if (*v == '"')
+            fputs("\\\"", out);
+        else if (*v == '\n')
+            fputs("\\n", out);
+        else
+            fputc(*v, out);
+    }
+}
+
+void metrics_series(FILE *out, const char *name, const char *label, const char *value,
+                    const char *label2, const char *value2)
+{
+    fprintf(out, "%s{%s=\"", name, label);
+    label_value(out, value);
+    if (label2) {
+        fprintf(out, "\",%s=\"", label2);
+        label_value(out, value2);
+    }
+    fputs("\"} ", out);
+}
+
 static void counter(FILE *out, const char *name, const char *help, uint64_t v)
 {
     fprintf(out, "# HELP %s %s\n# TYPE %s counter\n%s %" PRIu64 "\n", name, help, name, name, v);

@@ -233,3 +233,25 @@ def test_prometheus_scrapes_the_hub_with_the_rules(monitored_hub, tmp_path):
     finally:
         proc.stop()
     assert Path(tmp_path / "tsdb").exists()
+
+
+def test_metrics_stay_parseable_with_quotes_in_a_status_key(hub_factory, redis_client):
+    """A worker status key is any name a Redis client wrote under <prefix>worker:; its
+    consumer label escapes \\, " and a line feed, so that one odd name does not make
+    the whole /metrics unreadable to Prometheus (every alert of the hub silent)."""
+    hub = hub_factory(redis={"trim_interval_ms": 200})
+    odd = 'rheinhub:worker:storage:a"b\\c\nd'
+    redis_client.hset(odd, mapping={"state": "ok", "processed": 7, "pid": 1,
+                                    "updated_ms": 1})
+    def raw():
+        status, body = hub.http_get("/metrics")
+        assert status == 200
+        return body.decode()
+    harness.wait_until(lambda: "storage:a" in raw(), 30, "the status key in /metrics")
+    text = raw()
+    r = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 0, f"promtool check metrics:\n{r.stdout}{r.stderr}"
+    consumers = [labels["consumer"] for labels, _ in
+                 harness.Metrics(text).series("rheinhub_worker_consumer_healthy")]
+    assert 'rheinhub:worker:storage:a\\"b\\\\c\\nd' in consumers, consumers
