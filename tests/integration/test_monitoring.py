@@ -39,7 +39,7 @@ def promtool(*args):
 
 def test_promtool_check_and_test_rules():
     out = promtool("check", "rules", "rheinhub-rules.yml")
-    assert "SUCCESS: 11 rules found" in out
+    assert "SUCCESS: 14 rules found" in out
     promtool("check", "config", "prometheus.yml")
     out = promtool("test", "rules", "rheinhub-rules.test.yml")
     assert "SUCCESS" in out
@@ -119,37 +119,92 @@ SELECTOR_RE = re.compile(r"\b(rheinhub_[a-z_]+)\{([^}]*)\}")
 BY_RE = re.compile(r"\bby \(([^)]*)\)\s*\(?[a-z_]*\(?(rheinhub_[a-z_]+)")
 
 
-def test_rules_and_dashboard_use_exported_names_labels_and_types(monitored_hub):
-    text = monitored_hub.metrics().text
+def check_names(text, exprs, rules, owned):
+    """Every metric of exprs and rules that owned(name) says the exporter of text has: a
+    # TYPE there, the labels the selectors, by () clauses and the rules' templates name,
+    and a counter where a rate() or increase() is taken. Returns how many were seen."""
     types, labels = exported_types(text), exported_labels(text)
-    exprs = [r["expr"] for r in rule_exprs()] + dashboard_queries()
     used = 0
     for expr in exprs:
         for name in re.findall(r"\b(rheinhub_[a-z_]+)\b", expr):
-            assert name in types, f"{expr}: {name} has no # TYPE in the hub's /metrics"
-            used += 1
+            if owned(name):
+                assert name in types, f"{expr}: {name} has no # TYPE in the /metrics"
+                used += 1
         for name in RATE_RE.findall(expr):
-            assert types[name] == "counter", \
-                f"{expr}: rate/increase of {name}, exported as a {types[name]}"
+            if owned(name):
+                assert types[name] == "counter", \
+                    f"{expr}: rate/increase of {name}, exported as a {types[name]}"
         for name, matchers in SELECTOR_RE.findall(expr):
             for label in re.findall(r"([a-zA-Z_]\w*)\s*[=!]~?", matchers):
-                if label != "instance":  # Prometheus's own target label
+                if owned(name) and label != "instance":  # Prometheus's own target label
                     assert label in labels.get(name, set()), f"{expr}: {name} has no {label}"
         for by, name in BY_RE.findall(expr):
             for label in (x.strip() for x in by.split(",")):
-                if label not in ("le", "instance"):
+                if owned(name) and label not in ("le", "instance"):
                     assert label in labels.get(name, set()), f"{expr}: {name} has no {label}"
-    assert used >= 25
     # The rules' templates name labels of the series they fire on.
-    for rule in rule_exprs():
-        expr = rule["expr"]
-        names = set(re.findall(r"\b(rheinhub_[a-z_]+)\b", expr))
+    for rule in rules:
+        names = {n for n in re.findall(r"\b(rheinhub_[a-z_]+)\b", rule["expr"]) if owned(n)}
         if not names:
             continue
         have = set.union(*(labels.get(n, set()) for n in names)) | {"instance", "job", "__name__"}
         for text_ in rule.get("annotations", {}).values():
             for label in re.findall(r"\$labels\.(\w+)", text_):
                 assert label in have, f"{rule['alert']}: $labels.{label} is on none of {names}"
+    return used
+
+
+def is_source_metric(name):
+    return name.startswith("rheinhub_source_")
+
+
+def test_rules_and_dashboard_use_exported_names_labels_and_types(monitored_hub):
+    rules = rule_exprs()
+    used = check_names(monitored_hub.metrics().text,
+                       [r["expr"] for r in rules] + dashboard_queries(), rules,
+                       lambda name: not is_source_metric(name))
+    assert used >= 25
+
+
+def test_rules_use_the_sources_exported_names_and_labels(stack, hub, tmp_path):
+    """The rules of job rheinhub-sources against running sources: PEGELONLINE (stations,
+    one that fails) and TTN (the network server's link)."""
+    from source_helpers import NetServer, PegelServer, Source, file_yaml
+    pegel = PegelServer().start()
+    netserver = NetServer(tmp_path)
+    netserver.start()
+    started = []
+    try:
+        pegel.route("BONN", "measurements", [{"status": 500, "body": b"down"}])
+        pegel.route("BONN", "current", [{"status": 500, "body": b"down"}])
+        port = harness.free_port()
+        api = {"base_url": pegel.base_url, "interval_s": 1, "timeout_s": 1, "backfill": "P1D",
+               "backoff_max_s": 2, "state_file": ""}
+        text = file_yaml({"api": api, "http": {"bind": "127.0.0.1", "port": port},
+                          "municipality": "linz"}, "stations:\n")
+        text += "  - station: BONN\n    subject: pegel-bonn\n"
+        started.append(Source(hub, "pegelonline", text).start(port, healthy=False))
+        harness.wait_until(lambda: started[0].metric("rheinhub_source_station_requests_total",
+                                                     station="BONN") >= 1, 20, "BONN asked")
+        port = harness.free_port()
+        doc = yaml.safe_load((harness.REPO / "sources" / "linz" / "ttn.yaml").read_text())
+        doc["server"] = netserver.server_section("it-mon-ttn", None)
+        doc["http"] = {"bind": "127.0.0.1", "port": port}
+        started.append(Source(hub, "ttn", yaml.safe_dump(doc, sort_keys=False)).start(port))
+        metrics = ""
+        for src in started:
+            status, body = src.http_get("/metrics")
+            assert status == 200
+            metrics += body
+    finally:
+        for src in started:
+            src.stop()
+        netserver.stop()
+        pegel.stop()
+    rules = rule_exprs()
+    used = check_names(metrics, [r["expr"] for r in rules] + dashboard_queries(), rules,
+                       is_source_metric)
+    assert used >= 3
 
 
 def concrete(expr):
@@ -220,8 +275,8 @@ def test_prometheus_scrapes_the_hub_with_the_rules(monitored_hub, tmp_path):
         def rules_ok():
             groups = prom_get(port, "/api/v1/rules")["groups"]
             rules = [r for g in groups for r in g["rules"]]
-            return len(rules) == 11 and all(r["health"] == "ok" for r in rules) and rules
-        rules = harness.wait_until(rules_ok, 60, "the 11 rules loaded and evaluated")
+            return len(rules) == 14 and all(r["health"] == "ok" for r in rules) and rules
+        rules = harness.wait_until(rules_ok, 60, "the 14 rules loaded and evaluated")
         firing = [r["name"] for r in rules if r["state"] == "firing"]
         assert not firing, f"alerts firing on a healthy hub: {firing}"
 
