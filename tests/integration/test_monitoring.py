@@ -39,7 +39,7 @@ def promtool(*args):
 
 def test_promtool_check_and_test_rules():
     out = promtool("check", "rules", "rheinhub-rules.yml")
-    assert "SUCCESS: 14 rules found" in out
+    assert "SUCCESS: 15 rules found" in out
     promtool("check", "config", "prometheus.yml")
     out = promtool("test", "rules", "rheinhub-rules.test.yml")
     assert "SUCCESS" in out
@@ -121,8 +121,9 @@ BY_RE = re.compile(r"\bby \(([^)]*)\)\s*\(?[a-z_]*\(?(rheinhub_[a-z_]+)")
 
 def check_names(text, exprs, rules, owned):
     """Every metric of exprs and rules that owned(name) says the exporter of text has: a
-    # TYPE there, the labels the selectors, by () clauses and the rules' templates name,
-    and a counter where a rate() or increase() is taken. Returns how many were seen."""
+    # TYPE there, the labels the selectors, by () clauses and the rules' templates name
+    (for the metrics with samples in text), and a counter where a rate() or increase() is
+    taken. Returns how many were seen."""
     types, labels = exported_types(text), exported_labels(text)
     used = 0
     for expr in exprs:
@@ -136,15 +137,16 @@ def check_names(text, exprs, rules, owned):
                     f"{expr}: rate/increase of {name}, exported as a {types[name]}"
         for name, matchers in SELECTOR_RE.findall(expr):
             for label in re.findall(r"([a-zA-Z_]\w*)\s*[=!]~?", matchers):
-                if owned(name) and label != "instance":  # Prometheus's own target label
+                if owned(name) and name in labels and label != "instance":  # Prometheus's
                     assert label in labels.get(name, set()), f"{expr}: {name} has no {label}"
         for by, name in BY_RE.findall(expr):
             for label in (x.strip() for x in by.split(",")):
-                if owned(name) and label not in ("le", "instance"):
+                if owned(name) and name in labels and label not in ("le", "instance"):
                     assert label in labels.get(name, set()), f"{expr}: {name} has no {label}"
     # The rules' templates name labels of the series they fire on.
     for rule in rules:
-        names = {n for n in re.findall(r"\b(rheinhub_[a-z_]+)\b", rule["expr"]) if owned(n)}
+        names = {n for n in re.findall(r"\b(rheinhub_[a-z_]+)\b", rule["expr"])
+                 if owned(n) and n in labels}
         if not names:
             continue
         have = set.union(*(labels.get(n, set()) for n in names)) | {"instance", "job", "__name__"}
@@ -164,6 +166,24 @@ def test_rules_and_dashboard_use_exported_names_labels_and_types(monitored_hub):
                        [r["expr"] for r in rules] + dashboard_queries(), rules,
                        lambda name: not is_source_metric(name))
     assert used >= 25
+
+
+def test_rules_on_dropped_entries_use_its_labels(hub_factory, stack):
+    """rheinhub_stream_dropped_total has samples once the memory cap dropped entries no
+    group had read (a group that never reads): its labels against the rules'."""
+    hub = hub_factory(redis={"trim_interval_ms": 200, "stream_maxlen": 20},
+                      workers=[{"name": "never", "types": ["sensor.waterlevel"], "instances": 0}])
+    harness.publish(stack.mqtt_port, [
+        (f"linz/sensor/waterlevel/d{k % 5}",
+         f'{{"time":"2026-12-04T09:00:00.{k:06d}Z","value":1,"unit":"cm"}}'.encode())
+        for k in range(3000)])
+    stream = hub.stream("sensor.waterlevel")
+    harness.wait_until(lambda: hub.metric("rheinhub_stream_dropped_total", stream=stream) > 0,
+                       30, "the cap to act")
+    rules = rule_exprs()
+    used = check_names(hub.metrics().text, [r["expr"] for r in rules], rules,
+                       lambda name: name.startswith("rheinhub_stream_"))
+    assert used >= 1
 
 
 def test_rules_use_the_sources_exported_names_and_labels(stack, hub, tmp_path):
@@ -275,8 +295,8 @@ def test_prometheus_scrapes_the_hub_with_the_rules(monitored_hub, tmp_path):
         def rules_ok():
             groups = prom_get(port, "/api/v1/rules")["groups"]
             rules = [r for g in groups for r in g["rules"]]
-            return len(rules) == 14 and all(r["health"] == "ok" for r in rules) and rules
-        rules = harness.wait_until(rules_ok, 60, "the 14 rules loaded and evaluated")
+            return len(rules) == 15 and all(r["health"] == "ok" for r in rules) and rules
+        rules = harness.wait_until(rules_ok, 60, "the 15 rules loaded and evaluated")
         firing = [r["name"] for r in rules if r["state"] == "firing"]
         assert not firing, f"alerts firing on a healthy hub: {firing}"
 
