@@ -563,29 +563,11 @@ static void check_together(struct loader *l, const yaml_node_t *root)
     }
 }
 
-/* A relative folder in the file means relative to the file's own folder. Returns 0, or
- * -ENAMETOOLONG (dir unchanged) when the joined path does not fit in size bytes. */
-static int resolve_relative(char *dir, size_t size, const char *config_path)
-{
-    const char *slash = strrchr(config_path, '/');
-    char joined[2048];
-    int n;
-
-    if (dir[0] == '/' || dir[0] == '\0' || !slash)
-        return 0;
-    n = snprintf(joined, sizeof(joined), "%.*s/%s", (int)(slash - config_path), config_path,
-                 dir);
-    if (n < 0 || (size_t)n >= size || (size_t)n >= sizeof(joined))
-        return -ENAMETOOLONG;
-    memcpy(dir, joined, (size_t)n + 1);
-    return 0;
-}
-
-/* resolve_relative for section.key, reporting a path that would not fit. */
+/* yaml_loader_resolve_path for section.key, reporting a path that would not fit. */
 static void resolve(struct loader *l, const yaml_node_t *root, const char *section,
                     const char *key, char *dir, size_t size)
 {
-    if (resolve_relative(dir, size, l->y.path) < 0)
+    if (yaml_loader_resolve_path(&l->y, dir, size) < 0)
         yaml_loader_report(&l->y,
                            root->type == YAML_MAPPING_NODE ? key_node(l, root, section, key) : NULL,
                            "%s.%s: the path taken from this file's folder is longer than %zu "

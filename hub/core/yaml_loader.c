@@ -251,6 +251,21 @@ bool yaml_loader_is_null(const yaml_node_t *node)
     return false;
 }
 
+int yaml_loader_resolve_path(const struct yaml_loader *l, char *p, size_t size)
+{
+    const char *slash = strrchr(l->path, '/');
+    char joined[4096];
+    int n;
+
+    if (!p[0] || p[0] == '/' || !slash)
+        return 0;
+    n = snprintf(joined, sizeof(joined), "%.*s/%s", (int)(slash - l->path), l->path, p);
+    if (n < 0 || (size_t)n >= size || (size_t)n >= sizeof(joined))
+        return -ENAMETOOLONG;
+    memcpy(p, joined, (size_t)n + 1);
+    return 0;
+}
+
 bool yaml_loader_seen_before(const struct yaml_loader *l, const yaml_node_t *map,
                              const yaml_node_pair_t *pair)
 {

@@ -73,6 +73,13 @@ bool yaml_loader_is_plain(const yaml_node_t *node);
 /* Whether node is null: a plain "", "~", "null", "Null" or "NULL". */
 bool yaml_loader_is_null(const yaml_node_t *node);
 
+/*
+ * A relative path given in the file l->path is taken from that file's own folder: p
+ * (size bytes) becomes "<folder>/<p>". Absolute and empty paths stay as they are.
+ * Returns 0, or -ENAMETOOLONG (p unchanged) when the joined path does not fit.
+ */
+int yaml_loader_resolve_path(const struct yaml_loader *l, char *p, size_t size);
+
 /* Whether the scalar key of pair appeared earlier in the same mapping. */
 bool yaml_loader_seen_before(const struct yaml_loader *l, const yaml_node_t *map,
                              const yaml_node_pair_t *pair);

@@ -303,30 +303,13 @@ static void load_root(struct source_loader *l, const yaml_node_t *root)
         station_load_list(l, stations);
 }
 
-/* A relative path in the file is taken from the file's own folder. Returns 0, or
- * -ENAMETOOLONG (p unchanged) when the joined path does not fit in size bytes. */
-static int resolve_relative(char *p, size_t size, const char *file)
-{
-    const char *slash = strrchr(file, '/');
-    char joined[2100];
-    int n;
-
-    if (!p[0] || p[0] == '/' || !slash)
-        return 0;
-    n = snprintf(joined, sizeof(joined), "%.*s/%s", (int)(slash - file), file, p);
-    if (n < 0 || (size_t)n >= size || (size_t)n >= sizeof(joined))
-        return -ENAMETOOLONG;
-    memcpy(p, joined, (size_t)n + 1);
-    return 0;
-}
-
-/* resolve_relative for section.key, reported at the key when the path does not fit. */
+/* yaml_loader_resolve_path for section.key, reported at the key when it does not fit. */
 static void resolve(struct source_loader *l, const yaml_node_t *root, const char *section,
                     const char *key, char *p, size_t size)
 {
     const yaml_node_t *at = root;
 
-    if (resolve_relative(p, size, l->y.path) == 0)
+    if (yaml_loader_resolve_path(&l->y, p, size) == 0)
         return;
     for (yaml_node_pair_t *s = root->data.mapping.pairs.start; s < root->data.mapping.pairs.top;
          s++) {
