@@ -4,6 +4,8 @@
 
 #include <inttypes.h>
 
+#include "prom_text.h"
+
 static const double bucket_bounds[] = {
 #define X(v) v,
     METRICS_LATENCY_BUCKETS
@@ -24,28 +26,14 @@ void metrics_observe_xadd(struct metrics *m, uint64_t ns)
     m->xadd_latency_sum_s += s;
 }
 
-static void label_value(FILE *out, const char *v)
-{
-    for (; *v; v++) {
-        if (*v == '\\')
-            fputs("\\\\", out);
-        else if (*v == '"')
-            fputs("\\\"", out);
-        else if (*v == '\n')
-            fputs("\\n", out);
-        else
-            fputc(*v, out);
-    }
-}
-
 void metrics_series(FILE *out, const char *name, const char *label, const char *value,
                     const char *label2, const char *value2)
 {
     fprintf(out, "%s{%s=\"", name, label);
-    label_value(out, value);
+    prom_label_value(out, value);
     if (label2) {
         fprintf(out, "\",%s=\"", label2);
-        label_value(out, value2);
+        prom_label_value(out, value2);
     }
     fputs("\"} ", out);
 }

@@ -16,6 +16,7 @@
 #include <microhttpd.h>
 
 #include "log.h"
+#include "prom_text.h"
 
 void source_metrics_init(struct source_metrics *m, const char *source)
 {
@@ -52,24 +53,13 @@ static void series(FILE *out, const struct source_metrics *m, const char *name, 
 
 /*
  * One station's sample, name{source="...",station="..."} value. The station comes from
- * the source's file and may hold any character: in the label its backslash, double quote
- * and line feed are escaped as the Prometheus text format says, so that it cannot end
- * the label or the line.
+ * the source's file and may hold any character: escaped (prom_text.h).
  */
 static void station_sample(FILE *out, const struct source_metrics *m, const char *name,
                            int station, unsigned long long value)
 {
     fprintf(out, "%s{source=\"%s\",station=\"", name, m->source);
-    for (const char *p = m->stations[station].station; *p; p++) {
-        if (*p == '\\')
-            fputs("\\\\", out);
-        else if (*p == '"')
-            fputs("\\\"", out);
-        else if (*p == '\n')
-            fputs("\\n", out);
-        else
-            fputc(*p, out);
-    }
+    prom_label_value(out, m->stations[station].station);
     fprintf(out, "\"} %llu\n", value);
 }
 
