@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "accounts.h"
+#include "alert.h"
 #include "deadletters.h"
 #include "log.h"
 #include "text.h"
@@ -22,7 +23,6 @@
 #define PASSWORD_MAX 512
 #define COMMENT_MAX 500   /* characters of an acknowledgement's comment */
 #define TOPIC_MAX 400
-#define ALERT_ID_MAX 128  /* characters of an alert's id (schemas/alert.schema.json) */
 
 /*
  * An error reply. The message may echo a request's bytes or be cut to fit a buffer,
@@ -52,30 +52,18 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* 1..max characters of letters, digits and the characters of punct. */
-static bool word_ok(const char *s, size_t max, const char *punct)
-{
-    size_t n = strlen(s);
-
-    if (n == 0 || n > max)
-        return false;
-    for (; *s; s++)
-        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
-              strchr(punct, *s)))
-            return false;
-    return true;
-}
-
 /* The account name alphabet of deploy/broker/account: [A-Za-z0-9._-]{1,128}. */
 static bool name_ok(const char *s)
 {
-    return word_ok(s, USER_MAX, "._-");
-}
+    size_t n = strlen(s);
 
-/* An alert's id as schemas/alert.schema.json has it: [A-Za-z0-9._:-]{1,128}. */
-static bool alert_id_ok(const char *s)
-{
-    return word_ok(s, ALERT_ID_MAX, "._:-");
+    if (n == 0 || n > USER_MAX)
+        return false;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+              *s == '.' || *s == '_' || *s == '-'))
+            return false;
+    return true;
 }
 
 /* Characters (code points) of a UTF-8 string that jansson has checked. */
@@ -230,7 +218,7 @@ static void ack(struct console *c, const struct api_request *req, const struct s
         error(reply, 400, "bad_request", "topic (an alert) and a comment of up to 500 characters");
         goto out;
     }
-    if (given_id && (!alert_id || !alert_id_ok(alert_id))) {
+    if (given_id && (!alert_id || !alert_id_valid(alert_id, strlen(alert_id)))) {
         error(reply, 400, "bad_request",
               "alert_id must be an alert's id: 1 to 128 letters, digits, '.', '_', ':' or '-'");
         goto out;

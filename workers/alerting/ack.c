@@ -33,20 +33,6 @@ static bool level_ok(const char *s, size_t n, size_t max)
     return true;
 }
 
-/* An alert's id as schemas/alert.schema.json has it: [A-Za-z0-9._:-]{1,128}. */
-static bool alert_id_ok(const char *s, size_t n)
-{
-    if (n == 0 || n >= ALERT_ID_MAX)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (!(c >= 'a' && c <= 'z') && !(c >= 'A' && c <= 'Z') && !(c >= '0' && c <= '9') &&
-            !memchr("._:-", c, 4))
-            return false;
-    }
-    return true;
-}
-
 int ack_parse(const char *topic, const void *payload, size_t len, struct ack *out,
               const char **why)
 {
@@ -107,7 +93,7 @@ int ack_parse(const char *topic, const void *payload, size_t len, struct ack *ou
             memcpy(out->comment, json_string_value(value), n_bytes + 1);
         } else if (strcmp(key, "alert_id") == 0) {
             size_t n_bytes = json_string_length(value);
-            if (!json_is_string(value) || !alert_id_ok(json_string_value(value), n_bytes)) {
+            if (!json_is_string(value) || !alert_id_valid(json_string_value(value), n_bytes)) {
                 *why = "\"alert_id\" must be an alert's id: 1 to 128 letters, digits, '.', "
                        "'_', ':' or '-'";
                 goto err;

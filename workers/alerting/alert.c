@@ -43,6 +43,19 @@ void alert_make_id(struct alert *a)
     }
 }
 
+bool alert_id_valid(const char *s, size_t n)
+{
+    if (n == 0 || n >= ALERT_ID_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!(c >= 'a' && c <= 'z') && !(c >= 'A' && c <= 'Z') && !(c >= '0' && c <= '9') &&
+            !memchr("._:-", c, 4))
+            return false;
+    }
+    return true;
+}
+
 void alert_topic(const struct alert *a, char out[ALERT_TOPIC_MAX])
 {
     snprintf(out, ALERT_TOPIC_MAX, "%s/alerts/%s/%s", a->municipality, a->rule, a->subject);

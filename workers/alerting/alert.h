@@ -70,6 +70,10 @@ const char *alert_state_name(enum alert_state s);
  */
 void alert_make_id(struct alert *a);
 
+/* Whether the n bytes at s are an alert's id as schemas/alert.schema.json has it:
+ * [A-Za-z0-9._:-]{1,128} (an acknowledgement names the alert it is meant for). */
+bool alert_id_valid(const char *s, size_t n);
+
 /* "<municipality>/alerts/<rule>/<subject>". */
 void alert_topic(const struct alert *a, char out[ALERT_TOPIC_MAX]);
 
