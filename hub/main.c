@@ -158,7 +158,10 @@ static int render_health(void *data, FILE *out)
     supervisor_render_health(hub->supervisor, out);
     fputs(",\"subscriptions_refused\":", out);
     mqtt_in_render_refused(hub->mqtt, out);
-    fprintf(out, ",\"unhealthy_consumers\":%d}\n", streams_unhealthy_consumers(hub->streams));
+    fprintf(out, ",\"unhealthy_consumers\":%d,\"consumers_unhealthy\":",
+            streams_unhealthy_consumers(hub->streams));
+    streams_render_unhealthy(hub->streams, out);
+    fputs("}\n", out);
     return ok ? 200 : 503;
 }
 
