@@ -2,11 +2,9 @@
 """The hub's crash journal: a SIGKILL at full speed loses nothing and writes nothing twice;
 a clean stop leaves no journal behind; a full disk pauses the input instead of losing."""
 
-import os
-import subprocess
-
 import pytest
 
+from disk_helpers import small_disk  # noqa: F401 - fixture
 from harness import SENTINEL, SENTINEL_SUBJECT, publish, ranges, settle, tail, wait_until
 from harness_streams import count_events
 
@@ -70,39 +68,23 @@ def test_journal_second_hub_on_the_same_folder_is_refused(hub_factory, stack):
     assert "another hub uses this folder" in second.log_path.read_text(), tail(second.log_path)
 
 
-def mount_tmpfs(path, size):
-    path.mkdir()
-    r = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
-                       capture_output=True, text=True)
-    return r.returncode == 0, r.stderr.strip()
-
-
-def test_journal_disk_full_pauses_input_and_loses_nothing(hub_factory, loadgen, redis_client,
-                                                          clock, stack):
-    disk = stack.tmp / "disk"
-    ok, why = mount_tmpfs(disk, "4m")
-    if not ok:
-        pytest.skip(f"cannot mount a tmpfs here ({why})")
-    try:
-        folder = disk / "journal"
-        hub = hub_factory(journal={"dir": str(folder), "segment_mb": 1})
-        filler = disk / "filler"
-        # Everything but a few kilobytes is taken: the journal's next writes fail.
-        subprocess.run(["dd", "if=/dev/zero", f"of={filler}", "bs=64k"],
-                       capture_output=True)
-        lg = loadgen(n=20000, rate=4000).start()
-        wait_until(lambda: "No space left on device" in hub.log_path.read_text(), 30,
-                   "the journal's disk-full error in the log")
-        wait_until(lambda: hub.metric("rheinhub_mqtt_paused") == 1, 10, "MQTT input paused")
-        held = hub.metric("rheinhub_events_accepted_total")
-        os.unlink(filler)
-        check = collect(hub, lg, redis_client, clock)
-        assert held < lg.n, "the stream was over before the disk filled"
-        check.assert_exactly_once()
-        assert "writing again" in hub.log_path.read_text()
-        hub.term()
-    finally:
-        subprocess.run(["umount", "-l", str(disk)], capture_output=True)
+def test_journal_disk_full_pauses_input_and_loses_nothing(small_disk, hub_factory, loadgen,
+                                                          redis_client, clock, stack):
+    disk = small_disk("4m")
+    folder = disk.path / "journal"
+    hub = hub_factory(journal={"dir": str(folder), "segment_mb": 1})
+    disk.fill()  # the journal's next writes fail
+    lg = loadgen(n=20000, rate=4000).start()
+    wait_until(lambda: "No space left on device" in hub.log_path.read_text(), 30,
+               "the journal's disk-full error in the log")
+    wait_until(lambda: hub.metric("rheinhub_mqtt_paused") == 1, 10, "MQTT input paused")
+    held = hub.metric("rheinhub_events_accepted_total")
+    disk.free()
+    check = collect(hub, lg, redis_client, clock)
+    assert held < lg.n, "the stream was over before the disk filled"
+    check.assert_exactly_once()
+    assert "writing again" in hub.log_path.read_text()
+    hub.term()
 
 
 def test_journal_events_refused_for_memory_are_sent_once_redis_has_room(hub_factory,
