@@ -335,7 +335,9 @@ static int run_batches(struct worker *w, struct item *items, size_t n_items,
             worker_link_failed(w, "batch");
         if (r < 0) {
             char detail[WORKER_DETAIL_MAX];
-            snprintf(detail, sizeof(detail), "batch failed: %s", strerror(-r));
+            /* The worker's own reason (which database, which file) says more than errno. */
+            snprintf(detail, sizeof(detail), "batch failed: %s",
+                     w->user_unhealthy && w->user_detail[0] ? w->user_detail : strerror(-r));
             worker_batch_failed(w, detail);
             return -1;
         }
