@@ -8,6 +8,8 @@ every event once after the disk has room again, and recovery without a restart.
 (The hub's crash journal: test_journal.py.)
 """
 
+import time
+
 import harness
 from disk_helpers import small_disk  # noqa: F401 - fixture
 from storage_helpers import (PREFIX, SqliteDb, consumer_healthy, pending, status, storage_hub,
@@ -20,6 +22,14 @@ FAST_METRICS = {"trim_interval_ms": 200}  # the hub reads worker status each rou
 def wait_status(r, state, timeout=30):
     harness.wait_until(lambda: status(r).get("state") == state, timeout,
                        f"the storage worker to report {state} (status: {status(r)})")
+
+
+def hold_unhealthy(r, seconds):
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        st = status(r)
+        assert st.get("state") == "unhealthy", f"healthy while the disk is full: {st}"
+        time.sleep(0.05)
 
 
 def test_disk_full_sqlite_fails_batches_until_there_is_room(small_disk, hub_factory, stack,
@@ -46,7 +56,11 @@ def test_disk_full_sqlite_fails_batches_until_there_is_room(small_disk, hub_fact
     assert f"database unavailable: sqlite {db.path}" in log and "disk is full" in log
     harness.wait_until(lambda: pending(redis_client, WATERLEVEL) > 0, 20, "a batch held")
     assert db.count() < 100 + n, "every event was stored before the disk was full"
+    # Unhealthy for as long as the disk is full, also between the retries, and the log
+    # does not say the database is back.
     lg.wait()
+    hold_unhealthy(redis_client, 3.0)
+    assert "available again" not in hub.log_path.read_text()
 
     disk.free()
     wait_count(db, 100 + n, timeout=60, hub=hub)

@@ -14,11 +14,11 @@
  * that interval make one transaction instead of many small ones. An event arriving while nothing is pending
  * is read at once.
  *
- * A database that cannot take the batch (locked, file gone, server away) makes the
- * batch fail as a whole: nothing is acknowledged, the worker reports itself unhealthy
- * with the reason, and the SDK brings the same entries again after a backoff. A row
- * the database refuses for good is marked failed, so that it ends in the dead-letter
- * stream after worker.max_deliveries while the rest is stored.
+ * A database that cannot take the batch (locked, disk full, file gone, server away)
+ * makes the batch fail as a whole: nothing is acknowledged, the worker reports itself
+ * unhealthy with the reason, and the SDK brings the same entries again after a
+ * backoff. A row the database refuses for good is marked failed, so that it ends in
+ * the dead-letter stream after worker.max_deliveries while the rest is stored.
  */
 #include "storage_worker.h"
 
@@ -200,7 +200,10 @@ static int sw_batch(struct worker *w, void *data, struct worker_event *events, s
     r = store_write(sw->store, sw->rows, n, &counts);
     if (r < 0) {
         set_away(sw, w, store_error(sw->store));
-        if (r != -EBUSY) /* a lock passes; anything else needs a new connection */
+        /* A lock passes, so does a full disk (SQLite rolled back, the connection is
+         * sound, and reopening would say "available again" each retry); anything else
+         * needs a new connection. */
+        if (r != -EBUSY && r != -ENOSPC)
             close_store(sw);
         goto out;
     }
