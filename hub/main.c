@@ -148,14 +148,19 @@ static int render_health(void *data, FILE *out)
 
     gauges(hub, &g);
     /* Connected is not enough: a refused filter's events never arrive. */
-    ok = g.mqtt_connected && g.mqtt_refused == 0 && g.redis_connected && !hub->stopping &&
-         supervisor_failed(hub->supervisor) == 0;
+    ok = g.mqtt_connected && g.mqtt_refused == 0 && g.redis_connected && !g.redis_refusing &&
+         !hub->stopping && supervisor_failed(hub->supervisor) == 0;
     fprintf(out, "{\"status\":\"%s\",\"mqtt\":\"%s\",\"redis\":\"%s\",\"queued\":%llu,"
                  "\"workers\":",
             ok ? "ok" : (hub->stopping ? "stopping" : "degraded"),
             g.mqtt_connected ? "up" : "down", g.redis_connected ? "up" : "down",
             (unsigned long long)g.queued);
     supervisor_render_health(hub->supervisor, out);
+    fputs(",\"redis_refusing\":", out);
+    if (g.redis_refusing)
+        http_json_string(out, redis_out_refusing(hub->redis));
+    else
+        fputs("null", out);
     fputs(",\"subscriptions_refused\":", out);
     mqtt_in_render_refused(hub->mqtt, out);
     fprintf(out, ",\"unhealthy_consumers\":%d,\"consumers_unhealthy\":",

@@ -91,6 +91,9 @@ void metrics_render(const struct metrics *m, const struct metrics_gauges *g, FIL
             "Topic filters the broker refused, counted at each SUBACK.",
             m->mqtt_subscriptions_refused);
     gauge(out, "rheinhub_redis_connected", "1 while the Redis link is up.", g->redis_connected);
+    gauge(out, "rheinhub_redis_refusing_writes",
+          "1 while Redis refuses writes with an error (maxmemory, its disk full).",
+          g->redis_refusing);
     fprintf(out,
             "# HELP rheinhub_reconnects_total Connections re-established after a loss.\n"
             "# TYPE rheinhub_reconnects_total counter\n"

@@ -43,6 +43,7 @@ struct metrics {
 struct metrics_gauges {
     uint64_t queued, in_flight, in_doubt;
     bool mqtt_connected, redis_connected, mqtt_paused;
+    bool redis_refusing;      /* Redis refuses writes (redis_out_refusing) */
     uint64_t mqtt_refused;    /* topic filters not subscribed now */
     uint64_t journal_bytes;   /* the crash journal's segments and buffer */
     uint64_t journal_blocked; /* 1 while the journal cannot be written */

@@ -129,6 +129,12 @@ void redis_out_gauges(const struct redis_out *out, struct metrics_gauges *g)
     g->redis_connected = out->state == LINK_READY;
     g->journal_bytes = out->journal ? journal_bytes(out->journal) : 0;
     g->journal_blocked = out->journal && journal_blocked(out->journal);
+    g->redis_refusing = out->refusing[0] != '\0';
+}
+
+const char *redis_out_refusing(const struct redis_out *out)
+{
+    return out->refusing[0] ? out->refusing : NULL;
 }
 
 /* Transient errors leave the entry queued; anything else is the entry's fault. */
@@ -224,6 +230,7 @@ void redis_out_link_lost(struct redis_out *out)
     out_list_prepend(&out->in_doubt, &out->acked);
     out->waits_in_flight = 0;
     out->unwaited = 0;
+    out->refusing[0] = '\0'; /* the next server says for itself */
 }
 
 /*
@@ -467,6 +474,7 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata)
                          out->master.port, reply->str);
                 redisAsyncDisconnect(ac);
             }
+            snprintf(out->refusing, sizeof(out->refusing), "%s", reply->str);
             if (!out->retry_wait) {
                 unsigned ms = backoff_next(&out->retry_ms, RETRY_MIN_MS, RETRY_MAX_MS);
                 log_warn("redis", "Redis is refusing writes (%s); retrying in %u ms", reply->str,
@@ -484,6 +492,10 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata)
         return;
     }
     out->retry_ms = 0;
+    if (out->refusing[0]) {
+        log_info("redis", "Redis takes writes again");
+        out->refusing[0] = '\0';
+    }
     if (reply->type == REDIS_REPLY_STRING || reply->type == REDIS_REPLY_STATUS) {
         uint64_t ms = strtoull(reply->str, NULL, 10);
         if (ms > out->last_confirmed_ms)

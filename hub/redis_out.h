@@ -90,6 +90,12 @@ size_t redis_out_queued(const struct redis_out *out);
 size_t redis_out_pending(const struct redis_out *out);
 void redis_out_gauges(const struct redis_out *out, struct metrics_gauges *g);
 bool redis_out_ready(const struct redis_out *out);
+/*
+ * The error reply Redis refuses writes with now (maxmemory, an append-only file it
+ * cannot write, loading), or NULL while it takes them: set by a transient error reply,
+ * cleared by the next write that succeeds. Borrowed from out.
+ */
+const char *redis_out_refusing(const struct redis_out *out);
 
 /*
  * Finishes: keeps sending until every entry is confirmed, then closes the link and

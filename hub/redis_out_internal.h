@@ -49,6 +49,8 @@ struct redis_out {
     size_t unwaited;            /* writes sent since the last WAIT */
     bool wait_short;            /* the last WAIT counted too few replicas (logged once) */
     bool preloading, preloaded; /* recent ids of the streams read (once per process) */
+    char refusing[128];         /* the error Redis refuses writes with (OOM, MISCONF, ...);
+                                   "" once a write succeeds */
 
     /* acked: written, awaiting WAIT's count of replicas (redis.min_replicas_ack) */
     struct out_list queue, retry, in_flight, in_doubt, acked;

@@ -8,10 +8,12 @@ every event once after the disk has room again, and recovery without a restart.
 (The hub's crash journal: test_journal.py.)
 """
 
+import json
 import time
 
 import harness
 from disk_helpers import small_disk  # noqa: F401 - fixture
+from harness_streams import count_events
 from storage_helpers import (PREFIX, SqliteDb, consumer_healthy, pending, status, storage_hub,
                              wait_count)
 
@@ -71,3 +73,64 @@ def test_disk_full_sqlite_fails_batches_until_there_is_room(small_disk, hub_fact
     assert status(redis_client)["pid"] == worker, "the worker was restarted"
     assert "available again" in hub.log_path.read_text()
     hub.term()
+
+
+def healthz(hub):
+    status, body = hub.http_get("/healthz")
+    return status, json.loads(body)
+
+
+def degraded(hub):
+    """The /healthz body while it answers 503, else None."""
+    status, body = healthz(hub)
+    return body if status == 503 else None
+
+
+def test_disk_full_redis_aof_refuses_writes_and_the_hub_retries(small_disk, hub_factory, stack,
+                                                                request, loadgen, tmp_path):
+    """Redis's append-only file fills its disk: Redis refuses writes (MISCONF) until it
+    can write the file again. The hub keeps what Redis refused and sends it again,
+    /healthz says degraded with Redis's reason meanwhile, and once the disk has room
+    every event is in the stream and stored, each once, without a restart."""
+    disk = small_disk("16m")
+    (disk.path / "redis").mkdir()
+    (tmp_path / "aof").mkdir()
+    red = harness.Redis(tmp_path / "aof", disk.path)
+    request.node.rh_logs.append(("redis on the small disk", red.proc.log_path))
+    red.start()
+    try:
+        r = red.client()
+        db = SqliteDb(tmp_path / "data" / "rheinhub.db")
+        db.path.parent.mkdir()
+        # No trimming: the stream is counted at the end.
+        hub = storage_hub(hub_factory, db.storage_section(),
+                          redis={"port": red.port, "trim_interval_ms": 3600000})
+        loadgen(n=100).start().wait()
+        wait_count(db, 100, hub=hub)
+        assert healthz(hub)[0] == 200
+
+        disk.fill()
+        n = 3000
+        lg = loadgen(n=n, offset=100, rate=1500).start()
+        refusal = "MISCONF Errors writing to the AOF file: No space left on device"
+        harness.wait_until(lambda: refusal in hub.log_path.read_text(), 20,
+                           "the hub to log Redis's refusal")
+        body = harness.wait_until(lambda: degraded(hub), 10,
+                                  "/healthz degraded while Redis refuses writes")
+        assert body["status"] == "degraded" and body["redis_refusing"] == refusal, body
+        assert hub.metric("rheinhub_redis_refusing_writes") == 1
+        lg.wait()
+        held = count_events(r, WATERLEVEL)
+        assert held < 100 + n, "every event was written before the disk was full"
+
+        disk.free()
+        wait_count(db, 100 + n, timeout=60, hub=hub)
+        harness.wait_until(lambda: healthz(hub)[0] == 200, 10, "/healthz ok again")
+        assert healthz(hub)[1]["redis_refusing"] is None
+        assert hub.metric("rheinhub_redis_refusing_writes") == 0
+        assert "Redis takes writes again" in hub.log_path.read_text()
+        assert count_events(r, WATERLEVEL) == 100 + n
+        assert db.count() == 100 + n and db.distinct_ids() == 100 + n
+        hub.term()
+    finally:
+        red.stop()

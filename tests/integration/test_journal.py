@@ -2,6 +2,8 @@
 """The hub's crash journal: a SIGKILL at full speed loses nothing and writes nothing twice;
 a clean stop leaves no journal behind; a full disk pauses the input instead of losing."""
 
+import json
+
 import pytest
 
 from disk_helpers import small_disk  # noqa: F401 - fixture
@@ -110,15 +112,18 @@ def test_journal_events_refused_for_memory_are_sent_once_redis_has_room(hub_fact
     stack.redis.start()
     r = stack.redis.client()
     r.config_set("maxmemory", 1)
-    hub.start()
+    hub.proc.start()  # not healthy until Redis takes writes
     wait_until(lambda: "refusing writes (OOM" in hub.log_path.read_text(), 15,
                "Redis refusing the re-send for memory")
     assert count_events(r, hub.stream(STREAM)) == 0
+    assert hub.healthz() == 503
+    assert "OOM" in json.loads(hub.http_get("/healthz")[1])["redis_refusing"]
     r.config_set("maxmemory", "2gb")
     wait_until(lambda: count_events(r, hub.stream(STREAM)) >= n, 30,
                f"the {n} journaled events in Redis once it has room")
     wait_until(lambda: hub.metric("rheinhub_redis_in_doubt") == 0, 10, "nothing in doubt")
     assert count_events(r, hub.stream(STREAM)) == n
+    wait_until(lambda: hub.healthz() == 200, 10, "healthy once Redis takes writes")
     hub.term()
     assert segments(folder) == [], f"journal left after a clean stop: {segments(folder)}"
 
@@ -129,7 +134,6 @@ def test_journal_replay_writes_an_event_whose_id_another_source_used(hub_factory
     after a lost Redis link) knows events by source and id, like the hub's duplicate
     check: a CloudEvent whose id a stored event of another source has is written, not
     taken for that one and lost. The repeat of the stored one is still dropped."""
-    import json
     from harness import read_events
 
     folder = stack.tmp / "journal"
