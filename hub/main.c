@@ -36,6 +36,7 @@
 #include "validate_cmd.h"
 
 #define WORKER_STOP_TIMEOUT_MS 10000
+#define SPOOL_RETRY_MS 1000 /* a stop that cannot write the spool tries again */
 
 #ifndef RHEINHUB_VERSION
 #define RHEINHUB_VERSION "unknown"
@@ -274,13 +275,22 @@ static void on_redis_closed(void *data)
         on_mqtt_stopped(hub);
 }
 
+/* The spool, or while it cannot be written (its disk full) the drain and a retry. */
+static void on_spool_retry(uv_timer_t *t)
+{
+    struct hub *hub = t->data;
+
+    if (redis_out_abort(hub->redis, false) < 0)
+        uv_timer_start(&hub->drain_deadline, on_spool_retry, SPOOL_RETRY_MS, 0);
+}
+
 static void on_drain_deadline(uv_timer_t *t)
 {
     struct hub *hub = t->data;
 
     log_error("hub", "Redis did not take everything within %d s",
               hub->cfg.shutdown.drain_timeout_s);
-    redis_out_abort(hub->redis);
+    on_spool_retry(t);
 }
 
 /*
@@ -389,7 +399,7 @@ static void on_signal(uv_signal_t *s, int signum)
     }
     if (hub->stopping) {
         log_warn("hub", "second %s: giving up on the drain", strsignal(signum));
-        redis_out_abort(hub->redis);
+        redis_out_abort(hub->redis, true);
         return;
     }
     start_stop(hub, strsignal(signum));

@@ -614,27 +614,38 @@ void redis_out_drain(struct redis_out *out, redis_out_closed_cb closed, void *da
     redis_out_finish(out);
 }
 
-void redis_out_abort(struct redis_out *out)
+int redis_out_abort(struct redis_out *out, bool final)
 {
     struct out_list *lists[] = {&out->in_doubt, &out->acked, &out->in_flight, &out->retry,
                                 &out->queue};
     const char *path = out->cfg->shutdown.spool_file;
+    int r;
 
     out->closing = true;
+    /* Saved while the link may still be up: in-flight entries go to the file as they are
+     * (every entry of a spool is sent again as in doubt). */
+    if (redis_out_pending(out) > 0 &&
+        (r = spool_keep(path, lists, 5, out->journal != NULL, final)) < 0 && !final) {
+        if (!out->spool_waiting)
+            log_error("redis", "cannot write the spool %s: %s; the stop waits until Redis "
+                      "takes the %zu entries or the spool can be written (a second signal "
+                      "gives up on them)", path, strerror(-r), redis_out_pending(out));
+        out->spool_waiting = true;
+        return r;
+    }
     close_handles(out); /* first, so that losing the link plans no reconnect */
     if (out->ac) {
         redisAsyncContext *ac = out->ac;
-        redisAsyncFree(ac); /* in-flight entries move to in_doubt */
+        redisAsyncFree(ac);
         out->ac = NULL;
     }
-    if (redis_out_pending(out) > 0)
-        spool_keep(path, lists, 5, out->journal != NULL);
     out_list_free(&out->queue);
     out_list_free(&out->retry);
     out_list_free(&out->in_flight);
     out_list_free(&out->in_doubt);
     out_list_free(&out->acked);
     close_handles(out);
+    return 0;
 }
 
 int redis_out_journal_flush(struct redis_out *out)

@@ -103,7 +103,13 @@ const char *redis_out_refusing(const struct redis_out *out);
  */
 void redis_out_drain(struct redis_out *out, redis_out_closed_cb closed, void *data);
 
-/* Gives up on what is not confirmed (logged with its count) and closes at once. */
-void redis_out_abort(struct redis_out *out);
+/*
+ * Ends the drain at once: what Redis has not confirmed goes to shutdown.spool_file
+ * (logged with its count), then the link closes. When the spool cannot be written
+ * (a full disk): final gives the entries up (logged); otherwise nothing changes, the
+ * drain goes on, and the result is that negative errno: call again later. Returns 0
+ * once closing.
+ */
+int redis_out_abort(struct redis_out *out, bool final);
 
 #endif

@@ -49,6 +49,7 @@ struct redis_out {
     size_t unwaited;            /* writes sent since the last WAIT */
     bool wait_short;            /* the last WAIT counted too few replicas (logged once) */
     bool preloading, preloaded; /* recent ids of the streams read (once per process) */
+    bool spool_waiting;         /* a stop could not write the spool (logged once) */
     char refusing[128];         /* the error Redis refuses writes with (OOM, MISCONF, ...);
                                    "" once a write succeeds */
 

@@ -14,12 +14,18 @@
 #define SPOOL_MAGIC "RHSPOOL1\n"
 #define SPOOL_FIELD_MAX (64u << 20)
 
+/* A stdio write that failed: the error of the write(2) under it (ENOSPC, EIO, ...). */
+static int write_error(void)
+{
+    return errno ? -errno : -EIO;
+}
+
 static int put_field(FILE *f, const char *data, size_t len)
 {
     unsigned char be[4] = {(unsigned char)(len >> 24), (unsigned char)(len >> 16),
                            (unsigned char)(len >> 8), (unsigned char)len};
 
-    return fwrite(be, 1, 4, f) == 4 && fwrite(data, 1, len, f) == len ? 0 : -EIO;
+    return fwrite(be, 1, 4, f) == 4 && fwrite(data, 1, len, f) == len ? 0 : write_error();
 }
 
 static int put_item(FILE *f, const struct out_item *it)
@@ -27,9 +33,9 @@ static int put_item(FILE *f, const struct out_item *it)
     int r;
 
     if (!it->is_event)
-        return fputc('C', f) == EOF ? -EIO : put_field(f, it->cmd, it->cmd_len);
+        return fputc('C', f) == EOF ? write_error() : put_field(f, it->cmd, it->cmd_len);
     if (fputc('E', f) == EOF)
-        return -EIO;
+        return write_error();
     if ((r = put_field(f, it->key, strlen(it->key))) < 0 ||
         (r = put_field(f, it->id, strlen(it->id))) < 0 ||
         (r = put_field(f, it->topic, strlen(it->topic))) < 0)
@@ -54,8 +60,9 @@ int spool_save(const char *path, struct out_list *const *lists, int n)
         unlink(tmp);
         return r;
     }
+    errno = 0;
     if (fputs(SPOOL_MAGIC, f) == EOF)
-        r = -EIO;
+        r = write_error();
     for (int i = 0; i < n && r == 0; i++) {
         for (const struct out_item *it = lists[i]->head; it && r == 0; it = it->next) {
             r = put_item(f, it);
@@ -178,7 +185,7 @@ size_t spool_take(const char *path, struct out_list *events, struct out_list *ot
     return n;
 }
 
-void spool_keep(const char *path, struct out_list *const *lists, int n, bool journaled)
+int spool_keep(const char *path, struct out_list *const *lists, int n, bool journaled, bool final)
 {
     size_t pending = 0;
     int r;
@@ -192,12 +199,13 @@ void spool_keep(const char *path, struct out_list *const *lists, int n, bool jou
         else
             log_error("redis", "giving up on %zu entries Redis has not confirmed (no "
                       "shutdown.spool_file configured)", pending);
-        return;
+        return 0;
     }
     if ((r = spool_save(path, lists, n)) >= 0)
         log_warn("redis", "%d entries Redis has not confirmed saved to the spool %s; "
                  "the next start sends them", r, path);
-    else
+    else if (final)
         log_error("redis", "cannot write the spool %s: %s; %zu entries are lost%s", path,
                   strerror(-r), pending, journaled ? " but for the events in the journal" : "");
+    return r;
 }

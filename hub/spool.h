@@ -43,7 +43,9 @@ size_t spool_take(const char *path, struct out_list *events, struct out_list *ot
 /*
  * The hub must stop with entries Redis has not confirmed: saves them to path (when
  * set) and logs what became of them; journaled: the crash journal holds the events.
+ * final: a save that fails loses them (logged so); else the caller keeps them and
+ * says why. Returns the entries saved (0 without a path), or a negative errno.
  */
-void spool_keep(const char *path, struct out_list *const *lists, int n, bool journaled);
+int spool_keep(const char *path, struct out_list *const *lists, int n, bool journaled, bool final);
 
 #endif

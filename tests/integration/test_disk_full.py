@@ -9,6 +9,7 @@ every event once after the disk has room again, and recovery without a restart.
 """
 
 import json
+import signal
 import time
 
 import harness
@@ -134,3 +135,42 @@ def test_disk_full_redis_aof_refuses_writes_and_the_hub_retries(small_disk, hub_
         hub.term()
     finally:
         red.stop()
+
+
+def test_disk_full_spool_waits_for_room_and_loses_nothing(small_disk, hub_factory, stack,
+                                                          loadgen):
+    """The hub stops while Redis is away and the spool's disk is full: it cannot save
+    what Redis has not confirmed, says so, and waits instead of dropping it; once the
+    disk has room it writes the spool and exits 0, and the next start sends every event
+    to Redis once."""
+    disk = small_disk("4m")
+    spool = disk.path / "hub.spool"
+    hub = hub_factory(shutdown={"spool_file": str(spool), "drain_timeout_s": 1})
+    stack.redis.shutdown()
+    harness.wait_until(lambda: hub.metric("rheinhub_redis_connected") == 0, 10,
+                       "the hub to notice that Redis is gone")
+    n = 200
+    loadgen(n=n).start().wait()
+    harness.wait_until(lambda: hub.metric("rheinhub_events_received_total") >= n, 15,
+                       f"the hub to take the {n} events")
+
+    disk.fill()
+    hub.proc.send(signal.SIGTERM)
+    said = f"cannot write the spool {spool}: No space left on device"
+    harness.wait_until(lambda: said in hub.log_path.read_text(), 15, "the spool's error")
+    time.sleep(1.5)  # past the next attempt: the stop waits while the disk is full
+    assert hub.running(), "the hub exited with what it could not save"
+    assert not spool.exists()
+
+    disk.free()
+    assert hub.proc.wait(20) == 0
+    hub.assert_clean()
+    assert spool.exists()
+    stack.redis.start()
+    hub.start()
+    r = stack.redis.client()
+    harness.wait_until(lambda: count_events(r, WATERLEVEL) >= n, 20, f"{n} events in Redis")
+    harness.wait_until(lambda: not spool.exists(), 10, "the spool removed once sent")
+    events = harness.read_events(r, WATERLEVEL)
+    assert len(events) == n and len({ev.event_id for ev in events}) == n
+    hub.term()
