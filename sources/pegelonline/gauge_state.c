@@ -85,7 +85,6 @@ int gauge_state_save(const char *path, struct gauge *g, int n)
     if (r == 0 && rename(tmp, path) != 0)
         r = -errno;
     if (r < 0) {
-        log_error("pegelonline", "cannot write %s: %s", path, strerror(-r));
         unlink(tmp);
         return r;
     }

@@ -22,7 +22,7 @@
  */
 int gauge_state_load(const char *path, struct gauge *g, int n, int64_t now_s);
 
-/* Writes every gauge's newest measurement to path. Returns 0 or -errno. */
+/* Writes every gauge's newest measurement to path. Returns 0 or -errno (the caller logs it). */
 int gauge_state_save(const char *path, struct gauge *g, int n);
 
 #endif

@@ -22,6 +22,13 @@
 #include "mqtt_link.h"
 
 #define POLL_SLICE_MS 500
+#define STATE_RETRY_MS 5000 /* the state file could not be written (a full disk): next try */
+
+/* The state file's writes: after one failed, the next waits, and the error is logged once. */
+struct state_saves {
+    int64_t next_ms; /* no try before this (monotonic ms) */
+    int error;       /* of the last try (a negative errno); 0 after one that worked */
+};
 
 static int64_t now_ms(void)
 {
@@ -31,14 +38,32 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void save_if_delivered(struct source *s, struct gauge *g, int n)
+/* Writes the state file when a gauge has news and our broker has every event; last:
+ * the try at exit, however soon after a failed one. */
+static void save_if_delivered(struct source *s, struct gauge *g, int n, struct state_saves *st,
+                              bool last)
 {
+    const char *path = s->sf.api.state_file;
+    int64_t now = now_ms();
     bool dirty = false;
+    int r;
 
     for (int i = 0; i < n; i++)
         dirty |= g[i].dirty;
-    if (dirty && s->sf.api.state_file[0] && atomic_load(&s->m.queued) == 0)
-        gauge_state_save(s->sf.api.state_file, g, n);
+    if (!dirty || !path[0] || atomic_load(&s->m.queued) != 0 || (!last && now < st->next_ms))
+        return;
+    if ((r = gauge_state_save(path, g, n)) < 0) {
+        if (r != st->error)
+            log_error("pegelonline", "cannot write %s: %s; trying again every %d s (a restart "
+                      "meanwhile publishes again what it lacks, the hub stores it once)", path,
+                      strerror(-r), STATE_RETRY_MS / 1000);
+        st->error = r;
+        st->next_ms = now + STATE_RETRY_MS;
+        return;
+    }
+    if (st->error)
+        log_info("pegelonline", "%s written again", path);
+    st->error = 0;
 }
 
 static void start_due(struct source *s, CURLM *multi, struct gauge *g, int n, int64_t now)
@@ -87,6 +112,7 @@ static void finish_done(struct source *s, CURLM *multi, struct gauge *g, int n)
 static int run(struct source *s)
 {
     static struct gauge gauges[SOURCE_STATIONS_MAX];
+    struct state_saves saves = {0, 0};
     int n = s->sf.n_stations, running, r;
     CURLM *multi;
 
@@ -116,7 +142,7 @@ static int run(struct source *s)
         start_due(s, multi, gauges, n, now);
         curl_multi_perform(multi, &running);
         finish_done(s, multi, gauges, n);
-        save_if_delivered(s, gauges, n);
+        save_if_delivered(s, gauges, n, &saves, false);
         /* A gauge that is due waits while the publisher is full (start_due starts none):
          * then the loop waits for our broker's PUBACKs, not for a due time in the past. */
         for (int i = 0; i < n && !publisher_full(&s->pub); i++)
@@ -140,7 +166,7 @@ static int run(struct source *s)
     curl_multi_cleanup(multi);
     curl_global_cleanup();
     if (publisher_drain(&s->pub, s->cfg.shutdown.drain_timeout_s * 1000) == 0)
-        save_if_delivered(s, gauges, n);
+        save_if_delivered(s, gauges, n, &saves, true);
     return 0;
 }
 

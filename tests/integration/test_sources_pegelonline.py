@@ -13,10 +13,12 @@ import re
 import shutil
 import signal
 import subprocess
+import time
 
 import pytest
 
 import harness
+from disk_helpers import small_disk  # noqa: F401 - fixture
 from harness import wait_until
 from source_helpers import (PegelServer, Source, deadletters, events, file_yaml,
                             source_binary)
@@ -399,3 +401,32 @@ def test_measurement_far_ahead_of_our_clock_hides_no_later_one(stack, hub, redis
     assert "2099-11-26T07:15:00+01:00" in dls[1]["detail"], dls
     assert src.metric("rheinhub_source_station_up", station="ANDERNACH") == 1
     assert src.metric("rheinhub_source_deadletters_total", reason="future_time") == 2
+
+
+def test_state_file_on_a_full_disk_is_written_once_there_is_room(small_disk, stack, hub,
+                                                                 redis_client, pegel, sources):
+    """The state file's disk is full: the events are published all the same, the error
+    is logged once (not at every turn of the loop), and the file is written once the
+    disk has room, without a restart."""
+    r = redis_client
+    disk = small_disk("1m")
+    state = disk.path / "pegelonline.state"
+    pegel.route("ANDERNACH", "measurements", [{"body": body("andernach-measurements.json")}])
+    pegel.route("ANDERNACH", "current", [{"body": body("andernach-current.json")}])
+    port = harness.free_port()
+    src = sources(hub, pegel_file(pegel, port, [("ANDERNACH", "pegel-andernach")], str(state)))
+    disk.fill()
+    src.start(port)
+    wait_until(lambda: len(levels(r, hub, "pegel-andernach")) == 9, 20, "the gap fill")
+    said = f"cannot write {state}: No space left on device"
+    wait_until(lambda: said in src.log_path.read_text(), 10, "the state file's error")
+    time.sleep(3)  # turns of the loop (at least two a second) with the disk still full
+    assert src.log_path.read_text().count(said) == 1
+    assert not state.exists() and src.running()
+
+    disk.free()
+    wait_until(lambda: state.exists() and "ANDERNACH" in state.read_text(), 20,
+               "the state file once there is room")
+    assert f"{state} written again" in src.log_path.read_text()
+    assert len(levels(r, hub, "pegel-andernach")) == 9
+    assert src.term() == 0
