@@ -474,14 +474,16 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata)
                          out->master.port, reply->str);
                 redisAsyncDisconnect(ac);
             }
-            snprintf(out->refusing, sizeof(out->refusing), "%s", reply->str);
             if (!out->retry_wait) {
                 unsigned ms = backoff_next(&out->retry_ms, RETRY_MIN_MS, RETRY_MAX_MS);
-                log_warn("redis", "Redis is refusing writes (%s); retrying in %u ms", reply->str,
-                         ms);
+                /* Said when it starts or its reason changes; the end says "again". */
+                if (strncmp(out->refusing, reply->str, sizeof(out->refusing) - 1) != 0)
+                    log_warn("redis", "Redis is refusing writes (%s); retrying in %u ms, then "
+                             "up to every %d ms", reply->str, ms, RETRY_MAX_MS);
                 out->retry_wait = true;
                 uv_timer_start(&out->retry_timer, on_retry_timer, ms, 0);
             }
+            snprintf(out->refusing, sizeof(out->refusing), "%s", reply->str);
             while ((it = out_list_pop(&done)))
                 out_list_push(to, it);
             return;

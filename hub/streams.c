@@ -93,6 +93,7 @@ struct streams {
     struct totals totals[CATALOG_TYPES_MAX + 8];
     size_t n_totals;
     bool closing;
+    bool trim_failing;    /* XTRIM refused (Redis not writable): logged once, until one works */
 };
 
 static void round_free(struct round *r)
@@ -160,6 +161,10 @@ static void on_trim(redisAsyncContext *ac, void *reply_, void *privdata)
     redisReply *reply = reply_;
     struct round *r = t->round;
 
+    if (reply && reply->type == REDIS_REPLY_INTEGER && r->owner && r->owner->trim_failing) {
+        log_info("streams", "trimming works again");
+        r->owner->trim_failing = false;
+    }
     if (reply && reply->type == REDIS_REPLY_INTEGER && reply->integer > 0 && r->owner) {
         struct totals *tot = totals_for(r->owner, t->st->key);
         if (tot && t->cap) {
@@ -170,8 +175,12 @@ static void on_trim(redisAsyncContext *ac, void *reply_, void *privdata)
         } else if (tot) {
             tot->trimmed += (uint64_t)reply->integer;
         }
-    } else if (reply && reply->type == REDIS_REPLY_ERROR) {
-        log_error("streams", "XTRIM %s: %s", t->st->key, reply->str);
+    } else if (reply && reply->type == REDIS_REPLY_ERROR && (!r->owner ||
+                                                              !r->owner->trim_failing)) {
+        log_error("streams", "XTRIM %s: %s (said once, until trimming works again)",
+                  t->st->key, reply->str);
+        if (r->owner)
+            r->owner->trim_failing = true;
     }
     free(t);
     round_done(r);

@@ -112,8 +112,15 @@ void worker_status_write(struct worker *w)
             worker_link_failed(w, "status");
             return;
         }
-        if (reply->type == REDIS_REPLY_ERROR)
-            log_warn(w->component, "status %s: %s", w->status_key, reply->str);
+        /* Refused at every heartbeat while Redis takes no writes: said once. */
+        if (reply->type == REDIS_REPLY_ERROR && !w->status_refused) {
+            log_warn(w->component, "status %s: %s (said once, until it is written again)",
+                     w->status_key, reply->str);
+            w->status_refused = true;
+        } else if (i == 0 && reply->type != REDIS_REPLY_ERROR && w->status_refused) {
+            log_info(w->component, "status %s written again", w->status_key);
+            w->status_refused = false;
+        }
         freeReplyObject(reply);
     }
 }

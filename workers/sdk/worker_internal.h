@@ -73,6 +73,7 @@ struct worker {
     char tick_detail[WORKER_DETAIL_MAX];
     bool link_down;
     bool status_dirty;                 /* write the status key at the next turn */
+    bool status_refused;               /* Redis refused it (logged once, until written) */
 
     /* Monotonic clock, ms: */
     int64_t next_route_ms, next_status_ms, next_claim_ms, next_read_ms, next_connect_ms;
