@@ -15,6 +15,7 @@ import sqlite3
 import subprocess
 
 import harness
+from disk_helpers import small_disk  # noqa: F401 - fixture
 from storage_helpers import postgres  # noqa: F401 - the fixture
 from storage_helpers import SqliteDb, WORKER_SETTINGS, require_binary, run_query, \
     storage_hub, wait_count, worker_entry
@@ -164,3 +165,29 @@ def test_backup_gives_up_after_its_timeout_on_a_locked_database(tmp_path):
     assert "locked" in r.stderr, r.stderr
     assert not dest.exists()
     assert not list(tmp_path.glob("copy.db.tmp-*")), "the temporary copy was left behind"
+
+
+def test_backup_to_a_full_disk_fails_with_the_reason_and_leaves_nothing(small_disk, tmp_path):
+    """DEST's disk is full: the backup fails with SQLite's reason and the file it could
+    not write, leaves no DEST and no temporary copy, and works once there is room."""
+    db = tmp_path / "big.db"
+    con = sqlite3.connect(db)
+    con.execute("CREATE TABLE t (x)")
+    con.executemany("INSERT INTO t VALUES (?)", [(b"\0" * 1000,)] * 2000)  # about 2 MB
+    con.commit()
+    con.close()
+    cfg = tmp_path / "hub.yaml"
+    cfg.write_text(f"storage:\n  sqlite_path: {db}\n")
+    disk = small_disk("4m")
+    dest = disk.path / "copy.db"
+    disk.fill()
+    r = backup(cfg, dest)
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "database or disk is full" in r.stderr and f"{dest}.tmp-" in r.stderr, r.stderr
+    assert not dest.exists()
+    assert not list(disk.path.glob("copy.db.tmp-*")), "the temporary copy was left behind"
+
+    disk.free()
+    r = backup(cfg, dest)
+    assert r.returncode == 0, r.stderr
+    assert sqlite3.connect(dest).execute("SELECT count(*) FROM t").fetchone()[0] == 2000

@@ -134,7 +134,9 @@ static int copy_database(const char *src_path, const char *tmp_path, int timeout
         goto out;
     }
     if (rc != SQLITE_DONE) {
-        fprintf(stderr, PROG ": copying %s: %s\n", src_path, sqlite3_errstr(rc));
+        /* A full disk is DEST's: name both ends. */
+        fprintf(stderr, PROG ": copying %s to %s: %s\n", src_path, tmp_path,
+                sqlite3_errstr(rc));
         goto out;
     }
     if (sqlite3_prepare_v2(dst, "PRAGMA quick_check", -1, &st, NULL) != SQLITE_OK ||
