@@ -50,7 +50,8 @@ struct stream_stats {
 struct consumer_status {
     char key[KEY_MAX];
     char state[16];
-    char detail[128]; /* the worker's reason when it is unhealthy */
+    char detail[256]; /* the worker's reason when it is unhealthy, whole (a worker writes
+                         up to 255 bytes: a database path and its error) */
     uint64_t counts[3]; /* as consumer_counters lists them */
 };
 

@@ -56,6 +56,8 @@ def test_disk_full_sqlite_fails_batches_until_there_is_room(small_disk, hub_fact
     detail = status(redis_client).get("detail", "")
     assert "database or disk is full" in detail and str(db.path) in detail, detail
     harness.wait_until(lambda: consumer_healthy(hub) == 0, 20, "unhealthy in /metrics")
+    named = healthz(hub)[1]["consumers_unhealthy"]
+    assert list(named.values()) == [detail], named  # /healthz names the file too
     log = hub.log_path.read_text()
     assert f"database unavailable: sqlite {db.path}" in log and "disk is full" in log
     harness.wait_until(lambda: pending(redis_client, WATERLEVEL) > 0, 20, "a batch held")
