@@ -49,9 +49,9 @@ def test_disk_full_sqlite_fails_batches_until_there_is_room(small_disk, hub_fact
     wait_status(redis_client, "ok")
     worker = status(redis_client)["pid"]
 
-    disk.fill()
     n = 5000
     lg = loadgen(n=n, offset=100, rate=2500).start()
+    disk.fill()  # while the events flow
     wait_status(redis_client, "unhealthy")
     detail = status(redis_client).get("detail", "")
     assert "database or disk is full" in detail and str(db.path) in detail, detail
@@ -112,9 +112,9 @@ def test_disk_full_redis_aof_refuses_writes_and_the_hub_retries(small_disk, hub_
         wait_count(db, 100, hub=hub)
         assert healthz(hub)[0] == 200
 
-        disk.fill()
         n = 3000
         lg = loadgen(n=n, offset=100, rate=1500).start()
+        disk.fill()  # while the events flow
         refusal = "MISCONF Errors writing to the AOF file: No space left on device"
         harness.wait_until(lambda: refusal in hub.log_path.read_text(), 20,
                            "the hub to log Redis's refusal")
