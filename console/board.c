@@ -526,3 +526,11 @@ size_t board_clients(struct board *b)
     pthread_mutex_unlock(&b->lock);
     return n;
 }
+
+void board_stats(struct board *b, size_t *alerts, uint64_t *dropped)
+{
+    pthread_mutex_lock(&b->lock);
+    *alerts = json_object_size(b->alerts);
+    *dropped = b->dropped;
+    pthread_mutex_unlock(&b->lock);
+}

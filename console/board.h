@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include <jansson.h>
@@ -82,5 +83,9 @@ json_t *board_gauges_json(struct board *b);
 
 /* Number of open streams. */
 size_t board_clients(struct board *b);
+
+/* The alerts held now, and the payloads dropped since the start (malformed, too large,
+ * over a cap): what /metrics shows. */
+void board_stats(struct board *b, size_t *alerts, uint64_t *dropped);
 
 #endif

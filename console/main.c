@@ -222,6 +222,7 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &mask, NULL);
     signal(SIGPIPE, SIG_IGN);
     mosquitto_lib_init();
+    counters_init(&c.counters);
     c.broker_host = cfg.mqtt.host;
     c.broker_port = cfg.mqtt.port;
     if (!(c.board = board_new(web_park, web_wake)) ||
@@ -241,6 +242,7 @@ int main(int argc, char **argv)
         };
         if (!(watch = watch_start(&wo, c.board)))
             goto out;
+        c.watch = watch;
     }
     if (!(web = web_start(&c, cert, key, err, sizeof(err)))) {
         log_error("console", "%s", err);

@@ -157,6 +157,17 @@ bool sessions_get(struct sessions *s, const char *token, bool touch, struct sess
     return ok;
 }
 
+int sessions_count(struct sessions *s)
+{
+    int n = 0;
+
+    pthread_mutex_lock(&s->lock);
+    for (int i = 0; i < s->max; i++)
+        n += s->slots[i].used && !s->slots[i].closing;
+    pthread_mutex_unlock(&s->lock);
+    return n;
+}
+
 bool sessions_csrf_ok(struct sessions *s, const char *token, const char *csrf)
 {
     struct slot *sl;
