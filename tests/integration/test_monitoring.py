@@ -39,7 +39,7 @@ def promtool(*args):
 
 def test_promtool_check_and_test_rules():
     out = promtool("check", "rules", "rheinhub-rules.yml")
-    assert "SUCCESS: 17 rules found" in out
+    assert "SUCCESS: 18 rules found" in out
     promtool("check", "config", "prometheus.yml")
     out = promtool("test", "rules", "rheinhub-rules.test.yml")
     assert "SUCCESS" in out
@@ -59,18 +59,21 @@ def scrape_targets():
 
 
 def test_prometheus_scrapes_every_shipped_metrics_port():
-    """The hub at the installed hub.yaml's http.port, and each source at the http.port of
-    its shipped mapping (sources/linz/, installed in /usr/share/rheinhub/sources/linz):
-    /metrics that nobody scrapes raises no alert."""
+    """The hub at the installed hub.yaml's http.port, the console at its console.port,
+    and each source at the http.port of its shipped mapping (sources/linz/, installed in
+    /usr/share/rheinhub/sources/linz): /metrics that nobody scrapes raises no alert."""
     targets = {t for ts in scrape_targets().values() for t in ts}
     template = (harness.REPO / "deploy" / "system" / "hub.yaml.in").read_text()
     hub_yaml = yaml.safe_load(re.sub(r"@[A-Z]+@", "/x", template))
-    want = {f"{hub_yaml['http']['bind']}:{hub_yaml['http']['port']}"}
+    want = {f"{hub_yaml['http']['bind']}:{hub_yaml['http']['port']}",
+            f"{hub_yaml['console']['bind']}:{hub_yaml['console']['port']}"}
     for f in sorted((harness.REPO / "sources" / "linz").glob("*.yaml")):
         http = yaml.safe_load(f.read_text())["http"]
         want.add(f"{http.get('bind', '127.0.0.1')}:{http['port']}")
-    assert len(want) == 4
+    assert len(want) == 5
     assert want <= targets, f"not scraped: {sorted(want - targets)}"
+    assert scrape_targets()["rheinhub-console"] == [
+        f"{hub_yaml['console']['bind']}:{hub_yaml['console']['port']}"]
 
 
 def dashboard_queries():
@@ -160,12 +163,27 @@ def is_source_metric(name):
     return name.startswith("rheinhub_source_")
 
 
+def is_console_metric(name):
+    return name.startswith("rheinhub_console_")
+
+
 def test_rules_and_dashboard_use_exported_names_labels_and_types(monitored_hub):
     rules = rule_exprs()
     used = check_names(monitored_hub.metrics().text,
                        [r["expr"] for r in rules] + dashboard_queries(), rules,
-                       lambda name: not is_source_metric(name))
+                       lambda name: not is_source_metric(name) and not is_console_metric(name))
     assert used >= 25
+
+
+def test_rules_use_the_consoles_exported_names(tmp_path):
+    """The rules of job rheinhub-console against a running console's /metrics."""
+    import console_helpers as ch
+    with ch.running_console(tmp_path) as (_, _, port, _):
+        status, _, text = ch.request(port, "GET", "/metrics")
+    assert status == 200, (status, text)
+    rules = rule_exprs()
+    used = check_names(text, [r["expr"] for r in rules], rules, is_console_metric)
+    assert used >= 1
 
 
 def test_rules_on_dropped_entries_use_its_labels(hub_factory, stack):
@@ -295,8 +313,8 @@ def test_prometheus_scrapes_the_hub_with_the_rules(monitored_hub, tmp_path):
         def rules_ok():
             groups = prom_get(port, "/api/v1/rules")["groups"]
             rules = [r for g in groups for r in g["rules"]]
-            return len(rules) == 17 and all(r["health"] == "ok" for r in rules) and rules
-        rules = harness.wait_until(rules_ok, 60, "the 17 rules loaded and evaluated")
+            return len(rules) == 18 and all(r["health"] == "ok" for r in rules) and rules
+        rules = harness.wait_until(rules_ok, 60, "the 18 rules loaded and evaluated")
         firing = [r["name"] for r in rules if r["state"] == "firing"]
         assert not firing, f"alerts firing on a healthy hub: {firing}"
 
