@@ -11,10 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "accounts.h"
 #include "alert.h"
+#include "clock.h"
 #include "deadletters.h"
 #include "log.h"
 #include "text.h"
@@ -42,14 +42,6 @@ static void ok(struct api_reply *r, json_t *body)
     r->status = body ? 200 : 500;
     json_decref(r->body);
     r->body = body ? body : json_pack("{s:s,s:s}", "error", "internal", "message", "out of memory");
-}
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* The account name alphabet of deploy/broker/account: [A-Za-z0-9._-]{1,128}. */
@@ -116,7 +108,7 @@ static void login(struct console *c, const struct api_request *req, struct api_r
         error(reply, 400, "bad_request", "user and password are required");
         goto out;
     }
-    if ((wait = throttle_wait_ms(c->throttle, req->client, now_ms())) > 0) {
+    if ((wait = throttle_wait_ms(c->throttle, req->client, clock_now_ms())) > 0) {
         reply->retry_after_s = (int)((wait + 999) / 1000);
         counters_login(&c->counters, COUNTERS_LOGIN_throttled);
         error(reply, 429, "throttled", "too many failed logins from this address; wait a moment");
@@ -129,7 +121,7 @@ static void login(struct console *c, const struct api_request *req, struct api_r
     snprintf(client_id, sizeof(client_id), "console-%s-%s", user, rnd);
     res = operator_connect(c->broker_host, c->broker_port, client_id, user, password, &link);
     if (res == OPERATOR_REFUSED) {
-        throttle_failed(c->throttle, req->client, now_ms());
+        throttle_failed(c->throttle, req->client, clock_now_ms());
         counters_login(&c->counters, COUNTERS_LOGIN_failed);
         log_info("api", "login of %s from %s refused by the broker", user, req->client);
         error(reply, 401, "login_failed", "the broker refused this user name and password");

@@ -179,3 +179,19 @@ void http_server_close(struct http_server *srv)
     uv_close((uv_handle_t *)&srv->poll, on_closed);
     uv_close((uv_handle_t *)&srv->timer, on_closed);
 }
+
+void http_json_string(FILE *out, const char *s)
+{
+    fputc('"', out);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+
+        if (c == '"' || c == '\\')
+            fprintf(out, "\\%c", c);
+        else if (c < 0x20)
+            fprintf(out, "\\u%04x", c);
+        else
+            fputc(c, out);
+    }
+    fputc('"', out);
+}

@@ -29,6 +29,9 @@ struct http_server;
 struct http_server *http_server_new(uv_loop_t *loop, const char *bind, int port,
                                     const struct http_route *routes, void *data);
 
+/* Writes s to out as a JSON string, quoted, with '"', '\\' and control characters escaped. */
+void http_json_string(FILE *out, const char *s);
+
 /* Stops listening and closes the loop's handles; the memory goes in their close callbacks. */
 void http_server_close(struct http_server *srv);
 

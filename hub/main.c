@@ -58,6 +58,7 @@ struct hub {
     uv_timer_t drain_deadline;
     uv_timer_t journal_tick; /* done marks out, and retries while the journal cannot write */
     bool stopping;
+    int exit_status; /* 1 when the hub stopped itself on an error */
 };
 
 static void on_message(void *data, const char *topic, const void *payload, size_t len)
@@ -157,7 +158,10 @@ static int render_health(void *data, FILE *out)
     supervisor_render_health(hub->supervisor, out);
     fputs(",\"subscriptions_refused\":", out);
     mqtt_in_render_refused(hub->mqtt, out);
-    fprintf(out, ",\"unhealthy_consumers\":%d}\n", streams_unhealthy_consumers(hub->streams));
+    fprintf(out, ",\"unhealthy_consumers\":%d,\"consumers_unhealthy\":",
+            streams_unhealthy_consumers(hub->streams));
+    streams_render_unhealthy(hub->streams, out);
+    fputs("}\n", out);
     return ok ? 200 : 503;
 }
 
@@ -187,6 +191,8 @@ static void on_recent_event(void *data, const char *source, size_t source_len, c
     idset_add_event(hub->ingest.seen, source, source_len, id, id_len);
 }
 
+static void start_stop(struct hub *hub, const char *why);
+
 /* Redis is reachable and the recent ids are known: start taking events. */
 static void on_redis_ready(void *data)
 {
@@ -196,8 +202,9 @@ static void on_redis_ready(void *data)
         return;
     hub->mqtt = mqtt_in_new(hub->loop, &hub->cfg, &hub->metrics, on_message, hub);
     if (!hub->mqtt) {
-        log_error("hub", "cannot create the MQTT client: %s; stopping", strerror(errno));
-        uv_kill(getpid(), SIGTERM);
+        log_error("hub", "cannot create the MQTT client: %s", strerror(errno));
+        hub->exit_status = 1; /* so that systemd's Restart=on-failure tries again */
+        start_stop(hub, "no MQTT client");
         return;
     }
     if (hub->cfg.journal.dir[0])
@@ -347,6 +354,22 @@ static void reload(struct hub *hub)
              hub->cfg.n_workers);
 }
 
+/* Pauses MQTT input and drains the Redis writer; the rest follows in on_redis_closed. */
+static void start_stop(struct hub *hub, const char *why)
+{
+    hub->stopping = true;
+    log_info("hub", "%s: stopping; draining %zu entries to Redis", why,
+             redis_out_pending(hub->redis));
+    notify_stopping(hub->notify, redis_out_pending(hub->redis));
+    streams_close(hub->streams);
+    hub->streams = NULL;
+    if (hub->mqtt)
+        mqtt_in_pause(hub->mqtt, true);
+    uv_timer_start(&hub->drain_deadline, on_drain_deadline,
+                   (uint64_t)hub->cfg.shutdown.drain_timeout_s * 1000u, 0);
+    redis_out_drain(hub->redis, on_redis_closed, hub);
+}
+
 static void on_signal(uv_signal_t *s, int signum)
 {
     struct hub *hub = s->data;
@@ -364,17 +387,7 @@ static void on_signal(uv_signal_t *s, int signum)
         redis_out_abort(hub->redis);
         return;
     }
-    hub->stopping = true;
-    log_info("hub", "%s: stopping; draining %zu entries to Redis", strsignal(signum),
-             redis_out_pending(hub->redis));
-    notify_stopping(hub->notify, redis_out_pending(hub->redis));
-    streams_close(hub->streams);
-    hub->streams = NULL;
-    if (hub->mqtt)
-        mqtt_in_pause(hub->mqtt, true);
-    uv_timer_start(&hub->drain_deadline, on_drain_deadline,
-                   (uint64_t)hub->cfg.shutdown.drain_timeout_s * 1000u, 0);
-    redis_out_drain(hub->redis, on_redis_closed, hub);
+    start_stop(hub, strsignal(signum));
 }
 
 static void usage(FILE *out)
@@ -463,7 +476,7 @@ static int run(struct hub *hub)
              hub->cfg.hub.instance, (unsigned long long)hub->metrics.received,
              (unsigned long long)hub->metrics.accepted,
              (unsigned long long)hub->metrics.duplicates);
-    return 0;
+    return hub->exit_status;
 }
 
 int main(int argc, char **argv)

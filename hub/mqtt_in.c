@@ -40,6 +40,7 @@
 
 #include "backoff.h"
 #include "cloexec.h"
+#include "http.h"
 #include "log.h"
 
 #define MISC_INTERVAL_MS 1000
@@ -519,22 +520,6 @@ int mqtt_in_refused(const struct mqtt_in *in)
 }
 
 /* s as a JSON string: topic filters come from hub.yaml and may hold any byte. */
-static void put_json_string(FILE *out, const char *s)
-{
-    fputc('"', out);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-
-        if (c == '"' || c == '\\')
-            fprintf(out, "\\%c", c);
-        else if (c < 0x20)
-            fprintf(out, "\\u%04x", c);
-        else
-            fputc(c, out);
-    }
-    fputc('"', out);
-}
-
 void mqtt_in_render_refused(const struct mqtt_in *in, FILE *out)
 {
     bool first = true;
@@ -544,9 +529,9 @@ void mqtt_in_render_refused(const struct mqtt_in *in, FILE *out)
         if (!in->refused[i])
             continue;
         fputs(first ? "" : ",", out);
-        put_json_string(out, in->filters[i]);
+        http_json_string(out, in->filters[i]);
         fputc(':', out);
-        put_json_string(out, in->refused[i]);
+        http_json_string(out, in->refused[i]);
         first = false;
     }
     fputc('}', out);

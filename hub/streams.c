@@ -19,6 +19,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include "http.h"
 #include "log.h"
 #include "prom_text.h"
 #include "router.h"
@@ -49,8 +50,22 @@ struct stream_stats {
 struct consumer_status {
     char key[KEY_MAX];
     char state[16];
-    uint64_t processed, failed, deadlettered;
+    char detail[128]; /* the worker's reason when it is unhealthy */
+    uint64_t counts[3]; /* as consumer_counters lists them */
 };
+
+/* The counters of a worker's status hash: its field, and the Prometheus family. */
+static const struct {
+    const char *field, *name, *help;
+} consumer_counters[] = {
+    {"processed", "rheinhub_worker_consumer_processed_total", "Events a worker consumer handled."},
+    {"failed", "rheinhub_worker_consumer_failed_total",
+     "Events a worker consumer failed to handle and tries again."},
+    {"deadlettered", "rheinhub_worker_consumer_deadlettered_total",
+     "Events a worker consumer gave up on."},
+};
+
+#define N_COUNTERS (sizeof(consumer_counters) / sizeof(consumer_counters[0]))
 
 struct round {
     struct streams *owner; /* NULL once the owner is gone */
@@ -333,14 +348,13 @@ static void on_status(redisAsyncContext *ac, void *reply_, void *privdata)
                 continue;
             if (strcmp(k->str, "state") == 0)
                 snprintf(cs->state, sizeof(cs->state), "%s", v->str);
-            else if (strcmp(k->str, "processed") == 0)
-                cs->processed = strtoull(v->str, NULL, 10);
-            else if (strcmp(k->str, "failed") == 0)
-                cs->failed = strtoull(v->str, NULL, 10);
-            else if (strcmp(k->str, "deadlettered") == 0)
-                cs->deadlettered = strtoull(v->str, NULL, 10);
+            else if (strcmp(k->str, "detail") == 0)
+                snprintf(cs->detail, sizeof(cs->detail), "%s", v->str);
             else if (strcmp(k->str, "key") == 0)
                 snprintf(cs->key, sizeof(cs->key), "%s", v->str);
+            for (size_t c = 0; c < N_COUNTERS; c++)
+                if (strcmp(k->str, consumer_counters[c].field) == 0)
+                    cs->counts[c] = strtoull(v->str, NULL, 10);
         }
         if (cs->state[0])
             r->n_consumers++;
@@ -516,6 +530,37 @@ int streams_unhealthy_consumers(const struct streams *s)
     return n;
 }
 
+void streams_render_unhealthy(const struct streams *s, FILE *out)
+{
+    bool first = true;
+
+    fputc('{', out);
+    for (int i = 0; s && s->last && i < s->last->n_consumers; i++) {
+        const struct consumer_status *cs = &s->last->consumers[i];
+        if (strcmp(cs->state, "ok") == 0)
+            continue;
+        fputs(first ? "" : ",", out);
+        http_json_string(out, cs->key);
+        fputc(':', out);
+        http_json_string(out, cs->detail[0] ? cs->detail : cs->state);
+        first = false;
+    }
+    fputc('}', out);
+}
+
+static void render_consumer_counters(const struct round *r, FILE *out)
+{
+    for (size_t c = 0; c < N_COUNTERS; c++) {
+        fprintf(out, "# HELP %s %s\n# TYPE %s counter\n", consumer_counters[c].name,
+                consumer_counters[c].help, consumer_counters[c].name);
+        for (int i = 0; i < r->n_consumers; i++) {
+            prom_series(out, consumer_counters[c].name, "consumer", r->consumers[i].key,
+                           NULL, NULL);
+            fprintf(out, "%" PRIu64 "\n", r->consumers[i].counts[c]);
+        }
+    }
+}
+
 void streams_render(const struct streams *s, FILE *out)
 {
     const struct round *r = s->last;
@@ -584,18 +629,5 @@ void streams_render(const struct streams *s, FILE *out)
     }
     /* Counters of the worker's process: a restarted worker starts again from 0, which
      * Prometheus's rate() takes as a counter reset. */
-    fprintf(out, "# HELP rheinhub_worker_consumer_processed_total Events a worker consumer "
-                 "handled.\n# TYPE rheinhub_worker_consumer_processed_total counter\n");
-    for (int i = 0; i < r->n_consumers; i++) {
-        prom_series(out, "rheinhub_worker_consumer_processed_total", "consumer",
-                    r->consumers[i].key, NULL, NULL);
-        fprintf(out, "%" PRIu64 "\n", r->consumers[i].processed);
-    }
-    fprintf(out, "# HELP rheinhub_worker_consumer_deadlettered_total Events a worker consumer "
-                 "gave up on.\n# TYPE rheinhub_worker_consumer_deadlettered_total counter\n");
-    for (int i = 0; i < r->n_consumers; i++) {
-        prom_series(out, "rheinhub_worker_consumer_deadlettered_total", "consumer",
-                    r->consumers[i].key, NULL, NULL);
-        fprintf(out, "%" PRIu64 "\n", r->consumers[i].deadlettered);
-    }
+    render_consumer_counters(r, out);
 }

@@ -30,7 +30,11 @@ void streams_close(struct streams *s);
 /* Prometheus text for the stream, group and worker figures of the last round. */
 void streams_render(const struct streams *s, FILE *out);
 
-/* Worker kinds whose consumers reported unhealthy in the last round (for /healthz). */
+/* Worker consumers that reported unhealthy in the last round (for /healthz). */
 int streams_unhealthy_consumers(const struct streams *s);
+
+/* Writes a JSON object of the unhealthy consumers of the last round: key -> the worker's
+ * reason ("detail" of its status hash). {} before the first round. */
+void streams_render_unhealthy(const struct streams *s, FILE *out);
 
 #endif

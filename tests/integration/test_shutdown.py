@@ -74,3 +74,37 @@ def test_sigkill_during_stream_loses_at_most_the_bound(hub_factory, loadgen, red
     assert not check.duplicates, f"duplicated after SIGKILL: {check.summary()}"
     assert not check.unexpected, check.summary()
     assert lost <= bound, check.summary()
+
+
+# mosquitto_new() as it fails when memory runs out: the hub cannot make its MQTT client.
+NO_MQTT_CLIENT = r"""
+#include <errno.h>
+#include <stddef.h>
+struct mosquitto;
+struct mosquitto *mosquitto_new(const char *id, _Bool clean, void *obj)
+{
+    (void)id; (void)clean; (void)obj;
+    errno = ENOMEM;
+    return NULL;
+}
+"""
+
+
+def test_no_mqtt_client_stops_the_hub_with_a_failure(hub_factory, stack):
+    """A hub that cannot make its MQTT client stops and exits 1, so that systemd's
+    Restart=on-failure starts it again, rather than exiting 0 as a clean stop."""
+    import subprocess
+    src = stack.tmp / "no_mqtt_client.c"
+    lib = stack.tmp / "no_mqtt_client.so"
+    src.write_text(NO_MQTT_CLIENT)
+    subprocess.run(["cc", "-shared", "-fPIC", "-o", str(lib), str(src)], check=True)
+    hub = hub_factory(start=False)
+    hub.proc.env = dict(hub.proc.env, LD_PRELOAD=str(lib),
+                        ASAN_OPTIONS=hub.proc.env["ASAN_OPTIONS"] + ":verify_asan_link_order=0")
+    hub.proc.start()
+    rc = hub.proc.wait(60)
+    log = hub.log_path.read_text()
+    assert rc == 1, f"hub exited with {rc}:\n{log[-2000:]}"
+    assert "cannot create the MQTT client: Cannot allocate memory" in log, log[-2000:]
+    assert "no MQTT client: stopping" in log, log[-2000:]
+    hub.assert_clean()

@@ -288,7 +288,34 @@ def test_worker_status_is_found_among_many_other_keys(hub_factory, stack, redis_
         return len(hub.metrics().series("rheinhub_worker_consumer_healthy")) == n
     harness.wait_until(all_found, 30, f"the {n} status hashes in /metrics")
     status, body = hub.http_get("/healthz")
-    assert json.loads(body)["unhealthy_consumers"] == n, body
+    health = json.loads(body)
+    assert health["unhealthy_consumers"] == n, body
+    assert health["consumers_unhealthy"] == {
+        f"{hub.prefix}worker:probe:c{k}": "test" for k in range(n)}, body
+
+
+def test_healthz_names_the_unhealthy_consumers_and_why(hub_factory, redis_client):
+    """/healthz names each unhealthy consumer with its worker's reason, and /metrics
+    has every counter of its status hash, the retries ("failed") among them."""
+    import json
+    hub = hub_factory(redis={"trim_interval_ms": 200})
+    ok, bad = f"{hub.prefix}worker:storage:c1", f"{hub.prefix}worker:alerting:c1"
+    redis_client.hset(ok, mapping={"state": "ok", "detail": "", "processed": 7, "failed": 0,
+                                   "deadlettered": 0})
+    redis_client.hset(bad, mapping={"state": "unhealthy", "processed": 5, "failed": 3,
+                                    "deadlettered": 1,
+                                    "detail": 'rules: "level" \\ not a number'})
+
+    def seen():
+        return len(hub.metrics().series("rheinhub_worker_consumer_healthy")) == 2
+    harness.wait_until(seen, 30, "both status hashes in /metrics")
+    health = json.loads(hub.http_get("/healthz")[1])
+    assert health["unhealthy_consumers"] == 1, health
+    assert health["consumers_unhealthy"] == {bad: 'rules: "level" \\ not a number'}, health
+    m = hub.metrics()
+    assert m.get("rheinhub_worker_consumer_failed_total", consumer=bad) == 3
+    assert m.get("rheinhub_worker_consumer_deadlettered_total", consumer=bad) == 1
+    assert m.get("rheinhub_worker_consumer_processed_total", consumer=ok) == 7
 
 
 # Fails at once, leaving a child that holds the hub's output pipes open (so the run's
