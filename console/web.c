@@ -444,23 +444,6 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     }
 }
 
-/*
- * libmicrohttpd's messages (its thread, or web_start's before it runs), each text at most
- * once a minute: a host that opens connections in a loop past the limits would otherwise
- * write a line for each.
- */
-static void on_mhd_log(void *cls, const char *fmt, va_list ap)
-{
-    struct web *w = cls;
-    struct timespec now;
-    char line[512];
-
-    vsnprintf(line, sizeof(line), fmt, ap);
-    line[strcspn(line, "\n")] = '\0';
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    log_warn_repeat(&w->log_repeat, now.tv_sec, LOG_REPEAT_WINDOW_S, "http", line);
-}
-
 struct web *web_start(struct console *c, const char *cert_pem, const char *key_pem, char *err,
                       size_t err_size)
 {
@@ -497,7 +480,7 @@ struct web *web_start(struct console *c, const char *cert_pem, const char *key_p
     if (cert_pem && key_pem)
         flags |= MHD_USE_TLS;
     w->daemon = MHD_start_daemon(
-        flags, 0, NULL, NULL, on_request, w, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, w,
+        flags, 0, NULL, NULL, on_request, w, MHD_OPTION_EXTERNAL_LOGGER, log_http_server, &w->log_repeat,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)c->cfg->console.max_clients,
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)c->cfg->console.max_clients_per_address,
