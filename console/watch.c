@@ -83,7 +83,11 @@ static void on_disconnect(struct mosquitto *mosq, void *data, int rc)
     struct watch *w = data;
 
     board_resync_cancel(w->board); /* the replay it waited for will not come */
-    if (atomic_exchange(&w->connected, false))
+    if (!atomic_exchange(&w->connected, false))
+        return;
+    if (rc == 0) /* watch_stop's own disconnect */
+        log_info("watch", "disconnected from the broker");
+    else
         log_warn("watch", "disconnected from the broker (%s); reconnecting",
                  mosquitto_strerror(rc));
 }
