@@ -11,10 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "accounts.h"
 #include "alert.h"
+#include "clock.h"
 #include "deadletters.h"
 #include "log.h"
 #include "text.h"
@@ -42,14 +42,6 @@ static void ok(struct api_reply *r, json_t *body)
     r->status = body ? 200 : 500;
     json_decref(r->body);
     r->body = body ? body : json_pack("{s:s,s:s}", "error", "internal", "message", "out of memory");
-}
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* The account name alphabet of deploy/broker/account: [A-Za-z0-9._-]{1,128}. */
@@ -116,8 +108,9 @@ static void login(struct console *c, const struct api_request *req, struct api_r
         error(reply, 400, "bad_request", "user and password are required");
         goto out;
     }
-    if ((wait = throttle_wait_ms(c->throttle, req->client, now_ms())) > 0) {
+    if ((wait = throttle_wait_ms(c->throttle, req->client, clock_now_ms())) > 0) {
         reply->retry_after_s = (int)((wait + 999) / 1000);
+        counters_login(&c->counters, COUNTERS_LOGIN_throttled);
         error(reply, 429, "throttled", "too many failed logins from this address; wait a moment");
         goto out;
     }
@@ -128,12 +121,14 @@ static void login(struct console *c, const struct api_request *req, struct api_r
     snprintf(client_id, sizeof(client_id), "console-%s-%s", user, rnd);
     res = operator_connect(c->broker_host, c->broker_port, client_id, user, password, &link);
     if (res == OPERATOR_REFUSED) {
-        throttle_failed(c->throttle, req->client, now_ms());
+        throttle_failed(c->throttle, req->client, clock_now_ms());
+        counters_login(&c->counters, COUNTERS_LOGIN_failed);
         log_info("api", "login of %s from %s refused by the broker", user, req->client);
         error(reply, 401, "login_failed", "the broker refused this user name and password");
         goto out;
     }
     if (res != OPERATOR_OK) {
+        counters_login(&c->counters, COUNTERS_LOGIN_unavailable);
         error(reply, 503, "broker_unreachable", "the broker does not answer; try again shortly");
         goto out;
     }
@@ -144,6 +139,7 @@ static void login(struct console *c, const struct api_request *req, struct api_r
          * logins of this address (somebody guessing may know a device's password). */
         operator_close(link);
         if (r == -ESRCH || r == 0) {
+            counters_login(&c->counters, COUNTERS_LOGIN_not_operator);
             log_info("api", "login of %s (%s) refused: not an operator account", user,
                      r == 0 ? role : "not in the registry");
             error(reply, 403, "not_operator",
@@ -153,6 +149,7 @@ static void login(struct console *c, const struct api_request *req, struct api_r
         } else {
             log_error("api", "cannot read the account registry %s: %s",
                       c->cfg->console.accounts_file, strerror(-r));
+            counters_login(&c->counters, COUNTERS_LOGIN_unavailable);
             error(reply, 503, "no_registry", "the console cannot read the account registry");
         }
         goto out;
@@ -167,9 +164,11 @@ static void login(struct console *c, const struct api_request *req, struct api_r
                  user);
     }
     if ((r = sessions_open(c->sessions, user, link, &info)) < 0) {
+        counters_login(&c->counters, COUNTERS_LOGIN_unavailable);
         error(reply, 503, "too_many_sessions", "too many open sessions; try again later");
         goto out;
     }
+    counters_login(&c->counters, COUNTERS_LOGIN_succeeded);
     log_info("api", "%s logged in from %s", user, req->client);
     set_cookie(c, reply, info.token, c->cfg->console.idle_timeout_s * 4);
     ok(reply, json_pack("{s:s,s:s}", "user", info.user, "csrf", info.csrf));
@@ -195,6 +194,19 @@ static bool need_csrf(struct console *c, const struct api_request *req, struct a
         return false;
     }
     return true;
+}
+
+/* How /metrics counts a publish's result (counters.h). */
+static enum counters_ack ack_result(enum operator_result res)
+{
+    switch (res) {
+    case OPERATOR_OK: return COUNTERS_ACK_sent;
+    case OPERATOR_DENIED:
+    case OPERATOR_REFUSED: return COUNTERS_ACK_refused;
+    case OPERATOR_UNREACHABLE: return COUNTERS_ACK_unreachable;
+    case OPERATOR_UNCONFIRMED: return COUNTERS_ACK_unconfirmed;
+    default: return COUNTERS_ACK_failed;
+    }
 }
 
 static void ack(struct console *c, const struct api_request *req, const struct session_info *info,
@@ -225,9 +237,11 @@ static void ack(struct console *c, const struct api_request *req, const struct s
     }
     switch (board_alert_match(c->board, topic, alert_id)) {
     case BOARD_ALERT_NONE:
+        counters_ack(&c->counters, COUNTERS_ACK_stale);
         error(reply, 404, "no_alert", "no active alert on this topic");
         goto out;
     case BOARD_ALERT_OTHER:
+        counters_ack(&c->counters, COUNTERS_ACK_stale);
         error(reply, 409, "alert_changed",
               "the alert on this topic is no longer the one named: it cleared and another was "
               "raised; nothing was sent");
@@ -239,10 +253,12 @@ static void ack(struct console *c, const struct api_request *req, const struct s
     payload = json_pack("{s:s,s:s,s:s*}", "by", info->user, "comment", comment, "alert_id",
                         alert_id);
     if (!payload || !(text = json_dumps(payload, JSON_COMPACT))) {
+        counters_ack(&c->counters, COUNTERS_ACK_failed);
         error(reply, 500, "internal", "out of memory");
         goto out;
     }
     res = sessions_publish(c->sessions, req->session, ack_topic, text, strlen(text));
+    counters_ack(&c->counters, ack_result(res));
     switch (res) {
     case OPERATOR_OK:
         log_info("api", "%s acknowledged %s%s%s", info->user, topic,

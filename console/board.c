@@ -6,9 +6,11 @@
  * change becomes one SSE event in a ring of BOARD_RING; each open stream reads the
  * ring at its own pace and is parked (its connection suspended) while it has read
  * everything. A stream that falls a whole ring behind is ended: the browser
- * reconnects by itself and starts again from a fresh snapshot.
+ * reconnects by itself and starts again from a fresh snapshot. After each connect of
+ * the console's session, a resync removes what the broker's replay no longer has.
  */
 #include "board.h"
+#include "board_internal.h"
 
 #include <pthread.h>
 #include <stdint.h>
@@ -17,11 +19,6 @@
 #include <string.h>
 
 #include "log.h"
-
-struct event {
-    char *text; /* "event: NAME\ndata: JSON\n\n" */
-    size_t len;
-};
 
 /*
  * The first bytes of a stream: "retry: 1000\n" and the snapshot event. One copy per
@@ -44,23 +41,6 @@ struct board_client {
     size_t off;          /* bytes of it already sent */
     bool parked;
     bool ended;
-};
-
-struct board {
-    pthread_mutex_t lock;
-    board_conn_cb park, wake;
-    struct event ring[BOARD_RING];
-    uint64_t seq;        /* sequence number of the next event; slot seq % BOARD_RING */
-    struct board_client *clients;
-    size_t n_clients;
-    json_t *alerts;      /* topic -> alert object (with "topic") */
-    json_t *recent;      /* cleared alerts, newest first */
-    uint64_t version;    /* counts changes of alerts and recent */
-    struct snapshot *snap;   /* of alerts and recent at snap_version, or NULL */
-    uint64_t snap_version;
-    json_t *gauges;      /* "m/type/subject" -> {municipality, type, subject, windows} */
-    size_t n_windows;    /* aggregates held over all gauges' windows */
-    uint64_t dropped;    /* payloads not held: malformed, too large, over a cap */
 };
 
 struct board *board_new(board_conn_cb park, board_conn_cb wake)
@@ -107,6 +87,7 @@ void board_free(struct board *b)
     json_decref(b->alerts);
     json_decref(b->recent);
     json_decref(b->gauges);
+    json_decref(b->unconfirmed);
     pthread_mutex_destroy(&b->lock);
     free(b);
 }
@@ -209,6 +190,36 @@ static void add_recent(struct board *b, json_t *alert)
         json_array_remove(b->recent, json_array_size(b->recent) - 1);
 }
 
+/* A message named topic: what it says is what the broker holds now. Lock held. */
+static void confirm(struct board *b, const char *topic)
+{
+    if (b->unconfirmed)
+        json_object_del(b->unconfirmed, topic);
+}
+
+/* The "removed" event of topic, an alert or an aggregate that is gone. Lock held. */
+static void append_removed(struct board *b, const char *topic)
+{
+    json_t *gone = json_pack("{s:s}", "topic", topic);
+
+    if (gone)
+        append(b, "removed", gone);
+    else
+        log_error("board", "out of memory writing a removed event");
+    json_decref(gone);
+}
+
+/* Removes a held alert, with its "removed" event (board_internal.h). */
+bool board_remove_alert(struct board *b, const char *topic)
+{
+    if (!json_object_get(b->alerts, topic))
+        return false;
+    json_object_del(b->alerts, topic);
+    b->version++;
+    append_removed(b, topic);
+    return true;
+}
+
 void board_alert(struct board *b, const char *topic, const void *payload, size_t len)
 {
     char copy[512], *levels[5];
@@ -222,15 +233,9 @@ void board_alert(struct board *b, const char *topic, const void *payload, size_t
     if (split_topic(copy, levels, 5) != 4 || strcmp(levels[1], "alerts") != 0)
         return;
     pthread_mutex_lock(&b->lock);
+    confirm(b, topic);
     if (len == 0) { /* a retained alert removed by an operator of the broker */
-        if (json_object_get(b->alerts, topic)) {
-            json_t *gone = json_pack("{s:s}", "topic", topic);
-            json_object_del(b->alerts, topic);
-            b->version++;
-            if (gone)
-                append(b, "removed", gone);
-            json_decref(gone);
-        }
+        board_remove_alert(b, topic);
         goto out;
     }
     if (len > BOARD_PAYLOAD_MAX ||
@@ -258,27 +263,30 @@ out:
     json_decref(alert);
 }
 
-void board_aggregate(struct board *b, const char *topic, const void *payload, size_t len)
+/* Splits an aggregate's topic into its levels (board_internal.h). */
+bool board_aggregate_levels(const char *topic, char *copy, char **levels)
 {
-    char copy[512], key[512], *levels[6];
-    json_t *agg = NULL, *gauge, *ev;
-    json_error_t jerr;
+    if (strlen(topic) >= 512)
+        return false;
+    strcpy(copy, topic);
+    return split_topic(copy, levels, 6) == 5 && strcmp(levels[1], "analytics") == 0 &&
+           strcmp(levels[3], "_all") != 0;
+}
+
+/* The gauges' key of an aggregate's levels: "m/type/subject". */
+static void gauge_key(char **levels, char *key, size_t size)
+{
+    snprintf(key, size, "%s/%s/%s", levels[0], levels[2], levels[3]);
+}
+
+/* Holds agg (a reference taken) as the newest of its (subject, window). Lock held. */
+static void hold_window(struct board *b, char **levels, json_t *agg)
+{
+    char key[512];
+    json_t *gauge, *ev;
     bool held;
 
-    if (strlen(topic) >= sizeof(copy) || len == 0)
-        return;
-    strcpy(copy, topic);
-    if (split_topic(copy, levels, 6) != 5 || strcmp(levels[1], "analytics") != 0 ||
-        strcmp(levels[3], "_all") == 0)
-        return;
-    if (len > BOARD_PAYLOAD_MAX || !(agg = json_loadb(payload, len, 0, &jerr)) ||
-        !json_is_object(agg)) {
-        json_decref(agg);
-        b->dropped++;
-        return;
-    }
-    snprintf(key, sizeof(key), "%s/%s/%s", levels[0], levels[2], levels[3]);
-    pthread_mutex_lock(&b->lock);
+    gauge_key(levels, key, sizeof(key));
     gauge = json_object_get(b->gauges, key);
     /* The cap counts (subject, window) pairs: the window is a topic level too. */
     held = gauge && json_object_get(json_object_get(gauge, "windows"), levels[4]);
@@ -301,6 +309,48 @@ void board_aggregate(struct board *b, const char *topic, const void *payload, si
     } else {
         b->dropped++;
     }
+}
+
+/* Removes a held aggregate, with its "removed" event (board_internal.h). */
+bool board_remove_window(struct board *b, const char *topic, char **levels)
+{
+    char key[512];
+    json_t *gauge, *windows;
+
+    gauge_key(levels, key, sizeof(key));
+    gauge = json_object_get(b->gauges, key);
+    windows = json_object_get(gauge, "windows");
+    if (!json_object_get(windows, levels[4]))
+        return false;
+    json_object_del(windows, levels[4]);
+    b->n_windows--;
+    if (json_object_size(windows) == 0)
+        json_object_del(b->gauges, key);
+    append_removed(b, topic);
+    return true;
+}
+
+void board_aggregate(struct board *b, const char *topic, const void *payload, size_t len)
+{
+    char copy[512], *levels[6];
+    json_t *agg = NULL;
+    json_error_t jerr;
+
+    if (!board_aggregate_levels(topic, copy, levels))
+        return;
+    if (len > 0 && len <= BOARD_PAYLOAD_MAX && (agg = json_loadb(payload, len, 0, &jerr)) &&
+        !json_is_object(agg)) {
+        json_decref(agg);
+        agg = NULL;
+    }
+    pthread_mutex_lock(&b->lock);
+    confirm(b, topic);
+    if (len == 0) /* a retained aggregate removed by an operator of the broker */
+        board_remove_window(b, topic, levels);
+    else if (agg)
+        hold_window(b, levels, agg);
+    else
+        b->dropped++;
     pthread_mutex_unlock(&b->lock);
     json_decref(agg);
 }
@@ -525,4 +575,12 @@ size_t board_clients(struct board *b)
     n = b->n_clients;
     pthread_mutex_unlock(&b->lock);
     return n;
+}
+
+void board_stats(struct board *b, size_t *alerts, uint64_t *dropped)
+{
+    pthread_mutex_lock(&b->lock);
+    *alerts = json_object_size(b->alerts);
+    *dropped = b->dropped;
+    pthread_mutex_unlock(&b->lock);
 }

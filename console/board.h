@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include <jansson.h>
@@ -36,8 +37,34 @@ void board_free(struct board *b);
 /* An alert state from <m>/alerts/<rule>/<subject>; an empty payload removes it. */
 void board_alert(struct board *b, const char *topic, const void *payload, size_t len);
 
-/* An aggregate from <m>/analytics/<type>/<subject>/<window>. */
+/* An aggregate from <m>/analytics/<type>/<subject>/<window>; an empty payload removes it. */
 void board_aggregate(struct board *b, const char *topic, const void *payload, size_t len);
+
+/*
+ * Resynchronisation after a (re)connect. The broker replays what it retains, but not
+ * what it stopped retaining while the console was away: after the replay, whatever
+ * the board held before the connect and no message has named since is removed, with
+ * a "removed" event, so that the board equals what the broker retains.
+ *
+ * board_resync_begin: the session is connected and about to subscribe; every alert
+ * and aggregate held now is unconfirmed. A message on its topic (board_alert,
+ * board_aggregate, retained or live) confirms it. Returns 0, or -ENOMEM (then no
+ * resync runs and the board stays as it is). A begin during a resync starts it over.
+ * board_resync_subscribed: the SUBACK arrived (every subscription granted).
+ * board_resync_retained: a retained message (of the replay) arrived.
+ * board_resync_tick: once subscribed and BOARD_RESYNC_QUIET_MS after the SUBACK or
+ * the last retained message, whichever is later, removes what is still unconfirmed
+ * and ends the resync. Call it after each message and about once a second.
+ * board_resync_cancel: the session is gone, or a subscription was refused (the
+ * replay is incomplete): nothing is removed.
+ * now_ms: a monotonic clock (clock_now_ms).
+ */
+#define BOARD_RESYNC_QUIET_MS 1000 /* ms without a retained message that end the replay */
+int board_resync_begin(struct board *b);
+void board_resync_subscribed(struct board *b, int64_t now_ms);
+void board_resync_retained(struct board *b, int64_t now_ms);
+void board_resync_tick(struct board *b, int64_t now_ms);
+void board_resync_cancel(struct board *b);
 
 /* Appends an SSE comment to every stream, so that dead connections are noticed. */
 void board_ping(struct board *b);
@@ -82,5 +109,9 @@ json_t *board_gauges_json(struct board *b);
 
 /* Number of open streams. */
 size_t board_clients(struct board *b);
+
+/* The alerts held now, and the payloads dropped since the start (malformed, too large,
+ * over a cap): what /metrics shows. */
+void board_stats(struct board *b, size_t *alerts, uint64_t *dropped);
 
 #endif

@@ -2,7 +2,8 @@
 /*
  * The parts of rheinhub-console that the HTTP handlers share (main.c builds them):
  * the configuration, the live board, the operator sessions, the login throttle, the
- * page's files and the readers of the database and Redis.
+ * page's files, the readers of the database and Redis, the console's own MQTT session
+ * and its counters.
  */
 #ifndef RHEINHUB_CONSOLE_H
 #define RHEINHUB_CONSOLE_H
@@ -11,10 +12,13 @@
 
 #include "board.h"
 #include "config.h"
+#include "counters.h"
 #include "files.h"
 #include "history.h"
 #include "session.h"
 #include "throttle.h"
+
+struct watch;
 
 struct console {
     const struct hub_config *cfg;
@@ -26,6 +30,8 @@ struct console {
     struct throttle *throttle; /* the API's POST thread only (web.c) */
     struct files *files;
     struct history history;
+    struct watch *watch;      /* its own MQTT session, for /healthz and /metrics */
+    struct counters counters; /* what /metrics counts (counters.h) */
 };
 
 #endif

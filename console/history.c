@@ -82,6 +82,16 @@ static int query(const struct history *h, const struct store_filter *f, json_t *
     return r;
 }
 
+int history_check(const struct history *h, char *err, size_t err_size)
+{
+    struct store *s = NULL;
+    int r = store_open(&s, h->cfg, h->sqlite_path, STORE_READ, err, err_size);
+
+    if (r == 0)
+        store_close(s);
+    return r;
+}
+
 static const char *str(const json_t *o, const char *key)
 {
     const char *s = json_string_value(json_object_get(o, key));

@@ -39,4 +39,11 @@ int history_alert(const struct history *h, const char *topic, const char *id, js
 int history_series(const struct history *h, const char *type, json_t **out, char *err,
                    size_t err_size);
 
+/*
+ * Whether the database can be read now: opens it as every read does (there, at the
+ * schema version this console reads) and closes it. Returns 0, or a negative errno
+ * with err saying why.
+ */
+int history_check(const struct history *h, char *err, size_t err_size);
+
 #endif

@@ -5,7 +5,8 @@
  * page's files and the alert rules, then runs three threads: libmosquitto's for the
  * console's reading session, libmicrohttpd's for HTTP, and this one, which waits for
  * SIGINT/SIGTERM or the end of the supervisor's stdin pipe and once a second ends
- * idle sessions and (every PING_S) pings the live streams.
+ * idle sessions, ends the board's resync once the broker's replay is over (when no
+ * message comes to do it) and (every PING_S) pings the live streams.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -22,6 +23,7 @@
 
 #include <mosquitto.h>
 
+#include "clock.h"
 #include "console.h"
 #include "log.h"
 #include "rules.h"
@@ -122,6 +124,7 @@ static int run(struct console *c)
             }
         }
         sessions_expire(c->sessions, session_ended, c);
+        board_resync_tick(c->board, clock_now_ms());
         if (++ticks % PING_S == 0)
             board_ping(c->board);
     }
@@ -222,6 +225,7 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &mask, NULL);
     signal(SIGPIPE, SIG_IGN);
     mosquitto_lib_init();
+    counters_init(&c.counters);
     c.broker_host = cfg.mqtt.host;
     c.broker_port = cfg.mqtt.port;
     if (!(c.board = board_new(web_park, web_wake)) ||
@@ -241,6 +245,7 @@ int main(int argc, char **argv)
         };
         if (!(watch = watch_start(&wo, c.board)))
             goto out;
+        c.watch = watch;
     }
     if (!(web = web_start(&c, cert, key, err, sizeof(err)))) {
         log_error("console", "%s", err);

@@ -13,7 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <time.h>
+
+#include "clock.h"
 
 struct slot {
     bool used;
@@ -30,14 +31,6 @@ struct sessions {
     int max;
     int64_t idle_ms;
 };
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 int session_random_hex(char *out, size_t n)
 {
@@ -114,7 +107,7 @@ int sessions_open(struct sessions *s, const char *user, struct operator_link *li
         free_slot->used = true;
         free_slot->info = *info;
         free_slot->link = link;
-        free_slot->last_ms = now_ms();
+        free_slot->last_ms = clock_now_ms();
     }
     pthread_mutex_unlock(&s->lock);
     if (!free_slot) {
@@ -144,9 +137,9 @@ bool sessions_get(struct sessions *s, const char *token, bool touch, struct sess
 
     pthread_mutex_lock(&s->lock);
     sl = find(s, token);
-    if (sl && now_ms() - sl->last_ms <= s->idle_ms && operator_alive(sl->link)) {
+    if (sl && clock_now_ms() - sl->last_ms <= s->idle_ms && operator_alive(sl->link)) {
         if (touch)
-            sl->last_ms = now_ms();
+            sl->last_ms = clock_now_ms();
         if (info) {
             *info = sl->info;
             info->broker = operator_connected(sl->link);
@@ -155,6 +148,17 @@ bool sessions_get(struct sessions *s, const char *token, bool touch, struct sess
     }
     pthread_mutex_unlock(&s->lock);
     return ok;
+}
+
+int sessions_count(struct sessions *s)
+{
+    int n = 0;
+
+    pthread_mutex_lock(&s->lock);
+    for (int i = 0; i < s->max; i++)
+        n += s->slots[i].used && !s->slots[i].closing;
+    pthread_mutex_unlock(&s->lock);
+    return n;
 }
 
 bool sessions_csrf_ok(struct sessions *s, const char *token, const char *csrf)
@@ -237,7 +241,7 @@ int sessions_expire(struct sessions *s, void (*ended)(void *data, const char *to
         pthread_mutex_lock(&s->lock);
         struct slot *sl = &s->slots[i];
         if (sl->used && !sl->closing &&
-            (now_ms() - sl->last_ms > s->idle_ms || !operator_alive(sl->link))) {
+            (clock_now_ms() - sl->last_ms > s->idle_ms || !operator_alive(sl->link))) {
             strcpy(token, sl->info.token);
             sl->closing = true;
             gone = release(sl);

@@ -60,6 +60,9 @@ int sessions_close(struct sessions *s, const char *token);
  */
 int sessions_expire(struct sessions *s, void (*ended)(void *data, const char *token), void *data);
 
+/* The sessions open now (ended ones whose link a publish still uses not counted). */
+int sessions_count(struct sessions *s);
+
 /* Random bytes as hex (2 * n characters and a NUL into out). Returns 0 or -EIO. */
 int session_random_hex(char *out, size_t n);
 

@@ -3,7 +3,10 @@
  * The console's reading session (watch.h): libmosquitto's own thread connects,
  * subscribes to `+/alerts/#` and `+/analytics/#` at QoS 1 after every connect (the
  * broker then replays the retained states, which the board takes as they are), and
- * hands each message to the board. Reconnects use libmosquitto's backoff, 1 to 30 s.
+ * hands each message to the board. Each connect starts the board's resync, which the
+ * SUBACK and the replay's retained messages time (board_resync.c), so that what the
+ * broker stopped retaining meanwhile leaves the board. Reconnects use libmosquitto's
+ * backoff, 1 to 30 s.
  */
 #include "watch.h"
 
@@ -16,6 +19,7 @@
 
 #include <mosquitto.h>
 
+#include "clock.h"
 #include "log.h"
 
 struct watch {
@@ -23,12 +27,17 @@ struct watch {
     struct board *board;
     atomic_bool connected;
     bool was_down_logged;
+    int sub_mid;         /* the SUBSCRIBE of this connection; libmosquitto's thread only */
 };
+
+static const char *const subs[] = {"+/alerts/#", "+/analytics/#"};
+#define N_SUBS ((int)(sizeof(subs) / sizeof(subs[0])))
 
 static void on_connect(struct mosquitto *mosq, void *data, int rc)
 {
     struct watch *w = data;
-    static const char *const subs[] = {"+/alerts/#", "+/analytics/#"};
+    char *const *filters = (char *const *)subs; /* libmosquitto's prototype; not written */
+    int r;
 
     if (rc != 0) {
         if (!w->was_down_logged)
@@ -39,19 +48,46 @@ static void on_connect(struct mosquitto *mosq, void *data, int rc)
     }
     w->was_down_logged = false;
     log_info("watch", "connected; reading alerts and aggregates");
-    for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
-        int r = mosquitto_subscribe(mosq, NULL, subs[i], 1);
-        if (r != MOSQ_ERR_SUCCESS)
-            log_error("watch", "subscribe %s: %s", subs[i], mosquitto_strerror(r));
+    board_resync_begin(w->board);
+    /* One SUBSCRIBE, so that one SUBACK says both replays have begun. */
+    r = mosquitto_subscribe_multiple(mosq, &w->sub_mid, N_SUBS, filters, 1, 0, NULL);
+    if (r != MOSQ_ERR_SUCCESS) {
+        log_error("watch", "subscribe %s and %s: %s", subs[0], subs[1], mosquitto_strerror(r));
+        w->sub_mid = -1;
+        board_resync_cancel(w->board);
     }
     atomic_store(&w->connected, true);
+}
+
+/* The SUBACK: every filter granted starts the resync's quiet period; a refusal ends it. */
+static void on_subscribe(struct mosquitto *mosq, void *data, int mid, int n, const int *granted)
+{
+    struct watch *w = data;
+
+    (void)mosq;
+    if (mid != w->sub_mid)
+        return;
+    for (int i = 0; i < n; i++) {
+        if (granted[i] < 0 || granted[i] > 2) {
+            log_error("watch", "the broker refused the subscription to %s; the board is "
+                               "not compared with what it retains", i < N_SUBS ? subs[i] : "?");
+            board_resync_cancel(w->board);
+            return;
+        }
+    }
+    board_resync_subscribed(w->board, clock_now_ms());
 }
 
 static void on_disconnect(struct mosquitto *mosq, void *data, int rc)
 {
     struct watch *w = data;
 
-    if (atomic_exchange(&w->connected, false))
+    board_resync_cancel(w->board); /* the replay it waited for will not come */
+    if (!atomic_exchange(&w->connected, false))
+        return;
+    if (rc == 0) /* watch_stop's own disconnect */
+        log_info("watch", "disconnected from the broker");
+    else
         log_warn("watch", "disconnected from the broker (%s); reconnecting",
                  mosquitto_strerror(rc));
 }
@@ -60,6 +96,7 @@ static void on_message(struct mosquitto *mosq, void *data, const struct mosquitt
 {
     struct watch *w = data;
     const char *second = strchr(m->topic, '/');
+    int64_t now;
 
     if (!second)
         return;
@@ -67,6 +104,13 @@ static void on_message(struct mosquitto *mosq, void *data, const struct mosquitt
         board_alert(w->board, m->topic, m->payload, (size_t)m->payloadlen);
     else if (strncmp(second, "/analytics/", 11) == 0)
         board_aggregate(w->board, m->topic, m->payload, (size_t)m->payloadlen);
+    else
+        return;
+    /* The retain flag is set only on the replay: live messages come without it. */
+    now = clock_now_ms();
+    if (m->retain)
+        board_resync_retained(w->board, now);
+    board_resync_tick(w->board, now);
 }
 
 struct watch *watch_start(const struct watch_options *opt, struct board *board)
@@ -78,6 +122,7 @@ struct watch *watch_start(const struct watch_options *opt, struct board *board)
     if (!w)
         return NULL;
     w->board = board;
+    w->sub_mid = -1;
     /* One session per process: two consoles on one broker must not take over each other. */
     snprintf(id, sizeof(id), "%s-%ld", opt->client_id, (long)getpid());
     if (!(w->mosq = mosquitto_new(id, true, w))) {
@@ -89,6 +134,7 @@ struct watch *watch_start(const struct watch_options *opt, struct board *board)
     mosquitto_connect_callback_set(w->mosq, on_connect);
     mosquitto_disconnect_callback_set(w->mosq, on_disconnect);
     mosquitto_message_callback_set(w->mosq, on_message);
+    mosquitto_subscribe_callback_set(w->mosq, on_subscribe);
     mosquitto_reconnect_delay_set(w->mosq, 1, 30, true);
     if (opt->username && opt->username[0])
         mosquitto_username_pw_set(w->mosq, opt->username, opt->password);

@@ -7,10 +7,11 @@
  * so that a request that waits (a login on a slow broker, a read of a locked table)
  * never holds up this thread, the page or the live streams. POST requests (login,
  * logout, acknowledge) share one thread, so the login throttle has a single user;
- * reads have API_READ_THREADS. A stream's connection is suspended while the board has
- * nothing for it and resumed by the MQTT thread when something arrives; the board's
- * lock orders the two (board.h). Every response carries a strict
- * Content-Security-Policy: the page loads only its own files.
+ * reads have API_READ_THREADS; /healthz, which opens the database, runs on those too,
+ * while /metrics is rendered here (probe.h); neither needs a login. A stream's
+ * connection is suspended while the board has nothing for it and resumed by the MQTT
+ * thread when something arrives; the board's lock orders the two (board.h). Every
+ * response carries a strict Content-Security-Policy: the page loads only its own files.
  */
 #include "web.h"
 
@@ -28,6 +29,7 @@
 #include "api.h"
 #include "jobs.h"
 #include "log.h"
+#include "probe.h"
 
 #define BODY_MAX 16384           /* bytes of a POST body */
 #define CONNECTION_MEMORY 32768  /* per connection: request, headers, send buffer */
@@ -88,6 +90,17 @@ static void headers(struct web *w, struct MHD_Response *resp, const char *type)
         MHD_add_response_header(resp, "Strict-Transport-Security", "max-age=31536000");
 }
 
+/* Queues resp with status, counted by its class for /metrics. */
+static enum MHD_Result queue(struct web *w, struct MHD_Connection *conn, unsigned status,
+                             struct MHD_Response *resp)
+{
+    enum MHD_Result r = MHD_queue_response(conn, status, resp);
+
+    if (r == MHD_YES)
+        counters_response(&w->c->counters, status);
+    return r;
+}
+
 static enum MHD_Result send_buffer(struct web *w, struct MHD_Connection *conn, unsigned status,
                                    const char *type, const char *data, size_t len,
                                    enum MHD_ResponseMemoryMode mode, const char *cache)
@@ -99,7 +112,7 @@ static enum MHD_Result send_buffer(struct web *w, struct MHD_Connection *conn, u
         return MHD_NO;
     headers(w, resp, type);
     MHD_add_response_header(resp, "Cache-Control", cache);
-    r = MHD_queue_response(conn, status, resp);
+    r = queue(w, conn, status, resp);
     MHD_destroy_response(resp);
     return r;
 }
@@ -130,7 +143,7 @@ static enum MHD_Result send_file(struct web *w, struct MHD_Connection *conn,
     headers(w, resp, f->type);
     MHD_add_response_header(resp, "ETag", f->etag);
     MHD_add_response_header(resp, "Cache-Control", "no-cache");
-    r = MHD_queue_response(conn, status, resp);
+    r = queue(w, conn, status, resp);
     MHD_destroy_response(resp);
     return r;
 }
@@ -185,7 +198,7 @@ static enum MHD_Result open_stream(struct web *w, struct MHD_Connection *conn, c
     }
     headers(w, resp, "text/event-stream; charset=utf-8");
     MHD_add_response_header(resp, "Cache-Control", "no-store");
-    r = MHD_queue_response(conn, MHD_HTTP_OK, resp);
+    r = queue(w, conn, MHD_HTTP_OK, resp);
     MHD_destroy_response(resp);
     return r;
 }
@@ -240,18 +253,45 @@ static void api_job(struct job *job)
     MHD_resume_connection(rq->conn);
 }
 
+/* A job: /healthz, on a read lane's thread (its database check may wait). */
+static void health_job(struct job *job)
+{
+    struct request *rq = (struct request *)job; /* job is the first member */
+
+    probe_health(rq->w->c, &rq->reply);
+    rq->state = REQUEST_DONE;
+    MHD_resume_connection(rq->conn);
+}
+
 /*
- * Starts the API request on its lane and suspends the connection until the job has
- * its reply. When the lane is stopping, the reply is a 503 of its own.
+ * Runs the request's job on lane and suspends the connection until the job has its
+ * reply. When the lane is stopping, the reply is a 503 of its own.
  */
+static enum MHD_Result lane_start(struct web *w, struct MHD_Connection *conn, struct jobs *lane,
+                                  job_cb run, struct request *rq)
+{
+    rq->w = w;
+    rq->conn = conn;
+    rq->job.run = run;
+    rq->state = REQUEST_RUNNING;
+    /* Suspended before it is queued: the job may resume it at once. */
+    MHD_suspend_connection(conn);
+    if (jobs_submit(lane, &rq->job) < 0) {
+        rq->reply.status = MHD_HTTP_SERVICE_UNAVAILABLE;
+        rq->reply.body = json_pack("{s:s,s:s}", "error", "stopping", "message",
+                                   "the console is stopping");
+        rq->state = REQUEST_DONE;
+        MHD_resume_connection(conn); /* on_request is called again and sends it */
+    }
+    return MHD_YES;
+}
+
+/* Starts the API request on its lane: the POST lane or a read lane. */
 static enum MHD_Result api_start(struct web *w, struct MHD_Connection *conn, const char *url,
                                  const char *method, struct request *rq)
 {
     bool post = strcmp(method, "POST") == 0;
 
-    rq->w = w;
-    rq->conn = conn;
-    rq->job.run = api_job;
     client_address(conn, rq->client, sizeof(rq->client));
     rq->req = (struct api_request){.method = method, .path = url + 4, .arg = query_arg,
                                    .conn = conn, .client = rq->client};
@@ -261,17 +301,35 @@ static enum MHD_Result api_start(struct web *w, struct MHD_Connection *conn, con
         rq->req.body = rq->body;
         rq->req.body_len = rq->len;
     }
-    rq->state = REQUEST_RUNNING;
-    /* Suspended before it is queued: the job may resume it at once. */
-    MHD_suspend_connection(conn);
-    if (jobs_submit(post ? w->posts : w->reads, &rq->job) < 0) {
-        rq->reply.status = MHD_HTTP_SERVICE_UNAVAILABLE;
-        rq->reply.body = json_pack("{s:s,s:s}", "error", "stopping", "message",
-                                   "the console is stopping");
-        rq->state = REQUEST_DONE;
-        MHD_resume_connection(conn); /* on_request is called again and sends it */
+    return lane_start(w, conn, post ? w->posts : w->reads, api_job, rq);
+}
+
+/* /metrics: the Prometheus text, rendered here (no waiting, probe.h). */
+static enum MHD_Result send_metrics(struct web *w, struct MHD_Connection *conn)
+{
+    struct MHD_Response *resp;
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    enum MHD_Result r;
+
+    if (!out)
+        return send_text(w, conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
+    probe_metrics(w->c, out);
+    if (fclose(out) != 0) {
+        free(text);
+        return send_text(w, conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
     }
-    return MHD_YES;
+    resp = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
+    if (!resp) {
+        free(text);
+        return MHD_NO;
+    }
+    headers(w, resp, "text/plain; version=0.0.4; charset=utf-8");
+    MHD_add_response_header(resp, "Cache-Control", "no-store");
+    r = queue(w, conn, MHD_HTTP_OK, resp);
+    MHD_destroy_response(resp);
+    return r;
 }
 
 /* The job's reply as the response. */
@@ -300,7 +358,7 @@ static enum MHD_Result api_reply(struct web *w, struct MHD_Connection *conn, str
         snprintf(retry, sizeof(retry), "%d", reply->retry_after_s);
         MHD_add_response_header(resp, "Retry-After", retry);
     }
-    r = MHD_queue_response(conn, (unsigned)reply->status, resp);
+    r = queue(w, conn, (unsigned)reply->status, resp);
     MHD_destroy_response(resp);
     return r;
 }
@@ -363,6 +421,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
         return send_text(w, conn, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET\n");
+    /* No login for these two: they say nothing secret (probe.h). */
+    if (strcmp(url, "/healthz") == 0)
+        return lane_start(w, conn, w->reads, health_job, rq);
+    if (strcmp(url, "/metrics") == 0)
+        return send_metrics(w, conn);
     if ((f = files_find(w->c->files, url)))
         return send_file(w, conn, f);
     return send_text(w, conn, MHD_HTTP_NOT_FOUND, "not found\n");
@@ -379,23 +442,6 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         free(rq);
         *con_cls = NULL;
     }
-}
-
-/*
- * libmicrohttpd's messages (its thread, or web_start's before it runs), each text at most
- * once a minute: a host that opens connections in a loop past the limits would otherwise
- * write a line for each.
- */
-static void on_mhd_log(void *cls, const char *fmt, va_list ap)
-{
-    struct web *w = cls;
-    struct timespec now;
-    char line[512];
-
-    vsnprintf(line, sizeof(line), fmt, ap);
-    line[strcspn(line, "\n")] = '\0';
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    log_warn_repeat(&w->log_repeat, now.tv_sec, LOG_REPEAT_WINDOW_S, "http", line);
 }
 
 struct web *web_start(struct console *c, const char *cert_pem, const char *key_pem, char *err,
@@ -434,7 +480,7 @@ struct web *web_start(struct console *c, const char *cert_pem, const char *key_p
     if (cert_pem && key_pem)
         flags |= MHD_USE_TLS;
     w->daemon = MHD_start_daemon(
-        flags, 0, NULL, NULL, on_request, w, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, w,
+        flags, 0, NULL, NULL, on_request, w, MHD_OPTION_EXTERNAL_LOGGER, log_http_server, &w->log_repeat,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)c->cfg->console.max_clients,
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)c->cfg->console.max_clients_per_address,

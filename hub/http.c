@@ -100,20 +100,6 @@ static void run(struct http_server *srv)
         uv_timer_stop(&srv->timer);
 }
 
-static void on_log(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
-
-/* libmicrohttpd's messages, each text at most once a minute (one per connection else). */
-static void on_log(void *cls, const char *fmt, va_list ap)
-{
-    struct http_server *srv = cls;
-    char line[256];
-
-    vsnprintf(line, sizeof(line), fmt, ap);
-    line[strcspn(line, "\n")] = '\0';
-    log_warn_repeat(&srv->log_repeat, (long long)(uv_hrtime() / 1000000000u),
-                    LOG_REPEAT_WINDOW_S, "http", line);
-}
-
 struct http_server *http_server_new(uv_loop_t *loop, const char *bind, int port,
                                     const struct http_route *routes, void *data)
 {
@@ -136,7 +122,7 @@ struct http_server *http_server_new(uv_loop_t *loop, const char *bind, int port,
     srv->routes = routes;
     srv->data = data;
     srv->daemon = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, on_request, srv,
-                                   MHD_OPTION_EXTERNAL_LOGGER, on_log, srv,
+                                   MHD_OPTION_EXTERNAL_LOGGER, log_http_server, &srv->log_repeat,
                                    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
                                    MHD_OPTION_CONNECTION_LIMIT, 64U,
                                    MHD_OPTION_CONNECTION_TIMEOUT, 10U,

@@ -52,6 +52,52 @@ int ingest_init(struct ingest *ing, const struct hub_config *cfg, struct metrics
     return 0;
 }
 
+/* Whether source is mqtt://<authority>/<m>/<category>/<type>/<subject>; its authority. */
+static bool hub_form(const char *source, size_t len, const char **authority, size_t *authority_len)
+{
+    const char *p = source + 7, *end = source + len, *slash;
+    int levels = 1;
+
+    if (len <= 7 || memcmp(source, "mqtt://", 7) != 0 || !(slash = memchr(p, '/', len - 7)))
+        return false;
+    for (const char *q = slash + 1; q < end; q++)
+        levels += *q == '/';
+    *authority = p;
+    *authority_len = (size_t)(slash - p);
+    return levels == 4 && slash > p;
+}
+
+void ingest_recent_event(struct ingest *ing, const char *source, size_t source_len, const char *id,
+                         size_t id_len)
+{
+    const char *authority;
+    size_t n;
+
+    idset_add_event(ing->seen, source, source_len, id, id_len);
+    if ((source_len >= ing->source_prefix_len &&
+         memcmp(source, ing->source_prefix, ing->source_prefix_len) == 0) ||
+        !hub_form(source, source_len, &authority, &n))
+        return;
+    if (ing->other_broker++ == 0) {
+        n = n < sizeof(ing->other_authority) ? n : sizeof(ing->other_authority) - 1;
+        memcpy(ing->other_authority, authority, n);
+        ing->other_authority[n] = '\0';
+    }
+}
+
+void ingest_recent_done(struct ingest *ing)
+{
+    if (ing->other_broker == 0 || ing->other_broker_told)
+        return;
+    ing->other_broker_told = true;
+    log_warn("ingest", "%llu of the newest events in Redis name the broker '%s' in their source, "
+             "this hub names it '%.*s': what the broker sends again after this restart is not "
+             "known as written and may be written twice. If only the broker's address changed, "
+             "set mqtt.source: \"%s\" in hub.yaml to keep the old name",
+             ing->other_broker, ing->other_authority, (int)(ing->source_prefix_len - 8),
+             ing->source_prefix + 7, ing->other_authority);
+}
+
 void ingest_close(struct ingest *ing)
 {
     idset_free(ing->seen);

@@ -43,6 +43,10 @@ struct ingest {
     size_t key_prefix_len;
     ingest_check_cb check;
     void *check_data;
+    /* The start's recent events whose source names another broker (ingest_recent_event). */
+    unsigned long long other_broker;
+    char other_authority[64]; /* the first such broker's name, cut to fit */
+    bool other_broker_told;
 };
 
 /*
@@ -57,6 +61,22 @@ int ingest_catalog_check(void *data, const struct topic *topic, const json_t *pa
 int ingest_init(struct ingest *ing, const struct hub_config *cfg, struct metrics *m,
                 struct redis_out *out);
 void ingest_close(struct ingest *ing);
+
+/*
+ * An event among the newest of a stream, read from Redis at the start: from now on a
+ * duplicate of it is dropped. A source in the hub's own form, mqtt://<broker>/<topic>,
+ * that names another broker than this hub does is counted: the broker's address (or
+ * mqtt.source) changed since that event was written.
+ */
+void ingest_recent_event(struct ingest *ing, const char *source, size_t source_len, const char *id,
+                         size_t id_len);
+
+/*
+ * The recent events are read: once per process, when some named another broker, a
+ * warning says that what the broker sends again now is not known as written, and how
+ * to keep the old name.
+ */
+void ingest_recent_done(struct ingest *ing);
 
 /* Takes one inbound message; payload is borrowed for the call only. */
 void ingest_message(struct ingest *ing, const char *topic, const void *payload, size_t len);

@@ -194,7 +194,7 @@ static void on_recent_event(void *data, const char *source, size_t source_len, c
 {
     struct hub *hub = data;
 
-    idset_add_event(hub->ingest.seen, source, source_len, id, id_len);
+    ingest_recent_event(&hub->ingest, source, source_len, id, id_len);
 }
 
 static void start_stop(struct hub *hub, const char *why);
@@ -206,6 +206,7 @@ static void on_redis_ready(void *data)
 
     if (hub->mqtt || hub->stopping)
         return;
+    ingest_recent_done(&hub->ingest);
     hub->mqtt = mqtt_in_new(hub->loop, &hub->cfg, &hub->metrics, on_message, hub);
     if (!hub->mqtt) {
         log_error("hub", "cannot create the MQTT client: %s", strerror(errno));

@@ -26,74 +26,55 @@ void metrics_observe_xadd(struct metrics *m, uint64_t ns)
     m->xadd_latency_sum_s += s;
 }
 
-void metrics_series(FILE *out, const char *name, const char *label, const char *value,
-                    const char *label2, const char *value2)
-{
-    fprintf(out, "%s{%s=\"", name, label);
-    prom_label_value(out, value);
-    if (label2) {
-        fprintf(out, "\",%s=\"", label2);
-        prom_label_value(out, value2);
-    }
-    fputs("\"} ", out);
-}
-
-static void counter(FILE *out, const char *name, const char *help, uint64_t v)
-{
-    fprintf(out, "# HELP %s %s\n# TYPE %s counter\n%s %" PRIu64 "\n", name, help, name, name, v);
-}
-
-static void gauge(FILE *out, const char *name, const char *help, uint64_t v)
-{
-    fprintf(out, "# HELP %s %s\n# TYPE %s gauge\n%s %" PRIu64 "\n", name, help, name, name, v);
-}
-
 void metrics_render(const struct metrics *m, const struct metrics_gauges *g, FILE *out)
 {
     uint64_t cumulative = 0;
 
-    counter(out, "rheinhub_events_received_total", "MQTT messages taken from the broker.",
-            m->received);
-    counter(out, "rheinhub_events_accepted_total", "Events written to Redis and confirmed.",
-            m->accepted);
-    counter(out, "rheinhub_events_duplicate_total", "Events dropped as recently seen (same source and id).",
-            m->duplicates);
+    prom_counter(out, "rheinhub_events_received_total", "MQTT messages taken from the broker.",
+                 m->received);
+    prom_counter(out, "rheinhub_events_accepted_total", "Events written to Redis and confirmed.",
+                 m->accepted);
+    prom_counter(out, "rheinhub_events_duplicate_total", "Events dropped as recently seen (same source and id).",
+                 m->duplicates);
     fprintf(out, "# HELP rheinhub_events_rejected_total Messages rejected, by reason.\n"
                  "# TYPE rheinhub_events_rejected_total counter\n");
     for (int i = 0; i < REJECT_REASON_COUNT; i++)
         fprintf(out, "rheinhub_events_rejected_total{reason=\"%s\"} %" PRIu64 "\n",
                 reject_reason_name((enum reject_reason)i), m->rejected[i]);
-    counter(out, "rheinhub_deadletters_total", "Dead-letter entries written to Redis.",
-            m->deadletters);
-    counter(out, "rheinhub_redis_entries_total",
-            "Stream entries written for events; each carries up to redis.entry_events_max.",
-            m->entries);
-    counter(out, "rheinhub_events_resent_total",
-            "Events in doubt after a lost Redis link, re-sent without duplicates.", m->resent);
-    counter(out, "rheinhub_redis_errors_total", "Error replies from Redis.", m->redis_errors);
-    gauge(out, "rheinhub_queue_length", "Entries waiting to be sent to Redis.", g->queued);
-    gauge(out, "rheinhub_redis_in_flight", "Entries sent to Redis and awaiting a reply.",
-          g->in_flight);
-    gauge(out, "rheinhub_redis_in_doubt", "Entries whose Redis link was lost before a reply.",
-          g->in_doubt);
-    gauge(out, "rheinhub_mqtt_paused", "1 while MQTT reading is paused by backpressure.",
-          g->mqtt_paused);
-    counter(out, "rheinhub_mqtt_pauses_total", "Times MQTT reading was paused.", m->mqtt_pauses);
-    gauge(out, "rheinhub_journal_bytes", "Bytes in the crash journal (segments and buffer).",
-          g->journal_bytes);
-    gauge(out, "rheinhub_journal_blocked", "1 while the crash journal cannot be written.",
-          g->journal_blocked);
-    gauge(out, "rheinhub_mqtt_connected", "1 while the MQTT session is up.", g->mqtt_connected);
-    gauge(out, "rheinhub_mqtt_subscriptions_refused",
-          "Topic filters not subscribed: refused at the last SUBACK, or not sent.",
-          g->mqtt_refused);
-    counter(out, "rheinhub_mqtt_subscription_refusals_total",
-            "Topic filters the broker refused, counted at each SUBACK.",
-            m->mqtt_subscriptions_refused);
-    gauge(out, "rheinhub_redis_connected", "1 while the Redis link is up.", g->redis_connected);
-    gauge(out, "rheinhub_redis_refusing_writes",
-          "1 while Redis refuses writes with an error (maxmemory, its disk full).",
-          g->redis_refusing);
+    prom_counter(out, "rheinhub_deadletters_total", "Dead-letter entries written to Redis.",
+                 m->deadletters);
+    prom_counter(out, "rheinhub_redis_entries_total",
+                 "Stream entries written for events; each carries up to redis.entry_events_max.",
+                 m->entries);
+    prom_counter(out, "rheinhub_events_resent_total",
+                 "Events in doubt after a lost Redis link, re-sent without duplicates.", m->resent);
+    prom_counter(out, "rheinhub_redis_errors_total", "Error replies from Redis.", m->redis_errors);
+    prom_gauge(out, "rheinhub_queue_length", "Entries waiting to be sent to Redis.", g->queued);
+    prom_gauge(out, "rheinhub_redis_in_flight", "Entries sent to Redis and awaiting a reply.",
+               g->in_flight);
+    prom_gauge(out, "rheinhub_redis_in_doubt", "Entries whose Redis link was lost before a reply.",
+               g->in_doubt);
+    prom_gauge(out, "rheinhub_mqtt_paused", "1 while MQTT reading is paused by backpressure.",
+               g->mqtt_paused);
+    prom_counter(out, "rheinhub_mqtt_pauses_total", "Times MQTT reading was paused.",
+                 m->mqtt_pauses);
+    prom_gauge(out, "rheinhub_journal_bytes", "Bytes in the crash journal (segments and buffer).",
+               g->journal_bytes);
+    prom_gauge(out, "rheinhub_journal_blocked", "1 while the crash journal cannot be written.",
+               g->journal_blocked);
+    prom_gauge(out, "rheinhub_mqtt_connected", "1 while the MQTT session is up.",
+               g->mqtt_connected);
+    prom_gauge(out, "rheinhub_mqtt_subscriptions_refused",
+               "Topic filters not subscribed: refused at the last SUBACK, or not sent.",
+               g->mqtt_refused);
+    prom_counter(out, "rheinhub_mqtt_subscription_refusals_total",
+                 "Topic filters the broker refused, counted at each SUBACK.",
+                 m->mqtt_subscriptions_refused);
+    prom_gauge(out, "rheinhub_redis_connected", "1 while the Redis link is up.",
+               g->redis_connected);
+    prom_gauge(out, "rheinhub_redis_refusing_writes",
+               "1 while Redis refuses writes with an error (maxmemory, its disk full).",
+               g->redis_refusing);
     fprintf(out,
             "# HELP rheinhub_reconnects_total Connections re-established after a loss.\n"
             "# TYPE rheinhub_reconnects_total counter\n"

@@ -52,16 +52,6 @@ struct metrics_gauges {
 /* Records one XADD round trip of ns nanoseconds. */
 void metrics_observe_xadd(struct metrics *m, uint64_t ns);
 
-/*
- * Writes a sample's name and labels, name{label="value"} or, with label2 not NULL,
- * name{label="value",label2="value2"}, and the space before its value. The values may
- * come from Redis (stream, group and status key names any client can write): their
- * backslash, double quote and line feed are escaped as the text format says, so that no
- * name can end the label or the line and make the whole exposition unreadable.
- */
-void metrics_series(FILE *out, const char *name, const char *label, const char *value,
-                    const char *label2, const char *value2);
-
 /* Writes the Prometheus text exposition (format 0.0.4) to out. */
 void metrics_render(const struct metrics *m, const struct metrics_gauges *g, FILE *out);
 

@@ -21,7 +21,7 @@
 
 #include "http.h"
 #include "log.h"
-#include "metrics.h"
+#include "prom_text.h"
 #include "router.h"
 
 #define CONSUMERS_MAX 64
@@ -564,7 +564,7 @@ static void render_consumer_counters(const struct round *r, FILE *out)
         fprintf(out, "# HELP %s %s\n# TYPE %s counter\n", consumer_counters[c].name,
                 consumer_counters[c].help, consumer_counters[c].name);
         for (int i = 0; i < r->n_consumers; i++) {
-            metrics_series(out, consumer_counters[c].name, "consumer", r->consumers[i].key,
+            prom_series(out, consumer_counters[c].name, "consumer", r->consumers[i].key,
                            NULL, NULL);
             fprintf(out, "%" PRIu64 "\n", r->consumers[i].counts[c]);
         }
@@ -582,15 +582,15 @@ void streams_render(const struct streams *s, FILE *out)
     fprintf(out, "# HELP rheinhub_stream_trimmed_total Entries trimmed after every group "
                  "acknowledged them.\n# TYPE rheinhub_stream_trimmed_total counter\n");
     for (size_t i = 0; i < s->n_totals; i++) {
-        metrics_series(out, "rheinhub_stream_trimmed_total", "stream", s->totals[i].key, NULL,
-                       NULL);
+        prom_series(out, "rheinhub_stream_trimmed_total", "stream", s->totals[i].key, NULL,
+                    NULL);
         fprintf(out, "%" PRIu64 "\n", s->totals[i].trimmed);
     }
     fprintf(out, "# HELP rheinhub_stream_dropped_total Entries dropped by the memory cap before "
                  "every group had them.\n# TYPE rheinhub_stream_dropped_total counter\n");
     for (size_t i = 0; i < s->n_totals; i++) {
-        metrics_series(out, "rheinhub_stream_dropped_total", "stream", s->totals[i].key, NULL,
-                       NULL);
+        prom_series(out, "rheinhub_stream_dropped_total", "stream", s->totals[i].key, NULL,
+                    NULL);
         fprintf(out, "%" PRIu64 "\n", s->totals[i].dropped);
     }
     if (!r)
@@ -598,7 +598,7 @@ void streams_render(const struct streams *s, FILE *out)
     fprintf(out, "# HELP rheinhub_stream_length Entries in the stream.\n"
                  "# TYPE rheinhub_stream_length gauge\n");
     for (size_t i = 0; i < r->n; i++) {
-        metrics_series(out, "rheinhub_stream_length", "stream", r->stats[i].key, NULL, NULL);
+        prom_series(out, "rheinhub_stream_length", "stream", r->stats[i].key, NULL, NULL);
         fprintf(out, "%" PRIu64 "\n", r->stats[i].length);
     }
     fprintf(out, "# HELP rheinhub_group_lag Entries of the stream the group has not read yet.\n"
@@ -606,16 +606,16 @@ void streams_render(const struct streams *s, FILE *out)
     for (size_t i = 0; i < r->n; i++)
         for (int g = 0; g < r->stats[i].n_groups; g++)
             if (r->stats[i].groups[g].lag_known) {
-                metrics_series(out, "rheinhub_group_lag", "stream", r->stats[i].key, "group",
-                               r->stats[i].groups[g].name);
+                prom_series(out, "rheinhub_group_lag", "stream", r->stats[i].key, "group",
+                            r->stats[i].groups[g].name);
                 fprintf(out, "%" PRIu64 "\n", r->stats[i].groups[g].lag);
             }
     fprintf(out, "# HELP rheinhub_group_pending Entries read but not acknowledged.\n"
                  "# TYPE rheinhub_group_pending gauge\n");
     for (size_t i = 0; i < r->n; i++)
         for (int g = 0; g < r->stats[i].n_groups; g++) {
-            metrics_series(out, "rheinhub_group_pending", "stream", r->stats[i].key, "group",
-                           r->stats[i].groups[g].name);
+            prom_series(out, "rheinhub_group_pending", "stream", r->stats[i].key, "group",
+                        r->stats[i].groups[g].name);
             fprintf(out, "%" PRIu64 "\n", r->stats[i].groups[g].pending);
         }
     fprintf(out, "# HELP rheinhub_group_oldest_pending_seconds Age of the oldest entry read "
@@ -625,16 +625,16 @@ void streams_render(const struct streams *s, FILE *out)
             const struct group_stats *gs = &r->stats[i].groups[g];
             uint64_t ms = gs->oldest_pending[0] ? strtoull(gs->oldest_pending, NULL, 10) : 0;
             double age = ms && now_ms > ms ? (double)(now_ms - ms) / 1000.0 : 0.0;
-            metrics_series(out, "rheinhub_group_oldest_pending_seconds", "stream",
-                           r->stats[i].key, "group", gs->name);
+            prom_series(out, "rheinhub_group_oldest_pending_seconds", "stream",
+                        r->stats[i].key, "group", gs->name);
             fprintf(out, "%.3f\n", age);
         }
     }
     fprintf(out, "# HELP rheinhub_worker_consumer_healthy 1 when a worker consumer reports ok.\n"
                  "# TYPE rheinhub_worker_consumer_healthy gauge\n");
     for (int i = 0; i < r->n_consumers; i++) {
-        metrics_series(out, "rheinhub_worker_consumer_healthy", "consumer", r->consumers[i].key,
-                       NULL, NULL);
+        prom_series(out, "rheinhub_worker_consumer_healthy", "consumer", r->consumers[i].key,
+                    NULL, NULL);
         fprintf(out, "%d\n", strcmp(r->consumers[i].state, "ok") == 0);
     }
     /* Counters of the worker's process: a restarted worker starts again from 0, which

@@ -180,8 +180,9 @@
     });
     es.addEventListener("alert", ev => onAlert(JSON.parse(ev.data)));
     es.addEventListener("removed", ev => {
-      state.alerts.delete(JSON.parse(ev.data).topic);
-      renderAlerts();
+      // An alert's topic, or an aggregate's: the gauges are read again.
+      if (state.alerts.delete(JSON.parse(ev.data).topic)) renderAlerts();
+      else if (state.view === "gauges") onAggregate();
     });
     es.addEventListener("aggregate", ev => { if (state.view === "gauges") onAggregate(JSON.parse(ev.data)); });
   }

@@ -142,3 +142,14 @@ void log_warn_repeat(struct log_repeat *r, long long now_s, long long window_s,
     r->seen[i].at_s = now_s;
     r->seen[i].skipped = 0;
 }
+
+void log_http_server(void *log_repeat, const char *fmt, va_list ap)
+{
+    struct timespec now;
+    char line[LOG_REPEAT_TEXT_MAX];
+
+    vsnprintf(line, sizeof(line), fmt, ap);
+    line[strcspn(line, "\n")] = '\0';
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    log_warn_repeat(log_repeat, now.tv_sec, LOG_REPEAT_WINDOW_S, "http", line);
+}

@@ -7,6 +7,7 @@
 #ifndef RHEINHUB_LOG_H
 #define RHEINHUB_LOG_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 
 #define LOG_LEVEL_MAP(X)                                                                           \
@@ -59,6 +60,14 @@ struct log_repeat {
 
 void log_warn_repeat(struct log_repeat *r, long long now_s, long long window_s,
                      const char *component, const char *line);
+
+/*
+ * libmicrohttpd's external logger (MHD_OPTION_EXTERNAL_LOGGER, with the server's
+ * struct log_repeat as its argument): a message as a warning of component "http", each
+ * text at most once in LOG_REPEAT_WINDOW_S (one per connection else).
+ */
+void log_http_server(void *log_repeat, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 
 #define log_error(comp, ...) log_msg(LOG_LEVEL_ERROR, comp, __VA_ARGS__)
 #define log_warn(comp, ...) log_msg(LOG_LEVEL_WARN, comp, __VA_ARGS__)

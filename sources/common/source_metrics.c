@@ -200,19 +200,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     return r;
 }
 
-/* libmicrohttpd's messages, each text at most once a minute (one per connection else). */
-static void on_log(void *cls, const char *fmt, va_list ap)
-{
-    struct source_metrics *m = cls;
-    struct timespec now;
-    char line[256];
-
-    vsnprintf(line, sizeof(line), fmt, ap);
-    line[strcspn(line, "\n")] = '\0';
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    log_warn_repeat(&m->log_repeat, now.tv_sec, LOG_REPEAT_WINDOW_S, "http", line);
-}
-
 int source_metrics_serve(struct source_metrics *m, const char *bind, int port)
 {
     struct sockaddr_storage addr;
@@ -233,7 +220,7 @@ int source_metrics_serve(struct source_metrics *m, const char *bind, int port)
         return -EINVAL;
     }
     m->daemon = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, on_request, m,
-                                 MHD_OPTION_EXTERNAL_LOGGER, on_log, m,
+                                 MHD_OPTION_EXTERNAL_LOGGER, log_http_server, &m->log_repeat,
                                  MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
                                  MHD_OPTION_CONNECTION_LIMIT, 16U,
                                  MHD_OPTION_CONNECTION_TIMEOUT, 10U, MHD_OPTION_END);

@@ -3,8 +3,8 @@
  * libFuzzer target: the operations console's live picture (console/board.c), which
  * takes whatever the broker delivers on the alert and analytics topics and streams it
  * to the operators' pages as Server-Sent Events. The input is a sequence of messages,
- * each a kind byte (alert, aggregate, ping), a topic byte (from a few valid and invalid
- * topics), a 16-bit length and that many payload bytes.
+ * each a kind byte (alert, aggregate, ping, a step of a resync), a topic byte (from a
+ * few valid and invalid topics), a 16-bit length and that many payload bytes.
  *
  * One page is attached before the messages and one after. Everything either page reads
  * must be well-formed SSE: blocks of "retry:", "event: NAME" and one "data: JSON" line,
@@ -101,6 +101,18 @@ static json_t *check_sse(char *s)
     return first;
 }
 
+/* One step of a resync after a connect, at now_ms of a clock that moves 400 ms a message. */
+static void resync_step(struct board *b, unsigned step, int64_t now_ms)
+{
+    switch (step % 5) {
+    case 0: board_resync_begin(b); break;
+    case 1: board_resync_subscribed(b, now_ms); break;
+    case 2: board_resync_retained(b, now_ms); break;
+    case 3: board_resync_tick(b, now_ms); break;
+    default: board_resync_cancel(b); break;
+    }
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
@@ -127,12 +139,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         off += 4;
         if (len > size - off)
             len = size - off;
-        if (kind % 3 == 0)
+        if (kind % 4 == 0)
             board_alert(b, topic, data + off, len);
-        else if (kind % 3 == 1)
+        else if (kind % 4 == 1)
             board_aggregate(b, topic, data + off, len);
-        else
+        else if (kind % 4 == 2)
             board_ping(b);
+        else
+            resync_step(b, kind >> 2, (int64_t)m * 400);
         off += len;
     }
     read_all(b, early);

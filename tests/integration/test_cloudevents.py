@@ -148,3 +148,23 @@ def test_restart_remembers_source_and_id(hub_factory, redis_client, stack):
                                                    ("urn:linz:pegel-b", "1", T_B)]
     assert hub.metric("rheinhub_events_duplicate_total") == 1
     assert hub.metric("rheinhub_events_accepted_total") == 1
+
+
+def test_restart_with_another_broker_name_is_told(hub_factory, redis_client, stack):
+    """A plain event's source names the broker (mqtt.source, else the hub's host:port).
+    A hub that starts under another name than its stored events carry says so once,
+    with the mqtt.source that keeps the old name; a start under the same name, or
+    events of a publisher's own source, say nothing."""
+    plain = json.dumps(DATA).encode()
+    old = hub_factory(name="old", mqtt={"source": "broker.old.example:1883"})
+    run(old, redis_client, stack, [plain, from_source("mqtt://gateway.example/x")])
+    old.term()
+    hub = hub_factory(name="new")
+    hint = 'set mqtt.source: "broker.old.example:1883" in hub.yaml'
+    log = hub.log_path.read_text()
+    assert log.count(hint) == 1, log[-3000:]
+    assert "1 of the newest events in Redis name the broker 'broker.old.example:1883'" in log
+    hub.term()
+    old.start()
+    old.term()
+    assert hint not in old.log_path.read_text(), "a start under the same name warned"

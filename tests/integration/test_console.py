@@ -354,7 +354,8 @@ def test_page_at_360_px(env):
 
 def test_gauges_and_dead_letters(env):
     """Gauges from the retained aggregates with 24 hours of hourly aggregates from the
-    database and a silent sensor marked; rejected messages with reason, topic and the
+    database and a silent sensor marked, one whose retained aggregate is removed gone
+    from the open page; rejected messages with reason, topic and the
     start of the payload, filtered by topic prefix."""
     import sqlite3
     b = env.first()
@@ -409,6 +410,11 @@ def test_gauges_and_dead_letters(env):
         assert "stumm" in r3.text and "is-silent" in r3.get_attribute("class"), r3.text
         assert "stumm" not in row(b.driver, "rhein-pegel-1")[0].text
         env.shot(b, "gauges")
+        # An aggregate whose retained message is removed leaves the open page.
+        ch.publish(env.stack.mqtt_port, "linz/analytics/sensor.waterlevel/rhein-pegel-2/15m", "",
+                   retain=True)
+        wait(b, lambda d: not row(d, "rhein-pegel-2") and row(d, "rhein-pegel-1"), 5,
+             "rhein-pegel-2 off the gauges")
 
         ch.publish(env.stack.mqtt_port, "linz/sensor/waterlevel/new-device-7", "not json")
         ch.publish(env.stack.mqtt_port, "linz/sensor/parking/lot-3", json.dumps({"time": "now"}))

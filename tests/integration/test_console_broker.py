@@ -11,6 +11,7 @@ shows afterwards must be what the broker holds now.
 import json
 import queue
 import signal
+import time
 import uuid
 
 import paho.mqtt.client as mqtt
@@ -23,6 +24,34 @@ def alerts(port, cookie):
     status, _, body = ch.request(port, "GET", "/api/alerts", headers={"Cookie": cookie})
     assert status == 200, (status, body)
     return {a["topic"]: a for a in body["alerts"]}
+
+
+def gauges(port, cookie):
+    """The topics of the aggregates on the board."""
+    status, _, body = ch.request(port, "GET", "/api/gauges", headers={"Cookie": cookie})
+    assert status == 200, (status, body)
+    return {f"{g['municipality']}/analytics/{g['type']}/{g['subject']}/{w}"
+            for g in body for w in g["windows"]}
+
+
+def retained_alert(subject):
+    """An active alert as the alerting worker publishes it (docs/alerting.md)."""
+    now = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
+    return json.dumps({
+        "id": f"linz:it-resync:{subject}:1", "rule": "it-resync", "severity": "warning",
+        "state": "active", "municipality": "linz", "type": "sensor.waterlevel",
+        "subject": subject, "value": 712, "threshold": 650, "message": f"{subject}: 712 cm",
+        "raised_at": now, "updated_at": now, "acked_by": None, "cleared_at": None})
+
+
+def broker_elsewhere(stack):
+    """A second broker on the stack's persistence, on a port of its own that the hub
+    and the console do not know: what changes there happens while they are cut off."""
+    folder = stack.tmp / "elsewhere"
+    folder.mkdir()
+    broker = harness.Mosquitto(folder, stack.run_dir)
+    broker.start()
+    return broker
 
 
 def raise_alert(stack, port, cookie):
@@ -111,3 +140,41 @@ def test_an_ack_is_withdrawn_or_said_to_be_on_its_way(tmp_path):
             assert got == third + "/ack", got
         finally:
             watcher.close()
+
+
+def test_the_board_follows_what_the_broker_retains_after_a_reconnect(tmp_path):
+    """An alert and an aggregate whose retained messages are removed while the console
+    is cut off from the broker are not in the broker's replay after the reconnect: the
+    board drops them, and keeps the alert and the aggregate that are still retained."""
+    with ch.running_console(tmp_path) as (stack, _, port, _):
+        cookie, _ = ch.api_login(port)
+        tag = uuid.uuid4().hex[:6]
+        gone, kept = f"linz/alerts/it-resync/gone-{tag}", f"linz/alerts/it-resync/kept-{tag}"
+        agg_gone = f"linz/analytics/sensor.waterlevel/gone-{tag}/15m"
+        agg_kept = f"linz/analytics/sensor.waterlevel/kept-{tag}/15m"
+        for topic in (gone, kept):
+            ch.publish(stack.mqtt_port, topic, retained_alert(topic.rsplit("/", 1)[1]), retain=True)
+        for topic in (agg_gone, agg_kept):
+            ch.publish(stack.mqtt_port, topic, json.dumps(
+                {"window": "15m", "count": 3, "stats": {"value": {"last": 412}}}), retain=True)
+        harness.wait_until(lambda: {gone, kept} <= alerts(port, cookie).keys(), 20,
+                           "both alerts on the board")
+        harness.wait_until(lambda: {agg_gone, agg_kept} <= gauges(port, cookie), 20,
+                           "both aggregates on the board")
+
+        stack.mosquitto.stop()
+        elsewhere = broker_elsewhere(stack)
+        try:
+            ch.publish(elsewhere.port, gone, "", retain=True)
+            ch.publish(elsewhere.port, agg_gone, "", retain=True)
+        finally:
+            assert elsewhere.stop() == 0, harness.tail(elsewhere.proc.log_path)
+        stack.mosquitto.start()
+
+        # libmosquitto's backoff brings the console back within 1 to 30 s.
+        harness.wait_until(lambda: gone not in alerts(port, cookie), 60,
+                           f"{gone} off the board after the reconnect", interval=0.2)
+        assert kept in alerts(port, cookie), "an alert the broker still retains was removed"
+        harness.wait_until(lambda: agg_gone not in gauges(port, cookie), 10,
+                           f"{agg_gone} off the board after the reconnect", interval=0.2)
+        assert agg_kept in gauges(port, cookie), "an aggregate still retained was removed"

@@ -3,8 +3,11 @@
 the Grafana dashboard, against a running hub and a real Prometheus (Debian's).
 
 - promtool checks the rules and the configuration and runs the rules' unit tests.
-- Every query of the dashboard names only metrics that the hub's /metrics exports
-  (a hub with its storage worker, after events went through).
+- Every rheinhub_ metric of the rules and the dashboard is written by the C code (hub,
+  sources, console), without running anything.
+- Every query of the dashboard on the hub names only metrics that the hub's /metrics
+  exports (a hub with its storage worker, after events went through); those on the
+  sources and the console are checked against running sources and a running console.
 - Every rheinhub_ metric of the alert rules and the dashboard is exported with the labels
   they name, and what they take a rate() or increase() of is a counter.
 - Prometheus scrapes that hub with the shipped rules loaded: the target is up, every
@@ -59,23 +62,69 @@ def scrape_targets():
 
 
 def test_prometheus_scrapes_every_shipped_metrics_port():
-    """The hub at the installed hub.yaml's http.port, and each source at the http.port of
-    its shipped mapping (sources/linz/, installed in /usr/share/rheinhub/sources/linz):
-    /metrics that nobody scrapes raises no alert."""
+    """The hub at the installed hub.yaml's http.port, the console at its console.port,
+    and each source at the http.port of its shipped mapping (sources/linz/, installed in
+    /usr/share/rheinhub/sources/linz): /metrics that nobody scrapes raises no alert."""
     targets = {t for ts in scrape_targets().values() for t in ts}
     template = (harness.REPO / "deploy" / "system" / "hub.yaml.in").read_text()
     hub_yaml = yaml.safe_load(re.sub(r"@[A-Z]+@", "/x", template))
-    want = {f"{hub_yaml['http']['bind']}:{hub_yaml['http']['port']}"}
+    want = {f"{hub_yaml['http']['bind']}:{hub_yaml['http']['port']}",
+            f"{hub_yaml['console']['bind']}:{hub_yaml['console']['port']}"}
     for f in sorted((harness.REPO / "sources" / "linz").glob("*.yaml")):
         http = yaml.safe_load(f.read_text())["http"]
         want.add(f"{http.get('bind', '127.0.0.1')}:{http['port']}")
-    assert len(want) == 4
+    assert len(want) == 5
     assert want <= targets, f"not scraped: {sorted(want - targets)}"
+    assert scrape_targets()["rheinhub-console"] == [
+        f"{hub_yaml['console']['bind']}:{hub_yaml['console']['port']}"]
 
 
 def dashboard_queries():
     dash = json.loads(DASHBOARD.read_text())
     return [t["expr"] for p in dash["panels"] for t in p["targets"]]
+
+
+def is_source_metric(name):
+    return name.startswith("rheinhub_source_")
+
+
+def is_console_metric(name):
+    return name.startswith("rheinhub_console_")
+
+
+def is_hub_metric(name):
+    return not is_source_metric(name) and not is_console_metric(name)
+
+
+def hub_queries():
+    """The dashboard's queries on the hub (and the exporters beside it): none of a
+    source's or the console's metrics."""
+    return [q for q in dashboard_queries()
+            if all(is_hub_metric(n) for n in re.findall(r"\b(rheinhub_[a-z_]+)", q))]
+
+
+def c_sources_text():
+    return "\n".join(f.read_text() for d in ("hub", "sources", "console")
+                     for f in sorted((harness.REPO / d).rglob("*.c")))
+
+
+def test_dashboard_and_rules_name_metrics_the_code_writes():
+    """Without running anything: each rheinhub_ metric of the dashboard and the rules is
+    written by the C code (a quoted name, or a histogram's series), and the dashboard
+    has panels on the hub's crash journal, the sources and the console."""
+    written = set(re.findall(r'"(rheinhub_[a-z_]+)', c_sources_text()))
+    exprs = dashboard_queries() + [r["expr"] for r in rule_exprs()]
+    names = {n for e in exprs for n in re.findall(r"\b(rheinhub_[a-z_]+)\b", e)}
+    for name in sorted(names):
+        base = re.sub(r"_(bucket|sum|count)$", "", name)
+        assert name in written or base in written, f"{name}: no C code writes it"
+    dashboard = {n for e in dashboard_queries()
+                 for n in re.findall(r"\b(rheinhub_[a-z_]+)", e)}
+    for want in ("rheinhub_journal_bytes", "rheinhub_journal_blocked",
+                 "rheinhub_source_published_total", "rheinhub_source_refused_total",
+                 "rheinhub_source_deadletters_total", "rheinhub_console_broker_up",
+                 "rheinhub_console_streams", "rheinhub_console_logins_total"):
+        assert want in dashboard, f"no dashboard panel shows {want}"
 
 
 def exported_names(text):
@@ -156,16 +205,24 @@ def check_names(text, exprs, rules, owned):
     return used
 
 
-def is_source_metric(name):
-    return name.startswith("rheinhub_source_")
-
-
 def test_rules_and_dashboard_use_exported_names_labels_and_types(monitored_hub):
     rules = rule_exprs()
     used = check_names(monitored_hub.metrics().text,
-                       [r["expr"] for r in rules] + dashboard_queries(), rules,
-                       lambda name: not is_source_metric(name))
+                       [r["expr"] for r in rules] + dashboard_queries(), rules, is_hub_metric)
     assert used >= 25
+
+
+def test_rules_and_dashboard_use_the_consoles_exported_names(tmp_path):
+    """The rules and the dashboard's panels on the console (job rheinhub-console)
+    against a running console's /metrics."""
+    import console_helpers as ch
+    with ch.running_console(tmp_path) as (_, _, port, _):
+        status, _, text = ch.request(port, "GET", "/metrics")
+    assert status == 200, (status, text)
+    rules = rule_exprs()
+    used = check_names(text, [r["expr"] for r in rules] + dashboard_queries(), rules,
+                       is_console_metric)
+    assert used >= 7
 
 
 def test_rules_on_dropped_entries_use_its_labels(hub_factory, stack):
@@ -229,7 +286,10 @@ def test_rules_use_the_sources_exported_names_and_labels(stack, hub, tmp_path):
 
 def concrete(expr):
     """A dashboard query as Prometheus can run it: Grafana's variables filled in."""
-    return expr.replace("$__rate_interval", "15s").replace('"$instance"', '".*"')
+    expr = expr.replace("$__rate_interval", "15s")
+    for var in ("instance", "source", "console"):
+        expr = expr.replace(f'"${var}"', '".*"')
+    return expr
 
 
 def prom_get(port, path, **params):
@@ -260,7 +320,7 @@ def test_dashboard_queries_name_exported_metrics(monitored_hub):
     status, body = monitored_hub.http_get("/metrics")
     assert status == 200
     exported = exported_names(body.decode())
-    queries = dashboard_queries()
+    queries = hub_queries()
     assert len(queries) >= 15
     for expr in queries:
         names = set(METRIC_RE.findall(expr))
@@ -300,7 +360,7 @@ def test_prometheus_scrapes_the_hub_with_the_rules(monitored_hub, tmp_path):
         firing = [r["name"] for r in rules if r["state"] == "firing"]
         assert not firing, f"alerts firing on a healthy hub: {firing}"
 
-        for expr in dashboard_queries():
+        for expr in hub_queries():
             q = concrete(expr)
             harness.wait_until(
                 lambda q=q: prom_get(port, "/api/v1/query", query=q)["result"], 60,

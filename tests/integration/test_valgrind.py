@@ -13,6 +13,7 @@ import http.client
 import json
 import signal
 import sqlite3
+import time
 
 
 import console_helpers as ch
@@ -122,7 +123,8 @@ def test_daemons_under_valgrind_memcheck(stack):
 
 def test_console_under_valgrind_memcheck(tmp_path):
     """The console (login, the alert list, an acknowledgement, the live stream, a refused
-    login, logout) with the hub, alerting and storage, each under memcheck."""
+    login, /healthz and /metrics, a broker restart and the board's resync after it,
+    logout) with the hub, alerting and storage, each under memcheck."""
     stack, broker_dir = ch.broker_with_accounts(tmp_path)
     stack.start()
     try:
@@ -152,8 +154,24 @@ def test_console_under_valgrind_memcheck(tmp_path):
         assert first, "no line from the event stream"
         assert ch.request(port, "POST", "/api/login",
                           {"user": ch.OPERATOR, "password": "wrong"})[0] in (401, 403, 429)
+        assert ch.request(port, "GET", "/healthz")[0] == 200
+        status, _, text = ch.request(port, "GET", "/metrics")
+        assert status == 200 and "rheinhub_console_alerts 1" in text, text
+        # A broker restart: /healthz says so, and the board is compared with the replay.
+        stack.mosquitto.stop()
+        wait_until(lambda: ch.request(port, "GET", "/healthz")[0] == 503, 60, "console 503")
+        stack.mosquitto.start()
+        wait_until(lambda: ch.request(port, "GET", "/healthz")[0] == 200, 120, "console 200")
+        time.sleep(3)  # the replay's quiet second, and the sweep after it
+        assert any(a["topic"] == topic for a in ch.request(
+            port, "GET", "/api/alerts", headers={"Cookie": cookie})[2]["alerts"]), \
+            "the alert the broker still retains left the board"
         assert ch.request(port, "POST", "/api/logout", {},
                           {"Cookie": cookie, "X-CSRF-Token": csrf})[0] in (200, 204)
         stop_and_check(hub, log_dir, 4)
+        log = hub.log_path.read_text(errors="replace")
+        assert "console: Terminated received" in log
+        assert "reconnecting" not in log[log.index("console: Terminated received"):], \
+            "the console's own disconnect at its stop is logged as a lost connection"
     finally:
         stack.stop()

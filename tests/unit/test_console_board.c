@@ -4,7 +4,9 @@
  * when cleared, retained removals, aggregates per subject and window, and the event
  * ring as a stream reads it: the snapshot first, parking when nothing is there, a
  * wake per parked stream, reads split at any buffer size, a stream that falls a whole
- * ring behind ended, a session's streams ended at logout.
+ * ring behind ended, a session's streams ended at logout; the resync after a connect
+ * (board_resync.c): what the replay does not name is removed once the SUBACK has come
+ * and the replay has been quiet for BOARD_RESYNC_QUIET_MS, with a "removed" event each.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -243,6 +245,173 @@ static void board_slow_stream_is_ended(void **state)
     board_free(b);
 }
 
+static const char *agg_json = "{\"window\":\"15m\",\"stats\":{\"value\":{\"last\":412}}}";
+
+static void agg(struct board *b, const char *topic)
+{
+    board_aggregate(b, topic, agg_json, strlen(agg_json));
+}
+
+static bool has_window(struct board *b, const char *subject, const char *window)
+{
+    json_t *g = board_gauges_json(b), *one;
+    bool found = false;
+    size_t i;
+
+    json_array_foreach(g, i, one) {
+        if (strcmp(json_string_value(json_object_get(one, "subject")), subject) == 0)
+            found = json_object_get(json_object_get(one, "windows"), window) != NULL;
+    }
+    json_decref(g);
+    return found;
+}
+
+static bool held(struct board *b, const char *topic)
+{
+    return board_alert_match(b, topic, NULL) == BOARD_ALERT_HELD;
+}
+
+/* Counts the occurrences of needle in haystack. */
+static int count(const char *haystack, const char *needle)
+{
+    int n = 0;
+
+    for (const char *p = haystack; (p = strstr(p, needle)); p += strlen(needle))
+        n++;
+    return n;
+}
+
+static void board_resync_removes_what_the_replay_lacks(void **state)
+{
+    struct board *b = board_new(park, wake);
+    struct board_client *c;
+    char buf[16384];
+    int conn;
+
+    (void)state;
+    put(b, "linz/alerts/rhine-flood/g1", alert_json("active", "a1", NULL));
+    put(b, "linz/alerts/rhine-flood/g2", alert_json("active", "a2", NULL));
+    put(b, "linz/alerts/rhine-flood/g3", alert_json("acknowledged", "a3", NULL));
+    agg(b, "linz/analytics/sensor.waterlevel/g1/15m");
+    agg(b, "linz/analytics/sensor.waterlevel/g1/1h");
+    agg(b, "linz/analytics/sensor.waterlevel/g2/15m");
+    c = board_attach(b, &conn, "s");
+    drain(b, c, buf, sizeof(buf), sizeof(buf) - 1);
+
+    assert_int_equal(board_resync_begin(b), 0);
+    board_resync_subscribed(b, 10000);
+    /* the replay: g1's alert, g1's 15m window; a live update of g3 confirms it too */
+    put(b, "linz/alerts/rhine-flood/g1", alert_json("active", "a1", NULL));
+    board_resync_retained(b, 10100);
+    agg(b, "linz/analytics/sensor.waterlevel/g1/15m");
+    board_resync_retained(b, 10200);
+    put(b, "linz/alerts/rhine-flood/g3", alert_json("acknowledged", "a3", NULL));
+    /* raised after the connect: never unconfirmed */
+    put(b, "linz/alerts/rhine-flood/g4", alert_json("active", "a4", NULL));
+
+    board_resync_tick(b, 10200 + BOARD_RESYNC_QUIET_MS - 1); /* not quiet long enough */
+    assert_true(held(b, "linz/alerts/rhine-flood/g2"));
+    assert_true(has_window(b, "g2", "15m"));
+    board_resync_tick(b, 10200 + BOARD_RESYNC_QUIET_MS);
+    assert_false(held(b, "linz/alerts/rhine-flood/g2"));
+    assert_false(has_window(b, "g2", "15m"));
+    assert_false(has_window(b, "g1", "1h"));
+    assert_true(held(b, "linz/alerts/rhine-flood/g1"));
+    assert_true(held(b, "linz/alerts/rhine-flood/g3"));
+    assert_true(held(b, "linz/alerts/rhine-flood/g4"));
+    assert_true(has_window(b, "g1", "15m"));
+
+    drain(b, c, buf, sizeof(buf), sizeof(buf) - 1);
+    assert_non_null(strstr(buf, "event: removed\ndata: {\"topic\":"
+                                "\"linz/alerts/rhine-flood/g2\"}\n\n"));
+    assert_non_null(strstr(buf, "event: removed\ndata: {\"topic\":"
+                                "\"linz/analytics/sensor.waterlevel/g2/15m\"}\n\n"));
+    assert_non_null(strstr(buf, "event: removed\ndata: {\"topic\":"
+                                "\"linz/analytics/sensor.waterlevel/g1/1h\"}\n\n"));
+    assert_int_equal(count(buf, "event: removed"), 3);
+
+    /* the resync is over: later ticks remove nothing */
+    board_resync_tick(b, 99999);
+    assert_true(held(b, "linz/alerts/rhine-flood/g1"));
+    /* a sweep that came too early: the late retained message adds the alert back */
+    put(b, "linz/alerts/rhine-flood/g2", alert_json("active", "a2", NULL));
+    assert_true(held(b, "linz/alerts/rhine-flood/g2"));
+    board_detach(b, c);
+    board_free(b);
+}
+
+static void board_resync_waits_for_the_suback_and_stops_at_a_disconnect(void **state)
+{
+    struct board *b = board_new(park, wake);
+
+    (void)state;
+    put(b, "linz/alerts/rhine-flood/g1", alert_json("active", "a1", NULL));
+    put(b, "linz/alerts/rhine-flood/g2", alert_json("active", "a2", NULL));
+    assert_int_equal(board_resync_begin(b), 0);
+    board_resync_retained(b, 1000);
+    board_resync_tick(b, 50000); /* no SUBACK yet: the replay may not have begun */
+    assert_true(held(b, "linz/alerts/rhine-flood/g1"));
+
+    board_resync_cancel(b); /* disconnected: nothing is removed, not even later */
+    board_resync_subscribed(b, 60000);
+    board_resync_tick(b, 90000);
+    assert_true(held(b, "linz/alerts/rhine-flood/g1"));
+
+    /* a connect during a resync starts it over: what the first replay named counts no more */
+    assert_int_equal(board_resync_begin(b), 0);
+    put(b, "linz/alerts/rhine-flood/g1", alert_json("active", "a1", NULL));
+    assert_int_equal(board_resync_begin(b), 0);
+    board_resync_subscribed(b, 100000);
+    put(b, "linz/alerts/rhine-flood/g2", alert_json("active", "a2", NULL));
+    board_resync_retained(b, 100100);
+    board_resync_tick(b, 100100 + BOARD_RESYNC_QUIET_MS);
+    assert_false(held(b, "linz/alerts/rhine-flood/g1"));
+    assert_true(held(b, "linz/alerts/rhine-flood/g2"));
+    board_free(b);
+}
+
+/* An empty message removes an aggregate as it removes an alert: once, with one event. */
+static void board_empty_messages_remove_once(void **state)
+{
+    struct board *b = board_new(park, wake);
+    struct board_client *c;
+    char buf[8192];
+    json_t *g;
+    int conn;
+
+    (void)state;
+    put(b, "linz/alerts/rhine-flood/g1", alert_json("active", "a1", NULL));
+    agg(b, "linz/analytics/sensor.waterlevel/g1/15m");
+    agg(b, "linz/analytics/sensor.waterlevel/g1/1h");
+    c = board_attach(b, &conn, "s");
+    drain(b, c, buf, sizeof(buf), sizeof(buf) - 1);
+    assert_int_equal(board_resync_begin(b), 0);
+    board_resync_subscribed(b, 0);
+    board_alert(b, "linz/alerts/rhine-flood/g1", "", 0);
+    board_aggregate(b, "linz/analytics/sensor.waterlevel/g1/15m", "", 0);
+    board_aggregate(b, "linz/analytics/sensor.waterlevel/g1/15m", "", 0);
+    assert_false(has_window(b, "g1", "15m"));
+    assert_true(has_window(b, "g1", "1h"));
+    board_aggregate(b, "linz/analytics/sensor.waterlevel/g1/1h", "", 0);
+    board_resync_tick(b, BOARD_RESYNC_QUIET_MS);
+    drain(b, c, buf, sizeof(buf), sizeof(buf) - 1);
+    assert_int_equal(count(buf, "event: removed"), 3);
+    assert_int_equal(count(buf, "\"linz/analytics/sensor.waterlevel/g1/15m\""), 1);
+    g = board_gauges_json(b);
+    assert_int_equal(json_array_size(g), 0); /* no window left: the subject is gone too */
+    json_decref(g);
+    /* the cap counts what is held: the removed windows' places are free again */
+    for (int k = 0; k < BOARD_GAUGES_MAX; k++) {
+        char topic[96];
+        snprintf(topic, sizeof(topic), "linz/analytics/sensor.waterlevel/g9/w%d", k);
+        agg(b, topic);
+    }
+    assert_true(has_window(b, "g9", "w0"));
+    assert_true(has_window(b, "g9", "w19999"));
+    board_detach(b, c);
+    board_free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -252,6 +421,9 @@ int main(void)
         cmocka_unit_test(board_aggregate_windows_are_bounded),
         cmocka_unit_test(board_stream_reads_parks_and_wakes),
         cmocka_unit_test(board_slow_stream_is_ended),
+        cmocka_unit_test(board_resync_removes_what_the_replay_lacks),
+        cmocka_unit_test(board_resync_waits_for_the_suback_and_stops_at_a_disconnect),
+        cmocka_unit_test(board_empty_messages_remove_once),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

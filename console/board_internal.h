@@ -1,0 +1,61 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The board's state, shared by its two halves: board.c (alerts, aggregates, the event
+ * ring and the streams) and board_resync.c (the comparison with the broker's replay
+ * after each connect). Nothing outside these two files includes this header.
+ */
+#ifndef RHEINHUB_CONSOLE_BOARD_INTERNAL_H
+#define RHEINHUB_CONSOLE_BOARD_INTERNAL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "board.h"
+
+struct event {
+    char *text; /* "event: NAME\ndata: JSON\n\n" */
+    size_t len;
+};
+
+struct snapshot;
+
+struct board {
+    pthread_mutex_t lock;
+    board_conn_cb park, wake;
+    struct event ring[BOARD_RING];
+    uint64_t seq;        /* sequence number of the next event; slot seq % BOARD_RING */
+    struct board_client *clients;
+    size_t n_clients;
+    json_t *alerts;      /* topic -> alert object (with "topic") */
+    json_t *recent;      /* cleared alerts, newest first */
+    uint64_t version;    /* counts changes of alerts and recent */
+    struct snapshot *snap;   /* of alerts and recent at snap_version, or NULL */
+    uint64_t snap_version;
+    json_t *gauges;      /* "m/type/subject" -> {municipality, type, subject, windows} */
+    size_t n_windows;    /* aggregates held over all gauges' windows */
+    uint64_t dropped;    /* payloads not held: malformed, too large, over a cap */
+    json_t *unconfirmed; /* resync: topic -> null, held before the connect and not named
+                            since (at most the held entries); NULL while no resync runs */
+    bool resync_subscribed;    /* the SUBACK of this resync's connection arrived */
+    int64_t resync_quiet_from; /* ms, monotonic: that SUBACK or the newest retained message */
+};
+
+/* Removes the alert at topic, if held, with a "removed" event; whether it was. Lock held. */
+bool board_remove_alert(struct board *b, const char *topic);
+
+/*
+ * Splits an aggregate's topic, <m>/analytics/<type>/<subject>/<window>, into 5 levels
+ * (in copy, of 512 bytes); false for any other topic and for the _all subject.
+ */
+bool board_aggregate_levels(const char *topic, char *copy, char **levels);
+
+/*
+ * Removes the aggregate at topic (its levels from aggregate_levels), and its subject
+ * once it has no window left, with a "removed" event; whether it was held. Lock held.
+ */
+bool board_remove_window(struct board *b, const char *topic, char **levels);
+
+#endif
