@@ -625,7 +625,9 @@ int redis_out_abort(struct redis_out *out, bool final)
 
     out->closing = true;
     /* Saved while the link may still be up: in-flight entries go to the file as they are
-     * (every entry of a spool is sent again as in doubt). */
+     * (every entry of a spool is sent again as in doubt). With the crash journal, its
+     * events are safe without the spool: the stop need not wait for room. */
+    final = final || out->journal != NULL;
     if (redis_out_pending(out) > 0 &&
         (r = spool_keep(path, lists, 5, out->journal != NULL, final)) < 0 && !final) {
         if (!out->spool_waiting)

@@ -106,9 +106,10 @@ void redis_out_drain(struct redis_out *out, redis_out_closed_cb closed, void *da
 /*
  * Ends the drain at once: what Redis has not confirmed goes to shutdown.spool_file
  * (logged with its count), then the link closes. When the spool cannot be written
- * (a full disk): final gives the entries up (logged); otherwise nothing changes, the
- * drain goes on, and the result is that negative errno: call again later. Returns 0
- * once closing.
+ * (a full disk): final gives the entries up (logged; with the crash journal on, its
+ * events stay in it and every abort is final); otherwise nothing changes, the drain
+ * goes on, and the result is that negative errno: call again later. Returns 0 once
+ * closing.
  */
 int redis_out_abort(struct redis_out *out, bool final);
 

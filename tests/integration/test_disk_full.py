@@ -189,3 +189,39 @@ def test_disk_full_spool_waits_for_room_and_loses_nothing(small_disk, hub_factor
     events = harness.read_events(r, WATERLEVEL)
     assert len(events) == n and len({ev.event_id for ev in events}) == n
     hub.term()
+
+
+
+def test_disk_full_spool_with_the_journal_does_not_wait(small_disk, hub_factory, stack, loadgen,
+                                                        tmp_path):
+    """With the crash journal on, a spool that cannot be written loses nothing: the
+    events stay in the journal. The stop does not wait for room then; the next start
+    sends every event to Redis once, from the journal."""
+    disk = small_disk("4m")
+    spool = disk.path / "hub.spool"
+    hub = hub_factory(shutdown={"spool_file": str(spool), "drain_timeout_s": 1},
+                      journal={"dir": str(tmp_path / "journal")})
+    stack.redis.shutdown()
+    harness.wait_until(lambda: hub.metric("rheinhub_redis_connected") == 0, 10,
+                       "the hub to notice that Redis is gone")
+    n = 200
+    loadgen(n=n).start().wait()
+    harness.wait_until(lambda: hub.metric("rheinhub_events_received_total") >= n, 15,
+                       f"the hub to take the {n} events")
+
+    disk.fill()
+    hub.proc.send(signal.SIGTERM)
+    assert hub.proc.wait(20) == 0
+    hub.assert_clean()
+    log = hub.log_path.read_text()
+    assert f"cannot write the spool {spool}: No space left on device" in log, log[-2000:]
+    assert "but for the events in the journal" in log, log[-2000:]
+    assert not spool.exists()
+    disk.free()
+    stack.redis.start()
+    hub.start()
+    r = stack.redis.client()
+    harness.wait_until(lambda: count_events(r, WATERLEVEL) >= n, 20, f"{n} events in Redis")
+    events = harness.read_events(r, WATERLEVEL)
+    assert len(events) == n and len({ev.event_id for ev in events}) == n
+    hub.term()
