@@ -42,7 +42,7 @@ def promtool(*args):
 
 def test_promtool_check_and_test_rules():
     out = promtool("check", "rules", "rheinhub-rules.yml")
-    assert "SUCCESS: 18 rules found" in out
+    assert "SUCCESS: 19 rules found" in out
     promtool("check", "config", "prometheus.yml")
     out = promtool("test", "rules", "rheinhub-rules.test.yml")
     assert "SUCCESS" in out
@@ -355,8 +355,8 @@ def test_prometheus_scrapes_the_hub_with_the_rules(monitored_hub, tmp_path):
         def rules_ok():
             groups = prom_get(port, "/api/v1/rules")["groups"]
             rules = [r for g in groups for r in g["rules"]]
-            return len(rules) == 18 and all(r["health"] == "ok" for r in rules) and rules
-        rules = harness.wait_until(rules_ok, 60, "the 18 rules loaded and evaluated")
+            return len(rules) == 19 and all(r["health"] == "ok" for r in rules) and rules
+        rules = harness.wait_until(rules_ok, 60, "the 19 rules loaded and evaluated")
         firing = [r["name"] for r in rules if r["state"] == "firing"]
         assert not firing, f"alerts firing on a healthy hub: {firing}"
 
