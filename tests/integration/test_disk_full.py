@@ -152,6 +152,19 @@ def test_disk_full_redis_aof_refuses_writes_and_the_hub_retries(small_disk, hub_
         red.stop()
 
 
+def hub_holding_events(hub_factory, stack, loadgen, n, spool, **overrides):
+    """A hub with its spool at spool that holds n events Redis never confirmed: Redis is
+    stopped first, then n events are published."""
+    hub = hub_factory(shutdown={"spool_file": str(spool), "drain_timeout_s": 1}, **overrides)
+    stack.redis.shutdown()
+    harness.wait_until(lambda: hub.metric("rheinhub_redis_connected") == 0, 10,
+                       "the hub to notice that Redis is gone")
+    loadgen(n=n).start().wait()
+    harness.wait_until(lambda: hub.metric("rheinhub_events_received_total") >= n, 15,
+                       f"the hub to take the {n} events")
+    return hub
+
+
 def test_disk_full_spool_waits_for_room_and_loses_nothing(small_disk, hub_factory, stack,
                                                           loadgen):
     """The hub stops while Redis is away and the spool's disk is full: it cannot save
@@ -160,14 +173,8 @@ def test_disk_full_spool_waits_for_room_and_loses_nothing(small_disk, hub_factor
     to Redis once."""
     disk = small_disk("4m")
     spool = disk.path / "hub.spool"
-    hub = hub_factory(shutdown={"spool_file": str(spool), "drain_timeout_s": 1})
-    stack.redis.shutdown()
-    harness.wait_until(lambda: hub.metric("rheinhub_redis_connected") == 0, 10,
-                       "the hub to notice that Redis is gone")
     n = 200
-    loadgen(n=n).start().wait()
-    harness.wait_until(lambda: hub.metric("rheinhub_events_received_total") >= n, 15,
-                       f"the hub to take the {n} events")
+    hub = hub_holding_events(hub_factory, stack, loadgen, n, spool)
 
     disk.fill()
     hub.proc.send(signal.SIGTERM)
@@ -191,7 +198,6 @@ def test_disk_full_spool_waits_for_room_and_loses_nothing(small_disk, hub_factor
     hub.term()
 
 
-
 def test_disk_full_spool_with_the_journal_does_not_wait(small_disk, hub_factory, stack, loadgen,
                                                         tmp_path):
     """With the crash journal on, a spool that cannot be written loses nothing: the
@@ -199,15 +205,9 @@ def test_disk_full_spool_with_the_journal_does_not_wait(small_disk, hub_factory,
     sends every event to Redis once, from the journal."""
     disk = small_disk("4m")
     spool = disk.path / "hub.spool"
-    hub = hub_factory(shutdown={"spool_file": str(spool), "drain_timeout_s": 1},
-                      journal={"dir": str(tmp_path / "journal")})
-    stack.redis.shutdown()
-    harness.wait_until(lambda: hub.metric("rheinhub_redis_connected") == 0, 10,
-                       "the hub to notice that Redis is gone")
     n = 200
-    loadgen(n=n).start().wait()
-    harness.wait_until(lambda: hub.metric("rheinhub_events_received_total") >= n, 15,
-                       f"the hub to take the {n} events")
+    hub = hub_holding_events(hub_factory, stack, loadgen, n, spool,
+                             journal={"dir": str(tmp_path / "journal")})
 
     disk.fill()
     hub.proc.send(signal.SIGTERM)
