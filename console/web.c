@@ -101,6 +101,7 @@ static enum MHD_Result queue(struct web *w, struct MHD_Connection *conn, unsigne
     return r;
 }
 
+/* A response of len bytes at data; with MHD_RESPMEM_MUST_FREE, data is freed in any case. */
 static enum MHD_Result send_buffer(struct web *w, struct MHD_Connection *conn, unsigned status,
                                    const char *type, const char *data, size_t len,
                                    enum MHD_ResponseMemoryMode mode, const char *cache)
@@ -108,8 +109,11 @@ static enum MHD_Result send_buffer(struct web *w, struct MHD_Connection *conn, u
     struct MHD_Response *resp = MHD_create_response_from_buffer(len, (void *)data, mode);
     enum MHD_Result r;
 
-    if (!resp)
+    if (!resp) {
+        if (mode == MHD_RESPMEM_MUST_FREE)
+            free((void *)data);
         return MHD_NO;
+    }
     headers(w, resp, type);
     MHD_add_response_header(resp, "Cache-Control", cache);
     r = queue(w, conn, status, resp);
@@ -307,11 +311,9 @@ static enum MHD_Result api_start(struct web *w, struct MHD_Connection *conn, con
 /* /metrics: the Prometheus text, rendered here (no waiting, probe.h). */
 static enum MHD_Result send_metrics(struct web *w, struct MHD_Connection *conn)
 {
-    struct MHD_Response *resp;
     char *text = NULL;
     size_t len = 0;
     FILE *out = open_memstream(&text, &len);
-    enum MHD_Result r;
 
     if (!out)
         return send_text(w, conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
@@ -320,16 +322,8 @@ static enum MHD_Result send_metrics(struct web *w, struct MHD_Connection *conn)
         free(text);
         return send_text(w, conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
     }
-    resp = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
-    if (!resp) {
-        free(text);
-        return MHD_NO;
-    }
-    headers(w, resp, "text/plain; version=0.0.4; charset=utf-8");
-    MHD_add_response_header(resp, "Cache-Control", "no-store");
-    r = queue(w, conn, MHD_HTTP_OK, resp);
-    MHD_destroy_response(resp);
-    return r;
+    return send_buffer(w, conn, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", text,
+                       len, MHD_RESPMEM_MUST_FREE, "no-store");
 }
 
 /* The job's reply as the response. */
