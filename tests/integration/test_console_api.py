@@ -386,6 +386,24 @@ def test_a_device_login_does_not_forgive_failed_ones(env):
     assert int(retry) >= 2, f"Retry-After {retry}: the device logins forgave the failures"
 
 
+def test_a_login_that_is_taken_forgives_the_failed_ones(env):
+    """An operator who mistyped twice and then logged in starts afresh: the next wrong
+    password from that address waits 1 s, as a first failure does, not the 4 s that a
+    third failure in a row would."""
+    _, _, port = env
+    source = "127.0.0.4"  # its own address: the other tests are not throttled by this
+    for _ in range(2):
+        harness.wait_until(lambda: login_from(port, source, ch.OPERATOR, "wrong-password")[0]
+                           == 401, 10, "a wrong password refused after the wait", interval=0.2)
+    harness.wait_until(lambda: login_from(port, source, ch.OPERATOR, ch.OPERATOR_PASSWORD)[0]
+                       == 200, 10, "the right password taken after the wait", interval=0.2)
+    status, _, body = login_from(port, source, ch.OPERATOR, "wrong-password")
+    assert status == 401, (status, body)
+    status, retry, body = login_from(port, source, ch.OPERATOR, "wrong-password")
+    assert status == 429 and body["error"] == "throttled", (status, body)
+    assert int(retry) == 1, f"Retry-After {retry}: the login did not forgive the failures"
+
+
 def read_stream_to_end(port, cookie, started):
     """Opens the live stream with cookie, calls started() once its snapshot has come,
     then reads until the console ends the stream. Returns what came after the snapshot
