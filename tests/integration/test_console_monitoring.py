@@ -197,6 +197,25 @@ def test_healthz_without_the_account_registry(env):
     assert status == 200 and body["accounts"] == "ok", (status, body)
 
 
+def test_healthz_without_the_database(env):
+    """The storage database the detail view reads moved away: 503, "database":
+    "unreadable", and 200 again once it is back."""
+    stack, _, port, _ = env
+    db = stack.run_dir / "rheinhub.db"
+    aside = stack.run_dir / "rheinhub.db.aside"
+    harness.wait_until(lambda: health(port)[0] == 200, 30, "/healthz 200")
+    shutil.move(db, aside)
+    try:
+        status, body = health(port)
+        assert status == 503, (status, body)
+        assert body["status"] == "degraded" and body["database"] == "unreadable", body
+        assert body["broker"] == "up" and body["accounts"] == "ok", body
+    finally:
+        shutil.move(aside, db)
+    status, body = health(port)
+    assert status == 200 and body["database"] == "ok", (status, body)
+
+
 def reload_broker(stack):
     """SIGHUP to the broker, and wait until it has read its files again."""
     log = stack.mosquitto.proc.log_path
