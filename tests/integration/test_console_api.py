@@ -15,6 +15,7 @@ nothing (checked in the hub's log, where the console's lines go).
 import http.client
 import json
 import os
+import signal
 import socket
 import subprocess
 import uuid
@@ -402,6 +403,24 @@ def test_a_login_that_is_taken_forgives_the_failed_ones(env):
     status, retry, body = login_from(port, source, ch.OPERATOR, "wrong-password")
     assert status == 429 and body["error"] == "throttled", (status, body)
     assert int(retry) == 1, f"Retry-After {retry}: the login did not forgive the failures"
+
+
+def test_a_removed_account_loses_its_session(tmp_path):
+    """An operator account removed while its person is logged in (deploy/broker/account
+    remove, then SIGHUP to the broker): the broker drops the person's MQTT session and
+    refuses it again, and the console ends the session (401) and frees its place."""
+    with ch.running_console(tmp_path) as (stack, _, port, broker_dir):
+        cookie, _ = ch.api_login(port)
+        assert raw(port, "GET", "/api/session", headers={"Cookie": cookie})[0] == 200
+        assert raw(port, "GET", "/healthz")[1]["sessions"] == 1
+        tool = harness.REPO / "deploy" / "broker" / "account"
+        subprocess.run([str(tool), "-d", str(broker_dir), "remove", "operator", ch.OPERATOR],
+                       check=True, capture_output=True, text=True)
+        stack.mosquitto.proc.send(signal.SIGHUP)
+        harness.wait_until(lambda: raw(port, "GET", "/api/session", headers={"Cookie": cookie}
+                                       )[0] == 401, 30, "the removed account's session to end")
+        harness.wait_until(lambda: raw(port, "GET", "/healthz")[1]["sessions"] == 0, 10,
+                           "its place freed")
 
 
 def read_stream_to_end(port, cookie, started):
