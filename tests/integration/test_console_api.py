@@ -423,6 +423,24 @@ def test_a_removed_account_loses_its_session(tmp_path):
                            "its place freed")
 
 
+def test_logins_beyond_max_sessions_are_refused_until_a_place_is_free(tmp_path):
+    """console.max_sessions 2: a third login is refused with 503 too_many_sessions
+    (counted as unavailable); once somebody logs out, a login is taken again."""
+    with ch.running_console(tmp_path, {"max_sessions": 2}) as (_, _, port, _):
+        sessions = [ch.api_login(port) for _ in range(2)]
+        status, body = raw(port, "POST", "/api/login", json.dumps(
+            {"user": ch.OPERATOR, "password": ch.OPERATOR_PASSWORD}).encode())
+        refused((status, body), 503, "too_many_sessions")
+        assert "rheinhub_console_logins_total{result=\"unavailable\"} 1" in \
+            raw(port, "GET", "/metrics")[1]
+        assert raw(port, "GET", "/healthz")[1]["sessions"] == 2
+        cookie, csrf = sessions[0]
+        status, _ = raw(port, "POST", "/api/logout", b"{}", {"Cookie": cookie,
+                                                              "X-CSRF-Token": csrf})
+        assert status == 200
+        ch.api_login(port)
+
+
 def read_stream_to_end(port, cookie, started):
     """Opens the live stream with cookie, calls started() once its snapshot has come,
     then reads until the console ends the stream. Returns what came after the snapshot
