@@ -123,8 +123,15 @@ static void uplink_chirpstack_fields_and_id(void **state)
     json_object_set_new(a, "fCnt", json_integer(1));
     assert_int_equal(chirpstack_uplink_parse(a, &ua, detail), 0);
     assert_string_equal(ua.id, id);
+    /* Another uplink of the same device (another deduplicationId) is another event. */
+    json_object_set_new(a, "deduplicationId",
+                        json_string("3f6a2c9e-8b1d-4e57-a0c3-9d2e71b4f606"));
+    assert_int_equal(chirpstack_uplink_parse(a, &ua, detail), 0);
+    assert_string_not_equal(ua.id, id);
     json_object_del(b, "rxInfo");
     assert_int_equal(chirpstack_uplink_parse(b, &ub, detail), SOURCE_REASON_BAD_TIME);
+    json_object_del(json_object_get(b, "deviceInfo"), "devEui");
+    assert_int_equal(chirpstack_uplink_parse(b, &ub, detail), SOURCE_REASON_BAD_FORMAT);
     json_object_del(a, "deduplicationId");
     assert_int_equal(chirpstack_uplink_parse(a, &ua, detail), SOURCE_REASON_BAD_FORMAT);
     json_decref(a);
