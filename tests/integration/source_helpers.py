@@ -256,12 +256,14 @@ class PegelServer:
     responses served in turn (the last one repeats): each a dict with status, body
     (bytes), headers, or "hang": seconds to wait before answering. Unknown paths get
     404 with PEGELONLINE's error body. Every request is logged in .requests as
-    (path, query, headers).
+    (path, query, headers), and its arrival (time.monotonic()) in .arrivals as
+    (path, seconds).
     """
 
     def __init__(self):
         self.routes = {}
         self.requests = []
+        self.arrivals = []
         self.lock = threading.Lock()
         outer = self
 
@@ -275,6 +277,7 @@ class PegelServer:
                 path, _, query = self.path.partition("?")
                 with outer.lock:
                     outer.requests.append((path, query, dict(self.headers)))
+                    outer.arrivals.append((path, time.monotonic()))
                     queue = outer.routes.get(path)
                     resp = None
                     if queue:
@@ -325,6 +328,13 @@ class PegelServer:
         path = f"/webservices/rest-api/v2/stations/{station}/W/{name}"
         with self.lock:
             return sum(1 for p, _, _ in self.requests if p == path)
+
+    def arrived(self, station, what):
+        """The arrival times of the requests for station's what, oldest first."""
+        name = {"current": "currentmeasurement.json", "measurements": "measurements.json"}[what]
+        path = f"/webservices/rest-api/v2/stations/{station}/W/{name}"
+        with self.lock:
+            return [t for p, t in self.arrivals if p == path]
 
     def start(self):
         self.thread.start()

@@ -181,6 +181,33 @@ def test_errors_back_off_and_recover_exactly_once(stack, hub, redis_client, pege
     assert len(levels(r, hub, "pegel-bonn")) == 10
 
 
+def test_failures_in_a_row_double_the_wait_up_to_backoff_max_s(stack, hub, pegel, sources):
+    """A gauge that keeps failing waits min(interval_s, 15 s) = 1 s, then twice as long
+    per failure in a row, at most backoff_max_s = 3 s (docs/sources.md): its requests
+    arrive 1, 2 and 3 s apart, each counted as an error."""
+    pegel.route("BONN", "measurements", [{"status": 500, "body": b"{}"}])
+    port = harness.free_port()
+    text = pegel_file(pegel, port, [("BONN", "pegel-bonn")])
+    assert "backoff_max_s: 2\n" in text
+    src = sources(hub, text.replace("backoff_max_s: 2\n", "backoff_max_s: 3\n"))
+    src.start(port, healthy=False)
+    wait_until(lambda: len(pegel.arrived("BONN", "measurements")) >= 4, 20, "four requests")
+    wait_until(lambda: "failure 4 in a row" in src.log_path.read_text(), 10,
+               "the fourth failure logged")
+    times = pegel.arrived("BONN", "measurements")[:4]
+    gaps = [round(b - a, 2) for a, b in zip(times, times[1:])]
+    for gap, want in zip(gaps, [1, 2, 3]):
+        assert want - 0.3 <= gap <= want + 0.9, gaps
+    log = src.log_path.read_text()
+    for k, wait in ((1, 1), (2, 2), (3, 3)):
+        assert f"BONN: HTTP 500 (failure {k} in a row; next try in {wait} s)" in log
+    assert src.metric("rheinhub_source_station_errors_total", station="BONN") >= 4
+    assert src.metric("rheinhub_source_station_up", station="BONN") == 0
+    code, text = src.healthz()
+    assert code == 503 and "station BONN: HTTP 500" in text, text
+    assert pegel.count("BONN", "current") == 0
+
+
 def test_restart_publishes_nothing_twice(stack, hub, redis_client, pegel, sources, tmp_path):
     r = redis_client
     pegel.route("ANDERNACH", "measurements", [{"body": body("andernach-measurements.json")}])
