@@ -315,3 +315,34 @@ def test_ttn_our_broker_away_loses_nothing(stack, hub, redis_client, netserver, 
     assert src.metric("rheinhub_source_received_total") == 30
     assert src.running() and src.healthz()[0] == 200
     harness_close(ns)
+
+
+def test_ttn_network_server_away_is_unhealthy_until_it_is_back(stack, hub, redis_client,
+                                                               netserver, sources):
+    """The network server stops: rheinhub_source_upstream_up is 0 and /healthz answers
+    503 naming it, our broker still up; after its restart the source subscribes again,
+    is healthy, and the next uplink is stored."""
+    r = redis_client
+    src = start_ttn(hub, netserver, sources)
+    wait_until(lambda: src.metric("rheinhub_source_upstream_up") == 1, 20,
+               "connected to the network server")
+    netserver.stop()
+    wait_until(lambda: src.metric("rheinhub_source_upstream_up") == 0, 20,
+               "the network server's loss seen")
+    status, text = src.healthz()
+    assert status == 503 and text.strip() == "not connected to the network server", text
+    assert src.metric("rheinhub_source_broker_up") == 1
+    netserver.start()
+    wait_until(lambda: src.metric("rheinhub_source_upstream_up") == 1, 30,
+               "connected to the network server again")
+    wait_until(lambda: src.healthz()[0] == 200, 10, "healthy again")
+    ns = netserver.client()
+    # The SUBACK is not seen from here: the same uplink (one id) is sent until stored.
+    uplink = recorded("ttn", "waterlevel-702.json")
+
+    def stored():
+        netserver.publish(ns, TTN_TOPIC.format("pegel-linz-1"), uplink)
+        return len(events(r, hub, "sensor.waterlevel")) >= 1
+    wait_until(stored, 20, "an uplink stored after the network server's restart")
+    assert [e.env["data"]["value"] for e in events(r, hub, "sensor.waterlevel")] == [702]
+    harness_close(ns)
