@@ -422,10 +422,11 @@ static void storage_sqlite_retention_deletes_in_steps(void **state)
         snprintf(time, sizeof(time), "2026-11-26T06:00:%02dZ", i);
         add_event(f, id, "p1", time);
     }
+    add_event(f, "at-cutoff", "p1", "2023-11-14T22:13:20Z"); /* not older: kept */
     assert_int_equal(store_write(s, f->rows, f->n, &c), 0);
-    assert_int_equal(c.stored, 30);
+    assert_int_equal(c.stored, 31);
     rows_clear(f);
-    cutoff = 1700000000LL * 1000000000LL; /* 2023-11-14 */
+    cutoff = 1700000000LL * 1000000000LL; /* 2023-11-14T22:13:20Z */
     assert_int_equal(store_retention_step(s, cutoff, 10, &deleted), 0);
     assert_int_equal(deleted, 10);
     /* the oldest go first */
@@ -439,8 +440,9 @@ static void storage_sqlite_retention_deletes_in_steps(void **state)
     assert_int_equal(store_retention_step(s, cutoff, 10, &deleted), 0);
     assert_int_equal(deleted, 0);
     store_close(s);
-    assert_int_equal(scalar(f, "SELECT count(*) FROM events"), 5);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM events"), 6);
     assert_int_equal(scalar(f, "SELECT count(*) FROM events WHERE id LIKE 'new-%'"), 5);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM events WHERE id = 'at-cutoff'"), 1);
 }
 
 int main(void)
