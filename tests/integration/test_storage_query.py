@@ -160,6 +160,11 @@ def test_storage_query_filters(hub_factory, stack, db):
     check(["--until", "2026-11-26"], lambda e: False)
     assert len(jsonl(hub.config_path, "--subject", "tree-1")) == 1
     assert len(jsonl(hub.config_path)) == len(msgs)
+    # --id: the one event with that id, and nothing for an id never stored.
+    rows = jsonl(hub.config_path, "--type", "sensor.waterlevel")
+    one = rows[len(rows) // 2]
+    assert jsonl(hub.config_path, "--id", one["id"]) == [one]
+    assert jsonl(hub.config_path, "--id", "0" * 32) == []
 
     bad = run_query(hub.config_path, "--since", "yesterday", check=False)
     assert bad.returncode == 2 and b"--since must be" in bad.stderr
@@ -220,6 +225,9 @@ def test_storage_alerts_and_aggregates(hub_factory, stack, redis_client, db):
 
     lines = jsonl(hub.config_path, "--table", "alerts")
     assert lines == [a for _, a in changes]  # one per state change, by updated_at
+    # --id on alerts: every state change of that alert, none of another.
+    assert jsonl(hub.config_path, "--table", "alerts", "--id", changes[0][1]["id"]) == lines
+    assert jsonl(hub.config_path, "--table", "alerts", "--id", "linz:other:pegel-1:1") == []
     records = csv_rows(hub.config_path, "--table", "alerts", "--subject", "pegel-1")
     assert records[0][:4] == ["id", "rule", "severity", "state"]
     assert [r[3] for r in records[1:]] == ["active", "acknowledged", "cleared"]
