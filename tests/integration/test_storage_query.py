@@ -286,6 +286,32 @@ def test_storage_postgres_refused_row_is_dead_lettered(hub_factory, stack, redis
     assert postgres.count("alerts") == 5
 
 
+def test_storage_postgres_refused_event_of_a_copy_batch_fails_alone(hub_factory, stack,
+                                                                     redis_client, postgres):
+    """Events go by COPY: a row the server refuses (jsonb holds no U+0000) fails the
+    COPY, the batch is stored row by row, the refused event is dead-lettered with the
+    server's reason and the other five are stored."""
+    hub = make_hub(hub_factory, postgres)
+    stream = f"{PREFIX}events:sensor.waterlevel"
+    pipe = redis_client.pipeline(transaction=True)  # one batch for the worker
+    for k in range(6):
+        t = f"2026-11-26T06:00:0{k}Z"
+        data = {"time": t, "value": 700 + k, "unit": "cm"}
+        if k == 3:
+            data["note"] = "NUL \u0000 im Text"
+        pipe.xadd(stream, {"id": f"e{k}", "env": pack_envelope(
+            "sensor.waterlevel", f"e{k}", "pegel-1", t, data)})
+    ids = pipe.execute()
+    wait_count(postgres, 5, hub=hub)
+    harness.wait_until(lambda: redis_client.xlen(f"{PREFIX}deadletter") == 1, 60,
+                       "the refused event in the dead-letter stream")
+    dl = harness.read_stream(redis_client, f"{PREFIX}deadletter")[0][1]
+    assert dl[b"entry"] == ids[3] and dl[b"reason"] == b"worker_failed", dl
+    assert b"postgresql refused the row" in dl[b"detail"], dl
+    stored = postgres.psql("SELECT string_agg(id, ',' ORDER BY id) FROM events").stdout
+    assert stored.decode().strip() == "e0,e1,e2,e4,e5"
+
+
 def test_storage_postgres_query_of_a_locked_table_gives_up_with_the_reason(hub_factory, stack,
                                                                            postgres):
     """A query of a table that an administrator has locked (VACUUM FULL, ALTER TABLE)
