@@ -250,6 +250,9 @@ def test_measurements_published_while_our_broker_is_away(stack, hub, redis_clien
     src.start(port, healthy=False)
     wait_until(lambda: src.metric("rheinhub_source_queued") == 9, 20,
                "nine measurements waiting for our broker")
+    # published counts what our broker acknowledged: nothing yet.
+    assert src.metric("rheinhub_source_published_total") == 0
+    assert src.metric("rheinhub_source_broker_up") == 0
     status, text = src.healthz()
     assert status == 503 and "not connected to our broker" in text, (status, text)
     stack.mosquitto.start()
