@@ -265,6 +265,36 @@ def test_measurements_published_while_our_broker_is_away(stack, hub, redis_clien
     assert src.running()
 
 
+def test_state_file_waits_for_our_broker_so_a_kill_loses_nothing(stack, hub, redis_client,
+                                                                   pegel, sources, tmp_path):
+    """The state file records a measurement only once our broker acknowledged it: read
+    while our broker is away, it is not recorded, so a source killed then publishes it
+    again after its restart, and it is stored once."""
+    r = redis_client
+    pegel.route("ANDERNACH", "measurements", [{"body": body("andernach-measurements.json")}])
+    pegel.route("ANDERNACH", "current", [{"body": body("andernach-current.json")}])
+    state = tmp_path / "pegelonline.state"
+    stack.mosquitto.stop()
+    port = harness.free_port()
+    text = pegel_file(pegel, port, [("ANDERNACH", "pegel-andernach")], str(state))
+    src = sources(hub, text)
+    src.start(port, healthy=False)
+    wait_until(lambda: src.metric("rheinhub_source_queued") == 9, 20,
+               "nine measurements waiting for our broker")
+    time.sleep(1)  # a state file written early would be there by now
+    assert not state.exists() or "ANDERNACH" not in state.read_text(), state.read_text()
+    src.kill()
+    stack.mosquitto.start()
+    port2 = harness.free_port()
+    src2 = sources(hub, text.replace(f"port: {port}", f"port: {port2}"), name="pegel-2")
+    src2.start(port2)
+    wait_until(lambda: len(levels(r, hub, "pegel-andernach")) == 9, 60,
+               "the nine measurements stored after the restart")
+    wait_until(lambda: state.exists() and "ANDERNACH" in state.read_text(), 20,
+               "the state file")
+    assert [ev["time"] for ev in levels(r, hub, "pegel-andernach")] == MEASURED_UTC
+
+
 def test_huge_max_age_and_retry_after_are_capped(stack, hub, redis_client, pegel, sources):
     """A Cache-Control max-age or a Retry-After too large for the source's clock (here
     20 digits) is taken as a day: the gauge waits, it does not ask again at once and
