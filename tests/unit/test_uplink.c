@@ -85,6 +85,16 @@ static void uplink_ttn_not_in_format(void **state)
     struct uplink up;
     char detail[MAPPING_DETAIL_MAX];
 
+    json_object_set_new(json_object_get(root, "end_device_ids"), "device_id", json_string(""));
+    assert_int_equal(ttn_uplink_parse(root, &up, detail), SOURCE_REASON_BAD_FORMAT);
+    assert_non_null(strstr(detail, "must be non-empty strings"));
+    json_object_set_new(json_object_get(root, "end_device_ids"), "device_id",
+                        json_string("pegel-linz-1"));
+    json_object_set_new(msg, "f_cnt", json_integer(-1));
+    assert_int_equal(ttn_uplink_parse(root, &up, detail), SOURCE_REASON_BAD_FORMAT);
+    assert_string_equal(detail, "device pegel-linz-1: uplink_message.f_cnt must be a "
+                                "non-negative integer");
+    json_object_set_new(msg, "f_cnt", json_integer(41));
     json_object_set_new(msg, "received_at", json_string("yesterday"));
     json_object_set_new(root, "received_at", json_string("today"));
     assert_int_equal(ttn_uplink_parse(root, &up, detail), SOURCE_REASON_BAD_TIME);
