@@ -72,9 +72,46 @@ _handed_out_ports = set()
 _ports_lock = threading.Lock()
 
 
+def _port_slice():
+    """The ports this test process may hand out. Alone, any the kernel offers (port 0).
+    Under pytest-xdist (-n N), worker k of N gets the k-th of N equal slices of
+    10000-32767, below the kernel's ephemeral range, so that two workers never hand out
+    the same port, and a client's ephemeral port never takes one a server is about to
+    bind."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1)
+    if not worker.startswith("gw") or count < 2:
+        return None
+    k = int(worker[2:]) % count
+    size = (32768 - 10000) // count
+    return range(10000 + k * size, 10000 + (k + 1) * size)
+
+
+_slice = _port_slice()
+_slice_next = 0
+
+
+def _bindable(port):
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
 def free_port():
     """A loopback TCP port that is free now and not handed out before in this run."""
+    global _slice_next
     with _ports_lock:
+        if _slice is not None:
+            for _ in range(len(_slice)):
+                port = _slice[_slice_next % len(_slice)]
+                _slice_next += 1
+                if port not in _handed_out_ports and _bindable(port):
+                    _handed_out_ports.add(port)
+                    return port
+            raise RuntimeError(f"no free loopback port in {_slice}")
         for _ in range(100):
             with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
                 s.bind(("127.0.0.1", 0))
