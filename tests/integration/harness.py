@@ -155,6 +155,13 @@ def loadgen_binary():
     return build_dir() / "tests" / "bench" / "rheinhub-loadgen"
 
 
+def add_logs(node, *pairs):
+    """Shows these logs' tails, (name, path) pairs, when the test node fails (conftest.py)."""
+    if not hasattr(node, "rh_logs"):
+        node.rh_logs = []
+    node.rh_logs.extend(pairs)
+
+
 def tail(path, lines=60):
     try:
         data = Path(path).read_bytes()
@@ -198,14 +205,16 @@ def _kill_leftovers():
 
 
 class Proc:
-    """One child process with stdout and stderr appended to a log file."""
+    """One child process with stdout and stderr appended to a log file; its stdin is
+    /dev/null, or a pipe (popen.stdin) with stdin_pipe."""
 
-    def __init__(self, name, argv, log_path, env=None, cwd=None):
+    def __init__(self, name, argv, log_path, env=None, cwd=None, stdin_pipe=False):
         self.name = name
         self.argv = [str(a) for a in argv]
         self.log_path = Path(log_path)
         self.env = env
         self.cwd = cwd
+        self.stdin_pipe = stdin_pipe
         self.popen = None
         self.starts = 0
 
@@ -216,8 +225,8 @@ class Proc:
             log.write(f"=== harness: start {self.starts}: {' '.join(self.argv)}\n".encode())
             log.flush()
             self.popen = subprocess.Popen(
-                self.argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                env=self.env, cwd=self.cwd)
+                self.argv, stdin=subprocess.PIPE if self.stdin_pipe else subprocess.DEVNULL,
+                stdout=log, stderr=subprocess.STDOUT, env=self.env, cwd=self.cwd)
         _children.append(self.popen)
         return self
 
@@ -238,7 +247,8 @@ class Proc:
             return self.popen.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             raise AssertionError(
-                f"{self.name} (pid {self.popen.pid}) still running after {timeout} s") from None
+                f"{self.name} (pid {self.popen.pid}) still running after {timeout} s:\n"
+                + tail(self.log_path, 30)) from None
 
     def stop(self, sig=signal.SIGTERM, timeout=20):
         """Send sig and wait; SIGKILL after timeout. Returns the exit code."""
