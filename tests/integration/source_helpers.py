@@ -18,12 +18,13 @@ import http.server
 import json
 import signal
 import socket
-import ssl
 import subprocess
 import threading
 import time
 import uuid
 from pathlib import Path
+
+import pytest
 
 import harness
 from harness import wait_until
@@ -31,6 +32,27 @@ from harness import wait_until
 DATA = harness.REPO / "tests" / "data" / "sources"
 NETSERVER_USER = "netserver"
 SOURCE_USER = "linz-sensors@ttn"
+
+
+@pytest.fixture
+def sources(request):
+    """make(hub, kind, text, name=None) -> Source (not started); SIGTERMed and checked at
+    the end. Import it into a test module: `from source_helpers import sources  # noqa`."""
+    made = []
+
+    def make(hub, kind, text, name=None):
+        assert source_binary(kind).exists(), f"{source_binary(kind)} not built"
+        s = Source(hub, kind, text, name=name)
+        made.append(s)
+        harness.add_logs(request.node, (s.name, s.log_path))
+        return s
+
+    yield make
+    errors = []
+    for s in made:
+        errors += s.stop()
+    if errors:
+        pytest.fail("\n".join(errors), pytrace=False)
 
 
 def source_binary(kind):

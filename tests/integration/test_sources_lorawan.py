@@ -17,8 +17,8 @@ import yaml
 
 import harness
 from harness import wait_until
-from source_helpers import (NetServer, Source, deadletters, events, recorded,
-                            source_binary)
+from source_helpers import NetServer, Source, deadletters, events, recorded, source_binary
+from source_helpers import sources  # noqa: F401 - fixture
 
 LINZ = harness.REPO / "sources" / "linz"
 TTN_TOPIC = "v3/linz-sensors@ttn/devices/{}/up"
@@ -29,34 +29,10 @@ CS_TOPIC = "application/" + CS_APP + "/device/{}/event/up"
 @pytest.fixture
 def netserver(tmp_path, request):
     ns = NetServer(tmp_path)
-    if not hasattr(request.node, "rh_logs"):
-        request.node.rh_logs = []
-    request.node.rh_logs.append(("netserver", ns.proc.log_path))
+    harness.add_logs(request.node, ("netserver", ns.proc.log_path))
     ns.start()
     yield ns
     ns.stop()
-
-
-@pytest.fixture
-def sources(request):
-    """make(hub, kind, text) -> Source (not started); SIGTERMed and checked at the end."""
-    made = []
-
-    def make(hub, kind, text, name=None):
-        assert source_binary(kind).exists(), f"{source_binary(kind)} not built"
-        s = Source(hub, kind, text, name=name)
-        made.append(s)
-        if not hasattr(request.node, "rh_logs"):
-            request.node.rh_logs = []
-        request.node.rh_logs.append((s.name, s.log_path))
-        return s
-
-    yield make
-    errors = []
-    for s in made:
-        errors += s.stop()
-    if errors:
-        pytest.fail("\n".join(errors), pytrace=False)
 
 
 def linz_file(kind, netserver, client_id, http_port, topics=None):
