@@ -168,7 +168,7 @@ def test_failures_in_a_row_double_the_wait_up_to_backoff_max_s(stack, hub, pegel
     port = harness.free_port()
     text = pegel_file(pegel, port, [("BONN", "pegel-bonn")])
     assert "backoff_max_s: 2\n" in text
-    src = sources(hub, text.replace("backoff_max_s: 2\n", "backoff_max_s: 3\n"))
+    src = sources(hub, "pegelonline", text.replace("backoff_max_s: 2\n", "backoff_max_s: 3\n"))
     src.start(port, healthy=False)
     wait_until(lambda: len(pegel.arrived("BONN", "measurements")) >= 4, 20, "four requests")
     wait_until(lambda: "failure 4 in a row" in src.log_path.read_text(), 10,
@@ -256,7 +256,7 @@ def test_state_file_waits_for_our_broker_so_a_kill_loses_nothing(stack, hub, red
     stack.mosquitto.stop()
     port = harness.free_port()
     text = pegel_file(pegel, port, [("ANDERNACH", "pegel-andernach")], str(state))
-    src = sources(hub, text)
+    src = sources(hub, "pegelonline", text)
     src.start(port, healthy=False)
     wait_until(lambda: src.metric("rheinhub_source_queued") == 9, 20,
                "nine measurements waiting for our broker")
@@ -265,7 +265,7 @@ def test_state_file_waits_for_our_broker_so_a_kill_loses_nothing(stack, hub, red
     src.kill()
     stack.mosquitto.start()
     port2 = harness.free_port()
-    src2 = sources(hub, text.replace(f"port: {port}", f"port: {port2}"), name="pegel-2")
+    src2 = sources(hub, "pegelonline", text.replace(f"port: {port}", f"port: {port2}"), name="pegel-2")
     src2.start(port2)
     wait_until(lambda: len(levels(r, hub, "pegel-andernach")) == 9, 60,
                "the nine measurements stored after the restart")
