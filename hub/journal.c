@@ -444,6 +444,19 @@ static int take_over(struct journal *j, struct out_list *leftover)
     return 0;
 }
 
+/* Closes the journal's files and frees it, removing nothing. */
+static void journal_free(struct journal *j)
+{
+    if (j->fd >= 0)
+        close(j->fd);
+    if (j->lock_fd >= 0)
+        close(j->lock_fd);
+    free(j->segs);
+    free(j->buf);
+    free(j->done);
+    free(j);
+}
+
 struct journal *journal_open(const struct journal_options *opt, struct out_list *leftover)
 {
     struct journal *j = calloc(1, sizeof(*j));
@@ -463,14 +476,7 @@ struct journal *journal_open(const struct journal_options *opt, struct out_list 
         goto err;
     return j;
 err:
-    if (j->fd >= 0)
-        close(j->fd);
-    if (j->lock_fd >= 0)
-        close(j->lock_fd);
-    free(j->segs);
-    free(j->buf);
-    free(j->done);
-    free(j);
+    journal_free(j);
     errno = -r;
     return NULL;
 }
@@ -490,12 +496,5 @@ void journal_close(struct journal *j)
         log_warn("journal", "%zu events Redis has not confirmed stay in %s for the next start",
                  j->outstanding, j->dir);
     }
-    if (j->fd >= 0)
-        close(j->fd);
-    if (j->lock_fd >= 0)
-        close(j->lock_fd);
-    free(j->segs);
-    free(j->buf);
-    free(j->done);
-    free(j);
+    journal_free(j);
 }

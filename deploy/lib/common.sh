@@ -12,7 +12,7 @@ RHEINHUB_BUILD_PACKAGES=(meson ninja-build pkg-config gcc libmosquitto-dev libuv
     libcurl4-openssl-dev)
 RHEINHUB_RUN_PACKAGES=(mosquitto mosquitto-clients redis-server redis-tools curl procps
     openssl sqlite3)
-RHEINHUB_TEST_PACKAGES=(python3 python3-pytest python3-redis python3-msgpack
+RHEINHUB_TEST_PACKAGES=(python3 python3-pytest python3-pytest-xdist python3-redis python3-msgpack
     python3-paho-mqtt python3-yaml clang libclang-rt-14-dev valgrind json-schema-test-suite
     postgresql chromium chromium-driver python3-selenium faketime linux-perf strace)
 # Building and checking the .debs, the units and the monitoring rules (tests/run package,

@@ -183,8 +183,8 @@ err:
 
 int yaml_loader_read_file(struct yaml_loader *l, const char *what, yaml_document_t *doc)
 {
-    size_t len;
-    char *text;
+    size_t len = 0;
+    char *text = NULL;
     int r;
 
     if ((r = read_all(l, what, &text, &len)) < 0)

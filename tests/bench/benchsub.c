@@ -11,22 +11,19 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <mosquitto.h>
-#include <mqtt_protocol.h>
 
-#define NSEC_PER_SEC 1000000000LL
-#define CONNECT_TIMEOUT_NS (10 * NSEC_PER_SEC)
-#define KEEPALIVE_S 60
+#include "bench_client.h"
+
+#define SUBACK_TIMEOUT_NS (10 * NSEC_PER_SEC)
 /*
  * QoS 1/2 messages the broker may have in flight to us (MQTT v5 receive maximum). The
  * same as max_inflight_messages in broker-config/mosquitto.conf.in; libmosquitto's
@@ -45,18 +42,13 @@ struct benchsub_opts {
 };
 
 struct benchsub {
-    struct mosquitto *mosq;
+    struct bench_client c; /* first: the callbacks' userdata */
     const struct benchsub_opts *opts;
-    bool connected;
-    bool connack_seen;
-    int connack_rc;       /* CONNACK reason code, 0 on success */
-    bool subscribed;      /* SUBACK granted the filter */
-    bool failed;          /* SUBACK refused, or the connection dropped */
-    int sub_mid;          /* message id of our SUBSCRIBE */
-    uint64_t received;    /* messages counted (at most opts->count) */
-    int64_t first_ns;     /* monotonic time of the first message, ns */
-    int64_t last_ns;      /* monotonic time of the last counted message, ns */
-    int64_t last_misc_ns; /* monotonic time of the last keepalive check, ns */
+    bool subscribed;   /* SUBACK granted the filter (a refusal fails the client) */
+    int sub_mid;       /* message id of our SUBSCRIBE */
+    uint64_t received; /* messages counted (at most opts->count) */
+    int64_t first_ns;  /* monotonic time of the first message, ns */
+    int64_t last_ns;   /* monotonic time of the last counted message, ns */
 };
 
 static void usage(FILE *out)
@@ -76,33 +68,6 @@ static void usage(FILE *out)
                  "Prints 'ready' once subscribed, then 'received N in S s (R msg/s)' timed\n"
                  "from the first message to the last; exits 0 when all arrived, 1 when not,\n"
                  "2 on bad usage.\n");
-}
-
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-
-    if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0) {
-        perror("clock_gettime");
-        exit(1);
-    }
-    return (int64_t)ts.tv_sec * NSEC_PER_SEC + ts.tv_nsec;
-}
-
-/* Parses a whole decimal number in [min, max]; returns false on anything else. */
-static bool parse_u64(const char *text, uint64_t min, uint64_t max, uint64_t *out)
-{
-    char *end;
-    unsigned long long v;
-
-    if (text[0] == '\0' || text[0] == '-' || text[0] == '+')
-        return false;
-    errno = 0;
-    v = strtoull(text, &end, 10);
-    if (errno != 0 || *end != '\0' || v < min || v > max)
-        return false;
-    *out = v;
-    return true;
 }
 
 /* Fills *o from argv; prints the reason and returns false on bad usage. */
@@ -127,7 +92,7 @@ static bool parse_args(int argc, char **argv, struct benchsub_opts *o)
             o->host = optarg;
             break;
         case 'p':
-            if (!parse_u64(optarg, 1, 65535, &v)) {
+            if (!bench_parse_u64(optarg, 1, 65535, &v)) {
                 fprintf(stderr, "rheinhub-benchsub: bad port '%s'\n", optarg);
                 return false;
             }
@@ -141,20 +106,20 @@ static bool parse_args(int argc, char **argv, struct benchsub_opts *o)
             o->filter = optarg;
             break;
         case 'q':
-            if (!parse_u64(optarg, 0, 2, &v)) {
+            if (!bench_parse_u64(optarg, 0, 2, &v)) {
                 fprintf(stderr, "rheinhub-benchsub: bad qos '%s'\n", optarg);
                 return false;
             }
             o->qos = (int)v;
             break;
         case 'n':
-            if (!parse_u64(optarg, 1, UINT64_MAX, &o->count)) {
+            if (!bench_parse_u64(optarg, 1, UINT64_MAX, &o->count)) {
                 fprintf(stderr, "rheinhub-benchsub: bad count '%s'\n", optarg);
                 return false;
             }
             break;
         case 'w':
-            if (!parse_u64(optarg, 1, 86400, &o->timeout_s)) {
+            if (!bench_parse_u64(optarg, 1, 86400, &o->timeout_s)) {
                 fprintf(stderr, "rheinhub-benchsub: bad timeout '%s'\n", optarg);
                 return false;
             }
@@ -180,28 +145,6 @@ static bool parse_args(int argc, char **argv, struct benchsub_opts *o)
     return true;
 }
 
-static void on_connect(struct mosquitto *mosq, void *arg, int rc, int flags,
-                       const mosquitto_property *props)
-{
-    struct benchsub *bs = arg;
-
-    bs->connack_seen = true;
-    bs->connack_rc = rc;
-    bs->connected = rc == 0;
-}
-
-static void on_disconnect(struct mosquitto *mosq, void *arg, int rc,
-                          const mosquitto_property *props)
-{
-    struct benchsub *bs = arg;
-
-    if (rc != 0 && bs->connected) {
-        fprintf(stderr, "rheinhub-benchsub: connection lost: %s\n", mosquitto_strerror(rc));
-        bs->failed = true;
-    }
-    bs->connected = false;
-}
-
 static void on_subscribe(struct mosquitto *mosq, void *arg, int mid, int qos_count,
                          const int *granted_qos, const mosquitto_property *props)
 {
@@ -212,7 +155,7 @@ static void on_subscribe(struct mosquitto *mosq, void *arg, int mid, int qos_cou
     if (qos_count < 1 || granted_qos[0] >= 0x80) {
         fprintf(stderr, "rheinhub-benchsub: subscription to '%s' refused: %s\n", bs->opts->filter,
                 qos_count < 1 ? "empty SUBACK" : mosquitto_reason_string(granted_qos[0]));
-        bs->failed = true;
+        bs->c.failed = true;
         return;
     }
     bs->subscribed = true;
@@ -226,69 +169,11 @@ static void on_message(struct mosquitto *mosq, void *arg, const struct mosquitto
 
     if (!bs->subscribed || bs->received >= bs->opts->count)
         return;
-    t = now_ns();
+    t = bench_now_ns();
     if (bs->received == 0)
         bs->first_ns = t;
     bs->last_ns = t;
     bs->received++;
-}
-
-/*
- * Waits up to timeout_ns for socket activity and lets libmosquitto read, write and
- * keep the connection alive. Returns 0, or -1 when the connection is gone.
- */
-static int pump(struct benchsub *bs, int64_t timeout_ns)
-{
-    struct pollfd pfd;
-    struct timespec ts;
-    int fd = mosquitto_socket(bs->mosq);
-    int rc;
-
-    if (fd < 0)
-        return -1;
-    if (timeout_ns < 0)
-        timeout_ns = 0;
-    pfd.fd = fd;
-    pfd.events = POLLIN | (mosquitto_want_write(bs->mosq) ? POLLOUT : 0);
-    pfd.revents = 0;
-    ts.tv_sec = (time_t)(timeout_ns / NSEC_PER_SEC);
-    ts.tv_nsec = (long)(timeout_ns % NSEC_PER_SEC);
-    rc = ppoll(&pfd, 1, &ts, NULL);
-    if (rc < 0 && errno != EINTR) {
-        perror("rheinhub-benchsub: ppoll");
-        return -1;
-    }
-    if (rc > 0 && (pfd.revents & (POLLIN | POLLERR | POLLHUP))) {
-        /* Read on while packets keep delivering messages, as the hub does: one poll
-         * per message would make the ceiling measure poll(), not the broker. */
-        for (int i = 0; i < 256; i++) {
-            uint64_t before = bs->received;
-            rc = mosquitto_loop_read(bs->mosq, 1);
-            if (rc != MOSQ_ERR_SUCCESS) {
-                fprintf(stderr, "rheinhub-benchsub: read: %s\n", mosquitto_strerror(rc));
-                return -1;
-            }
-            if (bs->received == before || bs->received >= bs->opts->count)
-                break;
-        }
-    }
-    /* PUBACKs queued while reading are written here, not by the library. */
-    if (mosquitto_socket(bs->mosq) >= 0 && mosquitto_want_write(bs->mosq)) {
-        rc = mosquitto_loop_write(bs->mosq, 1);
-        if (rc != MOSQ_ERR_SUCCESS) {
-            fprintf(stderr, "rheinhub-benchsub: write: %s\n", mosquitto_strerror(rc));
-            return -1;
-        }
-    }
-    if (now_ns() - bs->last_misc_ns >= NSEC_PER_SEC) {
-        bs->last_misc_ns = now_ns();
-        rc = mosquitto_loop_misc(bs->mosq);
-        if (rc != MOSQ_ERR_SUCCESS) {
-            fprintf(stderr, "rheinhub-benchsub: keepalive: %s\n", mosquitto_strerror(rc));
-            return -1;
-        }
-    }
-    return bs->failed ? -1 : 0;
 }
 
 /* Connects, subscribes and waits for the SUBACK. Returns 0 or -1 with the reason printed. */
@@ -298,65 +183,24 @@ static int subscribe(struct benchsub *bs)
     int64_t deadline;
     int rc;
 
-    rc = mosquitto_connect(bs->mosq, o->host, o->port, KEEPALIVE_S);
-    if (rc != MOSQ_ERR_SUCCESS) {
-        fprintf(stderr, "rheinhub-benchsub: connect %s:%d: %s\n", o->host, o->port,
-                rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
+    if (bench_client_connect(&bs->c, o->host, o->port) != 0)
         return -1;
-    }
-    deadline = now_ns() + CONNECT_TIMEOUT_NS;
-    while (!bs->connack_seen) {
-        if (now_ns() >= deadline) {
-            fprintf(stderr, "rheinhub-benchsub: no CONNACK from %s:%d\n", o->host, o->port);
-            return -1;
-        }
-        if (pump(bs, 100000000LL) != 0) {
-            fprintf(stderr, "rheinhub-benchsub: connection to %s:%d closed\n", o->host, o->port);
-            return -1;
-        }
-    }
-    if (bs->connack_rc != 0) {
-        fprintf(stderr, "rheinhub-benchsub: broker refused: %s\n",
-                mosquitto_reason_string(bs->connack_rc));
-        return -1;
-    }
-
-    rc = mosquitto_subscribe_v5(bs->mosq, &bs->sub_mid, o->filter, o->qos, 0, NULL);
+    rc = mosquitto_subscribe_v5(bs->c.mosq, &bs->sub_mid, o->filter, o->qos, 0, NULL);
     if (rc != MOSQ_ERR_SUCCESS) {
         fprintf(stderr, "rheinhub-benchsub: subscribe '%s': %s\n", o->filter,
                 mosquitto_strerror(rc));
         return -1;
     }
-    deadline = now_ns() + CONNECT_TIMEOUT_NS;
+    deadline = bench_now_ns() + SUBACK_TIMEOUT_NS;
     while (!bs->subscribed) {
-        if (now_ns() >= deadline) {
+        if (bench_now_ns() >= deadline) {
             fprintf(stderr, "rheinhub-benchsub: no SUBACK for '%s'\n", o->filter);
             return -1;
         }
-        if (pump(bs, 100000000LL) != 0)
+        if (bench_client_pump(&bs->c, NSEC_PER_SEC / 10) != 0)
             return -1;
     }
     return 0;
-}
-
-/* Sends DISCONNECT and lets it reach the socket; errors only matter as a message. */
-static void disconnect_broker(struct benchsub *bs)
-{
-    int64_t deadline = now_ns() + NSEC_PER_SEC;
-    int rc;
-
-    if (!bs->connected)
-        return;
-    rc = mosquitto_disconnect_v5(bs->mosq, MQTT_RC_NORMAL_DISCONNECTION, NULL);
-    if (rc != MOSQ_ERR_SUCCESS && rc != MOSQ_ERR_NO_CONN) {
-        fprintf(stderr, "rheinhub-benchsub: disconnect: %s\n", mosquitto_strerror(rc));
-        return;
-    }
-    while (mosquitto_socket(bs->mosq) >= 0 && mosquitto_want_write(bs->mosq) &&
-           now_ns() < deadline) {
-        if (mosquitto_loop_write(bs->mosq, 1) != MOSQ_ERR_SUCCESS)
-            break;
-    }
 }
 
 int main(int argc, char **argv)
@@ -365,7 +209,7 @@ int main(int argc, char **argv)
     struct benchsub bs = {0};
     int64_t deadline;
     double secs;
-    int rc, status = 1;
+    int status = 1;
 
     if (!parse_args(argc, argv, &o)) {
         usage(stderr);
@@ -377,65 +221,49 @@ int main(int argc, char **argv)
         return 1;
     }
 
-    rc = mosquitto_lib_init();
-    if (rc != MOSQ_ERR_SUCCESS) {
-        fprintf(stderr, "rheinhub-benchsub: mosquitto_lib_init: %s\n", mosquitto_strerror(rc));
-        return 1;
-    }
-    bs.mosq = mosquitto_new(o.client_id, true, &bs);
-    if (bs.mosq == NULL) {
-        fprintf(stderr, "rheinhub-benchsub: mosquitto_new: %s\n", strerror(errno));
-        goto out_lib;
-    }
-    if ((rc = mosquitto_int_option(bs.mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5)) ||
-        (rc = mosquitto_int_option(bs.mosq, MOSQ_OPT_TCP_NODELAY, 1)) ||
-        (rc = mosquitto_int_option(bs.mosq, MOSQ_OPT_RECEIVE_MAXIMUM, RECEIVE_MAXIMUM))) {
-        fprintf(stderr, "rheinhub-benchsub: option: %s\n", mosquitto_strerror(rc));
-        goto out_mosq;
-    }
-    mosquitto_connect_v5_callback_set(bs.mosq, on_connect);
-    mosquitto_disconnect_v5_callback_set(bs.mosq, on_disconnect);
-    mosquitto_subscribe_v5_callback_set(bs.mosq, on_subscribe);
-    mosquitto_message_v5_callback_set(bs.mosq, on_message);
+    bs.c.progress = &bs.received;
+    if (bench_client_open(&bs.c, "rheinhub-benchsub", o.client_id, MOSQ_OPT_RECEIVE_MAXIMUM,
+                          RECEIVE_MAXIMUM) != 0)
+        goto out;
+    mosquitto_subscribe_v5_callback_set(bs.c.mosq, on_subscribe);
+    mosquitto_message_v5_callback_set(bs.c.mosq, on_message);
 
     if (subscribe(&bs) != 0)
-        goto out_mosq;
+        goto out;
     if (printf("ready\n") < 0 || fflush(stdout) != 0) {
         perror("rheinhub-benchsub: stdout");
-        goto out_mosq;
+        goto out;
     }
 
-    deadline = now_ns() + (int64_t)o.timeout_s * NSEC_PER_SEC;
+    deadline = bench_now_ns() + (int64_t)o.timeout_s * NSEC_PER_SEC;
     while (bs.received < o.count) {
-        int64_t left = deadline - now_ns();
+        int64_t left = deadline - bench_now_ns();
 
         if (left <= 0)
             break;
-        if (pump(&bs, left < NSEC_PER_SEC ? left : NSEC_PER_SEC) != 0)
+        if (bench_client_pump(&bs.c, left < NSEC_PER_SEC ? left : NSEC_PER_SEC) != 0)
             break;
     }
     /* Flush the last PUBACKs before saying goodbye. */
-    if (mosquitto_socket(bs.mosq) >= 0 && mosquitto_want_write(bs.mosq))
-        (void)pump(&bs, 0);
-    disconnect_broker(&bs);
+    if (mosquitto_socket(bs.c.mosq) >= 0 && mosquitto_want_write(bs.c.mosq))
+        (void)bench_client_pump(&bs.c, 0);
+    bench_client_disconnect(&bs.c);
 
     secs = bs.received > 1 ? (double)(bs.last_ns - bs.first_ns) / (double)NSEC_PER_SEC : 0.0;
     if (printf("received %" PRIu64 " in %.3f s (%.0f msg/s)\n", bs.received, secs,
                secs > 0 ? (double)bs.received / secs : 0.0) < 0 ||
         fflush(stdout) != 0) {
         perror("rheinhub-benchsub: stdout");
-        goto out_mosq;
+        goto out;
     }
     if (bs.received < o.count) {
         fprintf(stderr, "rheinhub-benchsub: %" PRIu64 " of %" PRIu64 " messages missing\n",
                 o.count - bs.received, o.count);
-        goto out_mosq;
+        goto out;
     }
     status = 0;
 
-out_mosq:
-    mosquitto_destroy(bs.mosq);
-out_lib:
-    mosquitto_lib_cleanup();
+out:
+    bench_client_close(&bs.c);
     return status;
 }

@@ -13,21 +13,18 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <limits.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <mosquitto.h>
-#include <mqtt_protocol.h>
 
-#define NSEC_PER_SEC 1000000000LL
+#include "bench_client.h"
+
 /* Publishes on their way (unacked, or unwritten for QoS 0) before we wait. */
 #define MAX_UNACKED 1000
 /* Publishes per burst before reading acknowledgements again. */
@@ -36,8 +33,6 @@
 #define MIN_PACE_SLEEP_NS 1000000LL
 /* Give up when nothing was acknowledged for this long, ns. */
 #define STALL_TIMEOUT_NS (30 * NSEC_PER_SEC)
-#define CONNECT_TIMEOUT_NS (10 * NSEC_PER_SEC)
-#define KEEPALIVE_S 60
 /* Sequence numbers live in the 9 nanosecond digits of `time`. */
 #define MAX_SEQUENCE 1000000000ULL
 
@@ -58,15 +53,10 @@ struct loadgen_opts {
 };
 
 struct loadgen {
-    struct mosquitto *mosq;
-    bool connected;
-    bool connack_seen;
-    int connack_rc;       /* CONNACK reason code, 0 on success */
-    bool lost;            /* the connection dropped unexpectedly */
-    uint64_t published;   /* mosquitto_publish calls that succeeded */
-    uint64_t acked;       /* on_publish calls: PUBACK/PUBCOMP, or written for QoS 0 */
-    int64_t last_ack_ns;  /* monotonic time of the last on_publish, ns */
-    int64_t last_misc_ns; /* monotonic time of the last keepalive check, ns */
+    struct bench_client c; /* first: the callbacks' userdata; a refused publish fails it */
+    uint64_t published;    /* mosquitto_publish calls that succeeded */
+    uint64_t acked;        /* on_publish calls: PUBACK/PUBCOMP, or written for QoS 0 */
+    int64_t last_ack_ns;   /* monotonic time of the last on_publish, ns */
 };
 
 static void usage(FILE *out)
@@ -91,33 +81,6 @@ static void usage(FILE *out)
                  "Topic: <m>/<category>/<type>/<prefix><k %% subjects>\n"
                  "Prints 'published N in S s (R msg/s)'; exits 0 when every message was\n"
                  "acknowledged (QoS 0: written), 1 when not, 2 on bad usage.\n");
-}
-
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-
-    if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0) {
-        perror("clock_gettime");
-        exit(1);
-    }
-    return (int64_t)ts.tv_sec * NSEC_PER_SEC + ts.tv_nsec;
-}
-
-/* Parses a whole decimal number in [min, max]; returns false on anything else. */
-static bool parse_u64(const char *text, uint64_t min, uint64_t max, uint64_t *out)
-{
-    char *end;
-    unsigned long long v;
-
-    if (text[0] == '\0' || text[0] == '-' || text[0] == '+')
-        return false;
-    errno = 0;
-    v = strtoull(text, &end, 10);
-    if (errno != 0 || *end != '\0' || v < min || v > max)
-        return false;
-    *out = v;
-    return true;
 }
 
 /* Splits "category.type" at its first dot into two non-empty parts. */
@@ -170,26 +133,26 @@ static bool parse_args(int argc, char **argv, struct loadgen_opts *o)
             o->host = optarg;
             break;
         case 'p':
-            if (!parse_u64(optarg, 1, 65535, &v)) {
+            if (!bench_parse_u64(optarg, 1, 65535, &v)) {
                 fprintf(stderr, "rheinhub-loadgen: bad port '%s'\n", optarg);
                 return false;
             }
             o->port = (int)v;
             break;
         case 'n':
-            if (!parse_u64(optarg, 1, MAX_SEQUENCE, &o->count)) {
+            if (!bench_parse_u64(optarg, 1, MAX_SEQUENCE, &o->count)) {
                 fprintf(stderr, "rheinhub-loadgen: bad count '%s'\n", optarg);
                 return false;
             }
             break;
         case 'r':
-            if (!parse_u64(optarg, 0, 100000000, &o->rate)) {
+            if (!bench_parse_u64(optarg, 0, 100000000, &o->rate)) {
                 fprintf(stderr, "rheinhub-loadgen: bad rate '%s'\n", optarg);
                 return false;
             }
             break;
         case 'q':
-            if (!parse_u64(optarg, 0, 2, &v)) {
+            if (!bench_parse_u64(optarg, 0, 2, &v)) {
                 fprintf(stderr, "rheinhub-loadgen: bad qos '%s'\n", optarg);
                 return false;
             }
@@ -202,7 +165,7 @@ static bool parse_args(int argc, char **argv, struct loadgen_opts *o)
             type = optarg;
             break;
         case 's':
-            if (!parse_u64(optarg, 1, MAX_SEQUENCE, &o->subjects)) {
+            if (!bench_parse_u64(optarg, 1, MAX_SEQUENCE, &o->subjects)) {
                 fprintf(stderr, "rheinhub-loadgen: bad subject count '%s'\n", optarg);
                 return false;
             }
@@ -211,7 +174,7 @@ static bool parse_args(int argc, char **argv, struct loadgen_opts *o)
             o->subject_prefix = optarg;
             break;
         case 'o':
-            if (!parse_u64(optarg, 0, MAX_SEQUENCE - 1, &o->offset)) {
+            if (!bench_parse_u64(optarg, 0, MAX_SEQUENCE - 1, &o->offset)) {
                 fprintf(stderr, "rheinhub-loadgen: bad offset '%s'\n", optarg);
                 return false;
             }
@@ -224,7 +187,7 @@ static bool parse_args(int argc, char **argv, struct loadgen_opts *o)
             strcpy(o->client_id, optarg);
             break;
         case 'B':
-            if (!parse_u64(optarg, 1, MAX_SEQUENCE, &o->bad_every)) {
+            if (!bench_parse_u64(optarg, 1, MAX_SEQUENCE, &o->bad_every)) {
                 fprintf(stderr, "rheinhub-loadgen: bad -B value '%s'\n", optarg);
                 return false;
             }
@@ -259,26 +222,6 @@ static bool parse_args(int argc, char **argv, struct loadgen_opts *o)
     return true;
 }
 
-static void on_connect(struct mosquitto *mosq, void *arg, int rc, int flags,
-                       const mosquitto_property *props)
-{
-    struct loadgen *lg = arg;
-
-    lg->connack_seen = true;
-    lg->connack_rc = rc;
-    lg->connected = rc == 0;
-}
-
-static void on_disconnect(struct mosquitto *mosq, void *arg, int rc,
-                          const mosquitto_property *props)
-{
-    struct loadgen *lg = arg;
-
-    if (rc != 0 && lg->connected)
-        lg->lost = true;
-    lg->connected = false;
-}
-
 static void on_publish(struct mosquitto *mosq, void *arg, int mid, int reason,
                        const mosquitto_property *props)
 {
@@ -289,61 +232,11 @@ static void on_publish(struct mosquitto *mosq, void *arg, int mid, int reason,
     if (reason >= 0x80) {
         fprintf(stderr, "rheinhub-loadgen: publish %d refused: %s\n", mid,
                 mosquitto_reason_string(reason));
-        lg->lost = true;
+        lg->c.failed = true;
         return;
     }
     lg->acked++;
-    lg->last_ack_ns = now_ns();
-}
-
-/*
- * Waits up to timeout_ns for socket activity and lets libmosquitto read, write and
- * keep the connection alive. Returns 0, or -1 when the connection is gone.
- */
-static int pump(struct loadgen *lg, int64_t timeout_ns)
-{
-    struct pollfd pfd;
-    struct timespec ts;
-    int fd = mosquitto_socket(lg->mosq);
-    int rc;
-
-    if (fd < 0)
-        return -1;
-    if (timeout_ns < 0)
-        timeout_ns = 0;
-    pfd.fd = fd;
-    pfd.events = POLLIN | (mosquitto_want_write(lg->mosq) ? POLLOUT : 0);
-    pfd.revents = 0;
-    ts.tv_sec = (time_t)(timeout_ns / NSEC_PER_SEC);
-    ts.tv_nsec = (long)(timeout_ns % NSEC_PER_SEC);
-    rc = ppoll(&pfd, 1, &ts, NULL);
-    if (rc < 0 && errno != EINTR) {
-        perror("rheinhub-loadgen: ppoll");
-        return -1;
-    }
-    if (rc > 0 && (pfd.revents & (POLLIN | POLLERR | POLLHUP))) {
-        rc = mosquitto_loop_read(lg->mosq, 1);
-        if (rc != MOSQ_ERR_SUCCESS) {
-            fprintf(stderr, "rheinhub-loadgen: read: %s\n", mosquitto_strerror(rc));
-            return -1;
-        }
-    }
-    if (mosquitto_socket(lg->mosq) >= 0 && mosquitto_want_write(lg->mosq)) {
-        rc = mosquitto_loop_write(lg->mosq, 1);
-        if (rc != MOSQ_ERR_SUCCESS) {
-            fprintf(stderr, "rheinhub-loadgen: write: %s\n", mosquitto_strerror(rc));
-            return -1;
-        }
-    }
-    if (now_ns() - lg->last_misc_ns >= NSEC_PER_SEC) {
-        lg->last_misc_ns = now_ns();
-        rc = mosquitto_loop_misc(lg->mosq);
-        if (rc != MOSQ_ERR_SUCCESS) {
-            fprintf(stderr, "rheinhub-loadgen: keepalive: %s\n", mosquitto_strerror(rc));
-            return -1;
-        }
-    }
-    return lg->lost ? -1 : 0;
+    lg->last_ack_ns = bench_now_ns();
 }
 
 /* Writes the topic and payload of message k; returns the payload length. */
@@ -371,37 +264,6 @@ static int format_message(const struct loadgen_opts *o, uint64_t k, char *topic,
     return n;
 }
 
-/* Connects and waits for a successful CONNACK. Returns 0 or -1 with the reason printed. */
-static int connect_broker(struct loadgen *lg, const struct loadgen_opts *o)
-{
-    int64_t deadline;
-    int rc;
-
-    rc = mosquitto_connect(lg->mosq, o->host, o->port, KEEPALIVE_S);
-    if (rc != MOSQ_ERR_SUCCESS) {
-        fprintf(stderr, "rheinhub-loadgen: connect %s:%d: %s\n", o->host, o->port,
-                rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
-        return -1;
-    }
-    deadline = now_ns() + CONNECT_TIMEOUT_NS;
-    while (!lg->connack_seen) {
-        if (now_ns() >= deadline) {
-            fprintf(stderr, "rheinhub-loadgen: no CONNACK from %s:%d\n", o->host, o->port);
-            return -1;
-        }
-        if (pump(lg, 100000000LL) != 0) {
-            fprintf(stderr, "rheinhub-loadgen: connection to %s:%d closed\n", o->host, o->port);
-            return -1;
-        }
-    }
-    if (lg->connack_rc != 0) {
-        fprintf(stderr, "rheinhub-loadgen: broker refused: %s\n",
-                mosquitto_reason_string(lg->connack_rc));
-        return -1;
-    }
-    return 0;
-}
-
 /*
  * Publishes every message, paced by o->rate against the monotonic clock, then waits for
  * the outstanding acknowledgements. Returns 0 when all were acknowledged, -1 when not.
@@ -411,7 +273,7 @@ static int run(struct loadgen *lg, const struct loadgen_opts *o, int64_t *start_
     char topic[512];
     char payload[256];
     uint64_t next = 0; /* messages published so far, relative to offset */
-    int64_t t0 = now_ns();
+    int64_t t0 = bench_now_ns();
     int64_t stall_from;
 
     *start_ns = t0;
@@ -423,7 +285,7 @@ static int run(struct loadgen *lg, const struct loadgen_opts *o, int64_t *start_
         bool paced = false;
 
         if (o->rate > 0) {
-            double elapsed_s = (double)(now_ns() - t0) / (double)NSEC_PER_SEC;
+            double elapsed_s = (double)(bench_now_ns() - t0) / (double)NSEC_PER_SEC;
             uint64_t due = (uint64_t)(elapsed_s * (double)o->rate) + 1;
 
             if (due > o->count)
@@ -434,7 +296,7 @@ static int run(struct loadgen *lg, const struct loadgen_opts *o, int64_t *start_
                     t0 + (int64_t)((double)next * (double)NSEC_PER_SEC / (double)o->rate);
                 allowed = 0;
                 paced = true;
-                wait_ns = next_at - now_ns();
+                wait_ns = next_at - bench_now_ns();
                 if (wait_ns < MIN_PACE_SLEEP_NS)
                     wait_ns = MIN_PACE_SLEEP_NS;
             } else if (due - next < allowed) {
@@ -460,7 +322,7 @@ static int run(struct loadgen *lg, const struct loadgen_opts *o, int64_t *start_
                 fprintf(stderr, "rheinhub-loadgen: topic or payload too long\n");
                 return -1;
             }
-            rc = mosquitto_publish_v5(lg->mosq, NULL, topic, len, payload, o->qos, false, NULL);
+            rc = mosquitto_publish_v5(lg->c.mosq, NULL, topic, len, payload, o->qos, false, NULL);
             if (rc != MOSQ_ERR_SUCCESS) {
                 fprintf(stderr, "rheinhub-loadgen: publish %" PRIu64 ": %s\n", k,
                         rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
@@ -469,10 +331,10 @@ static int run(struct loadgen *lg, const struct loadgen_opts *o, int64_t *start_
             lg->published++;
             next++;
         }
-        if (pump(lg, wait_ns) != 0)
+        if (bench_client_pump(&lg->c, wait_ns) != 0)
             return -1;
         if (lg->published - lg->acked >= MAX_UNACKED &&
-            now_ns() - lg->last_ack_ns > STALL_TIMEOUT_NS) {
+            bench_now_ns() - lg->last_ack_ns > STALL_TIMEOUT_NS) {
             fprintf(stderr, "rheinhub-loadgen: no acknowledgement for %lld s\n",
                     STALL_TIMEOUT_NS / NSEC_PER_SEC);
             return -1;
@@ -481,37 +343,17 @@ static int run(struct loadgen *lg, const struct loadgen_opts *o, int64_t *start_
 
     stall_from = lg->last_ack_ns;
     while (lg->acked < lg->published) {
-        if (pump(lg, NSEC_PER_SEC / 10) != 0)
+        if (bench_client_pump(&lg->c, NSEC_PER_SEC / 10) != 0)
             return -1;
         if (lg->last_ack_ns > stall_from)
             stall_from = lg->last_ack_ns;
-        if (now_ns() - stall_from > STALL_TIMEOUT_NS) {
+        if (bench_now_ns() - stall_from > STALL_TIMEOUT_NS) {
             fprintf(stderr, "rheinhub-loadgen: no acknowledgement for %lld s\n",
                     STALL_TIMEOUT_NS / NSEC_PER_SEC);
             return -1;
         }
     }
     return 0;
-}
-
-/* Sends DISCONNECT and lets it reach the socket; errors only matter as a message. */
-static void disconnect_broker(struct loadgen *lg)
-{
-    int64_t deadline = now_ns() + NSEC_PER_SEC;
-    int rc;
-
-    if (!lg->connected)
-        return;
-    rc = mosquitto_disconnect_v5(lg->mosq, MQTT_RC_NORMAL_DISCONNECTION, NULL);
-    if (rc != MOSQ_ERR_SUCCESS && rc != MOSQ_ERR_NO_CONN) {
-        fprintf(stderr, "rheinhub-loadgen: disconnect: %s\n", mosquitto_strerror(rc));
-        return;
-    }
-    while (mosquitto_socket(lg->mosq) >= 0 && mosquitto_want_write(lg->mosq) &&
-           now_ns() < deadline) {
-        if (mosquitto_loop_write(lg->mosq, 1) != MOSQ_ERR_SUCCESS)
-            break;
-    }
 }
 
 int main(int argc, char **argv)
@@ -531,49 +373,32 @@ int main(int argc, char **argv)
         return 1;
     }
 
-    rc = mosquitto_lib_init();
-    if (rc != MOSQ_ERR_SUCCESS) {
-        fprintf(stderr, "rheinhub-loadgen: mosquitto_lib_init: %s\n", mosquitto_strerror(rc));
-        return 1;
-    }
-    lg.mosq = mosquitto_new(o.client_id, true, &lg);
-    if (lg.mosq == NULL) {
-        fprintf(stderr, "rheinhub-loadgen: mosquitto_new: %s\n", strerror(errno));
-        goto out_lib;
-    }
-    if ((rc = mosquitto_int_option(lg.mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5)) ||
-        (rc = mosquitto_int_option(lg.mosq, MOSQ_OPT_TCP_NODELAY, 1)) ||
-        (rc = mosquitto_int_option(lg.mosq, MOSQ_OPT_SEND_MAXIMUM, MAX_UNACKED))) {
-        fprintf(stderr, "rheinhub-loadgen: option: %s\n", mosquitto_strerror(rc));
-        goto out_mosq;
-    }
-    mosquitto_connect_v5_callback_set(lg.mosq, on_connect);
-    mosquitto_disconnect_v5_callback_set(lg.mosq, on_disconnect);
-    mosquitto_publish_v5_callback_set(lg.mosq, on_publish);
+    if (bench_client_open(&lg.c, "rheinhub-loadgen", o.client_id, MOSQ_OPT_SEND_MAXIMUM,
+                          MAX_UNACKED) != 0)
+        goto out;
+    mosquitto_publish_v5_callback_set(lg.c.mosq, on_publish);
 
-    if (connect_broker(&lg, &o) != 0)
-        goto out_mosq;
+    if (bench_client_connect(&lg.c, o.host, o.port) != 0)
+        goto out;
     rc = run(&lg, &o, &start_ns);
-    end_ns = lg.acked > 0 ? lg.last_ack_ns : now_ns();
-    disconnect_broker(&lg);
+    end_ns = lg.acked > 0 ? lg.last_ack_ns : bench_now_ns();
+    bench_client_disconnect(&lg.c);
 
     secs = (double)(end_ns - start_ns) / (double)NSEC_PER_SEC;
     printf("published %" PRIu64 " in %.3f s (%.0f msg/s)\n", lg.acked, secs,
            secs > 0 ? (double)lg.acked / secs : 0.0);
     if (fflush(stdout) != 0) {
         perror("rheinhub-loadgen: stdout");
-        goto out_mosq;
+        goto out;
     }
     if (rc != 0 || lg.acked < o.count) {
         fprintf(stderr, "rheinhub-loadgen: %" PRIu64 " of %" PRIu64 " messages not %s\n",
                 o.count - lg.acked, o.count, o.qos == 0 ? "written" : "acknowledged");
-        goto out_mosq;
+        goto out;
     }
     status = 0;
 
-out_mosq:
-    mosquitto_destroy(lg.mosq);
-out_lib:
-    mosquitto_lib_cleanup();
+out:
+    bench_client_close(&lg.c);
     return status;
 }

@@ -296,14 +296,6 @@ class Site:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
 
-def add_logs(request, *pairs):
-    """Show these logs' tails when the test fails (see conftest.py)."""
-    node = request.node
-    if not hasattr(node, "rh_logs"):
-        node.rh_logs = []
-    node.rh_logs.extend(pairs)
-
-
 class HubStack:
     """What harness.Hub needs of a stack: a folder and the broker and Redis ports."""
 
@@ -325,7 +317,7 @@ def sites(tmp_path, request):
     def make(municipality, **kw):
         site = Site(tmp_path, municipality, **kw)
         made.append(site)
-        add_logs(request, (f"mosquitto {municipality}", site.log_path))
+        harness.add_logs(request.node, (f"mosquitto {municipality}", site.log_path))
         return site
 
     yield make
@@ -338,7 +330,7 @@ def redis_server(tmp_path, request):
     run = tmp_path / "redis-run"
     (run / "redis").mkdir(parents=True)
     r = harness.Redis(tmp_path, run)
-    add_logs(request, ("redis", r.proc.log_path))
+    harness.add_logs(request.node, ("redis", r.proc.log_path))
     r.start()
     yield r
     r.stop()
@@ -354,7 +346,7 @@ def hubs(tmp_path, request, redis_server):
         stack = HubStack(tmp_path, site.local_port, redis_server.port)
         hub = harness.Hub(stack, name=name, overrides={"mqtt": {
             "username": account, "password": site.passwords[account]}})
-        add_logs(request, (name, hub.log_path))
+        harness.add_logs(request.node, (name, hub.log_path))
         started.append(hub)
         hub.start()
         return hub

@@ -72,9 +72,46 @@ _handed_out_ports = set()
 _ports_lock = threading.Lock()
 
 
+def _port_slice():
+    """The ports this test process may hand out. Alone, any the kernel offers (port 0).
+    Under pytest-xdist (-n N), worker k of N gets the k-th of N equal slices of
+    10000-32767, below the kernel's ephemeral range, so that two workers never hand out
+    the same port, and a client's ephemeral port never takes one a server is about to
+    bind."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1)
+    if not worker.startswith("gw") or count < 2:
+        return None
+    k = int(worker[2:]) % count
+    size = (32768 - 10000) // count
+    return range(10000 + k * size, 10000 + (k + 1) * size)
+
+
+_slice = _port_slice()
+_slice_next = 0
+
+
+def _bindable(port):
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
 def free_port():
     """A loopback TCP port that is free now and not handed out before in this run."""
+    global _slice_next
     with _ports_lock:
+        if _slice is not None:
+            for _ in range(len(_slice)):
+                port = _slice[_slice_next % len(_slice)]
+                _slice_next += 1
+                if port not in _handed_out_ports and _bindable(port):
+                    _handed_out_ports.add(port)
+                    return port
+            raise RuntimeError(f"no free loopback port in {_slice}")
         for _ in range(100):
             with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
                 s.bind(("127.0.0.1", 0))
@@ -116,6 +153,13 @@ def hub_binary():
 
 def loadgen_binary():
     return build_dir() / "tests" / "bench" / "rheinhub-loadgen"
+
+
+def add_logs(node, *pairs):
+    """Shows these logs' tails, (name, path) pairs, when the test node fails (conftest.py)."""
+    if not hasattr(node, "rh_logs"):
+        node.rh_logs = []
+    node.rh_logs.extend(pairs)
 
 
 def tail(path, lines=60):
@@ -161,14 +205,16 @@ def _kill_leftovers():
 
 
 class Proc:
-    """One child process with stdout and stderr appended to a log file."""
+    """One child process with stdout and stderr appended to a log file; its stdin is
+    /dev/null, or a pipe (popen.stdin) with stdin_pipe."""
 
-    def __init__(self, name, argv, log_path, env=None, cwd=None):
+    def __init__(self, name, argv, log_path, env=None, cwd=None, stdin_pipe=False):
         self.name = name
         self.argv = [str(a) for a in argv]
         self.log_path = Path(log_path)
         self.env = env
         self.cwd = cwd
+        self.stdin_pipe = stdin_pipe
         self.popen = None
         self.starts = 0
 
@@ -179,8 +225,8 @@ class Proc:
             log.write(f"=== harness: start {self.starts}: {' '.join(self.argv)}\n".encode())
             log.flush()
             self.popen = subprocess.Popen(
-                self.argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                env=self.env, cwd=self.cwd)
+                self.argv, stdin=subprocess.PIPE if self.stdin_pipe else subprocess.DEVNULL,
+                stdout=log, stderr=subprocess.STDOUT, env=self.env, cwd=self.cwd)
         _children.append(self.popen)
         return self
 
@@ -201,7 +247,8 @@ class Proc:
             return self.popen.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             raise AssertionError(
-                f"{self.name} (pid {self.popen.pid}) still running after {timeout} s") from None
+                f"{self.name} (pid {self.popen.pid}) still running after {timeout} s:\n"
+                + tail(self.log_path, 30)) from None
 
     def stop(self, sig=signal.SIGTERM, timeout=20):
         """Send sig and wait; SIGKILL after timeout. Returns the exit code."""

@@ -16,7 +16,6 @@ Fixtures (import them into a test module: `from sdk_helpers import sdk  # noqa: 
 import json
 import os
 import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -61,46 +60,8 @@ def envelope(n, *, municipality="linz", event_type="sensor.waterlevel", subject=
     return event_id, msgpack.packb(env, use_bin_type=True)
 
 
-class WorkerProc:
-    """A worker process with its output in a log file; stdin is /dev/null or a pipe."""
-
-    def __init__(self, name, argv, log_path, env, stdin_pipe=False):
-        self.name = name
-        self.argv = [str(a) for a in argv]
-        self.log_path = Path(log_path)
-        self.env = env
-        self.stdin_pipe = stdin_pipe
-        self.popen = None
-
-    def start(self):
-        assert not self.running(), f"{self.name} already running"
-        with open(self.log_path, "ab") as log:
-            log.write(f"=== sdk test: start: {' '.join(self.argv)}\n".encode())
-            log.flush()
-            self.popen = subprocess.Popen(
-                self.argv, stdin=subprocess.PIPE if self.stdin_pipe else subprocess.DEVNULL,
-                stdout=log, stderr=subprocess.STDOUT, env=self.env)
-        harness._children.append(self.popen)
-        return self
-
-    def running(self):
-        return self.popen is not None and self.popen.poll() is None
-
-    @property
-    def pid(self):
-        return self.popen.pid
-
-    def send(self, sig):
-        if self.running():
-            self.popen.send_signal(sig)
-
-    def wait(self, timeout):
-        try:
-            return self.popen.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            raise AssertionError(
-                f"{self.name} still running after {timeout} s:\n"
-                + harness.tail(self.log_path, 30)) from None
+class WorkerProc(harness.Proc):
+    """A worker process (harness.Proc) that a test stops, kills and reads."""
 
     def term(self, timeout=30):
         """SIGTERM; asserts exit code 0."""
@@ -133,12 +94,7 @@ class SdkEnv:
         self.workers = []
         self.prefix = PREFIX
         self.r = None
-        self._logs().append(("redis", self.redis.proc.log_path))
-
-    def _logs(self):
-        if not hasattr(self.node, "rh_logs"):
-            self.node.rh_logs = []
-        return self.node.rh_logs
+        harness.add_logs(self.node, ("redis", self.redis.proc.log_path))
 
     def start(self):
         self.redis.start()
@@ -276,7 +232,7 @@ class SdkEnv:
                     *extra_args]
         w = WorkerProc(name, argv, self.tmp / f"{name}.log", e, stdin_pipe=stdin_pipe)
         self.workers.append(w)
-        self._logs().append((name, w.log_path))
+        harness.add_logs(self.node, (name, w.log_path))
         if start:
             w.start()
         return w
@@ -298,7 +254,7 @@ class SdkEnv:
         w = WorkerProc("storage", [binary, "-c", config], self.tmp / "storage.log",
                        harness.sanitizer_env())
         self.workers.append(w)
-        self._logs().append(("storage", w.log_path))
+        harness.add_logs(self.node, ("storage", w.log_path))
         w.start()
         return w
 

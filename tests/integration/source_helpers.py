@@ -18,12 +18,13 @@ import http.server
 import json
 import signal
 import socket
-import ssl
 import subprocess
 import threading
 import time
 import uuid
 from pathlib import Path
+
+import pytest
 
 import harness
 from harness import wait_until
@@ -31,6 +32,27 @@ from harness import wait_until
 DATA = harness.REPO / "tests" / "data" / "sources"
 NETSERVER_USER = "netserver"
 SOURCE_USER = "linz-sensors@ttn"
+
+
+@pytest.fixture
+def sources(request):
+    """make(hub, kind, text, name=None) -> Source (not started); SIGTERMed and checked at
+    the end. Import it into a test module: `from source_helpers import sources  # noqa`."""
+    made = []
+
+    def make(hub, kind, text, name=None):
+        assert source_binary(kind).exists(), f"{source_binary(kind)} not built"
+        s = Source(hub, kind, text, name=name)
+        made.append(s)
+        harness.add_logs(request.node, (s.name, s.log_path))
+        return s
+
+    yield make
+    errors = []
+    for s in made:
+        errors += s.stop()
+    if errors:
+        pytest.fail("\n".join(errors), pytrace=False)
 
 
 def source_binary(kind):
@@ -256,12 +278,14 @@ class PegelServer:
     responses served in turn (the last one repeats): each a dict with status, body
     (bytes), headers, or "hang": seconds to wait before answering. Unknown paths get
     404 with PEGELONLINE's error body. Every request is logged in .requests as
-    (path, query, headers).
+    (path, query, headers), and its arrival (time.monotonic()) in .arrivals as
+    (path, seconds).
     """
 
     def __init__(self):
         self.routes = {}
         self.requests = []
+        self.arrivals = []
         self.lock = threading.Lock()
         outer = self
 
@@ -275,6 +299,7 @@ class PegelServer:
                 path, _, query = self.path.partition("?")
                 with outer.lock:
                     outer.requests.append((path, query, dict(self.headers)))
+                    outer.arrivals.append((path, time.monotonic()))
                     queue = outer.routes.get(path)
                     resp = None
                     if queue:
@@ -325,6 +350,13 @@ class PegelServer:
         path = f"/webservices/rest-api/v2/stations/{station}/W/{name}"
         with self.lock:
             return sum(1 for p, _, _ in self.requests if p == path)
+
+    def arrived(self, station, what):
+        """The arrival times of the requests for station's what, oldest first."""
+        name = {"current": "currentmeasurement.json", "measurements": "measurements.json"}[what]
+        path = f"/webservices/rest-api/v2/stations/{station}/W/{name}"
+        with self.lock:
+            return [t for p, t in self.arrivals if p == path]
 
     def start(self):
         self.thread.start()

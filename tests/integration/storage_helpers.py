@@ -301,9 +301,7 @@ def postgres(request):
     if why:
         pytest.skip(f"PostgreSQL tests skipped: {why}")
     pg = Postgres(postgres_bindir())
-    if not hasattr(request.node, "rh_logs"):
-        request.node.rh_logs = []
-    request.node.rh_logs.append(("postgres", pg.log_path))
+    harness.add_logs(request.node, ("postgres", pg.log_path))
     try:
         pg.start()
         yield pg

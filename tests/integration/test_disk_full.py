@@ -100,7 +100,7 @@ def test_disk_full_redis_aof_refuses_writes_and_the_hub_retries(small_disk, hub_
     (disk.path / "redis").mkdir()
     (tmp_path / "aof").mkdir()
     red = harness.Redis(tmp_path / "aof", disk.path)
-    request.node.rh_logs.append(("redis on the small disk", red.proc.log_path))
+    harness.add_logs(request.node, ("redis on the small disk", red.proc.log_path))
     red.start()
     try:
         r = red.client()

@@ -17,8 +17,8 @@ import yaml
 
 import harness
 from harness import wait_until
-from source_helpers import (NetServer, Source, deadletters, events, recorded,
-                            source_binary)
+from source_helpers import NetServer, Source, deadletters, events, recorded, source_binary
+from source_helpers import sources  # noqa: F401 - fixture
 
 LINZ = harness.REPO / "sources" / "linz"
 TTN_TOPIC = "v3/linz-sensors@ttn/devices/{}/up"
@@ -29,34 +29,10 @@ CS_TOPIC = "application/" + CS_APP + "/device/{}/event/up"
 @pytest.fixture
 def netserver(tmp_path, request):
     ns = NetServer(tmp_path)
-    if not hasattr(request.node, "rh_logs"):
-        request.node.rh_logs = []
-    request.node.rh_logs.append(("netserver", ns.proc.log_path))
+    harness.add_logs(request.node, ("netserver", ns.proc.log_path))
     ns.start()
     yield ns
     ns.stop()
-
-
-@pytest.fixture
-def sources(request):
-    """make(hub, kind, text) -> Source (not started); SIGTERMed and checked at the end."""
-    made = []
-
-    def make(hub, kind, text, name=None):
-        assert source_binary(kind).exists(), f"{source_binary(kind)} not built"
-        s = Source(hub, kind, text, name=name)
-        made.append(s)
-        if not hasattr(request.node, "rh_logs"):
-            request.node.rh_logs = []
-        request.node.rh_logs.append((s.name, s.log_path))
-        return s
-
-    yield make
-    errors = []
-    for s in made:
-        errors += s.stop()
-    if errors:
-        pytest.fail("\n".join(errors), pytrace=False)
 
 
 def linz_file(kind, netserver, client_id, http_port, topics=None):
@@ -314,4 +290,35 @@ def test_ttn_our_broker_away_loses_nothing(stack, hub, redis_client, netserver, 
     assert values == list(range(500, 530)), values
     assert src.metric("rheinhub_source_received_total") == 30
     assert src.running() and src.healthz()[0] == 200
+    harness_close(ns)
+
+
+def test_ttn_network_server_away_is_unhealthy_until_it_is_back(stack, hub, redis_client,
+                                                               netserver, sources):
+    """The network server stops: rheinhub_source_upstream_up is 0 and /healthz answers
+    503 naming it, our broker still up; after its restart the source subscribes again,
+    is healthy, and the next uplink is stored."""
+    r = redis_client
+    src = start_ttn(hub, netserver, sources)
+    wait_until(lambda: src.metric("rheinhub_source_upstream_up") == 1, 20,
+               "connected to the network server")
+    netserver.stop()
+    wait_until(lambda: src.metric("rheinhub_source_upstream_up") == 0, 20,
+               "the network server's loss seen")
+    status, text = src.healthz()
+    assert status == 503 and text.strip() == "not connected to the network server", text
+    assert src.metric("rheinhub_source_broker_up") == 1
+    netserver.start()
+    wait_until(lambda: src.metric("rheinhub_source_upstream_up") == 1, 30,
+               "connected to the network server again")
+    wait_until(lambda: src.healthz()[0] == 200, 10, "healthy again")
+    ns = netserver.client()
+    # The SUBACK is not seen from here: the same uplink (one id) is sent until stored.
+    uplink = recorded("ttn", "waterlevel-702.json")
+
+    def stored():
+        netserver.publish(ns, TTN_TOPIC.format("pegel-linz-1"), uplink)
+        return len(events(r, hub, "sensor.waterlevel")) >= 1
+    wait_until(stored, 20, "an uplink stored after the network server's restart")
+    assert [e.env["data"]["value"] for e in events(r, hub, "sensor.waterlevel")] == [702]
     harness_close(ns)

@@ -20,8 +20,8 @@ import pytest
 import harness
 from disk_helpers import small_disk  # noqa: F401 - fixture
 from harness import wait_until
-from source_helpers import (PegelServer, Source, deadletters, events, file_yaml,
-                            source_binary)
+from source_helpers import PegelServer, deadletters, events, file_yaml
+from source_helpers import sources  # noqa: F401 - fixture
 
 DATA = harness.REPO / "tests" / "data" / "sources" / "pegelonline"
 
@@ -35,27 +35,6 @@ def pegel():
     server = PegelServer().start()
     yield server
     server.stop()
-
-
-@pytest.fixture
-def sources(request):
-    made = []
-
-    def make(hub, text, name=None):
-        assert source_binary("pegelonline").exists()
-        s = Source(hub, "pegelonline", text, name=name)
-        made.append(s)
-        if not hasattr(request.node, "rh_logs"):
-            request.node.rh_logs = []
-        request.node.rh_logs.append((s.name, s.log_path))
-        return s
-
-    yield make
-    errors = []
-    for s in made:
-        errors += s.stop()
-    if errors:
-        pytest.fail("\n".join(errors), pytrace=False)
 
 
 def pegel_file(pegel, port, stations, state_file=""):
@@ -87,7 +66,7 @@ def test_gap_fill_current_caching_and_unknown_station(stack, hub, redis_client, 
     pegel.route("OBERWINTER", "measurements", [{"body": b"[]"}])
     pegel.route("OBERWINTER", "current", [{"body": body("oberwinter-current-flood.json")}])
     port = harness.free_port()
-    src = sources(hub, pegel_file(pegel, port, [("ANDERNACH", "pegel-andernach"),
+    src = sources(hub, "pegelonline", pegel_file(pegel, port, [("ANDERNACH", "pegel-andernach"),
                                                 ("OBERWINTER", "pegel-oberwinter"),
                                                 ("NOSUCH", "pegel-nosuch")]))
     src.start(port, healthy=False)
@@ -151,7 +130,7 @@ def test_errors_back_off_and_recover_exactly_once(stack, hub, redis_client, pege
     pegel.route("ANDERNACH", "measurements", [{"body": good}])
     pegel.route("ANDERNACH", "current", [{"body": body("andernach-current.json")}])
     port = harness.free_port()
-    src = sources(hub, pegel_file(pegel, port, [("BONN", "pegel-bonn"),
+    src = sources(hub, "pegelonline", pegel_file(pegel, port, [("BONN", "pegel-bonn"),
                                                 ("ANDERNACH", "pegel-andernach")]))
     src.start(port, healthy=False)
     # ANDERNACH is filled while BONN still fails (its first answers: 500, then a hang).
@@ -181,6 +160,33 @@ def test_errors_back_off_and_recover_exactly_once(stack, hub, redis_client, pege
     assert len(levels(r, hub, "pegel-bonn")) == 10
 
 
+def test_failures_in_a_row_double_the_wait_up_to_backoff_max_s(stack, hub, pegel, sources):
+    """A gauge that keeps failing waits min(interval_s, 15 s) = 1 s, then twice as long
+    per failure in a row, at most backoff_max_s = 3 s (docs/sources.md): its requests
+    arrive 1, 2 and 3 s apart, each counted as an error."""
+    pegel.route("BONN", "measurements", [{"status": 500, "body": b"{}"}])
+    port = harness.free_port()
+    text = pegel_file(pegel, port, [("BONN", "pegel-bonn")])
+    assert "backoff_max_s: 2\n" in text
+    src = sources(hub, "pegelonline", text.replace("backoff_max_s: 2\n", "backoff_max_s: 3\n"))
+    src.start(port, healthy=False)
+    wait_until(lambda: len(pegel.arrived("BONN", "measurements")) >= 4, 20, "four requests")
+    wait_until(lambda: "failure 4 in a row" in src.log_path.read_text(), 10,
+               "the fourth failure logged")
+    times = pegel.arrived("BONN", "measurements")[:4]
+    gaps = [round(b - a, 2) for a, b in zip(times, times[1:])]
+    for gap, want in zip(gaps, [1, 2, 3]):
+        assert want - 0.3 <= gap <= want + 0.9, gaps
+    log = src.log_path.read_text()
+    for k, wait in ((1, 1), (2, 2), (3, 3)):
+        assert f"BONN: HTTP 500 (failure {k} in a row; next try in {wait} s)" in log
+    assert src.metric("rheinhub_source_station_errors_total", station="BONN") >= 4
+    assert src.metric("rheinhub_source_station_up", station="BONN") == 0
+    code, text = src.healthz()
+    assert code == 503 and "station BONN: HTTP 500" in text, text
+    assert pegel.count("BONN", "current") == 0
+
+
 def test_restart_publishes_nothing_twice(stack, hub, redis_client, pegel, sources, tmp_path):
     r = redis_client
     pegel.route("ANDERNACH", "measurements", [{"body": body("andernach-measurements.json")}])
@@ -188,7 +194,7 @@ def test_restart_publishes_nothing_twice(stack, hub, redis_client, pegel, source
     state = tmp_path / "pegelonline.state"
     port = harness.free_port()
     text = pegel_file(pegel, port, [("ANDERNACH", "pegel-andernach")], str(state))
-    src = sources(hub, text)
+    src = sources(hub, "pegelonline", text)
     src.start(port)
     wait_until(lambda: len(levels(r, hub, "pegel-andernach")) == 9, 20, "the gap fill")
     wait_until(lambda: state.exists() and "ANDERNACH" in state.read_text(), 20,
@@ -199,7 +205,7 @@ def test_restart_publishes_nothing_twice(stack, hub, redis_client, pegel, source
     assert src.running() and src.healthz()[0] == 200
     assert src.term() == 0
     port2 = harness.free_port()
-    src2 = sources(hub, text.replace(f"port: {port}", f"port: {port2}"), name="pegel-2")
+    src2 = sources(hub, "pegelonline", text.replace(f"port: {port}", f"port: {port2}"), name="pegel-2")
     src2.start(port2)
     # The gap fill after the restart sees the same nine measurements and the current one.
     wait_until(lambda: src2.metric("rheinhub_source_skipped_total") >= 10, 20,
@@ -219,10 +225,13 @@ def test_measurements_published_while_our_broker_is_away(stack, hub, redis_clien
     pegel.route("ANDERNACH", "current", [{"body": body("andernach-current.json")}])
     stack.mosquitto.stop()
     port = harness.free_port()
-    src = sources(hub, pegel_file(pegel, port, [("ANDERNACH", "pegel-andernach")]))
+    src = sources(hub, "pegelonline", pegel_file(pegel, port, [("ANDERNACH", "pegel-andernach")]))
     src.start(port, healthy=False)
     wait_until(lambda: src.metric("rheinhub_source_queued") == 9, 20,
                "nine measurements waiting for our broker")
+    # published counts what our broker acknowledged: nothing yet.
+    assert src.metric("rheinhub_source_published_total") == 0
+    assert src.metric("rheinhub_source_broker_up") == 0
     status, text = src.healthz()
     assert status == 503 and "not connected to our broker" in text, (status, text)
     stack.mosquitto.start()
@@ -233,6 +242,36 @@ def test_measurements_published_while_our_broker_is_away(stack, hub, redis_clien
     assert src.metric("rheinhub_source_published_total") == 9
     assert [ev["time"] for ev in levels(r, hub, "pegel-andernach")] == MEASURED_UTC
     assert src.running()
+
+
+def test_state_file_waits_for_our_broker_so_a_kill_loses_nothing(stack, hub, redis_client,
+                                                                   pegel, sources, tmp_path):
+    """The state file records a measurement only once our broker acknowledged it: read
+    while our broker is away, it is not recorded, so a source killed then publishes it
+    again after its restart, and it is stored once."""
+    r = redis_client
+    pegel.route("ANDERNACH", "measurements", [{"body": body("andernach-measurements.json")}])
+    pegel.route("ANDERNACH", "current", [{"body": body("andernach-current.json")}])
+    state = tmp_path / "pegelonline.state"
+    stack.mosquitto.stop()
+    port = harness.free_port()
+    text = pegel_file(pegel, port, [("ANDERNACH", "pegel-andernach")], str(state))
+    src = sources(hub, "pegelonline", text)
+    src.start(port, healthy=False)
+    wait_until(lambda: src.metric("rheinhub_source_queued") == 9, 20,
+               "nine measurements waiting for our broker")
+    time.sleep(1)  # a state file written early would be there by now
+    assert not state.exists() or "ANDERNACH" not in state.read_text(), state.read_text()
+    src.kill()
+    stack.mosquitto.start()
+    port2 = harness.free_port()
+    src2 = sources(hub, "pegelonline", text.replace(f"port: {port}", f"port: {port2}"), name="pegel-2")
+    src2.start(port2)
+    wait_until(lambda: len(levels(r, hub, "pegel-andernach")) == 9, 60,
+               "the nine measurements stored after the restart")
+    wait_until(lambda: state.exists() and "ANDERNACH" in state.read_text(), 20,
+               "the state file")
+    assert [ev["time"] for ev in levels(r, hub, "pegel-andernach")] == MEASURED_UTC
 
 
 def test_huge_max_age_and_retry_after_are_capped(stack, hub, redis_client, pegel, sources):
@@ -249,7 +288,7 @@ def test_huge_max_age_and_retry_after_are_capped(stack, hub, redis_client, pegel
     pegel.route("BONN", "measurements", [{"status": 503, "body": b"",
                                           "headers": {"Retry-After": huge}}])
     port = harness.free_port()
-    src = sources(hub, pegel_file(pegel, port, [("ANDERNACH", "pegel-andernach"),
+    src = sources(hub, "pegelonline", pegel_file(pegel, port, [("ANDERNACH", "pegel-andernach"),
                                                 ("OBERWINTER", "pegel-oberwinter"),
                                                 ("BONN", "pegel-bonn")]))
     src.start(port, healthy=False)
@@ -275,7 +314,7 @@ def test_paused_input_waits_in_poll_not_in_a_busy_loop(stack, hub_factory, pegel
     pegel.route("ANDERNACH", "measurements", [{"body": b"[]"}])
     pegel.route("ANDERNACH", "current", [{"body": body("andernach-current.json")}])
     port = harness.free_port()
-    src = sources(hub, pegel_file(pegel, port, [("ANDERNACH", "pegel-andernach")]))
+    src = sources(hub, "pegelonline", pegel_file(pegel, port, [("ANDERNACH", "pegel-andernach")]))
     src.start(port, healthy=False)
     wait_until(lambda: src.metric("rheinhub_source_refused_pending") == 1, 20,
                "the event refused, input paused")
@@ -322,7 +361,7 @@ def test_one_bad_measurement_of_the_gap_fill_holds_up_no_other(stack, hub, redis
     pegel.route("ANDERNACH", "measurements", [{"body": json.dumps(measured).encode()}])
     pegel.route("ANDERNACH", "current", [{"body": body("andernach-current.json")}])
     port = harness.free_port()
-    src = sources(hub, pegel_file(pegel, port, [("ANDERNACH", "pegel-andernach")]))
+    src = sources(hub, "pegelonline", pegel_file(pegel, port, [("ANDERNACH", "pegel-andernach")]))
     src.start(port, healthy=False)
     wait_until(lambda: len(levels(r, hub, "pegel-andernach")) == 8, 20,
                "the eight good measurements of the gap fill")
@@ -343,7 +382,7 @@ def test_station_names_are_escaped_in_metric_labels(stack, hub, pegel, sources):
     format says: \\" and \\\\."""
     name = 'AN"DER\\NACH'
     port = harness.free_port()
-    src = sources(hub, pegel_file(pegel, port, [(json.dumps(name), "pegel-andernach")]))
+    src = sources(hub, "pegelonline", pegel_file(pegel, port, [(json.dumps(name), "pegel-andernach")]))
     src.start(port, healthy=False)
     wait_until(lambda: src.metric("rheinhub_source_station_requests_total",
                                   station='AN\\"DER\\\\NACH') >= 1, 20,
@@ -361,7 +400,7 @@ def test_redirect_names_its_location(stack, hub, redis_client, pegel, sources):
     moved = "https://api.example.invalid/rest-api/v3/stations/ANDERNACH/W/measurements.json"
     pegel.route("ANDERNACH", "measurements", [{"status": 301, "headers": {"Location": moved}}])
     port = harness.free_port()
-    src = sources(hub, pegel_file(pegel, port, [("ANDERNACH", "pegel-andernach")]))
+    src = sources(hub, "pegelonline", pegel_file(pegel, port, [("ANDERNACH", "pegel-andernach")]))
     src.start(port, healthy=False)
     wait_until(lambda: src.metric("rheinhub_source_station_errors_total",
                                   station="ANDERNACH") >= 1, 20, "the 301 answered")
@@ -385,7 +424,7 @@ def test_measurement_far_ahead_of_our_clock_hides_no_later_one(stack, hub, redis
     pegel.route("ANDERNACH", "current", [{"body": future}, {"body": future}, {"body": later}])
     state = tmp_path / "pegelonline.state"
     port = harness.free_port()
-    src = sources(hub, pegel_file(pegel, port, [("ANDERNACH", "pegel-andernach")], str(state)))
+    src = sources(hub, "pegelonline", pegel_file(pegel, port, [("ANDERNACH", "pegel-andernach")], str(state)))
     src.start(port, healthy=False)
     wait_until(lambda: "2026-11-26T06:30:00Z" in
                [ev["time"] for ev in levels(r, hub, "pegel-andernach")], 20,
@@ -414,7 +453,7 @@ def test_state_file_on_a_full_disk_is_written_once_there_is_room(small_disk, sta
     pegel.route("ANDERNACH", "measurements", [{"body": body("andernach-measurements.json")}])
     pegel.route("ANDERNACH", "current", [{"body": body("andernach-current.json")}])
     port = harness.free_port()
-    src = sources(hub, pegel_file(pegel, port, [("ANDERNACH", "pegel-andernach")], str(state)))
+    src = sources(hub, "pegelonline", pegel_file(pegel, port, [("ANDERNACH", "pegel-andernach")], str(state)))
     disk.fill()
     src.start(port)
     wait_until(lambda: len(levels(r, hub, "pegel-andernach")) == 9, 20, "the gap fill")

@@ -160,6 +160,11 @@ def test_storage_query_filters(hub_factory, stack, db):
     check(["--until", "2026-11-26"], lambda e: False)
     assert len(jsonl(hub.config_path, "--subject", "tree-1")) == 1
     assert len(jsonl(hub.config_path)) == len(msgs)
+    # --id: the one event with that id, and nothing for an id never stored.
+    rows = jsonl(hub.config_path, "--type", "sensor.waterlevel")
+    one = rows[len(rows) // 2]
+    assert jsonl(hub.config_path, "--id", one["id"]) == [one]
+    assert jsonl(hub.config_path, "--id", "0" * 32) == []
 
     bad = run_query(hub.config_path, "--since", "yesterday", check=False)
     assert bad.returncode == 2 and b"--since must be" in bad.stderr
@@ -220,6 +225,9 @@ def test_storage_alerts_and_aggregates(hub_factory, stack, redis_client, db):
 
     lines = jsonl(hub.config_path, "--table", "alerts")
     assert lines == [a for _, a in changes]  # one per state change, by updated_at
+    # --id on alerts: every state change of that alert, none of another.
+    assert jsonl(hub.config_path, "--table", "alerts", "--id", changes[0][1]["id"]) == lines
+    assert jsonl(hub.config_path, "--table", "alerts", "--id", "linz:other:pegel-1:1") == []
     records = csv_rows(hub.config_path, "--table", "alerts", "--subject", "pegel-1")
     assert records[0][:4] == ["id", "rule", "severity", "state"]
     assert [r[3] for r in records[1:]] == ["active", "acknowledged", "cleared"]
@@ -276,6 +284,32 @@ def test_storage_postgres_refused_row_is_dead_lettered(hub_factory, stack, redis
     assert b"postgresql refused the row" in dl[b"detail"], dl
     assert postgres.scalar("SELECT count(*) FROM alerts WHERE change_id = 'c3'") == 0
     assert postgres.count("alerts") == 5
+
+
+def test_storage_postgres_refused_event_of_a_copy_batch_fails_alone(hub_factory, stack,
+                                                                     redis_client, postgres):
+    """Events go by COPY: a row the server refuses (jsonb holds no U+0000) fails the
+    COPY, the batch is stored row by row, the refused event is dead-lettered with the
+    server's reason and the other five are stored."""
+    hub = make_hub(hub_factory, postgres)
+    stream = f"{PREFIX}events:sensor.waterlevel"
+    pipe = redis_client.pipeline(transaction=True)  # one batch for the worker
+    for k in range(6):
+        t = f"2026-11-26T06:00:0{k}Z"
+        data = {"time": t, "value": 700 + k, "unit": "cm"}
+        if k == 3:
+            data["note"] = "NUL \u0000 im Text"
+        pipe.xadd(stream, {"id": f"e{k}", "env": pack_envelope(
+            "sensor.waterlevel", f"e{k}", "pegel-1", t, data)})
+    ids = pipe.execute()
+    wait_count(postgres, 5, hub=hub)
+    harness.wait_until(lambda: redis_client.xlen(f"{PREFIX}deadletter") == 1, 60,
+                       "the refused event in the dead-letter stream")
+    dl = harness.read_stream(redis_client, f"{PREFIX}deadletter")[0][1]
+    assert dl[b"entry"] == ids[3] and dl[b"reason"] == b"worker_failed", dl
+    assert b"postgresql refused the row" in dl[b"detail"], dl
+    stored = postgres.psql("SELECT string_agg(id, ',' ORDER BY id) FROM events").stdout
+    assert stored.decode().strip() == "e0,e1,e2,e4,e5"
 
 
 def test_storage_postgres_query_of_a_locked_table_gives_up_with_the_reason(hub_factory, stack,

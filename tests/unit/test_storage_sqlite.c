@@ -135,17 +135,21 @@ static const char schema_v1_events[] =
     " applied_at TEXT NOT NULL);"
     "INSERT INTO schema_version VALUES (1, '2026-11-01T00:00:00.000Z');";
 
-/* A database of version 1 with 200 events, ids and times as the old worker wrote them. */
-static void make_v1_database(struct fixture *f)
+/* A database of version 1 with n events, ids and times as the old worker wrote them. */
+static void make_v1_database(struct fixture *f, int n)
 {
+    char sql[600];
+
     exec_sql(f, "PRAGMA journal_mode = WAL");
     exec_sql(f, schema_v1_events);
-    exec_sql(f, "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200)"
-                " INSERT INTO events SELECT printf('v1-%03d', i), 'linz', 'sensor',"
-                " 'sensor.waterlevel', 'p' || (i % 3),"
-                " strftime('%Y-%m-%dT%H:%M:%SZ', 1795600000 + i, 'unixepoch'),"
-                " (1795600000 + i) * 1000000000, 1, 'mqtt://x', '{\"value\":' || i || '}'"
-                " FROM n ORDER BY random()");
+    snprintf(sql, sizeof(sql),
+             "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < %d)"
+             " INSERT INTO events SELECT printf('v1-%%03d', i), 'linz', 'sensor',"
+             " 'sensor.waterlevel', 'p' || (i %% 3),"
+             " strftime('%%Y-%%m-%%dT%%H:%%M:%%SZ', 1795600000 + i, 'unixepoch'),"
+             " (1795600000 + i) * 1000000000, 1, 'mqtt://x', '{\"value\":' || i || '}'"
+             " FROM n ORDER BY random()", n);
+    exec_sql(f, sql);
 }
 
 static int interrupt_migration(void *arg, const char *table, int64_t done, int64_t total)
@@ -173,7 +177,7 @@ static void storage_sqlite_migrates_version_1(void **state)
     long long rowid_7;
     int calls = 0;
 
-    make_v1_database(f);
+    make_v1_database(f, 200);
     rowid_7 = scalar(f, "SELECT rowid FROM events WHERE id = 'v1-007'");
     assert_int_equal(sqlite_store_open(&s, &f->cfg, f->path, STORE_EXISTING, interrupt_migration,
                                        &calls, err, sizeof(err)), -ECANCELED);
@@ -210,6 +214,37 @@ static void storage_sqlite_migrates_version_1(void **state)
     assert_int_equal(scalar(f, "SELECT count(*) FROM events"), 201);
     assert_int_equal(scalar(f, "SELECT count(*) FROM pragma_integrity_check"
                                " WHERE integrity_check != 'ok'"), 0);
+}
+
+static int count_steps(void *arg, const char *table, int64_t done, int64_t total)
+{
+    int64_t *last = arg;
+
+    assert_true(done > last[0] && done <= total);
+    last[0] = done;
+    last[1]++;
+    return 0;
+}
+
+/* More rows than one copy step takes (COPY_ROWS, 50,000): every step's rows are kept. */
+static void storage_sqlite_migrates_in_steps(void **state)
+{
+    struct fixture *f = *state;
+    struct store *s = NULL;
+    char err[STORE_ERROR_MAX];
+    int64_t steps[2] = {0, 0}; /* rows done, calls */
+
+    make_v1_database(f, 60001);
+    assert_int_equal(sqlite_store_open(&s, &f->cfg, f->path, STORE_EXISTING, count_steps,
+                                       steps, err, sizeof(err)), 0);
+    store_close(s);
+    assert_true(steps[1] >= 2);
+    assert_int_equal(steps[0], 60001);
+    assert_int_equal(scalar(f, "SELECT max(version) FROM schema_version"), 2);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM events"), 60001);
+    assert_int_equal(scalar(f, "SELECT count(DISTINCT id) FROM events"), 60001);
+    assert_int_equal(scalar(f, "SELECT sum(json_extract(data, '$.value')) FROM events"),
+                     60001LL * 60002 / 2);
 }
 
 static void storage_sqlite_refused_row_is_marked_and_rest_stored(void **state)
@@ -387,10 +422,11 @@ static void storage_sqlite_retention_deletes_in_steps(void **state)
         snprintf(time, sizeof(time), "2026-11-26T06:00:%02dZ", i);
         add_event(f, id, "p1", time);
     }
+    add_event(f, "at-cutoff", "p1", "2023-11-14T22:13:20Z"); /* not older: kept */
     assert_int_equal(store_write(s, f->rows, f->n, &c), 0);
-    assert_int_equal(c.stored, 30);
+    assert_int_equal(c.stored, 31);
     rows_clear(f);
-    cutoff = 1700000000LL * 1000000000LL; /* 2023-11-14 */
+    cutoff = 1700000000LL * 1000000000LL; /* 2023-11-14T22:13:20Z */
     assert_int_equal(store_retention_step(s, cutoff, 10, &deleted), 0);
     assert_int_equal(deleted, 10);
     /* the oldest go first */
@@ -404,8 +440,9 @@ static void storage_sqlite_retention_deletes_in_steps(void **state)
     assert_int_equal(store_retention_step(s, cutoff, 10, &deleted), 0);
     assert_int_equal(deleted, 0);
     store_close(s);
-    assert_int_equal(scalar(f, "SELECT count(*) FROM events"), 5);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM events"), 6);
     assert_int_equal(scalar(f, "SELECT count(*) FROM events WHERE id LIKE 'new-%'"), 5);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM events WHERE id = 'at-cutoff'"), 1);
 }
 
 int main(void)
@@ -417,6 +454,7 @@ int main(void)
         T(storage_sqlite_same_id_is_one_row),
         T(storage_sqlite_same_id_other_time_is_another_row),
         T(storage_sqlite_migrates_version_1),
+        T(storage_sqlite_migrates_in_steps),
         T(storage_sqlite_refused_row_is_marked_and_rest_stored),
         T(storage_sqlite_events_in_statements_of_many),
         T(storage_sqlite_locked_fails_the_batch),

@@ -85,6 +85,16 @@ static void uplink_ttn_not_in_format(void **state)
     struct uplink up;
     char detail[MAPPING_DETAIL_MAX];
 
+    json_object_set_new(json_object_get(root, "end_device_ids"), "device_id", json_string(""));
+    assert_int_equal(ttn_uplink_parse(root, &up, detail), SOURCE_REASON_BAD_FORMAT);
+    assert_non_null(strstr(detail, "must be non-empty strings"));
+    json_object_set_new(json_object_get(root, "end_device_ids"), "device_id",
+                        json_string("pegel-linz-1"));
+    json_object_set_new(msg, "f_cnt", json_integer(-1));
+    assert_int_equal(ttn_uplink_parse(root, &up, detail), SOURCE_REASON_BAD_FORMAT);
+    assert_string_equal(detail, "device pegel-linz-1: uplink_message.f_cnt must be a "
+                                "non-negative integer");
+    json_object_set_new(msg, "f_cnt", json_integer(41));
     json_object_set_new(msg, "received_at", json_string("yesterday"));
     json_object_set_new(root, "received_at", json_string("today"));
     assert_int_equal(ttn_uplink_parse(root, &up, detail), SOURCE_REASON_BAD_TIME);
@@ -123,8 +133,15 @@ static void uplink_chirpstack_fields_and_id(void **state)
     json_object_set_new(a, "fCnt", json_integer(1));
     assert_int_equal(chirpstack_uplink_parse(a, &ua, detail), 0);
     assert_string_equal(ua.id, id);
+    /* Another uplink of the same device (another deduplicationId) is another event. */
+    json_object_set_new(a, "deduplicationId",
+                        json_string("3f6a2c9e-8b1d-4e57-a0c3-9d2e71b4f606"));
+    assert_int_equal(chirpstack_uplink_parse(a, &ua, detail), 0);
+    assert_string_not_equal(ua.id, id);
     json_object_del(b, "rxInfo");
     assert_int_equal(chirpstack_uplink_parse(b, &ub, detail), SOURCE_REASON_BAD_TIME);
+    json_object_del(json_object_get(b, "deviceInfo"), "devEui");
+    assert_int_equal(chirpstack_uplink_parse(b, &ub, detail), SOURCE_REASON_BAD_FORMAT);
     json_object_del(a, "deduplicationId");
     assert_int_equal(chirpstack_uplink_parse(a, &ua, detail), SOURCE_REASON_BAD_FORMAT);
     json_decref(a);
