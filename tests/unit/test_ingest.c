@@ -2,8 +2,8 @@
 /*
  * Unit tests of the ingest path, without a broker or Redis (the fake writer of
  * ingest_fixture.c): ingest_json_depth, the accepted event's stream key and envelope,
- * every reject reason of a plain JSON event, the schema check, and dropping of recent
- * duplicates. CloudEvents are in test_ingest_cloudevent.c.
+ * every reject reason of a plain JSON event and the schema check. CloudEvents are in
+ * test_ingest_cloudevent.c, dropping of recent duplicates in test_ingest_dedupe.c.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -581,41 +581,6 @@ static void ingest_detail_cut_inside_a_character(void **state)
 
 /* ---- ingest_message: duplicates --------------------------------------------------- */
 
-static void ingest_duplicate_dropped(void **state)
-{
-    struct fixture *f = *state;
-    static const char payload[] = "{\"time\":\"" TIME "\",\"value\":412}";
-
-    ingest_text(f, TOPIC, payload);
-    ingest_text(f, TOPIC, payload);
-    ingest_text(f, TOPIC, payload);
-    assert_int_equal(rec.n_events, 1);
-    assert_int_equal(rec.n_deadletters, 0);
-    assert_int_equal(f->m.duplicates, 2);
-    /* Any other byte, topic or subject makes another event. */
-    ingest_text(f, TOPIC, "{\"time\":\"" TIME "\",\"value\":413}");
-    ingest_text(f, "bonn/sensor/waterlevel/gauge-2", payload);
-    ingest_text(f, TOPIC, "{\"time\":\"" TIME "\", \"value\":412}");
-    assert_int_equal(rec.n_events, 4);
-    assert_int_equal(f->m.duplicates, 2);
-    assert_string_not_equal(rec.events[0].id, rec.events[1].id);
-    assert_string_not_equal(rec.events[0].id, rec.events[2].id);
-    assert_string_not_equal(rec.events[0].id, rec.events[3].id);
-    assert_int_equal(rejected_total(&f->m), 0);
-}
-
-static void ingest_rejected_not_remembered(void **state)
-{
-    /* A rejected message leaves no id behind: each copy is dead-lettered. */
-    struct fixture *f = *state;
-
-    ingest_text(f, TOPIC, "{\"value\":1}");
-    ingest_text(f, TOPIC, "{\"value\":1}");
-    assert_int_equal(rec.n_deadletters, 2);
-    assert_int_equal(f->m.rejected[REJECT_BAD_TIME], 2);
-    assert_int_equal(f->m.duplicates, 0);
-}
-
 static void ingest_writer_out_of_memory(void **state)
 {
     /* A writer that cannot take the entry: nothing recorded, nothing crashes. */
@@ -659,8 +624,6 @@ int main(void)
         cmocka_unit_test_setup_teardown(ingest_bad_utf8, setup, teardown),
         cmocka_unit_test_setup_teardown(ingest_bad_time, setup, teardown),
         cmocka_unit_test_setup_teardown(ingest_schema_check, setup, teardown),
-        cmocka_unit_test_setup_teardown(ingest_duplicate_dropped, setup, teardown),
-        cmocka_unit_test_setup_teardown(ingest_rejected_not_remembered, setup, teardown),
         cmocka_unit_test_setup_teardown(ingest_writer_out_of_memory, setup, teardown),
     };
     return cmocka_run_group_tests_name("ingest", tests, NULL, NULL);
