@@ -86,6 +86,49 @@ static void engine_levels_raise_severity(void **state)
     teardown_fixture(f);
 }
 
+/* The levels are inclusive (≥ above, ≤ below); clearing needs a value past the clear level. */
+static const char low_flow[] = "rules:\n"
+                               "  - name: low-flow\n"
+                               "    type: sensor.waterlevel\n"
+                               "    field: value\n"
+                               "    below: 20\n"
+                               "    clear: 30\n"
+                               "    levels: [{below: 10, severity: critical}]\n";
+
+static void engine_levels_at_their_boundaries(void **state)
+{
+    struct fixture *f = setup(flood, "sensor.waterlevel");
+    struct engine_change c;
+
+    (void)state;
+    feed_value(f, "pegel-1", t0, 649);
+    expect_none(f, "649 cm, below the level");
+    feed_value(f, "pegel-1", t0 + MIN, 650);
+    expect_one(f, ENGINE_RAISED, &c, "650 cm, at the level");
+    feed_value(f, "pegel-1", t0 + 2 * MIN, 800);
+    expect_one(f, ENGINE_SEVERITY, &c, "800 cm, at the critical level");
+    assert_int_equal(c.alert.severity, SEVERITY_CRITICAL);
+    feed_value(f, "pegel-1", t0 + 3 * MIN, 620);
+    expect_none(f, "620 cm, at the clear level");
+    feed_value(f, "pegel-1", t0 + 4 * MIN, 619);
+    expect_one(f, ENGINE_CLEARED, &c, "619 cm, below the clear level");
+    teardown_fixture(f);
+
+    f = setup(low_flow, "sensor.waterlevel");
+    feed_value(f, "pegel-1", t0, 21);
+    expect_none(f, "21, above the level");
+    feed_value(f, "pegel-1", t0 + MIN, 20);
+    expect_one(f, ENGINE_RAISED, &c, "20, at the level");
+    assert_int_equal(c.alert.severity, SEVERITY_WARNING);
+    feed_value(f, "pegel-1", t0 + 2 * MIN, 10);
+    expect_one(f, ENGINE_SEVERITY, &c, "10, at the critical level");
+    feed_value(f, "pegel-1", t0 + 3 * MIN, 30);
+    expect_none(f, "30, at the clear level");
+    feed_value(f, "pegel-1", t0 + 4 * MIN, 31);
+    expect_one(f, ENGINE_CLEARED, &c, "31, above the clear level");
+    teardown_fixture(f);
+}
+
 /* where: an event of another unit is not the rule's; a missing field is counted. */
 static void engine_where_and_missing_field(void **state)
 {
@@ -333,6 +376,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(engine_hysteresis_one_alert),
         cmocka_unit_test(engine_levels_raise_severity),
+        cmocka_unit_test(engine_levels_at_their_boundaries),
         cmocka_unit_test(engine_where_and_missing_field),
         cmocka_unit_test(engine_duration),
         cmocka_unit_test(engine_rate),
