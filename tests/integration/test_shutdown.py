@@ -1,11 +1,14 @@
 # SPDX-License-Identifier: MIT
-"""Stopping the hub during a stream: a graceful stop loses nothing, a SIGKILL a bounded few."""
+"""Stopping the hub during a stream: a graceful stop loses nothing, a SIGKILL a bounded few;
+the spool of a stop with Redis away is sent at the next start and nothing twice."""
 
 import signal
+import threading
 
 import pytest
 
-from harness import SENTINEL, SENTINEL_SUBJECT, ranges, settle, wait_until
+from harness import SENTINEL, SENTINEL_SUBJECT, ranges, read_events, settle, wait_until
+from harness_streams import count_events
 
 STREAM = "sensor.waterlevel"
 
@@ -88,6 +91,40 @@ struct mosquitto *mosquitto_new(const char *id, _Bool clean, void *obj)
     return NULL;
 }
 """
+
+
+def test_spooled_entries_redis_took_after_all_are_not_written_twice(hub_factory, loadgen,
+                                                                    redis_client, stack):
+    """Redis asleep (DEBUG SLEEP) during a stop: the hub spools what Redis has not
+    confirmed, the entries in flight among them; Redis then wakes and writes those it had
+    been sent. The next start sends the spool first, as in doubt: every event is in
+    Redis once, none of those Redis took twice, and the spool is removed."""
+    n = 300
+    spool = stack.tmp / "hub.spool"
+    hub = hub_factory(shutdown={"spool_file": str(spool), "drain_timeout_s": 1})
+    stream = hub.stream(STREAM)
+    slept = {}
+
+    def sleeper():
+        slept["reply"] = stack.redis.client(timeout=30).execute_command("DEBUG", "SLEEP", "4")
+
+    th = threading.Thread(target=sleeper, name="debug-sleep")
+    th.start()
+    loadgen(n=n).start().wait()
+    wait_until(lambda: hub.metric("rheinhub_events_received_total") >= n, 15,
+               f"the hub to take the {n} events")
+    hub.term(timeout=30)
+    assert spool.exists(), "no spool after a stop with Redis asleep"
+    th.join(30)
+    assert slept.get("reply") in (True, b"OK", "OK"), f"DEBUG SLEEP failed: {slept}"
+    took = count_events(redis_client, stream)
+    assert 0 < took < n, f"Redis took {took} of the {n} spooled events: no overlap to test"
+    hub.start()
+    wait_until(lambda: not spool.exists(), 20, "the spool removed once sent")
+    events = read_events(redis_client, stream)
+    ids = [ev.event_id for ev in events]
+    assert len(ids) == n and len(set(ids)) == n, \
+        f"{len(ids)} events, {len(set(ids))} distinct, for {n} published ({took} before)"
 
 
 def test_no_mqtt_client_stops_the_hub_with_a_failure(hub_factory, stack):
