@@ -2,7 +2,8 @@
 """The alerting worker against the real chain: MQTT -> hub -> Redis -> rheinhub-alerting
 -> MQTT (retained alerts) and Redis (the alerts stream). Raise, acknowledge over MQTT,
 clear; hysteresis; silence on the clock; a SIGKILL with an alert active; redelivered
-events; the outbox while the broker is away; `--check` with FILE:LINE errors.
+events; the outbox while the broker is away; `--check` with FILE:LINE errors; a cleared
+alert removed from the broker not published again by the next process.
 """
 
 import json
@@ -540,3 +541,33 @@ def test_alerting_retained_ack_acknowledges_no_later_alert(hub_factory, stack, r
     assert alert["id"] == second["id"] and alert["state"] == "active", alert
     assert [d["state"] for e, d in stream_alerts(redis_client)] == [
         "active", "acknowledged", "cleared", "active"]
+
+
+def test_alerting_removed_cleared_alert_stays_removed_after_a_restart(hub_factory, stack,
+                                                                      redis_client, watcher,
+                                                                      tmp_path):
+    """A cleared alert removed from the broker (an empty retained message, as docs/alerting.md
+    says) is not published again by the next worker process: its publication was confirmed
+    before the restart, so nothing of it is in the outbox."""
+    alerting_hub(hub_factory, write_rules(tmp_path, FLOOD))
+    pid = worker_pid(redis_client)
+    publish_levels(stack, "pegel-1", [700, 600])
+    watcher.wait_for(lambda a: a["state"] == "cleared", 20, "the clear")
+    harness.wait_until(lambda: redis_client.hlen(OUTBOX) == 0, 10, "the broker's confirmations")
+    subprocess.run(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(stack.mqtt_port), "-r", "-n",
+                    "-t", TOPIC], check=True, timeout=10)
+    harness.wait_until(lambda: len(watcher.alerts(TOPIC)) == 3, 10, "the empty message")
+    os.kill(pid, signal.SIGKILL)
+    harness.wait_until(lambda: status(redis_client).get("pid") not in (None, str(pid)), 30,
+                       "the supervisor to restart the worker")
+    # The next alert, of another gauge, comes after whatever the new process publishes
+    # at its start (one connection, QoS 1, in order).
+    publish_levels(stack, "pegel-2", [700])
+    watcher.wait_for(lambda a: a["subject"] == "pegel-2", 20, "the next alert")
+    assert [a and a["state"] for a in watcher.alerts(TOPIC)] == ["active", "cleared", None]
+    w = AlertWatcher(stack, TOPIC)
+    try:
+        time.sleep(1)
+        assert w.alerts() == [], "the removed alert is retained again"
+    finally:
+        w.close()
