@@ -3,13 +3,15 @@
 -> MQTT (retained alerts) and Redis (the alerts stream). Raise, acknowledge over MQTT,
 clear; hysteresis; silence on the clock; a SIGKILL with an alert active; redelivered
 events; the outbox while the broker is away; `--check` with FILE:LINE errors; a cleared
-alert removed from the broker not published again by the next process.
+alert removed from the broker not published again by the next process; a backlog after a
+restart not taken for silence.
 """
 
 import json
 import os
 import signal
 import subprocess
+import threading
 import time
 
 import msgpack
@@ -571,3 +573,37 @@ def test_alerting_removed_cleared_alert_stays_removed_after_a_restart(hub_factor
         assert w.alerts() == [], "the removed alert is retained again"
     finally:
         w.close()
+
+
+def test_alerting_backlog_after_a_restart_is_not_silence(hub_factory, stack, redis_client,
+                                                         watcher, tmp_path):
+    """A subject that kept sending while the worker was away (stopped, then killed) is not
+    silent: the next process applies the backlog before it looks for silence, so no
+    silence alert is raised though its state's last event is older than the silence."""
+    alerting_hub(hub_factory, write_rules(tmp_path, SILENCE))
+    pid = worker_pid(redis_client)
+    stop = threading.Event()
+
+    def sender():
+        while not stop.is_set():
+            publish_levels(stack, "quiet-1", [300])
+            stop.wait(0.2)
+
+    th = threading.Thread(target=sender, name="quiet-1")
+    th.start()
+    try:
+        harness.wait_until(lambda: redis_client.hexists(TRACKS, "linz/sensor-silent/quiet-1"),
+                           10, "quiet-1 in the state")
+        os.kill(pid, signal.SIGSTOP)
+        time.sleep(3)  # twice the silence: a backlog of quiet-1's events builds up
+        os.kill(pid, signal.SIGKILL)
+        new = harness.wait_until(lambda: (lambda p: p if p not in (None, str(pid)) else None)(
+            status(redis_client).get("pid")), 30, "the supervisor to restart the worker")
+        worker_pid(redis_client)
+        time.sleep(2)  # the new process catches up and checks for silence meanwhile
+    finally:
+        stop.set()
+        th.join(10)
+    assert status(redis_client).get("pid") == new
+    silent = [a for a in watcher.alerts() if a and a["rule"] == "sensor-silent"]
+    assert silent == [], f"a backlog taken for silence: {silent}"
