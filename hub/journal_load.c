@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
  * Reading an earlier run's journal segments (journal_load.h). Records are read with
- * stdio one at a time; a record cut short, of an unknown tag, too long or failing its
- * checksum ends the segment.
+ * stdio one at a time; a record cut short, of an unknown tag or too long ends the
+ * segment; a whole record failing its checksum is skipped, with a log line, and the
+ * records after it are read.
  */
 #include "journal_load.h"
 
@@ -10,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "log.h"
 
 static int take_event(struct journal_loaded *l, const unsigned char *b, size_t len)
 {
@@ -63,7 +66,8 @@ static int take_done(struct journal_loaded *l, const unsigned char *b, size_t le
     return 0;
 }
 
-/* Reads one segment's records into l. A torn tail ends it quietly; -ENOMEM is fatal. */
+/* Reads one segment's records into l. A torn tail ends it quietly, a damaged record is
+ * skipped with a warning; -ENOMEM is fatal. */
 int journal_load_segment(struct journal_loaded *l, const char *path)
 {
     FILE *f = fopen(path, "rbe");
@@ -98,9 +102,13 @@ int journal_load_segment(struct journal_loaded *l, const char *path)
             body = b;
             cap = len;
         }
-        if (fread(body, 1, len, f) != len || fread(sum, 1, sizeof(sum), f) != sizeof(sum) ||
-            journal_get_u32(sum) != sum_of(body, len))
+        if (fread(body, 1, len, f) != len || fread(sum, 1, sizeof(sum), f) != sizeof(sum))
             break;
+        if (journal_get_u32(sum) != sum_of(body, len)) {
+            log_warn("journal", "%s: the record of %u bytes ending at byte %ld fails its "
+                     "checksum; skipped", path, (unsigned)len, ftell(f));
+            continue;
+        }
         r = head[0] == 'E' ? take_event(l, body, len) : take_done(l, body, len);
         if (r == -EINVAL) {
             r = 0;

@@ -266,6 +266,84 @@ static void journal_cut_or_damaged_anywhere(void **state)
     log_set_level(LOG_LEVEL_INFO);
 }
 
+/* What fd 2 received while fn ran, in out (NUL-terminated, cut at size - 1). */
+static void capture_stderr(void (*fn)(void *), void *arg, char *out, size_t size)
+{
+    FILE *tmp = tmpfile();
+    int saved = dup(2);
+    size_t n;
+
+    assert_non_null(tmp);
+    assert_true(saved >= 0);
+    fflush(stderr);
+    assert_true(dup2(fileno(tmp), 2) >= 0);
+    fn(arg);
+    fflush(stderr);
+    assert_true(dup2(saved, 2) >= 0);
+    close(saved);
+    rewind(tmp);
+    n = fread(out, 1, size - 1, tmp);
+    out[n] = '\0';
+    fclose(tmp);
+}
+
+struct taken {
+    int ids[8];
+    size_t n;
+};
+
+static void take_over_into(void *arg)
+{
+    struct taken *t = arg;
+
+    t->n = take_over(t->ids);
+}
+
+/* A record whose body fails its checksum (a bad sector) is skipped with a warning; the
+ * whole records after it are taken over. */
+static void journal_damaged_record_is_skipped(void **state)
+{
+    struct out_list items = {0};
+    struct journal *j = open_journal(&items, 1 << 20);
+    struct taken t = {{0}, 0};
+    unsigned char *data, *hit;
+    char path[128], log[4096];
+    struct stat st;
+    size_t size;
+    FILE *f;
+
+    (void)state;
+    for (int k = 0; k < 4; k++) {
+        struct out_item *it = event(k);
+        assert_int_equal(journal_append(j, it, 0), 0);
+        out_list_push(&items, it);
+    }
+    assert_int_equal(journal_flush(j), 0);
+    crash(j);
+    out_list_free(&items);
+    snprintf(path, sizeof(path), "%s/journal-1.log", dir);
+    assert_int_equal(stat(path, &st), 0);
+    size = (size_t)st.st_size;
+    assert_non_null(data = malloc(size));
+    f = fopen(path, "rb");
+    assert_non_null(f);
+    assert_int_equal(fread(data, 1, size, f), size);
+    fclose(f);
+    hit = memmem(data, size, "envelope 1", 10);
+    assert_non_null(hit);
+    hit[9] ^= 0x5a; /* id-1's envelope: its body no longer matches its checksum */
+    write_only(path, data, size);
+    free(data);
+
+    capture_stderr(take_over_into, &t, log, sizeof(log));
+    assert_int_equal(t.n, 3);
+    assert_int_equal(t.ids[0], 0);
+    assert_int_equal(t.ids[1], 2);
+    assert_int_equal(t.ids[2], 3);
+    assert_non_null(strstr(log, "fails its checksum; skipped"));
+    assert_non_null(strstr(log, path));
+}
+
 static void journal_segments_roll_and_go_when_done(void **state)
 {
     struct out_list leftover = {0}, items = {0};
@@ -454,6 +532,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(journal_torn_tail_keeps_what_came_before, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(journal_cut_or_damaged_anywhere, setup, teardown),
+        cmocka_unit_test_setup_teardown(journal_damaged_record_is_skipped, setup, teardown),
         cmocka_unit_test_setup_teardown(journal_segments_roll_and_go_when_done, setup, teardown),
         cmocka_unit_test_setup_teardown(journal_full_at_max_bytes, setup, teardown),
         cmocka_unit_test_setup_teardown(journal_folder_is_locked, setup, teardown),
