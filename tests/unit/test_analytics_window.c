@@ -297,6 +297,36 @@ static void analytics_window_local_week(void **state)
                  "1970-01-07T23:00:00Z");
 }
 
+/* The windows the worker remembers per length: lengths interleaved and times back and
+ * forth give what a first call (the zone set again, nothing remembered) gives. */
+static void analytics_window_local_remembered(void **state)
+{
+    static const char *times[] = {"2026-11-26T06:00:00Z", "2026-03-29T12:00:00Z",
+                                  "2026-11-26T23:30:00Z", "2026-11-25T22:59:59Z",
+                                  "2026-10-25T02:30:00+01:00", "2026-11-26T07:00:00Z"};
+    static const int64_t lengths[] = {86400, 7 * 86400, 31 * 86400, 2 * 86400, 3 * 86400};
+    enum { N_TIMES = sizeof(times) / sizeof(times[0]), N_LENGTHS = 5 };
+    int64_t start[N_TIMES][N_LENGTHS], end[N_TIMES][N_LENGTHS];
+
+    for (int i = 0; i < N_TIMES; i++) {
+        for (int j = 0; j < N_LENGTHS; j++) {
+            assert_int_equal(localday_zone_set("Europe/Berlin"), 0);
+            start[i][j] = window_start(parse(times[i]), lengths[j]);
+            assert_int_equal(localday_zone_set("Europe/Berlin"), 0);
+            end[i][j] = window_end(start[i][j], lengths[j]);
+        }
+    }
+    assert_int_equal(localday_zone_set("Europe/Berlin"), 0);
+    for (int round = 0; round < 3; round++) {
+        for (int i = 0; i < N_TIMES; i++) {
+            for (int j = 0; j < N_LENGTHS; j++) {
+                assert_int_equal(window_start(parse(times[i]), lengths[j]), start[i][j]);
+                assert_int_equal(window_end(start[i][j], lengths[j]), end[i][j]);
+            }
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -310,6 +340,7 @@ int main(void)
         cmocka_unit_test(analytics_window_end_utc),
         cmocka_unit_test_setup_teardown(analytics_window_local_day, berlin, utc),
         cmocka_unit_test_setup_teardown(analytics_window_local_week, berlin, utc),
+        cmocka_unit_test_setup_teardown(analytics_window_local_remembered, berlin, utc),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,13 +12,26 @@
 
 #define NS_PER_S 1000000000LL
 #define DAY_S 86400LL
+/* Windows remembered: one per length in days the windows file names, at most a few. */
+#define CACHE_SLOTS 4
 
 static bool on;
+
+/*
+ * The last window found per length. Events come mostly in time order, so nearly every
+ * one falls into the window found for an event before it: a look here instead of
+ * localtime_r and mktime (tests/bench/bench_localday). The worker's thread only.
+ */
+static struct window {
+    int64_t days, start_ns, end_ns;
+} cache[CACHE_SLOTS];
+static unsigned cache_next;
 
 int localday_zone_set(const char *name)
 {
     char tz[256];
 
+    memset(cache, 0, sizeof(cache)); /* days 0: no window */
     if (strcmp(name, "UTC") == 0) {
         on = false;
         return 0;
@@ -83,7 +96,7 @@ static int64_t day_first_second(int64_t d)
     return hi;
 }
 
-int64_t localday_start(int64_t t_ns, int64_t days)
+static int64_t start_of(int64_t t_ns, int64_t days)
 {
     int64_t d = day_of(floor_div(t_ns, NS_PER_S)), start;
 
@@ -92,11 +105,44 @@ int64_t localday_start(int64_t t_ns, int64_t days)
     return start;
 }
 
-int64_t localday_end(int64_t start_ns, int64_t days)
+static int64_t end_of(int64_t start_ns, int64_t days)
 {
     int64_t d = day_of(floor_div(start_ns, NS_PER_S)), end;
 
     if (__builtin_mul_overflow(day_first_second(d + days), NS_PER_S, &end))
         return INT64_MAX;
     return end;
+}
+
+/* The remembered window of this length that holds t_ns, else NULL. */
+static const struct window *cached(int64_t t_ns, int64_t days)
+{
+    for (int i = 0; i < CACHE_SLOTS; i++) {
+        if (cache[i].days == days && cache[i].start_ns <= t_ns && t_ns < cache[i].end_ns)
+            return &cache[i];
+    }
+    return NULL;
+}
+
+int64_t localday_start(int64_t t_ns, int64_t days)
+{
+    const struct window *w = cached(t_ns, days);
+    int64_t start, end;
+
+    if (w)
+        return w->start_ns;
+    start = start_of(t_ns, days);
+    if (start == INT64_MIN || (end = end_of(start, days)) == INT64_MAX)
+        return start;
+    cache[cache_next++ % CACHE_SLOTS] = (struct window){days, start, end};
+    return start;
+}
+
+int64_t localday_end(int64_t start_ns, int64_t days)
+{
+    const struct window *w = cached(start_ns, days);
+
+    if (w && w->start_ns == start_ns)
+        return w->end_ns;
+    return end_of(start_ns, days);
 }

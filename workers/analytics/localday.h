@@ -4,7 +4,8 @@
  * of days: they start at local midnight and end at the local midnight N local days
  * later (23 or 25 hours around a DST change). Local days are counted from 1970-01-01
  * local, as UTC days are from 1970-01-01T00:00:00Z. The zone is the process's (TZ), so
- * it is set once, before any thread starts.
+ * it is set once, before any thread starts; the functions remember the last windows
+ * they found, so they are called from one thread.
  */
 #ifndef RHEINHUB_ANALYTICS_LOCALDAY_H
 #define RHEINHUB_ANALYTICS_LOCALDAY_H
