@@ -15,6 +15,7 @@ nothing (checked in the hub's log, where the console's lines go).
 import http.client
 import json
 import os
+import signal
 import socket
 import subprocess
 import uuid
@@ -384,6 +385,60 @@ def test_a_device_login_does_not_forgive_failed_ones(env):
     status, retry, body = login_from(port, source, ch.OPERATOR, "wrong-password")
     assert status == 429 and body["error"] == "throttled", (status, body)
     assert int(retry) >= 2, f"Retry-After {retry}: the device logins forgave the failures"
+
+
+def test_a_login_that_is_taken_forgives_the_failed_ones(env):
+    """An operator who mistyped twice and then logged in starts afresh: the next wrong
+    password from that address waits 1 s, as a first failure does, not the 4 s that a
+    third failure in a row would."""
+    _, _, port = env
+    source = "127.0.0.4"  # its own address: the other tests are not throttled by this
+    for _ in range(2):
+        harness.wait_until(lambda: login_from(port, source, ch.OPERATOR, "wrong-password")[0]
+                           == 401, 10, "a wrong password refused after the wait", interval=0.2)
+    harness.wait_until(lambda: login_from(port, source, ch.OPERATOR, ch.OPERATOR_PASSWORD)[0]
+                       == 200, 10, "the right password taken after the wait", interval=0.2)
+    status, _, body = login_from(port, source, ch.OPERATOR, "wrong-password")
+    assert status == 401, (status, body)
+    status, retry, body = login_from(port, source, ch.OPERATOR, "wrong-password")
+    assert status == 429 and body["error"] == "throttled", (status, body)
+    assert int(retry) == 1, f"Retry-After {retry}: the login did not forgive the failures"
+
+
+def test_a_removed_account_loses_its_session(tmp_path):
+    """An operator account removed while its person is logged in (deploy/broker/account
+    remove, then SIGHUP to the broker): the broker drops the person's MQTT session and
+    refuses it again, and the console ends the session (401) and frees its place."""
+    with ch.running_console(tmp_path) as (stack, _, port, broker_dir):
+        cookie, _ = ch.api_login(port)
+        assert raw(port, "GET", "/api/session", headers={"Cookie": cookie})[0] == 200
+        assert raw(port, "GET", "/healthz")[1]["sessions"] == 1
+        tool = harness.REPO / "deploy" / "broker" / "account"
+        subprocess.run([str(tool), "-d", str(broker_dir), "remove", "operator", ch.OPERATOR],
+                       check=True, capture_output=True, text=True)
+        stack.mosquitto.proc.send(signal.SIGHUP)
+        harness.wait_until(lambda: raw(port, "GET", "/api/session", headers={"Cookie": cookie}
+                                       )[0] == 401, 30, "the removed account's session to end")
+        harness.wait_until(lambda: raw(port, "GET", "/healthz")[1]["sessions"] == 0, 10,
+                           "its place freed")
+
+
+def test_logins_beyond_max_sessions_are_refused_until_a_place_is_free(tmp_path):
+    """console.max_sessions 2: a third login is refused with 503 too_many_sessions
+    (counted as unavailable); once somebody logs out, a login is taken again."""
+    with ch.running_console(tmp_path, {"max_sessions": 2}) as (_, _, port, _):
+        sessions = [ch.api_login(port) for _ in range(2)]
+        status, body = raw(port, "POST", "/api/login", json.dumps(
+            {"user": ch.OPERATOR, "password": ch.OPERATOR_PASSWORD}).encode())
+        refused((status, body), 503, "too_many_sessions")
+        assert "rheinhub_console_logins_total{result=\"unavailable\"} 1" in \
+            raw(port, "GET", "/metrics")[1]
+        assert raw(port, "GET", "/healthz")[1]["sessions"] == 2
+        cookie, csrf = sessions[0]
+        status, _ = raw(port, "POST", "/api/logout", b"{}", {"Cookie": cookie,
+                                                              "X-CSRF-Token": csrf})
+        assert status == 200
+        ch.api_login(port)
 
 
 def read_stream_to_end(port, cookie, started):

@@ -13,7 +13,9 @@ import http.client
 import json
 import re
 import shutil
+import signal
 import subprocess
+import time
 import uuid
 
 import pytest
@@ -193,6 +195,73 @@ def test_healthz_without_the_account_registry(env):
         shutil.move(aside, accounts)
     status, body = health(port)
     assert status == 200 and body["accounts"] == "ok", (status, body)
+
+
+def test_healthz_without_the_database(env):
+    """The storage database the detail view reads moved away: 503, "database":
+    "unreadable", and 200 again once it is back."""
+    stack, _, port, _ = env
+    db = stack.run_dir / "rheinhub.db"
+    aside = stack.run_dir / "rheinhub.db.aside"
+    harness.wait_until(lambda: health(port)[0] == 200, 30, "/healthz 200")
+    shutil.move(db, aside)
+    try:
+        status, body = health(port)
+        assert status == 503, (status, body)
+        assert body["status"] == "degraded" and body["database"] == "unreadable", body
+        assert body["broker"] == "up" and body["accounts"] == "ok", body
+    finally:
+        shutil.move(aside, db)
+    status, body = health(port)
+    assert status == 200 and body["database"] == "ok", (status, body)
+
+
+def reload_broker(stack):
+    """SIGHUP to the broker, and wait until it has read its files again."""
+    log = stack.mosquitto.proc.log_path
+    before = log.read_text().count("Reloading config")
+    stack.mosquitto.proc.send(signal.SIGHUP)
+    harness.wait_until(lambda: log.read_text().count("Reloading config") > before, 10,
+                       "the broker to reload")
+
+
+def test_an_ack_the_broker_refuses_is_said_and_counted(env):
+    """The broker's ACL, not the console, decides who may acknowledge: with the
+    operator's write grant on the ack topics taken back, an acknowledgement is refused
+    by the broker (PUBACK 0x87) and answered 403 acl, it reaches no subscriber, the
+    alert stays active, and /metrics counts it as refused, not as sent."""
+    stack, _, port, broker_dir = env
+    acl = broker_dir.parent / "local.acl"
+    granted = acl.read_text()
+    grant = "topic write +/alerts/+/+/ack\n"
+    assert grant in granted, granted
+    cookie, csrf = ch.api_login(port)
+    gauge = "rhein-pegel-" + uuid.uuid4().hex[:6]
+    topic = f"linz/alerts/rhine-flood/{gauge}"
+    ch.publish(stack.mqtt_port, f"linz/sensor/waterlevel/{gauge}", ch.level(701))
+    harness.wait_until(lambda: topic in alerts(port, cookie), 20, f"the alert {topic}")
+    sub = subprocess.Popen(["mosquitto_sub", "-h", "127.0.0.1", "-p", str(stack.mqtt_port),
+                            "-v", "-t", topic + "/ack"], stdout=subprocess.PIPE, text=True)
+    acl.write_text(granted.replace(grant, ""))
+    try:
+        reload_broker(stack)
+        before = scrape(port)
+        status, _, body = ch.request(port, "POST", "/api/ack", {"topic": topic, "comment": "x"},
+                                     {"Cookie": cookie, "X-CSRF-Token": csrf}, timeout=30)
+        assert (status, body.get("error")) == (403, "acl"), (status, body)
+        after = scrape(port)
+        for result, more in (("refused", 1), ("sent", 0)):
+            assert after.get("rheinhub_console_acks_total", result=result) == \
+                before.get("rheinhub_console_acks_total", result=result) + more, result
+        time.sleep(1)
+        assert alerts(port, cookie)[topic]["state"] == "active"
+    finally:
+        acl.write_text(granted)
+        reload_broker(stack)
+        sub.terminate()
+        lines = sub.communicate(timeout=10)[0].splitlines()
+    assert lines == [], "a refused acknowledgement reached a subscriber"
+    ch.publish(stack.mqtt_port, f"linz/sensor/waterlevel/{gauge}", ch.level(400))
 
 
 def test_healthz_and_broker_up_follow_the_broker(env):

@@ -121,3 +121,26 @@ def test_reload_applies_the_deadletter_bound(hub_factory, redis_client, stack):
                        f"{n} dead letters written")
     # MAXLEN ~ trims whole nodes of 100 entries (stream-node-max-entries): about 100 stay.
     assert redis_client.xlen(hub.deadletter) <= 300, redis_client.xlen(hub.deadletter)
+
+
+def test_an_event_redis_refuses_for_good_is_dead_lettered(hub, redis_client, stack):
+    """An event Redis refuses with an error no retry cures (WRONGTYPE: its stream's key
+    holds something else) is dead-lettered with reason store_failed and Redis's reply,
+    and counted under that reason; the hub goes on."""
+    key = hub.stream("sensor.waterlevel")
+    redis_client.set(key, "not a stream")
+    try:
+        publish(stack.mqtt_port, [("linz/sensor/waterlevel/pegel-1", VALID)])
+        harness.wait_until(lambda: redis_client.xlen(hub.deadletter) >= 1, 20, "the dead letter")
+        [(_, dl)] = read_stream(redis_client, hub.deadletter)
+        assert (dl[b"topic"], dl[b"reason"]) == (b"linz/sensor/waterlevel/pegel-1",
+                                                 b"store_failed"), dl
+        assert b"WRONGTYPE" in dl[b"detail"], dl
+        harness.wait_until(lambda: hub.metric("rheinhub_deadletters_total") == 1, 10,
+                           "the dead letter counted")
+        m = hub.metrics()
+        assert m.get("rheinhub_events_rejected_total", reason="store_failed") == 1
+        assert m.get("rheinhub_events_accepted_total") == 0
+        assert hub.running()
+    finally:
+        redis_client.delete(key)

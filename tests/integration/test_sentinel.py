@@ -201,3 +201,28 @@ def test_sentinel_stale_sentinel_naming_a_dead_master_is_passed_over(hub_factory
     finally:
         good.stop()
         stale.stop()
+
+
+def test_sentinel_naming_a_replica_is_passed_over(hub_factory, stack, loadgen, clock):
+    # The first Sentinel in the list names a replica as the master (a Sentinel cut off
+    # from the others, or one whose failover the others undid): the address answers, so
+    # only the hub's ROLE check tells it apart. The hub must say so, go on to the next
+    # Sentinel, and never take the replica's link for the master's.
+    replica = Replica(stack, stack.redis_port)
+    replica.proc.start()
+    wait_until(lambda: replica.client().info("replication")["master_link_status"] == "up", 30,
+               "the replica in sync")
+    stale, stale_addr = lone_sentinel(stack, "sentinel-replica", replica.port)
+    good, good_addr = lone_sentinel(stack, "sentinel-good", stack.redis_port)
+    try:
+        hub = hub_factory(redis={"sentinels": [stale_addr, good_addr], "master_name": MASTER})
+        wait_until(lambda: f"connected to 127.0.0.1:{stack.redis_port}"
+                   in hub.log_path.read_text(), 30, "the hub on the master")
+        text = ingest_exactly_once(hub, stack, loadgen, clock, 200)
+        assert f"127.0.0.1:{replica.port} is a slave, not the master" in text, \
+            harness.tail(hub.log_path)
+        assert f"connected to 127.0.0.1:{replica.port}" not in text, harness.tail(hub.log_path)
+    finally:
+        good.stop()
+        stale.stop()
+        replica.proc.stop()
