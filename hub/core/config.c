@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <yaml.h>
 
@@ -108,6 +109,7 @@ static const struct key_spec keys[] = {
     STR_KEY(analytics, password, KIND_STR),
     INT_KEY(analytics, lateness_s, 0, 86400),
     INT_KEY(analytics, check_interval_ms, 50, 60000),
+    STR_KEY(analytics, timezone, KIND_STR),
     STR_KEY(sources, ttn, KIND_STR),
     STR_KEY(sources, chirpstack, KIND_STR),
     STR_KEY(sources, pegelonline, KIND_STR),
@@ -205,6 +207,7 @@ void config_defaults(struct hub_config *cfg)
     strcpy(cfg->analytics.client_id, "rheinhub-analytics");
     cfg->analytics.lateness_s = 60;
     cfg->analytics.check_interval_ms = 1000;
+    strcpy(cfg->analytics.timezone, "UTC");
     strcpy(cfg->storage.backend, "sqlite");
     strcpy(cfg->storage.sqlite_path, "rheinhub.db");
     cfg->storage.busy_timeout_ms = 1000;
@@ -530,10 +533,30 @@ static const yaml_node_t *key_node(const struct loader *l, const yaml_node_t *ro
     return NULL;
 }
 
+/* Why analytics.timezone names no zone of the system's tzdata, or NULL when it does. */
+static const char *zone_problem(const char *name)
+{
+    char path[CONFIG_NAME_MAX + 32];
+    struct stat st;
+
+    if (strcmp(name, "UTC") == 0)
+        return NULL;
+    if (!name[0] || name[0] == '/' || strstr(name, ".."))
+        return "an IANA zone name such as Europe/Berlin, not empty, not starting with '/', "
+               "without '..'";
+    snprintf(path, sizeof(path), "/usr/share/zoneinfo/%s", name);
+    if (stat(path, &st) < 0)
+        return "no such zone in /usr/share/zoneinfo";
+    if (!S_ISREG(st.st_mode))
+        return "not a zone file in /usr/share/zoneinfo";
+    return NULL;
+}
+
 /* What keys demand of each other, once every key is read (root: a mapping). */
 static void check_together(struct loader *l, const yaml_node_t *root)
 {
     const struct hub_config *c = l->cfg;
+    const char *problem;
 
     /* The prefix goes into SCAN MATCH patterns (recent event ids, worker status). */
     if (strpbrk(c->redis.stream_prefix, "*?[]\\"))
@@ -543,6 +566,9 @@ static void check_together(struct loader *l, const yaml_node_t *root)
     if (strpbrk(c->mqtt.shared_group, "/+#"))
         yaml_loader_report(&l->y, key_node(l, root, "mqtt", "shared_group"),
                            "mqtt.shared_group must not hold '/', '+' or '#'");
+    if ((problem = zone_problem(c->analytics.timezone)))
+        yaml_loader_report(&l->y, key_node(l, root, "analytics", "timezone"),
+                           "analytics.timezone '%s': %s", c->analytics.timezone, problem);
     if (!c->mqtt.client_id[0])
         yaml_loader_report(&l->y, key_node(l, root, "mqtt", "client_id"),
                            "mqtt.client_id must not be empty: it is the key of the hub's session "

@@ -135,6 +135,7 @@ struct hub_config {
         char password[CONFIG_NAME_MAX];  /* with username */
         int lateness_s;          /* events this late still count in their window */
         int check_interval_ms;   /* how often windows past their end are closed */
+        char timezone[CONFIG_NAME_MAX]; /* IANA zone of whole-day windows; "UTC": UTC days */
     } analytics;
     struct {
         char ttn[1024];         /* rheinhub-source-ttn's file (YAML); relative: to this file */

@@ -10,7 +10,11 @@
  * the analytics window that holds it starts at a multiple of the window's length at or
  * before it and less than one length earlier (or at INT64_MIN for the first, partial
  * window), and alerting's millisecond text of it parses to it rounded down to the
- * millisecond (out of range in the first, partial millisecond). A violation aborts; UBSan (no recovery) aborts on any overflow.
+ * millisecond (out of range in the first, partial millisecond). With the zone
+ * Europe/Berlin (analytics.timezone), the windows of 1, 7 and 31 local days that hold it
+ * start at or before it, end after it where the next one starts, and last N days give
+ * or take the change of the zone's offset. A violation aborts; UBSan (no recovery)
+ * aborts on any overflow.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -18,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "localday.h"
 #include "rfc3339.h"
 #include "times.h"
 #include "window.h"
@@ -68,6 +73,31 @@ static void windows(int64_t ns)
     }
 }
 
+/* Local-day windows; Europe/Berlin's offsets never changed by more than 2 hours. */
+static void local_days(int64_t ns)
+{
+    static const int64_t days[] = {1, 7, 31};
+
+    if (localday_zone_set("Europe/Berlin") != 0)
+        fail("the zone Europe/Berlin cannot be set", ns);
+    for (size_t i = 0; i < sizeof(days) / sizeof(days[0]); i++) {
+        int64_t length_s = days[i] * 86400, start = window_start(ns, length_s), end;
+
+        if (start == INT64_MIN)
+            continue; /* the first, partial window */
+        if (start > ns || window_start(start, length_s) != start)
+            fail("a local-day window starts after its event, or not at its own start", ns);
+        if ((end = window_end(start, length_s)) == INT64_MAX)
+            continue; /* ends beyond what int64 ns hold */
+        if (end <= ns || window_start(end, length_s) != end)
+            fail("a local-day window ends at or before its event, or not at the next start", ns);
+        if (end - start < (length_s - 3 * 3600) * NS || end - start > (length_s + 3 * 3600) * NS)
+            fail("a local-day window is not N days long, give or take an offset change", ns);
+    }
+    if (localday_zone_set("UTC") != 0)
+        fail("the zone UTC cannot be set", ns);
+}
+
 static void alert_time(int64_t ns)
 {
     char text[TIMES_TEXT_MAX];
@@ -105,6 +135,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         memcpy(&ns, data, sizeof(ns));
         round_trip(ns);
         windows(ns);
+        local_days(ns);
         alert_time(ns);
     }
     return 0;

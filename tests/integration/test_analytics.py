@@ -30,8 +30,12 @@ def clock_file(tmp_path, monkeypatch):
 
 
 def start(hub_factory, **extra):
+    return start_with(hub_factory, ah.hub_config(), **extra)
+
+
+def start_with(hub_factory, config, **extra):
     assert ah.analytics_binary().exists(), f"build {ah.analytics_binary()} first"
-    return hub_factory(**ah.hub_config(), **extra)
+    return hub_factory(**config, **extra)
 
 
 def run(hub, r, clock_file, steps, expected, hooks=None):
@@ -401,5 +405,55 @@ def test_clock_set_back_over_a_restart_reopens_no_window(hub_factory, stack, red
                   if env["data"]["window"] == "1m"]
         assert len(minute) == 2 and all(a["count"] == 1 for a in minute), minute
         ah.emitted_mqtt(collector.snapshot())  # each window's payload the same every time
+    finally:
+        collector.stop()
+
+
+def test_timezone_puts_day_windows_on_local_days(hub_factory, stack, redis_client, clock_file,
+                                                 tmp_path):
+    """With analytics.timezone Europe/Berlin a 1d window is a local day of Linz am Rhein:
+    its aggregate keeps the topic's name (1d) and starts and ends at local midnight
+    (23:00Z in winter); 00:30 local counts on that local day, not on the UTC day before
+    (where it would be late). A restart (kill -9) finds the open windows again."""
+    def level(time, value):
+        return {"topic": "linz/sensor/waterlevel/pegel-1",
+                "payload": {"time": time, "value": value, "unit": "cm"}}
+    def aggregates():
+        return sorted(((a["subject"], a["start"], a["end"], a["count"]) for a in
+                       (env["data"] for _, env, _ in ah.emitted_stream(r, hub.prefix))),
+                      key=lambda a: (a[1], a[0]))
+    windows = tmp_path / "windows.yaml"
+    windows.write_text("default: [1d]\n")
+    config = ah.hub_config(windows_file=windows)
+    config["analytics"]["timezone"] = "Europe/Berlin"
+    r = redis_client
+    ah.write_clock(clock_file, "2026-11-26T23:00:30Z")
+    hub = start_with(hub_factory, config)
+    collector = ah.Collector(stack.mqtt_port)
+    try:
+        ah.replay(hub, r, [level("2026-11-25T23:30:00Z", 400),  # 00:30 local, the 26th
+                           level("2026-11-26T22:59:59Z", 402),  # 23:59:59 local
+                           level("2026-11-26T23:00:00Z", 404)],  # local midnight: the 27th
+                  clock_file)
+        assert r.hget(f"{hub.prefix}analytics:late", "sensor.waterlevel/1d") is None
+        # 1795647600: 2026-11-25T23:00:00Z; 1795734000: 2026-11-26T23:00:00Z
+        keys = sorted(k.decode() for k in r.hkeys(f"{hub.prefix}analytics:windows"))
+        assert keys == sorted(f"linz/sensor.waterlevel/{s}/1d/{start}" for s in ("pegel-1", "_all")
+                              for start in (1795647600, 1795734000)), keys
+        ah.kill_worker(r, hub.prefix)
+        ah.worker_pid(r, hub.prefix)
+        ah.write_clock(clock_file, "2026-11-26T23:01:00Z")  # the 26th's end and the lateness
+        harness.wait_until(lambda: len(aggregates()) == 2, 30, "the 26th's two aggregates")
+        day = ("2026-11-25T23:00:00Z", "2026-11-26T23:00:00Z", 2)
+        assert aggregates() == [("_all",) + day, ("pegel-1",) + day]
+        ah.write_clock(clock_file, "2026-11-27T23:01:00Z")
+        harness.wait_until(lambda: len(aggregates()) == 4, 30, "the 27th's two aggregates")
+        day = ("2026-11-26T23:00:00Z", "2026-11-27T23:00:00Z", 1)
+        assert aggregates()[2:] == [("_all",) + day, ("pegel-1",) + day], aggregates()
+        harness.wait_until(lambda: len(collector.snapshot()) >= 4, 20, "the four publishes")
+        got, _ = ah.emitted_mqtt(collector.snapshot())  # topics end in /1d
+        assert sorted((a["subject"], a["window"], a["start"]) for a in got.values()) == sorted(
+            (s, "1d", start) for s in ("pegel-1", "_all")
+            for start in ("2026-11-25T23:00:00Z", "2026-11-26T23:00:00Z"))
     finally:
         collector.stop()

@@ -110,6 +110,36 @@ def test_check_rejects_bad_file_with_line(hub_binary, tmp_path, name, text, line
     assert f"{path}:{line}:" in err, f"expected '{path}:{line}:' in stderr, got: {err!r}"
 
 
+
+# analytics.timezone: a zone of the system's tzdata, refused with its key, line and reason
+# by the hub and by rheinhub-analytics.
+BAD_ZONES = [
+    ("Europe/Linz_am_Rhein", "no such zone in /usr/share/zoneinfo"),
+    ("Europe", "not a zone file in /usr/share/zoneinfo"),
+    ("../../../etc/passwd", "not starting with '/', without '..'"),
+    ("/etc/localtime", "not starting with '/', without '..'"),
+    ("", "not empty"),
+]
+
+
+@pytest.mark.parametrize("zone,reason", BAD_ZONES, ids=[z[0] or "empty" for z in BAD_ZONES])
+@pytest.mark.parametrize("program", ["hub", "workers/analytics/rheinhub-analytics"])
+def test_check_refuses_unknown_timezone(hub_binary, tmp_path, zone, reason, program):
+    path = tmp_path / "zone.yaml"
+    path.write_text(f"log:\n  level: info\nanalytics:\n  lateness_s: 5\n  timezone: '{zone}'\n")
+    rc, err = run_check(hub_binary if program == "hub" else binary(program), path)
+    assert rc == 2, f"--check exited {rc} for timezone '{zone}': {err}"
+    assert f"{path}:5:" in err and f"analytics.timezone '{zone}'" in err and reason in err, err
+
+
+@pytest.mark.parametrize("zone", ["Europe/Berlin", "UTC"])
+def test_check_accepts_a_timezone(hub_binary, tmp_path, zone):
+    path = tmp_path / "zone.yaml"
+    path.write_text(f"analytics:\n  timezone: {zone}\n")
+    for program in (hub_binary, binary("workers/analytics/rheinhub-analytics")):
+        rc, err = run_check(program, path)
+        assert rc == 0, f"{program.name} --check refused timezone {zone} ({rc}): {err}"
+
 # Every ```yaml block of the docs, run through the loader of its kind (the key it starts
 # with says which file it shows). A block may show part of hub.yaml or of a device rule
 # list; what it leaves out is what every such file needs (below), not what it shows.

@@ -2,7 +2,7 @@
 /*
  * Unit tests of the analytics worker's windows (acc.c): the statistics against exact
  * references (also where a naive sum of squares cancels catastrophically), "last" by
- * event time, counts per value and their limits, window keys, the packed state (bit
+ * event time, counts per value and their limits, window keys (also of local days), the packed state (bit
  * for bit after a round trip, refused when damaged) and the aggregate JSON.
  */
 #include <stdarg.h>
@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "acc.h"
+#include "localday.h"
 #include "window.h"
 
 #define NS WINDOW_NS_PER_S
@@ -170,6 +171,42 @@ static void analytics_acc_keys(void **state)
             fail_msg("key \"%s\" was not refused", bad[i]);
         }
     }
+}
+
+static int zone_utc(void **state)
+{
+    return localday_zone_set("UTC");
+}
+
+/* With analytics.timezone Europe/Berlin, the keys of open day windows: a local
+ * midnight is a start, with the local midnight after it as the end; a UTC one is not. */
+static void analytics_acc_keys_local_days(void **state)
+{
+    struct acc *a;
+
+    assert_int_equal(localday_zone_set("Europe/Berlin"), 0);
+    /* 2026-10-24T22:00:00Z: 2026-10-25 local, 25 hours */
+    a = acc_new("linz/citizen.report/_all/1d/1792879200");
+    assert_non_null(a);
+    assert_int_equal(a->start_ns, 1792879200LL * NS);
+    assert_int_equal(a->end_ns, (1792879200LL + 25 * 3600) * NS);
+    acc_free(a);
+    /* 2026-11-25T23:00:00Z to 2026-12-02T23:00:00Z */
+    a = acc_new("linz/citizen.report/_all/7d/1795647600");
+    assert_non_null(a);
+    assert_int_equal(a->end_ns, (1795647600LL + 7 * 86400) * NS);
+    acc_free(a);
+    /* windows shorter than a day keep UTC keys */
+    a = acc_new(KEY);
+    assert_non_null(a);
+    acc_free(a);
+    errno = 0;
+    assert_null(acc_new("linz/citizen.report/_all/1d/1795651200")); /* a UTC midnight */
+    assert_int_equal(errno, EINVAL);
+    assert_int_equal(localday_zone_set("UTC"), 0);
+    a = acc_new("linz/citizen.report/_all/1d/1795651200");
+    assert_non_null(a);
+    acc_free(a);
 }
 
 static void analytics_acc_field_names(void **state)
@@ -373,6 +410,7 @@ int main(void)
         cmocka_unit_test(analytics_acc_stats_compensated_sum),
         cmocka_unit_test(analytics_acc_stats_single_and_last),
         cmocka_unit_test(analytics_acc_keys),
+        cmocka_unit_test_teardown(analytics_acc_keys_local_days, zone_utc),
         cmocka_unit_test(analytics_acc_field_names),
         cmocka_unit_test(analytics_acc_categories_and_limits),
         cmocka_unit_test(analytics_acc_pack_round_trip),

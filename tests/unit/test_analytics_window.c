@@ -2,8 +2,10 @@
 /*
  * Unit tests of the analytics worker's window arithmetic and event time: window
  * lengths and their canonical names, RFC 3339 to ns (precision, offsets, range, what
- * is refused), formatting back, and window starts (floor, also before 1970; a window
- * holds its start and not its end).
+ * is refused), formatting back, window starts and ends (floor, also before 1970; a
+ * window holds its start and not its end), and with analytics.timezone Europe/Berlin,
+ * whole-day windows on local days: around both DST changes, across a year end, N = 1
+ * and 7, just before and at local midnight, and before 1970.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +16,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "localday.h"
 #include "window.h"
 
 #define NS WINDOW_NS_PER_S
@@ -189,6 +192,141 @@ static void analytics_window_start(void **state)
     assert_int_equal(window_start(13 * NS, 7), 7 * NS);
 }
 
+/* The window of length_s that holds t: its start and end, and the windows around it. */
+static void check_window(const char *t, int64_t length_s, const char *start, const char *end)
+{
+    int64_t s = window_start(parse(t), length_s), e = window_end(s, length_s);
+
+    if (s != parse(start) || e != parse(end)) {
+        char got_s[WINDOW_TIME_MAX], got_e[WINDOW_TIME_MAX];
+        window_time_format(s, got_s);
+        window_time_format(e, got_e);
+        fail_msg("%s, %llds: [%s, %s), expected [%s, %s)", t, (long long)length_s, got_s, got_e,
+                 start, end);
+    }
+    assert_int_equal(window_start(s, length_s), s);
+    assert_int_equal(window_start(e - 1, length_s), s);
+    assert_int_equal(window_start(e, length_s), e);
+    assert_true(window_start(s - 1, length_s) < s);
+}
+
+static void analytics_window_end_utc(void **state)
+{
+    assert_int_equal(localday_zone_set("UTC"), 0);
+    assert_false(localday_on());
+    check_window("2026-11-26T06:07:59Z", 900, "2026-11-26T06:00:00Z", "2026-11-26T06:15:00Z");
+    check_window("2026-03-29T12:00:00Z", 86400, "2026-03-29T00:00:00Z", "2026-03-30T00:00:00Z");
+    check_window("2026-11-26T00:30:00+01:00", 86400, "2026-11-25T00:00:00Z",
+                 "2026-11-26T00:00:00Z");
+    check_window("1969-12-31T23:59:59Z", 7 * 86400, "1969-12-25T00:00:00Z",
+                 "1970-01-01T00:00:00Z");
+    assert_int_equal(window_end(INT64_MAX - INT64_MAX % (60 * NS), 60), INT64_MAX);
+}
+
+static int berlin(void **state)
+{
+    return localday_zone_set("Europe/Berlin");
+}
+
+static int utc(void **state)
+{
+    return localday_zone_set("UTC");
+}
+
+static void analytics_window_local_day(void **state)
+{
+    assert_true(localday_on());
+    /* a winter day: 00:00 +01:00 to 00:00 +01:00 */
+    check_window("2026-11-26T06:07:59Z", 86400, "2026-11-25T23:00:00Z", "2026-11-26T23:00:00Z");
+    /* just before and at local midnight */
+    check_window("2026-11-26T22:59:59.999999999Z", 86400, "2026-11-25T23:00:00Z",
+                 "2026-11-26T23:00:00Z");
+    check_window("2026-11-26T23:00:00Z", 86400, "2026-11-26T23:00:00Z", "2026-11-27T23:00:00Z");
+    check_window("2026-11-27T00:00:00+01:00", 86400, "2026-11-26T23:00:00Z",
+                 "2026-11-27T23:00:00Z");
+    /* 2026-03-29: 02:00 +01:00 becomes 03:00 +02:00, a day of 23 hours */
+    check_window("2026-03-28T22:59:59Z", 86400, "2026-03-27T23:00:00Z", "2026-03-28T23:00:00Z");
+    check_window("2026-03-28T23:00:00Z", 86400, "2026-03-28T23:00:00Z", "2026-03-29T22:00:00Z");
+    check_window("2026-03-29T01:59:59+01:00", 86400, "2026-03-28T23:00:00Z",
+                 "2026-03-29T22:00:00Z");
+    check_window("2026-03-29T03:00:00+02:00", 86400, "2026-03-28T23:00:00Z",
+                 "2026-03-29T22:00:00Z");
+    check_window("2026-03-29T21:59:59.999999999Z", 86400, "2026-03-28T23:00:00Z",
+                 "2026-03-29T22:00:00Z");
+    check_window("2026-03-29T22:00:00Z", 86400, "2026-03-29T22:00:00Z", "2026-03-30T22:00:00Z");
+    /* 2026-10-25: 03:00 +02:00 becomes 02:00 +01:00, a day of 25 hours */
+    check_window("2026-10-24T21:59:59Z", 86400, "2026-10-23T22:00:00Z", "2026-10-24T22:00:00Z");
+    check_window("2026-10-24T22:00:00Z", 86400, "2026-10-24T22:00:00Z", "2026-10-25T23:00:00Z");
+    check_window("2026-10-25T02:30:00+02:00", 86400, "2026-10-24T22:00:00Z",
+                 "2026-10-25T23:00:00Z");
+    check_window("2026-10-25T02:30:00+01:00", 86400, "2026-10-24T22:00:00Z",
+                 "2026-10-25T23:00:00Z");
+    check_window("2026-10-25T22:59:59Z", 86400, "2026-10-24T22:00:00Z", "2026-10-25T23:00:00Z");
+    check_window("2026-10-25T23:00:00Z", 86400, "2026-10-25T23:00:00Z", "2026-10-26T23:00:00Z");
+    /* across a year end: 2027 begins at 23:00Z */
+    check_window("2026-12-31T22:59:59Z", 86400, "2026-12-30T23:00:00Z", "2026-12-31T23:00:00Z");
+    check_window("2026-12-31T23:00:00Z", 86400, "2026-12-31T23:00:00Z", "2027-01-01T23:00:00Z");
+    /* before 1970: 1970-01-01 local began at 1969-12-31T23:00Z */
+    check_window("1969-12-31T22:59:59Z", 86400, "1969-12-30T23:00:00Z", "1969-12-31T23:00:00Z");
+    check_window("1969-12-31T23:30:00Z", 86400, "1969-12-31T23:00:00Z", "1970-01-01T23:00:00Z");
+    /* windows shorter than a day, and lengths that are not whole days, stay UTC-aligned */
+    check_window("2026-03-29T01:30:00Z", 3600, "2026-03-29T01:00:00Z", "2026-03-29T02:00:00Z");
+    check_window("2026-03-29T01:30:00Z", 36 * 3600, "2026-03-29T00:00:00Z",
+                 "2026-03-30T12:00:00Z");
+}
+
+static void analytics_window_local_week(void **state)
+{
+    /* 7 local days counted from 1970-01-01 local (a Thursday): Thursday to Thursday */
+    check_window("2026-11-26T06:00:00Z", 7 * 86400, "2026-11-25T23:00:00Z",
+                 "2026-12-02T23:00:00Z");
+    check_window("2026-11-25T22:59:59Z", 7 * 86400, "2026-11-18T23:00:00Z",
+                 "2026-11-25T23:00:00Z");
+    /* holding 2026-03-29: 167 hours; holding 2026-10-25: 169 hours */
+    check_window("2026-03-29T12:00:00Z", 7 * 86400, "2026-03-25T23:00:00Z",
+                 "2026-04-01T22:00:00Z");
+    check_window("2026-10-25T12:00:00Z", 7 * 86400, "2026-10-21T22:00:00Z",
+                 "2026-10-28T23:00:00Z");
+    /* across a year end */
+    check_window("2027-01-02T12:00:00Z", 7 * 86400, "2026-12-30T23:00:00Z",
+                 "2027-01-06T23:00:00Z");
+    /* before 1970: the week before 1970-01-01 local */
+    check_window("1969-12-31T22:59:59Z", 7 * 86400, "1969-12-24T23:00:00Z",
+                 "1969-12-31T23:00:00Z");
+    check_window("1969-12-31T23:00:00Z", 7 * 86400, "1969-12-31T23:00:00Z",
+                 "1970-01-07T23:00:00Z");
+}
+
+/* The windows the worker remembers per length: lengths interleaved and times back and
+ * forth give what a first call (the zone set again, nothing remembered) gives. */
+static void analytics_window_local_remembered(void **state)
+{
+    static const char *times[] = {"2026-11-26T06:00:00Z", "2026-03-29T12:00:00Z",
+                                  "2026-11-26T23:30:00Z", "2026-11-25T22:59:59Z",
+                                  "2026-10-25T02:30:00+01:00", "2026-11-26T07:00:00Z"};
+    static const int64_t lengths[] = {86400, 7 * 86400, 31 * 86400, 2 * 86400, 3 * 86400};
+    enum { N_TIMES = sizeof(times) / sizeof(times[0]), N_LENGTHS = 5 };
+    int64_t start[N_TIMES][N_LENGTHS], end[N_TIMES][N_LENGTHS];
+
+    for (int i = 0; i < N_TIMES; i++) {
+        for (int j = 0; j < N_LENGTHS; j++) {
+            assert_int_equal(localday_zone_set("Europe/Berlin"), 0);
+            start[i][j] = window_start(parse(times[i]), lengths[j]);
+            assert_int_equal(localday_zone_set("Europe/Berlin"), 0);
+            end[i][j] = window_end(start[i][j], lengths[j]);
+        }
+    }
+    assert_int_equal(localday_zone_set("Europe/Berlin"), 0);
+    for (int round = 0; round < 3; round++) {
+        for (int i = 0; i < N_TIMES; i++) {
+            for (int j = 0; j < N_LENGTHS; j++) {
+                assert_int_equal(window_start(parse(times[i]), lengths[j]), start[i][j]);
+                assert_int_equal(window_end(start[i][j], lengths[j]), end[i][j]);
+            }
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -199,6 +337,10 @@ int main(void)
         cmocka_unit_test(analytics_window_time_refused),
         cmocka_unit_test(analytics_window_time_format),
         cmocka_unit_test(analytics_window_start),
+        cmocka_unit_test(analytics_window_end_utc),
+        cmocka_unit_test_setup_teardown(analytics_window_local_day, berlin, utc),
+        cmocka_unit_test_setup_teardown(analytics_window_local_week, berlin, utc),
+        cmocka_unit_test_setup_teardown(analytics_window_local_remembered, berlin, utc),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -162,15 +162,18 @@ struct acc *acc_new(const char *key)
         goto bad;
     errno = 0;
     start_s = strtoll(part[4], &end, 10);
-    if (errno || end == part[4] || *end || start_s % length_s != 0 ||
-        start_s < INT64_MIN / WINDOW_NS_PER_S || start_s > INT64_MAX / WINDOW_NS_PER_S - length_s)
+    if (errno || end == part[4] || *end || start_s < INT64_MIN / WINDOW_NS_PER_S ||
+        start_s > INT64_MAX / WINDOW_NS_PER_S)
+        goto bad;
+    a->start_ns = start_s * WINDOW_NS_PER_S;
+    /* A window the worker opens: aligned (with the zone it runs in), its end held. */
+    if (window_start(a->start_ns, length_s) != a->start_ns ||
+        (a->end_ns = window_end(a->start_ns, length_s)) == INT64_MAX)
         goto bad;
     a->municipality = part[0];
     a->type = part[1];
     a->subject = part[2];
     a->window = part[3];
-    a->start_ns = start_s * WINDOW_NS_PER_S;
-    a->end_ns = a->start_ns + length_s * WINDOW_NS_PER_S;
     return a;
 bad:
     free(a);

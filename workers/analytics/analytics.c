@@ -19,6 +19,7 @@
 #include "close.h"
 #include "crash.h"
 #include "instance.h"
+#include "localday.h"
 #include "log.h"
 #include "state.h"
 #include "window.h"
@@ -298,7 +299,7 @@ static int count_event(struct analytics *a, const struct worker_event *ev, int64
                                                strlen(ACC_ROLLUP_SUBJECT)));
     for (int i = 0; i < t->n_windows; i++) {
         int64_t start = window_start(t_ns, t->windows[i]);
-        int64_t end = start + t->windows[i] * WINDOW_NS_PER_S;
+        int64_t end = window_end(start, t->windows[i]);
         struct acc *rollup, *subject = NULL;
         bool created;
         int err = 0;
@@ -450,6 +451,12 @@ static int on_start(struct worker *w, void *data)
     worker_set_batch_max(w, ANALYTICS_BATCH_MAX);
     applied_init(&a->applied);
     a->lateness_ns = (int64_t)cfg->analytics.lateness_s * WINDOW_NS_PER_S;
+    /* Before any thread starts: the zone is the process's (TZ). */
+    if ((r = localday_zone_set(cfg->analytics.timezone)) < 0) {
+        log_error(a->component, "analytics.timezone %s: %s", cfg->analytics.timezone,
+                  strerror(-r));
+        return r;
+    }
     for (int i = 0; i < cfg->n_workers; i++) {
         if (strcmp(cfg->workers[i].name, ANALYTICS_KIND) == 0 && cfg->workers[i].instances > 1) {
             log_error(a->component, "workers: %s has instances: %d; the windows live in one "

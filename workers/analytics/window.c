@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "localday.h"
 #include "rfc3339.h"
 
 static const struct {
@@ -58,13 +59,31 @@ void window_time_format(int64_t ns, char out[WINDOW_TIME_MAX])
     rfc3339_format_ns(ns, out);
 }
 
+static bool local_days(int64_t length_s)
+{
+    return localday_on() && length_s % 86400 == 0;
+}
+
 int64_t window_start(int64_t t_ns, int64_t length_s)
 {
     int64_t w = length_s * WINDOW_NS_PER_S, q = t_ns / w, start;
 
+    if (local_days(length_s))
+        return localday_start(t_ns, length_s / 86400);
     if (t_ns % w < 0)
         q--;
     if (__builtin_mul_overflow(q, w, &start))
         return INT64_MIN; /* t_ns lies in the first, partial window that int64 ns hold */
     return start;
+}
+
+int64_t window_end(int64_t start_ns, int64_t length_s)
+{
+    int64_t end;
+
+    if (local_days(length_s))
+        return localday_end(start_ns, length_s / 86400);
+    if (__builtin_add_overflow(start_ns, length_s * WINDOW_NS_PER_S, &end))
+        return INT64_MAX;
+    return end;
 }

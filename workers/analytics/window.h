@@ -3,7 +3,8 @@
  * Window arithmetic and event time for the analytics worker: window lengths as in the
  * topic ("15m"), RFC 3339 date-times to nanoseconds since the epoch (UTC) and back,
  * and the tumbling window an instant falls into. Windows are aligned to multiples of
- * their length since 1970-01-01T00:00:00Z (so "1d" is a UTC day).
+ * their length since 1970-01-01T00:00:00Z (so "1d" is a UTC day), except that with a
+ * zone set (localday.h), whole-day windows are local days.
  */
 #ifndef RHEINHUB_ANALYTICS_WINDOW_H
 #define RHEINHUB_ANALYTICS_WINDOW_H
@@ -52,7 +53,16 @@ void window_time_format(int64_t ns, char out[WINDOW_TIME_MAX]);
 /*
  * Start (ns) of the window of length_s seconds that holds t_ns: the floor, also before
  * 1970; INT64_MIN for the first, partial window, whose start int64 ns do not hold.
+ * With a zone set, a length of whole days gives the local midnight (localday.h).
  */
 int64_t window_start(int64_t t_ns, int64_t length_s);
+
+/*
+ * End (ns, not in the window) of the window of length_s seconds that starts at
+ * start_ns (as window_start gives it): start_ns + length_s, or with a zone set and a
+ * length of whole days the local midnight that many local days later. INT64_MAX when
+ * the end lies beyond what int64 ns hold.
+ */
+int64_t window_end(int64_t start_ns, int64_t length_s);
 
 #endif
