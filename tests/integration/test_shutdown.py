@@ -101,7 +101,11 @@ def test_spooled_entries_redis_took_after_all_are_not_written_twice(hub_factory,
     Redis once, none of those Redis took twice, and the spool is removed."""
     n = 300
     spool = stack.tmp / "hub.spool"
-    hub = hub_factory(shutdown={"spool_file": str(spool), "drain_timeout_s": 1})
+    # One event per entry and at most four entries in flight: while Redis sleeps, four
+    # entries wait in its socket (in doubt: Redis writes them when it wakes) and the
+    # rest in the hub's queue (never sent), so the spool holds both kinds.
+    hub = hub_factory(shutdown={"spool_file": str(spool), "drain_timeout_s": 1},
+                      redis={"max_in_flight": 4, "entry_events_max": 1})
     stream = hub.stream(STREAM)
     slept = {}
 
