@@ -199,6 +199,39 @@ static size_t take_over(int ids[8])
 }
 
 /*
+ * Four events, id-0 to id-3, journaled (id-0 marked done when done0: it is in Redis),
+ * then a crash: the segment's bytes (malloc'd) and their count; its path in path.
+ */
+static unsigned char *crashed_segment(bool done0, char path[128], size_t *size)
+{
+    struct out_list items = {0};
+    struct journal *j = open_journal(&items, 1 << 20);
+    unsigned char *data;
+    struct stat st;
+    FILE *f;
+
+    for (int k = 0; k < 4; k++) {
+        struct out_item *it = event(k);
+        assert_int_equal(journal_append(j, it, 0), 0);
+        out_list_push(&items, it);
+        if (k == 1 && done0)
+            journal_done(j, items.head->jseq);
+    }
+    assert_int_equal(journal_flush(j), 0);
+    crash(j);
+    out_list_free(&items);
+    snprintf(path, 128, "%s/journal-1.log", dir);
+    assert_int_equal(stat(path, &st), 0);
+    *size = (size_t)st.st_size;
+    assert_non_null(data = malloc(*size));
+    f = fopen(path, "rb");
+    assert_non_null(f);
+    assert_int_equal(fread(data, 1, *size, f), *size);
+    fclose(f);
+    return data;
+}
+
+/*
  * A segment cut at every length, and one with each of its bytes damaged: what a power
  * cut or a bad disk leaves. The take-over never fails, never takes an event twice or
  * out of order, keeps every whole event before the cut, and brings back the one marked
@@ -207,34 +240,14 @@ static size_t take_over(int ids[8])
  */
 static void journal_cut_or_damaged_anywhere(void **state)
 {
-    struct out_list items = {0};
-    struct journal *j = open_journal(&items, 1 << 20);
     unsigned char *data;
     char path[128];
-    struct stat st;
     size_t size, last = 0;
     int ids[8];
-    FILE *f;
 
+    (void)state;
     log_set_level(LOG_LEVEL_ERROR); /* a take-over's lines, a thousand times over */
-    for (int k = 0; k < 4; k++) {
-        struct out_item *it = event(k);
-        assert_int_equal(journal_append(j, it, 0), 0);
-        out_list_push(&items, it);
-        if (k == 1)
-            journal_done(j, items.head->jseq); /* id-0 is in Redis */
-    }
-    assert_int_equal(journal_flush(j), 0);
-    crash(j);
-    out_list_free(&items);
-    snprintf(path, sizeof(path), "%s/journal-1.log", dir);
-    assert_int_equal(stat(path, &st), 0);
-    size = (size_t)st.st_size;
-    assert_non_null(data = malloc(size));
-    f = fopen(path, "rb");
-    assert_non_null(f);
-    assert_int_equal(fread(data, 1, size, f), size);
-    fclose(f);
+    data = crashed_segment(true, path, &size);
 
     for (size_t cut = 0; cut <= size; cut++) {
         size_t n, kept = 0;
@@ -303,32 +316,13 @@ static void take_over_into(void *arg)
  * whole records after it are taken over. */
 static void journal_damaged_record_is_skipped(void **state)
 {
-    struct out_list items = {0};
-    struct journal *j = open_journal(&items, 1 << 20);
     struct taken t = {{0}, 0};
     unsigned char *data, *hit;
     char path[128], log[4096];
-    struct stat st;
     size_t size;
-    FILE *f;
 
     (void)state;
-    for (int k = 0; k < 4; k++) {
-        struct out_item *it = event(k);
-        assert_int_equal(journal_append(j, it, 0), 0);
-        out_list_push(&items, it);
-    }
-    assert_int_equal(journal_flush(j), 0);
-    crash(j);
-    out_list_free(&items);
-    snprintf(path, sizeof(path), "%s/journal-1.log", dir);
-    assert_int_equal(stat(path, &st), 0);
-    size = (size_t)st.st_size;
-    assert_non_null(data = malloc(size));
-    f = fopen(path, "rb");
-    assert_non_null(f);
-    assert_int_equal(fread(data, 1, size, f), size);
-    fclose(f);
+    data = crashed_segment(false, path, &size);
     hit = memmem(data, size, "envelope 1", 10);
     assert_non_null(hit);
     hit[9] ^= 0x5a; /* id-1's envelope: its body no longer matches its checksum */
