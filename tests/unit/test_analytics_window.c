@@ -297,6 +297,28 @@ static void analytics_window_local_week(void **state)
                  "1970-01-07T23:00:00Z");
 }
 
+/* America/Santiago skips its midnight on 2026-09-06 (00:00 -04:00 becomes 01:00
+ * -03:00): that day starts at its first local instant, 01:00, and lasts 23 hours. */
+static void analytics_window_local_day_without_midnight(void **state)
+{
+    assert_int_equal(localday_zone_set("America/Santiago"), 0);
+    check_window("2026-09-05T12:00:00Z", 86400, "2026-09-05T04:00:00Z", "2026-09-06T04:00:00Z");
+    check_window("2026-09-06T03:59:59Z", 86400, "2026-09-05T04:00:00Z", "2026-09-06T04:00:00Z");
+    check_window("2026-09-06T04:00:00Z", 86400, "2026-09-06T04:00:00Z", "2026-09-07T03:00:00Z");
+    check_window("2026-09-06T12:00:00Z", 86400, "2026-09-06T04:00:00Z", "2026-09-07T03:00:00Z");
+    check_window("2026-09-07T03:00:00Z", 86400, "2026-09-07T03:00:00Z", "2026-09-08T03:00:00Z");
+}
+
+/* America/Havana has its midnight twice on 2026-11-01 (01:00 -04:00 becomes 00:00
+ * -05:00): that day starts at the first, 04:00Z, and lasts 25 hours. */
+static void analytics_window_local_day_with_two_midnights(void **state)
+{
+    assert_int_equal(localday_zone_set("America/Havana"), 0);
+    check_window("2026-11-01T03:59:59Z", 86400, "2026-10-31T04:00:00Z", "2026-11-01T04:00:00Z");
+    check_window("2026-11-01T04:00:00Z", 86400, "2026-11-01T04:00:00Z", "2026-11-02T05:00:00Z");
+    check_window("2026-11-01T05:30:00Z", 86400, "2026-11-01T04:00:00Z", "2026-11-02T05:00:00Z");
+}
+
 /* The windows the worker remembers per length: lengths interleaved and times back and
  * forth give what a first call (the zone set again, nothing remembered) gives. */
 static void analytics_window_local_remembered(void **state)
@@ -341,6 +363,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(analytics_window_local_day, berlin, utc),
         cmocka_unit_test_setup_teardown(analytics_window_local_week, berlin, utc),
         cmocka_unit_test_setup_teardown(analytics_window_local_remembered, berlin, utc),
+        cmocka_unit_test_setup_teardown(analytics_window_local_day_without_midnight, berlin, utc),
+        cmocka_unit_test_setup_teardown(analytics_window_local_day_with_two_midnights, berlin, utc),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
