@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: MIT
 /*
- * rheinhub-loadgen: publishes a numbered stream of sensor.waterlevel-like events over
- * MQTT at a given rate, for the ingest benchmark and for load tests. Message k (offset
- * <= k < offset + count) goes to `<m>/<category>/<type>/<prefix><k % subjects>` and
- * carries k in the nanoseconds of its `time`, so a consumer can recover the sequence
- * number. The program drives libmosquitto from its own poll() loop on one thread:
+ * rheinhub-loadgen: publishes a numbered stream of sensor events over MQTT at a given
+ * rate, for the benchmarks and for load tests. Message k (offset <= k < offset + count)
+ * is reading k / subjects of device d = k % subjects and goes to
+ * `<m>/<category>/<type>/<prefix><d>`, the type being the (d % types)-th of the list
+ * given; it carries k in the nanoseconds of its `time`, so a consumer can recover the
+ * sequence number. The `time`'s seconds are a fixed instant, or the wall clock when
+ * the message is written (-t), for consumers whose windows close by the clock. The
+ * program drives libmosquitto from its own poll() loop on one thread:
  * publishes are written straight to the socket, PUBACKs are read between bursts. The
  * number of publishes not yet acknowledged (QoS 1/2) or not yet written (QoS 0) is
  * bounded, so memory stays flat at any rate. It exits 0 only when every message was
@@ -19,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <mosquitto.h>
@@ -35,6 +39,18 @@
 #define STALL_TIMEOUT_NS (30 * NSEC_PER_SEC)
 /* Sequence numbers live in the 9 nanosecond digits of `time`. */
 #define MAX_SEQUENCE 1000000000ULL
+/* Event types one run may spread its devices over (-T a,b,c). */
+#define MAX_TYPES 8
+
+/* The payloads the generator writes: a water level (also for any type it does not
+ * know), a parking bay's state, an air quality station's reading. */
+enum payload_kind { PAYLOAD_WATERLEVEL, PAYLOAD_PARKING, PAYLOAD_AIRQUALITY };
+
+struct event_type {
+    char category[64];
+    char type[64];
+    enum payload_kind kind;
+};
 
 struct loadgen_opts {
     const char *host;
@@ -43,13 +59,14 @@ struct loadgen_opts {
     uint64_t rate; /* messages per second, 0: as fast as possible */
     int qos;
     const char *municipality;
-    char category[64];
-    char type[64];
+    struct event_type types[MAX_TYPES];
+    uint64_t ntypes;
     uint64_t subjects;
     const char *subject_prefix;
     uint64_t offset;
     char client_id[128];
     uint64_t bad_every; /* 0: off; else every bad_every-th message is schema-invalid */
+    bool live_time;     /* `time` in the wall clock's second, not a fixed one */
 };
 
 struct loadgen {
@@ -62,7 +79,7 @@ struct loadgen {
 static void usage(FILE *out)
 {
     fprintf(out, "usage: rheinhub-loadgen [options]\n"
-                 "Publish numbered waterlevel events to an MQTT broker.\n"
+                 "Publish numbered sensor events to an MQTT broker.\n"
                  "\n"
                  "  -H host     broker address (127.0.0.1)\n"
                  "  -p port     broker port (1883)\n"
@@ -70,40 +87,72 @@ static void usage(FILE *out)
                  "  -r rate     messages per second, 0 = as fast as possible (0)\n"
                  "  -q qos      0, 1 or 2 (1)\n"
                  "  -m name     municipality (linz)\n"
-                 "  -T type     event type <category>.<type> (sensor.waterlevel)\n"
-                 "  -s number   number of subjects (10)\n"
+                 "  -T types    event types <category>.<type>, comma-separated, at most 8\n"
+                 "              (sensor.waterlevel); device d sends the (d %% types)-th\n"
+                 "  -s number   number of subjects, the devices (10)\n"
+                 "  -t          time: the wall clock's second when written (default:\n"
+                 "              2026-11-26T06:00:00Z), sequence number in the nanoseconds\n"
                  "  -S prefix   subject prefix (gauge-)\n"
                  "  -o offset   first sequence number (0); offset + count <= 1000000000\n"
                  "  -i id       MQTT client id (rheinhub-loadgen-<pid>)\n"
                  "  -B every    make every <every>-th message schema-invalid (off)\n"
                  "  -h          this help\n"
                  "\n"
-                 "Topic: <m>/<category>/<type>/<prefix><k %% subjects>\n"
+                 "Topic: <m>/<category>/<type>/<prefix><d>, d = k %% subjects\n"
+                 "Payloads: sensor.parking a bay's status, sensor.airquality pm10 and no2,\n"
+                 "any other type a water level in cm. With one type the level of message k\n"
+                 "is 300 + k %% 400; with several, each device's level rises by 10 cm per\n"
+                 "reading (k / subjects) from 300 + d %% 400, wrapping from 699 to 300.\n"
                  "Prints 'published N in S s (R msg/s)'; exits 0 when every message was\n"
                  "acknowledged (QoS 0: written), 1 when not, 2 on bad usage.\n");
-}
-
-/* Splits "category.type" at its first dot into two non-empty parts. */
-static bool split_type(const char *text, struct loadgen_opts *o)
-{
-    const char *dot = strchr(text, '.');
-    size_t clen, tlen;
-
-    if (dot == NULL)
-        return false;
-    clen = (size_t)(dot - text);
-    tlen = strlen(dot + 1);
-    if (clen == 0 || tlen == 0 || clen >= sizeof(o->category) || tlen >= sizeof(o->type))
-        return false;
-    memcpy(o->category, text, clen);
-    o->category[clen] = '\0';
-    memcpy(o->type, dot + 1, tlen + 1);
-    return true;
 }
 
 static bool topic_part_ok(const char *s)
 {
     return s[0] != '\0' && strpbrk(s, "/+#") == NULL;
+}
+
+/* Splits "category.type" (len bytes of text) at its first dot into two parts that can
+ * stand in a topic, and picks the payload the type gets. */
+static bool parse_type(const char *text, size_t len, struct event_type *t)
+{
+    const char *dot = memchr(text, '.', len);
+    size_t clen, tlen;
+
+    if (dot == NULL)
+        return false;
+    clen = (size_t)(dot - text);
+    tlen = len - clen - 1;
+    if (clen == 0 || tlen == 0 || clen >= sizeof(t->category) || tlen >= sizeof(t->type))
+        return false;
+    memcpy(t->category, text, clen);
+    t->category[clen] = '\0';
+    memcpy(t->type, dot + 1, tlen);
+    t->type[tlen] = '\0';
+    if (!topic_part_ok(t->category) || !topic_part_ok(t->type))
+        return false;
+    t->kind = PAYLOAD_WATERLEVEL;
+    if (strcmp(t->category, "sensor") == 0 && strcmp(t->type, "parking") == 0)
+        t->kind = PAYLOAD_PARKING;
+    else if (strcmp(t->category, "sensor") == 0 && strcmp(t->type, "airquality") == 0)
+        t->kind = PAYLOAD_AIRQUALITY;
+    return true;
+}
+
+/* Fills o->types from a comma-separated list of types. */
+static bool parse_types(const char *text, struct loadgen_opts *o)
+{
+    o->ntypes = 0;
+    for (;;) {
+        size_t len = strcspn(text, ",");
+
+        if (o->ntypes == MAX_TYPES || !parse_type(text, len, &o->types[o->ntypes]))
+            return false;
+        o->ntypes++;
+        if (text[len] == '\0')
+            return true;
+        text += len + 1;
+    }
 }
 
 /* Fills *o from argv; prints the reason and returns false on bad usage. */
@@ -127,7 +176,7 @@ static bool parse_args(int argc, char **argv, struct loadgen_opts *o)
     };
     snprintf(o->client_id, sizeof(o->client_id), "rheinhub-loadgen-%ld", (long)getpid());
 
-    while ((c = getopt(argc, argv, "H:p:n:r:q:m:T:s:S:o:i:B:h")) != -1) {
+    while ((c = getopt(argc, argv, "H:p:n:r:q:m:T:s:S:o:i:B:th")) != -1) {
         switch (c) {
         case 'H':
             o->host = optarg;
@@ -192,6 +241,9 @@ static bool parse_args(int argc, char **argv, struct loadgen_opts *o)
                 return false;
             }
             break;
+        case 't':
+            o->live_time = true;
+            break;
         case 'h':
             usage(stdout);
             exit(0);
@@ -203,8 +255,9 @@ static bool parse_args(int argc, char **argv, struct loadgen_opts *o)
         fprintf(stderr, "rheinhub-loadgen: unexpected argument '%s'\n", argv[optind]);
         return false;
     }
-    if (!split_type(type, o) || !topic_part_ok(o->category) || !topic_part_ok(o->type)) {
-        fprintf(stderr, "rheinhub-loadgen: bad type '%s', want <category>.<type>\n", type);
+    if (!parse_types(type, o)) {
+        fprintf(stderr, "rheinhub-loadgen: bad type list '%s', want at most %d of "
+                "<category>.<type>, comma-separated\n", type, MAX_TYPES);
         return false;
     }
     if (!topic_part_ok(o->municipality)) {
@@ -239,26 +292,70 @@ static void on_publish(struct mosquitto *mosq, void *arg, int mid, int reason,
     lg->last_ack_ns = bench_now_ns();
 }
 
-/* Writes the topic and payload of message k; returns the payload length. */
+/* Writes the `time` of message k: a fixed second or the wall clock's, k in the
+ * nanoseconds. Returns false when the clock fails. */
+static bool format_time(const struct loadgen_opts *o, uint64_t k, char *out, size_t size)
+{
+    struct timespec now;
+    struct tm tm;
+    time_t second = 1795672800; /* 2026-11-26T06:00:00Z */
+
+    if (o->live_time) {
+        if (clock_gettime(CLOCK_REALTIME, &now) != 0)
+            return false;
+        second = now.tv_sec;
+    }
+    if (gmtime_r(&second, &tm) == NULL)
+        return false;
+    return snprintf(out, size, "%04d-%02d-%02dT%02d:%02d:%02d.%09" PRIu64 "Z",
+                    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+                    tm.tm_sec, k) < (int)size;
+}
+
+/* Writes the payload of reading `round` of device d (message k) of type t. */
+static int format_payload(const struct loadgen_opts *o, const struct event_type *t,
+                          uint64_t k, const char *time_text, char *payload, size_t size)
+{
+    uint64_t d = k % o->subjects, round = k / o->subjects;
+    /* One type: the level the tools always sent; several: each device's own rise. */
+    uint64_t level = o->ntypes == 1 ? k % 400 : (d + 10 * round) % 400;
+
+    if (o->bad_every != 0 && k % o->bad_every == o->bad_every - 1)
+        return snprintf(payload, size,
+                        "{\"time\":\"%s\",\"value\":\"high\",\"unit\":\"cm\",\"trend\":0}",
+                        time_text);
+    switch (t->kind) {
+    case PAYLOAD_PARKING:
+        return snprintf(payload, size, "{\"time\":\"%s\",\"status\":\"%s\"}", time_text,
+                        (d + round) % 3 == 0 ? "free" : "occupied");
+    case PAYLOAD_AIRQUALITY:
+        return snprintf(payload, size, "{\"time\":\"%s\",\"pm10\":%" PRIu64 ",\"no2\":%" PRIu64
+                        "}", time_text, 5 + (d + round) % 60, 10 + (3 * d + round) % 90);
+    case PAYLOAD_WATERLEVEL:
+        break;
+    }
+    return snprintf(payload, size,
+                    "{\"time\":\"%s\",\"value\":%" PRIu64 ",\"unit\":\"cm\",\"trend\":0}",
+                    time_text, 300 + level);
+}
+
+/* Writes the topic and payload of message k; returns the payload length, -1 when
+ * either does not fit or the clock fails. */
 static int format_message(const struct loadgen_opts *o, uint64_t k, char *topic, size_t topic_size,
                           char *payload, size_t payload_size)
 {
+    uint64_t d = k % o->subjects;
+    const struct event_type *t = &o->types[d % o->ntypes];
+    char time_text[64];
     int n;
 
-    n = snprintf(topic, topic_size, "%s/%s/%s/%s%" PRIu64, o->municipality, o->category, o->type,
-                 o->subject_prefix, k % o->subjects);
+    n = snprintf(topic, topic_size, "%s/%s/%s/%s%" PRIu64, o->municipality, t->category,
+                 t->type, o->subject_prefix, d);
     if (n < 0 || (size_t)n >= topic_size)
         return -1;
-    if (o->bad_every != 0 && k % o->bad_every == o->bad_every - 1)
-        n = snprintf(payload, payload_size,
-                     "{\"time\":\"2026-11-26T06:00:00.%09" PRIu64 "Z\","
-                     "\"value\":\"high\",\"unit\":\"cm\",\"trend\":0}",
-                     k);
-    else
-        n = snprintf(payload, payload_size,
-                     "{\"time\":\"2026-11-26T06:00:00.%09" PRIu64 "Z\","
-                     "\"value\":%" PRIu64 ",\"unit\":\"cm\",\"trend\":0}",
-                     k, 300 + k % 400);
+    if (!format_time(o, k, time_text, sizeof(time_text)))
+        return -1;
+    n = format_payload(o, t, k, time_text, payload, payload_size);
     if (n < 0 || (size_t)n >= payload_size)
         return -1;
     return n;
@@ -319,7 +416,7 @@ static int run(struct loadgen *lg, const struct loadgen_opts *o, int64_t *start_
             int rc;
 
             if (len < 0) {
-                fprintf(stderr, "rheinhub-loadgen: topic or payload too long\n");
+                fprintf(stderr, "rheinhub-loadgen: topic or payload too long, or no clock\n");
                 return -1;
             }
             rc = mosquitto_publish_v5(lg->c.mosq, NULL, topic, len, payload, o->qos, false, NULL);
