@@ -22,91 +22,16 @@ import pytest
 
 import console_helpers as ch
 import harness
+from console_helpers import card, login, logout, retained, standalone_console, stop_clean, wait
 
 pytest.importorskip("selenium", reason="python3-selenium is not installed")
-from selenium.common.exceptions import StaleElementReferenceException  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
-from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
-
-
-class Env:
-    def __init__(self, stack, hub, port, shots, broker_dir):
-        self.stack, self.hub, self.port, self.shots = stack, hub, port, shots
-        self.broker_dir = broker_dir
-        self.browsers = []
-        self.url = f"http://127.0.0.1:{port}/"
-
-    def browser(self, **kw):
-        b = ch.Browser(**kw)
-        self.browsers.append(b)
-        b.driver.get(self.url)
-        return b
-
-    def first(self):
-        """The module's first browser window, opened when no test has opened one yet."""
-        return self.browsers[0] if self.browsers else self.browser()
-
-    def shot(self, b, name):
-        b.driver.save_screenshot(str(self.shots / f"{name}.png"))
 
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("console")
-    shots = ch.SCREENSHOTS if os.environ.get("RHEINHUB_CONSOLE_SCREENSHOTS") == "1" else tmp
-    shots.mkdir(parents=True, exist_ok=True)
-    with ch.running_console(tmp) as (stack, hub, port, broker_dir):
-        e = Env(stack, hub, port, shots, broker_dir)
-        try:
-            yield e
-        finally:
-            for b in e.browsers:
-                b.close()
-
-
-def wait(b, cond, timeout, what):
-    try:
-        return WebDriverWait(b.driver, timeout, poll_frequency=0.05,
-                             ignored_exceptions=(StaleElementReferenceException,)
-                             ).until(lambda d: cond(d))
-    except Exception as exc:  # noqa: BLE001 - re-raised with what was awaited
-        raise AssertionError(f"timed out after {timeout} s waiting for {what}") from exc
-
-
-def card(d, topic, where="alert-list"):
-    found = d.find_elements(By.CSS_SELECTOR, f'#{where} li.alert[data-topic="{topic}"]')
-    return found[0] if found else None
-
-
-def login(env, b, user=ch.OPERATOR, password=ch.OPERATOR_PASSWORD, expect_ok=True):
-    d = b.driver
-    if not d.current_url.startswith(env.url):
-        d.get(env.url)
-    wait(b, lambda d: d.find_element(By.ID, "view-login").is_displayed()
-         or d.find_element(By.ID, "view-alerts").is_displayed(), 10, "the page")
-    d.find_element(By.ID, "login-user").clear()
-    d.find_element(By.ID, "login-user").send_keys(user)
-    d.find_element(By.ID, "login-password").clear()
-    d.find_element(By.ID, "login-password").send_keys(password)
-    d.find_element(By.ID, "login-submit").click()
-    if expect_ok:
-        wait(b, lambda d: d.find_element(By.ID, "view-alerts").is_displayed(), 10, "the alert board")
-        wait(b, lambda d: "live" in d.find_element(By.ID, "conn").get_attribute("class"), 10,
-             "the live stream")
-
-
-def logout(b):
-    d = b.driver
-    if d.find_element(By.ID, "logout").is_displayed():
-        d.find_element(By.ID, "logout").click()
-        wait(b, lambda d: d.find_element(By.ID, "view-login").is_displayed(), 10, "the login form")
-
-
-def retained(port, topic):
-    out = subprocess.run(["mosquitto_sub", "-h", "127.0.0.1", "-p", str(port), "-t", topic,
-                          "-C", "1", "-W", "5"], capture_output=True, text=True, timeout=10)
-    return json.loads(out.stdout) if out.stdout.strip() else None
+    yield from ch.browser_env(tmp_path_factory)
 
 
 def test_first_visit_transfer(env):
@@ -224,9 +149,7 @@ def test_live_alert_ack_on_other_page_and_clear(env):
 
 
 def test_new_critical_alert_is_announced(env):
-    b = env.first()
-    if not b.driver.find_element(By.ID, "logout").is_displayed():
-        login(env, b)
+    b = ch.logged_in(env)
     gauge = "rhein-pegel-" + uuid.uuid4().hex[:6]
     ch.publish(env.stack.mqtt_port, f"linz/sensor/waterlevel/{gauge}", ch.level(850))
     wait(b, lambda d: d.find_element(By.ID, "announce").is_displayed()
@@ -364,9 +287,7 @@ def test_gauges_and_dead_letters(env):
     from the open page; rejected messages with reason, topic and the
     start of the payload, filtered by topic prefix."""
     import sqlite3
-    b = env.first()
-    if not b.driver.find_element(By.ID, "logout").is_displayed():
-        login(env, b)
+    b = ch.logged_in(env)
     now = int(time.time()) // 3600 * 3600
     gauges = {"rhein-pegel-1": 412, "rhein-pegel-2": 388, "rhein-pegel-3": 455}
     db = sqlite3.connect(env.stack.run_dir / "rheinhub.db", timeout=10)
@@ -444,27 +365,6 @@ def test_gauges_and_dead_letters(env):
             ch.publish(env.stack.mqtt_port, f"linz/analytics/sensor.waterlevel/{subject}/15m", "",
                        retain=True)
         b.driver.get(env.url + "#alerts")
-
-
-def standalone_console(env, name, **console):
-    """rheinhub-console on its own (as in production), with its own hub.yaml."""
-    port = harness.free_port()
-    config = {"mqtt": {"host": "127.0.0.1", "port": env.stack.mqtt_port},
-              "log": {"level": "info"},
-              "console": dict({"bind": "127.0.0.1", "port": port,
-                               "accounts_file": str(env.broker_dir / "accounts")}, **console)}
-    path = env.stack.tmp / f"{name}.yaml"
-    path.write_text(harness.to_yaml(config))
-    proc = harness.Proc(name, [ch.console_binary(), "-c", path], env.stack.tmp / f"{name}.log",
-                        env=harness.sanitizer_env())
-    return proc, port, path
-
-
-def stop_clean(proc):
-    rc = proc.stop()
-    assert rc == 0, f"{proc.name} exited with {rc}:\n{harness.tail(proc.log_path, 20)}"
-    report = harness.sanitizer_report(proc.log_path)
-    assert report is None, report
 
 
 def test_https_secure_cookie_and_idle_timeout(env):
