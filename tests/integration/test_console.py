@@ -12,11 +12,15 @@ an alert stays text; the page at 360 px. With RHEINHUB_CONSOLE_SCREENSHOTS=1 the
 screenshots go to docs/console/.
 """
 
+import datetime
 import json
 import os
+import re
+import sqlite3
 import subprocess
 import time
 import uuid
+import zoneinfo
 
 import pytest
 
@@ -127,6 +131,7 @@ def test_live_alert_ack_on_other_page_and_clear(env):
         assert len(levels) == 3, "raise 650, critical 800 and clear 620 are marked"
         wait(b, lambda d: len(d.find_elements(By.CSS_SELECTOR, "#detail-chart svg circle.dot")) == 6,
              10, "the six stored values in the chart")
+        chart_draws_the_rising_river(b, int(now) - 50 * 60)
         b.driver.execute_script("document.getElementById('detail-chart').scrollIntoView()")
         env.shot(b, "detail")
         b.driver.get(env.url + "#alerts")
@@ -148,6 +153,27 @@ def test_live_alert_ack_on_other_page_and_clear(env):
         sub.wait()
 
 
+def chart_draws_the_rising_river(b, first):
+    """The detail's chart of 560, 590, 610, 632, 645 and 700 cm (the first at first, in
+    seconds): time from left to right, a higher value higher up, the levels in their order,
+    everything inside the plot, and the time axis in the town's zone."""
+    geo = b.driver.execute_script(
+        "const s = document.querySelector('#detail-chart svg'), r = s.querySelector('rect.plot');"
+        "const top = +r.getAttribute('y'), bottom = top + +r.getAttribute('height'), levels = {};"
+        "for (const l of s.querySelectorAll('line.level'))"
+        "  levels[l.classList[1]] = +l.getAttribute('y1');"
+        "return {top, bottom, levels, axis: [...s.querySelectorAll('text.axis')].map(t => t.textContent),"
+        "  dots: [...s.querySelectorAll('circle.dot')].map(c => [+c.cx.baseVal.value, +c.cy.baseVal.value])};")
+    xs, ys = [x for x, _ in geo["dots"]], [y for _, y in geo["dots"]]
+    assert xs == sorted(set(xs)), geo
+    assert ys == sorted(set(ys), reverse=True), geo  # SVG's y grows downwards
+    levels = geo["levels"]
+    assert levels["level-critical"] < levels["level-warning"] < levels["level-clear"], levels
+    assert all(geo["top"] <= y <= geo["bottom"] for y in ys + list(levels.values())), geo
+    berlin = datetime.datetime.fromtimestamp(first, zoneinfo.ZoneInfo("Europe/Berlin"))
+    assert any(t.endswith(berlin.strftime("%d.%m., %H:%M")) for t in geo["axis"]), geo["axis"]
+
+
 def test_new_critical_alert_is_announced(env):
     b = ch.logged_in(env)
     gauge = "rhein-pegel-" + uuid.uuid4().hex[:6]
@@ -162,25 +188,75 @@ def test_new_critical_alert_is_announced(env):
 
 
 def test_markup_in_alerts_is_text(env):
-    b = env.first()
+    """Markup in an alert (on its card, in the banner of a critical alert, the ack dialog
+    and the detail's heading) and in a rejected message's topic and payload is shown as
+    text and never runs. The card's time is the town's (Europe/Berlin)."""
+    b = ch.logged_in(env)
+    d = b.driver
     topic = "linz/alerts/markup-test/evil-1"
-    alert = {"id": "linz:markup-test:evil-1:1", "rule": "markup-test", "severity": "warning",
+    message = "<script>window.__xss=2</script><b>fett</b>"
+    alert = {"id": "linz:markup-test:evil-1:1", "rule": "markup-test", "severity": "critical",
              "state": "active", "municipality": "linz", "type": "sensor.waterlevel",
              "subject": '"><img src=x onerror="window.__xss=1">',
-             "message": "<script>window.__xss=2</script><b>fett</b>", "value": 1, "threshold": 0,
+             "message": message, "value": 1, "threshold": 0,
              "raised_at": "2026-12-04T10:00:00Z", "updated_at": "2026-12-04T10:00:00Z",
              "acked_by": '<img src=x onerror="window.__xss=3">', "cleared_at": None}
+    no_markup = "script, b, img, i"
+    # Its history in the database, found by its topic's subject (the worker did not raise
+    # it: no values are stored).
+    db = sqlite3.connect(env.stack.run_dir / "rheinhub.db", timeout=10)
+    try:
+        with db:
+            db.execute("INSERT INTO alerts (change_id, id, rule, severity, state, municipality, type,"
+                       " subject, value, threshold, message, raised_at, updated_at, updated_ns,"
+                       " acked_by, received, data) VALUES (?, ?, ?, ?, ?, ?, ?, 'evil-1', ?, ?, ?, ?,"
+                       " ?, ?, ?, ?, ?)", (uuid.uuid4().hex, *(alert[k] for k in (
+                           "id", "rule", "severity", "state", "municipality", "type", "value",
+                           "threshold", "message", "raised_at", "updated_at")),
+                           1796378400 * 10**9, alert["acked_by"], time.time_ns(), json.dumps(alert)))
+    finally:
+        db.close()
     ch.publish(env.stack.mqtt_port, topic, json.dumps(alert), retain=True)
     try:
         wait(b, lambda d: card(d, topic) is not None, 3, "the crafted alert")
-        c = card(b.driver, topic)
-        assert "<script>window.__xss=2</script><b>fett</b>" in c.text
+        c = card(d, topic)
+        assert message in c.text
         assert '"><img src=x onerror="window.__xss=1">' in c.text
-        assert not c.find_elements(By.TAG_NAME, "img") and not c.find_elements(By.TAG_NAME, "script")
-        assert not c.find_elements(By.TAG_NAME, "b")
-        assert b.driver.execute_script("return window.__xss === undefined")
+        assert not c.find_elements(By.CSS_SELECTOR, no_markup)
+        assert "04.12.2026, 11:00:00" in c.text, "10:00 UTC is 11:00 in Linz"
+        wait(b, lambda d: message in d.find_element(By.ID, "announce").text, 3, "the banner")
+        assert not d.find_element(By.ID, "announce").find_elements(By.CSS_SELECTOR, no_markup)
+        d.find_element(By.ID, "announce").click()
+        c.find_element(By.CSS_SELECTOR, "button.ack").click()
+        wait(b, lambda d: d.find_element(By.ID, "ack-dialog").is_displayed(), 5, "the ack dialog")
+        what = d.find_element(By.ID, "ack-what")
+        assert what.text == message and not what.find_elements(By.CSS_SELECTOR, "*")
+        d.find_element(By.ID, "ack-cancel").click()
+        c.find_element(By.CSS_SELECTOR, "a.details").click()
+        wait(b, lambda d: d.find_element(By.ID, "detail-h").text == message, 5, "the detail")
+        assert not d.find_element(By.ID, "detail-h").find_elements(By.CSS_SELECTOR, "*")
+        history = wait(b, lambda d: d.find_elements(By.CSS_SELECTOR, "#detail-history tbody tr"), 10,
+                       "the alert's history")
+        assert alert["acked_by"] in history[0].text
+        assert not d.find_element(By.ID, "detail-history").find_elements(By.CSS_SELECTOR, no_markup)
+        wait(b, lambda d: [e.text for e in d.find_elements(By.CSS_SELECTOR, "#detail-chart p.empty")]
+             == ["Keine gespeicherten Werte in diesem Zeitraum."], 5,
+             "the chart saying that no values are stored")
+
+        payload = '<img src=x onerror="window.__xss=4"><i>kursiv</i>'
+        ch.publish(env.stack.mqtt_port, "linz/sensor/waterlevel/<b>evil</b>", payload)
+        d.get(env.url + "#deadletters")
+        table = lambda d: d.find_element(By.ID, "dead-table")
+
+        def listed(d):
+            d.find_element(By.CSS_SELECTOR, "#dead-form button").click()
+            return payload in table(d).text and "linz/sensor/waterlevel/<b>evil</b>" in table(d).text
+        wait(b, listed, 10, "the rejected message with markup")
+        assert not table(d).find_elements(By.CSS_SELECTOR, no_markup)
+        assert d.execute_script("return window.__xss === undefined")
     finally:
         ch.publish(env.stack.mqtt_port, topic, "", retain=True)
+        d.get(env.url + "#alerts")
     wait(b, lambda d: card(d, topic) is None, 3, "the crafted alert to go")
 
 
@@ -215,8 +291,11 @@ def test_state_change_without_csrf_token_refused(env):
 
 
 def test_device_account_and_wrong_password_refused(env):
-    b = env.first()
+    b = ch.logged_in(env)
     logout(b)
+    # The session has ended on the console too, not only on the page.
+    assert b.driver.execute_async_script(
+        "fetch('/api/session').then(r => arguments[0](r.status))") == 401
     login(env, b, ch.DEVICE, ch.DEVICE_PASSWORD, expect_ok=False)
     err = wait(b, lambda d: d.find_element(By.ID, "login-error").text, 10, "the refusal")
     assert "device" in err and "operator" in err, err
@@ -259,14 +338,15 @@ def test_page_at_360_px(env):
     ch.publish(env.stack.mqtt_port, f"linz/sensor/waterlevel/{gauge}", ch.level(702))
     wait(b, lambda d: card(d, topic) is not None, 3, "the alert at 360 px")
     d = b.driver
-    assert d.execute_script("return document.documentElement.scrollWidth <= window.innerWidth"), \
-        "the page scrolls sideways at 360 px"
+    assert d.execute_script("return Math.max(document.documentElement.scrollWidth, window.innerWidth)"
+                            " <= 360"), "the page scrolls sideways at 360 px"
     button = card(d, topic).find_element(By.CSS_SELECTOR, "button.ack")
     rect = d.execute_script("const r = arguments[0].getBoundingClientRect();"
                             "return [r.left, r.right, r.height];", button)
     assert rect[0] >= 0 and rect[1] <= 360 and rect[2] >= 44, rect
     d.execute_script("arguments[0].scrollIntoView()", card(d, topic))
     env.shot(b, "phone")
+    fits_360(env, b, topic)
     # English on request, kept across a reload; times stay in Europe/Berlin.
     from selenium.webdriver.support.ui import Select
     Select(d.find_element(By.ID, "lang")).select_by_value("en")
@@ -274,6 +354,19 @@ def test_page_at_360_px(env):
          "the English board")
     assert "Warning" in card(d, topic).text and d.execute_script(
         "return document.documentElement.lang") == "en"
+    # No German text is left on the page as shown: neither in its texts nor in its labels.
+    german = d.execute_script(
+        "const de = I18N.de, en = I18N.en, found = [];"
+        "const only = new Set(Object.keys(de).filter(k => de[k] !== en[k]).map(k => de[k]));"
+        "const w = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);"
+        "for (let n; (n = w.nextNode());)"
+        "  if (!n.parentElement.closest('[hidden]') && only.has(n.nodeValue.trim())) found.push(n.nodeValue);"
+        "for (const e of document.querySelectorAll('[aria-label], [title]'))"
+        "  for (const a of ['aria-label', 'title'])"
+        "    if (only.has(e.getAttribute(a))) found.push(e.getAttribute(a));"
+        "if (only.has(document.title)) found.push(document.title);"
+        "return found;")
+    assert german == [], german
     d.refresh()
     wait(b, lambda d: card(d, topic) is not None and "Acknowledge" in card(d, topic).text, 10,
          "the English board after a reload")
@@ -281,12 +374,50 @@ def test_page_at_360_px(env):
     ch.publish(env.stack.mqtt_port, f"linz/sensor/waterlevel/{gauge}", ch.level(400))
 
 
+def fits_360(env, b, topic):
+    """At 360 px: a card with a long unbroken word, the ack dialog, the alert's detail and
+    the rejected messages stay within the width (tables scroll on their own)."""
+    d = b.driver
+    # Content wider than the phone makes a mobile browser zoom out (innerWidth grows).
+    sideways = "return Math.max(document.documentElement.scrollWidth, window.innerWidth) > 360"
+    long_topic = "linz/alerts/long-test/" + "x" * 60
+    alert = {"id": "linz:long-test:x:1", "rule": "long-test", "severity": "info", "state": "active",
+             "municipality": "linz", "type": "sensor.waterlevel", "subject": "x" * 60,
+             "message": "https://pegel.linz.example/" + "messstelle-" * 12, "value": 1,
+             "threshold": 0, "raised_at": "2026-12-04T10:00:00Z",
+             "updated_at": "2026-12-04T10:00:00Z", "acked_by": None, "cleared_at": None}
+    ch.publish(env.stack.mqtt_port, long_topic, json.dumps(alert), retain=True)
+    try:
+        wait(b, lambda d: card(d, long_topic) is not None, 3, "the alert with a long word")
+        assert not d.execute_script(sideways), "a long word widens the page"
+    finally:
+        ch.publish(env.stack.mqtt_port, long_topic, "", retain=True)
+    card(d, topic).find_element(By.CSS_SELECTOR, "button.ack").click()
+    wait(b, lambda d: d.find_element(By.ID, "ack-dialog").is_displayed(), 5, "the ack dialog")
+    rect = d.execute_script("const r = document.getElementById('ack-dialog').getBoundingClientRect();"
+                            "return [r.left, r.right];")
+    assert rect[0] >= 0 and rect[1] <= 360, rect
+    d.find_element(By.ID, "ack-cancel").click()
+    card(d, topic).find_element(By.CSS_SELECTOR, "a.details").click()
+    wait(b, lambda d: d.find_elements(By.CSS_SELECTOR, "#detail-history tbody tr"), 10, "the history")
+    assert not d.execute_script(sideways), "the detail scrolls sideways"
+    ch.publish(env.stack.mqtt_port, "linz/sensor/waterlevel/" + "y" * 60, "not json")
+    d.get(env.url + "#deadletters")
+
+    def listed(d):
+        d.find_element(By.CSS_SELECTOR, "#dead-form button").click()
+        return "y" * 60 in d.find_element(By.ID, "dead-table").text
+    wait(b, listed, 10, "the rejected message")
+    assert not d.execute_script(sideways), "the rejected messages scroll sideways"
+    d.get(env.url + "#alerts")
+    wait(b, lambda d: card(d, topic) is not None, 5, "the board again")
+
+
 def test_gauges_and_dead_letters(env):
     """Gauges from the retained aggregates with 24 hours of hourly aggregates from the
     database and a silent sensor marked, one whose retained aggregate is removed gone
     from the open page; rejected messages with reason, topic and the
     start of the payload, filtered by topic prefix."""
-    import sqlite3
     b = ch.logged_in(env)
     now = int(time.time()) // 3600 * 3600
     gauges = {"rhein-pegel-1": 412, "rhein-pegel-2": 388, "rhein-pegel-3": 455}
@@ -331,6 +462,11 @@ def test_gauges_and_dead_letters(env):
         wait(b, lambda d: all(row(d, s) for s in gauges), 10, "the gauges")
         wait(b, lambda d: len(d.find_elements(By.CSS_SELECTOR, "#gauge-groups svg.spark path.series")) == 3,
              10, "three sparklines")
+        # The hourly means of a day, rising: the sparkline's last point is higher than its first (SVG's
+        # y grows downwards).
+        spark = row(b.driver, "rhein-pegel-1")[0].find_element(By.CSS_SELECTOR, "svg.spark path")
+        ys = [float(y) for y in re.findall(r"[ML][\d.]+ ([\d.]+)", spark.get_attribute("d"))]
+        assert len(ys) >= 20 and ys[-1] < ys[0], ys
         r1 = row(b.driver, "rhein-pegel-1")[0].text
         assert "453" in r1 and "cm" in r1, r1
         r3 = row(b.driver, "rhein-pegel-3")[0]
