@@ -103,13 +103,17 @@ def sentinel_layout(stack):
     replica.proc.stop()
 
 
-def lone_sentinel(stack, name, master_port):
+def lone_sentinel(stack, name, master_port, epoch=0):
     """A Sentinel that names 127.0.0.1:master_port as master "rheinhub" and, alone with
-    quorum 2, never fails over: what a Sentinel cut off from the others still answers."""
+    quorum 2, never fails over: what a Sentinel cut off from the others still answers.
+    epoch: the configuration epoch it knows the master by (0: no failover yet; after
+    each failover the Sentinels' epoch is one higher)."""
     port = harness.free_port()
     conf = stack.tmp / f"{name}.conf"
     conf.write_text(f"port {port}\nbind 127.0.0.1\ndir {stack.tmp}\n"
-                    f"sentinel monitor {MASTER} 127.0.0.1 {master_port} 2\n")
+                    f"sentinel monitor {MASTER} 127.0.0.1 {master_port} 2\n"
+                    f"sentinel current-epoch {epoch}\n"
+                    f"sentinel config-epoch {MASTER} {epoch}\n")
     proc = harness.Proc(name, ["redis-server", conf, "--sentinel"], stack.tmp / f"{name}.log")
     proc.start()
     return proc, f"127.0.0.1:{port}"

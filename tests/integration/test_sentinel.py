@@ -106,6 +106,31 @@ def test_sentinel_stale_sentinel_naming_a_dead_master_is_passed_over(hub_factory
         stale.stop()
 
 
+def test_sentinel_with_the_newest_configuration_is_followed(hub_factory, stack, loadgen, clock):
+    # After a failover, a Sentinel that has not heard of it yet still names the old
+    # master, and an old master restarted meanwhile answers ROLE with "master" until the
+    # Sentinels demote it; what is written to it then is lost with its demotion. The
+    # hub asks every Sentinel and follows the newest configuration (the highest config
+    # epoch), wherever its Sentinel is in the list.
+    old = Replica(stack, stack.redis_port)
+    old.proc.start()
+    wait_until(lambda: old.client().info("replication")["master_link_status"] == "up", 30,
+               "the old master's copy in sync")
+    old.client().execute_command("REPLICAOF", "NO", "ONE")  # a master again, as restarted
+    stale, stale_addr = lone_sentinel(stack, "sentinel-behind", old.port, epoch=0)
+    good, good_addr = lone_sentinel(stack, "sentinel-after", stack.redis_port, epoch=1)
+    try:
+        hub = hub_factory(redis={"sentinels": [stale_addr, good_addr], "master_name": MASTER})
+        text = ingest_exactly_once(hub, stack, loadgen, clock, 500)
+        assert f"connected to 127.0.0.1:{stack.redis_port}" in text, harness.tail(hub.log_path)
+        assert f"connected to 127.0.0.1:{old.port}" not in text, harness.tail(hub.log_path)
+        assert old.client().exists(hub.stream(STREAM)) == 0
+    finally:
+        good.stop()
+        stale.stop()
+        old.proc.stop()
+
+
 def test_sentinel_naming_a_replica_is_passed_over(hub_factory, stack, loadgen, clock):
     # The first Sentinel in the list names a replica as the master (a Sentinel cut off
     # from the others, or one whose failover the others undid): the address answers, so
