@@ -22,9 +22,11 @@
  *                 len u32 env   (after_ms: newest stream time Redis had confirmed)
  *     'D' done:   seq u64 lo | seq u64 hi   (every seq in lo..hi is in Redis)
  *
- * A record cut short or failing its checksum ends the segment (a crash in the middle
- * of a write); what came before it counts. Segments of version 1 ("RHJRNL1\n", an
- * older hub's, the same records with the FNV-1a 32 checksum) are taken over too.
+ * A record cut short at the end of a segment (a crash in the middle of a write) ends
+ * it; what came before it counts. Damaged bytes anywhere else (a bad sector) cost the
+ * records they are in: the next whole record is found by its shape and checksum.
+ * Segments of version 1 ("RHJRNL1\n", an older hub's, the same records with the
+ * FNV-1a 32 checksum) are taken over too.
  */
 #ifndef RHEINHUB_JOURNAL_H
 #define RHEINHUB_JOURNAL_H

@@ -21,9 +21,10 @@ struct journal_loaded {
 };
 
 /*
- * Reads one segment's records into l: version 2 or 1 (journal.h). A missing file, an
- * unknown magic or a torn or corrupt tail ends it quietly: what came before counts.
- * Returns 0, or a negative errno (-ENOMEM, or the file could not be opened).
+ * Reads one segment's records into l: version 2 or 1 (journal.h). A missing file is
+ * empty; a torn tail ends it quietly (what came before counts); damaged bytes are
+ * skipped, with a warning, up to the next whole record. Returns 0, or a negative errno
+ * (-ENOMEM, or the file could not be read).
  */
 int journal_load_segment(struct journal_loaded *l, const char *path);
 

@@ -35,9 +35,59 @@ static int split_addr(const char *addr, char *host, size_t size, int *port)
     return 0;
 }
 
-/* Asks one Sentinel. Returns 0 with host and port filled, or -1 with the reason. */
-static int ask_sentinel(const char *addr, const char *name, int timeout_ms, char *host,
-                        size_t size, int *port, char *why, size_t why_size)
+/* What one Sentinel says of the master: where it is, and the configuration epoch it
+ * knows it by (one higher after each failover). */
+struct sentinel_answer {
+    char host[REDIS_MASTER_HOST_MAX];
+    int port;
+    unsigned long long epoch;
+};
+
+/* The value of field name in a SENTINEL MASTER reply (a flat array of names and
+ * values), or NULL. */
+static const redisReply *field_of(const redisReply *reply, const char *name)
+{
+    for (size_t i = 0; i + 1 < reply->elements; i += 2) {
+        const redisReply *k = reply->element[i], *v = reply->element[i + 1];
+        if (k->type == REDIS_REPLY_STRING && strcmp(k->str, name) == 0 &&
+            v->type == REDIS_REPLY_STRING)
+            return v;
+    }
+    return NULL;
+}
+
+/* Reads a SENTINEL MASTER reply into a. Returns 0, or -1 with the reason. */
+static int read_answer(const redisReply *reply, const char *addr, const char *name,
+                       struct sentinel_answer *a, char *why, size_t why_size)
+{
+    const redisReply *ip, *port, *epoch;
+    char *end;
+    long p;
+
+    if (reply->type == REDIS_REPLY_ERROR) {
+        snprintf(why, why_size, "%s: %s", addr, reply->str);
+        return -1;
+    }
+    if (reply->type != REDIS_REPLY_ARRAY ||
+        !(ip = field_of(reply, "ip")) || !(port = field_of(reply, "port"))) {
+        snprintf(why, why_size, "%s: does not know master %s", addr, name);
+        return -1;
+    }
+    p = strtol(port->str, &end, 10);
+    if (*end || p < 1 || p > 65535 || ip->len >= sizeof(a->host)) {
+        snprintf(why, why_size, "%s: bad address in its answer", addr);
+        return -1;
+    }
+    memcpy(a->host, ip->str, ip->len + 1);
+    a->port = (int)p;
+    epoch = field_of(reply, "config-epoch");
+    a->epoch = epoch ? strtoull(epoch->str, NULL, 10) : 0;
+    return 0;
+}
+
+/* Asks one Sentinel. Returns 0 with a filled, or -1 with the reason. */
+static int ask_sentinel(const char *addr, const char *name, int timeout_ms,
+                        struct sentinel_answer *a, char *why, size_t why_size)
 {
     struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
     char shost[REDIS_MASTER_HOST_MAX];
@@ -56,35 +106,26 @@ static int ask_sentinel(const char *addr, const char *name, int timeout_ms, char
         return -1;
     }
     (void)redisSetTimeout(c, tv);
-    reply = redisCommand(c, "SENTINEL get-master-addr-by-name %s", name);
-    if (!reply) {
+    reply = redisCommand(c, "SENTINEL MASTER %s", name);
+    if (!reply)
         snprintf(why, why_size, "%s: %s", addr, c->errstr);
-    } else if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 &&
-               reply->element[0]->type == REDIS_REPLY_STRING &&
-               reply->element[1]->type == REDIS_REPLY_STRING &&
-               reply->element[0]->len < size) {
-        long p = strtol(reply->element[1]->str, NULL, 10);
-        if (p >= 1 && p <= 65535) {
-            snprintf(host, size, "%s", reply->element[0]->str);
-            *port = (int)p;
-            r = 0;
-        } else {
-            snprintf(why, why_size, "%s: bad port in its answer", addr);
-        }
-    } else if (reply->type == REDIS_REPLY_ERROR) {
-        snprintf(why, why_size, "%s: %s", addr, reply->str);
-    } else {
-        snprintf(why, why_size, "%s: does not know master %s", addr, name);
-    }
+    else
+        r = read_answer(reply, addr, name, a, why, why_size);
     freeReplyObject(reply);
     redisFree(c);
     return r;
 }
 
+/* Every Sentinel is asked, beginning with m->next_sentinel, and the newest
+ * configuration wins: after a failover a Sentinel that has not heard of it yet names
+ * the old master, which, restarted, says "master" to ROLE until it is demoted. Among
+ * answers of one epoch the first in turn wins, so that a Sentinel passed over (its
+ * master refused the link or was a replica) is asked after the others next time. */
 int redis_master_find(const struct hub_config *cfg, struct redis_master *m, int timeout_ms,
                       char why[REDIS_MASTER_WHY_MAX])
 {
     unsigned n = (unsigned)cfg->redis.n_sentinels;
+    struct sentinel_answer best = {.port = 0}, a;
     size_t used = 0;
 
     why[0] = '\0';
@@ -97,10 +138,13 @@ int redis_master_find(const struct hub_config *cfg, struct redis_master *m, int 
         unsigned i = (m->next_sentinel + k) % n;
         char one[160];
 
-        if (ask_sentinel(cfg->redis.sentinels[i], cfg->redis.master_name, timeout_ms, m->host,
-                         sizeof(m->host), &m->port, one, sizeof(one)) == 0) {
-            m->next_sentinel = i;
-            return 0;
+        if (ask_sentinel(cfg->redis.sentinels[i], cfg->redis.master_name, timeout_ms, &a, one,
+                         sizeof(one)) == 0) {
+            if (best.port == 0 || a.epoch > best.epoch) {
+                best = a;
+                m->next_sentinel = i;
+            }
+            continue;
         }
         if (used < REDIS_MASTER_WHY_MAX - 1) {
             int w = snprintf(why + used, REDIS_MASTER_WHY_MAX - used, "%s%s", used ? "; " : "",
@@ -108,7 +152,11 @@ int redis_master_find(const struct hub_config *cfg, struct redis_master *m, int 
             used += w > 0 ? (size_t)w : 0;
         }
     }
-    return -EHOSTUNREACH;
+    if (best.port == 0)
+        return -EHOSTUNREACH;
+    memcpy(m->host, best.host, sizeof(m->host));
+    m->port = best.port;
+    return 0;
 }
 
 int redis_master_check_reply(const redisReply *reply, struct redis_master *m,

@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: MIT
 /*
  * Where the Redis master is, for the hub and every worker. Without redis.sentinels it
- * is redis.host:redis.port. With them, the Sentinels are asked in turn
- * (SENTINEL get-master-addr-by-name <redis.master_name>), so that after a failover
- * every client finds the promoted replica. A link is only used once ROLE says
- * "master" on it: a Sentinel that has not seen the failover yet, or a demoted master,
- * must never receive writes.
+ * is redis.host:redis.port. With them, every Sentinel is asked
+ * (SENTINEL MASTER <redis.master_name>) and the answer of the newest configuration
+ * (the highest config epoch) is followed, so that after a failover every client finds
+ * the promoted replica even while a Sentinel that has not heard of it names the old
+ * master. A link is only used once ROLE says "master" on it: a demoted master must
+ * never receive writes.
  */
 #ifndef RHEINHUB_REDIS_MASTER_H
 #define RHEINHUB_REDIS_MASTER_H
@@ -30,9 +31,10 @@ struct redis_master {
 bool redis_master_via_sentinel(const struct hub_config *cfg);
 
 /*
- * Finds the master: fills m->host and m->port. With Sentinels this blocks for at most
- * a connect and a reply per Sentinel (timeout_ms each). Returns 0, or -EHOSTUNREACH
- * with the reasons in why (no Sentinel answered, or none knows redis.master_name).
+ * Finds the master: fills m->host and m->port. With Sentinels this blocks for a
+ * connect and a reply per Sentinel (at most timeout_ms each). Returns 0, or
+ * -EHOSTUNREACH with the reasons in why (no Sentinel answered, or none knows
+ * redis.master_name).
  */
 int redis_master_find(const struct hub_config *cfg, struct redis_master *m, int timeout_ms,
                       char why[REDIS_MASTER_WHY_MAX]);

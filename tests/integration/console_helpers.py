@@ -12,6 +12,7 @@ import contextlib
 import getpass
 import http.client
 import json
+import os
 import subprocess
 import time
 
@@ -171,3 +172,125 @@ class Browser:
             self.driver.quit()
         except Exception:  # noqa: BLE001 - the browser may be gone already
             pass
+
+
+class Env:
+    """A test module's console (running_console) and the browser windows its tests open."""
+
+    def __init__(self, stack, hub, port, shots, broker_dir):
+        self.stack, self.hub, self.port, self.shots = stack, hub, port, shots
+        self.broker_dir = broker_dir
+        self.browsers = []
+        self.url = f"http://127.0.0.1:{port}/"
+
+    def browser(self, **kw):
+        b = Browser(**kw)
+        self.browsers.append(b)
+        b.driver.get(self.url)
+        return b
+
+    def first(self):
+        """The module's first browser window, opened when no test has opened one yet."""
+        return self.browsers[0] if self.browsers else self.browser()
+
+    def shot(self, b, name):
+        b.driver.save_screenshot(str(self.shots / f"{name}.png"))
+
+
+def wait(b, cond, timeout, what):
+    """cond(driver)'s first true value within timeout seconds; AssertionError naming what."""
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.support.ui import WebDriverWait
+    try:
+        return WebDriverWait(b.driver, timeout, poll_frequency=0.05,
+                             ignored_exceptions=(StaleElementReferenceException,)
+                             ).until(lambda d: cond(d))
+    except Exception as exc:  # noqa: BLE001 - re-raised with what was awaited
+        raise AssertionError(f"timed out after {timeout} s waiting for {what}") from exc
+
+
+def card(d, topic, where="alert-list"):
+    """The card of the alert on topic in the list where, or None."""
+    from selenium.webdriver.common.by import By
+    found = d.find_elements(By.CSS_SELECTOR, f'#{where} li.alert[data-topic="{topic}"]')
+    return found[0] if found else None
+
+
+def login(env, b, user=OPERATOR, password=OPERATOR_PASSWORD, expect_ok=True, url=None):
+    """Logs in with the page's form (on url, else the module's console)."""
+    from selenium.webdriver.common.by import By
+    d = b.driver
+    url = url or env.url
+    if not d.current_url.startswith(url):
+        d.get(url)
+    wait(b, lambda d: d.find_element(By.ID, "view-login").is_displayed()
+         or d.find_element(By.ID, "view-alerts").is_displayed(), 10, "the page")
+    d.find_element(By.ID, "login-user").clear()
+    d.find_element(By.ID, "login-user").send_keys(user)
+    d.find_element(By.ID, "login-password").clear()
+    d.find_element(By.ID, "login-password").send_keys(password)
+    d.find_element(By.ID, "login-submit").click()
+    if expect_ok:
+        wait(b, lambda d: d.find_element(By.ID, "view-alerts").is_displayed(), 10, "the alert board")
+        wait(b, lambda d: "live" in d.find_element(By.ID, "conn").get_attribute("class"), 10,
+             "the live stream")
+
+
+def logged_in(env):
+    """The module's first browser window, logged in."""
+    from selenium.webdriver.common.by import By
+    b = env.first()
+    if not b.driver.find_element(By.ID, "logout").is_displayed():
+        login(env, b)
+    return b
+
+
+def logout(b):
+    from selenium.webdriver.common.by import By
+    d = b.driver
+    if d.find_element(By.ID, "logout").is_displayed():
+        d.find_element(By.ID, "logout").click()
+        wait(b, lambda d: d.find_element(By.ID, "view-login").is_displayed(), 10, "the login form")
+
+
+def retained(port, topic):
+    """The JSON retained on topic, or None."""
+    out = subprocess.run(["mosquitto_sub", "-h", "127.0.0.1", "-p", str(port), "-t", topic,
+                          "-C", "1", "-W", "5"], capture_output=True, text=True, timeout=10)
+    return json.loads(out.stdout) if out.stdout.strip() else None
+
+
+def browser_env(tmp_path_factory):
+    """The body of a test module's `env` fixture: the running console (running_console)
+    and the browser windows its tests open, closed at the end."""
+    tmp = tmp_path_factory.mktemp("console")
+    shots = SCREENSHOTS if os.environ.get("RHEINHUB_CONSOLE_SCREENSHOTS") == "1" else tmp
+    shots.mkdir(parents=True, exist_ok=True)
+    with running_console(tmp) as (stack, hub, port, broker_dir):
+        e = Env(stack, hub, port, shots, broker_dir)
+        try:
+            yield e
+        finally:
+            for b in e.browsers:
+                b.close()
+
+
+def standalone_console(env, name, **console):
+    """rheinhub-console on its own (as in production), with its own hub.yaml."""
+    port = harness.free_port()
+    config = {"mqtt": {"host": "127.0.0.1", "port": env.stack.mqtt_port},
+              "log": {"level": "info"},
+              "console": dict({"bind": "127.0.0.1", "port": port,
+                               "accounts_file": str(env.broker_dir / "accounts")}, **console)}
+    path = env.stack.tmp / f"{name}.yaml"
+    path.write_text(harness.to_yaml(config))
+    proc = harness.Proc(name, [console_binary(), "-c", path], env.stack.tmp / f"{name}.log",
+                        env=harness.sanitizer_env())
+    return proc, port, path
+
+
+def stop_clean(proc):
+    rc = proc.stop()
+    assert rc == 0, f"{proc.name} exited with {rc}:\n{harness.tail(proc.log_path, 20)}"
+    report = harness.sanitizer_report(proc.log_path)
+    assert report is None, report

@@ -29,6 +29,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import msgpack
 import pytest
 
 import harness
@@ -107,6 +108,15 @@ def run_query(config_path, *args, check=True, timeout=60):
               if any(m in ln for m in harness.SANITIZER_MARKERS)]
     assert not report, "sanitizer report from the query:\n" + "\n".join(report)
     return proc
+
+
+def pack_envelope(event_type, env_id, subject, time_text, data, municipality="linz"):
+    """The msgpack envelope of an event, as the hub writes it (for entries a test adds
+    to a stream itself)."""
+    env = {"specversion": "1.0", "id": env_id, "source": "rheinhub-test", "type": event_type,
+           "subject": subject, "time": time_text, "municipality": municipality,
+           "category": event_type.split(".")[1], "receivedtime": time.time_ns(), "data": data}
+    return msgpack.packb(env, use_bin_type=True)
 
 
 # ---------------------------------------------------------------------------

@@ -12,101 +12,30 @@ an alert stays text; the page at 360 px. With RHEINHUB_CONSOLE_SCREENSHOTS=1 the
 screenshots go to docs/console/.
 """
 
+import datetime
 import json
 import os
+import re
+import sqlite3
 import subprocess
 import time
 import uuid
+import zoneinfo
 
 import pytest
 
 import console_helpers as ch
 import harness
+from console_helpers import card, login, logout, retained, standalone_console, stop_clean, wait
 
 pytest.importorskip("selenium", reason="python3-selenium is not installed")
-from selenium.common.exceptions import StaleElementReferenceException  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
-from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
-
-
-class Env:
-    def __init__(self, stack, hub, port, shots, broker_dir):
-        self.stack, self.hub, self.port, self.shots = stack, hub, port, shots
-        self.broker_dir = broker_dir
-        self.browsers = []
-        self.url = f"http://127.0.0.1:{port}/"
-
-    def browser(self, **kw):
-        b = ch.Browser(**kw)
-        self.browsers.append(b)
-        b.driver.get(self.url)
-        return b
-
-    def first(self):
-        """The module's first browser window, opened when no test has opened one yet."""
-        return self.browsers[0] if self.browsers else self.browser()
-
-    def shot(self, b, name):
-        b.driver.save_screenshot(str(self.shots / f"{name}.png"))
 
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("console")
-    shots = ch.SCREENSHOTS if os.environ.get("RHEINHUB_CONSOLE_SCREENSHOTS") == "1" else tmp
-    shots.mkdir(parents=True, exist_ok=True)
-    with ch.running_console(tmp) as (stack, hub, port, broker_dir):
-        e = Env(stack, hub, port, shots, broker_dir)
-        try:
-            yield e
-        finally:
-            for b in e.browsers:
-                b.close()
-
-
-def wait(b, cond, timeout, what):
-    try:
-        return WebDriverWait(b.driver, timeout, poll_frequency=0.05,
-                             ignored_exceptions=(StaleElementReferenceException,)
-                             ).until(lambda d: cond(d))
-    except Exception as exc:  # noqa: BLE001 - re-raised with what was awaited
-        raise AssertionError(f"timed out after {timeout} s waiting for {what}") from exc
-
-
-def card(d, topic, where="alert-list"):
-    found = d.find_elements(By.CSS_SELECTOR, f'#{where} li.alert[data-topic="{topic}"]')
-    return found[0] if found else None
-
-
-def login(env, b, user=ch.OPERATOR, password=ch.OPERATOR_PASSWORD, expect_ok=True):
-    d = b.driver
-    if not d.current_url.startswith(env.url):
-        d.get(env.url)
-    wait(b, lambda d: d.find_element(By.ID, "view-login").is_displayed()
-         or d.find_element(By.ID, "view-alerts").is_displayed(), 10, "the page")
-    d.find_element(By.ID, "login-user").clear()
-    d.find_element(By.ID, "login-user").send_keys(user)
-    d.find_element(By.ID, "login-password").clear()
-    d.find_element(By.ID, "login-password").send_keys(password)
-    d.find_element(By.ID, "login-submit").click()
-    if expect_ok:
-        wait(b, lambda d: d.find_element(By.ID, "view-alerts").is_displayed(), 10, "the alert board")
-        wait(b, lambda d: "live" in d.find_element(By.ID, "conn").get_attribute("class"), 10,
-             "the live stream")
-
-
-def logout(b):
-    d = b.driver
-    if d.find_element(By.ID, "logout").is_displayed():
-        d.find_element(By.ID, "logout").click()
-        wait(b, lambda d: d.find_element(By.ID, "view-login").is_displayed(), 10, "the login form")
-
-
-def retained(port, topic):
-    out = subprocess.run(["mosquitto_sub", "-h", "127.0.0.1", "-p", str(port), "-t", topic,
-                          "-C", "1", "-W", "5"], capture_output=True, text=True, timeout=10)
-    return json.loads(out.stdout) if out.stdout.strip() else None
+    yield from ch.browser_env(tmp_path_factory)
 
 
 def test_first_visit_transfer(env):
@@ -202,6 +131,7 @@ def test_live_alert_ack_on_other_page_and_clear(env):
         assert len(levels) == 3, "raise 650, critical 800 and clear 620 are marked"
         wait(b, lambda d: len(d.find_elements(By.CSS_SELECTOR, "#detail-chart svg circle.dot")) == 6,
              10, "the six stored values in the chart")
+        chart_draws_the_rising_river(b, int(now) - 50 * 60)
         b.driver.execute_script("document.getElementById('detail-chart').scrollIntoView()")
         env.shot(b, "detail")
         b.driver.get(env.url + "#alerts")
@@ -223,10 +153,29 @@ def test_live_alert_ack_on_other_page_and_clear(env):
         sub.wait()
 
 
+def chart_draws_the_rising_river(b, first):
+    """The detail's chart of 560, 590, 610, 632, 645 and 700 cm (the first at first, in
+    seconds): time from left to right, a higher value higher up, the levels in their order,
+    everything inside the plot, and the time axis in the town's zone."""
+    geo = b.driver.execute_script(
+        "const s = document.querySelector('#detail-chart svg'), r = s.querySelector('rect.plot');"
+        "const top = +r.getAttribute('y'), bottom = top + +r.getAttribute('height'), levels = {};"
+        "for (const l of s.querySelectorAll('line.level'))"
+        "  levels[l.classList[1]] = +l.getAttribute('y1');"
+        "return {top, bottom, levels, axis: [...s.querySelectorAll('text.axis')].map(t => t.textContent),"
+        "  dots: [...s.querySelectorAll('circle.dot')].map(c => [+c.cx.baseVal.value, +c.cy.baseVal.value])};")
+    xs, ys = [x for x, _ in geo["dots"]], [y for _, y in geo["dots"]]
+    assert xs == sorted(set(xs)), geo
+    assert ys == sorted(set(ys), reverse=True), geo  # SVG's y grows downwards
+    levels = geo["levels"]
+    assert levels["level-critical"] < levels["level-warning"] < levels["level-clear"], levels
+    assert all(geo["top"] <= y <= geo["bottom"] for y in ys + list(levels.values())), geo
+    berlin = datetime.datetime.fromtimestamp(first, zoneinfo.ZoneInfo("Europe/Berlin"))
+    assert any(t.endswith(berlin.strftime("%d.%m., %H:%M")) for t in geo["axis"]), geo["axis"]
+
+
 def test_new_critical_alert_is_announced(env):
-    b = env.first()
-    if not b.driver.find_element(By.ID, "logout").is_displayed():
-        login(env, b)
+    b = ch.logged_in(env)
     gauge = "rhein-pegel-" + uuid.uuid4().hex[:6]
     ch.publish(env.stack.mqtt_port, f"linz/sensor/waterlevel/{gauge}", ch.level(850))
     wait(b, lambda d: d.find_element(By.ID, "announce").is_displayed()
@@ -239,25 +188,75 @@ def test_new_critical_alert_is_announced(env):
 
 
 def test_markup_in_alerts_is_text(env):
-    b = env.first()
+    """Markup in an alert (on its card, in the banner of a critical alert, the ack dialog
+    and the detail's heading) and in a rejected message's topic and payload is shown as
+    text and never runs. The card's time is the town's (Europe/Berlin)."""
+    b = ch.logged_in(env)
+    d = b.driver
     topic = "linz/alerts/markup-test/evil-1"
-    alert = {"id": "linz:markup-test:evil-1:1", "rule": "markup-test", "severity": "warning",
+    message = "<script>window.__xss=2</script><b>fett</b>"
+    alert = {"id": "linz:markup-test:evil-1:1", "rule": "markup-test", "severity": "critical",
              "state": "active", "municipality": "linz", "type": "sensor.waterlevel",
              "subject": '"><img src=x onerror="window.__xss=1">',
-             "message": "<script>window.__xss=2</script><b>fett</b>", "value": 1, "threshold": 0,
+             "message": message, "value": 1, "threshold": 0,
              "raised_at": "2026-12-04T10:00:00Z", "updated_at": "2026-12-04T10:00:00Z",
              "acked_by": '<img src=x onerror="window.__xss=3">', "cleared_at": None}
+    no_markup = "script, b, img, i"
+    # Its history in the database, found by its topic's subject (the worker did not raise
+    # it: no values are stored).
+    db = sqlite3.connect(env.stack.run_dir / "rheinhub.db", timeout=10)
+    try:
+        with db:
+            db.execute("INSERT INTO alerts (change_id, id, rule, severity, state, municipality, type,"
+                       " subject, value, threshold, message, raised_at, updated_at, updated_ns,"
+                       " acked_by, received, data) VALUES (?, ?, ?, ?, ?, ?, ?, 'evil-1', ?, ?, ?, ?,"
+                       " ?, ?, ?, ?, ?)", (uuid.uuid4().hex, *(alert[k] for k in (
+                           "id", "rule", "severity", "state", "municipality", "type", "value",
+                           "threshold", "message", "raised_at", "updated_at")),
+                           1796378400 * 10**9, alert["acked_by"], time.time_ns(), json.dumps(alert)))
+    finally:
+        db.close()
     ch.publish(env.stack.mqtt_port, topic, json.dumps(alert), retain=True)
     try:
         wait(b, lambda d: card(d, topic) is not None, 3, "the crafted alert")
-        c = card(b.driver, topic)
-        assert "<script>window.__xss=2</script><b>fett</b>" in c.text
+        c = card(d, topic)
+        assert message in c.text
         assert '"><img src=x onerror="window.__xss=1">' in c.text
-        assert not c.find_elements(By.TAG_NAME, "img") and not c.find_elements(By.TAG_NAME, "script")
-        assert not c.find_elements(By.TAG_NAME, "b")
-        assert b.driver.execute_script("return window.__xss === undefined")
+        assert not c.find_elements(By.CSS_SELECTOR, no_markup)
+        assert "04.12.2026, 11:00:00" in c.text, "10:00 UTC is 11:00 in Linz"
+        wait(b, lambda d: message in d.find_element(By.ID, "announce").text, 3, "the banner")
+        assert not d.find_element(By.ID, "announce").find_elements(By.CSS_SELECTOR, no_markup)
+        d.find_element(By.ID, "announce").click()
+        c.find_element(By.CSS_SELECTOR, "button.ack").click()
+        wait(b, lambda d: d.find_element(By.ID, "ack-dialog").is_displayed(), 5, "the ack dialog")
+        what = d.find_element(By.ID, "ack-what")
+        assert what.text == message and not what.find_elements(By.CSS_SELECTOR, "*")
+        d.find_element(By.ID, "ack-cancel").click()
+        c.find_element(By.CSS_SELECTOR, "a.details").click()
+        wait(b, lambda d: d.find_element(By.ID, "detail-h").text == message, 5, "the detail")
+        assert not d.find_element(By.ID, "detail-h").find_elements(By.CSS_SELECTOR, "*")
+        history = wait(b, lambda d: d.find_elements(By.CSS_SELECTOR, "#detail-history tbody tr"), 10,
+                       "the alert's history")
+        assert alert["acked_by"] in history[0].text
+        assert not d.find_element(By.ID, "detail-history").find_elements(By.CSS_SELECTOR, no_markup)
+        wait(b, lambda d: [e.text for e in d.find_elements(By.CSS_SELECTOR, "#detail-chart p.empty")]
+             == ["Keine gespeicherten Werte in diesem Zeitraum."], 5,
+             "the chart saying that no values are stored")
+
+        payload = '<img src=x onerror="window.__xss=4"><i>kursiv</i>'
+        ch.publish(env.stack.mqtt_port, "linz/sensor/waterlevel/<b>evil</b>", payload)
+        d.get(env.url + "#deadletters")
+        table = lambda d: d.find_element(By.ID, "dead-table")
+
+        def listed(d):
+            d.find_element(By.CSS_SELECTOR, "#dead-form button").click()
+            return payload in table(d).text and "linz/sensor/waterlevel/<b>evil</b>" in table(d).text
+        wait(b, listed, 10, "the rejected message with markup")
+        assert not table(d).find_elements(By.CSS_SELECTOR, no_markup)
+        assert d.execute_script("return window.__xss === undefined")
     finally:
         ch.publish(env.stack.mqtt_port, topic, "", retain=True)
+        d.get(env.url + "#alerts")
     wait(b, lambda d: card(d, topic) is None, 3, "the crafted alert to go")
 
 
@@ -292,8 +291,11 @@ def test_state_change_without_csrf_token_refused(env):
 
 
 def test_device_account_and_wrong_password_refused(env):
-    b = env.first()
+    b = ch.logged_in(env)
     logout(b)
+    # The session has ended on the console too, not only on the page.
+    assert b.driver.execute_async_script(
+        "fetch('/api/session').then(r => arguments[0](r.status))") == 401
     login(env, b, ch.DEVICE, ch.DEVICE_PASSWORD, expect_ok=False)
     err = wait(b, lambda d: d.find_element(By.ID, "login-error").text, 10, "the refusal")
     assert "device" in err and "operator" in err, err
@@ -336,14 +338,15 @@ def test_page_at_360_px(env):
     ch.publish(env.stack.mqtt_port, f"linz/sensor/waterlevel/{gauge}", ch.level(702))
     wait(b, lambda d: card(d, topic) is not None, 3, "the alert at 360 px")
     d = b.driver
-    assert d.execute_script("return document.documentElement.scrollWidth <= window.innerWidth"), \
-        "the page scrolls sideways at 360 px"
+    assert d.execute_script("return Math.max(document.documentElement.scrollWidth, window.innerWidth)"
+                            " <= 360"), "the page scrolls sideways at 360 px"
     button = card(d, topic).find_element(By.CSS_SELECTOR, "button.ack")
     rect = d.execute_script("const r = arguments[0].getBoundingClientRect();"
                             "return [r.left, r.right, r.height];", button)
     assert rect[0] >= 0 and rect[1] <= 360 and rect[2] >= 44, rect
     d.execute_script("arguments[0].scrollIntoView()", card(d, topic))
     env.shot(b, "phone")
+    fits_360(env, b, topic)
     # English on request, kept across a reload; times stay in Europe/Berlin.
     from selenium.webdriver.support.ui import Select
     Select(d.find_element(By.ID, "lang")).select_by_value("en")
@@ -351,6 +354,19 @@ def test_page_at_360_px(env):
          "the English board")
     assert "Warning" in card(d, topic).text and d.execute_script(
         "return document.documentElement.lang") == "en"
+    # No German text is left on the page as shown: neither in its texts nor in its labels.
+    german = d.execute_script(
+        "const de = I18N.de, en = I18N.en, found = [];"
+        "const only = new Set(Object.keys(de).filter(k => de[k] !== en[k]).map(k => de[k]));"
+        "const w = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);"
+        "for (let n; (n = w.nextNode());)"
+        "  if (!n.parentElement.closest('[hidden]') && only.has(n.nodeValue.trim())) found.push(n.nodeValue);"
+        "for (const e of document.querySelectorAll('[aria-label], [title]'))"
+        "  for (const a of ['aria-label', 'title'])"
+        "    if (only.has(e.getAttribute(a))) found.push(e.getAttribute(a));"
+        "if (only.has(document.title)) found.push(document.title);"
+        "return found;")
+    assert german == [], german
     d.refresh()
     wait(b, lambda d: card(d, topic) is not None and "Acknowledge" in card(d, topic).text, 10,
          "the English board after a reload")
@@ -358,15 +374,51 @@ def test_page_at_360_px(env):
     ch.publish(env.stack.mqtt_port, f"linz/sensor/waterlevel/{gauge}", ch.level(400))
 
 
+def fits_360(env, b, topic):
+    """At 360 px: a card with a long unbroken word, the ack dialog, the alert's detail and
+    the rejected messages stay within the width (tables scroll on their own)."""
+    d = b.driver
+    # Content wider than the phone makes a mobile browser zoom out (innerWidth grows).
+    sideways = "return Math.max(document.documentElement.scrollWidth, window.innerWidth) > 360"
+    long_topic = "linz/alerts/long-test/" + "x" * 60
+    alert = {"id": "linz:long-test:x:1", "rule": "long-test", "severity": "info", "state": "active",
+             "municipality": "linz", "type": "sensor.waterlevel", "subject": "x" * 60,
+             "message": "https://pegel.linz.example/" + "messstelle-" * 12, "value": 1,
+             "threshold": 0, "raised_at": "2026-12-04T10:00:00Z",
+             "updated_at": "2026-12-04T10:00:00Z", "acked_by": None, "cleared_at": None}
+    ch.publish(env.stack.mqtt_port, long_topic, json.dumps(alert), retain=True)
+    try:
+        wait(b, lambda d: card(d, long_topic) is not None, 3, "the alert with a long word")
+        assert not d.execute_script(sideways), "a long word widens the page"
+    finally:
+        ch.publish(env.stack.mqtt_port, long_topic, "", retain=True)
+    card(d, topic).find_element(By.CSS_SELECTOR, "button.ack").click()
+    wait(b, lambda d: d.find_element(By.ID, "ack-dialog").is_displayed(), 5, "the ack dialog")
+    rect = d.execute_script("const r = document.getElementById('ack-dialog').getBoundingClientRect();"
+                            "return [r.left, r.right];")
+    assert rect[0] >= 0 and rect[1] <= 360, rect
+    d.find_element(By.ID, "ack-cancel").click()
+    card(d, topic).find_element(By.CSS_SELECTOR, "a.details").click()
+    wait(b, lambda d: d.find_elements(By.CSS_SELECTOR, "#detail-history tbody tr"), 10, "the history")
+    assert not d.execute_script(sideways), "the detail scrolls sideways"
+    ch.publish(env.stack.mqtt_port, "linz/sensor/waterlevel/" + "y" * 60, "not json")
+    d.get(env.url + "#deadletters")
+
+    def listed(d):
+        d.find_element(By.CSS_SELECTOR, "#dead-form button").click()
+        return "y" * 60 in d.find_element(By.ID, "dead-table").text
+    wait(b, listed, 10, "the rejected message")
+    assert not d.execute_script(sideways), "the rejected messages scroll sideways"
+    d.get(env.url + "#alerts")
+    wait(b, lambda d: card(d, topic) is not None, 5, "the board again")
+
+
 def test_gauges_and_dead_letters(env):
     """Gauges from the retained aggregates with 24 hours of hourly aggregates from the
     database and a silent sensor marked, one whose retained aggregate is removed gone
     from the open page; rejected messages with reason, topic and the
     start of the payload, filtered by topic prefix."""
-    import sqlite3
-    b = env.first()
-    if not b.driver.find_element(By.ID, "logout").is_displayed():
-        login(env, b)
+    b = ch.logged_in(env)
     now = int(time.time()) // 3600 * 3600
     gauges = {"rhein-pegel-1": 412, "rhein-pegel-2": 388, "rhein-pegel-3": 455}
     db = sqlite3.connect(env.stack.run_dir / "rheinhub.db", timeout=10)
@@ -410,6 +462,11 @@ def test_gauges_and_dead_letters(env):
         wait(b, lambda d: all(row(d, s) for s in gauges), 10, "the gauges")
         wait(b, lambda d: len(d.find_elements(By.CSS_SELECTOR, "#gauge-groups svg.spark path.series")) == 3,
              10, "three sparklines")
+        # The hourly means of a day, rising: the sparkline's last point is higher than its first (SVG's
+        # y grows downwards).
+        spark = row(b.driver, "rhein-pegel-1")[0].find_element(By.CSS_SELECTOR, "svg.spark path")
+        ys = [float(y) for y in re.findall(r"[ML][\d.]+ ([\d.]+)", spark.get_attribute("d"))]
+        assert len(ys) >= 20 and ys[-1] < ys[0], ys
         r1 = row(b.driver, "rhein-pegel-1")[0].text
         assert "453" in r1 and "cm" in r1, r1
         r3 = row(b.driver, "rhein-pegel-3")[0]
@@ -444,27 +501,6 @@ def test_gauges_and_dead_letters(env):
             ch.publish(env.stack.mqtt_port, f"linz/analytics/sensor.waterlevel/{subject}/15m", "",
                        retain=True)
         b.driver.get(env.url + "#alerts")
-
-
-def standalone_console(env, name, **console):
-    """rheinhub-console on its own (as in production), with its own hub.yaml."""
-    port = harness.free_port()
-    config = {"mqtt": {"host": "127.0.0.1", "port": env.stack.mqtt_port},
-              "log": {"level": "info"},
-              "console": dict({"bind": "127.0.0.1", "port": port,
-                               "accounts_file": str(env.broker_dir / "accounts")}, **console)}
-    path = env.stack.tmp / f"{name}.yaml"
-    path.write_text(harness.to_yaml(config))
-    proc = harness.Proc(name, [ch.console_binary(), "-c", path], env.stack.tmp / f"{name}.log",
-                        env=harness.sanitizer_env())
-    return proc, port, path
-
-
-def stop_clean(proc):
-    rc = proc.stop()
-    assert rc == 0, f"{proc.name} exited with {rc}:\n{harness.tail(proc.log_path, 20)}"
-    report = harness.sanitizer_report(proc.log_path)
-    assert report is None, report
 
 
 def test_https_secure_cookie_and_idle_timeout(env):

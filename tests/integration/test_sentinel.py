@@ -10,96 +10,11 @@ import pytest
 
 import harness
 from harness import SENTINEL, SENTINEL_SUBJECT, ranges, settle, wait_until
+from sentinel_helpers import MASTER, Replica, lone_sentinel
+from sentinel_helpers import sentinel_layout  # noqa: F401 - fixture
 from storage_helpers import SqliteDb, storage_hub, wait_count
 
 STREAM = "sensor.waterlevel"
-MASTER = "rheinhub"
-
-
-class Replica:
-    def __init__(self, stack, master_port):
-        self.port = harness.free_port()
-        d = stack.tmp / "replica"
-        (d / "redis").mkdir(parents=True)
-        conf = harness.render(harness.BROKER_CONFIG / "redis.conf.in", d / "redis.conf",
-                              {"REDIS_PORT": self.port, "RUN_DIR": d})
-        self.proc = harness.Proc("replica", ["redis-server", conf, "--replicaof", "127.0.0.1",
-                                             master_port], stack.tmp / "replica.log")
-
-    def client(self):
-        import redis
-        return redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=5)
-
-
-class Sentinels:
-    """Three Sentinels (quorum 2) watching the stack's Redis as master "rheinhub"."""
-
-    def __init__(self, stack):
-        self.ports = [harness.free_port() for _ in range(3)]
-        self.procs = []
-        for i, port in enumerate(self.ports):
-            conf = stack.tmp / f"sentinel-{i}.conf"
-            conf.write_text(f"port {port}\nbind 127.0.0.1\ndir {stack.tmp}\n"
-                            f"sentinel monitor {MASTER} 127.0.0.1 {stack.redis_port} 2\n"
-                            f"sentinel down-after-milliseconds {MASTER} 2000\n"
-                            f"sentinel failover-timeout {MASTER} 5000\n")
-            self.procs.append(harness.Proc(f"sentinel-{i}", ["redis-server", conf, "--sentinel"],
-                                           stack.tmp / f"sentinel-{i}.log"))
-
-    def ready(self, replica_port):
-        """Every Sentinel knows the two others and the replica as a healthy candidate
-        (flags exactly "slave", its link to the master up). Sentinel learns replicas
-        from the master's INFO every 10 s; a master killed before that leaves the
-        Sentinels with no replica to promote (-failover-abort-no-good-slave)."""
-        import redis
-        for port in self.ports:
-            try:
-                r = redis.Redis(host="127.0.0.1", port=port, socket_timeout=1)
-                master = r.sentinel_master(MASTER)
-                replicas = r.sentinel_slaves(MASTER)
-            except Exception:
-                return False
-            if int(master.get("num-other-sentinels", 0)) != 2:
-                return False
-            if not any(int(x.get("port", 0)) == replica_port and x.get("flags") == "slave"
-                       and x.get("master-link-status") == "ok" for x in replicas):
-                return False
-        return True
-
-    @property
-    def addrs(self):
-        return [f"127.0.0.1:{p}" for p in self.ports]
-
-    def master(self):
-        import redis
-        for port in self.ports:
-            try:
-                r = redis.Redis(host="127.0.0.1", port=port, socket_timeout=1)
-                addr = r.execute_command("SENTINEL", "get-master-addr-by-name", MASTER)
-                if addr:
-                    return addr[0].decode(), int(addr[1])
-            except Exception:
-                continue
-        return None
-
-
-@pytest.fixture
-def sentinel_layout(stack):
-    replica = Replica(stack, stack.redis_port)
-    replica.proc.start()
-    sentinels = Sentinels(stack)
-    for p in sentinels.procs:
-        p.start()
-    wait_until(lambda: replica.client().info("replication")["master_link_status"] == "up", 30,
-               "the replica in sync")
-    wait_until(lambda: sentinels.master() == ("127.0.0.1", stack.redis_port), 30,
-               "the Sentinels name the master")
-    wait_until(lambda: sentinels.ready(replica.port), 60,
-               "every Sentinel knows the others and the replica")
-    yield replica, sentinels
-    for p in sentinels.procs:
-        p.stop()
-    replica.proc.stop()
 
 
 def ingest_exactly_once(hub, stack, loadgen, clock, n):
@@ -169,18 +84,6 @@ def test_sentinel_failover_under_a_stream(hub_factory, sentinel_layout, stack, l
         check.assert_exactly_once()
 
 
-def lone_sentinel(stack, name, master_port):
-    """A Sentinel that names 127.0.0.1:master_port as master "rheinhub" and, alone with
-    quorum 2, never fails over: what a Sentinel cut off from the others still answers."""
-    port = harness.free_port()
-    conf = stack.tmp / f"{name}.conf"
-    conf.write_text(f"port {port}\nbind 127.0.0.1\ndir {stack.tmp}\n"
-                    f"sentinel monitor {MASTER} 127.0.0.1 {master_port} 2\n")
-    proc = harness.Proc(name, ["redis-server", conf, "--sentinel"], stack.tmp / f"{name}.log")
-    proc.start()
-    return proc, f"127.0.0.1:{port}"
-
-
 def test_sentinel_stale_sentinel_naming_a_dead_master_is_passed_over(hub_factory, stack,
                                                                      loadgen, clock):
     # The first Sentinel in the list names a master that is gone (its old address, as a
@@ -201,6 +104,31 @@ def test_sentinel_stale_sentinel_naming_a_dead_master_is_passed_over(hub_factory
     finally:
         good.stop()
         stale.stop()
+
+
+def test_sentinel_with_the_newest_configuration_is_followed(hub_factory, stack, loadgen, clock):
+    # After a failover, a Sentinel that has not heard of it yet still names the old
+    # master, and an old master restarted meanwhile answers ROLE with "master" until the
+    # Sentinels demote it; what is written to it then is lost with its demotion. The
+    # hub asks every Sentinel and follows the newest configuration (the highest config
+    # epoch), wherever its Sentinel is in the list.
+    old = Replica(stack, stack.redis_port)
+    old.proc.start()
+    wait_until(lambda: old.client().info("replication")["master_link_status"] == "up", 30,
+               "the old master's copy in sync")
+    old.client().execute_command("REPLICAOF", "NO", "ONE")  # a master again, as restarted
+    stale, stale_addr = lone_sentinel(stack, "sentinel-behind", old.port, epoch=0)
+    good, good_addr = lone_sentinel(stack, "sentinel-after", stack.redis_port, epoch=1)
+    try:
+        hub = hub_factory(redis={"sentinels": [stale_addr, good_addr], "master_name": MASTER})
+        text = ingest_exactly_once(hub, stack, loadgen, clock, 500)
+        assert f"connected to 127.0.0.1:{stack.redis_port}" in text, harness.tail(hub.log_path)
+        assert f"connected to 127.0.0.1:{old.port}" not in text, harness.tail(hub.log_path)
+        assert old.client().exists(hub.stream(STREAM)) == 0
+    finally:
+        good.stop()
+        stale.stop()
+        old.proc.stop()
 
 
 def test_sentinel_naming_a_replica_is_passed_over(hub_factory, stack, loadgen, clock):

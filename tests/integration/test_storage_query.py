@@ -13,16 +13,14 @@ import json
 import os
 import signal
 import subprocess
-import time
 from datetime import datetime, timedelta, timezone
 
-import msgpack
 import pytest
 
 import harness
 from harness import publish
-from storage_helpers import (PREFIX, HeldTransaction, SqliteDb, run_query, storage_hub,
-                             wait_count, worker_pid)
+from storage_helpers import (PREFIX, HeldTransaction, SqliteDb, pack_envelope, run_query,
+                             storage_hub, wait_count, worker_pid)
 from storage_helpers import postgres  # noqa: F401 - fixture
 
 ALERTS = f"{PREFIX}events:rheinhub.alert"
@@ -170,13 +168,6 @@ def test_storage_query_filters(hub_factory, stack, db):
     assert bad.returncode == 2 and b"--since must be" in bad.stderr
     bad = run_query(hub.config_path, "--format", "xml", check=False)
     assert bad.returncode == 2 and b"--format must be jsonl or csv" in bad.stderr
-
-
-def pack_envelope(event_type, env_id, subject, time_text, data, municipality="linz"):
-    env = {"specversion": "1.0", "id": env_id, "source": "rheinhub-test", "type": event_type,
-           "subject": subject, "time": time_text, "municipality": municipality,
-           "category": event_type.split(".")[1], "receivedtime": time.time_ns(), "data": data}
-    return msgpack.packb(env, use_bin_type=True)
 
 
 def alert(state, updated, value, acked_by=None, cleared_at=None):

@@ -11,7 +11,6 @@ run the same code under ASan and UBSan; this one covers what only valgrind sees
 """
 import http.client
 import json
-import signal
 import sqlite3
 import time
 
@@ -19,49 +18,11 @@ import time
 import console_helpers as ch
 import harness
 from harness import wait_until
-from valgrind_helpers import ERROR_EXIT, PLAIN, memcheck, needs_valgrind, reports
+from valgrind_helpers import needs_valgrind, stop_and_check, valgrind_hub
 
-RULES = harness.REPO / "deploy" / "local" / "alerting-rules.yaml"
 WINDOWS = harness.REPO / "deploy" / "local" / "analytics-windows.yaml"
 
 pytestmark = needs_valgrind
-
-
-def valgrind_hub(stack, log_dir, workers, **sections):
-    """A hub and the workers it supervises ({kind: types}), each under memcheck."""
-    vg = memcheck(log_dir)
-
-    def worker(kind, types):
-        binary = PLAIN / ("console" if kind == "console" else f"workers/{kind}") / f"rheinhub-{kind}"
-        assert binary.exists(), f"{binary} not built (tests/run builds the plain build)"
-        return {"name": kind, "command": "valgrind", "args": vg[1:] + [str(binary)],
-                "types": types}
-
-    hub = harness.Hub(stack, overrides={
-        "workers": [worker(kind, types) for kind, types in workers.items()],
-        "worker": {"batch_max": 64, "block_ms": 200, "heartbeat_ms": 1000},
-        "storage": {"sqlite_path": str(stack.run_dir / "rheinhub.db")},
-        "alerting": {"rules_file": str(RULES), "check_interval_ms": 200},
-        **sections,
-    })
-    assert (PLAIN / "hub" / "rheinhub").exists(), "the plain build's hub is not built"
-    hub.proc = harness.Proc("hub", vg + [PLAIN / "hub" / "rheinhub", "-c", hub.config_path],
-                            stack.tmp / "hub.log", cwd=stack.tmp)
-    return hub.start(timeout=120)
-
-
-def stop_and_check(hub, log_dir, processes):
-    """SIGTERM (the hub stops its workers), then every valgrind log must be clean."""
-    hub.proc.send(signal.SIGTERM)
-    rc = hub.proc.wait(240)
-    logs, dirty = reports(log_dir)
-    summary = "\n".join(f"--- {name}:\n" + "\n".join(text.splitlines()[-60:])
-                        for name, text in logs.items() if name in dirty)
-    assert len(logs) >= processes, f"expected {processes} valgrind logs: {list(logs)}"
-    assert not dirty, f"valgrind found errors:\n{summary}"
-    assert rc == 0, f"hub exited with {rc} under valgrind:\n{harness.tail(hub.log_path, 40)}"
-    text = hub.log_path.read_text(errors="replace")
-    assert f"exited with status {ERROR_EXIT}" not in text, harness.tail(hub.log_path, 40)
 
 
 def test_daemons_under_valgrind_memcheck(stack):

@@ -5,7 +5,6 @@ rheinhub-source-pegelonline polling the stand-in REST API (a gap fill, a 304, a 
 500 and JSON cut short). Each must report no memory error and no block definitely lost
 after its graceful stop. The hub is the usual one (ASan build).
 """
-import signal
 import uuid
 
 import yaml
@@ -13,34 +12,12 @@ import yaml
 import harness
 from harness import wait_until
 from source_helpers import NetServer, PegelServer, Source, deadletters, file_yaml, recorded
-from valgrind_helpers import ERROR_EXIT, PLAIN, memcheck, needs_valgrind, reports
+from valgrind_helpers import needs_valgrind, source_under_valgrind, stop_source_clean
 
 LINZ = harness.REPO / "sources" / "linz"
 PEGEL_DATA = harness.REPO / "tests" / "data" / "sources" / "pegelonline"
 
 pytestmark = needs_valgrind
-
-
-def under_valgrind(source, log_dir):
-    """source (not started) runs its plain-build binary under memcheck."""
-    binary = PLAIN / "sources" / f"rheinhub-source-{source.kind}"
-    assert binary.exists(), f"{binary} not built (tests/run builds the plain build)"
-    source.proc = harness.Proc(source.name, memcheck(log_dir) + [
-        binary, "-c", source.hub.config_path, "-f", source.file], source.log_path,
-        cwd=source.hub.stack.tmp)
-    return source
-
-
-def stop_clean(source, log_dir):
-    source.proc.send(signal.SIGTERM)
-    rc = source.proc.wait(120)
-    logs, dirty = reports(log_dir)
-    summary = "\n".join(f"--- {name}:\n" + "\n".join(text.splitlines()[-60:])
-                        for name, text in logs.items() if name in dirty)
-    assert logs, "no valgrind log"
-    assert not dirty, f"valgrind found errors:\n{summary}"
-    assert rc == 0, (f"{source.name} exited with {rc} (valgrind errors: {ERROR_EXIT}):\n"
-                     + harness.tail(source.log_path, 30))
 
 
 def test_ttn_source_under_valgrind_memcheck(stack, hub, redis_client, tmp_path):
@@ -53,7 +30,7 @@ def test_ttn_source_under_valgrind_memcheck(stack, hub, redis_client, tmp_path):
         doc = yaml.safe_load((LINZ / "ttn.yaml").read_text())
         doc["server"] = netserver.server_section(f"it-vg-ttn-{uuid.uuid4().hex[:8]}")
         doc["http"] = {"bind": "127.0.0.1", "port": port}
-        src = under_valgrind(Source(hub, "ttn", yaml.safe_dump(doc, sort_keys=False)), log_dir)
+        src = source_under_valgrind(Source(hub, "ttn", yaml.safe_dump(doc, sort_keys=False)), log_dir)
         src.start(port, timeout=120)
         ns = netserver.client()
         topic = "v3/linz-sensors@ttn/devices/{}/up"
@@ -74,7 +51,7 @@ def test_ttn_source_under_valgrind_memcheck(stack, hub, redis_client, tmp_path):
         wait_until(lambda: len(deadletters(redis_client, hub, "ttn")) >= 8, 60,
                    "the dead letters")
         ns.disconnect()
-        stop_clean(src, log_dir)
+        stop_source_clean(src, log_dir)
     finally:
         netserver.stop()
 
@@ -101,13 +78,13 @@ def test_pegelonline_source_under_valgrind_memcheck(stack, hub, redis_client):
         for station, subject in (("ANDERNACH", "vg-andernach"), ("OBERWINTER", "vg-oberwinter"),
                                  ("NOSUCH", "vg-nosuch")):
             text += f"  - station: {station}\n    subject: {subject}\n"
-        src = under_valgrind(Source(hub, "pegelonline", text), log_dir)
+        src = source_under_valgrind(Source(hub, "pegelonline", text), log_dir)
         src.start(port, timeout=120, healthy=False)
         wait_until(lambda: src.metric("rheinhub_source_station_not_modified_total",
                                       station="ANDERNACH") >= 1, 120, "a 304 for ANDERNACH")
         wait_until(lambda: any(d["reason"] == "unknown_station"
                                for d in deadletters(redis_client, hub, "pegelonline")), 60,
                    "the unknown station's dead letter")
-        stop_clean(src, log_dir)
+        stop_source_clean(src, log_dir)
     finally:
         pegel.stop()

@@ -231,12 +231,38 @@ static unsigned char *crashed_segment(bool done0, char path[128], size_t *size)
     return data;
 }
 
+/* Where record i of a segment's bytes begins (the magic is 8 bytes). */
+static size_t record_offset(const unsigned char *data, int i)
+{
+    size_t off = 8;
+
+    while (i-- > 0)
+        off += 5 + ((size_t)data[off + 1] << 24 | (size_t)data[off + 2] << 16 |
+                    (size_t)data[off + 3] << 8 | data[off + 4]) + 4;
+    return off;
+}
+
+/* The record of crashed_segment(true, ...) that holds byte at: 0 to 3 the events id-0
+ * to id-3, 4 the done mark of id-0, -1 the magic. */
+static int record_holding(const unsigned char *data, size_t size, size_t at)
+{
+    assert_int_equal(record_offset(data, 5), size);
+    if (at < 8)
+        return -1;
+    for (int i = 0;; i++) {
+        assert_int_equal(data[record_offset(data, i)], i < 4 ? 'E' : 'D');
+        if (at < record_offset(data, i + 1))
+            return i;
+    }
+}
+
 /*
  * A segment cut at every length, and one with each of its bytes damaged: what a power
  * cut or a bad disk leaves. The take-over never fails, never takes an event twice or
  * out of order, keeps every whole event before the cut, and brings back the one marked
  * done only while its mark is cut off (sending it again is harmless: the re-send
- * skips what the stream holds).
+ * skips what the stream holds). A damaged byte, in a record's tag, length, body or
+ * checksum, or in the magic, costs only the record it is in.
  */
 static void journal_cut_or_damaged_anywhere(void **state)
 {
@@ -265,15 +291,21 @@ static void journal_cut_or_damaged_anywhere(void **state)
     }
     assert_int_equal(last, 3);
     for (size_t at = 0; at < size; at++) {
+        int hit = record_holding(data, size, at), want[4], n_want = 0;
         size_t n;
 
+        /* A damaged byte costs the record it is in, never another: id-0 (done) comes
+         * back only when its done mark, record 4, is the one hit. */
+        for (int k = hit == 4 ? 0 : 1; k <= 3; k++)
+            if (k != hit)
+                want[n_want++] = k;
         data[at] ^= 0x5a;
         write_only(path, data, size);
         n = take_over(ids);
         data[at] ^= 0x5a;
-        assert_true(n <= 4);
+        assert_int_equal(n, (size_t)n_want);
         for (size_t i = 0; i < n; i++)
-            assert_true(ids[i] >= 0 && ids[i] <= 3 && (i == 0 || ids[i] > ids[i - 1]));
+            assert_int_equal(ids[i], want[i]);
     }
     free(data);
     log_set_level(LOG_LEVEL_INFO);
@@ -312,29 +344,29 @@ static void take_over_into(void *arg)
     t->n = take_over(t->ids);
 }
 
-/* A record whose body fails its checksum (a bad sector) is skipped with a warning; the
- * whole records after it are taken over. */
+/* Damaged bytes (a bad sector) are skipped with a warning naming the segment and the
+ * bytes; the whole records after them are taken over. */
 static void journal_damaged_record_is_skipped(void **state)
 {
     struct taken t = {{0}, 0};
-    unsigned char *data, *hit;
+    unsigned char *data;
     char path[128], log[4096];
     size_t size;
 
     (void)state;
     data = crashed_segment(false, path, &size);
-    hit = memmem(data, size, "envelope 1", 10);
-    assert_non_null(hit);
-    hit[9] ^= 0x5a; /* id-1's envelope: its body no longer matches its checksum */
+    data[record_offset(data, 0) + 30] ^= 0x5a; /* id-0's body fails its checksum */
+    data[record_offset(data, 2) + 4] ^= 0x01;  /* id-2's length one byte off */
+    data[size - 1] ^= 0x5a;                    /* id-3's checksum */
     write_only(path, data, size);
     free(data);
 
     capture_stderr(take_over_into, &t, log, sizeof(log));
-    assert_int_equal(t.n, 3);
-    assert_int_equal(t.ids[0], 0);
-    assert_int_equal(t.ids[1], 2);
-    assert_int_equal(t.ids[2], 3);
-    assert_non_null(strstr(log, "fails its checksum; skipped"));
+    assert_int_equal(t.n, 1);
+    assert_int_equal(t.ids[0], 1);
+    assert_non_null(strstr(log, "are damaged (no whole record); skipped, the records after "
+                                "them taken over"));
+    assert_non_null(strstr(log, ", its end, are damaged (no whole record); skipped"));
     assert_non_null(strstr(log, path));
 }
 
@@ -449,7 +481,7 @@ static void journal_takes_over_a_version_1_segment(void **state)
         assert_int_equal(fwrite(rec, 1, (size_t)(p - rec), f), (size_t)(p - rec));
         fclose(f);
     }
-    /* A record whose checksum is wrong ends the segment, in version 1 too. */
+    /* A last record whose checksum is wrong is skipped, in version 1 too. */
     f = fopen(path, "ab");
     rec[p - rec - 1] ^= 1;
     assert_int_equal(fwrite(rec, 1, (size_t)(p - rec), f), (size_t)(p - rec));
