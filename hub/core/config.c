@@ -18,6 +18,7 @@
 
 #include <yaml.h>
 
+#include "duration.h"
 #include "envelope.h"
 #include "topic.h"
 #include "yaml_loader.h"
@@ -27,8 +28,11 @@
 #endif
 
 /* KIND_ADDRS: a list of "ip:port" (or "[ipv6]:port"), as the Sentinels are given;
- * KIND_FILTERS: a list of MQTT topic filters. */
-enum key_kind { KIND_INT, KIND_STR, KIND_IP, KIND_LEVEL, KIND_LIST, KIND_ADDRS, KIND_FILTERS };
+ * KIND_FILTERS: a list of MQTT topic filters; KIND_DURATION: "30d", "1h30m" (duration.h)
+ * or 0, as int64_t ns. */
+enum key_kind {
+    KIND_INT, KIND_STR, KIND_IP, KIND_LEVEL, KIND_LIST, KIND_ADDRS, KIND_FILTERS, KIND_DURATION
+};
 
 struct key_spec {
     const char *section;
@@ -103,6 +107,8 @@ static const struct key_spec keys[] = {
     STR_KEY(alerting, username, KIND_STR),
     STR_KEY(alerting, password, KIND_STR),
     INT_KEY(alerting, check_interval_ms, 50, 60000),
+    {"alerting", "forget_after", KIND_DURATION,
+     offsetof(struct hub_config, alerting.forget_after_ns), sizeof(int64_t), 0, 0, 0},
     STR_KEY(analytics, windows_file, KIND_STR),
     STR_KEY(analytics, client_id, KIND_STR),
     STR_KEY(analytics, username, KIND_STR),
@@ -204,6 +210,7 @@ void config_defaults(struct hub_config *cfg)
     cfg->worker.heartbeat_ms = 2000;
     strcpy(cfg->alerting.client_id, "rheinhub-alerting");
     cfg->alerting.check_interval_ms = 500;
+    cfg->alerting.forget_after_ns = 30 * 86400 * 1000000000LL;
     strcpy(cfg->analytics.client_id, "rheinhub-analytics");
     cfg->analytics.lateness_s = 60;
     cfg->analytics.check_interval_ms = 1000;
@@ -313,6 +320,23 @@ static void set_value(struct loader *l, const yaml_node_t *node, const struct ke
     case KIND_STR:
         copy_string(l, node, spec, field);
         return;
+    case KIND_DURATION: {
+        int64_t ns = 0;
+        if (node->type != YAML_SCALAR_NODE) {
+            yaml_loader_report(&l->y, node, "%s.%s must be a duration", spec->section, spec->key);
+            return;
+        }
+        if (strcmp(yaml_loader_text(node), "0") != 0 &&
+            duration_parse(yaml_loader_text(node), &ns) < 0) {
+            yaml_loader_report(&l->y, node,
+                               "%s.%s must be a duration such as 90s, 12h or 30d (at most 365d), "
+                               "or 0, not \"%s\"",
+                               spec->section, spec->key, yaml_loader_text(node));
+            return;
+        }
+        memcpy(field, &ns, sizeof(ns));
+        return;
+    }
     case KIND_IP: {
         unsigned char addr[16];
         if (node->type != YAML_SCALAR_NODE ||

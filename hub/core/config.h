@@ -127,6 +127,7 @@ struct hub_config {
         char username[CONFIG_NAME_MAX];  /* MQTT account of its own; "": mqtt.username */
         char password[CONFIG_NAME_MAX];  /* with username */
         int check_interval_ms;  /* how often silence, durations and escalations are checked */
+        int64_t forget_after_ns; /* quiet tracks without an open alert go after this; 0 never */
     } alerting;
     struct {
         char windows_file[1024]; /* per-type windows and fields (YAML); "" = the defaults */

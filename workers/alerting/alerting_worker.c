@@ -16,7 +16,8 @@
  * The tick: the MQTT link's work (reads, keep-alive, reconnects), acknowledgements and
  * confirmations (PUBACK) it received, and every alerting.check_interval_ms the
  * engine's clock (escalation, re-notification, and, once the worker has caught up with
- * its streams, silence and durations).
+ * its streams, silence and durations, and forgetting tracks quiet for
+ * alerting.forget_after, a bounded number per check).
  */
 #include "alerting_worker.h"
 
@@ -33,9 +34,11 @@
 #include "catchup.h"
 #include "config.h"
 #include "engine.h"
+#include "forget.h"
 #include "log.h"
 #include "mqtt_link.h"
 #include "rules.h"
+#include "stats.h"
 #include "store.h"
 #include "times.h"
 #include "worker.h"
@@ -55,39 +58,8 @@
 #define ACKS_PER_TURN 64
 #define PUBACKS_PER_TURN 4096
 #define STOP_FLUSH_MS 2000               /* how long a stop waits for PUBACKs */
-
-/* Counters written to <prefix>alerting:stats (HINCRBY, so they add up over restarts). */
-#define STAT_MAP(X)                                                                                \
-    X(EVENTS, "events")                                                                            \
-    X(STALE, "stale")                                                                              \
-    X(NO_VALUE, "no_value")                                                                        \
-    X(SKIPPED, "skipped")                                                                          \
-    X(RAISED, "raised")                                                                            \
-    X(SEVERITY, "severity_raised")                                                                 \
-    X(ESCALATED, "escalated")                                                                      \
-    X(RENOTIFIED, "renotified")                                                                    \
-    X(ACKNOWLEDGED, "acknowledged")                                                                \
-    X(CLEARED, "cleared")                                                                          \
-    X(ACKS_IGNORED, "acks_ignored")                                                                \
-    X(ACKS_INVALID, "acks_invalid")                                                                \
-    X(ACKS_DROPPED, "acks_dropped")                                                                \
-    X(PUBLISHED, "published")                                                                      \
-    X(CONFIRMED, "confirmed")                                                                      \
-    X(PUBLISH_ERRORS, "publish_errors")
-
-enum stat {
-#define X(name, text) STAT_##name,
-    STAT_MAP(X)
-#undef X
-        STAT_COUNT
-};
-
-static const char *const stat_names[] = {
-#define X(name, text) text,
-    STAT_MAP(X)
-#undef X
-};
-
+#define FORGET_SCAN 4096                 /* tracks looked at for forgetting per check */
+#define FORGET_MAX 64                    /* tracks forgotten per check at most */
 
 struct alerting {
     const char *component;
@@ -291,8 +263,8 @@ static int commit(struct alerting *a, redisContext *c, int64_t now, bool force)
     }
     if (!a->n_pick && !(a->n_done && (force || now >= a->next_done_ns)))
         return 0; /* written behind: nothing an operator sees depends on it */
-    r = store_commit(c, &a->keys, a->pick, a->n_pick, changes, n, a->done, a->n_done, now,
-                     a->component);
+    r = store_commit(c, &a->keys, a->pick, a->n_pick, changes, n, a->done, a->n_done, NULL, 0,
+                     now, a->component);
     if (r < 0) {
         log_warn(a->component, "commit failed (%s); reloading the state from redis",
                  strerror(-r));
@@ -317,23 +289,7 @@ static int commit(struct alerting *a, redisContext *c, int64_t now, bool force)
 /* Moves the engine's counters into the stats, as deltas. */
 static void collect_engine_stats(struct alerting *a)
 {
-    const struct engine_stats *s = engine_stats(a->engine);
-    static const struct {
-        enum stat stat;
-        enum engine_reason reason;
-    } reasons[] = {
-        {STAT_RAISED, ENGINE_RAISED},       {STAT_SEVERITY, ENGINE_SEVERITY},
-        {STAT_ESCALATED, ENGINE_ESCALATED}, {STAT_RENOTIFIED, ENGINE_RENOTIFIED},
-        {STAT_ACKNOWLEDGED, ENGINE_ACKNOWLEDGED}, {STAT_CLEARED, ENGINE_CLEARED},
-    };
-
-    a->stats[STAT_EVENTS] += s->events - a->engine_seen.events;
-    a->stats[STAT_STALE] += s->stale - a->engine_seen.stale;
-    a->stats[STAT_NO_VALUE] += s->no_value - a->engine_seen.no_value;
-    for (size_t i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++)
-        a->stats[reasons[i].stat] +=
-            s->changes[reasons[i].reason] - a->engine_seen.changes[reasons[i].reason];
-    a->engine_seen = *s;
+    stats_take_engine(a->stats, &a->engine_seen, engine_stats(a->engine));
 }
 
 /* (Re)loads the engine from Redis when needed; republishes what the outbox holds. */
@@ -362,6 +318,46 @@ static int ensure_loaded(struct alerting *a, redisContext *c)
     a->n_done = 0;
     a->need_load = false;
     republish_pending(a, true);
+    return 0;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Forgetting quiet tracks (forget.h) */
+
+/*
+ * Forgets up to FORGET_MAX of the next FORGET_SCAN tracks that have been quiet for
+ * after_ns: their fields leave the tracks hash (and the outbox, with the confirmed
+ * entries) in one MULTI/EXEC, then they leave the engine. On failure the engine is
+ * reloaded, as after any failed commit.
+ */
+static int forget_quiet(struct alerting *a, redisContext *c, int64_t now, int64_t after_ns)
+{
+    struct track *gone[FORGET_MAX];
+    size_t n = forget_pick(a->engine, now, after_ns, FORGET_SCAN, gone, FORGET_MAX);
+    char after[32];
+    int r;
+
+    if (!n)
+        return 0;
+    r = store_commit(c, &a->keys, NULL, 0, NULL, 0, a->done, a->n_done, gone, n, now,
+                     a->component);
+    if (r < 0) {
+        log_warn(a->component, "forgetting %zu quiet tracks failed (%s); reloading the state "
+                 "from redis", n, strerror(-r));
+        a->need_load = true;
+        return r;
+    }
+    a->n_done = 0;
+    a->next_done_ns = now + FLUSH_INTERVAL_NS;
+    for (size_t k = 0; k < MIDS; k++) /* older publications whose PUBACK never came */
+        for (size_t i = 0; a->mids[k].track && i < n; i++)
+            if (a->mids[k].track == gone[i])
+                a->mids[k].track = NULL;
+    times_duration_format(after_ns, after, sizeof(after));
+    for (size_t i = 0; i < n; i++)
+        log_info(a->component, "%s: forgotten (no event for %s, no open alert)", gone[i]->key,
+                 after);
+    forget_tracks(a->engine, gone, n);
     return 0;
 }
 
@@ -447,9 +443,14 @@ static int write_stats(struct alerting *a, redisContext *c)
         a->stats[STAT_ACKS_DROPPED] += dropped - a->dropped_seen;
         a->dropped_seen = dropped;
     }
-    r = store_stats_add(c, &a->keys, stat_names, a->stats, STAT_COUNT);
+    r = store_stats_add(c, &a->keys, stats_names, a->stats, STAT_COUNT);
     if (r == 0)
         memset(a->stats, 0, sizeof(a->stats));
+    if (r == 0 && a->engine && !a->need_load) {
+        size_t n;
+        engine_tracks(a->engine, &n);
+        r = store_stats_set(c, &a->keys, "tracks", n);
+    }
     return r;
 }
 
@@ -567,6 +568,7 @@ static int al_tick(struct worker *w, void *data)
     redisContext *c = worker_redis(w);
     int64_t now = times_now_ns();
     uint64_t connects;
+    bool forget_due = false;
     int r;
 
     mqtt_link_run(a->mqtt); /* keep-alive and confirmations, also while Redis is away */
@@ -602,8 +604,12 @@ static int al_tick(struct worker *w, void *data)
             a->need_load = true;
             return r;
         }
+        forget_due = a->detect; /* a backlog may hold a quiet track's next events */
     }
     if ((r = commit(a, c, now, false)) < 0)
+        return r;
+    if (forget_due &&
+        (r = forget_quiet(a, c, now, worker_config(w)->alerting.forget_after_ns)) < 0)
         return r;
     if (now >= a->next_stats_ns) {
         a->next_stats_ns = now + STATS_INTERVAL_NS;

@@ -5,6 +5,7 @@
  * (active -> acknowledged -> cleared), severity levels, escalation and re-notification.
  */
 #include "engine.h"
+#include "engine_table.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -16,20 +17,6 @@
 #include "times.h"
 
 #define BUCKETS_MIN 256
-
-struct engine {
-    const struct rules *rules;
-    struct track **buckets;
-    size_t n_buckets;          /* a power of two */
-    struct track **all;        /* every track, in the order made */
-    size_t n_tracks, cap_tracks;
-    struct engine_change *changes;
-    size_t n_changes, cap_changes;
-    struct track **dirty;
-    size_t n_dirty, cap_dirty;
-    struct engine_stats stats;
-    int64_t clock_ns;          /* the latest now given to the engine; 0 before any */
-};
 
 static const char *const reason_names[] = {
 #define X(name, text) text,
@@ -58,15 +45,21 @@ struct engine *engine_new(const struct rules *rules)
     return e;
 }
 
+void engine_track_free(struct track *t)
+{
+    if (!t)
+        return;
+    free(t->samples);
+    free(t->alert);
+    free(t);
+}
+
 void engine_free(struct engine *e)
 {
     if (!e)
         return;
-    for (size_t i = 0; i < e->n_tracks; i++) {
-        free(e->all[i]->samples);
-        free(e->all[i]->alert);
-        free(e->all[i]);
-    }
+    for (size_t i = 0; i < e->n_tracks; i++)
+        engine_track_free(e->all[i]);
     free(e->all);
     free(e->buckets);
     free(e->changes);
@@ -104,14 +97,14 @@ static void copy(char *dst, size_t size, const char *src)
     dst[n] = '\0';
 }
 
-static size_t bucket_of(const struct engine *e, const char *key)
+size_t engine_bucket(const struct engine *e, const char *key)
 {
     return (size_t)XXH3_64bits(key, strlen(key)) & (e->n_buckets - 1);
 }
 
 struct track *engine_track(const struct engine *e, const char *key)
 {
-    for (struct track *t = e->buckets[bucket_of(e, key)]; t; t = t->next)
+    for (struct track *t = e->buckets[engine_bucket(e, key)]; t; t = t->next)
         if (strcmp(t->key, key) == 0)
             return t;
     return NULL;
@@ -129,7 +122,7 @@ static void rehash(struct engine *e)
     e->n_buckets = n;
     for (size_t i = 0; i < e->n_tracks; i++) {
         struct track *t = e->all[i];
-        size_t k = bucket_of(e, t->key);
+        size_t k = engine_bucket(e, t->key);
         t->next = b[k];
         b[k] = t;
     }
@@ -181,7 +174,7 @@ static struct track *track_get(struct engine *e, const struct rule *r, const cha
     t->severity = r->severity;
     value_set_null(&t->tested);
     value_set_null(&t->threshold);
-    k = bucket_of(e, t->key);
+    k = engine_bucket(e, t->key);
     t->next = e->buckets[k];
     e->buckets[k] = t;
     e->all[e->n_tracks++] = t;

@@ -112,6 +112,7 @@ struct engine_stats {
     uint64_t stale;             /* ignored: not newer than the last one of their track */
     uint64_t no_value;          /* the tested field was missing or of the wrong kind */
     uint64_t changes[ENGINE_REASON_COUNT];
+    uint64_t forgotten;         /* tracks taken out by forget_tracks (forget.h) */
 };
 
 struct engine;

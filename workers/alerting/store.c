@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * The alerting worker's Redis keys (store.h): loading the state at start, committing a
- * batch's effects atomically, the outbox of unconfirmed publications, the counters.
- * Commands are pipelined: one round trip per commit.
+ * batch's effects (and forgotten tracks) atomically, the outbox of unconfirmed
+ * publications, the counters. Commands are pipelined: one round trip per commit.
  */
 #include "store.h"
 
@@ -174,10 +174,33 @@ static int append_hset(redisContext *c, const char *key, const char *const *fiel
     return 0;
 }
 
+/* HDEL <key> with the tracks' keys, when there are any. Returns 0, -ENOMEM or -ENOTCONN. */
+static int append_hdel(redisContext *c, const char *key, struct track *const *tracks, size_t n,
+                       int *sent)
+{
+    const char **argv;
+    int r = 0;
+
+    if (!n)
+        return 0;
+    if (!(argv = malloc((n + 2) * sizeof(*argv))))
+        return -ENOMEM;
+    argv[0] = "HDEL";
+    argv[1] = key;
+    for (size_t i = 0; i < n; i++)
+        argv[i + 2] = tracks[i]->key;
+    if (redisAppendCommandArgv(c, (int)n + 2, argv, NULL) != REDIS_OK)
+        r = -ENOTCONN;
+    else
+        (*sent)++;
+    free(argv);
+    return r;
+}
+
 int store_commit(redisContext *c, const struct store_keys *k, struct track *const *tracks,
                  size_t n_tracks, const struct engine_change *changes, size_t n_changes,
-                 struct track *const *done, size_t n_done, int64_t now_ns,
-                 const char *component)
+                 struct track *const *done, size_t n_done, struct track *const *gone,
+                 size_t n_gone, int64_t now_ns, const char *component)
 {
     struct track *const *dirty = tracks;
     size_t n_dirty = n_tracks, n_out = 0;
@@ -189,7 +212,7 @@ int store_commit(redisContext *c, const struct store_keys *k, struct track *cons
     bool exec_ok = false;
     const char *multi[] = {"MULTI"}, *exec[] = {"EXEC"};
 
-    if (!n_dirty && !n_changes && !n_done)
+    if (!n_dirty && !n_changes && !n_done && !n_gone)
         return 0;
     msgpack_sbuffer_init(&buf);
     fields = calloc(n_dirty + 1, sizeof(*fields));
@@ -207,24 +230,12 @@ int store_commit(redisContext *c, const struct store_keys *k, struct track *cons
     sent++;
 
     /* Confirmed publications first: an HSET below may put a track back. */
-    if (n_done) {
-        const char **argv = malloc((n_done + 2) * sizeof(*argv));
-        if (!argv) {
-            r = -ENOMEM;
-            goto drain;
-        }
-        argv[0] = "HDEL";
-        argv[1] = k->outbox;
-        for (size_t i = 0; i < n_done; i++)
-            argv[i + 2] = done[i]->key;
-        if (redisAppendCommandArgv(c, (int)n_done + 2, argv, NULL) != REDIS_OK) {
-            free(argv);
-            r = -ENOTCONN;
-            goto out;
-        }
-        free(argv);
-        sent++;
-    }
+    if ((r = append_hdel(c, k->outbox, done, n_done, &sent)) < 0)
+        goto drain;
+    /* Forgotten tracks: their state and any outbox entry go together. */
+    if ((r = append_hdel(c, k->tracks, gone, n_gone, &sent)) < 0 ||
+        (r = append_hdel(c, k->outbox, gone, n_gone, &sent)) < 0)
+        goto drain;
 
     /* The tracks. */
     for (size_t i = 0; i < n_dirty; i++) {
@@ -340,6 +351,23 @@ out:
     free(values);
     free(field_lens);
     free(value_lens);
+    return r;
+}
+
+int store_stats_set(redisContext *c, const struct store_keys *k, const char *name,
+                    uint64_t value)
+{
+    char text[24];
+    const char *argv[] = {"HSET", k->stats, name, text};
+    redisReply *reply;
+    int r = 0;
+
+    snprintf(text, sizeof(text), "%" PRIu64, value);
+    if (!(reply = command(c, 4, argv, NULL, &r)))
+        return r;
+    if (reply->type == REDIS_REPLY_ERROR)
+        r = -EIO;
+    freeReplyObject(reply);
     return r;
 }
 

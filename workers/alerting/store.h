@@ -43,16 +43,20 @@ int store_load(redisContext *c, const struct store_keys *k, struct engine *e, si
 
 /*
  * Writes, in one MULTI/EXEC: HDEL outbox for the done tracks (whose newest change the
- * broker confirmed), HSET tracks for the given tracks, XADD of each change's envelope
- * (receivedtime = now_ns), HSET outbox for the given tracks with unconfirmed changes
- * (every track of a change must be among the given ones). On success the given tracks
- * are marked stored and not dirty. Returns 0, -ENOMEM, -EIO or -ENOTCONN; on failure
- * nothing was written.
+ * broker confirmed), HDEL tracks and outbox for the gone tracks (forgotten: forget.h),
+ * HSET tracks for the given tracks, XADD of each change's envelope (receivedtime =
+ * now_ns), HSET outbox for the given tracks with unconfirmed changes (every track of a
+ * change must be among the given ones). On success the given tracks are marked stored
+ * and not dirty. Returns 0, -ENOMEM, -EIO or -ENOTCONN; on failure nothing was written.
  */
 int store_commit(redisContext *c, const struct store_keys *k, struct track *const *tracks,
                  size_t n_tracks, const struct engine_change *changes, size_t n_changes,
-                 struct track *const *done, size_t n_done, int64_t now_ns,
-                 const char *component);
+                 struct track *const *done, size_t n_done, struct track *const *gone,
+                 size_t n_gone, int64_t now_ns, const char *component);
+
+/* HSET stats name value: a gauge (the tracks held), not a counter. */
+int store_stats_set(redisContext *c, const struct store_keys *k, const char *name,
+                    uint64_t value);
 
 /* HINCRBY stats for each name with a non-zero delta. */
 int store_stats_add(redisContext *c, const struct store_keys *k, const char *const *names,
