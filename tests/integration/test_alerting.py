@@ -2,9 +2,10 @@
 """The alerting worker against the real chain: MQTT -> hub -> Redis -> rheinhub-alerting
 -> MQTT (retained alerts) and Redis (the alerts stream). Raise, acknowledge over MQTT,
 clear; hysteresis; silence on the clock; a SIGKILL with an alert active; redelivered
-events; the outbox while the broker is away; `--check` with FILE:LINE errors; a cleared
-alert removed from the broker not published again by the next process; a backlog after a
-restart not taken for silence.
+events; a citizen report's alert cleared by its closed update (until); the outbox while
+the broker is away; `--check` with FILE:LINE errors; a cleared alert removed from the
+broker not published again by the next process; a backlog after a restart not taken for
+silence.
 """
 
 import json
@@ -195,6 +196,40 @@ def test_alerting_critical_level_and_other_types(hub_factory, stack, redis_clien
     watcher.wait_for(lambda a: a["rule"] == "streetlight-fault" and a["state"] == "cleared",
                      20, "the lamp cleared")
     assert len(watcher.alerts("linz/alerts/rhine-flood/pegel-2")) == 2
+
+
+def _report(subject, minute, status):
+    return (f"linz/citizen/report/{subject}",
+            json.dumps({"time": f"2026-11-26T21:{minute:02d}:00Z", "service_code": "danger",
+                        "description": "Geländer abgebrochen", "lat": 50.57, "lon": 7.28,
+                        "status": status}).encode())
+
+
+def test_alerting_citizen_danger_clears_when_closed(hub_factory, stack, redis_client, watcher):
+    """The shipped citizen-danger rule (until: status closed): a danger report raises its
+    alert; an update still open keeps it; the closed update, still service_code danger,
+    clears it; a report closed before it raised raises nothing."""
+    hub = alerting_hub(hub_factory, harness.REPO / "deploy/local/alerting-rules.yaml")
+    topic = "linz/alerts/citizen-danger/r-77"
+    harness.publish(stack.mqtt_port, [_report("r-77", 0, "open")])
+    active = watcher.wait_for(lambda a: a["rule"] == "citizen-danger", 20, "the report")
+    assert active["subject"] == "r-77" and active["state"] == "active"
+    harness.publish(stack.mqtt_port, [_report("r-77", 5, "open"), _report("r-78", 0, "closed")])
+    wait_stat(redis_client, "events", 3)
+    wait_idle(redis_client, hub)
+    assert [a["state"] for a in watcher.alerts(topic)] == ["active"]
+    harness.publish(stack.mqtt_port, [_report("r-77", 9, "closed")])
+    cleared = watcher.wait_for(lambda a: a["state"] == "cleared", 20, "the closed report")
+    assert cleared["id"] == active["id"] and cleared["value"] == "danger"
+    assert cleared["event_time"] == "2026-11-26T21:09:00Z" and cleared["cleared_at"]
+    validate_alert(hub, cleared)
+    alert, retain = retained_alert(stack, topic)
+    assert retain and alert["state"] == "cleared"
+    track = json.loads(redis_client.hget(TRACKS, "linz/citizen-danger/r-77"))
+    assert track["holds"] is False
+    assert watcher.alerts("linz/alerts/citizen-danger/r-78") == []
+    wait_stat(redis_client, "cleared", 1)
+    assert stat(redis_client, "raised") == 1 and stat(redis_client, "cleared") == 1
 
 
 SILENCE = """\

@@ -144,3 +144,32 @@ const char silence[] = "rules:\n"
                        "  - name: sensor-silent\n"
                        "    type: \"sensor.*\"\n"
                        "    silence: 30m\n";
+
+/* alerting_engine_fixture.h */
+int load_rules(struct rules *r, const char *yaml, char *errors, size_t size)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *err = open_memstream(&buf, &len);
+    int ret;
+
+    assert_non_null(err);
+    ret = rules_load_buffer(r, "rules.yaml", yaml, strlen(yaml), err);
+    fclose(err);
+    snprintf(errors, size, "%s", buf ? buf : "");
+    free(buf);
+    return ret;
+}
+
+/* alerting_engine_fixture.h */
+void refused(const char *yaml, const char *want)
+{
+    struct rules r;
+    char errors[4096];
+    int ret = load_rules(&r, yaml, errors, sizeof(errors));
+
+    if (ret >= 0)
+        fail_msg("accepted (%d), expected \"%s\":\n%s", ret, want, yaml);
+    if (!strstr(errors, want))
+        fail_msg("expected \"%s\" in the errors, got:\n%s", want, errors);
+}

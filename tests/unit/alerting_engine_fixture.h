@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * The alerting engine tests' fixture (alerting_engine_fixture.c). Include after
+ * The alerting engine tests' fixture (alerting_engine_fixture.c), and the rules file
+ * loaded from text for the rules tests. Include after
  * <cmocka.h>.
  */
 #ifndef RHEINHUB_TESTS_ALERTING_ENGINE_FIXTURE_H
@@ -39,6 +40,11 @@ size_t take(struct fixture *f, struct engine_change *out, size_t max);
 void expect_none(struct fixture *f, const char *when);
 void expect_one(struct fixture *f, enum engine_reason reason, struct engine_change *out,
                 const char *when);
+
+/* Loads yaml as "rules.yaml"; returns the result, and the error stream's text in errors. */
+int load_rules(struct rules *r, const char *yaml, char *errors, size_t size);
+/* yaml must be refused with a message containing want (e.g. "rules.yaml:4: ..."). */
+void refused(const char *yaml, const char *want);
 
 /* The rhine-flood rule: above 650 cm, clear at 620, critical above 800. */
 extern const char flood[];

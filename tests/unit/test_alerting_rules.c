@@ -14,59 +14,31 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alerting_engine_fixture.h"
 #include "envelope.h"
 #include "rules.h"
 #include "times.h"
 
 static const char *source_root;
 
-/* Loads yaml; returns the result, and what was written to the error stream in errors. */
-static int load(struct rules *r, const char *yaml, char *errors, size_t size)
-{
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *err = open_memstream(&buf, &len);
-    int ret;
-
-    assert_non_null(err);
-    ret = rules_load_buffer(r, "rules.yaml", yaml, strlen(yaml), err);
-    fclose(err);
-    snprintf(errors, size, "%s", buf ? buf : "");
-    free(buf);
-    return ret;
-}
-
-/* yaml must be refused with a message containing want (e.g. "rules.yaml:4: ..."). */
-static void refused(const char *yaml, const char *want)
-{
-    struct rules r;
-    char errors[4096];
-    int ret = load(&r, yaml, errors, sizeof(errors));
-
-    if (ret >= 0)
-        fail_msg("accepted (%d), expected \"%s\":\n%s", ret, want, yaml);
-    if (!strstr(errors, want))
-        fail_msg("expected \"%s\" in the errors, got:\n%s", want, errors);
-}
-
 static void rules_shipped_demo(void **state)
 {
     char path[1024];
     struct rules r;
-    const struct rule *flood, *silent, *light, *bin, *danger;
+    const struct rule *rhine, *silent, *light, *bin, *danger;
 
     (void)state;
     snprintf(path, sizeof(path), "%s/deploy/local/alerting-rules.yaml", source_root);
     assert_int_equal(rules_load(&r, path, stderr), 0);
     assert_int_equal(r.n, 5);
-    assert_non_null(flood = rules_find(&r, "rhine-flood"));
-    assert_int_equal(flood->kind, RULE_ABOVE);
-    assert_true(flood->raise == 650 && flood->clear == 620);
-    assert_int_equal(flood->severity, SEVERITY_WARNING);
-    assert_int_equal(flood->n_levels, 1);
-    assert_true(flood->levels[0].at == 800);
-    assert_int_equal(flood->levels[0].severity, SEVERITY_CRITICAL);
-    assert_string_equal(flood->type, "sensor.waterlevel");
+    assert_non_null(rhine = rules_find(&r, "rhine-flood"));
+    assert_int_equal(rhine->kind, RULE_ABOVE);
+    assert_true(rhine->raise == 650 && rhine->clear == 620);
+    assert_int_equal(rhine->severity, SEVERITY_WARNING);
+    assert_int_equal(rhine->n_levels, 1);
+    assert_true(rhine->levels[0].at == 800);
+    assert_int_equal(rhine->levels[0].severity, SEVERITY_CRITICAL);
+    assert_string_equal(rhine->type, "sensor.waterlevel");
     assert_non_null(silent = rules_find(&r, "sensor-silent"));
     assert_int_equal(silent->kind, RULE_SILENCE);
     assert_int_equal(silent->silence_ns, 30 * 60 * NS_PER_S);
@@ -83,6 +55,8 @@ static void rules_shipped_demo(void **state)
     assert_non_null(danger = rules_find(&r, "citizen-danger"));
     assert_string_equal(danger->equals.s, "danger");
     assert_string_equal(danger->field, "service_code");
+    assert_string_equal(danger->until.path, "status");
+    assert_string_equal(danger->until.equals.s, "closed");
     assert_int_equal(danger->severity, SEVERITY_WARNING);
     rules_free(&r);
 }
@@ -94,7 +68,7 @@ static void rules_defaults(void **state)
     const struct rule *x;
 
     (void)state;
-    assert_int_equal(load(&r,
+    assert_int_equal(load_rules(&r,
                           "rules:\n  - {name: x, type: sensor.soil, field: moisture, "
                           "below: 10}\n",
                           errors, sizeof(errors)),
@@ -107,11 +81,11 @@ static void rules_defaults(void **state)
     assert_int_equal(x->line, 2);
     assert_true(x->message[0] != '\0');
     rules_free(&r);
-    assert_int_equal(load(&r, "rules:\n", errors, sizeof(errors)), 0);
+    assert_int_equal(load_rules(&r, "rules:\n", errors, sizeof(errors)), 0);
     assert_int_equal(r.n, 0);
     rules_free(&r);
     /* null as every loader spells it (yaml_loader.h); a quoted "null" is a string */
-    assert_int_equal(load(&r, "rules: Null\n", errors, sizeof(errors)), 0);
+    assert_int_equal(load_rules(&r, "rules: Null\n", errors, sizeof(errors)), 0);
     assert_int_equal(r.n, 0);
     rules_free(&r);
     refused("rules: \"NULL\"\n", "rules.yaml:1: rules must be a list");
@@ -209,7 +183,7 @@ static void rules_reports_every_error(void **state)
     char errors[4096];
 
     (void)state;
-    assert_int_equal(load(&r,
+    assert_int_equal(load_rules(&r,
                           "rules:\n"
                           "  - {name: a, type: x, field: f, above: 1, clear: 2}\n"
                           "  - {name: b, type: x, silence: forever}\n"
@@ -293,7 +267,7 @@ static void rules_match(void **state)
     const msgpack_object *d;
 
     (void)state;
-    assert_int_equal(load(&r,
+    assert_int_equal(load_rules(&r,
                           "rules:\n"
                           "  - name: x\n"
                           "    municipality: \"[lk]*\"\n"
@@ -338,7 +312,7 @@ static void rules_match_literal_and_star(void **state)
     const msgpack_object *d;
 
     (void)state;
-    assert_int_equal(load(&r,
+    assert_int_equal(load_rules(&r,
                           "rules:\n"
                           "  - name: x\n"
                           "    type: sensor.waterlevel\n"

@@ -15,6 +15,7 @@
 #include <xxhash.h>
 
 #include "times.h"
+#include "until.h"
 
 #define BUCKETS_MIN 256
 
@@ -559,6 +560,12 @@ static int apply(struct engine *e, struct track *t, const struct engine_event *e
     engine_mark_dirty(e, t);
     e->stats.events++;
 
+    if (r->kind != RULE_SILENCE && until_reached(r, ev->data)) {
+        /* The subject is done (until.h): the condition no longer holds. */
+        if (!r->rate_ns && field_value(r, ev, &x))
+            t->tested = x;
+        return evaluate(e, t, false, true, ev, now);
+    }
     switch (r->kind) {
     case RULE_SILENCE:
         if (!alert_open(t))

@@ -14,7 +14,9 @@
 
 #include <yaml.h>
 
+#include "rules_parse.h"
 #include "times.h"
+#include "until.h"
 #include "yaml_loader.h"
 
 static const char *const severity_names[] = {
@@ -98,9 +100,9 @@ static bool get_duration(struct yaml_loader *l, const yaml_node_t *node, const c
     return true;
 }
 
-/* A scalar as a value: plain numbers and true/false as such, anything quoted as text. */
-static bool get_value(struct yaml_loader *l, const yaml_node_t *node, const char *key,
-                      struct value *out)
+/* rules_parse.h */
+bool rules_get_value(struct yaml_loader *l, const yaml_node_t *node, const char *key,
+                     struct value *out)
 {
     const char *s;
     char *end;
@@ -149,7 +151,8 @@ static bool name_ok(const char *s)
     return true;
 }
 
-static bool path_ok(const char *s)
+/* rules_parse.h */
+bool rules_path_ok(const char *s)
 {
     if (!s[0] || s[0] == '.')
         return false;
@@ -189,6 +192,7 @@ static bool glob_ok(struct yaml_loader *l, const yaml_node_t *node, const char *
     X(EQUALS, "equals")                                                                            \
     X(SILENCE, "silence")                                                                          \
     X(FOR, "for")                                                                                  \
+    X(UNTIL, "until")                                                                              \
     X(SEVERITY, "severity")                                                                        \
     X(LEVELS, "levels")                                                                            \
     X(MESSAGE, "message")                                                                          \
@@ -227,7 +231,7 @@ static void load_where(struct yaml_loader *l, const yaml_node_t *node, struct ru
         }
         w = &r->where[r->n_where];
         if (k->type != YAML_SCALAR_NODE || k->data.scalar.length >= RULE_PATH_MAX ||
-            !path_ok(yaml_loader_text(k))) {
+            !rules_path_ok(yaml_loader_text(k))) {
             yaml_loader_report(l, k,
                                "where: a field name is letters, digits, '_' and '-', with '.' "
                                "between the names of nested fields");
@@ -238,7 +242,7 @@ static void load_where(struct yaml_loader *l, const yaml_node_t *node, struct ru
             continue;
         }
         snprintf(w->path, sizeof(w->path), "%s", yaml_loader_text(k));
-        if (get_value(l, v, "a where value", &w->equals))
+        if (rules_get_value(l, v, "a where value", &w->equals))
             r->n_where++;
     }
 }
@@ -355,7 +359,7 @@ static void check_rule(struct yaml_loader *l, const yaml_node_t *node, struct ru
     }
     if (r->kind == RULE_SILENCE) {
         static const enum rule_key not_with_silence[] = {KEY_FIELD, KEY_CLEAR, KEY_RATE, KEY_FOR,
-                                                         KEY_LEVELS};
+                                                         KEY_LEVELS, KEY_UNTIL};
         for (size_t i = 0; i < sizeof(not_with_silence) / sizeof(not_with_silence[0]); i++)
             if (keys[not_with_silence[i]])
                 yaml_loader_report(l, keys[not_with_silence[i]], "rule '%s': silence takes no %s",
@@ -460,7 +464,7 @@ static void load_rule(struct yaml_loader *l, const yaml_node_t *node, struct rul
         case KEY_SUBJECT: glob_ok(l, v, "subject", r->subject); break;
         case KEY_WHERE: load_where(l, v, r); break;
         case KEY_FIELD:
-            if (get_string(l, v, "field", r->field, sizeof(r->field)) && !path_ok(r->field))
+            if (get_string(l, v, "field", r->field, sizeof(r->field)) && !rules_path_ok(r->field))
                 yaml_loader_report(l, v,
                                    "field is a data field name (letters, digits, '_', '-'; '.' "
                                    "between nested names), not \"%s\"",
@@ -478,13 +482,14 @@ static void load_rule(struct yaml_loader *l, const yaml_node_t *node, struct rul
         case KEY_RATE: get_duration(l, v, "rate", &r->rate_ns); break;
         case KEY_EQUALS:
             r->kind = RULE_EQUALS;
-            get_value(l, v, "equals", &r->equals);
+            rules_get_value(l, v, "equals", &r->equals);
             break;
         case KEY_SILENCE:
             r->kind = RULE_SILENCE;
             get_duration(l, v, "silence", &r->silence_ns);
             break;
         case KEY_FOR: get_duration(l, v, "for", &r->for_ns); break;
+        case KEY_UNTIL: until_load(l, v, r); break;
         case KEY_SEVERITY:
             if (v->type != YAML_SCALAR_NODE ||
                 severity_parse(yaml_loader_text(v), &r->severity) < 0)

@@ -4,7 +4,8 @@
  * loaded once at start and checked with FILE:LINE errors. A rule matches events by
  * municipality, type and subject globs and by fields of their data, and raises an
  * alert on one condition: a level above or below (with a separate clear level, over
- * the value itself or its change over a window), equality of a field, or silence.
+ * the value itself or its change over a window), equality of a field, or silence; an
+ * event whose field says the subject is done (until.h) ends every condition but silence.
  */
 #ifndef RHEINHUB_ALERTING_RULES_H
 #define RHEINHUB_ALERTING_RULES_H
@@ -63,6 +64,13 @@ struct rule_where {
     struct value equals;
 };
 
+/* The end of a subject (until): its field path equals value, and the condition no longer
+ * holds. path is "" when the rule has none. */
+struct rule_until {
+    char path[RULE_PATH_MAX];
+    struct value equals;
+};
+
 struct rule {
     char name[RULE_NAME_MAX];
     int line;                               /* where it starts in the file */
@@ -81,6 +89,7 @@ struct rule {
     struct value equals;                    /* EQUALS: raise when the field equals it */
     int64_t silence_ns;                     /* SILENCE: no event for this long */
     int64_t for_ns;                         /* the condition must hold this long; 0: at once */
+    struct rule_until until;                /* not for SILENCE */
     enum severity severity;
     struct rule_level levels[RULE_LEVELS_MAX]; /* ascending severity */
     int n_levels;
