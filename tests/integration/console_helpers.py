@@ -223,8 +223,9 @@ def login(env, b, user=OPERATOR, password=OPERATOR_PASSWORD, expect_ok=True, url
     url = url or env.url
     if not d.current_url.startswith(url):
         d.get(url)
+    # A fresh Chromium's first page beside the suite's memcheck runs can take long.
     wait(b, lambda d: d.find_element(By.ID, "view-login").is_displayed()
-         or d.find_element(By.ID, "view-alerts").is_displayed(), 10, "the page")
+         or d.find_element(By.ID, "view-alerts").is_displayed(), 30, "the page")
     d.find_element(By.ID, "login-user").clear()
     d.find_element(By.ID, "login-user").send_keys(user)
     d.find_element(By.ID, "login-password").clear()
