@@ -17,53 +17,45 @@
 
 #define RULE_HEAD "rules:\n  - name: x\n    type: a\n    field: f\n"
 
-/* until takes text, a number or true/false, as equals does; every kind but silence. */
-static void until_parsed(void **state)
+/* The until of the first rule of text, which must load. */
+static struct rule_until until_of(const char *text)
 {
     struct rules r;
     char errors[1024];
-    const struct rule *x;
+    struct rule_until u;
+
+    assert_int_equal(load_rules(&r, text, errors, sizeof(errors)), 0);
+    u = r.rules[0].until;
+    rules_free(&r);
+    return u;
+}
+
+/* until takes text, a number or true/false, as equals does; every kind but silence. */
+static void until_parsed(void **state)
+{
+    struct rule_until u;
 
     (void)state;
-    assert_int_equal(load_rules(&r,
-                          RULE_HEAD "    equals: danger\n"
-                                    "    until: {field: status, equals: closed}\n",
-                          errors, sizeof(errors)),
-                     0);
-    x = &r.rules[0];
-    assert_string_equal(x->until.path, "status");
-    assert_int_equal(x->until.equals.kind, VALUE_STR);
-    assert_string_equal(x->until.equals.s, "closed");
-    rules_free(&r);
-    assert_int_equal(load_rules(&r,
-                          RULE_HEAD "    above: 1\n"
-                                    "    until: {field: state.code, equals: 3}\n",
-                          errors, sizeof(errors)),
-                     0);
-    x = &r.rules[0];
-    assert_string_equal(x->until.path, "state.code");
-    assert_int_equal(x->until.equals.kind, VALUE_INT);
-    assert_int_equal(x->until.equals.i, 3);
-    rules_free(&r);
-    assert_int_equal(load_rules(&r,
-                          RULE_HEAD "    below: 1\n    rate: 1h\n"
-                                    "    until:\n      field: done\n      equals: true\n",
-                          errors, sizeof(errors)),
-                     0);
-    x = &r.rules[0];
-    assert_int_equal(x->until.equals.kind, VALUE_BOOL);
-    assert_true(x->until.equals.b);
-    rules_free(&r);
+    u = until_of(RULE_HEAD "    equals: danger\n"
+                           "    until: {field: status, equals: closed}\n");
+    assert_string_equal(u.path, "status");
+    assert_int_equal(u.equals.kind, VALUE_STR);
+    assert_string_equal(u.equals.s, "closed");
+    u = until_of(RULE_HEAD "    above: 1\n"
+                           "    until: {field: state.code, equals: 3}\n");
+    assert_string_equal(u.path, "state.code");
+    assert_int_equal(u.equals.kind, VALUE_INT);
+    assert_int_equal(u.equals.i, 3);
+    u = until_of(RULE_HEAD "    below: 1\n    rate: 1h\n"
+                           "    until:\n      field: done\n      equals: true\n");
+    assert_int_equal(u.equals.kind, VALUE_BOOL);
+    assert_true(u.equals.b);
     /* a quoted "3" is text, as in equals */
-    assert_int_equal(load_rules(&r, RULE_HEAD "    equals: 1\n    until: {field: g, equals: \"3\"}\n",
-                          errors, sizeof(errors)),
-                     0);
-    assert_int_equal(r.rules[0].until.equals.kind, VALUE_STR);
-    rules_free(&r);
+    u = until_of(RULE_HEAD "    equals: 1\n    until: {field: g, equals: \"3\"}\n");
+    assert_int_equal(u.equals.kind, VALUE_STR);
     /* without until, nothing is set */
-    assert_int_equal(load_rules(&r, RULE_HEAD "    equals: 1\n", errors, sizeof(errors)), 0);
-    assert_string_equal(r.rules[0].until.path, "");
-    rules_free(&r);
+    u = until_of(RULE_HEAD "    equals: 1\n");
+    assert_string_equal(u.path, "");
 }
 
 static void until_refusals_name_the_line(void **state)
