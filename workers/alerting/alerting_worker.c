@@ -17,9 +17,11 @@
  * confirmations (PUBACK) it received, and every alerting.check_interval_ms the
  * engine's clock (escalation, re-notification, and, once the worker has caught up with
  * its streams, silence and durations, and forgetting tracks quiet for
- * alerting.forget_after, a bounded number per check).
+ * alerting.forget_after, a bounded number per check). The publications and their
+ * confirmations are publish.c.
  */
 #include "alerting_worker.h"
+#include "alerting_internal.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -54,139 +56,9 @@
 #define FLUSH_INTERVAL_NS (5 * NS_PER_S)
 #define FLUSH_CHUNK 32
 #define REPUBLISH_INTERVAL_NS (5 * NS_PER_S)
-#define MIDS 65536                       /* MQTT message ids are 16 bits */
-#define ACKS_PER_TURN 64
-#define PUBACKS_PER_TURN 4096
 #define STOP_FLUSH_MS 2000               /* how long a stop waits for PUBACKs */
 #define FORGET_SCAN 4096                 /* tracks looked at for forgetting per check */
 #define FORGET_MAX 64                    /* tracks forgotten per check at most */
-
-struct alerting {
-    const char *component;
-    const char *rules_file;            /* where the rules came from, for the log */
-    struct rules rules;
-    struct engine *engine;
-    struct store_keys keys;
-    struct mqtt_link *mqtt;
-    char client_id[CONFIG_NAME_MAX + 16];
-    char route_key[320];
-
-    bool need_load;                    /* the engine must be (re)loaded from Redis */
-    bool detect;                       /* caught up: silence and durations may fire */
-    int64_t behind_since_ns;           /* when detect was last cleared */
-    int64_t next_check_ns;
-    int64_t next_stats_ns;
-    int64_t next_republish_ns;
-    int64_t next_flush_ns;             /* the next round of quiet track updates */
-    size_t flush_left;                 /* tracks the current round has still to write */
-    int64_t next_done_ns;              /* confirmations wait at most until then */
-    bool republish;                    /* a publish failed: try the outbox again */
-    uint64_t connects_seen;
-
-    struct {
-        struct track *track;
-        uint64_t seq;
-    } *mids;                           /* MQTT message id -> the change it carried */
-
-    struct track **done;               /* confirmed tracks to take out of the outbox */
-    size_t n_done, cap_done;
-    struct track **pick;               /* the tracks one commit writes */
-    size_t n_pick, cap_pick;
-
-    struct ack acks[ACKS_PER_TURN];    /* taken from MQTT, not yet committed */
-    size_t n_acks;
-
-    uint64_t stats[STAT_COUNT];        /* counted, not yet written */
-    uint64_t dropped_seen;             /* mqtt_link_dropped already counted */
-    struct engine_stats engine_seen;   /* the engine's counters already in stats */
-};
-
-/* ------------------------------------------------------------------------------------------ */
-/* Publishing */
-
-static void publish_alert(struct alerting *a, struct track *t, const struct alert *alert,
-                          uint64_t seq)
-{
-    char topic[ALERT_TOPIC_MAX];
-    size_t len;
-    char *text = alert_dumps(alert, &len);
-    int mid = 0, r;
-
-    if (!text) {
-        r = -ENOMEM;
-    } else {
-        alert_topic(alert, topic);
-        r = mqtt_link_publish(a->mqtt, topic, text, len, &mid);
-        free(text);
-    }
-    if (r < 0) {
-        if (!a->republish)
-            log_warn(a->component, "mqtt: publishing %s failed (%s); it stays in the outbox",
-                     t->key, strerror(-r));
-        a->stats[STAT_PUBLISH_ERRORS]++;
-        a->republish = true;
-        return;
-    }
-    a->stats[STAT_PUBLISHED]++;
-    if (seq > t->sent_seq)
-        t->sent_seq = seq;
-    a->mids[mid & (MIDS - 1)].track = t;
-    a->mids[mid & (MIDS - 1)].seq = seq;
-}
-
-/* Publishes the current alert of every track whose newest change is not confirmed. */
-static void republish_pending(struct alerting *a, bool again)
-{
-    size_t n, count = 0;
-    struct track *const *tracks = engine_tracks(a->engine, &n);
-
-    a->republish = false;
-    for (size_t i = 0; i < n; i++) {
-        struct track *t = tracks[i];
-        if (!t->alert || t->published_seq >= t->seq || (!again && t->sent_seq >= t->seq))
-            continue;
-        publish_alert(a, t, t->alert, t->seq);
-        count++;
-    }
-    if (count)
-        log_info(a->component, "mqtt: published %zu alerts again from the outbox", count);
-}
-
-/*
- * Takes the broker's confirmations. A track whose newest change is confirmed leaves the
- * outbox with the next commit (no hurry: a stale entry only means one more publication
- * after a crash).
- */
-static int take_pubacks(struct alerting *a)
-{
-    static int mids[PUBACKS_PER_TURN];
-    size_t n;
-
-    if (!a->mqtt || !(n = mqtt_link_take_pubacks(a->mqtt, mids, PUBACKS_PER_TURN)))
-        return 0;
-    if (a->n_done + n > a->cap_done) {
-        size_t cap = (a->n_done + n) * 2;
-        struct track **p = realloc(a->done, cap * sizeof(*p));
-        if (!p)
-            return -ENOMEM;
-        a->done = p;
-        a->cap_done = cap;
-    }
-    for (size_t i = 0; i < n; i++) {
-        int k = mids[i] & (MIDS - 1);
-        struct track *t = a->mids[k].track;
-
-        a->stats[STAT_CONFIRMED]++;
-        if (!t)
-            continue;
-        if (a->mids[k].seq > t->published_seq)
-            t->published_seq = a->mids[k].seq;
-        if (t->published_seq >= t->seq)
-            a->done[a->n_done++] = t;
-        a->mids[k].track = NULL;
-    }
-    return 0;
-}
 
 /* ------------------------------------------------------------------------------------------ */
 /* State */
