@@ -209,12 +209,28 @@ static void append_removed(struct board *b, const char *topic)
     json_decref(gone);
 }
 
-/* Removes a held alert, with its "removed" event (board_internal.h). */
+/* Drops the cleared alerts of topic from the recent list; whether there were any. */
+static bool remove_recent(struct board *b, const char *topic)
+{
+    bool removed = false;
+
+    for (size_t i = json_array_size(b->recent); i-- > 0;) {
+        if (strcmp(str(json_array_get(b->recent, i), "topic"), topic) == 0) {
+            json_array_remove(b->recent, i);
+            removed = true;
+        }
+    }
+    return removed;
+}
+
+/* Removes a held alert, or its cleared one from the recent list, with its "removed"
+ * event (board_internal.h). */
 bool board_remove_alert(struct board *b, const char *topic)
 {
-    if (!json_object_get(b->alerts, topic))
+    bool held = json_object_del(b->alerts, topic) == 0;
+
+    if (!remove_recent(b, topic) && !held)
         return false;
-    json_object_del(b->alerts, topic);
     b->version++;
     append_removed(b, topic);
     return true;
@@ -234,7 +250,7 @@ void board_alert(struct board *b, const char *topic, const void *payload, size_t
         return;
     pthread_mutex_lock(&b->lock);
     confirm(b, topic);
-    if (len == 0) { /* a retained alert removed by an operator of the broker */
+    if (len == 0) { /* a retained alert removed: forgotten by the worker, or by hand */
         board_remove_alert(b, topic);
         goto out;
     }

@@ -43,7 +43,8 @@ struct board {
     int64_t resync_quiet_from; /* ms, monotonic: that SUBACK or the newest retained message */
 };
 
-/* Removes the alert at topic, if held, with a "removed" event; whether it was. Lock held. */
+/* Removes the alert at topic, held or cleared in the recent list, with one "removed"
+ * event; whether there was one. Lock held. */
 bool board_remove_alert(struct board *b, const char *topic);
 
 /*

@@ -180,8 +180,11 @@
     });
     es.addEventListener("alert", ev => onAlert(JSON.parse(ev.data)));
     es.addEventListener("removed", ev => {
-      // An alert's topic, or an aggregate's: the gauges are read again.
-      if (state.alerts.delete(JSON.parse(ev.data).topic)) renderAlerts();
+      // An alert's topic (held, or cleared in the recent list), or an aggregate's: the
+      // gauges are read again.
+      const topic = JSON.parse(ev.data).topic, recent = state.recent.length;
+      state.recent = state.recent.filter(r => r.topic !== topic);
+      if (state.alerts.delete(topic) || state.recent.length !== recent) renderAlerts();
       else if (state.view === "gauges") onAggregate();
     });
     es.addEventListener("aggregate", ev => { if (state.view === "gauges") onAggregate(JSON.parse(ev.data)); });

@@ -143,12 +143,14 @@ def validate_alert(hub, alert):
 class AlertWatcher:
     """An MQTT subscriber on the alert topics, as operations staff would run one.
 
-    Every message is kept as (topic, alert dict or None, retain flag, arrival ns).
+    Every message is kept as (topic, alert dict or None, retain flag, arrival ns); the
+    topics of zero-length messages (a retained alert removed) also in `emptied`.
     """
 
     def __init__(self, stack, topic_filter="+/alerts/#"):
         import paho.mqtt.client as mqtt
         self.messages = []
+        self.emptied = []
         self.cond = threading.Condition()
         self.client = mqtt.Client(client_id=f"it-watch-{uuid.uuid4().hex[:10]}",
                                   clean_session=True, protocol=mqtt.MQTTv311)
@@ -173,6 +175,8 @@ class AlertWatcher:
             alert = None
         with self.cond:
             self.messages.append((msg.topic, alert, bool(msg.retain), time.time_ns()))
+            if not msg.payload:
+                self.emptied.append(msg.topic)
             self.cond.notify_all()
 
     def close(self):
@@ -209,6 +213,18 @@ def retained_alert(stack, topic, timeout=10):
         with w.cond:
             retain = w.messages[0][2]
         return alert, retain
+    finally:
+        w.close()
+
+
+def retained_topics(stack, topic_filter, quiet=1.5):
+    """The topics a new subscriber to topic_filter is handed retained messages of, within
+    quiet seconds after its SUBACK (the broker sends them right after it)."""
+    w = AlertWatcher(stack, topic_filter)
+    try:
+        time.sleep(quiet)
+        with w.cond:
+            return [t for t, _, retain, _ in w.messages if retain]
     finally:
         w.close()
 

@@ -178,3 +178,34 @@ def test_the_board_follows_what_the_broker_retains_after_a_reconnect(tmp_path):
         harness.wait_until(lambda: agg_gone not in gauges(port, cookie), 10,
                            f"{agg_gone} off the board after the reconnect", interval=0.2)
         assert agg_kept in gauges(port, cookie), "an aggregate still retained was removed"
+
+
+def recent(port, cookie):
+    """The topics of the cleared alerts in the board's recent list."""
+    status, _, body = ch.request(port, "GET", "/api/alerts", headers={"Cookie": cookie})
+    assert status == 200, (status, body)
+    return [a["topic"] for a in body["recent"]]
+
+
+def test_a_forgotten_alert_leaves_the_board(tmp_path):
+    """The alerting worker forgets a quiet cleared track and removes its retained alert
+    (an empty retained message): the cleared alert leaves the recent list, not counted
+    as a malformed payload nor logged as an error (the hub's log is checked after)."""
+    alerting = {"rules_file": str(ch.RULES), "check_interval_ms": 100, "forget_after": "5s"}
+    with ch.running_console(tmp_path, alerting=alerting) as (stack, _, port, _):
+        cookie, _ = ch.api_login(port)
+        gauge = "rhein-pegel-" + uuid.uuid4().hex[:6]
+        topic = f"linz/alerts/rhine-flood/{gauge}"
+        now = time.time()
+        for value, t in ((701, now - 1), (600, now)):
+            when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
+            ch.publish(stack.mqtt_port, f"linz/sensor/waterlevel/{gauge}", ch.level(value, when))
+        harness.wait_until(lambda: topic in recent(port, cookie), 20,
+                           f"the cleared alert {topic} in the recent list", interval=0.1)
+        assert topic not in alerts(port, cookie)
+        harness.wait_until(lambda: topic not in recent(port, cookie), 30,
+                           f"{topic} off the recent list once forgotten", interval=0.2)
+        assert ch.retained(stack.mqtt_port, topic) is None
+        status, _, text = ch.request(port, "GET", "/metrics")
+        assert status == 200, (status, text)
+        assert harness.Metrics(text).get("rheinhub_console_board_dropped_total") == 0, text

@@ -189,11 +189,60 @@ static void forget_look_is_bounded(void **state)
     teardown_fixture(f);
 }
 
+/*
+ * A picked track that ever had an alert keeps it retained on the broker: it is set
+ * apart until the removal of its newest change is confirmed; a later change makes it
+ * retained again. A track never alerted goes at once.
+ */
+static void forget_retained_alert_first(void **state)
+{
+    struct fixture *f = setup(both, "sensor.waterlevel");
+    struct track *out[PICK_MAX], *retained[PICK_MAX], *t;
+    size_t n, n_retained;
+
+    (void)state;
+    feed_value(f, "cleared", t0, 700);
+    expect_one(f, ENGINE_RAISED, NULL, "cleared: 700 cm");
+    feed_value(f, "cleared", t0 + MIN, 600);
+    expect_one(f, ENGINE_CLEARED, NULL, "cleared: 600 cm");
+    feed_value(f, "quiet", t0, 600);
+    expect_none(f, "quiet: 600 cm");
+    confirm_all(f);
+    t = engine_track(f->e, "linz/rhine-flood/cleared");
+    assert_true(forget_retained(t));
+    assert_false(forget_retained(engine_track(f->e, "linz/rhine-flood/quiet")));
+
+    n = pick_all(f, t0 + MIN + AFTER, out);
+    assert_int_equal(n, 2);
+    n = forget_split(out, n, retained, &n_retained);
+    assert_int_equal(n, 1);
+    assert_string_equal(out[0]->key, "linz/rhine-flood/quiet");
+    assert_int_equal(n_retained, 1);
+    assert_ptr_equal(retained[0], t);
+
+    /* A removal confirmed for an older change does not count. */
+    t->unretained_seq = t->seq - 1;
+    assert_true(forget_retained(t));
+    t->unretained_seq = t->seq;
+    assert_false(forget_retained(t));
+    n = pick_all(f, t0 + MIN + AFTER, out);
+    n = forget_split(out, n, retained, &n_retained);
+    assert_int_equal(n, 2);
+    assert_int_equal(n_retained, 0);
+
+    /* Raised again before it was forgotten: retained again, until that is removed. */
+    feed_value(f, "cleared", t0 + 2 * MIN, 700);
+    expect_one(f, ENGINE_RAISED, NULL, "cleared: 700 cm again");
+    assert_true(forget_retained(t));
+    teardown_fixture(f);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(forget_quiet_tracks_go),
         cmocka_unit_test(forget_look_is_bounded),
+        cmocka_unit_test(forget_retained_alert_first),
     };
 
     (void)argc;

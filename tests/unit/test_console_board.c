@@ -412,6 +412,40 @@ static void board_empty_messages_remove_once(void **state)
     board_free(b);
 }
 
+/* An empty message on a cleared alert's topic (its track forgotten by the alerting
+ * worker) drops it from the recent list with one "removed" event; not counted as a
+ * malformed payload. */
+static void board_empty_message_drops_a_recent_alert(void **state)
+{
+    struct board *b = board_new(park, wake);
+    struct board_client *c;
+    char buf[8192];
+    uint64_t dropped;
+    size_t alerts;
+    json_t *j;
+    int conn;
+
+    (void)state;
+    put(b, "linz/alerts/rhine-flood/g1", alert_json("cleared", "a1", "2026-12-04T10:00:00Z"));
+    put(b, "linz/alerts/rhine-flood/g2", alert_json("cleared", "a2", "2026-12-04T11:00:00Z"));
+    c = board_attach(b, &conn, "s");
+    drain(b, c, buf, sizeof(buf), sizeof(buf) - 1);
+    board_alert(b, "linz/alerts/rhine-flood/g1", "", 0);
+    board_alert(b, "linz/alerts/rhine-flood/g1", "", 0); /* nothing left: no event */
+    drain(b, c, buf, sizeof(buf), sizeof(buf) - 1);
+    assert_int_equal(count(buf, "event: removed"), 1);
+    assert_int_equal(count(buf, "\"linz/alerts/rhine-flood/g1\""), 1);
+    j = board_alerts_json(b);
+    assert_int_equal(json_array_size(json_object_get(j, "recent")), 1);
+    assert_string_equal(json_string_value(json_object_get(
+                            json_array_get(json_object_get(j, "recent"), 0), "id")), "a2");
+    json_decref(j);
+    board_stats(b, &alerts, &dropped);
+    assert_int_equal(dropped, 0);
+    board_detach(b, c);
+    board_free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -424,6 +458,7 @@ int main(void)
         cmocka_unit_test(board_resync_removes_what_the_replay_lacks),
         cmocka_unit_test(board_resync_waits_for_the_suback_and_stops_at_a_disconnect),
         cmocka_unit_test(board_empty_messages_remove_once),
+        cmocka_unit_test(board_empty_message_drops_a_recent_alert),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -43,11 +43,13 @@ struct alerting {
     size_t flush_left;                 /* tracks the current round has still to write */
     int64_t next_done_ns;              /* confirmations wait at most until then */
     bool republish;                    /* a publish failed: try the outbox again */
+    bool unretain_failing;             /* a removal failed (logged once until one works) */
     uint64_t connects_seen;
 
     struct {
         struct track *track;
         uint64_t seq;
+        bool removal;                  /* the empty message removing the retained alert */
     } *mids;                           /* MQTT message id -> the change it carried */
 
     struct track **done;               /* confirmed tracks to take out of the outbox */
@@ -69,6 +71,14 @@ struct alerting {
  */
 void publish_alert(struct alerting *a, struct track *t, const struct alert *alert,
                    uint64_t seq);
+
+/*
+ * Publishes an empty retained message (QoS 1) to the topic of t's alert: the broker
+ * removes the retained alert. Its PUBACK sets t->unretained_seq to the change it
+ * removed (forget.h). A failure is counted, and logged once until a removal works;
+ * the next check tries again.
+ */
+void publish_removal(struct alerting *a, struct track *t);
 
 /* Publishes the current alert of every track whose newest change is not confirmed. */
 void republish_pending(struct alerting *a, bool again);

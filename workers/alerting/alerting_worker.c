@@ -17,8 +17,9 @@
  * confirmations (PUBACK) it received, and every alerting.check_interval_ms the
  * engine's clock (escalation, re-notification, and, once the worker has caught up with
  * its streams, silence and durations, and forgetting tracks quiet for
- * alerting.forget_after, a bounded number per check). The publications and their
- * confirmations are publish.c.
+ * alerting.forget_after, a bounded number per check; one whose alert is retained on the
+ * broker goes once the broker confirmed the removal of that retained message).
+ * The publications and their confirmations are publish.c.
  */
 #include "alerting_worker.h"
 #include "alerting_internal.h"
@@ -197,18 +198,36 @@ static int ensure_loaded(struct alerting *a, redisContext *c)
 /* Forgetting quiet tracks (forget.h) */
 
 /*
+ * Publishes the removal of the retained alert of each track in retained (forget.h)
+ * whose newest change has not been asked for yet; an unconfirmed one waits for its
+ * PUBACK (libmosquitto sends it again after a reconnect; a reload of the state, after
+ * a restart too, asks again). While the link is down, they wait for it.
+ */
+static void unretain(struct alerting *a, struct track *const *retained, size_t n)
+{
+    if (!mqtt_link_connected(a->mqtt))
+        return;
+    for (size_t i = 0; i < n; i++)
+        if (retained[i]->unretain_sent_seq < retained[i]->seq)
+            publish_removal(a, retained[i]);
+}
+
+/*
  * Forgets up to FORGET_MAX of the next FORGET_SCAN tracks that have been quiet for
  * after_ns: their fields leave the tracks hash (and the outbox, with the confirmed
- * entries) in one MULTI/EXEC, then they leave the engine. On failure the engine is
- * reloaded, as after any failed commit.
+ * entries) in one MULTI/EXEC, then they leave the engine. A track with a retained
+ * alert goes only once the broker confirmed its removal: till then, the removal is
+ * published. On failure the engine is reloaded, as after any failed commit.
  */
 static int forget_quiet(struct alerting *a, redisContext *c, int64_t now, int64_t after_ns)
 {
-    struct track *gone[FORGET_MAX];
-    size_t n = forget_pick(a->engine, now, after_ns, FORGET_SCAN, gone, FORGET_MAX);
+    struct track *gone[FORGET_MAX], *retained[FORGET_MAX];
+    size_t n = forget_pick(a->engine, now, after_ns, FORGET_SCAN, gone, FORGET_MAX), n_retained;
     char after[32];
     int r;
 
+    n = forget_split(gone, n, retained, &n_retained);
+    unretain(a, retained, n_retained);
     if (!n)
         return 0;
     r = store_commit(c, &a->keys, NULL, 0, NULL, 0, a->done, a->n_done, gone, n, now,
@@ -226,9 +245,12 @@ static int forget_quiet(struct alerting *a, redisContext *c, int64_t now, int64_
             if (a->mids[k].track == gone[i])
                 a->mids[k].track = NULL;
     times_duration_format(after_ns, after, sizeof(after));
-    for (size_t i = 0; i < n; i++)
-        log_info(a->component, "%s: forgotten (no event for %s, no open alert)", gone[i]->key,
-                 after);
+    for (size_t i = 0; i < n; i++) {
+        log_info(a->component, "%s: forgotten (no event for %s, no open alert%s)", gone[i]->key,
+                 after, gone[i]->alert ? "; its retained alert removed from the broker" : "");
+        if (gone[i]->alert)
+            a->stats[STAT_ALERTS_UNRETAINED]++;
+    }
     forget_tracks(a->engine, gone, n);
     return 0;
 }

@@ -76,6 +76,9 @@ struct track {
     uint64_t seq;                          /* state changes of this track's alerts so far */
     uint64_t published_seq;                /* the last one the broker confirmed */
     uint64_t sent_seq;                     /* the caller's: the last one handed to MQTT */
+    uint64_t unretain_sent_seq;            /* the caller's: the change whose retained alert
+                                              it asked the broker to remove (forget.h) */
+    uint64_t unretained_seq;               /* ... and the broker confirmed removed */
     bool stored;                           /* the caller's: written to Redis once */
     struct alert *alert;                   /* the latest alert, any state; NULL before one */
     int64_t notified_ns;                   /* last publication of the open alert */

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * Forgetting quiet tracks (forget.h): which may go, a bounded look per call, and their
- * removal from the engine's hash chains and its list of tracks.
+ * Forgetting quiet tracks (forget.h): which may go, a bounded look per call, which must
+ * first have their retained alert removed from the broker, and their removal from the
+ * engine's hash chains and its list of tracks.
  */
 #include "forget.h"
 
@@ -43,6 +44,26 @@ size_t forget_pick(struct engine *e, int64_t now_ns, int64_t after_ns, size_t sc
             out[n++] = t;
     }
     return n;
+}
+
+bool forget_retained(const struct track *t)
+{
+    return t->alert && t->unretained_seq < t->seq;
+}
+
+size_t forget_split(struct track **tracks, size_t n, struct track **retained,
+                    size_t *n_retained)
+{
+    size_t kept = 0;
+
+    *n_retained = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (forget_retained(tracks[i]))
+            retained[(*n_retained)++] = tracks[i];
+        else
+            tracks[kept++] = tracks[i];
+    }
+    return kept;
 }
 
 /* Takes t out of its hash chain. */

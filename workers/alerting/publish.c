@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * The alerting worker's publications (alerting_internal.h): each alert change, QoS 1
- * and retained; what the outbox holds, again; and the broker's PUBACKs, which say what
- * is confirmed.
+ * and retained; the removal of a retained alert before its track is forgotten; what
+ * the outbox holds, again; and the broker's PUBACKs, which say what is confirmed.
  */
 #include "alerting_internal.h"
 
@@ -41,6 +41,30 @@ void publish_alert(struct alerting *a, struct track *t, const struct alert *aler
         t->sent_seq = seq;
     a->mids[mid & (MIDS - 1)].track = t;
     a->mids[mid & (MIDS - 1)].seq = seq;
+    a->mids[mid & (MIDS - 1)].removal = false;
+}
+
+void publish_removal(struct alerting *a, struct track *t)
+{
+    char topic[ALERT_TOPIC_MAX];
+    int mid = 0, r;
+
+    alert_topic(t->alert, topic);
+    r = mqtt_link_publish(a->mqtt, topic, "", 0, &mid);
+    if (r < 0) {
+        if (!a->unretain_failing)
+            log_warn(a->component, "mqtt: removing the retained alert of %s failed (%s); it "
+                     "is tried again before the track is forgotten", t->key, strerror(-r));
+        a->unretain_failing = true;
+        a->stats[STAT_PUBLISH_ERRORS]++;
+        return;
+    }
+    a->unretain_failing = false;
+    a->stats[STAT_PUBLISHED]++;
+    t->unretain_sent_seq = t->seq;
+    a->mids[mid & (MIDS - 1)].track = t;
+    a->mids[mid & (MIDS - 1)].seq = t->seq;
+    a->mids[mid & (MIDS - 1)].removal = true;
 }
 
 void republish_pending(struct alerting *a, bool again)
@@ -84,6 +108,12 @@ int take_pubacks(struct alerting *a)
         a->stats[STAT_CONFIRMED]++;
         if (!t)
             continue;
+        if (a->mids[k].removal) { /* the retained alert of that change is gone */
+            if (a->mids[k].seq > t->unretained_seq)
+                t->unretained_seq = a->mids[k].seq;
+            a->mids[k].track = NULL;
+            continue;
+        }
         if (a->mids[k].seq > t->published_seq)
             t->published_seq = a->mids[k].seq;
         if (t->published_seq >= t->seq)

@@ -28,7 +28,8 @@
     X(PUBLISHED, "published")                                                                      \
     X(CONFIRMED, "confirmed")                                                                      \
     X(PUBLISH_ERRORS, "publish_errors")                                                            \
-    X(TRACKS_FORGOTTEN, "tracks_forgotten")
+    X(TRACKS_FORGOTTEN, "tracks_forgotten")                                                        \
+    X(ALERTS_UNRETAINED, "alerts_unretained")
 
 enum stat {
 #define X(name, text) STAT_##name,
