@@ -2,7 +2,8 @@
 /*
  * Closing windows: when the clock passes a window's end plus the lateness, its
  * aggregate JSON is written, in one MULTI/EXEC, to the aggregate stream (an envelope,
- * for storage), to the outbox, and the window leaves the open set. So a crash before
+ * for storage), to the outbox, the window's end to the published records (forget.c),
+ * and the window leaves the open set. So a crash before
  * EXEC leaves the window open (closed again after the restart, with the same id and
  * payload), and one after it leaves the aggregate in the outbox, from where it is
  * published (QoS 1, retained) until the broker acknowledges it.
@@ -20,6 +21,7 @@
 #include "close.h"
 #include "crash.h"
 #include "envelope.h"
+#include "forget.h"
 #include "log.h"
 #include "state.h"
 #include "window.h"
@@ -206,11 +208,12 @@ static int close_chunk(struct analytics *a, struct acc **list, size_t n)
         memcpy(value + tn + 1, it->payload, it->payload_len);
         ok = redisAppendCommandArgv(c, 7, xadd, xadd_l) == REDIS_OK &&
              redisAppendCommandArgv(c, 4, hset, hset_l) == REDIS_OK &&
-             redisAppendCommandArgv(c, 3, hdel, NULL) == REDIS_OK;
+             redisAppendCommandArgv(c, 3, hdel, NULL) == REDIS_OK &&
+             forget_append_published(a, c, list[i]) == 0;
         free(value);
         if (!ok)
             goto link;
-        sent += 3;
+        sent += 4;
     }
     /* Out of memory half-way: DISCARD instead of EXEC, so that nothing is applied. */
     if (redisAppendCommand(c, r < 0 ? "DISCARD" : "EXEC") != REDIS_OK)
@@ -386,8 +389,12 @@ void close_pump(struct analytics *a)
             int64_t *newest;
 
             snprintf(key, sizeof(key), "%d", mids[i]);
-            if (!(it = strmap_remove(a->by_mid, key, strlen(key))) || it->mid != mids[i])
-                continue; /* an older publish of an item sent again, or gone */
+            if (!(it = strmap_remove(a->by_mid, key, strlen(key)))) {
+                forget_acked(a, mids[i]); /* a removal's, or an item's that is gone */
+                continue;
+            }
+            if (it->mid != mids[i])
+                continue; /* an older publish of an item sent again */
             if (!wk.acked && !(wk.acked = strmap_new()))
                 continue;
             if (!(newest = strmap_get(wk.acked, it->topic, strlen(it->topic)))) {

@@ -10,6 +10,8 @@
  *                    "<type>/future" -> events too far ahead of the clock
  *   outbox   hash    aggregate id -> "<topic>\n<payload>": closed, not yet PUBACKed
  *   lock     string  the consumer that runs (one analytics process per Redis)
+ *   published hash   "<m>/<type>/<subject>/<window>" -> end (s) of its last closed window
+ *                    (forget.c)
  *
  * A batch's changes (windows, applied, late) go in one MULTI/EXEC, so Redis holds
  * either all or none of them; whatever went wrong, the worker loads the state again
@@ -660,9 +662,10 @@ out:
 void state_write_status(struct analytics *a)
 {
     char late[24], future[24], open[24], outbox[24], dropped[24], invalid[24], closed[24];
+    char unretained[24];
     const char *argv[] = {"HSET",  a->status_key, "late",    late,    "future", future,
                           "open_windows", open,   "outbox",  outbox,  "dropped", dropped,
-                          "invalid", invalid,     "closed",  closed};
+                          "invalid", invalid,     "closed",  closed,  "unretained", unretained};
 
     snprintf(late, sizeof(late), "%" PRIu64, a->late_total);
     snprintf(future, sizeof(future), "%" PRIu64, a->future_total);
@@ -671,5 +674,6 @@ void state_write_status(struct analytics *a)
     snprintf(dropped, sizeof(dropped), "%" PRIu64, a->dropped_total);
     snprintf(invalid, sizeof(invalid), "%" PRIu64, a->invalid_total);
     snprintf(closed, sizeof(closed), "%" PRIu64, a->closed_total);
+    snprintf(unretained, sizeof(unretained), "%" PRIu64, a->unretained_total);
     freeReplyObject(command(a, (int)(sizeof(argv) / sizeof(argv[0])), argv, NULL));
 }
