@@ -133,23 +133,24 @@ int acc_key_build(char out[ACC_KEY_MAX], const char *municipality, size_t munici
 
 struct acc *acc_new(const char *key)
 {
+    size_t len = strlen(key);
     struct acc *a;
     char *part[5], *end, *p;
     int64_t length_s;
     long long start_s;
     int n = 0;
 
-    if (strlen(key) >= ACC_KEY_MAX) {
+    if (len >= ACC_KEY_MAX) {
         errno = EINVAL;
         return NULL;
     }
-    if (!(a = calloc(1, sizeof(*a)))) {
+    if (!(a = calloc(1, sizeof(*a) + 2 * (len + 1)))) {
         errno = ENOMEM;
         return NULL;
     }
-    memcpy(a->key, key, strlen(key) + 1);
-    memcpy(a->parts, key, strlen(key) + 1);
-    for (p = a->parts, part[n++] = p; *p; p++) {
+    memcpy(a->key, key, len + 1);
+    memcpy(a->key + len + 1, key, len + 1);
+    for (p = a->key + len + 1, part[n++] = p; *p; p++) {
         if (*p == '/') {
             if (n == 5)
                 goto bad;
@@ -191,9 +192,12 @@ static void acc_clear(struct acc *a)
     }
     free(a->categories);
     free(a->numbers);
+    free(a->names);
     a->categories = NULL;
     a->numbers = NULL;
+    a->names = NULL;
     a->n_categories = a->cap_categories = a->n_numbers = a->cap_numbers = 0;
+    a->names_len = 0;
     a->count = 0;
     a->subjects = 0;
 }
@@ -204,6 +208,11 @@ void acc_free(struct acc *a)
         return;
     acc_clear(a);
     free(a);
+}
+
+const char *acc_name(const struct acc *a, uint16_t name)
+{
+    return a->names + name;
 }
 
 bool acc_is_rollup(const struct acc *a)
@@ -223,7 +232,7 @@ void acc_add_event(struct acc *a)
 /* Grows *items (of size bytes each) to hold one more; 0 or -ENOMEM. */
 static int grow(void **items, uint32_t *cap, uint32_t n, size_t size)
 {
-    uint32_t c = *cap ? *cap * 2 : 4;
+    uint32_t c = *cap ? *cap * 2 : 1;
     void *p;
 
     if (n < *cap)
@@ -235,10 +244,37 @@ static int grow(void **items, uint32_t *cap, uint32_t n, size_t size)
     return 0;
 }
 
+/*
+ * Makes room for a new field name[0..n) past the count of *items (size bytes each, at
+ * most max) and appends its name to a's names, at offset *at; the caller fills in the
+ * entry and counts it. 0, -EINVAL (a name the schema does not allow), -ENOSPC, -ENOMEM.
+ */
+static int field_new(struct acc *a, const char *name, size_t n, void **items, uint32_t *cap,
+                     uint32_t count, uint32_t max, size_t size, uint16_t *at)
+{
+    char *names;
+    int r;
+
+    if (!acc_name_valid(name, n))
+        return -EINVAL;
+    if (count == max)
+        return -ENOSPC;
+    if ((r = grow(items, cap, count, size)) < 0)
+        return r;
+    if (!(names = realloc(a->names, a->names_len + n + 1)))
+        return -ENOMEM;
+    memcpy(names + a->names_len, name, n);
+    names[a->names_len + n] = '\0';
+    a->names = names;
+    *at = a->names_len;
+    a->names_len += (uint16_t)(n + 1);
+    return 0;
+}
+
 static struct acc_number *number_find(struct acc *a, const char *name, size_t n)
 {
     for (uint32_t i = 0; i < a->n_numbers; i++)
-        if (a->numbers[i].len == n && memcmp(a->numbers[i].name, name, n) == 0)
+        if (a->numbers[i].len == n && memcmp(a->names + a->numbers[i].name, name, n) == 0)
             return &a->numbers[i];
     return NULL;
 }
@@ -247,23 +283,17 @@ static struct acc_number *number_find(struct acc *a, const char *name, size_t n)
 static struct acc_number *number_get(struct acc *a, const char *name, size_t n, int *err)
 {
     struct acc_number *f = number_find(a, name, n);
+    uint16_t at;
 
     if (f)
         return f;
-    if (!acc_name_valid(name, n)) {
-        *err = -EINVAL;
-        return NULL;
-    }
-    if (a->n_numbers == ACC_NUMBERS_MAX) {
-        *err = -ENOSPC;
-        return NULL;
-    }
-    if ((*err = grow((void **)&a->numbers, &a->cap_numbers, a->n_numbers, sizeof(*f))) < 0)
+    if ((*err = field_new(a, name, n, (void **)&a->numbers, &a->cap_numbers, a->n_numbers,
+                          ACC_NUMBERS_MAX, sizeof(*f), &at)) < 0)
         return NULL;
     f = &a->numbers[a->n_numbers++];
     memset(f, 0, sizeof(*f));
-    memcpy(f->name, name, n);
-    f->len = n;
+    f->name = at;
+    f->len = (uint8_t)n;
     return f;
 }
 
@@ -282,25 +312,18 @@ int acc_add_number(struct acc *a, const char *name, size_t n, double v, int64_t 
 static struct acc_category *category_get(struct acc *a, const char *name, size_t n, int *err)
 {
     struct acc_category *c;
+    uint16_t at;
 
     for (uint32_t i = 0; i < a->n_categories; i++)
-        if (a->categories[i].len == n && memcmp(a->categories[i].name, name, n) == 0)
+        if (a->categories[i].len == n && memcmp(a->names + a->categories[i].name, name, n) == 0)
             return &a->categories[i];
-    if (!acc_name_valid(name, n)) {
-        *err = -EINVAL;
-        return NULL;
-    }
-    if (a->n_categories == ACC_CATEGORIES_MAX) {
-        *err = -ENOSPC;
-        return NULL;
-    }
-    if ((*err = grow((void **)&a->categories, &a->cap_categories, a->n_categories,
-                     sizeof(*c))) < 0)
+    if ((*err = field_new(a, name, n, (void **)&a->categories, &a->cap_categories,
+                          a->n_categories, ACC_CATEGORIES_MAX, sizeof(*c), &at)) < 0)
         return NULL;
     c = &a->categories[a->n_categories++];
     memset(c, 0, sizeof(*c));
-    memcpy(c->name, name, n);
-    c->len = n;
+    c->name = at;
+    c->len = (uint8_t)n;
     return c;
 }
 
@@ -377,7 +400,7 @@ int acc_pack(const struct acc *a, msgpack_sbuffer *buf)
     for (uint32_t i = 0; i < a->n_numbers && r == 0; i++) {
         const struct stat_num *s = &a->numbers[i].st;
         r |= msgpack_pack_array(&pk, 10);
-        r |= pack_str(&pk, a->numbers[i].name);
+        r |= pack_str(&pk, acc_name(a, a->numbers[i].name));
         r |= msgpack_pack_uint64(&pk, s->count);
         r |= msgpack_pack_double(&pk, s->min);
         r |= msgpack_pack_double(&pk, s->max);
@@ -392,7 +415,7 @@ int acc_pack(const struct acc *a, msgpack_sbuffer *buf)
     for (uint32_t i = 0; i < a->n_categories && r == 0; i++) {
         const struct acc_category *c = &a->categories[i];
         r |= msgpack_pack_array(&pk, 2);
-        r |= pack_str(&pk, c->name);
+        r |= pack_str(&pk, acc_name(a, c->name));
         r |= msgpack_pack_array(&pk, c->n_values);
         for (uint32_t j = 0; j < c->n_values && r == 0; j++) {
             r |= msgpack_pack_array(&pk, 2);
@@ -589,7 +612,7 @@ json_t *acc_to_json(const struct acc *a)
             r = -1;
             break;
         }
-        r |= json_object_set_new(stats, a->numbers[i].name, s);
+        r |= json_object_set_new(stats, acc_name(a, a->numbers[i].name), s);
     }
     if (stats && r == 0)
         r |= json_object_set_new(o, "stats", stats);
@@ -607,7 +630,7 @@ json_t *acc_to_json(const struct acc *a)
         }
         for (uint32_t j = 0; j < c->n_values; j++)
             r |= set_new(values, c->values[j].text, json_integer((json_int_t)c->values[j].n));
-        r |= json_object_set_new(counts, c->name, values);
+        r |= json_object_set_new(counts, acc_name(a, c->name), values);
     }
     if (counts && r == 0)
         r |= json_object_set_new(o, "counts", counts);
