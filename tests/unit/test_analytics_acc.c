@@ -132,7 +132,8 @@ static void analytics_acc_stats_single_and_last(void **state)
 
 static void analytics_acc_keys(void **state)
 {
-    char key[ACC_KEY_MAX];
+    char key[ACC_KEY_MAX], m[64], t[72], s[129];
+    struct acc_parts p;
     struct acc *a;
 
     assert_int_equal(acc_key_build(key, "linz", 4, "sensor.waterlevel", 17, "pegel-1x", 7, "1h",
@@ -141,10 +142,12 @@ static void analytics_acc_keys(void **state)
     assert_string_equal(key, KEY);
     a = acc_new(key);
     assert_non_null(a);
-    assert_string_equal(a->municipality, "linz");
-    assert_string_equal(a->type, "sensor.waterlevel");
-    assert_string_equal(a->subject, "pegel-1");
-    assert_string_equal(a->window, "1h");
+    assert_string_equal(a->key, KEY);
+    acc_parts(a, &p);
+    assert_string_equal(p.municipality, "linz");
+    assert_string_equal(p.type, "sensor.waterlevel");
+    assert_string_equal(p.subject, "pegel-1");
+    assert_string_equal(p.window, "1h");
     assert_int_equal(a->start_ns, 1795672800LL * NS);
     assert_int_equal(a->end_ns, 1795676400LL * NS);
     assert_false(acc_is_rollup(a));
@@ -157,6 +160,24 @@ static void analytics_acc_keys(void **state)
     a = acc_new("linz/sensor.soil/t-1/1m/-60");
     assert_non_null(a);
     assert_int_equal(a->start_ns, -60 * NS);
+    acc_free(a);
+    /* the longest parts a key takes */
+    memset(m, 'm', 63);
+    m[63] = '\0';
+    memcpy(t, "service.", 8);
+    memset(t + 8, 't', 63);
+    t[71] = '\0';
+    memset(s, 'S', 128);
+    s[128] = '\0';
+    assert_int_equal(acc_key_build(key, m, 63, t, 71, s, 128, "1h", 1795672800LL * NS), 0);
+    a = acc_new(key);
+    assert_non_null(a);
+    assert_string_equal(a->key, key);
+    acc_parts(a, &p);
+    assert_string_equal(p.municipality, m);
+    assert_string_equal(p.type, t);
+    assert_string_equal(p.subject, s);
+    assert_string_equal(p.window, "1h");
     acc_free(a);
 
     static const char *const bad[] = {

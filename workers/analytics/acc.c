@@ -2,6 +2,7 @@
 /* Open windows: counting, statistics, the aggregate JSON and the packed state. */
 #include "acc.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
@@ -131,55 +132,86 @@ int acc_key_build(char out[ACC_KEY_MAX], const char *municipality, size_t munici
     return n < 0 || n >= ACC_KEY_MAX ? -ENAMETOOLONG : 0;
 }
 
-struct acc *acc_new(const char *key)
+/*
+ * Splits key (shorter than ACC_KEY_MAX) at its '/' into p, and the fifth part, the start,
+ * into *start (in p's storage). 0, or -EINVAL when it has not five parts.
+ */
+static int key_split(const char *key, struct acc_parts *p, const char **start)
 {
-    size_t len = strlen(key);
-    struct acc *a;
-    char *part[5], *end, *p;
-    int64_t length_s;
-    long long start_s;
+    char *part[5], *q;
     int n = 0;
 
-    if (len >= ACC_KEY_MAX) {
+    memcpy(p->buf, key, strlen(key) + 1);
+    for (q = p->buf, part[n++] = q; *q; q++) {
+        if (*q == '/') {
+            if (n == 5)
+                return -EINVAL;
+            *q = '\0';
+            part[n++] = q + 1;
+        }
+    }
+    if (n != 5)
+        return -EINVAL;
+    p->municipality = part[0];
+    p->type = part[1];
+    p->subject = part[2];
+    p->window = part[3];
+    *start = part[4];
+    return 0;
+}
+
+/* The start and end of the window that key names, if the worker opens it; 0 or -EINVAL. */
+static int key_parse(const char *key, int64_t *start_ns, int64_t *end_ns)
+{
+    struct acc_parts p;
+    const char *start;
+    int64_t length_s;
+    long long start_s;
+    char *end;
+
+    if (strlen(key) >= ACC_KEY_MAX || key_split(key, &p, &start) < 0 ||
+        !municipality_valid(p.municipality) || !type_valid(p.type) ||
+        !subject_valid(p.subject) || window_length_parse(p.window, &length_s) < 0)
+        return -EINVAL;
+    errno = 0;
+    start_s = strtoll(start, &end, 10);
+    if (errno || end == start || *end || start_s < INT64_MIN / WINDOW_NS_PER_S ||
+        start_s > INT64_MAX / WINDOW_NS_PER_S)
+        return -EINVAL;
+    *start_ns = start_s * WINDOW_NS_PER_S;
+    /* A window the worker opens: aligned (with the zone it runs in), its end held. */
+    if (window_start(*start_ns, length_s) != *start_ns ||
+        (*end_ns = window_end(*start_ns, length_s)) == INT64_MAX)
+        return -EINVAL;
+    return 0;
+}
+
+struct acc *acc_new(const char *key)
+{
+    int64_t start_ns, end_ns;
+    struct acc *a;
+
+    if (key_parse(key, &start_ns, &end_ns) < 0) {
         errno = EINVAL;
         return NULL;
     }
-    if (!(a = calloc(1, sizeof(*a) + 2 * (len + 1)))) {
+    if (!(a = calloc(1, sizeof(*a) + strlen(key) + 1))) {
         errno = ENOMEM;
         return NULL;
     }
-    memcpy(a->key, key, len + 1);
-    memcpy(a->key + len + 1, key, len + 1);
-    for (p = a->key + len + 1, part[n++] = p; *p; p++) {
-        if (*p == '/') {
-            if (n == 5)
-                goto bad;
-            *p = '\0';
-            part[n++] = p + 1;
-        }
-    }
-    if (n != 5 || !municipality_valid(part[0]) || !type_valid(part[1]) ||
-        !subject_valid(part[2]) || window_length_parse(part[3], &length_s) < 0)
-        goto bad;
-    errno = 0;
-    start_s = strtoll(part[4], &end, 10);
-    if (errno || end == part[4] || *end || start_s < INT64_MIN / WINDOW_NS_PER_S ||
-        start_s > INT64_MAX / WINDOW_NS_PER_S)
-        goto bad;
-    a->start_ns = start_s * WINDOW_NS_PER_S;
-    /* A window the worker opens: aligned (with the zone it runs in), its end held. */
-    if (window_start(a->start_ns, length_s) != a->start_ns ||
-        (a->end_ns = window_end(a->start_ns, length_s)) == INT64_MAX)
-        goto bad;
-    a->municipality = part[0];
-    a->type = part[1];
-    a->subject = part[2];
-    a->window = part[3];
+    memcpy(a->key, key, strlen(key) + 1);
+    a->start_ns = start_ns;
+    a->end_ns = end_ns;
     return a;
-bad:
-    free(a);
-    errno = EINVAL;
-    return NULL;
+}
+
+void acc_parts(const struct acc *a, struct acc_parts *p)
+{
+    const char *start;
+    int r = key_split(a->key, p, &start);
+
+    assert(r == 0); /* acc_new took the key */
+    (void)r;
 }
 
 /* Drops what was counted; the key stays. */
@@ -217,7 +249,10 @@ const char *acc_name(const struct acc *a, uint16_t name)
 
 bool acc_is_rollup(const struct acc *a)
 {
-    return strcmp(a->subject, ACC_ROLLUP_SUBJECT) == 0;
+    struct acc_parts p;
+
+    acc_parts(a, &p);
+    return strcmp(p.subject, ACC_ROLLUP_SUBJECT) == 0;
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -588,16 +623,18 @@ json_t *acc_to_json(const struct acc *a)
 {
     char start[WINDOW_TIME_MAX], end[WINDOW_TIME_MAX];
     json_t *o = json_object(), *stats = NULL, *counts = NULL;
+    struct acc_parts p;
     int r = 0;
 
     if (!o)
         return NULL;
+    acc_parts(a, &p);
     window_time_format(a->start_ns, start);
     window_time_format(a->end_ns, end);
-    r |= set_new(o, "municipality", json_string(a->municipality));
-    r |= set_new(o, "type", json_string(a->type));
-    r |= set_new(o, "subject", json_string(a->subject));
-    r |= set_new(o, "window", json_string(a->window));
+    r |= set_new(o, "municipality", json_string(p.municipality));
+    r |= set_new(o, "type", json_string(p.type));
+    r |= set_new(o, "subject", json_string(p.subject));
+    r |= set_new(o, "window", json_string(p.window));
     r |= set_new(o, "start", json_string(start));
     r |= set_new(o, "end", json_string(end));
     r |= set_new(o, "count", json_integer((json_int_t)a->count));

@@ -72,12 +72,10 @@ struct acc_category {
 };
 
 /*
- * One allocation holds the window and its key twice: as it is (the field of the state
- * hash in Redis) and with NULs for '/' (the storage of municipality, type, subject and
- * window). The arrays grow from one entry and double, since most windows hold a few fields.
+ * The window and its key are one allocation, of the key's length; the arrays grow from
+ * one entry and double, since most windows hold a few fields.
  */
 struct acc {
-    const char *municipality, *type, *subject, *window;
     int64_t start_ns, end_ns;  /* [start, end) */
     uint64_t count;            /* events */
     uint32_t subjects;         /* roll-ups: subjects with events in this window */
@@ -88,7 +86,13 @@ struct acc {
     struct acc_number *numbers; /* in order of first appearance */
     struct acc_category *categories;
     char *names;               /* the fields' names, each NUL-terminated; exactly names_len */
-    char key[];                /* the key, its NUL, then the key with NULs for '/' */
+    char key[];                /* also the field of the state hash in Redis */
+};
+
+/* The parts of a window's key, each NUL-terminated, in buf. */
+struct acc_parts {
+    char buf[ACC_KEY_MAX];
+    const char *municipality, *type, *subject, *window;
 };
 
 /* The NUL-terminated name at offset name of a's names (of a field of a). */
@@ -112,6 +116,9 @@ int acc_key_build(char out[ACC_KEY_MAX], const char *municipality, size_t munici
  */
 struct acc *acc_new(const char *key);
 void acc_free(struct acc *a);
+
+/* Fills p with the parts of a's key (of a window from acc_new). */
+void acc_parts(const struct acc *a, struct acc_parts *p);
 
 /* Whether it is a roll-up (subject "_all"). */
 bool acc_is_rollup(const struct acc *a);
