@@ -2,7 +2,7 @@
 /*
  * rheinhub-bench-accmem: the memory of the analytics worker's open windows. Opens N
  * windows (argument 1, 100,000 by default) as the worker does for water level events:
- * the key from acc_key_build, the window from acc_new into a string map by that key,
+ * the key from acc_key_build, the window from acc_new into a string map by its key,
  * then one event with its fields value and trend (numbers) and unit (counted per value,
  * "cm"). Device d = i / 4 has the windows 1m, 15m, 1h and 1d (subject gauge-<d>, keys
  * of 48 to 54 bytes). Prints the bytes per window that the C library's allocator holds
@@ -65,7 +65,7 @@ static int open_window(struct strmap *m, size_t i)
         return -1; /* every key is new */
     if (!(acc = acc_new(key)))
         return -1;
-    if (strmap_put(m, key, strlen(key), acc) < 0) {
+    if (strmap_put_borrowed(m, acc->key, strlen(acc->key), acc) < 0) {
         acc_free(acc);
         return -1;
     }
