@@ -5,7 +5,7 @@
  * the key from acc_key_build, the window from acc_new into a string map by its key,
  * then one event with its fields value and trend (numbers) and unit (counted per value,
  * "cm"). Device d = i / 4 has the windows 1m, 15m, 1h and 1d (subject gauge-<d>, keys
- * of 48 to 54 bytes). Prints the bytes per window that the C library's allocator holds
+ * of 44 to 49 bytes). Prints the bytes per window that the C library's allocator holds
  * in use for them (mallinfo2: arena and mmapped bytes, after minus before) and the
  * process's RSS growth per window. Meaningful in a release or debugoptimized build only:
  * AddressSanitizer keeps its own allocator and red zones.
