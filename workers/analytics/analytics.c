@@ -123,7 +123,7 @@ static struct acc *window_get(struct analytics *a, const char *key, bool *create
         *err = errno == ENOMEM ? -ENOMEM : -EINVAL;
         return NULL;
     }
-    if (strmap_put(a->windows, key, strlen(key), acc) < 0) {
+    if (strmap_put_borrowed(a->windows, acc->key, strlen(acc->key), acc) < 0) {
         acc_free(acc);
         *err = -ENOMEM;
         return NULL;

@@ -34,12 +34,18 @@
 void close_aggregate_id(char out[ANALYTICS_ID_HEX + 1], const struct acc *acc)
 {
     static const char hex[] = "0123456789abcdef";
-    const char *parts[] = {acc->municipality, acc->type, acc->subject, acc->window};
+    struct acc_parts p;
+    const char *parts[4];
     char start[24];
     XXH3_state_t state;
     XXH128_hash_t h;
     uint64_t words[2];
 
+    acc_parts(acc, &p);
+    parts[0] = p.municipality;
+    parts[1] = p.type;
+    parts[2] = p.subject;
+    parts[3] = p.window;
     snprintf(start, sizeof(start), "%lld", (long long)(acc->start_ns / WINDOW_NS_PER_S));
     XXH3_INITSTATE(&state);
     XXH3_128bits_reset(&state);
@@ -117,23 +123,24 @@ static struct outbox_item *item_new(struct analytics *a, const struct acc *acc,
     struct outbox_item *it = calloc(1, sizeof(*it));
     char subject[ACC_KEY_MAX], end[WINDOW_TIME_MAX];
     json_t *json = NULL;
+    struct acc_parts p;
     struct envelope e;
     int n;
 
     if (!it || !(json = acc_to_json(acc)))
         goto err;
+    acc_parts(acc, &p);
     close_aggregate_id(it->id, acc);
     it->end_ns = acc->end_ns;
-    n = snprintf(NULL, 0, "%s/analytics/%s/%s/%s", acc->municipality, acc->type, acc->subject,
-                 acc->window);
+    n = snprintf(NULL, 0, "%s/analytics/%s/%s/%s", p.municipality, p.type, p.subject, p.window);
     if (!(it->topic = malloc((size_t)n + 1)))
         goto err;
-    snprintf(it->topic, (size_t)n + 1, "%s/analytics/%s/%s/%s", acc->municipality, acc->type,
-             acc->subject, acc->window);
+    snprintf(it->topic, (size_t)n + 1, "%s/analytics/%s/%s/%s", p.municipality, p.type,
+             p.subject, p.window);
     if (!(it->payload = json_dumps(json, JSON_FLAGS)))
         goto err;
     it->payload_len = strlen(it->payload);
-    snprintf(subject, sizeof(subject), "%s/%s/%s", acc->type, acc->subject, acc->window);
+    snprintf(subject, sizeof(subject), "%s/%s/%s", p.type, p.subject, p.window);
     window_time_format(acc->end_ns, end);
     e = (struct envelope){
         .id = it->id,
@@ -141,7 +148,7 @@ static struct outbox_item *item_new(struct analytics *a, const struct acc *acc,
         .type = "rheinhub.aggregate",
         .subject = subject,
         .time = end,
-        .municipality = acc->municipality,
+        .municipality = p.municipality,
         .category = "aggregate",
         .receivedtime_ns = (uint64_t)received_ns,
         .data = json,

@@ -283,7 +283,7 @@ static int load_window(struct analytics *a, const char *k, size_t kn, const char
         acc_free(acc);
         return 0;
     }
-    if (strmap_put(a->windows, k, kn, acc) < 0) {
+    if (strmap_put_borrowed(a->windows, acc->key, kn, acc) < 0) {
         acc_free(acc);
         return -ENOMEM;
     }
