@@ -265,11 +265,18 @@ static int scan_hash(struct analytics *a, const char *key,
     return r;
 }
 
+/*
+ * The loaders below take a field that HSCAN gives twice (it may, when the hash is
+ * resized between two calls) once: a second copy would leak the first and count it twice.
+ */
 static int load_window(struct analytics *a, const char *k, size_t kn, const char *v, size_t vn)
 {
-    struct acc *acc = acc_new(k);
+    struct acc *acc;
     int r = 0;
 
+    if (strmap_get(a->windows, k, kn))
+        return 0;
+    acc = acc_new(k);
     if (!acc || strlen(k) != kn || (r = acc_unpack(acc, v, vn)) < 0) {
         if (!acc && errno == ENOMEM)
             return -ENOMEM;
@@ -299,9 +306,11 @@ static bool is_future_counter(const char *k, size_t kn)
 
 static int load_late(struct analytics *a, const char *k, size_t kn, const char *v, size_t vn)
 {
-    uint64_t *n = calloc(1, sizeof(*n));
+    uint64_t *n;
 
-    if (!n)
+    if (strmap_get(a->late, k, kn))
+        return 0;
+    if (!(n = calloc(1, sizeof(*n))))
         return -ENOMEM;
     *n = strtoull(v, NULL, 10);
     if (strmap_put(a->late, k, kn, n) < 0) {
@@ -325,6 +334,8 @@ static int load_outbox(struct analytics *a, const char *k, size_t kn, const char
                   a->outbox_key, (int)kn, k);
         return 0;
     }
+    if (strmap_get(a->outbox, k, kn))
+        return 0;
     if (!(it = calloc(1, sizeof(*it))))
         return -ENOMEM;
     memcpy(it->id, k, kn);
