@@ -116,6 +116,8 @@ static const struct key_spec keys[] = {
     INT_KEY(analytics, lateness_s, 0, 86400),
     INT_KEY(analytics, check_interval_ms, 50, 60000),
     STR_KEY(analytics, timezone, KIND_STR),
+    {"analytics", "forget_after", KIND_DURATION,
+     offsetof(struct hub_config, analytics.forget_after_ns), sizeof(int64_t), 0, 0, 0},
     STR_KEY(sources, ttn, KIND_STR),
     STR_KEY(sources, chirpstack, KIND_STR),
     STR_KEY(sources, pegelonline, KIND_STR),
@@ -215,6 +217,7 @@ void config_defaults(struct hub_config *cfg)
     cfg->analytics.lateness_s = 60;
     cfg->analytics.check_interval_ms = 1000;
     strcpy(cfg->analytics.timezone, "UTC");
+    cfg->analytics.forget_after_ns = 30 * 86400 * 1000000000LL;
     strcpy(cfg->storage.backend, "sqlite");
     strcpy(cfg->storage.sqlite_path, "rheinhub.db");
     cfg->storage.busy_timeout_ms = 1000;

@@ -137,6 +137,8 @@ struct hub_config {
         int lateness_s;          /* events this late still count in their window */
         int check_interval_ms;   /* how often windows past their end are closed */
         char timezone[CONFIG_NAME_MAX]; /* IANA zone of whole-day windows; "UTC": UTC days */
+        int64_t forget_after_ns; /* a topic with no window closed for this long loses its
+                                    retained aggregate; 0 never */
     } analytics;
     struct {
         char ttn[1024];         /* rheinhub-source-ttn's file (YAML); relative: to this file */

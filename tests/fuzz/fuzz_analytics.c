@@ -70,7 +70,7 @@ static void check_round_trip(const struct acc *a, const msgpack_sbuffer *buf)
         fuzz_fail("a window unpacks to other counts", NULL);
     for (uint32_t i = 0; i < a->n_numbers; i++)
         if (memcmp(&a->numbers[i].st, &b->numbers[i].st, sizeof(a->numbers[i].st)) != 0)
-            fuzz_fail("a statistic unpacks to other bits", a->numbers[i].name);
+            fuzz_fail("a statistic unpacks to other bits", acc_name(a, a->numbers[i].name));
     msgpack_sbuffer_destroy(&again);
     acc_free(b);
 }

@@ -2,8 +2,9 @@
 /*
  * Unit tests of the analytics worker's windows (acc.c): the statistics against exact
  * references (also where a naive sum of squares cancels catastrophically), "last" by
- * event time, counts per value and their limits, window keys (also of local days), the packed state (bit
- * for bit after a round trip, refused when damaged) and the aggregate JSON.
+ * event time, counts per value and their limits, window keys (also of local days), the
+ * packed state (bit for bit after a round trip, byte for byte the format of earlier
+ * versions, refused when damaged) and the aggregate JSON.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -23,6 +24,7 @@
 
 #define NS WINDOW_NS_PER_S
 #define KEY "linz/sensor.waterlevel/pegel-1/1h/1795672800" /* 2026-11-26T06:00:00Z */
+#define ROLLUP_KEY "linz/sensor.waterlevel/_all/1h/1795672800"
 
 static void assert_close(double got, double want, double rel)
 {
@@ -130,7 +132,8 @@ static void analytics_acc_stats_single_and_last(void **state)
 
 static void analytics_acc_keys(void **state)
 {
-    char key[ACC_KEY_MAX];
+    char key[ACC_KEY_MAX], m[64], t[72], s[129];
+    struct acc_parts p;
     struct acc *a;
 
     assert_int_equal(acc_key_build(key, "linz", 4, "sensor.waterlevel", 17, "pegel-1x", 7, "1h",
@@ -139,10 +142,12 @@ static void analytics_acc_keys(void **state)
     assert_string_equal(key, KEY);
     a = acc_new(key);
     assert_non_null(a);
-    assert_string_equal(a->municipality, "linz");
-    assert_string_equal(a->type, "sensor.waterlevel");
-    assert_string_equal(a->subject, "pegel-1");
-    assert_string_equal(a->window, "1h");
+    assert_string_equal(a->key, KEY);
+    acc_parts(a, &p);
+    assert_string_equal(p.municipality, "linz");
+    assert_string_equal(p.type, "sensor.waterlevel");
+    assert_string_equal(p.subject, "pegel-1");
+    assert_string_equal(p.window, "1h");
     assert_int_equal(a->start_ns, 1795672800LL * NS);
     assert_int_equal(a->end_ns, 1795676400LL * NS);
     assert_false(acc_is_rollup(a));
@@ -155,6 +160,24 @@ static void analytics_acc_keys(void **state)
     a = acc_new("linz/sensor.soil/t-1/1m/-60");
     assert_non_null(a);
     assert_int_equal(a->start_ns, -60 * NS);
+    acc_free(a);
+    /* the longest parts a key takes */
+    memset(m, 'm', 63);
+    m[63] = '\0';
+    memcpy(t, "service.", 8);
+    memset(t + 8, 't', 63);
+    t[71] = '\0';
+    memset(s, 'S', 128);
+    s[128] = '\0';
+    assert_int_equal(acc_key_build(key, m, 63, t, 71, s, 128, "1h", 1795672800LL * NS), 0);
+    a = acc_new(key);
+    assert_non_null(a);
+    assert_string_equal(a->key, key);
+    acc_parts(a, &p);
+    assert_string_equal(p.municipality, m);
+    assert_string_equal(p.type, t);
+    assert_string_equal(p.subject, s);
+    assert_string_equal(p.window, "1h");
     acc_free(a);
 
     static const char *const bad[] = {
@@ -298,7 +321,7 @@ static void analytics_acc_pack_round_trip(void **state)
     assert_int_equal(b->n_numbers, 3);
     assert_int_equal(b->n_categories, 2);
     for (uint32_t i = 0; i < a->n_numbers; i++) {
-        assert_string_equal(a->numbers[i].name, b->numbers[i].name);
+        assert_string_equal(acc_name(a, a->numbers[i].name), acc_name(b, b->numbers[i].name));
         /* bit for bit: a restored window goes on exactly as the old one would have */
         assert_memory_equal(&a->numbers[i].st, &b->numbers[i].st, sizeof(struct stat_num));
     }
@@ -309,6 +332,81 @@ static void analytics_acc_pack_round_trip(void **state)
     acc_add_number(a, "value", 5, 3.3, 2000);
     acc_add_number(b, "value", 5, 3.3, 2000);
     assert_memory_equal(&a->numbers[0].st, &b->numbers[0].st, sizeof(struct stat_num));
+    msgpack_sbuffer_destroy(&buf);
+    msgpack_sbuffer_destroy(&again);
+    acc_free(a);
+    acc_free(b);
+}
+
+/*
+ * The packed state as the worker has written it to Redis since ACC_PACK_VERSION 1 (bytes
+ * of the code before the windows were made smaller): a roll-up of two events with the
+ * numbers value, trend and battery and the counted fields unit and state_mnw_mhw. The
+ * values are exact in binary, so that every step of the statistics is exact too.
+ */
+static const char packed_v1[] =
+    "\x95\x01\x02\x03\x93\x9a\xa5\x76\x61\x6c\x75\x65\x02\xcb\x40\x79"
+    "\x08\x00\x00\x00\x00\x00\xcb\x40\x79\x1c\x00\x00\x00\x00\x00\xcb"
+    "\x40\x79\x12\x00\x00\x00\x00\x00\xcb\x3f\xe9\x00\x00\x00\x00\x00"
+    "\x00\xcb\x40\x89\x12\x00\x00\x00\x00\x00\xcb\x00\x00\x00\x00\x00"
+    "\x00\x00\x00\xcb\x40\x79\x08\x00\x00\x00\x00\x00\xcd\x03\xe8\x9a"
+    "\xa5\x74\x72\x65\x6e\x64\x02\xcb\xbf\xf0\x00\x00\x00\x00\x00\x00"
+    "\xcb\x3f\xf0\x00\x00\x00\x00\x00\x00\xcb\x00\x00\x00\x00\x00\x00"
+    "\x00\x00\xcb\x40\x00\x00\x00\x00\x00\x00\x00\xcb\x00\x00\x00\x00"
+    "\x00\x00\x00\x00\xcb\x00\x00\x00\x00\x00\x00\x00\x00\xcb\xbf\xf0"
+    "\x00\x00\x00\x00\x00\x00\xcd\x03\xe8\x9a\xa7\x62\x61\x74\x74\x65"
+    "\x72\x79\x01\xcb\x3f\xe8\x00\x00\x00\x00\x00\x00\xcb\x3f\xe8\x00"
+    "\x00\x00\x00\x00\x00\xcb\x3f\xe8\x00\x00\x00\x00\x00\x00\xcb\x00"
+    "\x00\x00\x00\x00\x00\x00\x00\xcb\x3f\xe8\x00\x00\x00\x00\x00\x00"
+    "\xcb\x00\x00\x00\x00\x00\x00\x00\x00\xcb\x3f\xe8\x00\x00\x00\x00"
+    "\x00\x00\x05\x92\x92\xa4\x75\x6e\x69\x74\x91\x92\xa2\x63\x6d\x02"
+    "\x92\xad\x73\x74\x61\x74\x65\x5f\x6d\x6e\x77\x5f\x6d\x68\x77\x92"
+    "\x92\xa6\x6e\x6f\x72\x6d\x61\x6c\x01\x92\xa4\x68\x69\x67\x68\x01";
+
+/* The window of packed_v1, counted anew. */
+static struct acc *packed_v1_window(void)
+{
+    struct acc *a = acc_new(ROLLUP_KEY);
+
+    assert_non_null(a);
+    for (int i = 0; i < 2; i++) {
+        acc_add_event(a);
+        assert_int_equal(acc_add_number(a, "value", 5, 400.5 + i * 1.25, 1000 - i), 0);
+        assert_int_equal(acc_add_number(a, "trend", 5, i * 2 - 1, 1000 - i), 0);
+        assert_int_equal(acc_add_category(a, "unit", 4, "cm", 2), 0);
+        assert_int_equal(acc_add_category(a, "state_mnw_mhw", 13, i < 1 ? "normal" : "high",
+                                          i < 1 ? 6 : 4),
+                         0);
+    }
+    assert_int_equal(acc_add_number(a, "battery", 7, 0.75, 5), 0);
+    a->subjects = 3;
+    return a;
+}
+
+/* A worker on this code writes the bytes the old one wrote, and reads them back. */
+static void analytics_acc_pack_format(void **state)
+{
+    struct acc *a = packed_v1_window(), *b = acc_new(ROLLUP_KEY);
+    size_t n = sizeof(packed_v1) - 1;
+    msgpack_sbuffer buf, again;
+
+    assert_non_null(b);
+    msgpack_sbuffer_init(&buf);
+    msgpack_sbuffer_init(&again);
+    assert_int_equal(acc_pack(a, &buf), 0);
+    assert_int_equal(buf.size, n);
+    assert_memory_equal(buf.data, packed_v1, n);
+    assert_int_equal(acc_unpack(b, packed_v1, n), 0);
+    assert_int_equal(b->count, 2);
+    assert_int_equal(b->subjects, 3);
+    assert_int_equal(b->n_numbers, 3);
+    assert_int_equal(b->n_categories, 2);
+    assert_int_equal(b->categories[1].n_values, 2);
+    for (uint32_t i = 0; i < a->n_numbers; i++)
+        assert_memory_equal(&a->numbers[i].st, &b->numbers[i].st, sizeof(struct stat_num));
+    assert_int_equal(acc_pack(b, &again), 0);
+    assert_int_equal(again.size, n);
+    assert_memory_equal(again.data, packed_v1, n);
     msgpack_sbuffer_destroy(&buf);
     msgpack_sbuffer_destroy(&again);
     acc_free(a);
@@ -414,6 +512,7 @@ int main(void)
         cmocka_unit_test(analytics_acc_field_names),
         cmocka_unit_test(analytics_acc_categories_and_limits),
         cmocka_unit_test(analytics_acc_pack_round_trip),
+        cmocka_unit_test(analytics_acc_pack_format),
         cmocka_unit_test(analytics_acc_unpack_refuses_damage),
         cmocka_unit_test(analytics_acc_json),
     };

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * Unit tests of the analytics worker's string map: put, get, replace, remove, keys
- * with NULs and prefixes of each other, growth, a walk that removes as it goes, and a
- * long random run against a plain model.
+ * with NULs and prefixes of each other, growth, a walk that removes as it goes, a
+ * long random run against a plain model, and borrowed keys.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -120,12 +120,55 @@ static void analytics_strmap_random(void **state)
     strmap_free(m);
 }
 
+/* Records the key pointer strmap_each gives for the one entry. */
+static int key_of(const char *key, void *value, void *data)
+{
+    *(const char **)data = key;
+    return 0;
+}
+
+/* A borrowed key is the caller's: no copy, found by its bytes, taken anew when put again. */
+static void analytics_strmap_borrowed(void **state)
+{
+    struct strmap *m = strmap_new();
+    char *first = strdup("linz/sensor.waterlevel/gauge-1/1h/0"), *again = strdup(first);
+    const char *seen = NULL;
+    char copy[] = "kept", other[] = "kept";
+
+    assert_non_null(m);
+    assert_non_null(first);
+    assert_non_null(again);
+    assert_int_equal(strmap_put_borrowed(m, first, strlen(first), &tag[1]), 0);
+    strmap_each(m, key_of, &seen);
+    assert_ptr_equal(seen, first);
+    assert_ptr_equal(strmap_get(m, "linz/sensor.waterlevel/gauge-1/1h/0", strlen(first)),
+                     &tag[1]);
+    /* put again: the entry takes the new key, and the old one may go */
+    assert_int_equal(strmap_put_borrowed(m, again, strlen(again), &tag[2]), 0);
+    free(first);
+    strmap_each(m, key_of, &seen);
+    assert_ptr_equal(seen, again);
+    assert_ptr_equal(strmap_get(m, again, strlen(again)), &tag[2]);
+    assert_int_equal(strmap_size(m), 1);
+    assert_ptr_equal(strmap_remove(m, again, strlen(again)), &tag[2]);
+    free(again);
+    assert_int_equal(strmap_size(m), 0);
+    /* a copied key stays a copy when put again borrowed */
+    assert_int_equal(strmap_put(m, copy, 4, &tag[3]), 0);
+    assert_int_equal(strmap_put_borrowed(m, other, 4, &tag[4]), 0);
+    copy[0] = other[0] = 'x';
+    assert_ptr_equal(strmap_get(m, "kept", 4), &tag[4]);
+    assert_int_equal(strmap_size(m), 1);
+    strmap_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(analytics_strmap_basics),
         cmocka_unit_test(analytics_strmap_grow_and_walk),
         cmocka_unit_test(analytics_strmap_random),
+        cmocka_unit_test(analytics_strmap_borrowed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * Unit tests of hub.yaml's duration keys (alerting.forget_after): the default, the
- * units the rules file accepts, 0 for never, and the "FILE:LINE: message" refusals.
+ * Unit tests of hub.yaml's duration keys (alerting.forget_after, analytics.forget_after):
+ * the default, the units the rules file accepts, 0 for never, and the "FILE:LINE:
+ * message" refusals.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -33,6 +34,23 @@ static void config_durations_forget_after(void **state)
     assert_int_equal(cfg.alerting.forget_after_ns, 0);
     load_good("log:\n  level: info\n", &cfg);
     assert_int_equal(cfg.alerting.forget_after_ns, 30 * 86400 * S);
+}
+
+static void config_durations_analytics_forget_after(void **state)
+{
+    struct hub_config cfg;
+
+    (void)state;
+    config_defaults(&cfg);
+    assert_int_equal(cfg.analytics.forget_after_ns, 30 * 86400 * S);
+    load_good("analytics:\n  forget_after: 90s\n", &cfg);
+    assert_int_equal(cfg.analytics.forget_after_ns, 90 * S);
+    assert_int_equal(cfg.alerting.forget_after_ns, 30 * 86400 * S); /* each its own */
+    load_good("analytics:\n  forget_after: 0\n", &cfg);
+    assert_int_equal(cfg.analytics.forget_after_ns, 0);
+    load_bad("analytics:\n  lateness_s: 60\n  forget_after: 7\n", 1,
+             "3: analytics.forget_after must be a duration such as 90s, 12h or 30d (at most "
+             "365d), or 0, not \"7\"\n");
 }
 
 static void config_durations_refused(void **state)
@@ -74,6 +92,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(config_durations_forget_after),
+        cmocka_unit_test(config_durations_analytics_forget_after),
         cmocka_unit_test(config_durations_refused),
         cmocka_unit_test(config_durations_parse_format),
     };

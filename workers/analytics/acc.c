@@ -2,6 +2,7 @@
 /* Open windows: counting, statistics, the aggregate JSON and the packed state. */
 #include "acc.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
@@ -131,54 +132,86 @@ int acc_key_build(char out[ACC_KEY_MAX], const char *municipality, size_t munici
     return n < 0 || n >= ACC_KEY_MAX ? -ENAMETOOLONG : 0;
 }
 
-struct acc *acc_new(const char *key)
+/*
+ * Splits key (shorter than ACC_KEY_MAX) at its '/' into p, and the fifth part, the start,
+ * into *start (in p's storage). 0, or -EINVAL when it has not five parts.
+ */
+static int key_split(const char *key, struct acc_parts *p, const char **start)
 {
-    struct acc *a;
-    char *part[5], *end, *p;
-    int64_t length_s;
-    long long start_s;
+    char *part[5], *q;
     int n = 0;
 
-    if (strlen(key) >= ACC_KEY_MAX) {
+    memcpy(p->buf, key, strlen(key) + 1);
+    for (q = p->buf, part[n++] = q; *q; q++) {
+        if (*q == '/') {
+            if (n == 5)
+                return -EINVAL;
+            *q = '\0';
+            part[n++] = q + 1;
+        }
+    }
+    if (n != 5)
+        return -EINVAL;
+    p->municipality = part[0];
+    p->type = part[1];
+    p->subject = part[2];
+    p->window = part[3];
+    *start = part[4];
+    return 0;
+}
+
+/* The start and end of the window that key names, if the worker opens it; 0 or -EINVAL. */
+static int key_parse(const char *key, int64_t *start_ns, int64_t *end_ns)
+{
+    struct acc_parts p;
+    const char *start;
+    int64_t length_s;
+    long long start_s;
+    char *end;
+
+    if (strlen(key) >= ACC_KEY_MAX || key_split(key, &p, &start) < 0 ||
+        !municipality_valid(p.municipality) || !type_valid(p.type) ||
+        !subject_valid(p.subject) || window_length_parse(p.window, &length_s) < 0)
+        return -EINVAL;
+    errno = 0;
+    start_s = strtoll(start, &end, 10);
+    if (errno || end == start || *end || start_s < INT64_MIN / WINDOW_NS_PER_S ||
+        start_s > INT64_MAX / WINDOW_NS_PER_S)
+        return -EINVAL;
+    *start_ns = start_s * WINDOW_NS_PER_S;
+    /* A window the worker opens: aligned (with the zone it runs in), its end held. */
+    if (window_start(*start_ns, length_s) != *start_ns ||
+        (*end_ns = window_end(*start_ns, length_s)) == INT64_MAX)
+        return -EINVAL;
+    return 0;
+}
+
+struct acc *acc_new(const char *key)
+{
+    int64_t start_ns, end_ns;
+    struct acc *a;
+
+    if (key_parse(key, &start_ns, &end_ns) < 0) {
         errno = EINVAL;
         return NULL;
     }
-    if (!(a = calloc(1, sizeof(*a)))) {
+    if (!(a = calloc(1, sizeof(*a) + strlen(key) + 1))) {
         errno = ENOMEM;
         return NULL;
     }
     memcpy(a->key, key, strlen(key) + 1);
-    memcpy(a->parts, key, strlen(key) + 1);
-    for (p = a->parts, part[n++] = p; *p; p++) {
-        if (*p == '/') {
-            if (n == 5)
-                goto bad;
-            *p = '\0';
-            part[n++] = p + 1;
-        }
-    }
-    if (n != 5 || !municipality_valid(part[0]) || !type_valid(part[1]) ||
-        !subject_valid(part[2]) || window_length_parse(part[3], &length_s) < 0)
-        goto bad;
-    errno = 0;
-    start_s = strtoll(part[4], &end, 10);
-    if (errno || end == part[4] || *end || start_s < INT64_MIN / WINDOW_NS_PER_S ||
-        start_s > INT64_MAX / WINDOW_NS_PER_S)
-        goto bad;
-    a->start_ns = start_s * WINDOW_NS_PER_S;
-    /* A window the worker opens: aligned (with the zone it runs in), its end held. */
-    if (window_start(a->start_ns, length_s) != a->start_ns ||
-        (a->end_ns = window_end(a->start_ns, length_s)) == INT64_MAX)
-        goto bad;
-    a->municipality = part[0];
-    a->type = part[1];
-    a->subject = part[2];
-    a->window = part[3];
+    a->start_ns = start_ns;
+    a->end_ns = end_ns;
     return a;
-bad:
-    free(a);
-    errno = EINVAL;
-    return NULL;
+}
+
+void acc_parts(const struct acc *a, struct acc_parts *p)
+{
+    const char *start;
+    int r = key_split(a->key, p, &start);
+
+    assert(r == 0); /* acc_new took the key */
+    (void)r;
 }
 
 /* Drops what was counted; the key stays. */
@@ -191,9 +224,12 @@ static void acc_clear(struct acc *a)
     }
     free(a->categories);
     free(a->numbers);
+    free(a->names);
     a->categories = NULL;
     a->numbers = NULL;
+    a->names = NULL;
     a->n_categories = a->cap_categories = a->n_numbers = a->cap_numbers = 0;
+    a->names_len = 0;
     a->count = 0;
     a->subjects = 0;
 }
@@ -206,9 +242,17 @@ void acc_free(struct acc *a)
     free(a);
 }
 
+const char *acc_name(const struct acc *a, uint16_t name)
+{
+    return a->names + name;
+}
+
 bool acc_is_rollup(const struct acc *a)
 {
-    return strcmp(a->subject, ACC_ROLLUP_SUBJECT) == 0;
+    struct acc_parts p;
+
+    acc_parts(a, &p);
+    return strcmp(p.subject, ACC_ROLLUP_SUBJECT) == 0;
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -223,7 +267,7 @@ void acc_add_event(struct acc *a)
 /* Grows *items (of size bytes each) to hold one more; 0 or -ENOMEM. */
 static int grow(void **items, uint32_t *cap, uint32_t n, size_t size)
 {
-    uint32_t c = *cap ? *cap * 2 : 4;
+    uint32_t c = *cap ? *cap * 2 : 1;
     void *p;
 
     if (n < *cap)
@@ -235,10 +279,37 @@ static int grow(void **items, uint32_t *cap, uint32_t n, size_t size)
     return 0;
 }
 
+/*
+ * Makes room for a new field name[0..n) past the count of *items (size bytes each, at
+ * most max) and appends its name to a's names, at offset *at; the caller fills in the
+ * entry and counts it. 0, -EINVAL (a name the schema does not allow), -ENOSPC, -ENOMEM.
+ */
+static int field_new(struct acc *a, const char *name, size_t n, void **items, uint32_t *cap,
+                     uint32_t count, uint32_t max, size_t size, uint16_t *at)
+{
+    char *names;
+    int r;
+
+    if (!acc_name_valid(name, n))
+        return -EINVAL;
+    if (count == max)
+        return -ENOSPC;
+    if ((r = grow(items, cap, count, size)) < 0)
+        return r;
+    if (!(names = realloc(a->names, a->names_len + n + 1)))
+        return -ENOMEM;
+    memcpy(names + a->names_len, name, n);
+    names[a->names_len + n] = '\0';
+    a->names = names;
+    *at = a->names_len;
+    a->names_len += (uint16_t)(n + 1);
+    return 0;
+}
+
 static struct acc_number *number_find(struct acc *a, const char *name, size_t n)
 {
     for (uint32_t i = 0; i < a->n_numbers; i++)
-        if (a->numbers[i].len == n && memcmp(a->numbers[i].name, name, n) == 0)
+        if (a->numbers[i].len == n && memcmp(a->names + a->numbers[i].name, name, n) == 0)
             return &a->numbers[i];
     return NULL;
 }
@@ -247,23 +318,17 @@ static struct acc_number *number_find(struct acc *a, const char *name, size_t n)
 static struct acc_number *number_get(struct acc *a, const char *name, size_t n, int *err)
 {
     struct acc_number *f = number_find(a, name, n);
+    uint16_t at;
 
     if (f)
         return f;
-    if (!acc_name_valid(name, n)) {
-        *err = -EINVAL;
-        return NULL;
-    }
-    if (a->n_numbers == ACC_NUMBERS_MAX) {
-        *err = -ENOSPC;
-        return NULL;
-    }
-    if ((*err = grow((void **)&a->numbers, &a->cap_numbers, a->n_numbers, sizeof(*f))) < 0)
+    if ((*err = field_new(a, name, n, (void **)&a->numbers, &a->cap_numbers, a->n_numbers,
+                          ACC_NUMBERS_MAX, sizeof(*f), &at)) < 0)
         return NULL;
     f = &a->numbers[a->n_numbers++];
     memset(f, 0, sizeof(*f));
-    memcpy(f->name, name, n);
-    f->len = n;
+    f->name = at;
+    f->len = (uint8_t)n;
     return f;
 }
 
@@ -282,25 +347,18 @@ int acc_add_number(struct acc *a, const char *name, size_t n, double v, int64_t 
 static struct acc_category *category_get(struct acc *a, const char *name, size_t n, int *err)
 {
     struct acc_category *c;
+    uint16_t at;
 
     for (uint32_t i = 0; i < a->n_categories; i++)
-        if (a->categories[i].len == n && memcmp(a->categories[i].name, name, n) == 0)
+        if (a->categories[i].len == n && memcmp(a->names + a->categories[i].name, name, n) == 0)
             return &a->categories[i];
-    if (!acc_name_valid(name, n)) {
-        *err = -EINVAL;
-        return NULL;
-    }
-    if (a->n_categories == ACC_CATEGORIES_MAX) {
-        *err = -ENOSPC;
-        return NULL;
-    }
-    if ((*err = grow((void **)&a->categories, &a->cap_categories, a->n_categories,
-                     sizeof(*c))) < 0)
+    if ((*err = field_new(a, name, n, (void **)&a->categories, &a->cap_categories,
+                          a->n_categories, ACC_CATEGORIES_MAX, sizeof(*c), &at)) < 0)
         return NULL;
     c = &a->categories[a->n_categories++];
     memset(c, 0, sizeof(*c));
-    memcpy(c->name, name, n);
-    c->len = n;
+    c->name = at;
+    c->len = (uint8_t)n;
     return c;
 }
 
@@ -377,7 +435,7 @@ int acc_pack(const struct acc *a, msgpack_sbuffer *buf)
     for (uint32_t i = 0; i < a->n_numbers && r == 0; i++) {
         const struct stat_num *s = &a->numbers[i].st;
         r |= msgpack_pack_array(&pk, 10);
-        r |= pack_str(&pk, a->numbers[i].name);
+        r |= pack_str(&pk, acc_name(a, a->numbers[i].name));
         r |= msgpack_pack_uint64(&pk, s->count);
         r |= msgpack_pack_double(&pk, s->min);
         r |= msgpack_pack_double(&pk, s->max);
@@ -392,7 +450,7 @@ int acc_pack(const struct acc *a, msgpack_sbuffer *buf)
     for (uint32_t i = 0; i < a->n_categories && r == 0; i++) {
         const struct acc_category *c = &a->categories[i];
         r |= msgpack_pack_array(&pk, 2);
-        r |= pack_str(&pk, c->name);
+        r |= pack_str(&pk, acc_name(a, c->name));
         r |= msgpack_pack_array(&pk, c->n_values);
         for (uint32_t j = 0; j < c->n_values && r == 0; j++) {
             r |= msgpack_pack_array(&pk, 2);
@@ -565,16 +623,18 @@ json_t *acc_to_json(const struct acc *a)
 {
     char start[WINDOW_TIME_MAX], end[WINDOW_TIME_MAX];
     json_t *o = json_object(), *stats = NULL, *counts = NULL;
+    struct acc_parts p;
     int r = 0;
 
     if (!o)
         return NULL;
+    acc_parts(a, &p);
     window_time_format(a->start_ns, start);
     window_time_format(a->end_ns, end);
-    r |= set_new(o, "municipality", json_string(a->municipality));
-    r |= set_new(o, "type", json_string(a->type));
-    r |= set_new(o, "subject", json_string(a->subject));
-    r |= set_new(o, "window", json_string(a->window));
+    r |= set_new(o, "municipality", json_string(p.municipality));
+    r |= set_new(o, "type", json_string(p.type));
+    r |= set_new(o, "subject", json_string(p.subject));
+    r |= set_new(o, "window", json_string(p.window));
     r |= set_new(o, "start", json_string(start));
     r |= set_new(o, "end", json_string(end));
     r |= set_new(o, "count", json_integer((json_int_t)a->count));
@@ -589,7 +649,7 @@ json_t *acc_to_json(const struct acc *a)
             r = -1;
             break;
         }
-        r |= json_object_set_new(stats, a->numbers[i].name, s);
+        r |= json_object_set_new(stats, acc_name(a, a->numbers[i].name), s);
     }
     if (stats && r == 0)
         r |= json_object_set_new(o, "stats", stats);
@@ -607,7 +667,7 @@ json_t *acc_to_json(const struct acc *a)
         }
         for (uint32_t j = 0; j < c->n_values; j++)
             r |= set_new(values, c->values[j].text, json_integer((json_int_t)c->values[j].n));
-        r |= json_object_set_new(counts, c->name, values);
+        r |= json_object_set_new(counts, acc_name(a, c->name), values);
     }
     if (counts && r == 0)
         r |= json_object_set_new(o, "counts", counts);

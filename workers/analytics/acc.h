@@ -49,9 +49,13 @@ double stat_num_total(const struct stat_num *s);
 /* Population standard deviation, 0 for fewer than two values. */
 double stat_num_stddev(const struct stat_num *s);
 
+/*
+ * A field's name is kept once per window, in the window's names (each NUL-terminated, one
+ * after the other); a field holds its offset there (acc_name gives the text).
+ */
 struct acc_number {
-    char name[ACC_NAME_MAX];
-    size_t len; /* of name */
+    uint16_t name; /* offset in the window's names */
+    uint8_t len;   /* of the name */
     struct stat_num st;
 };
 
@@ -61,25 +65,38 @@ struct acc_value {
 };
 
 struct acc_category {
-    char name[ACC_NAME_MAX];
-    size_t len; /* of name */
-    struct acc_value *values; /* in order of first appearance */
+    uint16_t name; /* offset in the window's names */
+    uint8_t len;   /* of the name */
     uint32_t n_values, cap;
+    struct acc_value *values; /* in order of first appearance */
 };
 
+/*
+ * The window and its key are one allocation, of the key's length; the arrays grow from
+ * one entry and double, since most windows hold a few fields.
+ */
 struct acc {
-    char key[ACC_KEY_MAX];     /* also the field of the state hash in Redis */
-    char parts[ACC_KEY_MAX];   /* the key with NULs for '/': storage of the names below */
-    const char *municipality, *type, *subject, *window;
     int64_t start_ns, end_ns;  /* [start, end) */
     uint64_t count;            /* events */
     uint32_t subjects;         /* roll-ups: subjects with events in this window */
-    struct acc_number *numbers; /* in order of first appearance */
     uint32_t n_numbers, cap_numbers;
-    struct acc_category *categories;
     uint32_t n_categories, cap_categories;
+    uint16_t names_len;        /* bytes in names, the NULs included */
     bool dirty;                /* changed since it was last written to Redis */
+    struct acc_number *numbers; /* in order of first appearance */
+    struct acc_category *categories;
+    char *names;               /* the fields' names, each NUL-terminated; exactly names_len */
+    char key[];                /* also the field of the state hash in Redis */
 };
+
+/* The parts of a window's key, each NUL-terminated, in buf. */
+struct acc_parts {
+    char buf[ACC_KEY_MAX];
+    const char *municipality, *type, *subject, *window;
+};
+
+/* The NUL-terminated name at offset name of a's names (of a field of a). */
+const char *acc_name(const struct acc *a, uint16_t name);
 
 /* Whether name[0..n) is a field name the aggregate schema allows. */
 bool acc_name_valid(const char *name, size_t n);
@@ -99,6 +116,9 @@ int acc_key_build(char out[ACC_KEY_MAX], const char *municipality, size_t munici
  */
 struct acc *acc_new(const char *key);
 void acc_free(struct acc *a);
+
+/* Fills p with the parts of a's key (of a window from acc_new). */
+void acc_parts(const struct acc *a, struct acc_parts *p);
 
 /* Whether it is a roll-up (subject "_all"). */
 bool acc_is_rollup(const struct acc *a);

@@ -18,6 +18,7 @@
 #include "clock.h"
 #include "close.h"
 #include "crash.h"
+#include "forget.h"
 #include "instance.h"
 #include "localday.h"
 #include "log.h"
@@ -122,7 +123,7 @@ static struct acc *window_get(struct analytics *a, const char *key, bool *create
         *err = errno == ENOMEM ? -ENOMEM : -EINVAL;
         return NULL;
     }
-    if (strmap_put(a->windows, key, strlen(key), acc) < 0) {
+    if (strmap_put_borrowed(a->windows, acc->key, strlen(acc->key), acc) < 0) {
         acc_free(acc);
         *err = -ENOMEM;
         return NULL;
@@ -486,7 +487,7 @@ static int on_start(struct worker *w, void *data)
         !(a->late_delta = strmap_new()))
         return -ENOMEM;
     a->next_close_ns = INT64_MAX;
-    if ((r = state_lock(a)) < 0)
+    if ((r = forget_init(a)) < 0 || (r = state_lock(a)) < 0)
         return r;
     if ((r = state_load(a)) < 0) {
         log_error(a->component, "cannot load the state from Redis: %s", strerror(-r));
@@ -533,6 +534,7 @@ static int on_tick(struct worker *w, void *data)
             return r;
     }
     close_pump(a);
+    forget_tick(a, now_ms);
     if (now_ms >= a->next_prune_ms || a->applied.n_records >= APPLIED_RECORDS_PRUNE) {
         a->next_prune_ms = now_ms + 1000;
         if ((r = state_prune_applied(a)) < 0)
@@ -589,6 +591,7 @@ static int free_type(const char *key, void *value, void *data)
 static void analytics_free(struct analytics *a)
 {
     mqtt_out_free(a->mqtt);
+    forget_close(a);
     if (a->windows && a->series && a->late && a->outbox && a->by_mid)
         state_clear(a);
     applied_close(&a->applied);

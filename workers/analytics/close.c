@@ -2,7 +2,8 @@
 /*
  * Closing windows: when the clock passes a window's end plus the lateness, its
  * aggregate JSON is written, in one MULTI/EXEC, to the aggregate stream (an envelope,
- * for storage), to the outbox, and the window leaves the open set. So a crash before
+ * for storage), to the outbox, the window's end to the published records (forget.c),
+ * and the window leaves the open set. So a crash before
  * EXEC leaves the window open (closed again after the restart, with the same id and
  * payload), and one after it leaves the aggregate in the outbox, from where it is
  * published (QoS 1, retained) until the broker acknowledges it.
@@ -20,6 +21,7 @@
 #include "close.h"
 #include "crash.h"
 #include "envelope.h"
+#include "forget.h"
 #include "log.h"
 #include "state.h"
 #include "window.h"
@@ -32,12 +34,18 @@
 void close_aggregate_id(char out[ANALYTICS_ID_HEX + 1], const struct acc *acc)
 {
     static const char hex[] = "0123456789abcdef";
-    const char *parts[] = {acc->municipality, acc->type, acc->subject, acc->window};
+    struct acc_parts p;
+    const char *parts[4];
     char start[24];
     XXH3_state_t state;
     XXH128_hash_t h;
     uint64_t words[2];
 
+    acc_parts(acc, &p);
+    parts[0] = p.municipality;
+    parts[1] = p.type;
+    parts[2] = p.subject;
+    parts[3] = p.window;
     snprintf(start, sizeof(start), "%lld", (long long)(acc->start_ns / WINDOW_NS_PER_S));
     XXH3_INITSTATE(&state);
     XXH3_128bits_reset(&state);
@@ -115,23 +123,24 @@ static struct outbox_item *item_new(struct analytics *a, const struct acc *acc,
     struct outbox_item *it = calloc(1, sizeof(*it));
     char subject[ACC_KEY_MAX], end[WINDOW_TIME_MAX];
     json_t *json = NULL;
+    struct acc_parts p;
     struct envelope e;
     int n;
 
     if (!it || !(json = acc_to_json(acc)))
         goto err;
+    acc_parts(acc, &p);
     close_aggregate_id(it->id, acc);
     it->end_ns = acc->end_ns;
-    n = snprintf(NULL, 0, "%s/analytics/%s/%s/%s", acc->municipality, acc->type, acc->subject,
-                 acc->window);
+    n = snprintf(NULL, 0, "%s/analytics/%s/%s/%s", p.municipality, p.type, p.subject, p.window);
     if (!(it->topic = malloc((size_t)n + 1)))
         goto err;
-    snprintf(it->topic, (size_t)n + 1, "%s/analytics/%s/%s/%s", acc->municipality, acc->type,
-             acc->subject, acc->window);
+    snprintf(it->topic, (size_t)n + 1, "%s/analytics/%s/%s/%s", p.municipality, p.type,
+             p.subject, p.window);
     if (!(it->payload = json_dumps(json, JSON_FLAGS)))
         goto err;
     it->payload_len = strlen(it->payload);
-    snprintf(subject, sizeof(subject), "%s/%s/%s", acc->type, acc->subject, acc->window);
+    snprintf(subject, sizeof(subject), "%s/%s/%s", p.type, p.subject, p.window);
     window_time_format(acc->end_ns, end);
     e = (struct envelope){
         .id = it->id,
@@ -139,7 +148,7 @@ static struct outbox_item *item_new(struct analytics *a, const struct acc *acc,
         .type = "rheinhub.aggregate",
         .subject = subject,
         .time = end,
-        .municipality = acc->municipality,
+        .municipality = p.municipality,
         .category = "aggregate",
         .receivedtime_ns = (uint64_t)received_ns,
         .data = json,
@@ -206,11 +215,12 @@ static int close_chunk(struct analytics *a, struct acc **list, size_t n)
         memcpy(value + tn + 1, it->payload, it->payload_len);
         ok = redisAppendCommandArgv(c, 7, xadd, xadd_l) == REDIS_OK &&
              redisAppendCommandArgv(c, 4, hset, hset_l) == REDIS_OK &&
-             redisAppendCommandArgv(c, 3, hdel, NULL) == REDIS_OK;
+             redisAppendCommandArgv(c, 3, hdel, NULL) == REDIS_OK &&
+             forget_append_published(a, c, list[i]) == 0;
         free(value);
         if (!ok)
             goto link;
-        sent += 3;
+        sent += 4;
     }
     /* Out of memory half-way: DISCARD instead of EXEC, so that nothing is applied. */
     if (redisAppendCommand(c, r < 0 ? "DISCARD" : "EXEC") != REDIS_OK)
@@ -386,8 +396,12 @@ void close_pump(struct analytics *a)
             int64_t *newest;
 
             snprintf(key, sizeof(key), "%d", mids[i]);
-            if (!(it = strmap_remove(a->by_mid, key, strlen(key))) || it->mid != mids[i])
-                continue; /* an older publish of an item sent again, or gone */
+            if (!(it = strmap_remove(a->by_mid, key, strlen(key)))) {
+                forget_acked(a, mids[i]); /* a removal's, or an item's that is gone */
+                continue;
+            }
+            if (it->mid != mids[i])
+                continue; /* an older publish of an item sent again */
             if (!wk.acked && !(wk.acked = strmap_new()))
                 continue;
             if (!(newest = strmap_get(wk.acked, it->topic, strlen(it->topic)))) {

@@ -2,7 +2,8 @@
 /*
  * One analytics worker's state (struct analytics), shared by its parts: analytics.c
  * (life cycle, counting events), close.c (closing windows, publishing), state.c (the
- * state in Redis), clock.c and crash.c (the event-time clock, the test crash points).
+ * state in Redis), forget.c (removing quiet topics' retained aggregates), clock.c and
+ * crash.c (the event-time clock, the test crash points).
  * It sits below all of them and names none of their functions.
  */
 #ifndef RHEINHUB_ANALYTICS_INSTANCE_H
@@ -28,6 +29,8 @@
 #define ANALYTICS_WINDOWS_MAX 1000000
 #define ANALYTICS_KEY_MAX 192
 
+struct forget;
+
 /*
  * The open windows of one (municipality, type, subject) by window length, so that an
  * event finds its windows without building their keys. Emptied whenever windows close.
@@ -51,6 +54,7 @@ struct analytics {
     struct strmap *outbox;   /* aggregate id -> struct outbox_item * */
     struct strmap *by_mid;   /* decimal MQTT message id -> struct outbox_item * */
     struct mqtt_out *mqtt;
+    struct forget *forget;   /* quiet topics' retained aggregates (forget.h) */
 
     /* Redis keys */
     char windows_key[ANALYTICS_KEY_MAX];   /* hash: acc key -> packed acc */
@@ -73,6 +77,7 @@ struct analytics {
 
     /* Totals since start (status hash, logs) */
     uint64_t late_total, future_total, dropped_total, invalid_total, closed_total;
+    uint64_t unretained_total; /* retained aggregates of quiet topics removed */
     uint64_t late_logged, future_logged, dropped_logged;
 
     /* One batch's work, reused */

@@ -10,6 +10,8 @@
  *                    "<type>/future" -> events too far ahead of the clock
  *   outbox   hash    aggregate id -> "<topic>\n<payload>": closed, not yet PUBACKed
  *   lock     string  the consumer that runs (one analytics process per Redis)
+ *   published hash   "<m>/<type>/<subject>/<window>" -> end (s) of its last closed window
+ *                    (forget.c)
  *
  * A batch's changes (windows, applied, late) go in one MULTI/EXEC, so Redis holds
  * either all or none of them; whatever went wrong, the worker loads the state again
@@ -263,11 +265,18 @@ static int scan_hash(struct analytics *a, const char *key,
     return r;
 }
 
+/*
+ * The loaders below take a field that HSCAN gives twice (it may, when the hash is
+ * resized between two calls) once: a second copy would leak the first and count it twice.
+ */
 static int load_window(struct analytics *a, const char *k, size_t kn, const char *v, size_t vn)
 {
-    struct acc *acc = acc_new(k);
+    struct acc *acc;
     int r = 0;
 
+    if (strmap_get(a->windows, k, kn))
+        return 0;
+    acc = acc_new(k);
     if (!acc || strlen(k) != kn || (r = acc_unpack(acc, v, vn)) < 0) {
         if (!acc && errno == ENOMEM)
             return -ENOMEM;
@@ -281,7 +290,7 @@ static int load_window(struct analytics *a, const char *k, size_t kn, const char
         acc_free(acc);
         return 0;
     }
-    if (strmap_put(a->windows, k, kn, acc) < 0) {
+    if (strmap_put_borrowed(a->windows, acc->key, kn, acc) < 0) {
         acc_free(acc);
         return -ENOMEM;
     }
@@ -297,9 +306,11 @@ static bool is_future_counter(const char *k, size_t kn)
 
 static int load_late(struct analytics *a, const char *k, size_t kn, const char *v, size_t vn)
 {
-    uint64_t *n = calloc(1, sizeof(*n));
+    uint64_t *n;
 
-    if (!n)
+    if (strmap_get(a->late, k, kn))
+        return 0;
+    if (!(n = calloc(1, sizeof(*n))))
         return -ENOMEM;
     *n = strtoull(v, NULL, 10);
     if (strmap_put(a->late, k, kn, n) < 0) {
@@ -323,6 +334,8 @@ static int load_outbox(struct analytics *a, const char *k, size_t kn, const char
                   a->outbox_key, (int)kn, k);
         return 0;
     }
+    if (strmap_get(a->outbox, k, kn))
+        return 0;
     if (!(it = calloc(1, sizeof(*it))))
         return -ENOMEM;
     memcpy(it->id, k, kn);
@@ -660,9 +673,10 @@ out:
 void state_write_status(struct analytics *a)
 {
     char late[24], future[24], open[24], outbox[24], dropped[24], invalid[24], closed[24];
+    char unretained[24];
     const char *argv[] = {"HSET",  a->status_key, "late",    late,    "future", future,
                           "open_windows", open,   "outbox",  outbox,  "dropped", dropped,
-                          "invalid", invalid,     "closed",  closed};
+                          "invalid", invalid,     "closed",  closed,  "unretained", unretained};
 
     snprintf(late, sizeof(late), "%" PRIu64, a->late_total);
     snprintf(future, sizeof(future), "%" PRIu64, a->future_total);
@@ -671,5 +685,6 @@ void state_write_status(struct analytics *a)
     snprintf(dropped, sizeof(dropped), "%" PRIu64, a->dropped_total);
     snprintf(invalid, sizeof(invalid), "%" PRIu64, a->invalid_total);
     snprintf(closed, sizeof(closed), "%" PRIu64, a->closed_total);
+    snprintf(unretained, sizeof(unretained), "%" PRIu64, a->unretained_total);
     freeReplyObject(command(a, (int)(sizeof(argv) / sizeof(argv[0])), argv, NULL));
 }

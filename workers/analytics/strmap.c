@@ -3,6 +3,7 @@
 #include "strmap.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,9 +11,10 @@
 struct node {
     struct node *next;
     void *value;
+    const char *key; /* NUL-terminated: text, or the caller's when borrowed */
     uint64_t hash;
     size_t len;
-    char key[]; /* NUL-terminated */
+    char text[]; /* the copy of the key; nothing when borrowed */
 };
 
 struct strmap {
@@ -101,27 +103,45 @@ static void grow(struct strmap *m)
     m->n_buckets = nb;
 }
 
-int strmap_put(struct strmap *m, const char *key, size_t n, void *value)
+/* strmap_put, with a copy of the key in the node, or the caller's key when borrowed. */
+static int put(struct strmap *m, const char *key, size_t n, void *value, bool borrowed)
 {
     uint64_t h = hash_key(key, n);
     struct node **p = find(m, key, n, h), *node;
 
     if (*p) {
         (*p)->value = value;
+        if (borrowed && (*p)->key != (*p)->text)
+            (*p)->key = key; /* the old key may go with the old value */
         return 0;
     }
-    if (!(node = malloc(sizeof(*node) + n + 1)))
+    if (!(node = malloc(sizeof(*node) + (borrowed ? 0 : n + 1))))
         return -ENOMEM;
     node->next = NULL;
     node->value = value;
     node->hash = h;
     node->len = n;
-    memcpy(node->key, key, n);
-    node->key[n] = '\0';
+    if (borrowed) {
+        node->key = key;
+    } else {
+        memcpy(node->text, key, n);
+        node->text[n] = '\0';
+        node->key = node->text;
+    }
     *p = node;
     if (++m->size > m->n_buckets)
         grow(m);
     return 0;
+}
+
+int strmap_put(struct strmap *m, const char *key, size_t n, void *value)
+{
+    return put(m, key, n, value, false);
+}
+
+int strmap_put_borrowed(struct strmap *m, const char *key, size_t n, void *value)
+{
+    return put(m, key, n, value, true);
 }
 
 void *strmap_remove(struct strmap *m, const char *key, size_t n)
