@@ -11,7 +11,10 @@ error, no block definitely lost):
 - the hub finding Redis through Sentinels (the first naming a master that is gone, the
   second the replica) and following a failover;
 - the console reading an alert's history and the gauges' series from PostgreSQL, and
-  answering 503 while the database is away.
+  answering 503 while the database is away;
+- forgetting: the alerting worker removing a forgotten track's retained alert from the
+  broker before it forgets the track, and the analytics worker removing a quiet
+  subject's retained aggregate (alerting.forget_after, analytics.forget_after).
 """
 import json
 import os
@@ -22,6 +25,7 @@ import uuid
 
 import redis
 
+import analytics_helpers as ah
 import console_helpers as ch
 import harness
 from harness import wait_until
@@ -32,7 +36,7 @@ from storage_helpers import PREFIX, WORKER_SETTINGS, pack_envelope, wait_count, 
 from storage_helpers import postgres  # noqa: F401 - fixture
 from test_sources_lorawan import CS_TOPIC, harness_close, linz_file
 from test_sources_lorawan import netserver  # noqa: F401 - fixture
-from valgrind_helpers import (assert_clean, memcheck, needs_valgrind, plain_binary,
+from valgrind_helpers import (RULES, assert_clean, memcheck, needs_valgrind, plain_binary,
                               source_under_valgrind, stop_and_check, stop_source_clean,
                               valgrind_hub, worker)
 
@@ -267,3 +271,43 @@ def test_console_postgres_history_under_valgrind_memcheck(tmp_path, postgres):  
         stop_and_check(hub, log_dir, 4)
     finally:
         stack.stop()
+
+
+def test_forgetting_under_valgrind_memcheck(stack, tmp_path, monkeypatch):
+    """The alerting and analytics workers under memcheck through their forget paths: a
+    gauge raises and clears rhine-flood, is forgotten 2 s later and its retained alert
+    removed first; its 1m aggregate closes on the analytics clock and is removed once
+    that clock stands 10 minutes past the window's end."""
+    log_dir = log_dir_of(stack, "valgrind")
+    clock = tmp_path / "analytics-clock"
+    ah.write_clock(clock, "2026-11-26T06:00:30Z")
+    monkeypatch.setenv("RHEINHUB_ANALYTICS_CLOCK_FILE", str(clock))
+    windows = tmp_path / "windows.yaml"
+    windows.write_text("default: [1m]\n")
+    hub = valgrind_hub(stack, log_dir, {"alerting": ["sensor.*"], "analytics": ["sensor.*"]},
+                       alerting={"rules_file": str(RULES), "check_interval_ms": 200,
+                                 "forget_after": "2s"},
+                       analytics={"windows_file": str(windows), "lateness_s": 60,
+                                  "check_interval_ms": 100, "forget_after": "10m"})
+    r = stack.redis.client()
+    stats = f"{hub.prefix}alerting:stats"
+    harness.publish(stack.mqtt_port, [
+        ("linz/sensor/waterlevel/vg-forget", json.dumps(
+            {"time": "2026-11-26T06:00:05Z", "value": 700, "unit": "cm"})),
+        ("linz/sensor/waterlevel/vg-forget", json.dumps(
+            {"time": "2026-11-26T06:00:10Z", "value": 500, "unit": "cm"}))], qos=1, timeout=60)
+
+    def stat(name):
+        return int(r.hget(stats, name) or 0)
+    wait_until(lambda: stat("alerts_unretained") >= 1 and stat("tracks_forgotten") >= 1, 180,
+               "the cleared alert removed from the broker and its track forgotten")
+
+    def unretained():
+        return int(ah.worker_status(r, hub.prefix).get("unretained", 0))
+    ah.write_clock(clock, "2026-11-26T06:02:30Z")  # the 06:00 window closes (lateness 60 s)
+    wait_until(lambda: r.hlen(f"{hub.prefix}analytics:published") >= 1, 180,
+               "the 06:00 aggregate published and recorded")
+    ah.write_clock(clock, "2026-11-26T06:12:00Z")  # 11 minutes past its end
+    wait_until(lambda: unretained() >= 1, 180, "the quiet subject's aggregate removed")
+    assert r.hlen(f"{hub.prefix}analytics:published") == 0
+    stop_and_check(hub, log_dir, 3)
