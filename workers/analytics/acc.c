@@ -255,6 +255,22 @@ bool acc_is_rollup(const struct acc *a)
     return strcmp(p.subject, ACC_ROLLUP_SUBJECT) == 0;
 }
 
+size_t acc_key_names_len(const struct acc *a)
+{
+    return (size_t)(strrchr(a->key, '/') - a->key);
+}
+
+int acc_topic(const char *names, size_t n, char out[ACC_TOPIC_MAX])
+{
+    const char *slash = memchr(names, '/', n);
+
+    if (!slash || n >= ACC_KEY_MAX)
+        return -EINVAL;
+    snprintf(out, ACC_TOPIC_MAX, "%.*s/analytics%.*s", (int)(slash - names), names,
+             (int)(n - (size_t)(slash - names)), slash);
+    return 0;
+}
+
 /* ------------------------------------------------------------------------------------------ */
 /* Counting */
 

@@ -123,6 +123,16 @@ void acc_parts(const struct acc *a, struct acc_parts *p);
 /* Whether it is a roll-up (subject "_all"). */
 bool acc_is_rollup(const struct acc *a);
 
+/* An aggregate's topic, "<m>/analytics/<type>/<subject>/<window>", and its NUL. */
+#define ACC_TOPIC_MAX (ACC_KEY_MAX + 16)
+/* The length of a's key without its start: "<m>/<type>/<subject>/<window>". */
+size_t acc_key_names_len(const struct acc *a);
+/*
+ * Writes the aggregate topic of names[0..n) (a key without its start, as
+ * acc_key_names_len gives it) into out. 0, or -EINVAL when names has no '/'.
+ */
+int acc_topic(const char *names, size_t n, char out[ACC_TOPIC_MAX]);
+
 /*
  * Counts one event (count only; its fields go through acc_add_number and
  * acc_add_category).

@@ -121,22 +121,19 @@ static struct outbox_item *item_new(struct analytics *a, const struct acc *acc,
                                     msgpack_sbuffer *env, int64_t received_ns)
 {
     struct outbox_item *it = calloc(1, sizeof(*it));
-    char subject[ACC_KEY_MAX], end[WINDOW_TIME_MAX];
+    char subject[ACC_KEY_MAX], end[WINDOW_TIME_MAX], topic[ACC_TOPIC_MAX];
     json_t *json = NULL;
     struct acc_parts p;
     struct envelope e;
-    int n;
 
     if (!it || !(json = acc_to_json(acc)))
         goto err;
     acc_parts(acc, &p);
     close_aggregate_id(it->id, acc);
     it->end_ns = acc->end_ns;
-    n = snprintf(NULL, 0, "%s/analytics/%s/%s/%s", p.municipality, p.type, p.subject, p.window);
-    if (!(it->topic = malloc((size_t)n + 1)))
+    acc_topic(acc->key, acc_key_names_len(acc), topic);
+    if (!(it->topic = strdup(topic)))
         goto err;
-    snprintf(it->topic, (size_t)n + 1, "%s/analytics/%s/%s/%s", p.municipality, p.type,
-             p.subject, p.window);
     if (!(it->payload = json_dumps(json, JSON_FLAGS)))
         goto err;
     it->payload_len = strlen(it->payload);

@@ -73,17 +73,14 @@ void forget_close(struct analytics *a)
 
 int forget_append_published(struct analytics *a, redisContext *c, const struct acc *acc)
 {
-    const char *slash = strrchr(acc->key, '/'); /* before the start: the field */
     char end[FORGET_END_MAX];
     const char *argv[] = {"HSET", a->forget->key, acc->key, end};
     size_t lens[4];
 
-    if (!slash)
-        return -EINVAL;
     snprintf(end, sizeof(end), "%lld", (long long)(acc->end_ns / WINDOW_NS_PER_S));
     lens[0] = 4;
     lens[1] = strlen(a->forget->key);
-    lens[2] = (size_t)(slash - acc->key);
+    lens[2] = acc_key_names_len(acc); /* the key without its start: the field */
     lens[3] = strlen(end);
     return redisAppendCommandArgv(c, 4, argv, lens) == REDIS_OK ? 0 : -EIO;
 }
@@ -93,18 +90,6 @@ void forget_acked(struct analytics *a, int mid)
     for (int i = 0; a->forget && i < FORGET_PER_CHECK; i++)
         if (a->forget->flight[i].mid == mid)
             a->forget->flight[i].acked = true;
-}
-
-/* "<m>/analytics/<type>/<subject>/<window>" of field into out. 0, or -ENAMETOOLONG. */
-static int topic_of(const char *field, char *out, size_t size)
-{
-    const char *slash = strchr(field, '/');
-    int n;
-
-    if (!slash)
-        return -EINVAL;
-    n = snprintf(out, size, "%.*s/analytics%s", (int)(slash - field), field, slash);
-    return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
 }
 
 /*
@@ -145,7 +130,7 @@ static void settle(struct analytics *a, int64_t now_ms)
         crash_point(a, "forget", acked); /* published and acknowledged, field still there */
     for (int i = 0; i < FORGET_PER_CHECK; i++) {
         struct flight *fl = &f->flight[i];
-        char topic[ACC_KEY_MAX + 16] = "", when[WINDOW_TIME_MAX], after[32];
+        char topic[ACC_TOPIC_MAX] = "", when[WINDOW_TIME_MAX], after[32];
         int r;
 
         if (!fl->mid)
@@ -160,7 +145,7 @@ static void settle(struct analytics *a, int64_t now_ms)
         }
         if ((r = unrecord(a, fl)) < 0)
             return; /* acknowledged still: tried again at the next tick */
-        topic_of(fl->field, topic, sizeof(topic));
+        acc_topic(fl->field, strlen(fl->field), topic);
         if (r == 1) {
             a->unretained_total++;
             window_time_format(fl->end_ns, when);
@@ -266,7 +251,7 @@ static int consider(struct analytics *a, const redisReply *k, const redisReply *
                     size_t *lookups, int64_t now_ms)
 {
     struct forget *f = a->forget;
-    char topic[ACC_KEY_MAX + 16];
+    char topic[ACC_TOPIC_MAX];
     struct flight *fl;
     int64_t end_ns;
     bool in_flight;
@@ -280,7 +265,7 @@ static int consider(struct analytics *a, const redisReply *k, const redisReply *
         return 1;
     if (slot < 0 || *lookups >= FORGET_LOOKUPS_MAX)
         return 0;
-    if (window_open(a, k->str, lookups) || topic_of(k->str, topic, sizeof(topic)) < 0 ||
+    if (window_open(a, k->str, lookups) || acc_topic(k->str, k->len, topic) < 0 ||
         in_outbox(a, topic))
         return 1;
     if ((mid = mqtt_out_publish(a->mqtt, topic, "", 0)) < 0) {
