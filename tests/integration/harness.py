@@ -188,6 +188,24 @@ def sanitizer_env():
     return env
 
 
+def check_forget_after(binary, hub_yaml, section):
+    """`binary --check` on hub_yaml holding section (its first two lines, with
+    forget_after on the third): durations and 0 accepted, others refused with FILE:3."""
+    key = section.split(":", 1)[0] + ".forget_after"
+    for value, ok in (("30d", True), ("0", True), ("2s", True), ("30", False),
+                      ("a month", False), ("400d", False)):
+        hub_yaml.write_text(f"{section}  forget_after: {value}\n")
+        p = subprocess.run([str(binary), "--check", "-c", str(hub_yaml)], capture_output=True,
+                           timeout=20, env=sanitizer_env())
+        err = p.stderr.decode()
+        if ok:
+            assert p.returncode == 0, (value, err)
+        else:
+            assert p.returncode == 2, (value, p.returncode, err)
+            assert (f"{hub_yaml}:3: {key} must be a duration such as 90s, "
+                    f"12h or 30d (at most 365d), or 0, not \"{value}\"") in err, err
+
+
 # ---------------------------------------------------------------------------
 # Processes
 
