@@ -2,8 +2,8 @@
 /*
  * Unit tests of the alerting engine's alert lifecycle with a fake clock:
  * acknowledgement, escalation, re-notification, redelivered events, the state written
- * to and read back from its JSON form (a restart), a removed rule's state, and many
- * subjects.
+ * to and read back from its JSON form (a restart), a removed rule's state, many
+ * subjects, and every text at its maximum.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "alerting_engine_fixture.h"
+#include "envelope.h"
 
 static const char lifecycle[] = "rules:\n"
                                 "  - name: rhine-flood\n"
@@ -397,6 +398,125 @@ static void engine_changes_at_one_instant(void **state)
     teardown_fixture(f);
 }
 
+/* Applies an event of subject with id and data (JSON) in municipality m to f's engine. */
+static void feed_texts(struct fixture *f, const char *m, const char *subject, const char *id,
+                       int64_t at, const char *json)
+{
+    json_t *j = json_loads(json, 0, NULL);
+    msgpack_sbuffer buf;
+    msgpack_packer pk;
+    msgpack_unpacked u;
+    char time[TIMES_TEXT_MAX];
+    struct engine_event ev;
+
+    assert_non_null(j);
+    msgpack_sbuffer_init(&buf);
+    msgpack_packer_init(&pk, &buf, msgpack_sbuffer_write);
+    assert_int_equal(envelope_pack_json(&pk, j), 0);
+    msgpack_unpacked_init(&u);
+    assert_int_equal(msgpack_unpack_next(&u, buf.data, buf.size, NULL), MSGPACK_UNPACK_SUCCESS);
+    times_format_ms(at, time);
+    ev = (struct engine_event){.id = id, .type = f->type, .subject = subject, .municipality = m,
+                               .time = time, .time_ns = at, .received_ns = at, .data = &u.data};
+    assert_int_equal(engine_event(f->e, &ev, at), 0);
+    msgpack_unpacked_destroy(&u);
+    msgpack_sbuffer_destroy(&buf);
+    json_decref(j);
+}
+
+/* n copies of the text u, concatenated into out. */
+static char *repeat(char *out, const char *u, size_t n)
+{
+    size_t len = strlen(u);
+
+    for (size_t i = 0; i < n; i++)
+        memcpy(out + i * len, u, len);
+    out[n * len] = '\0';
+    return out;
+}
+
+/*
+ * Every text at its maximum through the engine and a restart: a municipality and a rule
+ * of 63 characters, a subject of 128 (a key of 256), event ids of 256 and more (cut to
+ * 256), a message of 1000 four-byte characters and acked_by of 128. The track and its
+ * alert keep them whole, the changes carry them, and the state reads back the same.
+ */
+static void engine_texts_at_their_maximum(void **state)
+{
+    static const char clef[] = "\xf0\x9d\x84\x9e"; /* U+1D11E, four bytes */
+    char yaml[1024], rule[64], m[64], subject[TOPIC_SUBJECT_MAX + 1], id[EVENT_ID_MAX + 45],
+        by[4 * (ALERT_BY_CHARS + 2) + 1], s[64 * 4 + 1], json[512], key[ENGINE_KEY_MAX],
+        field[16 * 8 + 1];
+    struct fixture *f, *g;
+    struct engine_change c;
+    struct track *t;
+    struct alert full;
+    char *before, *after, *ja, *jb, why[160];
+    size_t len;
+
+    (void)state;
+    repeat(rule, "r", 63);
+    repeat(m, "m", 63);
+    repeat(subject, "s", TOPIC_SUBJECT_MAX);
+    repeat(field, "{data.s}", 16); /* 16 x 63 characters: cut to 1000 */
+    snprintf(yaml, sizeof(yaml),
+             "rules:\n  - {name: %s, type: sensor.waterlevel, field: value, above: 650,\n"
+             "     clear: 620, message: \"%s\"}\n",
+             rule, field);
+    f = setup(yaml, "sensor.waterlevel");
+    snprintf(json, sizeof(json), "{\"value\":700,\"s\":\"%s\"}", repeat(s, clef, 63));
+    feed_texts(f, m, subject, repeat(id, "i", EVENT_ID_MAX), t0, json);
+    expect_one(f, ENGINE_RAISED, &c, "the first event");
+    assert_int_equal(strlen(c.alert.message), TEMPLATE_MESSAGE_MAX - 1);
+    assert_string_equal(c.alert.event_id, id);
+    assert_string_equal(c.alert.subject, subject);
+    assert_string_equal(c.alert.municipality, m);
+    assert_string_equal(c.alert.rule, rule);
+    snprintf(key, sizeof(key), "%s/%s/%s", m, rule, subject);
+    assert_int_equal(strlen(key), TOPIC_MUNICIPALITY_MAX + 1 + RULE_NAME_MAX - 1 + 1 +
+                                      TOPIC_SUBJECT_MAX);
+    assert_non_null(t = engine_track(f->e, key));
+    assert_string_equal(t->key, key);
+    assert_string_equal(t->municipality, m);
+    assert_string_equal(t->subject, subject);
+    assert_string_equal(t->ev.event_id, id);
+    assert_string_equal(t->alert->message, c.alert.message);
+
+    /* A longer id is cut to 256 bytes, in the track and in its open alert. */
+    feed_texts(f, m, subject, repeat(id, "j", EVENT_ID_MAX + 44), t0 + MIN, json);
+    expect_none(f, "a repeat");
+    id[EVENT_ID_MAX] = '\0';
+    assert_string_equal(t->ev.event_id, id);
+    assert_string_equal(t->alert->ev.event_id, id);
+
+    assert_int_equal(engine_ack(f->e, key, NULL, repeat(by, clef, ALERT_BY_CHARS + 2), t0 + MIN),
+                     0);
+    expect_one(f, ENGINE_ACKNOWLEDGED, &c, "the ack");
+    by[4 * ALERT_BY_CHARS] = '\0';
+    assert_string_equal(c.alert.acked_by, by);
+    assert_string_equal(t->alert->acked_by, by);
+    assert_string_equal(c.alert.event_id, id);
+    assert_int_equal(strlen(c.alert.message), TEMPLATE_MESSAGE_MAX - 1);
+
+    /* The restart: the same state, byte for byte, and the same alert JSON. */
+    g = setup(yaml, "sensor.waterlevel");
+    assert_non_null(before = state_track_dumps(t, &len));
+    if (state_track_load(g->e, before, len, why, sizeof(why)) != 0)
+        fail_msg("does not load: %s", why);
+    assert_non_null(after = state_track_dumps(engine_track(g->e, key), NULL));
+    assert_string_equal(before, after);
+    alert_pack_unpack(engine_track(g->e, key)->alert, &full);
+    assert_non_null(ja = alert_dumps(&c.alert, NULL));
+    assert_non_null(jb = alert_dumps(&full, NULL));
+    assert_string_equal(ja, jb);
+    free(ja);
+    free(jb);
+    free(before);
+    free(after);
+    teardown_fixture(g);
+    teardown_fixture(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -410,6 +530,7 @@ int main(void)
         cmocka_unit_test(engine_state_survives_a_restart),
         cmocka_unit_test(engine_state_of_a_removed_rule),
         cmocka_unit_test(engine_many_subjects),
+        cmocka_unit_test(engine_texts_at_their_maximum),
     };
 
     return cmocka_run_group_tests_name("alerting_lifecycle", tests, NULL, NULL);

@@ -51,7 +51,8 @@ void engine_track_free(struct track *t)
     if (!t)
         return;
     free(t->samples);
-    free(t->alert);
+    alert_pack_free(t->alert);
+    event_text_close(&t->ev);
     free(t);
 }
 
@@ -86,17 +87,6 @@ static int reserve(void **arr, size_t *cap, size_t n, size_t elem)
 
 /* ------------------------------------------------------------------------------------------ */
 /* Tracks */
-
-/* Copies src into dst of size bytes, cut to fit (no printf on the per-event path). */
-static void copy(char *dst, size_t size, const char *src)
-{
-    size_t n = strlen(src);
-
-    if (n >= size)
-        n = size - 1;
-    memcpy(dst, src, n);
-    dst[n] = '\0';
-}
 
 size_t engine_bucket(const struct engine *e, const char *key)
 {
@@ -141,6 +131,7 @@ static struct track *track_get(struct engine *e, const struct rule *r, const cha
                                const char *subject)
 {
     char key[ENGINE_KEY_MAX];
+    size_t m, rn, sn;
     struct track *t;
     size_t k;
 
@@ -148,18 +139,19 @@ static struct track *track_get(struct engine *e, const struct rule *r, const cha
         errno = EINVAL;
         return NULL;
     }
-    {
-        size_t m = strlen(municipality), rn = strlen(r->name), sn = strlen(subject);
-        memcpy(key, municipality, m);
-        key[m] = '/';
-        memcpy(key + m + 1, r->name, rn);
-        key[m + 1 + rn] = '/';
-        memcpy(key + m + 2 + rn, subject, sn + 1); /* part_ok bounded the three */
-    }
+    m = strlen(municipality);
+    rn = strlen(r->name);
+    sn = strlen(subject);
+    memcpy(key, municipality, m);
+    key[m] = '/';
+    memcpy(key + m + 1, r->name, rn);
+    key[m + 1 + rn] = '/';
+    memcpy(key + m + 2 + rn, subject, sn + 1); /* part_ok bounded the three */
     if ((t = engine_track(e, key)))
         return t;
+    /* names: the key, whose end is the subject, then the municipality. */
     if (reserve((void **)&e->all, &e->cap_tracks, e->n_tracks, sizeof(*e->all)) < 0 ||
-        !(t = calloc(1, sizeof(*t)))) {
+        !(t = calloc(1, sizeof(*t) + m + rn + sn + 3 + m + 1))) {
         errno = ENOMEM;
         return NULL;
     }
@@ -168,9 +160,10 @@ static struct track *track_get(struct engine *e, const struct rule *r, const cha
         errno = ENOMEM;
         return NULL;
     }
-    snprintf(t->key, sizeof(t->key), "%s", key);
-    snprintf(t->municipality, sizeof(t->municipality), "%s", municipality);
-    snprintf(t->subject, sizeof(t->subject), "%s", subject);
+    t->key = memcpy(t->names, key, m + rn + sn + 3);
+    t->subject = t->key + m + rn + 2;
+    t->municipality = memcpy(t->key + m + rn + sn + 3, municipality, m + 1);
+    event_text_init(&t->ev);
     t->rule = r;
     t->severity = r->severity;
     value_set_null(&t->tested);
@@ -298,16 +291,16 @@ static int emit(struct engine *e, struct track *t, enum engine_reason reason, in
     c->track = t;
     c->seq = t->seq;
     c->reason = reason;
-    c->alert = *t->alert;
+    alert_pack_unpack(t->alert, &c->alert);
     e->stats.changes[reason]++;
     engine_mark_dirty(e, t);
     return 0;
 }
 
-static void render_message(struct track *t, const msgpack_object *data)
+/* Renders the message of a, an alert of t's rule. */
+static void render_message(const struct track *t, struct alert *a, const msgpack_object *data)
 {
     const struct rule *r = t->rule;
-    struct alert *a = t->alert;
     char duration[32] = "";
     struct template_values v = {.value = &a->value, .threshold = &a->threshold, .data = data};
 
@@ -328,11 +321,22 @@ static void render_message(struct track *t, const msgpack_object *data)
         snprintf(a->message, sizeof(a->message), "%s: %s", r->name, a->subject);
 }
 
-static void copy_event(struct alert *a, const struct track *t)
+/* Copies the texts of t's last event to its alert. Returns 0, or -ENOMEM (unchanged). */
+static int copy_event(struct track *t)
 {
-    copy(a->event_id, sizeof(a->event_id), t->event_id);
-    copy(a->event_time, sizeof(a->event_time), t->event_time);
-    copy(a->type, sizeof(a->type), t->type);
+    return event_text_set(&t->alert->ev, t->ev.event_id, t->ev.event_time, t->ev.type);
+}
+
+/* Replaces t's alert with a pack of a. Returns 0, or -ENOMEM (t's alert unchanged). */
+static int repack(struct track *t, const struct alert *a)
+{
+    struct alert_pack *p = alert_pack_new(a);
+
+    if (!p)
+        return -ENOMEM;
+    alert_pack_free(t->alert);
+    t->alert = p;
+    return 0;
 }
 
 /*
@@ -355,23 +359,25 @@ static int64_t change_time(const struct track *t, int64_t now)
 /* Raises a new alert on t from what its last event (or the clock) found. */
 static int raise_alert(struct engine *e, struct track *t, int64_t now, const msgpack_object *data)
 {
-    struct alert *a = t->alert;
+    struct alert full, *a = &full; /* the new alert in full, packed below */
     int64_t at = change_time(t, now);
 
-    if (!a && !(a = t->alert = malloc(sizeof(*a))))
-        return -ENOMEM;
     memset(a, 0, sizeof(*a));
     snprintf(a->rule, sizeof(a->rule), "%s", t->rule->name);
     snprintf(a->municipality, sizeof(a->municipality), "%s", t->municipality);
     snprintf(a->subject, sizeof(a->subject), "%s", t->subject);
-    copy_event(a, t);
+    snprintf(a->event_id, sizeof(a->event_id), "%s", t->ev.event_id);
+    snprintf(a->event_time, sizeof(a->event_time), "%s", t->ev.event_time);
+    snprintf(a->type, sizeof(a->type), "%s", t->ev.type);
     a->severity = t->severity;
     a->state = ALERT_ACTIVE;
     a->value = t->tested;
     a->threshold = t->threshold;
     a->raised_ns = a->updated_ns = at;
     alert_make_id(a);
-    render_message(t, data);
+    render_message(t, a, data);
+    if (repack(t, a) < 0)
+        return -ENOMEM;
     t->pending = false;
     t->escalated_ns = now;
     return emit(e, t, ENGINE_RAISED, now);
@@ -379,12 +385,13 @@ static int raise_alert(struct engine *e, struct track *t, int64_t now, const msg
 
 static int clear_alert(struct engine *e, struct track *t, const struct value *value, int64_t now)
 {
-    struct alert *a = t->alert;
+    struct alert_pack *a = t->alert;
 
+    if (copy_event(t) < 0)
+        return -ENOMEM;
     now = change_time(t, now);
     a->state = ALERT_CLEARED;
     a->value = *value;
-    copy_event(a, t);
     a->updated_ns = a->cleared_ns = now;
     t->pending = false;
     return emit(e, t, ENGINE_CLEARED, now);
@@ -394,22 +401,24 @@ int engine_ack(struct engine *e, const char *key, const char *alert_id, const ch
                int64_t now_ns)
 {
     struct track *t = engine_track(e, key);
-    struct alert *a;
+    struct alert full, *a = &full; /* the acknowledged alert in full, packed below */
     size_t len;
 
     clock_seen(e, now_ns);
     if (!t || !t->alert)
         return -ENOENT;
-    a = t->alert;
-    if (alert_id && alert_id[0] && strcmp(alert_id, a->id) != 0)
+    if (alert_id && alert_id[0] && strcmp(alert_id, t->alert->id) != 0)
         return -ESTALE;
-    if (a->state != ALERT_ACTIVE)
+    if (t->alert->state != ALERT_ACTIVE)
         return -EALREADY;
+    alert_pack_unpack(t->alert, a);
     a->state = ALERT_ACKNOWLEDGED;
     len = value_utf8_prefix(by, strlen(by), sizeof(a->acked_by) - 1, ALERT_BY_CHARS);
     memcpy(a->acked_by, by, len);
     a->acked_by[len] = '\0';
     a->updated_ns = change_time(t, now_ns);
+    if (repack(t, a) < 0)
+        return -ENOMEM;
     return emit(e, t, ENGINE_ACKNOWLEDGED, now_ns);
 }
 
@@ -492,20 +501,25 @@ static void rate_update(struct track *t, int64_t time_ns, const struct value *x,
 static int evaluate(struct engine *e, struct track *t, bool holds, bool clears,
                     const struct engine_event *ev, int64_t now)
 {
-    struct alert *a = t->alert;
+    struct alert_pack *a = t->alert;
 
     t->holds = holds;
     if (alert_open(t)) {
         if (clears)
             return clear_alert(e, t, &t->tested, now);
         /* A repeat while open updates the alert; only a higher severity is news. */
+        if (copy_event(t) < 0)
+            return -ENOMEM;
         a->value = t->tested;
-        copy_event(a, t);
         if (holds && t->severity > a->severity) {
-            a->updated_ns = change_time(t, now);
-            a->severity = t->severity;
-            a->threshold = t->threshold;
-            render_message(t, ev->data);
+            struct alert full; /* the alert in full, for its new message */
+            alert_pack_unpack(a, &full);
+            full.updated_ns = change_time(t, now);
+            full.severity = t->severity;
+            full.threshold = t->threshold;
+            render_message(t, &full, ev->data);
+            if (repack(t, &full) < 0)
+                return -ENOMEM;
             return emit(e, t, ENGINE_SEVERITY, now);
         }
         if (now > a->updated_ns) /* carried by the next publication; never back */
@@ -550,11 +564,10 @@ static int apply(struct engine *e, struct track *t, const struct engine_event *e
         e->stats.stale++;
         return 0;
     }
+    if (event_text_set(&t->ev, ev->id, ev->time, ev->type) < 0)
+        return -ENOMEM;
     t->has_event = true;
     t->time_ns = ev->time_ns;
-    copy(t->event_time, sizeof(t->event_time), ev->time);
-    copy(t->event_id, sizeof(t->event_id), ev->id);
-    copy(t->type, sizeof(t->type), ev->type);
     if (ev->received_ns > t->seen_ns)
         t->seen_ns = ev->received_ns;
     engine_mark_dirty(e, t);
@@ -637,7 +650,7 @@ int engine_event(struct engine *e, const struct engine_event *ev, int64_t now_ns
 static int tick_track(struct engine *e, struct track *t, int64_t now, bool detect)
 {
     const struct rule *r = t->rule;
-    struct alert *a = t->alert;
+    struct alert_pack *a = t->alert;
 
     if (a && a->state == ALERT_ACTIVE) {
         /* Started after now: the clock stepped back while the engine did not run (a

@@ -24,10 +24,12 @@
 #include <msgpack.h>
 
 #include "alert.h"
+#include "alert_pack.h"
+#include "event_text.h"
 #include "rules.h"
 #include "value.h"
 
-/* "<municipality>/<rule>/<subject>" and its NUL. */
+/* "<municipality>/<rule>/<subject>" and its NUL, at the longest. */
 #define ENGINE_KEY_MAX (TOPIC_MUNICIPALITY_MAX + RULE_NAME_MAX + TOPIC_SUBJECT_MAX + 3)
 /* Samples kept per rate track: one per 1/32 of the window at most, and the newest. */
 #define ENGINE_RATE_SAMPLES 40
@@ -54,16 +56,19 @@ struct engine_sample {
     } v;
 };
 
+/*
+ * One (municipality, rule, subject). Its names are in one allocation with it (names[]),
+ * at their real length; the texts of its last event inline when they fit (event_text.h);
+ * its alert at the size of its texts (alert_pack.h).
+ */
 struct track {
-    char key[ENGINE_KEY_MAX];
+    char *key;                             /* "<municipality>/<rule>/<subject>", in names */
+    const char *municipality;              /* in names */
+    const char *subject;                   /* in names */
     const struct rule *rule;
-    char municipality[TOPIC_MUNICIPALITY_MAX + 1];
-    char subject[TOPIC_SUBJECT_MAX + 1];
-    char type[TOPIC_EVENT_TYPE_MAX + 1];   /* of the last event */
+    struct event_text ev;                  /* id, time and type of the last event applied */
     bool has_event;
     int64_t time_ns;                       /* event time of the last event applied */
-    char event_time[EVENT_TIME_MAX + 1];
-    char event_id[EVENT_ID_MAX + 1];
     int64_t seen_ns;                       /* hub receive time of the last event applied */
     bool holds;                            /* the raise condition held at the last event */
     bool pending;                          /* it holds, no alert is open: waiting for "for" */
@@ -80,11 +85,12 @@ struct track {
                                               it asked the broker to remove (forget.h) */
     uint64_t unretained_seq;               /* ... and the broker confirmed removed */
     bool stored;                           /* the caller's: written to Redis once */
-    struct alert *alert;                   /* the latest alert, any state; NULL before one */
+    struct alert_pack *alert;              /* the latest alert, any state; NULL before one */
     int64_t notified_ns;                   /* last publication of the open alert */
     int64_t escalated_ns;                  /* its raise, or its last escalation */
     bool dirty;                            /* changed since the caller last persisted it */
     struct track *next;                    /* hash chain */
+    char names[];                          /* key, municipality, subject, NUL-terminated */
 };
 
 #define ENGINE_REASON_MAP(X)                                                                       \

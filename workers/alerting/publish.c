@@ -7,6 +7,7 @@
 #include "alerting_internal.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -49,7 +50,8 @@ void publish_removal(struct alerting *a, struct track *t)
     char topic[ALERT_TOPIC_MAX];
     int mid = 0, r;
 
-    alert_topic(t->alert, topic);
+    snprintf(topic, sizeof(topic), "%s/alerts/%s/%s", t->alert->municipality, t->alert->rule,
+             t->alert->subject); /* as alert_topic has it */
     r = mqtt_link_publish(a->mqtt, topic, "", 0, &mid);
     if (r < 0) {
         if (!a->unretain_failing)
@@ -71,13 +73,15 @@ void republish_pending(struct alerting *a, bool again)
 {
     size_t n, count = 0;
     struct track *const *tracks = engine_tracks(a->engine, &n);
+    struct alert full; /* the alert of one track in full, for its JSON */
 
     a->republish = false;
     for (size_t i = 0; i < n; i++) {
         struct track *t = tracks[i];
         if (!t->alert || t->published_seq >= t->seq || (!again && t->sent_seq >= t->seq))
             continue;
-        publish_alert(a, t, t->alert, t->seq);
+        alert_pack_unpack(t->alert, &full);
+        publish_alert(a, t, &full, t->seq);
         count++;
     }
     if (count)

@@ -27,6 +27,17 @@ static bool put(json_t *o, const char *key, json_t *v)
     return v && json_object_set_new(o, key, v) == 0;
 }
 
+/* The alert JSON of t's alert, or JSON null when it has none; NULL without memory. */
+static json_t *alert_json(const struct track *t)
+{
+    struct alert full;
+
+    if (!t->alert)
+        return json_null();
+    alert_pack_unpack(t->alert, &full);
+    return alert_to_json(&full);
+}
+
 char *state_track_dumps(const struct track *t, size_t *len)
 {
     json_t *o = json_object(), *smp = json_array();
@@ -40,9 +51,9 @@ char *state_track_dumps(const struct track *t, size_t *len)
         ok = pair && json_array_append_new(smp, pair) == 0;
     }
     ok = ok && put(o, "m", json_string(t->municipality)) && put(o, "r", json_string(t->rule->name)) &&
-         put(o, "s", json_string(t->subject)) && put(o, "type", json_string(t->type)) &&
-         put(o, "t", json_integer(t->time_ns)) && put(o, "time", json_string(t->event_time)) &&
-         put(o, "id", json_string(t->event_id)) && put(o, "seen", json_integer(t->seen_ns)) &&
+         put(o, "s", json_string(t->subject)) && put(o, "type", json_string(t->ev.type)) &&
+         put(o, "t", json_integer(t->time_ns)) && put(o, "time", json_string(t->ev.event_time)) &&
+         put(o, "id", json_string(t->ev.event_id)) && put(o, "seen", json_integer(t->seen_ns)) &&
          put(o, "holds", json_boolean(t->holds)) &&
          put(o, "pend", t->pending ? json_integer(t->pending_ns) : json_null()) &&
          put(o, "tested", value_to_json(&t->tested)) &&
@@ -51,7 +62,7 @@ char *state_track_dumps(const struct track *t, size_t *len)
          put(o, "seq", json_integer((json_int_t)t->seq)) &&
          put(o, "pub", json_integer((json_int_t)t->published_seq)) &&
          put(o, "ntf", json_integer(t->notified_ns)) && put(o, "esc", json_integer(t->escalated_ns)) &&
-         put(o, "alert", t->alert ? alert_to_json(t->alert) : json_null());
+         put(o, "alert", alert_json(t));
     if (ok && (text = json_dumps(o, JSON_FLAGS)) && len)
         *len = strlen(text);
     json_decref(smp);
@@ -100,9 +111,11 @@ int state_track_load(struct engine *e, const char *text, size_t len, char *why, 
                                                 : "bad municipality or subject", r);
         goto out;
     }
-    snprintf(t->type, sizeof(t->type), "%s", type);
-    snprintf(t->event_time, sizeof(t->event_time), "%s", time);
-    snprintf(t->event_id, sizeof(t->event_id), "%s", id);
+    if (event_text_set(&t->ev, id, time, type) < 0) {
+        ret = -ENOMEM;
+        snprintf(why, why_size, "no memory");
+        goto out;
+    }
     t->has_event = true;
     t->stored = true;
     t->time_ns = int_of(o, "t");
@@ -139,15 +152,20 @@ int state_track_load(struct engine *e, const char *text, size_t len, char *why, 
     }
     alert = json_object_get(o, "alert");
     if (json_is_object(alert)) {
-        if (!t->alert && !(t->alert = malloc(sizeof(*t->alert)))) {
-            ret = -ENOMEM;
-            goto out;
-        }
-        if (alert_from_json(alert, t->alert, why, why_size) < 0) {
-            free(t->alert);
+        struct alert full; /* read in full, kept packed */
+        struct alert_pack *p;
+        if (alert_from_json(alert, &full, why, why_size) < 0) {
+            alert_pack_free(t->alert);
             t->alert = NULL;
             goto out;
         }
+        if (!(p = alert_pack_new(&full))) {
+            ret = -ENOMEM;
+            snprintf(why, why_size, "no memory");
+            goto out;
+        }
+        alert_pack_free(t->alert);
+        t->alert = p;
     }
     ret = 0;
 out:
