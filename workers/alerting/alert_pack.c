@@ -47,14 +47,15 @@ struct alert_pack *alert_pack_new(const struct alert *a)
     p->acked_by = append(&at, texts[5], lens[5]);
     p->severity = a->severity;
     p->state = a->state;
-    p->value = a->value;
-    p->threshold = a->threshold;
     p->raised_ns = a->raised_ns;
     p->updated_ns = a->updated_ns;
     p->cleared_ns = a->cleared_ns;
     event_text_init(&p->ev);
-    if (event_text_set(&p->ev, a->event_id, a->event_time, a->type) < 0) {
-        free(p);
+    value_kept_init(&p->value);
+    value_kept_init(&p->threshold);
+    if (event_text_set(&p->ev, a->event_id, a->event_time, a->type) < 0 ||
+        value_keep(&p->value, &a->value) < 0 || value_keep(&p->threshold, &a->threshold) < 0) {
+        alert_pack_free(p);
         errno = ENOMEM;
         return NULL;
     }
@@ -66,6 +67,8 @@ void alert_pack_free(struct alert_pack *p)
     if (!p)
         return;
     event_text_close(&p->ev);
+    value_kept_close(&p->value);
+    value_kept_close(&p->threshold);
     free(p);
 }
 
@@ -87,8 +90,8 @@ void alert_pack_unpack(const struct alert_pack *p, struct alert *out)
     copy(out->municipality, sizeof(out->municipality), p->municipality);
     copy(out->type, sizeof(out->type), p->ev.type);
     copy(out->subject, sizeof(out->subject), p->subject);
-    out->value = p->value;
-    out->threshold = p->threshold;
+    value_kept_get(&p->value, &out->value);
+    value_kept_get(&p->threshold, &out->threshold);
     copy(out->message, sizeof(out->message), p->message);
     copy(out->event_id, sizeof(out->event_id), p->ev.event_id);
     copy(out->event_time, sizeof(out->event_time), p->ev.event_time);

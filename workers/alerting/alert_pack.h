@@ -2,8 +2,8 @@
 /*
  * An alert as a track keeps it between its changes: the fields of struct alert with its
  * texts at their real length in one allocation (id, rule, municipality, subject,
- * message, acked_by), and the texts of its event (event_text.h), which change with every
- * event while the alert is open, inline. A struct alert (alert.h) holds every text at
+ * message, acked_by), the texts of its event (event_text.h) and its value, which change
+ * with every event while the alert is open, inline and as a kept value (value_kept.h). A struct alert (alert.h) holds every text at
  * its largest (about 5.9 KiB); it stays the form of a change, of the JSON and of
  * loading: alert_pack_new makes a pack of one, alert_pack_unpack makes one back.
  */
@@ -16,6 +16,7 @@
 #include "event_text.h"
 #include "rules.h"
 #include "value.h"
+#include "value_kept.h"
 
 struct alert_pack {
     const char *id;             /* these six point into text */
@@ -26,8 +27,8 @@ struct alert_pack {
     const char *acked_by;       /* "": not acknowledged (null) */
     enum severity severity;
     enum alert_state state;
-    struct value value;
-    struct value threshold;
+    struct value_kept value;
+    struct value_kept threshold;
     int64_t raised_ns;          /* worker clock, ns since the epoch */
     int64_t updated_ns;
     int64_t cleared_ns;         /* 0: not cleared (null) */

@@ -153,8 +153,8 @@ static int raise_alert(struct engine *e, struct track *t, int64_t now, const msg
     snprintf(a->type, sizeof(a->type), "%s", t->ev.type);
     a->severity = t->severity;
     a->state = ALERT_ACTIVE;
-    a->value = t->tested;
-    a->threshold = t->threshold;
+    value_kept_get(&t->tested, &a->value);
+    value_kept_get(&t->threshold, &a->threshold);
     a->raised_ns = a->updated_ns = at;
     alert_make_id(a);
     render_message(t, a, data);
@@ -165,15 +165,15 @@ static int raise_alert(struct engine *e, struct track *t, int64_t now, const msg
     return emit(e, t, ENGINE_RAISED, now);
 }
 
-static int clear_alert(struct engine *e, struct track *t, const struct value *value, int64_t now)
+/* Clears t's alert with the value t tested last. */
+static int clear_alert(struct engine *e, struct track *t, int64_t now)
 {
     struct alert_pack *a = t->alert;
 
-    if (copy_event(t) < 0)
+    if (copy_event(t) < 0 || value_kept_copy(&a->value, &t->tested) < 0)
         return -ENOMEM;
     now = change_time(t, now);
     a->state = ALERT_CLEARED;
-    a->value = *value;
     a->updated_ns = a->cleared_ns = now;
     t->pending = false;
     return emit(e, t, ENGINE_CLEARED, now);
@@ -288,17 +288,16 @@ static int evaluate(struct engine *e, struct track *t, bool holds, bool clears,
     t->holds = holds;
     if (alert_open(t)) {
         if (clears)
-            return clear_alert(e, t, &t->tested, now);
+            return clear_alert(e, t, now);
         /* A repeat while open updates the alert; only a higher severity is news. */
-        if (copy_event(t) < 0)
+        if (copy_event(t) < 0 || value_kept_copy(&a->value, &t->tested) < 0)
             return -ENOMEM;
-        a->value = t->tested;
         if (holds && t->severity > a->severity) {
             struct alert full; /* the alert in full, for its new message */
             alert_pack_unpack(a, &full);
             full.updated_ns = change_time(t, now);
             full.severity = t->severity;
-            full.threshold = t->threshold;
+            value_kept_get(&t->threshold, &full.threshold);
             render_message(t, &full, ev->data);
             if (repack(t, &full) < 0)
                 return -ENOMEM;
@@ -357,8 +356,8 @@ static int apply(struct engine *e, struct track *t, const struct engine_event *e
 
     if (r->kind != RULE_SILENCE && until_reached(r, ev->data)) {
         /* The subject is done (until.h): the condition no longer holds. */
-        if (!r->rate_ns && field_value(r, ev, &x))
-            t->tested = x;
+        if (!r->rate_ns && field_value(r, ev, &x) && value_keep(&t->tested, &x) < 0)
+            return -ENOMEM;
         return evaluate(e, t, false, true, ev, now);
     }
     switch (r->kind) {
@@ -368,8 +367,9 @@ static int apply(struct engine *e, struct track *t, const struct engine_event *e
         /* The silence ended: how long it was, in seconds. */
         value_set_int(&x, prev_seen && t->seen_ns > prev_seen ? (t->seen_ns - prev_seen) / NS_PER_S
                                                               : 0);
-        t->tested = x;
-        return clear_alert(e, t, &x, now);
+        if (value_keep(&t->tested, &x) < 0)
+            return -ENOMEM;
+        return clear_alert(e, t, now);
     case RULE_EQUALS: {
         bool eq;
         if (!field_value(r, ev, &x)) {
@@ -377,14 +377,14 @@ static int apply(struct engine *e, struct track *t, const struct engine_event *e
             return 0;
         }
         eq = value_equal(&x, &r->equals);
-        t->tested = x;
-        t->threshold = r->equals;
+        if (value_keep(&t->tested, &x) < 0 || value_keep(&t->threshold, &r->equals) < 0)
+            return -ENOMEM;
         t->severity = r->severity;
         return evaluate(e, t, eq, !eq, ev, now);
     }
     case RULE_ABOVE:
     case RULE_BELOW: {
-        struct value q;
+        struct value q, thr;
         if (!field_value(r, ev, &x) || !value_number(&x, &d)) {
             e->stats.no_value++;
             return 0;
@@ -395,8 +395,9 @@ static int apply(struct engine *e, struct track *t, const struct engine_event *e
         } else {
             q = x;
         }
-        t->tested = q;
-        level_of(r, d, &t->severity, &t->threshold);
+        level_of(r, d, &t->severity, &thr);
+        if (value_keep(&t->tested, &q) < 0 || value_keep(&t->threshold, &thr) < 0)
+            return -ENOMEM;
         if (r->kind == RULE_ABOVE)
             return evaluate(e, t, d >= r->raise, d < r->clear, ev, now);
         return evaluate(e, t, d <= r->raise, d > r->clear, ev, now);
@@ -456,11 +457,16 @@ static int tick_track(struct engine *e, struct track *t, int64_t now, bool detec
         return 0;
     if (r->kind == RULE_SILENCE && now - t->seen_ns >= r->silence_ns) {
         int64_t whole = r->silence_ns / NS_PER_S;
-        value_set_int(&t->tested, (now - t->seen_ns) / NS_PER_S);
+        struct value v;
+        value_set_int(&v, (now - t->seen_ns) / NS_PER_S);
+        if (value_keep(&t->tested, &v) < 0)
+            return -ENOMEM;
         if (whole * NS_PER_S == r->silence_ns)
-            value_set_int(&t->threshold, whole);
+            value_set_int(&v, whole);
         else
-            value_set_real(&t->threshold, (double)r->silence_ns / NS_PER_S);
+            value_set_real(&v, (double)r->silence_ns / NS_PER_S);
+        if (value_keep(&t->threshold, &v) < 0)
+            return -ENOMEM;
         t->severity = r->severity;
         return raise_alert(e, t, now, NULL);
     }

@@ -28,6 +28,7 @@
 #include "event_text.h"
 #include "rules.h"
 #include "value.h"
+#include "value_kept.h"
 
 /* "<municipality>/<rule>/<subject>" and its NUL, at the longest. */
 #define ENGINE_KEY_MAX (TOPIC_MUNICIPALITY_MAX + RULE_NAME_MAX + TOPIC_SUBJECT_MAX + 3)
@@ -59,7 +60,8 @@ struct engine_sample {
 /*
  * One (municipality, rule, subject). Its names are in one allocation with it (names[]),
  * at their real length; the texts of its last event inline when they fit (event_text.h);
- * its alert at the size of its texts (alert_pack.h).
+ * its values as kept values (value_kept.h); its alert at the size of its texts
+ * (alert_pack.h).
  */
 struct track {
     char *key;                             /* "<municipality>/<rule>/<subject>", in names */
@@ -73,8 +75,8 @@ struct track {
     bool holds;                            /* the raise condition held at the last event */
     bool pending;                          /* it holds, no alert is open: waiting for "for" */
     int64_t pending_ns;                    /* since when (hub receive time) */
-    struct value tested;                   /* what the rule tested at the last event */
-    struct value threshold;                /* and the level it calls for */
+    struct value_kept tested;              /* what the rule tested at the last event */
+    struct value_kept threshold;           /* and the level it calls for */
     enum severity severity;                /* the severity it calls for */
     struct engine_sample *samples;         /* rate rules: oldest first */
     int n_samples;

@@ -39,6 +39,8 @@ void engine_track_free(struct track *t)
     free(t->samples);
     alert_pack_free(t->alert);
     event_text_close(&t->ev);
+    value_kept_close(&t->tested);
+    value_kept_close(&t->threshold);
     free(t);
 }
 
@@ -150,8 +152,8 @@ struct track *engine_track_get(struct engine *e, const struct rule *r,
     event_text_init(&t->ev);
     t->rule = r;
     t->severity = r->severity;
-    value_set_null(&t->tested);
-    value_set_null(&t->threshold);
+    value_kept_init(&t->tested);
+    value_kept_init(&t->threshold);
     k = engine_bucket(e, t->key);
     t->next = e->buckets[k];
     e->buckets[k] = t;

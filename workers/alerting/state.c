@@ -38,6 +38,14 @@ static json_t *alert_json(const struct track *t)
     return alert_to_json(&full);
 }
 
+static json_t *kept_json(const struct value_kept *k)
+{
+    struct value v;
+
+    value_kept_get(k, &v);
+    return value_to_json(&v);
+}
+
 char *state_track_dumps(const struct track *t, size_t *len)
 {
     json_t *o = json_object(), *smp = json_array();
@@ -56,8 +64,7 @@ char *state_track_dumps(const struct track *t, size_t *len)
          put(o, "id", json_string(t->ev.event_id)) && put(o, "seen", json_integer(t->seen_ns)) &&
          put(o, "holds", json_boolean(t->holds)) &&
          put(o, "pend", t->pending ? json_integer(t->pending_ns) : json_null()) &&
-         put(o, "tested", value_to_json(&t->tested)) &&
-         put(o, "thr", value_to_json(&t->threshold)) &&
+         put(o, "tested", kept_json(&t->tested)) && put(o, "thr", kept_json(&t->threshold)) &&
          put(o, "sev", json_string(severity_name(t->severity))) && put(o, "smp", json_incref(smp)) &&
          put(o, "seq", json_integer((json_int_t)t->seq)) &&
          put(o, "pub", json_integer((json_int_t)t->published_seq)) &&
@@ -88,6 +95,7 @@ int state_track_load(struct engine *e, const char *text, size_t len, char *why, 
     json_t *o = json_loadb(text, len, 0, &jerr), *smp, *alert;
     const char *m, *r, *s, *type, *time, *id, *sev;
     struct track *t;
+    struct value v;
     int ret = -EINVAL;
 
     if (!o || !json_is_object(o)) {
@@ -111,11 +119,8 @@ int state_track_load(struct engine *e, const char *text, size_t len, char *why, 
                                                 : "bad municipality or subject", r);
         goto out;
     }
-    if (event_text_set(&t->ev, id, time, type) < 0) {
-        ret = -ENOMEM;
-        snprintf(why, why_size, "no memory");
-        goto out;
-    }
+    if (event_text_set(&t->ev, id, time, type) < 0)
+        goto no_memory;
     t->has_event = true;
     t->stored = true;
     t->time_ns = int_of(o, "t");
@@ -123,10 +128,14 @@ int state_track_load(struct engine *e, const char *text, size_t len, char *why, 
     t->holds = json_is_true(json_object_get(o, "holds"));
     t->pending = json_is_integer(json_object_get(o, "pend"));
     t->pending_ns = int_of(o, "pend");
-    if (value_from_json(json_object_get(o, "tested"), &t->tested) < 0)
-        value_set_null(&t->tested);
-    if (value_from_json(json_object_get(o, "thr"), &t->threshold) < 0)
-        value_set_null(&t->threshold);
+    if (value_from_json(json_object_get(o, "tested"), &v) < 0)
+        value_set_null(&v);
+    if (value_keep(&t->tested, &v) < 0)
+        goto no_memory;
+    if (value_from_json(json_object_get(o, "thr"), &v) < 0)
+        value_set_null(&v);
+    if (value_keep(&t->threshold, &v) < 0)
+        goto no_memory;
     if (severity_parse(sev, &t->severity) < 0)
         t->severity = t->rule->severity;
     t->seq = (uint64_t)int_of(o, "seq");
@@ -159,15 +168,16 @@ int state_track_load(struct engine *e, const char *text, size_t len, char *why, 
             t->alert = NULL;
             goto out;
         }
-        if (!(p = alert_pack_new(&full))) {
-            ret = -ENOMEM;
-            snprintf(why, why_size, "no memory");
-            goto out;
-        }
+        if (!(p = alert_pack_new(&full)))
+            goto no_memory;
         alert_pack_free(t->alert);
         t->alert = p;
     }
     ret = 0;
+    goto out;
+no_memory:
+    ret = -ENOMEM;
+    snprintf(why, why_size, "no memory");
 out:
     json_decref(o);
     return ret;
