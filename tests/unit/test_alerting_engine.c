@@ -250,6 +250,45 @@ static void engine_rate_at_the_ends_of_time(void **state)
     teardown_fixture(f);
 }
 
+/*
+ * A rate track's samples grow as its window fills (4, 8, 16, 32, 40), never past
+ * ENGINE_RATE_SAMPLES, and the rate stays right through the growth: events one step
+ * (1/32 of the hour) apart, each 1 cm higher, are all kept, and once the window is
+ * full it holds 33 of them and reads +32 cm.
+ */
+static void engine_rate_samples_grow(void **state)
+{
+    struct fixture *f = setup(rising, "sensor.waterlevel");
+    struct track *t;
+    struct engine_change c[4];
+    int caps[5] = {0}, n_caps = 0;
+
+    (void)state;
+    feed_value(f, "pegel-1", t0, 100);
+    assert_non_null(t = engine_track(f->e, "linz/rhine-rising/pegel-1"));
+    assert_int_equal(t->cap_samples, 4);
+    for (int i = 1; i <= 100; i++) {
+        feed_value(f, "pegel-1", t0 + i * (MIN * 15 / 8), 100 + i);
+        take(f, c, 4);
+        assert_true(t->n_samples <= t->cap_samples);
+        assert_true(t->cap_samples <= ENGINE_RATE_SAMPLES);
+        if (n_caps == 0 || caps[n_caps - 1] != t->cap_samples) {
+            assert_true(n_caps < 5);
+            caps[n_caps++] = t->cap_samples;
+        }
+    }
+    assert_int_equal(n_caps, 5);
+    assert_int_equal(caps[0], 4);
+    assert_int_equal(caps[1], 8);
+    assert_int_equal(caps[2], 16);
+    assert_int_equal(caps[3], 32);
+    assert_int_equal(caps[4], ENGINE_RATE_SAMPLES);
+    assert_int_equal(t->tested.kind, VALUE_INT);
+    assert_int_equal(t->n_samples, ENGINE_RATE_STEPS + 1);
+    assert_int_equal(t->tested.i, ENGINE_RATE_STEPS);
+    teardown_fixture(f);
+}
+
 /* A falling rate with below. */
 static void engine_rate_falling(void **state)
 {
@@ -382,6 +421,7 @@ int main(void)
         cmocka_unit_test(engine_rate),
         cmocka_unit_test(engine_rate_falling),
         cmocka_unit_test(engine_rate_at_the_ends_of_time),
+        cmocka_unit_test(engine_rate_samples_grow),
         cmocka_unit_test(engine_equality),
         cmocka_unit_test(engine_silence),
         cmocka_unit_test(engine_silence_of_a_clock_set_back),

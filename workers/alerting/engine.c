@@ -225,11 +225,6 @@ static void level_of(const struct rule *r, double x, enum severity *sev, struct 
         value_set_int(threshold, (int64_t)threshold->d);
 }
 
-/*
- * Adds a sample to a rate track and returns in *delta the change of x since the oldest
- * sample within the window (0 for the first). Samples closer than window/STEPS to the
- * newest kept are not kept, so that the window needs at most STEPS + 1 of them.
- */
 /* later - earlier for two event times (later >= earlier), INT64_MAX where it overflows. */
 static int64_t ns_since(int64_t later, int64_t earlier)
 {
@@ -238,8 +233,14 @@ static int64_t ns_since(int64_t later, int64_t earlier)
     return __builtin_sub_overflow(later, earlier, &d) ? INT64_MAX : d;
 }
 
-static void rate_update(struct track *t, int64_t time_ns, const struct value *x,
-                        struct value *delta)
+/*
+ * Adds a sample to a rate track and returns in *delta the change of x since the oldest
+ * sample within the window (0 for the first). Samples closer than window/STEPS to the
+ * newest kept are not kept, so that the window needs at most STEPS + 1 of them.
+ * Returns 0, or -ENOMEM (no room for the new sample).
+ */
+static int rate_update(struct track *t, int64_t time_ns, const struct value *x,
+                       struct value *delta)
 {
     int64_t window = t->rule->rate_ns, step = window / ENGINE_RATE_STEPS;
     struct value ref;
@@ -264,6 +265,8 @@ static void rate_update(struct track *t, int64_t time_ns, const struct value *x,
         value_set_int(delta, 0);
     if (t->n_samples == 0 || ns_since(time_ns, t->samples[t->n_samples - 1].time_ns) >= step) {
         struct engine_sample *s;
+        if (engine_samples_reserve(t, t->n_samples + 1) < 0)
+            return -ENOMEM;
         if (t->n_samples == ENGINE_RATE_SAMPLES) {
             memmove(t->samples, t->samples + 1, (ENGINE_RATE_SAMPLES - 1) * sizeof(*t->samples));
             t->n_samples--;
@@ -274,6 +277,7 @@ static void rate_update(struct track *t, int64_t time_ns, const struct value *x,
         s->v.i = x->i;
         s->v.d = x->d;
     }
+    return 0;
 }
 
 /*
@@ -390,7 +394,8 @@ static int apply(struct engine *e, struct track *t, const struct engine_event *e
             return 0;
         }
         if (r->rate_ns) {
-            rate_update(t, ev->time_ns, &x, &q);
+            if (rate_update(t, ev->time_ns, &x, &q) < 0)
+                return -ENOMEM;
             value_number(&q, &d);
         } else {
             q = x;

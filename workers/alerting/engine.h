@@ -78,8 +78,9 @@ struct track {
     struct value_kept tested;              /* what the rule tested at the last event */
     struct value_kept threshold;           /* and the level it calls for */
     enum severity severity;                /* the severity it calls for */
-    struct engine_sample *samples;         /* rate rules: oldest first */
+    struct engine_sample *samples;         /* rate rules: oldest first; NULL before one */
     int n_samples;
+    int cap_samples;                       /* room at samples, grown up to ENGINE_RATE_SAMPLES */
     uint64_t seq;                          /* state changes of this track's alerts so far */
     uint64_t published_seq;                /* the last one the broker confirmed */
     uint64_t sent_seq;                     /* the caller's: the last one handed to MQTT */
@@ -177,6 +178,13 @@ struct track *engine_track(const struct engine *e, const char *key);
  */
 struct track *engine_track_make(struct engine *e, const char *municipality, const char *rule,
                                 const char *subject);
+
+/*
+ * Makes room at t->samples for n samples (at most ENGINE_RATE_SAMPLES), growing it in
+ * steps, so that a rate track whose window holds few samples keeps few. Returns 0, or
+ * -ENOMEM (t unchanged).
+ */
+int engine_samples_reserve(struct track *t, int n);
 
 /* Marks a track dirty (after restoring it, when it needs writing back). */
 void engine_mark_dirty(struct engine *e, struct track *t);

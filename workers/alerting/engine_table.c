@@ -141,11 +141,6 @@ struct track *engine_track_get(struct engine *e, const struct rule *r,
         errno = ENOMEM;
         return NULL;
     }
-    if (r->rate_ns && !(t->samples = calloc(ENGINE_RATE_SAMPLES, sizeof(*t->samples)))) {
-        free(t);
-        errno = ENOMEM;
-        return NULL;
-    }
     t->key = memcpy(t->names, key, m + rn + sn + 3);
     t->subject = t->key + m + rn + 2;
     t->municipality = memcpy(t->key + m + rn + sn + 3, municipality, m + 1);
@@ -161,6 +156,26 @@ struct track *engine_track_get(struct engine *e, const struct rule *r,
     if (e->n_tracks > e->n_buckets)
         rehash(e); /* every track, this one too, into a table twice the size */
     return t;
+}
+
+int engine_samples_reserve(struct track *t, int n)
+{
+    int cap = t->cap_samples ? t->cap_samples : 4;
+    struct engine_sample *p;
+
+    if (n > ENGINE_RATE_SAMPLES)
+        n = ENGINE_RATE_SAMPLES;
+    if (n <= t->cap_samples)
+        return 0;
+    while (cap < n)
+        cap *= 2;
+    if (cap > ENGINE_RATE_SAMPLES)
+        cap = ENGINE_RATE_SAMPLES;
+    if (!(p = realloc(t->samples, (size_t)cap * sizeof(*p))))
+        return -ENOMEM;
+    t->samples = p;
+    t->cap_samples = cap;
+    return 0;
 }
 
 struct track *engine_track_make(struct engine *e, const char *municipality, const char *rule,

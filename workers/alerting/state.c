@@ -144,7 +144,12 @@ int state_track_load(struct engine *e, const char *text, size_t len, char *why, 
     t->escalated_ns = int_of(o, "esc");
     t->n_samples = 0;
     smp = json_object_get(o, "smp");
-    if (t->samples && json_is_array(smp)) {
+    if (t->rule->rate_ns && json_is_array(smp) &&
+        engine_samples_reserve(t, (int)(json_array_size(smp) < ENGINE_RATE_SAMPLES
+                                            ? json_array_size(smp)
+                                            : ENGINE_RATE_SAMPLES)) < 0)
+        goto no_memory;
+    if (t->rule->rate_ns && json_is_array(smp)) {
         size_t i;
         json_t *pair;
         json_array_foreach(smp, i, pair) {
