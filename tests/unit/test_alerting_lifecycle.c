@@ -416,8 +416,14 @@ static void feed_texts(struct fixture *f, const char *m, const char *subject, co
     msgpack_unpacked_init(&u);
     assert_int_equal(msgpack_unpack_next(&u, buf.data, buf.size, NULL), MSGPACK_UNPACK_SUCCESS);
     times_format_ms(at, time);
-    ev = (struct engine_event){.id = id, .type = f->type, .subject = subject, .municipality = m,
-                               .time = time, .time_ns = at, .received_ns = at, .data = &u.data};
+    ev = (struct engine_event){.id = id,
+                               .type = f->type,
+                               .subject = subject,
+                               .municipality = m,
+                               .time = time,
+                               .time_ns = at,
+                               .received_ns = at,
+                               .data = &u.data};
     assert_int_equal(engine_event(f->e, &ev, at), 0);
     msgpack_unpacked_destroy(&u);
     msgpack_sbuffer_destroy(&buf);
@@ -473,8 +479,8 @@ static void engine_texts_at_their_maximum(void **state)
     assert_string_equal(c.alert.municipality, m);
     assert_string_equal(c.alert.rule, rule);
     snprintf(key, sizeof(key), "%s/%s/%s", m, rule, subject);
-    assert_int_equal(strlen(key), TOPIC_MUNICIPALITY_MAX + 1 + RULE_NAME_MAX - 1 + 1 +
-                                      TOPIC_SUBJECT_MAX);
+    assert_int_equal(strlen(key),
+                     TOPIC_MUNICIPALITY_MAX + 1 + RULE_NAME_MAX - 1 + 1 + TOPIC_SUBJECT_MAX);
     assert_non_null(t = engine_track(f->e, key));
     assert_string_equal(t->key, key);
     assert_string_equal(t->municipality, m);

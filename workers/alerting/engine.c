@@ -239,8 +239,7 @@ static int64_t ns_since(int64_t later, int64_t earlier)
  * newest kept are not kept, so that the window needs at most STEPS + 1 of them.
  * Returns 0, or -ENOMEM (no room for the new sample).
  */
-static int rate_update(struct track *t, int64_t time_ns, const struct value *x,
-                       struct value *delta)
+static int rate_update(struct track *t, int64_t time_ns, const struct value *x, struct value *delta)
 {
     int64_t window = t->rule->rate_ns, step = window / ENGINE_RATE_STEPS;
     struct value ref;

@@ -113,8 +113,8 @@ static bool part_ok(const char *s, size_t max)
     return n > 0 && n <= max && !strchr(s, '/');
 }
 
-struct track *engine_track_get(struct engine *e, const struct rule *r,
-                               const char *municipality, const char *subject)
+struct track *engine_track_get(struct engine *e, const struct rule *r, const char *municipality,
+                               const char *subject)
 {
     char key[ENGINE_KEY_MAX];
     size_t m, rn, sn;
