@@ -7,8 +7,12 @@ Linz dials (link: outgoing) over TLS with a client certificate from Kaiserslaute
 CA and an account there; Kaiserslautern's mirror description (link: incoming) makes
 that account, allowed exactly the agreed topics:
 
-    Kaiserslautern -> Linz   kaiserslautern/sensor/#
-    Linz -> Kaiserslautern   linz/sensor/waterlevel/#, linz/alerts/#
+    Kaiserslautern -> Linz   kaiserslautern/sensor/#, kaiserslautern/alerts/#,
+                             kaiserslautern/analytics/#
+    Linz -> Kaiserslautern   linz/sensor/waterlevel/#, linz/alerts/#, linz/analytics/#
+
+Alerts and aggregates are the retained kinds: each side's alerting and analytics
+accounts publish them at home, and operators read them at the other side.
 
 The real hub runs against the Linz broker (loopback listener, its own account) and a
 throwaway Redis, so a Kaiserslautern event is followed all the way into Redis.
@@ -42,11 +46,16 @@ class Pair:
         kl.account("device", "probe")
         kl.account("device", "gauge-0")
         kl.account("hub", "watch", cert=False)
+        kl.account("operator", "ops", cert=False)
+        kl.account("alerting", "alerting", cert=False)
+        kl.account("analytics", "analytics", cert=False)
         linz.account("device", "rhein-pegel-1")
         linz.account("device", "probe")
         linz.account("hub", "rheinhub", cert=False)
         linz.account("hub", "watch", cert=False)
         linz.account("operator", "ops", cert=False)
+        linz.account("alerting", "alerting", cert=False)
+        linz.account("analytics", "analytics", cert=False)
 
         # What Kaiserslautern hands to Linz: its CA, a client certificate for Linz's
         # bridge, and the password of the account it makes for Linz.
@@ -64,8 +73,8 @@ class Pair:
 partner: linz
 link: incoming
 password_file: {handover / "password"}
-in: linz/sensor/waterlevel/# linz/alerts/#
-out: kaiserslautern/sensor/#
+in: linz/sensor/waterlevel/# linz/alerts/# linz/analytics/#
+out: kaiserslautern/sensor/# kaiserslautern/alerts/# kaiserslautern/analytics/#
 """)
         tool("bridge", "-d", kl.etc, kl_desc)
         # Linz's side: we connect to Kaiserslautern.
@@ -80,8 +89,8 @@ password_file: password             # relative: next to this file
 cafile: kaiserslautern-ca.crt
 certfile: linz.crt
 keyfile: linz.key
-in: kaiserslautern/sensor/#
-out: linz/sensor/waterlevel/# linz/alerts/#
+in: kaiserslautern/sensor/# kaiserslautern/alerts/# kaiserslautern/analytics/#
+out: linz/sensor/waterlevel/# linz/alerts/# linz/analytics/#
 restart_timeout: 1 5
 """)
         tool("bridge", "-d", linz.etc, linz_desc)
@@ -306,3 +315,107 @@ def test_broker_bridge_partner_outage_loses_nothing(pair, hubs, redis_server):
         close(kl_probe)
         if pub:
             close(pub.client)
+
+
+# The retained kinds the link carries, each way: (kind, home, topic, publishing account).
+# The workers remove a quiet subject's retained message by publishing an empty one
+# (alerting.forget_after, analytics.forget_after); that removal must reach the partner.
+RETAINED = [
+    ("alert", "linz", "linz/alerts/rhine-flood/rhein-pegel-1", "alerting"),
+    ("aggregate", "linz", "linz/analytics/sensor.waterlevel/rhein-pegel-1/1h", "analytics"),
+    ("alert", "kaiserslautern", "kaiserslautern/alerts/lauter-flood/pegel-7", "alerting"),
+    ("aggregate", "kaiserslautern", "kaiserslautern/analytics/sensor.waterlevel/pegel-7/1h",
+     "analytics"),
+]
+
+
+def retained_state(kind, topic, n):
+    return harness.json.dumps({"kind": kind, "topic": topic, "n": n}).encode()
+
+
+def retained_at(site, topic):
+    """What a fresh subscriber (an operator) at site receives on topic with the retain
+    flag: its payload, or None. Everything the broker queued for the subscription has
+    arrived once the Watcher is made (barrier)."""
+    w = site.watcher("ops", [topic])
+    try:
+        got = [p for t, p, retain in w.snapshot() if t == topic and retain]
+    finally:
+        w.close()
+    assert len(got) <= 1, f"{topic} at {site.municipality}: {len(got)} retained messages"
+    return got[0] if got else None
+
+
+def publish_retained(site, account, topic, payload):
+    """Publish payload (b"": the removal) retained, QoS 1, as the workers do."""
+    c = site.client(account, tls=False)
+    try:
+        info = c.publish(topic, payload, qos=1, retain=True)
+        info.wait_for_publish(10)
+        assert info.is_published(), f"no PUBACK for {topic} at {site.municipality}"
+    finally:
+        close(c)
+
+
+def other(pair, home):
+    return pair.kl if home == "linz" else pair.linz
+
+
+def test_broker_bridge_retained_states_and_their_removal_cross(pair):
+    """Each retained kind, each way: a retained alert or aggregate published at home is
+    retained at the partner (a fresh subscriber there gets it with the retain flag);
+    its empty retained removal removes it there too."""
+    by_name = {"linz": pair.linz, "kaiserslautern": pair.kl}
+    for n, (kind, home, topic, account) in enumerate(RETAINED):
+        publish_retained(by_name[home], account, topic, retained_state(kind, topic, n))
+    for n, (kind, home, topic, account) in enumerate(RETAINED):
+        want = retained_state(kind, topic, n)
+        assert retained_at(by_name[home], topic) == want
+        wait_until(lambda: retained_at(other(pair, home), topic) == want, 20,
+                   f"the {kind} {topic} retained at the partner", interval=0.1)
+
+    for kind, home, topic, account in RETAINED:
+        publish_retained(by_name[home], account, topic, b"")
+    for kind, home, topic, account in RETAINED:
+        assert retained_at(by_name[home], topic) is None
+        wait_until(lambda: retained_at(other(pair, home), topic) is None, 20,
+                   f"the {kind} {topic} removed at the partner", interval=0.1)
+
+
+def test_broker_bridge_removal_while_link_down_reaches_the_partner(pair):
+    """The partner's broker is stopped while a retained alert or aggregate is removed at
+    home; when it is back and the link is up, a fresh subscriber there gets nothing.
+
+    The removal waits in the link's durable session on the home side (QoS 1): Linz's
+    bridge queues it locally (local_cleansession false) while Kaiserslautern is away,
+    and Kaiserslautern queues it in the Linz bridge's session there (cleansession
+    false) while Linz is away. A probe on the same link, published after the removal,
+    arrives after it, so its arrival is the moment to look.
+    """
+    by_name = {"linz": pair.linz, "kaiserslautern": pair.kl}
+    for n, (kind, home, topic, account) in enumerate(RETAINED):
+        publish_retained(by_name[home], account, topic, retained_state(kind, topic, n))
+    for n, (kind, home, topic, account) in enumerate(RETAINED):
+        want = retained_state(kind, topic, n)
+        wait_until(lambda: retained_at(other(pair, home), topic) == want, 20,
+                   f"the {kind} {topic} retained at the partner", interval=0.1)
+
+    for home, probe_topic in (("linz", LINZ_PROBE), ("kaiserslautern", KL_PROBE)):
+        away = other(pair, home)
+        mine = [(kind, topic, account) for kind, h, topic, account in RETAINED if h == home]
+        away.stop()
+        for kind, topic, account in mine:
+            publish_retained(by_name[home], account, topic, b"")
+            assert retained_at(by_name[home], topic) is None
+        away.start()
+        watcher = away.watcher("watch", [probe_topic])
+        prober = by_name[home].client("probe")
+        try:
+            pair.probe(prober, probe_topic, watcher, timeout=30)
+        finally:
+            close(prober)
+            watcher.close()
+        for kind, topic, account in mine:
+            stale = retained_at(away, topic)
+            assert stale is None, (f"{away.municipality} still holds the {kind} {topic} "
+                                   f"removed at {home} while the link was down: {stale!r}")
