@@ -19,6 +19,7 @@ throwaway Redis, so a Kaiserslautern event is followed all the way into Redis.
 """
 
 import shutil
+import subprocess
 import threading
 import time
 
@@ -49,6 +50,7 @@ class Pair:
         kl.account("operator", "ops", cert=False)
         kl.account("alerting", "alerting", cert=False)
         kl.account("analytics", "analytics", cert=False)
+        kl.account("platform", "platform", cert=False)
         linz.account("device", "rhein-pegel-1")
         linz.account("device", "probe")
         linz.account("hub", "rheinhub", cert=False)
@@ -419,3 +421,46 @@ def test_broker_bridge_removal_while_link_down_reaches_the_partner(pair):
             stale = retained_at(away, topic)
             assert stale is None, (f"{away.municipality} still holds the {kind} {topic} "
                                    f"removed at {home} while the link was down: {stale!r}")
+
+
+def test_broker_bridge_stale_partner_states_remedy(pair):
+    """The operator's remedy for states whose removal was lost with the link's session
+    (docs/broker.md, "Retained alerts and aggregates"): at the receiving side, remove
+    every retained message under the partner's prefixes, restart the dialing side's
+    broker; the link replays the partner's current states, the stale one stays gone.
+
+    The stale state is made directly at Kaiserslautern (its platform account may publish
+    alerts of any prefix): to Kaiserslautern's broker it is the same as a Linz alert
+    whose removal never arrived.
+    """
+    linz, kl = pair.linz, pair.kl
+    current = "linz/alerts/rhine-flood/rhein-pegel-1"
+    stale = "linz/alerts/rhine-flood/gone"
+    publish_retained(linz, "alerting", current, retained_state("alert", current, 1))
+    publish_retained(kl, "platform", stale, retained_state("alert", stale, 0))
+    wait_until(lambda: retained_at(kl, current) == retained_state("alert", current, 1), 20,
+               f"{current} retained at Kaiserslautern", interval=0.1)
+    assert retained_at(kl, stale) is not None
+
+    proc = subprocess.run(
+        ["mosquitto_sub", "-h", "127.0.0.1", "-p", str(kl.local_port), "-u", "platform",
+         "-P", kl.passwords["platform"], "-t", "linz/alerts/#", "-t", "linz/analytics/#",
+         "--retained-only", "--remove-retained", "-W", "2"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=30)
+    assert proc.returncode in (0, 27), proc.stdout  # 27: the timeout ended it
+    assert retained_at(kl, stale) is None and retained_at(kl, current) is None
+
+    linz.stop()
+    linz.start()
+    watcher = kl.watcher("watch", [LINZ_PROBE])
+    prober = linz.client("probe")
+    try:
+        pair.probe(prober, LINZ_PROBE, watcher, timeout=30)
+    finally:
+        close(prober)
+        watcher.close()
+    # The replay may come after the probe (one published before the link was up waits
+    # in the link's queue ahead of it).
+    wait_until(lambda: retained_at(kl, current) == retained_state("alert", current, 1), 20,
+               f"{current} replayed to Kaiserslautern", interval=0.1)
+    assert retained_at(kl, stale) is None
