@@ -361,7 +361,11 @@ static void on_connect(struct mosquitto *mosq, void *obj, int rc, int flags,
         subs[i] = in->filters[i];
     }
     in->n_filters = n;
-    rc = mosquitto_subscribe_multiple(mosq, &in->subscribe_mid, n, subs, 1, 0, NULL);
+    /* Retained messages only for a subscription the session did not have: a resumed
+     * session (a hub or broker restart) is not handed every device's retained message
+     * again, to be dead-lettered or dropped as a duplicate once more. */
+    rc = mosquitto_subscribe_multiple(mosq, &in->subscribe_mid, n, subs, 1,
+                                      MQTT_SUB_OPT_SEND_RETAIN_NEW, NULL);
     in->subscribing = rc == MOSQ_ERR_SUCCESS;
     if (rc != MOSQ_ERR_SUCCESS) {
         /* Nothing was sent: no filter is subscribed on this connection's account. A
