@@ -145,16 +145,19 @@ static int render_health(void *data, FILE *out)
 {
     struct hub *hub = data;
     struct metrics_gauges g;
-    bool ok;
+    bool subscribed, ok;
 
     gauges(hub, &g);
-    /* Connected is not enough: a refused filter's events never arrive. */
-    ok = g.mqtt_connected && g.mqtt_refused == 0 && g.redis_connected && !g.redis_refusing &&
+    /* Connected is not enough: a refused filter's events never arrive, nor do those
+     * published before the SUBACK of a new session. */
+    subscribed = g.mqtt_connected && !mqtt_in_subscribing(hub->mqtt);
+    ok = subscribed && g.mqtt_refused == 0 && g.redis_connected && !g.redis_refusing &&
          !hub->stopping && supervisor_failed(hub->supervisor) == 0;
     fprintf(out, "{\"status\":\"%s\",\"mqtt\":\"%s\",\"redis\":\"%s\",\"queued\":%llu,"
                  "\"workers\":",
             ok ? "ok" : (hub->stopping ? "stopping" : "degraded"),
-            g.mqtt_connected ? "up" : "down", g.redis_connected ? "up" : "down",
+            subscribed ? "up" : (g.mqtt_connected ? "subscribing" : "down"),
+            g.redis_connected ? "up" : "down",
             (unsigned long long)g.queued);
     supervisor_render_health(hub->supervisor, out);
     fputs(",\"redis_refusing\":", out);
@@ -178,7 +181,7 @@ static void probe(void *data, struct notify_probe *out)
     struct metrics_gauges g;
 
     gauges(hub, &g);
-    out->up = g.mqtt_connected && g.redis_connected;
+    out->up = g.mqtt_connected && !mqtt_in_subscribing(hub->mqtt) && g.redis_connected;
     out->accepted = hub->metrics.accepted;
     out->queued = (size_t)g.queued;
 }

@@ -92,6 +92,7 @@ struct mqtt_in {
     char filters[CONFIG_SUBSCRIPTIONS_MAX][sizeof("$share//") + 2 * (CONFIG_NAME_MAX - 1)];
     int n_filters;
     int subscribe_mid; /* of the SUBSCRIBE whose SUBACK is awaited */
+    bool subscribing;  /* that SUBACK has not come yet on this connection */
     const char *refused[CONFIG_SUBSCRIPTIONS_MAX];
 };
 
@@ -360,7 +361,12 @@ static void on_connect(struct mosquitto *mosq, void *obj, int rc, int flags,
         subs[i] = in->filters[i];
     }
     in->n_filters = n;
-    rc = mosquitto_subscribe_multiple(mosq, &in->subscribe_mid, n, subs, 1, 0, NULL);
+    /* Retained messages only for a subscription the session did not have: a resumed
+     * session (a hub or broker restart) is not handed every device's retained message
+     * again, to be dead-lettered or dropped as a duplicate once more. */
+    rc = mosquitto_subscribe_multiple(mosq, &in->subscribe_mid, n, subs, 1,
+                                      MQTT_SUB_OPT_SEND_RETAIN_NEW, NULL);
+    in->subscribing = rc == MOSQ_ERR_SUCCESS;
     if (rc != MOSQ_ERR_SUCCESS) {
         /* Nothing was sent: no filter is subscribed on this connection's account. A
          * reconnect tries again; meanwhile /healthz names the filters and the error. */
@@ -378,6 +384,7 @@ static void on_subscribe(struct mosquitto *mosq, void *obj, int mid, int qos_cou
 
     if (mid != in->subscribe_mid)
         return;
+    in->subscribing = false;
     for (int i = 0; i < in->n_filters; i++) {
         /* A SUBACK with fewer codes than filters leaves the rest unconfirmed. */
         int code = i < qos_count ? granted[i] : MQTT_RC_UNSPECIFIED;
@@ -508,6 +515,11 @@ bool mqtt_in_paused(const struct mqtt_in *in)
 bool mqtt_in_connected(const struct mqtt_in *in)
 {
     return in->state == MQ_UP;
+}
+
+bool mqtt_in_subscribing(const struct mqtt_in *in)
+{
+    return in->state == MQ_UP && in->subscribing;
 }
 
 int mqtt_in_refused(const struct mqtt_in *in)

@@ -44,6 +44,9 @@ void mqtt_in_release(struct mqtt_in *in);
 void mqtt_in_pause(struct mqtt_in *in, bool paused);
 bool mqtt_in_paused(const struct mqtt_in *in);
 bool mqtt_in_connected(const struct mqtt_in *in);
+/* Connected, and the broker has not yet answered this connection's SUBSCRIBE: events
+ * published meanwhile may still go to no subscription (a new session). */
+bool mqtt_in_subscribing(const struct mqtt_in *in);
 
 /*
  * Topic filters not subscribed: the broker refused them at the last SUBACK (e.g. its ACL

@@ -73,7 +73,8 @@ static void send_status(struct notify *n, const struct notify_probe *p, uint64_t
 
 /*
  * Each tick: WATCHDOG=1 when the watchdog is on; READY=1 the first time both links
- * are up (then the tick slows to tick_ms); STATUS every STATUS_INTERVAL_MS after.
+ * are up, MQTT's subscriptions answered (then the tick slows to tick_ms); STATUS every
+ * STATUS_INTERVAL_MS after.
  */
 static void on_tick(uv_timer_t *t)
 {

@@ -17,6 +17,7 @@
 #include "lorawan.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <poll.h>
 #include <time.h>
 #include <stdio.h>
@@ -34,6 +35,8 @@ struct lorawan {
     struct source *s;
     uplink_parse_fn parse;
     struct json_arena arena;   /* the JSON of the uplink in hand */
+    int subscribe_mid;         /* of the SUBSCRIBE whose SUBACK is awaited */
+    bool connected;            /* the network server accepted the connection */
 };
 
 
@@ -127,24 +130,65 @@ static void on_message(struct mosquitto *mosq, void *data, const struct mosquitt
     json_arena_end();
 }
 
+/*
+ * Connected: one SUBSCRIBE for every topic filter. The source counts as up (the metric
+ * rheinhub_source_upstream_up, /healthz) only once the SUBACK grants them all: until
+ * then uplinks may still be published where nobody reads them, and a network server
+ * that refuses a filter (its ACL) would otherwise leave a source that looks healthy and
+ * receives nothing.
+ */
 static void on_connect(struct mosquitto *mosq, void *data, int rc)
 {
     struct lorawan *lw = data;
     const struct source_file *sf = &lw->s->sf;
+    char *subs[SOURCE_TOPICS_MAX];
 
     if (rc != 0) {
         log_warn("netserver", "the network server refused the connection: %s",
                  mosquitto_connack_string(rc));
         return;
     }
-    atomic_store(&lw->s->m.upstream_up, true);
+    lw->connected = true;
     log_info("netserver", "connected to %s:%d as %s", sf->server.host, sf->server.port,
              sf->server.client_id);
+    for (int i = 0; i < sf->server.n_topics; i++)
+        subs[i] = (char *)sf->server.topics[i];
+    rc = mosquitto_subscribe_multiple(mosq, &lw->subscribe_mid, sf->server.n_topics, subs, 1, 0,
+                                      NULL);
+    if (rc != MOSQ_ERR_SUCCESS) {
+        /* Nothing was sent: the next connection tries again. */
+        log_error("netserver", "cannot subscribe: %s", mosquitto_strerror(rc));
+        atomic_store(&lw->s->m.upstream_refused, sf->server.n_topics);
+    }
+}
+
+static void on_subscribe(struct mosquitto *mosq, void *data, int mid, int qos_count,
+                         const int *granted)
+{
+    struct lorawan *lw = data;
+    const struct source_file *sf = &lw->s->sf;
+    int refused = 0;
+
+    if (mid != lw->subscribe_mid)
+        return;
     for (int i = 0; i < sf->server.n_topics; i++) {
-        int r = mosquitto_subscribe(mosq, NULL, sf->server.topics[i], 1);
-        if (r != MOSQ_ERR_SUCCESS)
-            log_error("netserver", "cannot subscribe to %s: %s", sf->server.topics[i],
-                      mosquitto_strerror(r));
+        /* A SUBACK with fewer codes than filters leaves the rest unconfirmed. */
+        int code = i < qos_count ? granted[i] : 0x80;
+
+        if (code >= 0x80) {
+            log_error("netserver", "the network server refused the subscription to %s "
+                      "(its access rules for user %s?)", sf->server.topics[i],
+                      sf->server.username[0] ? sf->server.username : "-");
+            refused++;
+        } else if (code < 1) {
+            log_warn("netserver", "subscription to %s granted at QoS 0 only: uplinks sent "
+                     "while the source is away are lost", sf->server.topics[i]);
+        }
+    }
+    atomic_store(&lw->s->m.upstream_refused, refused);
+    if (refused == 0) {
+        atomic_store(&lw->s->m.upstream_up, true);
+        log_info("netserver", "subscribed to %d topic filters", sf->server.n_topics);
     }
 }
 
@@ -152,9 +196,12 @@ static void on_disconnect(struct mosquitto *mosq, void *data, int rc)
 {
     struct lorawan *lw = data;
 
-    if (atomic_exchange(&lw->s->m.upstream_up, false) && rc != 0)
+    atomic_store(&lw->s->m.upstream_up, false);
+    atomic_store(&lw->s->m.upstream_refused, 0);
+    if (lw->connected && rc != 0)
         log_warn("netserver", "lost the network server (%s): reconnecting",
                  mosquitto_strerror(rc));
+    lw->connected = false;
 }
 
 /* TLS with the file's CA (or the system's), the peer and its host name verified. */
@@ -216,6 +263,7 @@ int lorawan_run(struct source *s, uplink_parse_fn parse)
         goto out;
     }
     mosquitto_connect_callback_set(mosq, on_connect);
+    mosquitto_subscribe_callback_set(mosq, on_subscribe);
     mosquitto_disconnect_callback_set(mosq, on_disconnect);
     mosquitto_message_callback_set(mosq, on_message);
 

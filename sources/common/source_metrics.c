@@ -92,7 +92,8 @@ static void render_metrics(struct source_metrics *m, FILE *out)
            atomic_load(&m->broker_up));
     if (m->has_upstream)
         series(out, m, "rheinhub_source_upstream_up", "gauge",
-               "Connected to the network server.", atomic_load(&m->upstream_up));
+               "Connected to the network server and subscribed to every topic filter.",
+               atomic_load(&m->upstream_up));
     series(out, m, "rheinhub_source_deadletter_failures_total", "counter",
            "Dead letters that could not be written to Redis.",
            atomic_load(&m->deadletter_failures));
@@ -141,7 +142,13 @@ static int render_health(struct source_metrics *m, FILE *out)
         problems++;
     }
     if (m->has_upstream && !atomic_load(&m->upstream_up)) {
-        fprintf(out, "not connected to the network server\n");
+        int refused = atomic_load(&m->upstream_refused);
+
+        if (refused > 0)
+            fprintf(out, "the network server refused %d of the source's topic filters "
+                         "(server.topics, see the log)\n", refused);
+        else
+            fprintf(out, "not connected to the network server\n");
         problems++;
     }
     pthread_mutex_lock(&m->lock);

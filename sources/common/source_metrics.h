@@ -40,7 +40,9 @@ struct source_metrics {
     atomic_uint_fast64_t resent;     /* events sent again after a refusal */
     atomic_int unsettled;            /* events refused and not yet taken */
     atomic_bool broker_up;           /* connected to our broker */
-    atomic_bool upstream_up;         /* connected to the network server */
+    atomic_bool upstream_up;         /* connected to the network server, every filter
+                                        subscribed */
+    atomic_int upstream_refused;     /* topic filters it refused at the last SUBSCRIBE */
     bool has_upstream;               /* a network server source */
     struct station_status stations[SOURCE_STATIONS_MAX];
     int n_stations;

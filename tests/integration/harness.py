@@ -592,11 +592,11 @@ def mqtt_client(port, client_id=None):
     return c
 
 
-def publish(port, messages, qos=1, timeout=20):
+def publish(port, messages, qos=1, timeout=20, retain=False):
     """Publish [(topic, payload bytes)] in order and wait for every PUBACK."""
     c = mqtt_client(port)
     try:
-        infos = [c.publish(topic, payload, qos=qos) for topic, payload in messages]
+        infos = [c.publish(topic, payload, qos=qos, retain=retain) for topic, payload in messages]
         deadline = time.monotonic() + timeout
         for info in infos:
             assert info.rc == 0, f"publish failed: rc {info.rc}"

@@ -12,10 +12,13 @@
 Everything listens on 127.0.0.1 on ports the kernel hands out.
 """
 
+import base64
 import getpass
+import hashlib
 import http.client
 import http.server
 import json
+import os
 import signal
 import socket
 import subprocess
@@ -122,6 +125,38 @@ class NetServer:
 
     def stop(self):
         return self.proc.stop(signal.SIGTERM)
+
+    def restrict(self, source_reads):
+        """From the next start, the source's user may subscribe only to the topic filters
+        source_reads, the network server's own user to everything. Mosquitto's access rule
+        file never refuses a subscription; its dynamic security plugin does (SUBACK 0x80),
+        as a network server's own broker does."""
+        def account(user, password, role):
+            salt = os.urandom(12)
+            digest = hashlib.pbkdf2_hmac("sha512", password.encode(), salt, 101, 64)
+            return {"username": user, "password": base64.b64encode(digest).decode(),
+                    "salt": base64.b64encode(salt).decode(), "iterations": 101,
+                    "roles": [{"rolename": role}]}
+        config = {
+            "defaultACLAccess": {"publishClientSend": False, "publishClientReceive": True,
+                                 "subscribe": False, "unsubscribe": True},
+            "clients": [account(NETSERVER_USER, self.netserver_password, "netserver"),
+                        account(SOURCE_USER, self.source_password, "source")],
+            "groups": [],
+            "roles": [{"rolename": "netserver", "acls": [
+                          {"acltype": "publishClientSend", "topic": "#", "allow": True},
+                          {"acltype": "subscribePattern", "topic": "#", "allow": True}]},
+                      {"rolename": "source", "acls": [
+                          {"acltype": "subscribePattern", "topic": t, "allow": True}
+                          for t in source_reads]}]}
+        path = self.dir / "dynamic-security.json"
+        path.write_text(json.dumps(config))
+        conf = self.dir / "mosquitto.conf"
+        lines = [ln for ln in conf.read_text().splitlines()
+                 if not ln.startswith("password_file ")]
+        plugin = next(Path("/usr/lib").glob("*/mosquitto_dynamic_security.so"))
+        lines += [f"plugin {plugin}", f"plugin_opt_config_file {path}"]
+        conf.write_text("\n".join(lines) + "\n")
 
     def client(self):
         """The network server's side: a paho client over TLS, loop running."""

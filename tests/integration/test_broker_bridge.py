@@ -1,128 +1,26 @@
 # SPDX-License-Identifier: MIT
-"""Linz and Kaiserslautern, each with its own production broker, bridged.
-
-Both brokers are set up with deploy/broker/ as their operators would: each its own CA
-(make-ca), accounts, and the link from one partner description per side (bridge).
-Linz dials (link: outgoing) over TLS with a client certificate from Kaiserslautern's
-CA and an account there; Kaiserslautern's mirror description (link: incoming) makes
-that account, allowed exactly the agreed topics:
-
-    Kaiserslautern -> Linz   kaiserslautern/sensor/#
-    Linz -> Kaiserslautern   linz/sensor/waterlevel/#, linz/alerts/#
+"""Linz and Kaiserslautern bridged (bridge_helpers.Pair): events cross once each way,
+without loops, and survive an outage; retained alerts and aggregates cross, and so
+does their removal.
 
 The real hub runs against the Linz broker (loopback listener, its own account) and a
 throwaway Redis, so a Kaiserslautern event is followed all the way into Redis.
 """
 
-import shutil
+import subprocess
 import threading
 import time
 
 import pytest
 
 import harness
-from broker_helpers import close, hubs, redis_server, sites, tool, waterlevel, write  # noqa: F401
+from bridge_helpers import KL_PROBE, LINZ_PROBE, pair, stored, stream_events  # noqa: F401
+from broker_helpers import close, hubs, redis_server, sites, waterlevel  # noqa: F401
 from harness import wait_until
 
-STREAM = "rheinhub:events:sensor.waterlevel"
 KL_EVENT = "kaiserslautern/sensor/waterlevel/pegel-7"
 LINZ_EVENT = "linz/sensor/waterlevel/rhein-pegel-1"
-KL_PROBE = "kaiserslautern/sensor/waterlevel/probe"
 KL_STREAM = "kaiserslautern/sensor/waterlevel/gauge-0"   # the outage test's device
-LINZ_PROBE = "linz/sensor/waterlevel/probe"
-
-
-class Pair:
-    """The two sites, linked; not started."""
-
-    def __init__(self, sites, tmp):
-        self.kl = kl = sites("kaiserslautern")
-        self.linz = linz = sites("linz")
-        kl.account("device", "pegel-7")
-        kl.account("device", "probe")
-        kl.account("device", "gauge-0")
-        kl.account("hub", "watch", cert=False)
-        linz.account("device", "rhein-pegel-1")
-        linz.account("device", "probe")
-        linz.account("hub", "rheinhub", cert=False)
-        linz.account("hub", "watch", cert=False)
-        linz.account("operator", "ops", cert=False)
-
-        # What Kaiserslautern hands to Linz: its CA, a client certificate for Linz's
-        # bridge, and the password of the account it makes for Linz.
-        handover = tmp / "handover"
-        handover.mkdir()
-        write(handover / "password", "linz-bridge-secret\n")
-        crt, key = kl.issue("linz")
-        shutil.copy(crt, handover / "linz.crt")
-        shutil.copy(key, handover / "linz.key")
-        shutil.copy(kl.ca, handover / "kaiserslautern-ca.crt")
-
-        # Kaiserslautern's side: Linz connects to us.
-        kl_desc = write(tmp / "kaiserslautern-side-linz.yaml", f"""\
-# Linz, seen from Kaiserslautern
-partner: linz
-link: incoming
-password_file: {handover / "password"}
-in: linz/sensor/waterlevel/# linz/alerts/#
-out: kaiserslautern/sensor/#
-""")
-        tool("bridge", "-d", kl.etc, kl_desc)
-        # Linz's side: we connect to Kaiserslautern.
-        linz_desc = write(handover / "kaiserslautern.yaml", f"""\
-# Kaiserslautern, seen from Linz
-partner: kaiserslautern
-link: outgoing
-host: 127.0.0.1
-port: {kl.tls_port}
-username: linz
-password_file: password             # relative: next to this file
-cafile: kaiserslautern-ca.crt
-certfile: linz.crt
-keyfile: linz.key
-in: kaiserslautern/sensor/#
-out: linz/sensor/waterlevel/# linz/alerts/#
-restart_timeout: 1 5
-""")
-        tool("bridge", "-d", linz.etc, linz_desc)
-        self.probes = 0
-
-    def start(self):
-        self.kl.start()
-        self.linz.start()
-
-    def probe(self, client, topic, watcher, timeout=20):
-        """Publish probe events on topic until one arrives at watcher: the link is up
-        (connected and subscribed). Returns the last probe's payload."""
-        last = {"payload": None}
-
-        def arrived():
-            if last["payload"] and watcher.count(topic, last["payload"]):
-                return True
-            self.probes += 1
-            last["payload"] = waterlevel(harness.loadgen_time(900_000_000 + self.probes))
-            client.publish(topic, last["payload"], qos=1).wait_for_publish(5)
-            return False
-        wait_until(arrived, timeout, f"a probe on {topic} across the bridge", interval=0.2)
-        return last["payload"]
-
-
-@pytest.fixture
-def pair(sites, tmp_path):
-    p = Pair(sites, tmp_path)
-    p.start()
-    return p
-
-
-def stream_events(r, subject=None):
-    return [ev for ev in harness.read_events(r, STREAM)
-            if ev.env and (subject is None or ev.env.get("subject") == subject)]
-
-
-def stored(r, subject, payload):
-    """True once an event with this subject and payload's time is in the stream."""
-    t = harness.json.loads(payload)["time"]
-    return any(ev.env.get("time") == t for ev in stream_events(r, subject))
 
 
 def observe_quiet(watchers, seconds):
@@ -306,3 +204,150 @@ def test_broker_bridge_partner_outage_loses_nothing(pair, hubs, redis_server):
         close(kl_probe)
         if pub:
             close(pub.client)
+
+
+# The retained kinds the link carries, each way: (kind, home, topic, publishing account).
+# The workers remove a quiet subject's retained message by publishing an empty one
+# (alerting.forget_after, analytics.forget_after); that removal must reach the partner.
+RETAINED = [
+    ("alert", "linz", "linz/alerts/rhine-flood/rhein-pegel-1", "alerting"),
+    ("aggregate", "linz", "linz/analytics/sensor.waterlevel/rhein-pegel-1/1h", "analytics"),
+    ("alert", "kaiserslautern", "kaiserslautern/alerts/lauter-flood/pegel-7", "alerting"),
+    ("aggregate", "kaiserslautern", "kaiserslautern/analytics/sensor.waterlevel/pegel-7/1h",
+     "analytics"),
+]
+
+
+def retained_state(kind, topic, n):
+    return harness.json.dumps({"kind": kind, "topic": topic, "n": n}).encode()
+
+
+def retained_at(site, topic):
+    """What a fresh subscriber (an operator) at site receives on topic with the retain
+    flag: its payload, or None. Everything the broker queued for the subscription has
+    arrived once the Watcher is made (barrier)."""
+    w = site.watcher("ops", [topic])
+    try:
+        got = [p for t, p, retain in w.snapshot() if t == topic and retain]
+    finally:
+        w.close()
+    assert len(got) <= 1, f"{topic} at {site.municipality}: {len(got)} retained messages"
+    return got[0] if got else None
+
+
+def publish_retained(site, account, topic, payload):
+    """Publish payload (b"": the removal) retained, QoS 1, as the workers do."""
+    c = site.client(account, tls=False)
+    try:
+        info = c.publish(topic, payload, qos=1, retain=True)
+        info.wait_for_publish(10)
+        assert info.is_published(), f"no PUBACK for {topic} at {site.municipality}"
+    finally:
+        close(c)
+
+
+def other(pair, home):
+    return pair.kl if home == "linz" else pair.linz
+
+
+def test_broker_bridge_retained_states_and_their_removal_cross(pair):
+    """Each retained kind, each way: a retained alert or aggregate published at home is
+    retained at the partner (a fresh subscriber there gets it with the retain flag);
+    its empty retained removal removes it there too."""
+    by_name = {"linz": pair.linz, "kaiserslautern": pair.kl}
+    for n, (kind, home, topic, account) in enumerate(RETAINED):
+        publish_retained(by_name[home], account, topic, retained_state(kind, topic, n))
+    for n, (kind, home, topic, account) in enumerate(RETAINED):
+        want = retained_state(kind, topic, n)
+        assert retained_at(by_name[home], topic) == want
+        wait_until(lambda: retained_at(other(pair, home), topic) == want, 20,
+                   f"the {kind} {topic} retained at the partner", interval=0.1)
+
+    for kind, home, topic, account in RETAINED:
+        publish_retained(by_name[home], account, topic, b"")
+    for kind, home, topic, account in RETAINED:
+        assert retained_at(by_name[home], topic) is None
+        wait_until(lambda: retained_at(other(pair, home), topic) is None, 20,
+                   f"the {kind} {topic} removed at the partner", interval=0.1)
+
+
+def test_broker_bridge_removal_while_link_down_reaches_the_partner(pair):
+    """The partner's broker is stopped while a retained alert or aggregate is removed at
+    home; when it is back and the link is up, a fresh subscriber there gets nothing.
+
+    The removal waits in the link's durable session on the home side (QoS 1): Linz's
+    bridge queues it locally (local_cleansession false) while Kaiserslautern is away,
+    and Kaiserslautern queues it in the Linz bridge's session there (cleansession
+    false) while Linz is away. A probe on the same link, published after the removal,
+    arrives after it, so its arrival is the moment to look.
+    """
+    by_name = {"linz": pair.linz, "kaiserslautern": pair.kl}
+    for n, (kind, home, topic, account) in enumerate(RETAINED):
+        publish_retained(by_name[home], account, topic, retained_state(kind, topic, n))
+    for n, (kind, home, topic, account) in enumerate(RETAINED):
+        want = retained_state(kind, topic, n)
+        wait_until(lambda: retained_at(other(pair, home), topic) == want, 20,
+                   f"the {kind} {topic} retained at the partner", interval=0.1)
+
+    for home, probe_topic in (("linz", LINZ_PROBE), ("kaiserslautern", KL_PROBE)):
+        away = other(pair, home)
+        mine = [(kind, topic, account) for kind, h, topic, account in RETAINED if h == home]
+        away.stop()
+        for kind, topic, account in mine:
+            publish_retained(by_name[home], account, topic, b"")
+            assert retained_at(by_name[home], topic) is None
+        away.start()
+        watcher = away.watcher("watch", [probe_topic])
+        prober = by_name[home].client("probe")
+        try:
+            pair.probe(prober, probe_topic, watcher, timeout=30)
+        finally:
+            close(prober)
+            watcher.close()
+        for kind, topic, account in mine:
+            stale = retained_at(away, topic)
+            assert stale is None, (f"{away.municipality} still holds the {kind} {topic} "
+                                   f"removed at {home} while the link was down: {stale!r}")
+
+
+def test_broker_bridge_stale_partner_states_remedy(pair):
+    """The operator's remedy for states whose removal was lost with the link's session
+    (docs/broker.md, "Retained alerts and aggregates"): at the receiving side, remove
+    every retained message under the partner's prefixes, restart the dialing side's
+    broker; the link replays the partner's current states, the stale one stays gone.
+
+    The stale state is made directly at Kaiserslautern (its platform account may publish
+    alerts of any prefix): to Kaiserslautern's broker it is the same as a Linz alert
+    whose removal never arrived.
+    """
+    linz, kl = pair.linz, pair.kl
+    current = "linz/alerts/rhine-flood/rhein-pegel-1"
+    stale = "linz/alerts/rhine-flood/gone"
+    publish_retained(linz, "alerting", current, retained_state("alert", current, 1))
+    publish_retained(kl, "platform", stale, retained_state("alert", stale, 0))
+    wait_until(lambda: retained_at(kl, current) == retained_state("alert", current, 1), 20,
+               f"{current} retained at Kaiserslautern", interval=0.1)
+    assert retained_at(kl, stale) is not None
+
+    proc = subprocess.run(
+        ["mosquitto_sub", "-h", "127.0.0.1", "-p", str(kl.local_port), "-u", "platform",
+         "-P", kl.passwords["platform"], "-t", "linz/alerts/#", "-t", "linz/analytics/#",
+         "--retained-only", "--remove-retained", "-W", "2"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=30)
+    assert proc.returncode in (0, 27), proc.stdout  # 27: the timeout ended it
+    assert retained_at(kl, stale) is None and retained_at(kl, current) is None
+
+    linz.stop()
+    linz.start()
+    watcher = kl.watcher("watch", [LINZ_PROBE])
+    prober = linz.client("probe")
+    try:
+        pair.probe(prober, LINZ_PROBE, watcher, timeout=30)
+    finally:
+        close(prober)
+        watcher.close()
+    # The replay may come after the probe (one published before the link was up waits
+    # in the link's queue ahead of it).
+    wait_until(lambda: retained_at(kl, current) == retained_state("alert", current, 1), 20,
+               f"{current} replayed to Kaiserslautern", interval=0.1)
+    assert retained_at(kl, stale) is None

@@ -144,3 +144,26 @@ def test_an_event_redis_refuses_for_good_is_dead_lettered(hub, redis_client, sta
         assert hub.running()
     finally:
         redis_client.delete(key)
+
+
+def test_retained_messages_are_taken_once_not_at_every_reconnect(hub, redis_client, stack):
+    """A device's retained message reaches the hub once: its subscriptions ask for
+    retained messages only when they are new (MQTT 5 retain handling 1), so neither a
+    hub restart nor a broker restart, which resume the hub's session, hands them over
+    again: a retained bad message is one dead letter, not one more per reconnect."""
+    publish(stack.mqtt_port, [("linz/sensor/waterlevel/r-bad", b"not json {"),
+                              ("linz/sensor/waterlevel/r-good", VALID)], retain=True)
+    harness.wait_until(lambda: redis_client.xlen(hub.deadletter) == 1
+                       and hub.metric("rheinhub_events_accepted_total") == 1, 20,
+                       "the retained pair taken")
+    hub.proc.stop()
+    hub.start()
+    stack.mosquitto.stop()
+    stack.mosquitto.start()
+    later = b'{"time":"2026-11-26T06:31:00Z","value":321,"unit":"cm"}'
+    harness.wait_until(lambda: hub.healthz() == 200, 30, "the hub back on the broker")
+    publish(stack.mqtt_port, [("linz/sensor/waterlevel/after", later)])
+    harness.wait_until(lambda: len(read_events(redis_client, hub.stream("sensor.waterlevel")))
+                       == 2, 20, "the event after the restarts")
+    assert hub.metric("rheinhub_events_received_total") == 1  # since its restart: only that
+    assert redis_client.xlen(hub.deadletter) == 1, read_stream(redis_client, hub.deadletter)

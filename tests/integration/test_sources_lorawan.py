@@ -43,10 +43,10 @@ def linz_file(kind, netserver, client_id, http_port, topics=None):
     return yaml.safe_dump(doc, sort_keys=False)
 
 
-def start_ttn(hub, netserver, sources, client_id=None, name=None):
+def start_ttn(hub, netserver, sources, client_id=None, name=None, healthy=True):
     port = harness.free_port()
     text = linz_file("ttn", netserver, client_id or f"it-ttn-{uuid.uuid4().hex[:8]}", port)
-    return sources(hub, "ttn", text, name=name).start(port)
+    return sources(hub, "ttn", text, name=name).start(port, healthy=healthy)
 
 
 def one_event(r, hub, etype, timeout=20):
@@ -312,13 +312,32 @@ def test_ttn_network_server_away_is_unhealthy_until_it_is_back(stack, hub, redis
     wait_until(lambda: src.metric("rheinhub_source_upstream_up") == 1, 30,
                "connected to the network server again")
     wait_until(lambda: src.healthz()[0] == 200, 10, "healthy again")
+    # Up means subscribed again (the restarted network server kept no session): the
+    # first uplink after it is read.
     ns = netserver.client()
-    # The SUBACK is not seen from here: the same uplink (one id) is sent until stored.
-    uplink = recorded("ttn", "waterlevel-702.json")
-
-    def stored():
-        netserver.publish(ns, TTN_TOPIC.format("pegel-linz-1"), uplink)
-        return len(events(r, hub, "sensor.waterlevel")) >= 1
-    wait_until(stored, 20, "an uplink stored after the network server's restart")
+    netserver.publish(ns, TTN_TOPIC.format("pegel-linz-1"), recorded("ttn", "waterlevel-702.json"))
+    one_event(r, hub, "sensor.waterlevel")
     assert [e.env["data"]["value"] for e in events(r, hub, "sensor.waterlevel")] == [702]
     harness_close(ns)
+
+
+def test_ttn_subscription_refused_by_the_network_server_is_unhealthy(stack, hub, netserver,
+                                                                     sources):
+    """A network server whose access rules do not let the source read its topic filter
+    refuses the subscription: the source connects but is not up (metric 0, /healthz 503
+    naming the refusal) and its log names the filter, instead of looking healthy while
+    it receives nothing."""
+    netserver.stop()
+    netserver.restrict(["v3/another-app@ttn/#"])
+    netserver.start()
+    src = start_ttn(hub, netserver, sources, healthy=False)
+    wait_until(lambda: "refused the subscription" in harness.tail(src.log_path, 50), 20,
+               "the refusal logged")
+    log = harness.tail(src.log_path, 50)
+    assert "refused the subscription to v3/linz-sensors@ttn/devices/+/up" in log, log
+    status, text = src.healthz()
+    assert status == 503, text
+    assert text.strip() == ("the network server refused 1 of the source's topic filters "
+                            "(server.topics, see the log)"), text
+    assert src.metric("rheinhub_source_upstream_up") == 0
+    assert src.metric("rheinhub_source_broker_up") == 1
