@@ -3,9 +3,10 @@
  * An alert as a track keeps it between its changes: the fields of struct alert with its
  * texts at their real length in one allocation (id, rule, municipality, subject,
  * message, acked_by), the texts of its event (event_text.h) and its value, which change
- * with every event while the alert is open, inline and as a kept value (value_kept.h). A struct alert (alert.h) holds every text at
- * its largest (about 5.9 KiB); it stays the form of a change, of the JSON and of
- * loading: alert_pack_new makes a pack of one, alert_pack_unpack makes one back.
+ * with every event while the alert is open, inline and as a kept value (value_kept.h).
+ * A struct alert (alert.h) holds every text at its largest (about 5.9 KiB); it stays
+ * the form of a change, of the JSON and of loading: alert_pack_new makes a pack of
+ * one, alert_pack_unpack makes one back.
  */
 #ifndef RHEINHUB_ALERTING_ALERT_PACK_H
 #define RHEINHUB_ALERTING_ALERT_PACK_H
