@@ -71,7 +71,8 @@ void counters_render(struct counters *c, const struct counters_gauges *g, FILE *
     labelled(out, "rheinhub_console_acks_total", "Acknowledgements, by result.", "result",
              ack_names, c->acks, COUNTERS_ACK_COUNT);
     prom_gauge(out, "rheinhub_console_broker_up",
-               "1 while the console's own MQTT session (the board's feed) is connected.",
+               "1 while the console's own MQTT session (the board's feed) is connected and "
+               "subscribed.",
                g->broker_up ? 1 : 0);
     prom_gauge(out, "rheinhub_console_alerts", "Active alerts on the board.", g->alerts);
     prom_gauge(out, "rheinhub_console_streams",

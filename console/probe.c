@@ -12,7 +12,8 @@
 void probe_health(struct console *c, struct api_reply *reply)
 {
     char err[512] = "";
-    bool broker = c->watch && watch_connected(c->watch);
+    enum watch_state link = watch_state(c->watch);
+    bool broker = link == WATCH_UP;
     bool database = history_check(&c->history, err, sizeof(err)) == 0;
     bool accounts = access(c->cfg->console.accounts_file, R_OK) == 0;
     bool ok = broker && database && accounts;
@@ -20,7 +21,7 @@ void probe_health(struct console *c, struct api_reply *reply)
     reply->status = ok ? 200 : 503;
     reply->body = json_pack("{s:s,s:s,s:s,s:s,s:I,s:i}",
                             "status", ok ? "ok" : "degraded",
-                            "broker", broker ? "up" : "down",
+                            "broker", watch_state_name(link),
                             "database", database ? "ok" : "unreadable",
                             "accounts", accounts ? "ok" : "unreadable",
                             "streams", (json_int_t)board_clients(c->board),
@@ -32,7 +33,7 @@ void probe_metrics(struct console *c, FILE *out)
     struct counters_gauges g = {0};
     size_t alerts = 0;
 
-    g.broker_up = c->watch && watch_connected(c->watch);
+    g.broker_up = watch_state(c->watch) == WATCH_UP;
     board_stats(c->board, &alerts, &g.board_dropped);
     g.alerts = alerts;
     g.streams = board_clients(c->board);

@@ -22,10 +22,17 @@
 #include "clock.h"
 #include "log.h"
 
+static const char *const state_names[] = {
+    [WATCH_DOWN] = "down",
+    [WATCH_SUBSCRIBING] = "subscribing",
+    [WATCH_REFUSED] = "refused",
+    [WATCH_UP] = "up",
+};
+
 struct watch {
     struct mosquitto *mosq;
     struct board *board;
-    atomic_bool connected;
+    _Atomic enum watch_state state; /* written on libmosquitto's thread, read anywhere */
     bool was_down_logged;
     int sub_mid;         /* the SUBSCRIBE of this connection; libmosquitto's thread only */
 };
@@ -56,10 +63,11 @@ static void on_connect(struct mosquitto *mosq, void *data, int rc)
         w->sub_mid = -1;
         board_resync_cancel(w->board);
     }
-    atomic_store(&w->connected, true);
+    atomic_store(&w->state, r == MOSQ_ERR_SUCCESS ? WATCH_SUBSCRIBING : WATCH_REFUSED);
 }
 
-/* The SUBACK: every filter granted starts the resync's quiet period; a refusal ends it. */
+/* The SUBACK: every filter granted starts the resync's quiet period and makes the feed
+ * up; a refusal ends the resync, and the feed stays "refused" until a reconnect. */
 static void on_subscribe(struct mosquitto *mosq, void *data, int mid, int n, const int *granted)
 {
     struct watch *w = data;
@@ -67,14 +75,17 @@ static void on_subscribe(struct mosquitto *mosq, void *data, int mid, int n, con
     (void)mosq;
     if (mid != w->sub_mid)
         return;
-    for (int i = 0; i < n; i++) {
-        if (granted[i] < 0 || granted[i] > 2) {
-            log_error("watch", "the broker refused the subscription to %s; the board is "
-                               "not compared with what it retains", i < N_SUBS ? subs[i] : "?");
+    for (int i = 0; i < N_SUBS; i++) {
+        /* A SUBACK with fewer codes than filters leaves the rest unconfirmed. */
+        if (i >= n || granted[i] < 0 || granted[i] > 2) {
+            log_error("watch", "the broker refused the subscription to %s: the board shows "
+                               "nothing of it (/healthz says \"refused\")", subs[i]);
             board_resync_cancel(w->board);
+            atomic_store(&w->state, WATCH_REFUSED);
             return;
         }
     }
+    atomic_store(&w->state, WATCH_UP);
     board_resync_subscribed(w->board, clock_now_ms());
 }
 
@@ -83,7 +94,7 @@ static void on_disconnect(struct mosquitto *mosq, void *data, int rc)
     struct watch *w = data;
 
     board_resync_cancel(w->board); /* the replay it waited for will not come */
-    if (!atomic_exchange(&w->connected, false))
+    if (atomic_exchange(&w->state, WATCH_DOWN) == WATCH_DOWN)
         return;
     if (rc == 0) /* watch_stop's own disconnect */
         log_info("watch", "disconnected from the broker");
@@ -152,9 +163,14 @@ struct watch *watch_start(const struct watch_options *opt, struct board *board)
     return w;
 }
 
-bool watch_connected(struct watch *w)
+enum watch_state watch_state(struct watch *w)
 {
-    return atomic_load(&w->connected);
+    return w ? atomic_load(&w->state) : WATCH_DOWN;
+}
+
+const char *watch_state_name(enum watch_state s)
+{
+    return state_names[s];
 }
 
 void watch_stop(struct watch *w)

@@ -25,8 +25,17 @@ struct watch_options {
 /* Starts the session and its thread; it reconnects by itself. NULL with errno set. */
 struct watch *watch_start(const struct watch_options *opt, struct board *board);
 
-/* Whether the session is connected now. */
-bool watch_connected(struct watch *w);
+enum watch_state {
+    WATCH_DOWN,        /* not connected */
+    WATCH_SUBSCRIBING, /* connected, the SUBACK not in yet */
+    WATCH_REFUSED,     /* the broker refused a subscription (its ACL): nothing comes */
+    WATCH_UP,          /* connected, both subscriptions granted: the board is fed */
+};
+
+/* The session's state now (w may be NULL: down). */
+enum watch_state watch_state(struct watch *w);
+/* "down", "subscribing", "refused" or "up". */
+const char *watch_state_name(enum watch_state s);
 
 void watch_stop(struct watch *w);
 

@@ -14,6 +14,7 @@ Redis, hubs) that the broker tests import.
 """
 
 import getpass
+import json
 import os
 import signal
 import socket
@@ -32,6 +33,27 @@ from harness import wait_until
 
 TOOLS = harness.REPO / "deploy" / "broker"
 HOST = "127.0.0.1"
+# Mosquitto's dynamic security plugin: unlike an acl_file, it refuses subscriptions.
+DYNSEC_PLUGIN = next(iter(Path("/usr/lib").glob("*/mosquitto_dynamic_security.so")), None)
+
+
+def dynsec_anonymous(conf, path, filters):
+    """Makes the broker of conf (from its next start) let anonymous clients subscribe to
+    filters only (a dynamic-security file at path), and publish anything."""
+    path.write_text(json.dumps({
+        "defaultACLAccess": {"publishClientSend": True, "publishClientReceive": True,
+                             "subscribe": False, "unsubscribe": True},
+        "clients": [],
+        "groups": [{"groupname": "anonymous", "roles": [{"rolename": "reader"}],
+                    "clients": []}],
+        "roles": [{"rolename": "reader", "acls": [
+            {"acltype": "subscribePattern", "topic": f, "priority": 0, "allow": True}
+            for f in filters]}],
+        "anonymousGroup": "anonymous",
+    }))
+    text = Path(conf).read_text()
+    if "plugin_opt_config_file" not in text:
+        Path(conf).write_text(text + f"plugin {DYNSEC_PLUGIN}\nplugin_opt_config_file {path}\n")
 
 
 # ---------------------------------------------------------------------------

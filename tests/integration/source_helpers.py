@@ -154,8 +154,8 @@ class NetServer:
         conf = self.dir / "mosquitto.conf"
         lines = [ln for ln in conf.read_text().splitlines()
                  if not ln.startswith("password_file ")]
-        plugin = next(Path("/usr/lib").glob("*/mosquitto_dynamic_security.so"))
-        lines += [f"plugin {plugin}", f"plugin_opt_config_file {path}"]
+        from broker_helpers import DYNSEC_PLUGIN
+        lines += [f"plugin {DYNSEC_PLUGIN}", f"plugin_opt_config_file {path}"]
         conf.write_text("\n".join(lines) + "\n")
 
     def client(self):

@@ -20,6 +20,7 @@ import uuid
 
 import pytest
 
+import broker_helpers
 import console_helpers as ch
 import harness
 
@@ -277,3 +278,42 @@ def test_healthz_and_broker_up_follow_the_broker(env):
                                       "/healthz 200 with the broker back", interval=0.5)
     assert body["broker"] == "up", body
     assert metric(port, "rheinhub_console_broker_up") == 1
+
+
+def test_healthz_while_the_broker_refuses_the_boards_feed(env, tmp_path):
+    """A broker whose access rules do not let the console read +/analytics/# refuses
+    that subscription: the board would never show an aggregate, so /healthz answers 503
+    with "broker":"refused" (and rheinhub_console_broker_up is 0), not "up" as soon as
+    the session is connected; once the rules let it read both and it reconnects, "up"."""
+    if not broker_helpers.DYNSEC_PLUGIN:
+        pytest.skip("Mosquitto's dynamic security plugin is not installed")
+    _, _, _, broker_dir = env
+    (tmp_path / "run").mkdir()
+    broker = harness.Mosquitto(tmp_path, tmp_path / "run")
+    acl = tmp_path / "dynsec.json"
+    broker_helpers.dynsec_anonymous(broker.conf, acl, ["+/alerts/#"])
+    broker.start()
+    port = harness.free_port()
+    config = tmp_path / "console.yaml"
+    config.write_text(harness.to_yaml({
+        "mqtt": {"host": "127.0.0.1", "port": broker.port}, "log": {"level": "info"},
+        "console": {"bind": "127.0.0.1", "port": port,
+                    "accounts_file": str(broker_dir / "accounts")}}))
+    console = harness.Proc("console-feed", [ch.console_binary(), "-c", config],
+                           tmp_path / "console-feed.log", env=harness.sanitizer_env())
+    console.start()
+    try:
+        harness.wait_until(lambda: "refused the subscription to +/analytics/#"
+                           in harness.tail(console.log_path, 30), 30, "the refusal logged")
+        status, body = health(port)
+        assert status == 503 and body["broker"] == "refused", body
+        assert metric(port, "rheinhub_console_broker_up") == 0
+        broker.stop()
+        broker_helpers.dynsec_anonymous(broker.conf, acl, ["+/alerts/#", "+/analytics/#"])
+        broker.start()
+        harness.wait_until(lambda: health(port)[1]["broker"] == "up", 40,
+                           "the feed up after the reconnect")
+        assert metric(port, "rheinhub_console_broker_up") == 1
+    finally:
+        ch.stop_clean(console)
+        broker.stop()

@@ -10,30 +10,14 @@ import json
 import socket
 import threading
 import time
-from pathlib import Path
 
 import pytest
 
 import harness
+from broker_helpers import DYNSEC_PLUGIN, dynsec_anonymous
 from harness import publish
 
-DYNSEC_PLUGIN = "/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so"
 T = "2026-11-26T08:00:00Z"
-
-
-def dynsec(path, filters):
-    """A dynamic-security file that lets anonymous clients subscribe to filters only."""
-    path.write_text(json.dumps({
-        "defaultACLAccess": {"publishClientSend": True, "publishClientReceive": True,
-                             "subscribe": False, "unsubscribe": True},
-        "clients": [],
-        "groups": [{"groupname": "anonymous", "roles": [{"rolename": "reader"}],
-                    "clients": []}],
-        "roles": [{"rolename": "reader", "acls": [
-            {"acltype": "subscribePattern", "topic": f, "priority": 0, "allow": True}
-            for f in filters]}],
-        "anonymousGroup": "anonymous",
-    }))
 
 
 def restart_broker(stack):
@@ -47,12 +31,10 @@ def health(hub):
 
 
 def test_refused_subscription_makes_the_hub_unhealthy_until_granted(hub_factory, stack):
-    if not Path(DYNSEC_PLUGIN).exists():
+    if not DYNSEC_PLUGIN:
         pytest.skip("Mosquitto's dynamic security plugin is not installed")
     acl = stack.tmp / "dynsec.json"
-    dynsec(acl, ["+/sensor/#", "+/service/#"])
-    with open(stack.mosquitto.conf, "a") as conf:
-        conf.write(f"plugin {DYNSEC_PLUGIN}\nplugin_opt_config_file {acl}\n")
+    dynsec_anonymous(stack.mosquitto.conf, acl, ["+/sensor/#", "+/service/#"])
     restart_broker(stack)
 
     hub = hub_factory(start=False)
@@ -69,7 +51,7 @@ def test_refused_subscription_makes_the_hub_unhealthy_until_granted(hub_factory,
     assert m.get("rheinhub_mqtt_subscription_refusals_total") == 1
 
     # The ACL is corrected; after the reconnect every filter is granted again.
-    dynsec(acl, ["+/sensor/#", "+/service/#", "+/citizen/#"])
+    dynsec_anonymous(stack.mosquitto.conf, acl, ["+/sensor/#", "+/service/#", "+/citizen/#"])
     restart_broker(stack)
     harness.wait_until(lambda: hub.healthz() == 200, 30, "/healthz 200 after the reconnect")
     status, body = health(hub)
