@@ -58,6 +58,7 @@
 #define FLUSH_CHUNK 32
 #define REPUBLISH_INTERVAL_NS (5 * NS_PER_S)
 #define STOP_FLUSH_MS 2000               /* how long a stop waits for PUBACKs */
+#define LINK_GRACE_MS 5000               /* a link down this long makes the worker unhealthy */
 #define FORGET_SCAN 4096                 /* tracks looked at for forgetting per check */
 #define FORGET_MAX 64                    /* tracks forgotten per check at most */
 
@@ -456,6 +457,18 @@ static int al_batch(struct worker *w, void *data, struct worker_event *events, s
     return commit(a, c, now, false);
 }
 
+/*
+ * The worker is unhealthy (its status hash, rheinhub_worker_consumer_healthy) while its
+ * MQTT link cannot do its work: alerts would reach nobody, acknowledgements nothing.
+ */
+static void link_health(struct alerting *a, struct worker *w)
+{
+    char buf[400];
+    const char *problem = mqtt_link_problem(a->mqtt, LINK_GRACE_MS, buf, sizeof(buf));
+
+    worker_set_health(w, !problem, problem ? problem : ""); /* a change only is written */
+}
+
 static int al_tick(struct worker *w, void *data)
 {
     struct alerting *a = data;
@@ -466,6 +479,7 @@ static int al_tick(struct worker *w, void *data)
     int r;
 
     mqtt_link_run(a->mqtt); /* keep-alive and confirmations, also while Redis is away */
+    link_health(a, w);
     if (!c) {
         if (a->detect)
             log_info(a->component, "redis link down: silence checks wait until the worker "

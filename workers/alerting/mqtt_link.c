@@ -33,6 +33,9 @@ struct mqtt_link {
     int *pubacks;                       /* ring of MQTT_LINK_PUBACKS_MAX */
     size_t ack_head, ack_count;
     bool connected;
+    bool refused;                       /* the broker refused the last SUBSCRIBE */
+    int sub_mid;                        /* that SUBSCRIBE */
+    int64_t down_since_ms;              /* not connected since then (monotonic) */
     bool stopping;
     bool down_logged;                   /* the current outage was logged */
     uint64_t connects;
@@ -72,9 +75,10 @@ static void on_connect(struct mosquitto *mosq, void *data, int rc)
         return;
     }
     /* The persistent session keeps the subscription; asking again costs nothing. */
-    r = mosquitto_subscribe(mosq, NULL, l->subscription, 1);
+    r = mosquitto_subscribe(mosq, &l->sub_mid, l->subscription, 1);
     if (r != MOSQ_ERR_SUCCESS)
         log_warn(l->component, "mqtt: subscribe %s: %s", l->subscription, mosquitto_strerror(r));
+    l->refused = r != MOSQ_ERR_SUCCESS;
     l->connected = true;
     l->connects++;
     l->down_logged = false;
@@ -87,6 +91,8 @@ static void on_disconnect(struct mosquitto *mosq, void *data, int rc)
 {
     struct mqtt_link *l = data;
 
+    if (l->connected)
+        l->down_since_ms = now_ms();
     l->connected = false;
     if (rc != 0)
         schedule_reconnect(l, mosquitto_strerror(rc));
@@ -96,9 +102,12 @@ static void on_subscribe(struct mosquitto *mosq, void *data, int mid, int n, con
 {
     struct mqtt_link *l = data;
 
-    if (n < 1 || granted[0] > 2)
-        log_error(l->component, "mqtt: the broker refused the subscription %s",
-                  l->subscription);
+    if (mid != l->sub_mid)
+        return;
+    l->refused = n < 1 || granted[0] > 2;
+    if (l->refused)
+        log_error(l->component, "mqtt: the broker refused the subscription %s: "
+                  "acknowledgements do not arrive", l->subscription);
 }
 
 static void on_publish(struct mosquitto *mosq, void *data, int mid)
@@ -154,6 +163,7 @@ struct mqtt_link *mqtt_link_new(const struct mqtt_link_config *cfg)
     mosquitto_lib_init();
     l->component = cfg->component;
     l->backoff_ms = RECONNECT_MIN_MS;
+    l->down_since_ms = now_ms();
     snprintf(l->subscription, sizeof(l->subscription), "%s", cfg->subscription);
     snprintf(l->where, sizeof(l->where), "%s:%d", cfg->host, cfg->port);
     l->messages = calloc(MQTT_LINK_ACKS_MAX, sizeof(*l->messages));
@@ -290,6 +300,23 @@ size_t mqtt_link_take_pubacks(struct mqtt_link *l, int *mids, size_t max)
 bool mqtt_link_connected(struct mqtt_link *l)
 {
     return l->connected;
+}
+
+const char *mqtt_link_problem(struct mqtt_link *l, int64_t grace_ms, char *buf, size_t size)
+{
+    if (!l->connected) {
+        if (now_ms() - l->down_since_ms < grace_ms)
+            return NULL;
+        snprintf(buf, size, "no MQTT link to the broker at %s: alert changes wait in the "
+                 "outbox", l->where);
+        return buf;
+    }
+    if (l->refused) {
+        snprintf(buf, size, "the broker refused the subscription %s: acknowledgements do "
+                 "not arrive", l->subscription);
+        return buf;
+    }
+    return NULL;
 }
 
 uint64_t mqtt_link_connects(struct mqtt_link *l)

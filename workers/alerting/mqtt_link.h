@@ -81,6 +81,12 @@ size_t mqtt_link_take_pubacks(struct mqtt_link *l, int *mids, size_t max);
 /* Whether the client is connected now; how many times it has connected so far. */
 bool mqtt_link_connected(struct mqtt_link *l);
 uint64_t mqtt_link_connects(struct mqtt_link *l);
+/*
+ * What keeps the link from doing its work, in buf (size bytes), or NULL when nothing
+ * does: not connected for grace_ms or longer (a start and a reconnect take a moment), or
+ * the broker refused the acknowledgements' subscription.
+ */
+const char *mqtt_link_problem(struct mqtt_link *l, int64_t grace_ms, char *buf, size_t size);
 /* Received messages dropped because the queue was full, so far. */
 uint64_t mqtt_link_dropped(struct mqtt_link *l);
 /* Publishes not yet confirmed by the broker. */
