@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: MIT
 /*
- * The console's live picture and its event ring (board.h). Alerts are kept by topic
- * as the alerting worker publishes them (retained, so a restarted console has them
- * all again at once); a cleared alert leaves the map for the recent list. Every
- * change becomes one SSE event in a ring of BOARD_RING; each open stream reads the
- * ring at its own pace and is parked (its connection suspended) while it has read
- * everything. A stream that falls a whole ring behind is ended: the browser
- * reconnects by itself and starts again from a fresh snapshot. After each connect of
- * the console's session, a resync removes what the broker's replay no longer has.
+ * The console's live picture and its event ring (board.h); its aggregates are in
+ * board_aggregates.c. Alerts are kept by topic as the alerting worker publishes them
+ * (retained, so a restarted console has them all again at once); a cleared alert
+ * leaves the map for the recent list. Every change becomes one SSE event in a ring of
+ * BOARD_RING; each open stream reads the ring at its own pace and is parked (its
+ * connection suspended) while it has read everything. A stream that falls a whole ring
+ * behind is ended: the browser reconnects by itself and starts again from a fresh
+ * snapshot. After each connect of the console's session, a resync removes what the
+ * broker's replay no longer has.
  */
 #include "board.h"
 #include "board_internal.h"
@@ -131,7 +132,8 @@ static void append_text(struct board *b, char *text, size_t len)
     wake_parked(b);
 }
 
-static void append(struct board *b, const char *name, const json_t *data)
+/* Appends the event of data (board_internal.h). */
+void board_append(struct board *b, const char *name, const json_t *data)
 {
     size_t len;
     char *text = event_text(name, data, &len);
@@ -190,20 +192,20 @@ static void add_recent(struct board *b, json_t *alert)
         json_array_remove(b->recent, json_array_size(b->recent) - 1);
 }
 
-/* A message named topic: what it says is what the broker holds now. Lock held. */
-static void confirm(struct board *b, const char *topic)
+/* Confirms topic (board_internal.h). */
+void board_confirm(struct board *b, const char *topic)
 {
     if (b->unconfirmed)
         json_object_del(b->unconfirmed, topic);
 }
 
-/* The "removed" event of topic, an alert or an aggregate that is gone. Lock held. */
-static void append_removed(struct board *b, const char *topic)
+/* The "removed" event of topic (board_internal.h). */
+void board_append_removed(struct board *b, const char *topic)
 {
     json_t *gone = json_pack("{s:s}", "topic", topic);
 
     if (gone)
-        append(b, "removed", gone);
+        board_append(b, "removed", gone);
     else
         log_error("board", "out of memory writing a removed event");
     json_decref(gone);
@@ -232,7 +234,7 @@ bool board_remove_alert(struct board *b, const char *topic)
     if (!remove_recent(b, topic) && !held)
         return false;
     b->version++;
-    append_removed(b, topic);
+    board_append_removed(b, topic);
     return true;
 }
 
@@ -249,7 +251,7 @@ void board_alert(struct board *b, const char *topic, const void *payload, size_t
     if (split_topic(copy, levels, 5) != 4 || strcmp(levels[1], "alerts") != 0)
         return;
     pthread_mutex_lock(&b->lock);
-    confirm(b, topic);
+    board_confirm(b, topic);
     if (len == 0) { /* a retained alert removed: forgotten by the worker, or by hand */
         board_remove_alert(b, topic);
         goto out;
@@ -273,7 +275,7 @@ void board_alert(struct board *b, const char *topic, const void *payload, size_t
         goto out;
     }
     b->version++;
-    append(b, "alert", alert);
+    board_append(b, "alert", alert);
 out:
     pthread_mutex_unlock(&b->lock);
     json_decref(alert);
@@ -287,88 +289,6 @@ bool board_aggregate_levels(const char *topic, char *copy, char **levels)
     strcpy(copy, topic);
     return split_topic(copy, levels, 6) == 5 && strcmp(levels[1], "analytics") == 0 &&
            strcmp(levels[3], "_all") != 0;
-}
-
-/* The gauges' key of an aggregate's levels: "m/type/subject". */
-static void gauge_key(char **levels, char *key, size_t size)
-{
-    snprintf(key, size, "%s/%s/%s", levels[0], levels[2], levels[3]);
-}
-
-/* Holds agg (a reference taken) as the newest of its (subject, window). Lock held. */
-static void hold_window(struct board *b, char **levels, json_t *agg)
-{
-    char key[512];
-    json_t *gauge, *ev;
-    bool held;
-
-    gauge_key(levels, key, sizeof(key));
-    gauge = json_object_get(b->gauges, key);
-    /* The cap counts (subject, window) pairs: the window is a topic level too. */
-    held = gauge && json_object_get(json_object_get(gauge, "windows"), levels[4]);
-    if (!held && b->n_windows >= BOARD_GAUGES_MAX) {
-        gauge = NULL;
-    } else if (!gauge) {
-        gauge = json_pack("{s:s,s:s,s:s,s:{}}", "municipality", levels[0], "type", levels[2],
-                          "subject", levels[3], "windows");
-        if (gauge && json_object_set_new(b->gauges, key, gauge) < 0)
-            gauge = NULL; /* freed by json_object_set_new */
-    }
-    if (gauge && json_object_set(json_object_get(gauge, "windows"), levels[4], agg) == 0) {
-        if (!held)
-            b->n_windows++;
-        ev = json_pack("{s:s,s:s,s:s,s:s,s:O}", "municipality", levels[0], "type", levels[2],
-                       "subject", levels[3], "window", levels[4], "aggregate", agg);
-        if (ev)
-            append(b, "aggregate", ev);
-        json_decref(ev);
-    } else {
-        b->dropped++;
-    }
-}
-
-/* Removes a held aggregate, with its "removed" event (board_internal.h). */
-bool board_remove_window(struct board *b, const char *topic, char **levels)
-{
-    char key[512];
-    json_t *gauge, *windows;
-
-    gauge_key(levels, key, sizeof(key));
-    gauge = json_object_get(b->gauges, key);
-    windows = json_object_get(gauge, "windows");
-    if (!json_object_get(windows, levels[4]))
-        return false;
-    json_object_del(windows, levels[4]);
-    b->n_windows--;
-    if (json_object_size(windows) == 0)
-        json_object_del(b->gauges, key);
-    append_removed(b, topic);
-    return true;
-}
-
-void board_aggregate(struct board *b, const char *topic, const void *payload, size_t len)
-{
-    char copy[512], *levels[6];
-    json_t *agg = NULL;
-    json_error_t jerr;
-
-    if (!board_aggregate_levels(topic, copy, levels))
-        return;
-    if (len > 0 && len <= BOARD_PAYLOAD_MAX && (agg = json_loadb(payload, len, 0, &jerr)) &&
-        !json_is_object(agg)) {
-        json_decref(agg);
-        agg = NULL;
-    }
-    pthread_mutex_lock(&b->lock);
-    confirm(b, topic);
-    if (len == 0) /* a retained aggregate removed by an operator of the broker */
-        board_remove_window(b, topic, levels);
-    else if (agg)
-        hold_window(b, levels, agg);
-    else
-        b->dropped++;
-    pthread_mutex_unlock(&b->lock);
-    json_decref(agg);
 }
 
 void board_ping(struct board *b)
@@ -565,20 +485,6 @@ json_t *board_alerts_json(struct board *b)
 
     pthread_mutex_lock(&b->lock);
     out = alerts_json(b);
-    pthread_mutex_unlock(&b->lock);
-    return out;
-}
-
-json_t *board_gauges_json(struct board *b)
-{
-    json_t *out = json_array(), *g;
-    const char *key;
-
-    if (!out)
-        return NULL;
-    pthread_mutex_lock(&b->lock);
-    json_object_foreach(b->gauges, key, g)
-        json_array_append_new(out, json_deep_copy(g));
     pthread_mutex_unlock(&b->lock);
     return out;
 }

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
- * The board's state, shared by its two halves: board.c (alerts, aggregates, the event
- * ring and the streams) and board_resync.c (the comparison with the broker's replay
- * after each connect). Nothing outside these two files includes this header.
+ * The board's state, shared by its parts: board.c (alerts, the event ring and the
+ * streams), board_aggregates.c (the aggregates) and board_resync.c (the comparison with
+ * the broker's replay after each connect). Nothing outside these files includes this
+ * header.
  */
 #ifndef RHEINHUB_CONSOLE_BOARD_INTERNAL_H
 #define RHEINHUB_CONSOLE_BOARD_INTERNAL_H
@@ -42,6 +43,16 @@ struct board {
     bool resync_subscribed;    /* the SUBACK of this resync's connection arrived */
     int64_t resync_quiet_from; /* ms, monotonic: that SUBACK or the newest retained message */
 };
+
+/* Appends the event "event: NAME\ndata: JSON\n\n" of data to the ring and wakes the
+ * parked streams (logs when out of memory). Lock held. */
+void board_append(struct board *b, const char *name, const json_t *data);
+
+/* Appends the "removed" event of topic, an alert or an aggregate that is gone. Lock held. */
+void board_append_removed(struct board *b, const char *topic);
+
+/* A message named topic: what it says is what the broker holds now. Lock held. */
+void board_confirm(struct board *b, const char *topic);
 
 /* Removes the alert at topic, held or cleared in the recent list, with one "removed"
  * event; whether there was one. Lock held. */
