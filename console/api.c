@@ -33,6 +33,8 @@ static void error(struct api_reply *r, int status, const char *code, const char 
 {
     r->status = status;
     json_decref(r->body);
+    free(r->text);
+    r->text = NULL;
     r->body = json_pack("{s:s,s:o*}", "error", code, "message",
                         text_json(message, strlen(message)));
 }
@@ -41,7 +43,23 @@ static void ok(struct api_reply *r, json_t *body)
 {
     r->status = body ? 200 : 500;
     json_decref(r->body);
+    free(r->text);
+    r->text = NULL;
     r->body = body ? body : json_pack("{s:s,s:s}", "error", "internal", "message", "out of memory");
+}
+
+/* A reply of JSON text (taken, freed when sent); NULL: out of memory. */
+static void ok_text(struct api_reply *r, char *text)
+{
+    if (!text) {
+        ok(r, NULL);
+        return;
+    }
+    json_decref(r->body);
+    r->body = NULL;
+    free(r->text);
+    r->text = text;
+    r->status = 200;
 }
 
 /* The account name alphabet of deploy/broker/account: [A-Za-z0-9._-]{1,128}. */
@@ -325,42 +343,40 @@ static void subject_key(const json_t *o, char *out, size_t size)
     snprintf(out, size, "%s/%s/%s", m ? m : "", type ? type : "", subject ? subject : "");
 }
 
+struct silent_scan {
+    const struct rules *rules;
+    json_t *silent; /* subject_key -> true */
+};
+
+/* Marks the subject of alert when its rule is a silence rule. */
+static void mark_silent(const json_t *alert, void *data)
+{
+    struct silent_scan *scan = data;
+    const char *rule = json_string_value(json_object_get(alert, "rule"));
+    const struct rule *r = rule && scan->rules ? rules_find(scan->rules, rule) : NULL;
+    char key[400];
+
+    if (!r || r->kind != RULE_SILENCE)
+        return;
+    subject_key(alert, key, sizeof(key));
+    json_object_set_new(scan->silent, key, json_true());
+}
+
 /*
  * The board's gauges, each marked "silent" while an alert of a silence rule (the
  * rules file's kind silence) is open for its subject.
  */
 static void gauges(struct console *c, struct api_reply *reply)
 {
-    json_t *list = board_gauges_json(c->board), *alerts = board_alerts_json(c->board);
-    json_t *silent = json_object(), *a, *g;
-    size_t i;
+    struct silent_scan scan = {c->history.rules, json_object()};
 
-    if (!list || !alerts || !silent) {
-        json_decref(list);
-        json_decref(alerts);
-        json_decref(silent);
+    if (!scan.silent || board_alerts_each(c->board, mark_silent, &scan) < 0) {
+        json_decref(scan.silent);
         error(reply, 500, "internal", "out of memory");
         return;
     }
-    json_array_foreach(json_object_get(alerts, "alerts"), i, a) {
-        const char *rule = json_string_value(json_object_get(a, "rule"));
-        const struct rule *r = rule && c->history.rules ? rules_find(c->history.rules, rule) : NULL;
-        char key[400];
-
-        if (!r || r->kind != RULE_SILENCE)
-            continue;
-        subject_key(a, key, sizeof(key));
-        json_object_set_new(silent, key, json_true());
-    }
-    json_array_foreach(list, i, g) {
-        char key[400];
-
-        subject_key(g, key, sizeof(key));
-        json_object_set_new(g, "silent", json_boolean(json_object_get(silent, key) != NULL));
-    }
-    json_decref(alerts);
-    json_decref(silent);
-    ok(reply, list);
+    ok_text(reply, board_gauges_text(c->board, scan.silent, NULL));
+    json_decref(scan.silent);
 }
 
 static void series(struct console *c, const struct api_request *req, struct api_reply *reply)
@@ -404,6 +420,7 @@ void api_handle(struct console *c, const struct api_request *req, struct api_rep
 
     reply->status = 500;
     reply->body = NULL;
+    reply->text = NULL;
     reply->cookie[0] = '\0';
     reply->retry_after_s = 0;
     if (post && strcmp(req->path, "/login") == 0) {
@@ -433,7 +450,7 @@ void api_handle(struct console *c, const struct api_request *req, struct api_rep
                             "idle_timeout_s", c->cfg->console.idle_timeout_s, "broker",
                             info.broker));
     else if (strcmp(req->path, "/alerts") == 0)
-        ok(reply, board_alerts_json(c->board));
+        ok_text(reply, board_alerts_text(c->board, NULL));
     else if (strcmp(req->path, "/alert") == 0)
         alert_detail(c, req, reply);
     else if (strcmp(req->path, "/gauges") == 0)

@@ -30,6 +30,7 @@ struct api_request {
 struct api_reply {
     int status;
     json_t *body;           /* owned; NULL: no body */
+    char *text;             /* owned: the body as JSON text, sent instead of body; or NULL */
     char cookie[256];       /* Set-Cookie value, or "" */
     int retry_after_s;      /* 429: Retry-After */
 };

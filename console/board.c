@@ -29,7 +29,7 @@
 struct snapshot {
     int refs;           /* the board's cache and each stream still sending it; board lock */
     size_t len;
-    char text[];
+    char *text;
 };
 
 struct board_client {
@@ -68,8 +68,10 @@ struct board *board_new(board_conn_cb park, board_conn_cb wake)
 /* Drops one reference. Lock held (or the board no longer shared). Accepts NULL. */
 static void snapshot_unref(struct snapshot *s)
 {
-    if (s && --s->refs == 0)
+    if (s && --s->refs == 0) {
+        free(s->text);
         free(s);
+    }
 }
 
 void board_free(struct board *b)
@@ -93,21 +95,48 @@ void board_free(struct board *b)
     free(b);
 }
 
-/* "event: NAME\ndata: JSON\n\n", or NULL. JSON_COMPACT keeps it on one line. */
-static char *event_text(const char *name, const json_t *data, size_t *len)
+/* "event: NAME\ndata: JSON\n\n" of a JSON text on one line, or NULL. */
+static char *event_text_of(const char *name, const char *json, size_t *len)
 {
-    char *json = json_dumps(data, JSON_COMPACT);
     char *text = NULL;
-    int n;
+    int n = asprintf(&text, "event: %s\ndata: %s\n\n", name, json);
 
-    if (!json)
-        return NULL;
-    n = asprintf(&text, "event: %s\ndata: %s\n\n", name, json);
-    free(json);
     if (n < 0)
         return NULL;
     *len = (size_t)n;
     return text;
+}
+
+/* The same of a JSON value, or NULL. JSON_COMPACT keeps it on one line. */
+static char *event_text(const char *name, const json_t *data, size_t *len)
+{
+    char *json = json_dumps(data, JSON_COMPACT);
+    char *text;
+
+    if (!json)
+        return NULL;
+    text = event_text_of(name, json, len);
+    free(json);
+    return text;
+}
+
+/* The held text of value (board_internal.h). */
+json_t *board_held_text(const json_t *value)
+{
+    char *json = json_dumps(value, JSON_COMPACT);
+    json_t *text;
+
+    if (!json)
+        return NULL;
+    text = json_stringn_nocheck(json, strlen(json));
+    free(json);
+    return text;
+}
+
+/* The value of a held text (board_internal.h). */
+json_t *board_held_value(const json_t *text)
+{
+    return json_loadb(json_string_value(text), json_string_length(text), 0, NULL);
 }
 
 static void wake_parked(struct board *b)
@@ -242,6 +271,7 @@ void board_alert(struct board *b, const char *topic, const void *payload, size_t
 {
     char copy[512], *levels[5];
     json_t *alert = NULL;
+    json_t *held = NULL;
     json_error_t jerr;
     const char *state;
 
@@ -269,13 +299,25 @@ void board_alert(struct board *b, const char *topic, const void *payload, size_t
         json_object_del(b->alerts, topic);
         add_recent(b, alert);
     } else if (json_object_get(b->alerts, topic) || json_object_size(b->alerts) < BOARD_ALERTS_MAX) {
-        json_object_set(b->alerts, topic, alert);
+        if (!(held = board_held_text(alert)) || json_object_set_new(b->alerts, topic, held) < 0) {
+            log_error("board", "%s: out of memory holding the alert", topic);
+            goto out;
+        }
     } else {
         b->dropped++;
         goto out;
     }
     b->version++;
-    board_append(b, "alert", alert);
+    if (held) {
+        size_t n;
+        char *text = event_text_of("alert", json_string_value(held), &n);
+        if (text)
+            append_text(b, text, n);
+        else
+            log_error("board", "out of memory writing an alert event");
+    } else {
+        board_append(b, "alert", alert);
+    }
 out:
     pthread_mutex_unlock(&b->lock);
     json_decref(alert);
@@ -330,7 +372,7 @@ void board_wake_all(struct board *b)
 /* {"alerts":[...],"recent":[...]}. Lock held. */
 static json_t *alerts_json(struct board *b)
 {
-    json_t *out = json_object(), *list = json_array(), *alert;
+    json_t *out = json_object(), *list = json_array(), *held;
     const char *topic;
 
     if (!out || !list) {
@@ -338,36 +380,82 @@ static json_t *alerts_json(struct board *b)
         json_decref(list);
         return NULL;
     }
-    json_object_foreach(b->alerts, topic, alert)
-        json_array_append(list, alert);
     json_object_set_new(out, "alerts", list);
-    json_object_set_new(out, "recent", json_deep_copy(b->recent));
+    json_object_foreach(b->alerts, topic, held) {
+        if (json_array_append_new(list, board_held_value(held)) < 0) {
+            json_decref(out);
+            return NULL;
+        }
+    }
+    if (json_object_set_new(out, "recent", json_deep_copy(b->recent)) < 0) {
+        json_decref(out);
+        return NULL;
+    }
     return out;
+}
+
+/*
+ * before {"alerts":[...],"recent":[...]} after, joined from the held texts: the compact
+ * JSON of alerts_json. Lock held; NULL without memory, else *len bytes and a NUL.
+ */
+static char *alerts_text(struct board *b, const char *before, const char *after, size_t *len)
+{
+    static const char head[] = "{\"alerts\":[", mid[] = "],\"recent\":";
+    size_t nb = strlen(before), na = strlen(after), nr, n;
+    char *recent, *text, *p;
+    const char *topic;
+    json_t *held;
+
+    if (!(recent = json_dumps(b->recent, JSON_COMPACT)))
+        return NULL;
+    nr = strlen(recent);
+    n = nb + sizeof(head) - 1 + sizeof(mid) - 1 + nr + 1 + na;
+    json_object_foreach(b->alerts, topic, held)
+        n += json_string_length(held) + 1;
+    if (!(p = text = malloc(n + 1))) {
+        free(recent);
+        return NULL;
+    }
+    memcpy(p, before, nb);
+    p += nb;
+    memcpy(p, head, sizeof(head) - 1);
+    p += sizeof(head) - 1;
+    json_object_foreach(b->alerts, topic, held) {
+        if (p[-1] != '[')
+            *p++ = ',';
+        memcpy(p, json_string_value(held), json_string_length(held));
+        p += json_string_length(held);
+    }
+    memcpy(p, mid, sizeof(mid) - 1);
+    p += sizeof(mid) - 1;
+    memcpy(p, recent, nr);
+    p += nr;
+    *p++ = '}';
+    memcpy(p, after, na + 1);
+    p += na;
+    free(recent);
+    *len = (size_t)(p - text);
+    return text;
 }
 
 /* The snapshot of the alerts now, built once per state. Lock held; NULL without memory. */
 static struct snapshot *current_snapshot(struct board *b)
 {
-    json_t *snap;
-    char *text = NULL;
-    size_t len = 0;
-    struct snapshot *s = NULL;
+    struct snapshot *s;
 
     if (b->snap && b->snap_version == b->version)
         return b->snap;
-    if (!(snap = alerts_json(b)))
+    if (!(s = malloc(sizeof(*s))))
         return NULL;
-    text = event_text("snapshot", snap, &len);
-    json_decref(snap);
     /* retry: 1 s, so that a page reconnects quickly after a console restart */
-    if (text && (s = malloc(sizeof(*s) + len + sizeof("retry: 1000\n")))) {
-        s->refs = 1;
-        s->len = (size_t)sprintf(s->text, "retry: 1000\n%s", text);
-        snapshot_unref(b->snap);
-        b->snap = s;
-        b->snap_version = b->version;
+    if (!(s->text = alerts_text(b, "retry: 1000\nevent: snapshot\ndata: ", "\n\n", &s->len))) {
+        free(s);
+        return NULL;
     }
-    free(text);
+    s->refs = 1;
+    snapshot_unref(b->snap);
+    b->snap = s;
+    b->snap_version = b->version;
     return s;
 }
 
@@ -458,23 +546,26 @@ void board_detach(struct board *b, struct board_client *c)
 enum board_alert_match board_alert_match(struct board *b, const char *topic, const char *alert_id)
 {
     enum board_alert_match m = BOARD_ALERT_NONE;
-    json_t *alert;
+    json_t *held, *alert = NULL;
 
     pthread_mutex_lock(&b->lock);
-    if ((alert = json_object_get(b->alerts, topic))) {
-        const char *id = json_string_value(json_object_get(alert, "id"));
+    if ((held = json_object_get(b->alerts, topic))) {
+        const char *id;
+        alert = alert_id ? board_held_value(held) : NULL;
+        id = json_string_value(json_object_get(alert, "id"));
         m = !alert_id || (id && strcmp(id, alert_id) == 0) ? BOARD_ALERT_HELD : BOARD_ALERT_OTHER;
     }
     pthread_mutex_unlock(&b->lock);
+    json_decref(alert);
     return m;
 }
 
 json_t *board_alert_copy(struct board *b, const char *topic)
 {
-    json_t *copy;
+    json_t *copy, *held;
 
     pthread_mutex_lock(&b->lock);
-    copy = json_deep_copy(json_object_get(b->alerts, topic));
+    copy = (held = json_object_get(b->alerts, topic)) ? board_held_value(held) : NULL;
     pthread_mutex_unlock(&b->lock);
     return copy;
 }
@@ -487,6 +578,38 @@ json_t *board_alerts_json(struct board *b)
     out = alerts_json(b);
     pthread_mutex_unlock(&b->lock);
     return out;
+}
+
+char *board_alerts_text(struct board *b, size_t *len)
+{
+    char *text;
+    size_t n;
+
+    pthread_mutex_lock(&b->lock);
+    text = alerts_text(b, "", "", &n);
+    pthread_mutex_unlock(&b->lock);
+    if (text && len)
+        *len = n;
+    return text;
+}
+
+int board_alerts_each(struct board *b, void (*fn)(const json_t *alert, void *data), void *data)
+{
+    const char *topic;
+    json_t *held, *alert;
+    int r = 0;
+
+    pthread_mutex_lock(&b->lock);
+    json_object_foreach(b->alerts, topic, held) {
+        if (!(alert = board_held_value(held))) {
+            r = -1;
+            break;
+        }
+        fn(alert, data);
+        json_decref(alert);
+    }
+    pthread_mutex_unlock(&b->lock);
+    return r;
 }
 
 size_t board_clients(struct board *b)

@@ -104,8 +104,27 @@ json_t *board_alert_copy(struct board *b, const char *topic);
 /* {"alerts":[...],"recent":[...]}; the caller owns it. */
 json_t *board_alerts_json(struct board *b);
 
+/* The same as compact JSON text, NUL-terminated, *len bytes (len may be NULL); the
+ * caller frees it. NULL when out of memory. Joined from the texts the board holds,
+ * without parsing them. */
+char *board_alerts_text(struct board *b, size_t *len);
+
+/*
+ * Calls fn with each alert held (parsed one at a time, freed after the call), under the
+ * board's lock: fn must not call the board. Returns 0, or -1 when out of memory.
+ */
+int board_alerts_each(struct board *b, void (*fn)(const json_t *alert, void *data), void *data);
+
 /* [{"municipality","type","subject","windows":{window: aggregate}}...]; caller owns. */
 json_t *board_gauges_json(struct board *b);
+
+/*
+ * The reply of /api/gauges as compact JSON text: board_gauges_json with "silent" added to
+ * each gauge, true when silent (may be NULL) has its "<m>/<type>/<subject>" as a key.
+ * NUL-terminated, *len bytes (len may be NULL); the caller frees it; NULL when out of
+ * memory. Joined from the texts the board holds, without parsing them.
+ */
+char *board_gauges_text(struct board *b, const json_t *silent, size_t *len);
 
 /* Number of open streams. */
 size_t board_clients(struct board *b);

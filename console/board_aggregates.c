@@ -10,7 +10,10 @@
 
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "log.h"
 
 /* The gauges' key of an aggregate's levels: "m/type/subject". */
 static void gauge_key(char **levels, char *key, size_t size)
@@ -22,9 +25,14 @@ static void gauge_key(char **levels, char *key, size_t size)
 static void hold_window(struct board *b, char **levels, json_t *agg)
 {
     char key[512];
-    json_t *gauge, *ev;
+    json_t *gauge, *ev, *text = board_held_text(agg);
     bool held;
 
+    if (!text) {
+        log_error("board", "out of memory holding an aggregate");
+        b->dropped++;
+        return;
+    }
     gauge_key(levels, key, sizeof(key));
     gauge = json_object_get(b->gauges, key);
     /* The cap counts (subject, window) pairs: the window is a topic level too. */
@@ -37,7 +45,9 @@ static void hold_window(struct board *b, char **levels, json_t *agg)
         if (gauge && json_object_set_new(b->gauges, key, gauge) < 0)
             gauge = NULL; /* freed by json_object_set_new */
     }
-    if (gauge && json_object_set(json_object_get(gauge, "windows"), levels[4], agg) == 0) {
+    if (!gauge)
+        json_decref(text);
+    if (gauge && json_object_set_new(json_object_get(gauge, "windows"), levels[4], text) == 0) {
         if (!held)
             b->n_windows++;
         ev = json_pack("{s:s,s:s,s:s,s:s,s:O}", "municipality", levels[0], "type", levels[2],
@@ -94,6 +104,25 @@ void board_aggregate(struct board *b, const char *topic, const void *payload, si
     json_decref(agg);
 }
 
+/* A copy of gauge with its windows' held texts parsed, or NULL. Lock held. */
+static json_t *gauge_json(const json_t *gauge)
+{
+    json_t *windows = json_object(), *text;
+    const char *window;
+
+    if (!windows)
+        return NULL;
+    json_object_foreach(json_object_get(gauge, "windows"), window, text) {
+        if (json_object_set_new(windows, window, board_held_value(text)) < 0) {
+            json_decref(windows);
+            return NULL;
+        }
+    }
+    return json_pack("{s:O,s:O,s:O,s:o}", "municipality", json_object_get(gauge, "municipality"),
+                     "type", json_object_get(gauge, "type"), "subject",
+                     json_object_get(gauge, "subject"), "windows", windows);
+}
+
 json_t *board_gauges_json(struct board *b)
 {
     json_t *out = json_array(), *g;
@@ -102,8 +131,73 @@ json_t *board_gauges_json(struct board *b)
     if (!out)
         return NULL;
     pthread_mutex_lock(&b->lock);
-    json_object_foreach(b->gauges, key, g)
-        json_array_append_new(out, json_deep_copy(g));
+    json_object_foreach(b->gauges, key, g) {
+        if (json_array_append_new(out, gauge_json(g)) < 0) {
+            json_decref(out);
+            out = NULL;
+            break;
+        }
+    }
     pthread_mutex_unlock(&b->lock);
     return out;
+}
+
+/* Writes value to f as compact JSON; whether it could. */
+static bool put_json(FILE *f, const json_t *value)
+{
+    return json_dumpf(value, f, JSON_COMPACT | JSON_ENCODE_ANY) == 0;
+}
+
+/* Writes gauge to f as /api/gauges shows it, silent or not; whether it could. */
+static bool put_gauge(FILE *f, json_t *gauge, bool silent)
+{
+    json_t *text, *name;
+    const char *window;
+    bool first = true;
+    bool ok = fputs("{\"municipality\":", f) >= 0 &&
+              put_json(f, json_object_get(gauge, "municipality")) && fputs(",\"type\":", f) >= 0 &&
+              put_json(f, json_object_get(gauge, "type")) && fputs(",\"subject\":", f) >= 0 &&
+              put_json(f, json_object_get(gauge, "subject")) && fputs(",\"windows\":{", f) >= 0;
+
+    json_object_foreach(json_object_get(gauge, "windows"), window, text) {
+        if (!ok)
+            break;
+        name = json_string(window);
+        ok = name && (first || fputc(',', f) != EOF) && put_json(f, name) &&
+             fputc(':', f) != EOF &&
+             fwrite(json_string_value(text), 1, json_string_length(text), f) ==
+                 json_string_length(text);
+        json_decref(name);
+        first = false;
+    }
+    return ok && fputs(silent ? "},\"silent\":true}" : "},\"silent\":false}", f) >= 0;
+}
+
+char *board_gauges_text(struct board *b, const json_t *silent, size_t *len)
+{
+    char *text = NULL;
+    size_t n = 0;
+    FILE *f = open_memstream(&text, &n);
+    const char *key;
+    json_t *gauge;
+    bool ok, first = true;
+
+    if (!f)
+        return NULL;
+    pthread_mutex_lock(&b->lock);
+    ok = fputc('[', f) != EOF;
+    json_object_foreach(b->gauges, key, gauge) {
+        ok = ok && (first || fputc(',', f) != EOF) &&
+             put_gauge(f, gauge, json_object_get(silent, key) != NULL);
+        first = false;
+    }
+    ok = ok && fputc(']', f) != EOF;
+    pthread_mutex_unlock(&b->lock);
+    if (fclose(f) != 0 || !ok) {
+        free(text);
+        return NULL;
+    }
+    if (len)
+        *len = n;
+    return text;
 }

@@ -30,12 +30,13 @@ struct board {
     uint64_t seq;        /* sequence number of the next event; slot seq % BOARD_RING */
     struct board_client *clients;
     size_t n_clients;
-    json_t *alerts;      /* topic -> alert object (with "topic") */
+    json_t *alerts;      /* topic -> the alert (with "topic") as a held text */
     json_t *recent;      /* cleared alerts, newest first */
     uint64_t version;    /* counts changes of alerts and recent */
     struct snapshot *snap;   /* of alerts and recent at snap_version, or NULL */
     uint64_t snap_version;
-    json_t *gauges;      /* "m/type/subject" -> {municipality, type, subject, windows} */
+    json_t *gauges;      /* "m/type/subject" -> {municipality, type, subject, windows}, each
+                            window's aggregate a held text */
     size_t n_windows;    /* aggregates held over all gauges' windows */
     uint64_t dropped;    /* payloads not held: malformed, too large, over a cap */
     json_t *unconfirmed; /* resync: topic -> null, held before the connect and not named
@@ -43,6 +44,17 @@ struct board {
     bool resync_subscribed;    /* the SUBACK of this resync's connection arrived */
     int64_t resync_quiet_from; /* ms, monotonic: that SUBACK or the newest retained message */
 };
+
+/*
+ * What the board holds of an alert or an aggregate: its compact JSON text as a JSON
+ * string (a few hundred bytes), not the parsed object (a node per key and value, about
+ * four to six times as much, tests/bench/bench_boardmem.c). The snapshot is joined from
+ * these texts; the API parses them again. board_held_text: the text of value, or NULL
+ * without memory; board_held_value: the value of a held text (the caller owns it), or
+ * NULL without memory.
+ */
+json_t *board_held_text(const json_t *value);
+json_t *board_held_value(const json_t *text);
 
 /* Appends the event "event: NAME\ndata: JSON\n\n" of data to the ring and wakes the
  * parked streams (logs when out of memory). Lock held. */

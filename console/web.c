@@ -334,7 +334,8 @@ static enum MHD_Result api_reply(struct web *w, struct MHD_Connection *conn, str
     char retry[16], *text;
     enum MHD_Result r;
 
-    text = reply->body ? json_dumps(reply->body, JSON_COMPACT) : NULL;
+    text = reply->text ? reply->text : reply->body ? json_dumps(reply->body, JSON_COMPACT) : NULL;
+    reply->text = NULL;
     json_decref(reply->body);
     reply->body = NULL;
     if (!text)
@@ -432,6 +433,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 
     if (rq) {
         json_decref(rq->reply.body);
+        free(rq->reply.text);
         free(rq->body);
         free(rq);
         *con_cls = NULL;

@@ -11,9 +11,11 @@
  * Prints the bytes per alert and per aggregate that the C library's allocator holds in
  * use (mallinfo2: arena and mmapped bytes, after minus before) and the process's RSS
  * growth, then what one snapshot for the live streams costs while a stream holds it
- * (board_attach). The figures include the event ring (BOARD_RING events, the newest
- * changes), which is full after the first 1,024 messages. Meaningful in a release or
- * debugoptimized build only: AddressSanitizer keeps its own allocator and red zones.
+ * (board_attach), and what the API's reads of the board cost while their reply is built
+ * (/api/alerts and /api/gauges, as api.c builds them). The figures include the event
+ * ring (BOARD_RING events, the newest changes), which is full after the first 1,024
+ * messages. Meaningful in a release or debugoptimized build only: AddressSanitizer
+ * keeps its own allocator and red zones.
  */
 #include <malloc.h>
 #include <stdio.h>
@@ -91,6 +93,65 @@ static int aggregate_payload(char *buf, size_t size, size_t i)
                     i / 4, windows[i % 4], v, v, v, v, v);
 }
 
+/* Milliseconds since t0. */
+static double since_ms(const struct timespec *t0)
+{
+    struct timespec t1;
+
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+static size_t fullest; /* in_use() when an API read held the most */
+
+static void count_alert(const json_t *alert, void *data)
+{
+    (void)alert;
+    (*(size_t *)data)++;
+}
+
+/* The reply of /api/alerts (api.c): the board's text as it is. */
+static char *alerts_reply(struct board *b)
+{
+    char *text = board_alerts_text(b, NULL);
+
+    fullest = in_use();
+    return text;
+}
+
+/* The reply of /api/gauges (api.c): the alerts visited one by one, then the text. */
+static char *gauges_reply(struct board *b)
+{
+    json_t *silent = json_object();
+    size_t n = 0;
+    char *text;
+
+    if (!silent || board_alerts_each(b, count_alert, &n) < 0) {
+        json_decref(silent);
+        return NULL;
+    }
+    text = board_gauges_text(b, silent, NULL);
+    fullest = in_use();
+    json_decref(silent);
+    return text;
+}
+
+/* What one API read of the board costs: memory held while its reply is built, time. */
+static int api_read(const char *what, struct board *b, char *(*read)(struct board *))
+{
+    struct timespec t0;
+    size_t used0 = in_use();
+    char *text;
+
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    if (!(text = read(b)))
+        return -1;
+    printf("%-12s reply %.1f MiB of JSON, %.1f MiB in use while built, %.1f ms\n", what,
+           (double)strlen(text) / 1048576, (double)(fullest - used0) / 1048576, since_ms(&t0));
+    free(text);
+    return 0;
+}
+
 static void report(const char *what, size_t n, size_t used0, size_t used1, long rss0, long rss1)
 {
     if (used1 >= used0)
@@ -158,6 +219,9 @@ int main(int argc, char **argv)
            (double)(rss1 - rss0) / 1024,
            (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
     board_detach(b, c);
+    if (api_read("/api/alerts", b, alerts_reply) < 0 ||
+        api_read("/api/gauges", b, gauges_reply) < 0)
+        return 1;
     board_free(b);
     return 0;
 }

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "board.h"
@@ -446,6 +447,109 @@ static void board_empty_message_drops_a_recent_alert(void **state)
     board_free(b);
 }
 
+/*
+ * The board holds alerts and aggregates as their texts (board_internal.h): what the
+ * API, the snapshot and the events show is still what was published, key order,
+ * numbers, escapes and non-ASCII text included; the snapshot and board_alerts_text are
+ * byte for byte the compact JSON of board_alerts_json, board_gauges_text that of
+ * board_gauges_json with "silent" added.
+ */
+static void board_shows_what_was_published(void **state)
+{
+    static const char a1[] =
+        "{\"id\":\"a1\",\"state\":\"active\",\"value\":712.25,\"threshold\":700,"
+        "\"message\":\"Pegel \\u00fcber 700 cm \\\"hoch\\\"\\n</script>\",\"acked_by\":null}";
+    static const char a2[] = "{\"state\":\"acknowledged\",\"id\":\"a2\",\"value\":1e-7,"
+                             "\"subject\":\"Brücke/Ost\",\"x\":[1,{\"y\":true}]}";
+    static const char g[] =
+        "{\"window\":\"15m\",\"count\":3,\"stats\":{\"value\":{\"min\":35.0,"
+        "\"mean\":37.6666666666667,\"last\":37}},\"counts\":{\"unit\":{\"cm\":3}}}";
+    struct board *b = board_new(park, wake);
+    struct board_client *c;
+    char out[8192], *dump, *gdump, *text, expect[8192];
+    json_t *j, *want, *got;
+    size_t len;
+
+    (void)state;
+    put(b, "linz/alerts/rhine-flood/g1", a1);
+    put(b, "linz/alerts/rhine-flood/g2", a2);
+    put(b, "linz/alerts/rhine-flood/g1", a1); /* replaced: keeps its place */
+    put(b, "linz/alerts/rhine-flood/g3", alert_json("cleared", "a3", "2026-12-04T10:00:00Z"));
+    j = board_alerts_json(b);
+    assert_int_equal(json_array_size(json_object_get(j, "alerts")), 2);
+    want = json_loads(a1, 0, NULL);
+    json_object_set_new(want, "topic", json_string("linz/alerts/rhine-flood/g1"));
+    assert_true(json_equal(json_array_get(json_object_get(j, "alerts"), 0), want));
+    got = board_alert_copy(b, "linz/alerts/rhine-flood/g1");
+    assert_true(json_equal(got, want));
+    json_decref(got);
+    json_decref(want);
+    want = json_loads(a2, 0, NULL);
+    json_object_set_new(want, "topic", json_string("linz/alerts/rhine-flood/g2"));
+    assert_true(json_equal(json_array_get(json_object_get(j, "alerts"), 1), want));
+    json_decref(want);
+    assert_int_equal(board_alert_match(b, "linz/alerts/rhine-flood/g2", "a2"), BOARD_ALERT_HELD);
+    assert_int_equal(board_alert_match(b, "linz/alerts/rhine-flood/g2", "a1"), BOARD_ALERT_OTHER);
+
+    dump = json_dumps(j, JSON_COMPACT);
+    snprintf(expect, sizeof(expect), "retry: 1000\nevent: snapshot\ndata: %s\n\n", dump);
+    c = board_attach(b, NULL, "s");
+    drain(b, c, out, sizeof(out), 7);
+    assert_string_equal(out, expect);
+    text = board_alerts_text(b, &len);
+    assert_string_equal(text, dump);
+    assert_int_equal(len, strlen(dump));
+    free(text);
+    free(dump);
+    json_decref(j);
+
+    put(b, "linz/alerts/rhine-flood/g2", a2);
+    want = json_loads(a2, 0, NULL);
+    json_object_set_new(want, "topic", json_string("linz/alerts/rhine-flood/g2"));
+    dump = json_dumps(want, JSON_COMPACT);
+    snprintf(expect, sizeof(expect), "event: alert\ndata: %s\n\n", dump);
+    drain(b, c, out, sizeof(out), 5);
+    assert_string_equal(out, expect);
+    free(dump);
+    json_decref(want);
+    board_detach(b, c);
+
+    board_aggregate(b, "linz/analytics/sensor.waterlevel/g1/15m", g, strlen(g));
+    board_aggregate(b, "linz/analytics/sensor.waterlevel/g1/1h", agg_json, strlen(agg_json));
+    board_aggregate(b, "linz/analytics/sensor.waterlevel/g1/15m", g, strlen(g));
+    j = board_gauges_json(b);
+    dump = json_dumps(j, JSON_COMPACT);
+    want = json_loads(g, 0, NULL);
+    gdump = json_dumps(want, JSON_COMPACT);
+    snprintf(expect, sizeof(expect),
+             "[{\"municipality\":\"linz\",\"type\":\"sensor.waterlevel\",\"subject\":\"g1\","
+             "\"windows\":{\"15m\":%s,\"1h\":%s}}]",
+             gdump, agg_json);
+    assert_true(
+        json_equal(json_object_get(json_object_get(json_array_get(j, 0), "windows"), "15m"), want));
+    assert_string_equal(dump, expect);
+    free(dump);
+    free(gdump);
+    json_decref(want);
+    json_decref(j);
+
+    /* /api/gauges: the same with "silent" per gauge, escapes in a subject included */
+    board_aggregate(b, "linz/analytics/sensor.waterlevel/Brücke \"Ost\"/1h", g, strlen(g));
+    j = board_gauges_json(b);
+    json_object_set_new(json_array_get(j, 0), "silent", json_false());
+    json_object_set_new(json_array_get(j, 1), "silent", json_true());
+    dump = json_dumps(j, JSON_COMPACT);
+    want = json_pack("{s:b}", "linz/sensor.waterlevel/Brücke \"Ost\"", 1);
+    text = board_gauges_text(b, want, &len);
+    assert_string_equal(text, dump);
+    assert_int_equal(len, strlen(dump));
+    free(text);
+    free(dump);
+    json_decref(want);
+    json_decref(j);
+    board_free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -459,6 +563,7 @@ int main(void)
         cmocka_unit_test(board_resync_waits_for_the_suback_and_stops_at_a_disconnect),
         cmocka_unit_test(board_empty_messages_remove_once),
         cmocka_unit_test(board_empty_message_drops_a_recent_alert),
+        cmocka_unit_test(board_shows_what_was_published),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
