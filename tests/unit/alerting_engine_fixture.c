@@ -42,14 +42,18 @@ void teardown_fixture(struct fixture *f)
     free(f);
 }
 
-/* Feeds one event of subject with data (JSON) at time at (event time = receive time = now). */
-void feed_at(struct fixture *f, const char *subject, int64_t at, int64_t received, const char *json)
+/*
+ * Feeds one event of subject in municipality m with id and data (JSON): event time at,
+ * receive time (and now) received.
+ */
+void feed_event(struct fixture *f, const char *m, const char *subject, const char *id, int64_t at,
+                int64_t received, const char *json)
 {
     json_t *j = json_loads(json, 0, NULL);
     msgpack_sbuffer buf;
     msgpack_packer pk;
     msgpack_unpacked u;
-    char time[TIMES_TEXT_MAX], id[32];
+    char time[TIMES_TEXT_MAX];
     struct engine_event ev;
 
     assert_non_null(j);
@@ -59,11 +63,10 @@ void feed_at(struct fixture *f, const char *subject, int64_t at, int64_t receive
     msgpack_unpacked_init(&u);
     assert_int_equal(msgpack_unpack_next(&u, buf.data, buf.size, NULL), MSGPACK_UNPACK_SUCCESS);
     times_format_ms(at, time);
-    snprintf(id, sizeof(id), "ev-%d", ++event_no);
     ev = (struct engine_event){.id = id,
                                .type = f->type,
                                .subject = subject,
-                               .municipality = "linz",
+                               .municipality = m,
                                .time = time,
                                .time_ns = at,
                                .received_ns = received,
@@ -72,6 +75,15 @@ void feed_at(struct fixture *f, const char *subject, int64_t at, int64_t receive
     msgpack_unpacked_destroy(&u);
     msgpack_sbuffer_destroy(&buf);
     json_decref(j);
+}
+
+/* Feeds one event of subject with data (JSON) at time at (event time = receive time = now). */
+void feed_at(struct fixture *f, const char *subject, int64_t at, int64_t received, const char *json)
+{
+    char id[32];
+
+    snprintf(id, sizeof(id), "ev-%d", ++event_no);
+    feed_event(f, "linz", subject, id, at, received, json);
 }
 
 void feed(struct fixture *f, const char *subject, int64_t at, const char *json)

@@ -29,7 +29,11 @@ struct fixture {
 
 struct fixture *setup(const char *yaml, const char *type);
 void teardown_fixture(struct fixture *f);
-/* Feeds one event of subject with data (JSON) at time at (event time = receive time = now). */
+/* Feeds one event of subject in municipality m with id and data (JSON): event time at,
+ * receive time (and now) received. */
+void feed_event(struct fixture *f, const char *m, const char *subject, const char *id, int64_t at,
+                int64_t received, const char *json);
+/* The same in linz with the next id "ev-<n>"; feed: received = at. */
 void feed_at(struct fixture *f, const char *subject, int64_t at, int64_t received,
              const char *json);
 void feed(struct fixture *f, const char *subject, int64_t at, const char *json);

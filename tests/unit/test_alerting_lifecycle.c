@@ -398,38 +398,6 @@ static void engine_changes_at_one_instant(void **state)
     teardown_fixture(f);
 }
 
-/* Applies an event of subject with id and data (JSON) in municipality m to f's engine. */
-static void feed_texts(struct fixture *f, const char *m, const char *subject, const char *id,
-                       int64_t at, const char *json)
-{
-    json_t *j = json_loads(json, 0, NULL);
-    msgpack_sbuffer buf;
-    msgpack_packer pk;
-    msgpack_unpacked u;
-    char time[TIMES_TEXT_MAX];
-    struct engine_event ev;
-
-    assert_non_null(j);
-    msgpack_sbuffer_init(&buf);
-    msgpack_packer_init(&pk, &buf, msgpack_sbuffer_write);
-    assert_int_equal(envelope_pack_json(&pk, j), 0);
-    msgpack_unpacked_init(&u);
-    assert_int_equal(msgpack_unpack_next(&u, buf.data, buf.size, NULL), MSGPACK_UNPACK_SUCCESS);
-    times_format_ms(at, time);
-    ev = (struct engine_event){.id = id,
-                               .type = f->type,
-                               .subject = subject,
-                               .municipality = m,
-                               .time = time,
-                               .time_ns = at,
-                               .received_ns = at,
-                               .data = &u.data};
-    assert_int_equal(engine_event(f->e, &ev, at), 0);
-    msgpack_unpacked_destroy(&u);
-    msgpack_sbuffer_destroy(&buf);
-    json_decref(j);
-}
-
 /* n copies of the text u, concatenated into out. */
 static char *repeat(char *out, const char *u, size_t n)
 {
@@ -471,7 +439,7 @@ static void engine_texts_at_their_maximum(void **state)
              rule, field);
     f = setup(yaml, "sensor.waterlevel");
     snprintf(json, sizeof(json), "{\"value\":700,\"s\":\"%s\"}", repeat(s, clef, 63));
-    feed_texts(f, m, subject, repeat(id, "i", EVENT_ID_MAX), t0, json);
+    feed_event(f, m, subject, repeat(id, "i", EVENT_ID_MAX), t0, t0, json);
     expect_one(f, ENGINE_RAISED, &c, "the first event");
     assert_int_equal(strlen(c.alert.message), TEMPLATE_MESSAGE_MAX - 1);
     assert_string_equal(c.alert.event_id, id);
@@ -489,7 +457,7 @@ static void engine_texts_at_their_maximum(void **state)
     assert_string_equal(t->alert->message, c.alert.message);
 
     /* A longer id is cut to 256 bytes, in the track and in its open alert. */
-    feed_texts(f, m, subject, repeat(id, "j", EVENT_ID_MAX + 44), t0 + MIN, json);
+    feed_event(f, m, subject, repeat(id, "j", EVENT_ID_MAX + 44), t0 + MIN, t0 + MIN, json);
     expect_none(f, "a repeat");
     id[EVENT_ID_MAX] = '\0';
     assert_string_equal(t->ev.event_id, id);

@@ -35,6 +35,8 @@
  */
 #define ANALYTICS_BATCH_MAX 1024
 #define ANALYTICS_BATCH_INTERVAL_MS 50
+/* An MQTT link down this long makes the worker unhealthy (a start or a reconnect is not). */
+#define ANALYTICS_LINK_GRACE_MS 5000
 
 static int64_t mono_ms(void)
 {
@@ -351,6 +353,31 @@ static void batch_reset(struct analytics *a)
     state_counters_clear(a->late_delta);
 }
 
+/*
+ * The worker's health from both of its causes, in the SDK's one slot (worker_set_health),
+ * so that neither hides the other: the last batch could not be written to Redis, or the
+ * MQTT link has been down too long to publish the aggregates (they wait in the outbox).
+ * Called after each batch and on every tick; only a change is written.
+ */
+static void health_update(struct analytics *a)
+{
+    static const char state_text[] = "analytics: the state could not be written to Redis";
+    char link[300], both[sizeof(state_text) + 2 + sizeof(link)];
+    const char *problem = NULL, *detail = "";
+
+    if (a->mqtt)
+        problem = mqtt_out_problem(a->mqtt, ANALYTICS_LINK_GRACE_MS, link, sizeof(link));
+    if (a->state_failing && problem) {
+        snprintf(both, sizeof(both), "%s; %s", state_text, problem);
+        detail = both;
+    } else if (a->state_failing) {
+        detail = state_text;
+    } else if (problem) {
+        detail = problem;
+    }
+    worker_set_health(a->w, !a->state_failing && !problem, detail);
+}
+
 static int on_batch(struct worker *w, void *data, struct worker_event *events, size_t n)
 {
     struct analytics *a = data;
@@ -419,13 +446,15 @@ static int on_batch(struct worker *w, void *data, struct worker_event *events, s
                  "batch comes back", n, strerror(-r));
         a->reload = true;
         batch_reset(a);
-        worker_set_health(w, false, "analytics: the state could not be written to Redis");
+        a->state_failing = true;
+        health_update(a);
         return r < 0 ? r : -EIO;
     }
     if (repeated)
         log_info(a->component, "%zu redelivered events (%zu entries) were counted before: "
                  "not again", repeated_events, repeated);
-    worker_set_health(w, true, "");
+    a->state_failing = false;
+    health_update(a);
     crash_point(a, "batch", counted);
     if (worker_read_drained(w))
         worker_delay_read(w, (int)(began_ms + ANALYTICS_BATCH_INTERVAL_MS - mono_ms()));
@@ -516,6 +545,7 @@ static int on_tick(struct worker *w, void *data)
     int64_t now_ms = mono_ms();
     int r = 0;
 
+    health_update(a); /* the MQTT link's state changes between batches too */
     if (!worker_redis(w))
         return 0; /* the SDK reconnects; nothing can be written meanwhile */
     if (a->reload && (r = state_load(a)) < 0)

@@ -73,6 +73,7 @@ struct analytics {
     int64_t next_check_ms, next_prune_ms, next_status_ms, next_lock_ms, next_log_ms;
 
     bool reload;             /* memory may differ from Redis: load the state again */
+    bool state_failing;      /* the last batch could not be written to Redis */
     bool rheinhub_logged;
 
     /* Totals since start (status hash, logs) */

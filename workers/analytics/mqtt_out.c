@@ -4,8 +4,10 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <mosquitto.h>
 
@@ -23,8 +25,18 @@ struct mqtt_out {
     size_t n_acks;
     bool connected;
     bool connect_event;    /* a connect the worker has not taken yet */
+    int64_t down_since_ms; /* not connected since then (monotonic) */
     bool looping;
+    char where[300];       /* "host:port", for the health detail */
 };
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static void on_connect(struct mosquitto *mosq, void *data, int rc)
 {
@@ -48,6 +60,8 @@ static void on_disconnect(struct mosquitto *mosq, void *data, int rc)
 
     pthread_mutex_lock(&m->lock);
     was = m->connected;
+    if (was)
+        m->down_since_ms = now_ms();
     m->connected = false;
     pthread_mutex_unlock(&m->lock);
     if (was && rc != 0)
@@ -80,6 +94,8 @@ struct mqtt_out *mqtt_out_new(const char *host, int port, const char *client_id,
         return NULL;
     }
     m->component = log_component;
+    m->down_since_ms = now_ms();
+    snprintf(m->where, sizeof(m->where), "%s:%d", host, port);
     pthread_mutex_init(&m->lock, NULL);
     mosquitto_lib_init();
     if (!(m->mosq = mosquitto_new(client_id, true, m))) {
@@ -168,6 +184,20 @@ bool mqtt_out_connected(struct mqtt_out *m)
     c = m->connected;
     pthread_mutex_unlock(&m->lock);
     return c;
+}
+
+const char *mqtt_out_problem(struct mqtt_out *m, int64_t grace_ms, char *buf, size_t size)
+{
+    bool down;
+
+    pthread_mutex_lock(&m->lock);
+    down = !m->connected && now_ms() - m->down_since_ms >= grace_ms;
+    pthread_mutex_unlock(&m->lock);
+    if (!down)
+        return NULL;
+    snprintf(buf, size, "no MQTT link to the broker at %s: aggregates wait in the outbox",
+             m->where);
+    return buf;
 }
 
 size_t mqtt_out_take_acks(struct mqtt_out *m, int *mids, size_t max)

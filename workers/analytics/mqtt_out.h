@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct mqtt_out;
 
@@ -41,6 +42,12 @@ int mqtt_out_publish(struct mqtt_out *m, const char *topic, const void *payload,
 bool mqtt_out_take_connect(struct mqtt_out *m);
 /* Whether the link is up now. */
 bool mqtt_out_connected(struct mqtt_out *m);
+/*
+ * What keeps the link from doing its work, in buf (size bytes), or NULL when nothing
+ * does: not connected for grace_ms or longer (a start and a reconnect take a moment),
+ * so that the aggregates wait in the outbox.
+ */
+const char *mqtt_out_problem(struct mqtt_out *m, int64_t grace_ms, char *buf, size_t size);
 
 /* Moves up to max acknowledged message ids into mids; returns how many. */
 size_t mqtt_out_take_acks(struct mqtt_out *m, int *mids, size_t max);
