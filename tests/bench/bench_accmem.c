@@ -11,12 +11,12 @@
  * AddressSanitizer keeps its own allocator and red zones.
  */
 #include <inttypes.h>
-#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "acc.h"
+#include "bench_mem.h"
 #include "strmap.h"
 #include "window.h"
 
@@ -25,30 +25,6 @@
 #define START_S 1795651200LL
 
 static const char *const lengths[] = {"1m", "15m", "1h", "1d"};
-
-/* Bytes the allocator holds in use: the arena's chunks and the mmapped ones. */
-static size_t in_use(void)
-{
-    struct mallinfo2 mi = mallinfo2();
-
-    return mi.uordblks + mi.hblkhd;
-}
-
-/* VmRSS of this process in KiB, or 0 when /proc cannot tell. */
-static long rss_kib(void)
-{
-    char line[256];
-    long kib = 0;
-    FILE *f = fopen("/proc/self/status", "r");
-
-    if (!f)
-        return 0;
-    while (fgets(line, sizeof(line), f))
-        if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
-            break;
-    fclose(f);
-    return kib;
-}
 
 /* Opens window i of the run into m and counts one event in it; 0 or -1. */
 static int open_window(struct strmap *m, size_t i)
@@ -95,16 +71,16 @@ int main(int argc, char **argv)
     }
     if (!(m = strmap_new()))
         return 1;
-    used0 = in_use();
-    rss0 = rss_kib();
+    used0 = bench_mem_in_use();
+    rss0 = bench_mem_rss_kib();
     for (size_t i = 0; i < n; i++) {
         if (open_window(m, i) < 0) {
             fprintf(stderr, "rheinhub-bench-accmem: window %zu could not be opened\n", i);
             return 1;
         }
     }
-    used1 = in_use();
-    rss1 = rss_kib();
+    used1 = bench_mem_in_use();
+    rss1 = bench_mem_rss_kib();
     printf("open windows            %zu (sizeof(struct acc) %zu bytes)\n", strmap_size(m),
            sizeof(struct acc));
     if (used1 > used0)

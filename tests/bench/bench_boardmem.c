@@ -17,42 +17,18 @@
  * messages. Meaningful in a release or debugoptimized build only: AddressSanitizer
  * keeps its own allocator and red zones.
  */
-#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "bench_mem.h"
 #include "board.h"
 
 #define ALERTS_DEFAULT 6700
 #define AGGREGATES_DEFAULT 20000
 
 static const char *const windows[] = {"1m", "15m", "1h", "1d"};
-
-/* Bytes the allocator holds in use: the arena's chunks and the mmapped ones. */
-static size_t in_use(void)
-{
-    struct mallinfo2 mi = mallinfo2();
-
-    return mi.uordblks + mi.hblkhd;
-}
-
-/* VmRSS of this process in KiB, or 0 when /proc cannot tell. */
-static long rss_kib(void)
-{
-    char line[256];
-    long kib = 0;
-    FILE *f = fopen("/proc/self/status", "r");
-
-    if (!f)
-        return 0;
-    while (fgets(line, sizeof(line), f))
-        if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
-            break;
-    fclose(f);
-    return kib;
-}
 
 static void conn_cb(void *conn)
 {
@@ -102,7 +78,7 @@ static double since_ms(const struct timespec *t0)
     return (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
 }
 
-static size_t fullest; /* in_use() when an API read held the most */
+static size_t fullest; /* bench_mem_in_use() when an API read held the most */
 
 static void count_alert(const json_t *alert, void *data)
 {
@@ -115,7 +91,7 @@ static char *alerts_reply(struct board *b)
 {
     char *text = board_alerts_text(b, NULL);
 
-    fullest = in_use();
+    fullest = bench_mem_in_use();
     return text;
 }
 
@@ -131,7 +107,7 @@ static char *gauges_reply(struct board *b)
         return NULL;
     }
     text = board_gauges_text(b, silent, NULL);
-    fullest = in_use();
+    fullest = bench_mem_in_use();
     json_decref(silent);
     return text;
 }
@@ -140,7 +116,7 @@ static char *gauges_reply(struct board *b)
 static int api_read(const char *what, struct board *b, char *(*read)(struct board *))
 {
     struct timespec t0;
-    size_t used0 = in_use();
+    size_t used0 = bench_mem_in_use();
     char *text;
 
     clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -180,15 +156,15 @@ int main(int argc, char **argv)
     }
     if (!(b = board_new(conn_cb, conn_cb)))
         return 1;
-    used0 = in_use();
-    rss0 = rss_kib();
+    used0 = bench_mem_in_use();
+    rss0 = bench_mem_rss_kib();
     for (size_t i = 0; i < n; i++) {
         int len = alert_payload(payload, sizeof(payload), i);
         snprintf(topic, sizeof(topic), "linz/alerts/rhine-flood/gauge-%zu", i);
         board_alert(b, topic, payload, (size_t)len);
     }
-    used1 = in_use();
-    rss1 = rss_kib();
+    used1 = bench_mem_in_use();
+    rss1 = bench_mem_rss_kib();
     report("alerts", n, used0, used1, rss0, rss1);
     used0 = used1;
     rss0 = rss1;
@@ -198,22 +174,22 @@ int main(int argc, char **argv)
                  windows[i % 4]);
         board_aggregate(b, topic, payload, (size_t)len);
     }
-    used1 = in_use();
-    rss1 = rss_kib();
+    used1 = bench_mem_in_use();
+    rss1 = bench_mem_rss_kib();
     report("aggregates", m, used0, used1, rss0, rss1);
     board_stats(b, &held, &dropped);
     printf("held alerts %zu, dropped %llu (alert payload %d bytes, aggregate %d bytes)\n", held,
            (unsigned long long)dropped, alert_payload(payload, sizeof(payload), n - 1),
            aggregate_payload(payload, sizeof(payload), m - 1));
-    used0 = in_use();
-    rss0 = rss_kib();
+    used0 = bench_mem_in_use();
+    rss0 = bench_mem_rss_kib();
     clock_gettime(CLOCK_MONOTONIC, &t0);
     c = board_attach(b, NULL, "bench");
     clock_gettime(CLOCK_MONOTONIC, &t1);
     if (!c)
         return 1;
-    used1 = in_use();
-    rss1 = rss_kib();
+    used1 = bench_mem_in_use();
+    rss1 = bench_mem_rss_kib();
     printf("snapshot     %.1f MiB in use (%.0f bytes per alert), RSS %+.1f MiB, built in %.1f ms\n",
            (double)(used1 - used0) / 1048576, (double)(used1 - used0) / (double)n,
            (double)(rss1 - rss0) / 1024,

@@ -18,7 +18,6 @@
  * own allocator and red zones.
  */
 #include <inttypes.h>
-#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +25,7 @@
 
 #include <msgpack.h>
 
+#include "bench_mem.h"
 #include "engine.h"
 #include "rules.h"
 #include "times.h"
@@ -62,30 +62,6 @@ static int64_t monotonic_ns(void)
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * NS_PER_S + ts.tv_nsec;
-}
-
-/* Bytes the allocator holds in use: the arena's chunks and the mmapped ones. */
-static size_t in_use(void)
-{
-    struct mallinfo2 mi = mallinfo2();
-
-    return mi.uordblks + mi.hblkhd;
-}
-
-/* VmRSS of this process in KiB, or 0 when /proc cannot tell. */
-static long rss_kib(void)
-{
-    char line[256];
-    long kib = 0;
-    FILE *f = fopen("/proc/self/status", "r");
-
-    if (!f)
-        return 0;
-    while (fgets(line, sizeof(line), f))
-        if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
-            break;
-    fclose(f);
-    return kib;
 }
 
 /* Applies one event {"value": value, "unit": "cm"} of subject at_s seconds after the start. */
@@ -153,8 +129,8 @@ int main(int argc, char **argv)
         return 1;
     engine_dirty_clear(e);
     engine_tracks(e, &tracks0);
-    used0 = in_use();
-    rss0 = rss_kib();
+    used0 = bench_mem_in_use();
+    rss0 = bench_mem_rss_kib();
     for (size_t i = 0; i < subjects; i++) {
         snprintf(subject, sizeof(subject), "gauge-%zu", i);
         if (feed(e, subject, 0, 600, serial++) < 0) {
@@ -163,8 +139,8 @@ int main(int argc, char **argv)
         }
     }
     engine_dirty_clear(e);
-    used1 = in_use();
-    rss1 = rss_kib();
+    used1 = bench_mem_in_use();
+    rss1 = bench_mem_rss_kib();
     engine_tracks(e, &tracks);
     tracks -= tracks0; /* less the warm-up's */
     alerts = engine_stats(e)->changes[ENGINE_RAISED];
@@ -176,8 +152,8 @@ int main(int argc, char **argv)
         }
     }
     engine_dirty_clear(e);
-    used2 = in_use();
-    rss2 = rss_kib();
+    used2 = bench_mem_in_use();
+    rss2 = bench_mem_rss_kib();
     alerts = engine_stats(e)->changes[ENGINE_RAISED] - alerts;
     printf("tracks                  %zu (sizeof(struct track) %zu bytes)\n", tracks,
            sizeof(struct track));
