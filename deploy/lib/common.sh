@@ -111,12 +111,30 @@ require_free_port() {
     fi
 }
 
-# free_port [FROM [TO]]: print an unused TCP port in FROM..TO (default 20000..40000).
+# port_taken PORT: true when any TCP socket (listening, connected or closing) has PORT
+# as its local port; bind() would then fail with "Address already in use".
+port_taken() {
+    local hex
+    printf -v hex ':%04X' "$1"
+    awk -v p="$hex" 'FNR > 1 && substr($2, length($2) - 4) == p { found = 1 }
+                     END { exit !found }' /proc/net/tcp /proc/net/tcp6 2>/dev/null
+}
+
+# free_port [FROM [TO]]: print a TCP port in FROM..TO that no socket uses now. The
+# default range lies above the kernel's ephemeral range (net.ipv4.ip_local_port_range),
+# where no client's outgoing connection takes the port before the server binds it, and
+# outside 10000..32767, which the integration tests hand out to their own servers.
 free_port() {
-    local from=${1:-20000} to=${2:-40000} port tries
+    local from=${1:-} to=${2:-} port tries low high
+    if [[ -z $from ]]; then
+        read -r low high </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || high=60999
+        from=$((high + 1)) to=65535
+        ((to - from >= 500)) || from=1024 to=9999
+    fi
+    to=${to:-65535}
     for ((tries = 0; tries < 200; tries++)); do
         port=$((from + RANDOM % (to - from + 1)))
-        port_in_use "$port" || { echo "$port"; return 0; }
+        port_taken "$port" || { echo "$port"; return 0; }
     done
     die "no free port found in $from..$to"
 }

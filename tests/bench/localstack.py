@@ -6,7 +6,6 @@ loopback ports), finding its processes, and reading their /proc figures."""
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -28,16 +27,9 @@ def build(folder, say):
 
 
 def free_ports(n):
-    """n distinct ports the kernel hands out now (closed again before use)."""
-    socks, ports = [], []
-    for _ in range(n):
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        socks.append(s)
-        ports.append(s.getsockname()[1])
-    for s in socks:
-        s.close()
-    return ports
+    """n distinct free ports, from the integration harness (which keeps the ports of
+    parallel test processes apart and, under them, off the kernel's ephemeral range)."""
+    return [harness.free_port() for _ in range(n)]
 
 
 def cpu_ticks(pid, children=False):
