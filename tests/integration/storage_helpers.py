@@ -23,6 +23,7 @@ HeldTransaction(pg, sql) holds a transaction open with the locks sql took.
 import glob
 import os
 import shutil
+import signal
 import sqlite3
 import subprocess
 import tempfile
@@ -88,6 +89,14 @@ def pending(r, stream, group="storage"):
         return r.xpending(stream, group)["pending"]
     except Exception:  # noqa: BLE001 - no stream or group yet
         return 0
+
+
+def kill_worker_idle(r, stream):
+    """SIGKILLs the storage worker once it holds nothing unacknowledged in stream: a kill
+    between a commit and its acknowledgement would have the next run store the entries
+    again, after the retention step it runs at start."""
+    harness.wait_until(lambda: pending(r, stream) == 0, 30, f"every entry of {stream} acked")
+    os.kill(worker_pid(r), signal.SIGKILL)
 
 
 def worker_pid(r):

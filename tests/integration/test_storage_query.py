@@ -10,8 +10,6 @@ only where no server can be started (storage_helpers.postgres).
 import csv
 import io
 import json
-import os
-import signal
 import subprocess
 from datetime import datetime, timedelta, timezone
 
@@ -20,7 +18,7 @@ import pytest
 import harness
 from harness import publish
 from storage_helpers import (PREFIX, HeldTransaction, SqliteDb, pack_envelope, run_query,
-                             storage_hub, wait_count, worker_pid)
+                             kill_worker_idle, storage_hub, wait_count)
 from storage_helpers import postgres  # noqa: F401 - fixture
 
 ALERTS = f"{PREFIX}events:rheinhub.alert"
@@ -245,8 +243,7 @@ def test_storage_retention_deletes_old_events(hub_factory, stack, redis_client, 
     wait_count(db, len(old) + len(recent), hub=hub)
 
     # Retention looks at start and then every minute: a restarted worker looks at once.
-    pid = worker_pid(redis_client)
-    os.kill(pid, signal.SIGKILL)
+    kill_worker_idle(redis_client, hub.stream("sensor.waterlevel"))
     harness.wait_until(lambda: db.count() == len(recent), 60,
                        "the old events deleted by retention")
     rows = jsonl(hub.config_path)
