@@ -244,17 +244,19 @@ def test_storage_single_event_is_stored_promptly(hub_factory, stack, redis_clien
 def test_storage_sigkill_mid_batch_stores_everything_once(hub_factory, stack, redis_client, db,
                                                           loadgen):
     hub = make_hub(hub_factory, db)
-    n = 20000
+    phase, phases = 6000, 3
+    n = phase * phases
     harness.wait_until(lambda: worker_pid(redis_client), 30, "the storage worker's status")
-    # Published over about 5 s, so that no worker, however fast, stores everything before
-    # the third kill; each read still takes a batch of a few hundred events.
-    lg = loadgen(n=n, rate=4000, subjects=16).start()
+    # Three phases of 6,000 events at 4,000/s, each published after the kill of the one
+    # before: every kill meets a worker with events still to store, however fast it
+    # drains (on a loaded machine a restarted worker caught up with a single stream
+    # before the next kill); each read still takes a batch of a few hundred events.
     kills, mid_batch = 0, 0
-    for threshold in (2000, 7000, 12000):
+    for k in range(phases):
+        lg = loadgen(n=phase, rate=4000, subjects=16, offset=k * phase).start()
         pid = worker_pid(redis_client)
-        harness.wait_until(lambda: db.count() >= threshold, 120, f"{threshold} rows stored")
-        if db.count() >= n - 1000:
-            break
+        harness.wait_until(lambda: db.count() >= k * phase + 2000, 120,
+                           f"{k * phase + 2000} rows stored")
         # Kill it while it holds a batch: entries read and not yet acknowledged.
         try:
             harness.wait_until(lambda: pending(redis_client, WATERLEVEL) > 0, 5,
@@ -266,8 +268,7 @@ def test_storage_sigkill_mid_batch_stores_everything_once(hub_factory, stack, re
         kills += 1
         harness.wait_until(lambda: worker_pid(redis_client) not in (None, pid), 30,
                            "the supervisor to start the worker again")
-    lg.wait()
-    assert kills >= 2, f"the worker stored everything before the third kill ({kills} kills)"
+        lg.wait()
     assert mid_batch >= 1, "no kill found entries read and not yet acknowledged"
     wait_count(db, n, timeout=180, hub=hub)
     wait_group_done(redis_client, WATERLEVEL)
