@@ -190,7 +190,7 @@ class Postgres:
     @property
     def conninfo(self):
         return (f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres "
-                "connect_timeout=3")
+                "connect_timeout=10")
 
     def _as_postgres(self, argv, **kw):
         return subprocess.run(["runuser", "-u", "postgres", "--", *[str(a) for a in argv]],
