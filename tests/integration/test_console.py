@@ -138,9 +138,9 @@ def test_live_alert_ack_on_other_page_and_clear(env):
         wait(b, lambda d: card(d, topic) is not None, 10, "the board again")
 
         ch.publish(env.stack.mqtt_port, f"linz/sensor/waterlevel/{gauge}", ch.level(600))
-        for page in (a, b):
+        for name, page in (("A", a), ("B", b)):
             wait(page, lambda d: card(d, topic) is None and card(d, topic, "recent-list") is not None,
-                 20, "the cleared alert in the recent list")
+                 20, f"the cleared alert in the recent list of page {name}")
         assert card(a.driver, topic, "recent-list").get_attribute("data-state") == "cleared"
         # A page opened after the clear has it too: from the snapshot, the console's own
         # recent list, not from the live event the open pages saw.
