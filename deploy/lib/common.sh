@@ -90,13 +90,21 @@ render_template() {
     mv -f "$out.tmp" "$out"
 }
 
-# port_in_use PORT: true when some socket listens on TCP PORT (any address, v4 or v6).
-port_in_use() {
+# port_used PORT [STATE]: true when some TCP socket (v4 or v6) has PORT as its local
+# port, in STATE when one is given (/proc/net/tcp's hex state: 0A is LISTEN). Without
+# STATE any socket counts, connected or closing ones too: bind() would fail on them.
+port_used() {
     local hex
     printf -v hex ':%04X' "$1"
-    # /proc/net/tcp*: field 2 is local address:port in hex, field 4 the state (0A = LISTEN).
-    awk -v p="$hex" '$4 == "0A" && substr($2, length($2) - 4) == p { found = 1 }
-                     END { exit !found }' /proc/net/tcp /proc/net/tcp6 2>/dev/null
+    # /proc/net/tcp*: field 2 is local address:port in hex, field 4 the state.
+    awk -v p="$hex" -v st="${2:-}" 'FNR > 1 && substr($2, length($2) - 4) == p &&
+                                    (st == "" || $4 == st) { found = 1 }
+                                    END { exit !found }' /proc/net/tcp /proc/net/tcp6 2>/dev/null
+}
+
+# port_in_use PORT: true when some socket listens on TCP PORT (any address, v4 or v6).
+port_in_use() {
+    port_used "$1" 0A
 }
 
 # require_free_port WHAT PORT: exit with a clear message unless PORT is a valid,
@@ -109,15 +117,6 @@ require_free_port() {
     if port_in_use "$port"; then
         die "$what: port $port is already in use; stop what listens there or choose another port"
     fi
-}
-
-# port_taken PORT: true when any TCP socket (listening, connected or closing) has PORT
-# as its local port; bind() would then fail with "Address already in use".
-port_taken() {
-    local hex
-    printf -v hex ':%04X' "$1"
-    awk -v p="$hex" 'FNR > 1 && substr($2, length($2) - 4) == p { found = 1 }
-                     END { exit !found }' /proc/net/tcp /proc/net/tcp6 2>/dev/null
 }
 
 # free_port [FROM [TO]]: print a TCP port in FROM..TO that no socket uses now. The
@@ -134,7 +133,7 @@ free_port() {
     to=${to:-65535}
     for ((tries = 0; tries < 200; tries++)); do
         port=$((from + RANDOM % (to - from + 1)))
-        port_taken "$port" || { echo "$port"; return 0; }
+        port_used "$port" || { echo "$port"; return 0; }
     done
     die "no free port found in $from..$to"
 }
