@@ -18,6 +18,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "oneline.h"
+
 static enum log_level current_level = LOG_LEVEL_INFO;
 static int syslog_prefix = -1; /* -1: not decided yet */
 
@@ -77,7 +79,7 @@ int log_level_parse(const char *text, enum log_level *out)
 
 void log_msg(enum log_level level, const char *component, const char *fmt, ...)
 {
-    char line[1024];
+    char line[1024], message[1024];
     struct timespec ts;
     struct tm tm;
     size_t n;
@@ -99,12 +101,11 @@ void log_msg(enum log_level level, const char *component, const char *fmt, ...)
     if (r > 0)
         n += (size_t)r < sizeof(line) - n ? (size_t)r : sizeof(line) - n - 1;
     va_start(ap, fmt);
-    r = vsnprintf(line + n, sizeof(line) - n, fmt, ap);
+    r = vsnprintf(message, sizeof(message), fmt, ap);
     va_end(ap);
-    if (r > 0)
-        n += (size_t)r < sizeof(line) - n ? (size_t)r : sizeof(line) - n - 1;
-    if (n >= sizeof(line) - 1)
-        n = sizeof(line) - 2;
+    /* A message quoting a device's text stays one line: room is left for the '\n'. */
+    if (r > 0 && n < sizeof(line) - 1)
+        n += oneline_copy(line + n, sizeof(line) - n - 1, message, NULL);
     line[n++] = '\n';
     /* One write per line; a short write to stderr is not worth retrying. */
     (void)!write(STDERR_FILENO, line, n);

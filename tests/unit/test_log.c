@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "oneline.h"
 
 /* Where stderr goes while a case logs, and the saved stderr. */
 struct capture {
@@ -193,6 +194,46 @@ static void log_long_message_cut(void **state)
     assert_int_equal(c.text[c.len - 1], '\n');
 }
 
+/* A message quoting what a device sent stays one line: a line feed in it cannot make a
+ * line that looks like the hub's own, nor an escape sequence reach the terminal. */
+static void log_control_characters_escaped(void **state)
+{
+    struct capture c;
+
+    log_set_level(LOG_LEVEL_INFO);
+    capture_begin(&c);
+    log_warn("deadletter", "mapping from %s: %s", "t/up",
+             "level is \"x\n2026-12-08T00:00:00.000Z error hub: \x1b[2Jgone\t\r\x7f\"");
+    capture_end(&c);
+    assert_non_null(strstr(c.text, " warn  deadletter: mapping from t/up: level is \"x\\n"
+                                   "2026-12-08T00:00:00.000Z error hub: \\x1b[2Jgone\\t\\r"
+                                   "\\x7f\"\n"));
+    assert_ptr_equal(strchr(c.text, '\n'), c.text + c.len - 1);
+}
+
+/* oneline_copy: the escapes, and a cut that keeps whole escapes and characters. */
+static void oneline_copy_cuts_whole(void **state)
+{
+    char out[8];
+    bool whole;
+
+    assert_int_equal(oneline_copy(out, sizeof(out), "a\nb", &whole), 4);
+    assert_string_equal(out, "a\\nb");
+    assert_true(whole);
+    /* "\x01" (4 bytes) does not fit after "abcd" in 7: left out whole. */
+    assert_int_equal(oneline_copy(out, sizeof(out), "abcd\x01", &whole), 4);
+    assert_string_equal(out, "abcd");
+    assert_false(whole);
+    /* "ä" (2 bytes) after "abcdef" in 7: not half of it. */
+    assert_int_equal(oneline_copy(out, sizeof(out), "abcdef\xc3\xa4", &whole), 6);
+    assert_string_equal(out, "abcdef");
+    assert_false(whole);
+    assert_int_equal(oneline_copy(out, 1, "x", &whole), 0);
+    assert_string_equal(out, "");
+    assert_false(whole);
+    assert_int_equal(oneline_copy(out, 0, "x", NULL), 0);
+}
+
 /* Lines of c->text that contain s. */
 static int lines_with(const struct capture *c, const char *s)
 {
@@ -266,6 +307,8 @@ int main(void)
         cmocka_unit_test_teardown(log_level_column, restore_level),
         cmocka_unit_test_teardown(log_filtered_writes_nothing, restore_level),
         cmocka_unit_test_teardown(log_long_message_cut, restore_level),
+        cmocka_unit_test_teardown(log_control_characters_escaped, restore_level),
+        cmocka_unit_test(oneline_copy_cuts_whole),
         cmocka_unit_test_teardown(log_warn_repeat_counts_what_it_leaves_out, restore_level),
         cmocka_unit_test_teardown(log_warn_repeat_remembers_several_texts, restore_level),
     };

@@ -290,6 +290,37 @@ static void yaml_loader_one_document(void **state)
     }
 }
 
+/* A report quoting a value is one line of text whatever the value held: its control
+ * characters escaped, a message past 2 KiB cut ("...") before a character, not in it. */
+static void yaml_loader_report_is_one_line(void **state)
+{
+    struct yaml_loader l = {.path = "t.yaml"};
+    char *err = NULL, *end;
+    size_t err_len = 0;
+    char long_value[3000];
+
+    (void)state;
+    /* "é" (2 bytes) throughout, after "xy": the cut at 2,047 bytes falls inside one. */
+    for (size_t i = 0; i + 2 < sizeof(long_value); i += 2)
+        memcpy(long_value + i, "\xc3\xa9", 2);
+    long_value[sizeof(long_value) - 2] = '\0';
+    l.err = open_memstream(&err, &err_len);
+    assert_non_null(l.err);
+    yaml_loader_report(&l, NULL, "unknown key '%s'", "a\nb\tc\rd\x1b[31me\x7f");
+    yaml_loader_report(&l, NULL, "xy%s", long_value);
+    assert_int_equal(fclose(l.err), 0);
+    assert_int_equal(l.errors, 2);
+    end = strchr(err, '\n');
+    assert_non_null(end);
+    assert_memory_equal(err, "t.yaml:1: unknown key 'a\\nb\\tc\\rd\\x1b[31me\\x7f'\n",
+                        (size_t)(end - err + 1));
+    /* "t.yaml:1: xy", the whole "é" of the 2,045 bytes after "xy" (1,022; the 2,047th
+     * byte would be half of one), "...". */
+    assert_int_equal(strlen(end + 1), strlen("t.yaml:1: xy") + 1022 * 2 + 3 + 1);
+    assert_memory_equal(end + 1 + strlen("t.yaml:1: xy") + 1022 * 2, "...\n", 4);
+    free(err);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -301,6 +332,7 @@ int main(void)
         cmocka_unit_test(yaml_loader_second_document_refused),
         cmocka_unit_test(yaml_loader_nul_in_a_value_refused),
         cmocka_unit_test(yaml_loader_one_document),
+        cmocka_unit_test(yaml_loader_report_is_one_line),
     };
 
     return cmocka_run_group_tests_name("yaml_loader", tests, NULL, NULL);
