@@ -282,7 +282,8 @@ def test_broker_bridge_password_kept_as_written(etc, tmp_path):
     ({"restart_timeout": "30"}, "BASE CAP"),
     ({"qos": "3"}, "not 1 or 2"),
     ({"qos": "0"}, "QoS 0 drops what is published while the link is down"),
-    ({"in": "[kaiserslautern/sensor/#]"}, "quote the whole value"),
+    ({"in": "{kaiserslautern: sensor}"}, "nested values are not supported"),
+    ({"in": '"kaiserslautern/sensor/#\\ttab"'}, "without control characters"),
     ({"colour": "blue"}, "unknown key 'colour'"),
     ({"host": None}, "host"),
 ])
@@ -297,14 +298,27 @@ def test_broker_bridge_refuses_descriptions(etc, tmp_path, over, message):
 def test_broker_bridge_description_format_errors(etc, tmp_path):
     base = outgoing(tmp_path).read_text()
     cases = {
-        "  in: kaiserslautern/sensor/#\n": "nested values are not supported",
+        "  in: kaiserslautern/sensor/#\n": "mapping values are not allowed",
         "in: kaiserslautern/service/#\n": "given twice",
-        "- out: linz/alerts/#\n": "expected 'key: value'",
+        "- out: linz/alerts/#\n": "did not find expected key",
     }
     for extra, message in cases.items():
         desc = write(tmp_path / "kl" / "kaiserslautern.yaml", base + extra)
         err = fails("bridge", "-d", etc, desc)
         assert message in err and ":11:" in err, err
+
+
+def test_broker_bridge_reads_yaml_lists(etc, tmp_path):
+    """A list of filters may be a YAML list (flow or block) as well as words."""
+    desc = outgoing(tmp_path, **{"in": "[kaiserslautern/sensor/#, 'kaiserslautern/alerts/#']",
+                                 "out": None})
+    write(desc, desc.read_text() + "out:\n  - linz/sensor/waterlevel/#   # gauges\n"
+          "  - \"linz/alerts/#\"\n")
+    tool("bridge", "-d", etc, desc)
+    conf = etc / "bridges" / "kaiserslautern.conf"
+    assert [ln for ln in conf.read_text().splitlines() if ln.startswith("topic ")] == [
+        "topic kaiserslautern/sensor/# in 1", "topic kaiserslautern/alerts/# in 1",
+        "topic linz/sensor/waterlevel/# out 1", "topic linz/alerts/# out 1"]
 
 
 def test_broker_bridge_one_dialing_side(etc, tmp_path):
