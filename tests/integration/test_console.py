@@ -139,8 +139,11 @@ def test_live_alert_ack_on_other_page_and_clear(env):
 
         ch.publish(env.stack.mqtt_port, f"linz/sensor/waterlevel/{gauge}", ch.level(600))
         for name, page in (("A", a), ("B", b)):
-            wait(page, lambda d: card(d, topic) is None and card(d, topic, "recent-list") is not None,
-                 20, f"the cleared alert in the recent list of page {name}")
+            try:
+                wait(page, lambda d: card(d, topic) is None and card(d, topic, "recent-list") is not None,
+                     20, f"the cleared alert in the recent list of page {name}")
+            except AssertionError as exc:
+                raise AssertionError(f"{exc}; {where_is_the_clear(env, page, topic)}") from exc
         assert card(a.driver, topic, "recent-list").get_attribute("data-state") == "cleared"
         # A page opened after the clear has it too: from the snapshot, the console's own
         # recent list, not from the live event the open pages saw.
@@ -156,6 +159,18 @@ def test_live_alert_ack_on_other_page_and_clear(env):
     finally:
         sub.kill()
         sub.wait()
+
+
+def where_is_the_clear(env, page, topic):
+    """What a wait for a clear saw, to tell a slow stage from a lost message: the broker's
+    retained alert, the page's card and its stream, and the hub's log lines of the topic."""
+    held = card(page.driver, topic)
+    conn = page.driver.find_element(By.ID, "conn").get_attribute("class")
+    lines = [line for line in harness.tail(env.hub.log_path, 400).splitlines()
+             if topic.rsplit("/", 1)[1] in line]
+    return (f"retained: {retained(env.stack.mqtt_port, topic)}; card on the board: "
+            f"{held.get_attribute('data-state') if held else None}; stream: {conn}; "
+            f"hub log lines of the gauge: {lines[-10:]}")
 
 
 def chart_draws_the_rising_river(b, first):
