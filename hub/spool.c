@@ -9,6 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <hiredis/hiredis.h>
+
 #include "log.h"
 
 #define SPOOL_MAGIC "RHSPOOL1\n"
@@ -122,6 +124,54 @@ static int get_event(FILE *f, struct out_item **it)
     return r;
 }
 
+/*
+ * Whether cmd[0..len) is exactly one command as the hub writes it: a RESP array of bulk
+ * strings, read by hiredis's reader and written again by its formatter to the same
+ * bytes. The spool has no checksum; a damaged command sent as it is has Redis read the
+ * commands after it as its missing part, answer with errors and drop the link (the hub
+ * then sends again what was in flight). -EINVAL when it is not, -ENOMEM.
+ */
+static int whole_command(const char *cmd, size_t len)
+{
+    redisReader *rd = redisReaderCreate();
+    const char **argv = NULL;
+    size_t *argvlen = NULL;
+    redisReply *reply = NULL;
+    void *got = NULL;
+    char *again = NULL;
+    long long n = -1;
+    int r = -EINVAL;
+
+    if (!rd)
+        return -ENOMEM;
+    if (redisReaderFeed(rd, cmd, len) != REDIS_OK || redisReaderGetReply(rd, &got) != REDIS_OK ||
+        !(reply = got) || reply->type != REDIS_REPLY_ARRAY || reply->elements == 0)
+        goto out;
+    argv = malloc(reply->elements * sizeof(*argv));
+    argvlen = malloc(reply->elements * sizeof(*argvlen));
+    if (!argv || !argvlen) {
+        r = -ENOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < reply->elements; i++) {
+        if (reply->element[i]->type != REDIS_REPLY_STRING)
+            goto out;
+        argv[i] = reply->element[i]->str;
+        argvlen[i] = reply->element[i]->len;
+    }
+    if ((n = redisFormatCommandArgv(&again, (int)reply->elements, argv, argvlen)) < 0)
+        r = -ENOMEM;
+    else if ((size_t)n == len && memcmp(again, cmd, len) == 0)
+        r = 0;
+out:
+    redisFreeCommand(again);
+    free(argv);
+    free(argvlen);
+    freeReplyObject(reply);
+    redisReaderFree(rd);
+    return r;
+}
+
 int spool_load(const char *path, struct out_list *events, struct out_list *others)
 {
     char magic[sizeof(SPOOL_MAGIC) - 1];
@@ -143,7 +193,7 @@ int spool_load(const char *path, struct out_list *events, struct out_list *other
             char *cmd;
             size_t len;
             if ((r = get_field(f, &cmd, &len)) == 0) {
-                if (!(it = out_item_raw_new(cmd, len)))
+                if ((r = whole_command(cmd, len)) == 0 && !(it = out_item_raw_new(cmd, len)))
                     r = -ENOMEM;
                 free(cmd);
             }

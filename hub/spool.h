@@ -29,7 +29,8 @@ int spool_save(const char *path, struct out_list *const *lists, int n);
  * Reads path: events are appended to events, other commands to others, each marked
  * from_spool. Returns the number of entries, -ENOENT when there is no spool, or
  * another negative errno (-EINVAL for a damaged file, whose good records before the
- * damage are still returned in the lists).
+ * damage are still returned in the lists). A command that is not exactly one RESP
+ * array of bulk strings is damage.
  */
 int spool_load(const char *path, struct out_list *events, struct out_list *others);
 

@@ -131,6 +131,27 @@ def test_spooled_entries_redis_took_after_all_are_not_written_twice(hub_factory,
         f"{len(ids)} events, {len(set(ids))} distinct, for {n} published ({took} before)"
 
 
+def test_a_damaged_spool_is_kept_aside_and_ingest_goes_on(hub_factory, loadgen, redis_client,
+                                                           stack):
+    """A spool whose command a damaged disk changed (a bulk length that promises more
+    bytes than follow) is not sent: Redis would read the commands after it as its
+    missing part, answer with errors and drop the link (it did, before). The hub takes
+    what came before the damage, keeps the file as hub.spool.damaged, says so, and takes
+    events as before."""
+    spool = stack.tmp / "hub.spool"
+    cmd = b"*2\r\n$4\r\nECHO\r\n$9\r\nabc\r\n"
+    spool.write_bytes(b"RHSPOOL1\n" + b"C" + len(cmd).to_bytes(4, "big") + cmd)
+    hub = hub_factory(shutdown={"spool_file": str(spool)})
+    n = 200
+    loadgen(n=n).start().wait()
+    wait_until(lambda: count_events(redis_client, hub.stream(STREAM)) >= n, 30,
+               f"the {n} events in Redis")
+    assert not spool.exists() and (stack.tmp / "hub.spool.damaged").read_bytes().endswith(cmd)
+    log = hub.log_path.read_text()
+    assert "is damaged (Invalid argument); took 0 entries" in log
+    assert "disconnected" not in log, "the damaged command went to Redis"
+
+
 def test_no_mqtt_client_stops_the_hub_with_a_failure(hub_factory, stack):
     """A hub that cannot make its MQTT client stops and exits 1, so that systemd's
     Restart=on-failure starts it again, rather than exiting 0 as a clean stop."""
