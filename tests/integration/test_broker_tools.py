@@ -306,6 +306,9 @@ def test_broker_bridge_description_format_errors(etc, tmp_path):
         desc = write(tmp_path / "kl" / "kaiserslautern.yaml", base + extra)
         err = fails("bridge", "-d", etc, desc)
         assert message in err and ":11:" in err, err
+    desc.write_bytes(base.encode() + b"in: \xff\xfe\x00garbage\n")
+    err = fails("bridge", "-d", etc, desc)
+    assert f"{desc}: not UTF-8 text" in err and len(err.strip().splitlines()) == 1, err
 
 
 def test_broker_bridge_reads_yaml_lists(etc, tmp_path):
