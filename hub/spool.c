@@ -125,7 +125,7 @@ static int get_event(FILE *f, struct out_item **it)
 }
 
 /*
- * Whether cmd[0..len) is exactly one command as the hub writes it: a RESP array of bulk
+ * 0 when cmd[0..len) is exactly one command as the hub writes it: a RESP array of bulk
  * strings, read by hiredis's reader and written again by its formatter to the same
  * bytes. The spool has no checksum; a damaged command sent as it is has Redis read the
  * commands after it as its missing part, answer with errors and drop the link (the hub
@@ -139,8 +139,7 @@ static int whole_command(const char *cmd, size_t len)
     redisReply *reply = NULL;
     void *got = NULL;
     char *again = NULL;
-    long long n = -1;
-    int r = -EINVAL;
+    int n, r = -EINVAL;
 
     if (!rd)
         return -ENOMEM;
