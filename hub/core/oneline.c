@@ -7,6 +7,16 @@
 
 #include "utf8.h"
 
+/* The bytes at the start of p that are written as they are: up to a control or DEL. */
+static size_t plain_span(const unsigned char *p)
+{
+    size_t k = 0;
+
+    while (p[k] >= 0x20 && p[k] != 0x7f)
+        k++;
+    return k;
+}
+
 size_t oneline_copy(char *out, size_t size, const char *s, bool *whole)
 {
     const unsigned char *p = (const unsigned char *)s;
@@ -16,15 +26,22 @@ size_t oneline_copy(char *out, size_t size, const char *s, bool *whole)
         *whole = false;
     if (size == 0)
         return 0;
-    for (; *p; p++) {
+    for (;;) {
+        size_t k = plain_span(p);
         char esc[5];
-        size_t k;
 
-        if (*p >= 0x20 && *p != 0x7f) {
-            if (n + 1 >= size)
-                break;
-            out[n++] = (char)*p;
-            continue;
+        if (n + k >= size) { /* the plain bytes fill what is left: cut at a character */
+            memcpy(out + n, p, size - 1 - n);
+            n = utf8_cut(out, size - 1);
+            break;
+        }
+        memcpy(out + n, p, k);
+        n += k;
+        p += k;
+        if (!*p) {
+            if (whole)
+                *whole = true;
+            break;
         }
         if (*p == '\n')
             memcpy(esc, "\\n", k = 2);
@@ -38,11 +55,8 @@ size_t oneline_copy(char *out, size_t size, const char *s, bool *whole)
             break;
         memcpy(out + n, esc, k);
         n += k;
+        p++;
     }
-    if (*p)
-        n = utf8_cut(out, n);
-    else if (whole)
-        *whole = true;
     out[n] = '\0';
     return n;
 }
