@@ -79,7 +79,7 @@ int log_level_parse(const char *text, enum log_level *out)
 
 void log_msg(enum log_level level, const char *component, const char *fmt, ...)
 {
-    char line[1024], message[1024];
+    char line[1024];
     struct timespec ts;
     struct tm tm;
     size_t n;
@@ -100,12 +100,12 @@ void log_msg(enum log_level level, const char *component, const char *fmt, ...)
     }
     if (r > 0)
         n += (size_t)r < sizeof(line) - n ? (size_t)r : sizeof(line) - n - 1;
-    va_start(ap, fmt);
-    r = vsnprintf(message, sizeof(message), fmt, ap);
-    va_end(ap);
     /* A message quoting a device's text stays one line: room is left for the '\n'. */
-    if (r > 0 && n < sizeof(line) - 1)
-        n += oneline_copy(line + n, sizeof(line) - n - 1, message, NULL);
+    if (n < sizeof(line) - 1) {
+        va_start(ap, fmt);
+        n += oneline_vformat(line + n, sizeof(line) - n - 1, NULL, fmt, ap);
+        va_end(ap);
+    }
     line[n++] = '\n';
     /* One write per line; a short write to stderr is not worth retrying. */
     (void)!write(STDERR_FILENO, line, n);

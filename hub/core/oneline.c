@@ -60,3 +60,19 @@ size_t oneline_copy(char *out, size_t size, const char *s, bool *whole)
     out[n] = '\0';
     return n;
 }
+
+size_t oneline_vformat(char *out, size_t size, bool *whole, const char *fmt, va_list ap)
+{
+    char text[ONELINE_FORMAT_MAX];
+    int n = vsnprintf(text, sizeof(text), fmt, ap);
+    bool copied;
+
+    if (n < 0)
+        text[0] = '\0';
+    else if (n >= (int)sizeof(text))
+        text[utf8_cut(text, sizeof(text) - 1)] = '\0';
+    size = oneline_copy(out, size, text, &copied);
+    if (whole)
+        *whole = copied && n >= 0 && n < (int)sizeof(text);
+    return size;
+}

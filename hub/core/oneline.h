@@ -7,8 +7,12 @@
 #ifndef RHEINHUB_ONELINE_H
 #define RHEINHUB_ONELINE_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
+
+/* The longest text oneline_vformat formats before it escapes it; longer is cut. */
+#define ONELINE_FORMAT_MAX 2048
 
 /*
  * Copies s into out (size bytes) as one line: C0 control characters and DEL escaped as
@@ -17,5 +21,14 @@
  * > 0). Returns the length written; *whole (when not NULL) says whether all of s fit.
  */
 size_t oneline_copy(char *out, size_t size, const char *s, bool *whole);
+
+/*
+ * oneline_copy of the text of fmt, formatted first into ONELINE_FORMAT_MAX bytes (a
+ * longer text cut there at a character): what a log line or a report quotes. *whole
+ * (when not NULL) says whether all of the text fit both times; a format error writes
+ * nothing and is not whole.
+ */
+size_t oneline_vformat(char *out, size_t size, bool *whole, const char *fmt, va_list ap)
+    __attribute__((format(printf, 4, 0)));
 
 #endif

@@ -5,23 +5,17 @@
 #include <stdbool.h>
 
 #include "oneline.h"
-#include "utf8.h"
 
 /* The longest message written; a longer one (a long value quoted) ends in "...". */
-#define REPORT_MAX 2048
+#define REPORT_MAX ONELINE_FORMAT_MAX
 
 void yaml_vreport(FILE *err, const char *path, const yaml_node_t *node, const char *fmt,
                   va_list ap)
 {
-    char message[REPORT_MAX], line[REPORT_MAX];
-    int n = vsnprintf(message, sizeof(message), fmt, ap);
+    char line[REPORT_MAX];
     bool whole;
 
-    if (n < 0)
-        snprintf(message, sizeof(message), "(the message cannot be formatted)");
-    else if (n >= (int)sizeof(message))
-        message[utf8_cut(message, sizeof(message) - 1)] = '\0';
-    oneline_copy(line, sizeof(line), message, &whole);
+    oneline_vformat(line, sizeof(line), &whole, fmt, ap);
     fprintf(err, "%s:%lu: %s%s\n", path, node ? (unsigned long)node->start_mark.line + 1 : 1UL,
-            line, whole && n < (int)sizeof(message) ? "" : "...");
+            line, whole ? "" : "...");
 }
